@@ -1,0 +1,18 @@
+/** The Worker's HTTP surface: every route is registered here, errors are rendered in one place. */
+import { Hono } from 'hono';
+import { readConfig } from '../config';
+import { renderError, renderNotFound } from '../errors';
+import { registerLexiconRoutes } from './lexicons';
+
+export function createApp(): Hono<{ Bindings: Env }> {
+	const app = new Hono<{ Bindings: Env }>();
+	app.get('/', (c) => {
+		const config = readConfig(c.env);
+		return c.json({ service: 'atrarium', did: config.serviceDid, lexicons: '/lexicons' });
+	});
+	app.get('/health', (c) => c.json({ ok: true }));
+	registerLexiconRoutes(app);
+	app.notFound(renderNotFound);
+	app.onError(renderError);
+	return app;
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, didWebOf, readConfig } from './config';
+
+const good = { JETSTREAM_URL: 'wss://jetstream2.us-east.bsky.network/subscribe', SERVICE_HOST: 'atrarium.example.com', SERVICE_DID: 'did:web:atrarium.example.com' };
+
+describe('readConfig', () => {
+	it('reads good vars', () => {
+		const config = readConfig(good);
+		expect(config.jetstreamUrl.href).toBe(good.JETSTREAM_URL);
+		expect(config.serviceHost).toBe('atrarium.example.com');
+		expect(config.serviceDid).toBe('did:web:atrarium.example.com');
+	});
+	it('accepts a local host with a port', () => {
+		expect(readConfig({ ...good, JETSTREAM_URL: 'ws://127.0.0.1:6008/subscribe', SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' }).serviceDid).toBe(
+			'did:web:localhost%3A8787',
+		);
+	});
+	it.each([
+		[{ ...good, JETSTREAM_URL: undefined }, 'JETSTREAM_URL is not set'],
+		[{ ...good, JETSTREAM_URL: ' ' }, 'JETSTREAM_URL is not set'],
+		[{ ...good, JETSTREAM_URL: 'not a url' }, 'JETSTREAM_URL is not a valid URL'],
+		[{ ...good, JETSTREAM_URL: 'https://jetstream.example/subscribe' }, 'JETSTREAM_URL must be a ws: or wss: URL'],
+		[{ ...good, SERVICE_HOST: 'https://atrarium.example.com' }, 'SERVICE_HOST must be a host name'],
+		[{ ...good, SERVICE_DID: undefined }, 'SERVICE_DID is not set'],
+		[{ ...good, SERVICE_DID: 'did:web:other.example.com' }, 'SERVICE_DID must be the did:web of SERVICE_HOST (did:web:atrarium.example.com)'],
+		[{ ...good, SERVICE_DID: 'did:plc:abc' }, 'SERVICE_DID must be the did:web'],
+	])('rejects %j loudly', (vars, message) => {
+		expect(() => readConfig(vars)).toThrow(ConfigError);
+		expect(() => readConfig(vars)).toThrow(message);
+	});
+});
+
+describe('didWebOf', () => {
+	it('percent-encodes the port colon', () => {
+		expect(didWebOf('localhost:8787')).toBe('did:web:localhost%3A8787');
+		expect(didWebOf('Example.COM')).toBe('did:web:example.com');
+	});
+});

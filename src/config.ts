@@ -1,0 +1,59 @@
+/**
+ * Turns the Worker's raw vars into a typed, validated Config. Bad values fail loudly with the name of the
+ * var, instead of falling back to a default that would mis-serve feeds.
+ */
+export interface Config {
+	/** Jetstream `/subscribe` endpoint the receiver connects to (ws: or wss:). */
+	jetstreamUrl: URL;
+	/** Public host (and port, locally) the service is reached at, e.g. `atrarium.example.com`. */
+	serviceHost: string;
+	/** The service's own did:web, served at /.well-known/did.json. */
+	serviceDid: string;
+}
+
+export class ConfigError extends Error {
+	override name = 'ConfigError';
+}
+
+export interface RawVars {
+	JETSTREAM_URL?: string;
+	SERVICE_HOST?: string;
+	SERVICE_DID?: string;
+}
+
+const HOST = /^[a-z0-9.-]+(:\d{1,5})?$/i;
+
+export function readConfig(vars: RawVars): Config {
+	const jetstreamUrl = parseUrl('JETSTREAM_URL', required('JETSTREAM_URL', vars.JETSTREAM_URL));
+	if (jetstreamUrl.protocol !== 'ws:' && jetstreamUrl.protocol !== 'wss:') {
+		throw new ConfigError(`JETSTREAM_URL must be a ws: or wss: URL, got ${jetstreamUrl.protocol}`);
+	}
+	const serviceHost = required('SERVICE_HOST', vars.SERVICE_HOST);
+	if (!HOST.test(serviceHost)) {
+		throw new ConfigError(`SERVICE_HOST must be a host name with an optional port, got ${JSON.stringify(serviceHost)}`);
+	}
+	const serviceDid = required('SERVICE_DID', vars.SERVICE_DID);
+	const expectedDid = didWebOf(serviceHost);
+	if (serviceDid !== expectedDid) {
+		throw new ConfigError(`SERVICE_DID must be the did:web of SERVICE_HOST (${expectedDid}), got ${serviceDid}`);
+	}
+	return { jetstreamUrl, serviceHost, serviceDid };
+}
+
+/** did:web of a host; a port's colon is percent-encoded as the did:web method requires. */
+export function didWebOf(host: string): string {
+	return `did:web:${host.toLowerCase().replace(':', '%3A')}`;
+}
+
+function required(name: string, value: string | undefined): string {
+	if (value === undefined || value.trim() === '') throw new ConfigError(`${name} is not set`);
+	return value.trim();
+}
+
+function parseUrl(name: string, value: string): URL {
+	try {
+		return new URL(value);
+	} catch {
+		throw new ConfigError(`${name} is not a valid URL: ${JSON.stringify(value)}`);
+	}
+}

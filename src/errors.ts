@@ -1,0 +1,32 @@
+/**
+ * API errors and their one mapping to the wire: JSON `{ error, message }` with a 4xx status, and a
+ * scrubbed 500 for anything unexpected (logged, never shown to the caller).
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+export class ApiError extends Error {
+	constructor(
+		readonly status: ContentfulStatusCode,
+		readonly error: string,
+		message: string,
+	) {
+		super(message);
+		this.name = 'ApiError';
+	}
+}
+
+export const invalidRequest = (message: string) => new ApiError(400, 'InvalidRequest', message);
+export const notFound = (message: string) => new ApiError(404, 'NotFound', message);
+
+export function renderError(err: Error, c: Context): Response {
+	if (err instanceof ApiError) {
+		return c.json({ error: err.error, message: err.message }, err.status);
+	}
+	console.error('unhandled error', err);
+	return c.json({ error: 'InternalServerError', message: 'Internal server error' }, 500);
+}
+
+export function renderNotFound(c: Context): Response {
+	return c.json({ error: 'NotFound', message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404);
+}

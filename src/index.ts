@@ -1,0 +1,23 @@
+/**
+ * Atrarium's Worker: the table of contents.
+ *
+ *   Jetstream -> FirehoseReceiver (receiver/) -> queue firehose-events -> processor/ -> CommunityFeedGenerator (community/)
+ *   HTTP -> api/ (lexicons, health; feed and community routes as they land)
+ */
+import { createApp } from './api/app';
+import { processFirehoseBatch } from './processor/consumer';
+import { storeDeadLetters } from './processor/dead-letters';
+
+export { CommunityFeedGenerator } from './community/community-do';
+export { FirehoseReceiver } from './receiver/receiver-do';
+
+const app = createApp();
+
+export default {
+	fetch: app.fetch,
+	async queue(batch, env) {
+		// Queue names carry an environment suffix outside local/production (e.g. firehose-dlq-staging).
+		if (batch.queue.startsWith('firehose-dlq')) await storeDeadLetters(batch, env);
+		else await processFirehoseBatch(batch, env);
+	},
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,64 @@
+/**
+ * Parses one Jetstream v1 frame (untrusted JSON text) into a typed event. Never throws: a bad frame is
+ * a DropReason the consumer counts.
+ */
+export interface CommitEvent {
+	did: string;
+	timeUs: number;
+	operation: 'create' | 'update' | 'delete';
+	collection: string;
+	rkey: string;
+	cid: string | null;
+	record: unknown;
+}
+
+export type DropReason =
+	| { reason: 'not_a_string' }
+	| { reason: 'bad_json' }
+	| { reason: 'bad_shape'; detail: string }
+	| { reason: 'not_a_commit' };
+
+export type ParseResult = { ok: true; event: CommitEvent } | { ok: false; drop: DropReason };
+
+const OPERATIONS = new Set(['create', 'update', 'delete']);
+
+export function parseJetstreamFrame(frame: unknown): ParseResult {
+	if (typeof frame !== 'string') return { ok: false, drop: { reason: 'not_a_string' } };
+	let value: unknown;
+	try {
+		value = JSON.parse(frame);
+	} catch {
+		return { ok: false, drop: { reason: 'bad_json' } };
+	}
+	if (!isObject(value)) return bad('frame is not an object');
+	if (typeof value.did !== 'string' || !value.did.startsWith('did:')) return bad('did');
+	if (typeof value.time_us !== 'number' || !Number.isSafeInteger(value.time_us)) return bad('time_us');
+	if (value.kind !== 'commit') return { ok: false, drop: { reason: 'not_a_commit' } };
+	const commit = value.commit;
+	if (!isObject(commit)) return bad('commit');
+	if (typeof commit.operation !== 'string' || !OPERATIONS.has(commit.operation)) return bad('commit.operation');
+	if (typeof commit.collection !== 'string' || commit.collection === '') return bad('commit.collection');
+	if (typeof commit.rkey !== 'string' || commit.rkey === '') return bad('commit.rkey');
+	const isDelete = commit.operation === 'delete';
+	if (!isDelete && (typeof commit.cid !== 'string' || !isObject(commit.record))) return bad('commit.record');
+	return {
+		ok: true,
+		event: {
+			did: value.did,
+			timeUs: value.time_us,
+			operation: commit.operation as CommitEvent['operation'],
+			collection: commit.collection,
+			rkey: commit.rkey,
+			cid: isDelete ? null : (commit.cid as string),
+			record: isDelete ? null : commit.record,
+		},
+	};
+}
+
+function bad(detail: string): ParseResult {
+	return { ok: false, drop: { reason: 'bad_shape', detail } };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,89 @@
+/**
+ * The test pool runs the Worker from source; this test boots the bundle `wrangler deploy` would upload,
+ * because code that passes the pool can still crash at startup once bundled.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+
+const run = promisify(execFile);
+
+/** The bindings this test touches, as seen from Node through Miniflare's proxy. */
+interface BundleBindings {
+	FIREHOSE_EVENTS: { send(body: string, options: { contentType: 'text' }): Promise<void> };
+	COMMUNITY_FEED: { getByName(name: string): { stats(): Promise<{ posts: number }> } };
+}
+const wranglerEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
+
+async function bundle(outdir: string, environment: string) {
+	const { stdout } = await run('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', outdir, `--env=${environment}`], { env: wranglerEnv });
+	return stdout;
+}
+
+describe('production bundle', () => {
+	let outdir: string;
+	let mf: Miniflare;
+
+	beforeAll(async () => {
+		outdir = await mkdtemp(join(tmpdir(), 'atrarium-bundle-'));
+		await bundle(join(outdir, 'default'), '');
+		// Bindings come from wrangler.jsonc itself; only the source is swapped for the built bundle.
+		const { modulesRules: _sourceRules, ...workerOptions } = unstable_getMiniflareWorkerOptions('wrangler.jsonc', '').workerOptions;
+		mf = new Miniflare(
+			convertV4MiniflareOptions({
+				...workerOptions,
+				name: 'atrarium',
+				modules: true,
+				scriptPath: join(outdir, 'default', 'index.js'),
+				modulesRoot: join(outdir, 'default'),
+				host: '127.0.0.1',
+				port: 0,
+				cf: false,
+				queueConsumers: { 'firehose-events': { maxBatchTimeout: 0 }, 'firehose-dlq': { maxBatchTimeout: 0 } },
+			} as never),
+		);
+		await mf.ready;
+	});
+
+	afterAll(async () => {
+		await mf?.dispose();
+		if (outdir) await rm(outdir, { recursive: true, force: true });
+	});
+
+	it.each(['staging', 'production'])('bundles for the %s environment', async (environment) => {
+		const stdout = await bundle(join(outdir, environment), environment);
+		expect(stdout).toContain('--dry-run: exiting now.');
+		expect(stdout).toMatch(/env\.FIREHOSE_EVENTS \(firehose-events(-staging)?\)\s+Queue/);
+	});
+
+	it('boots in workerd and answers HTTP', async () => {
+		const health = await mf.dispatchFetch('http://localhost/health');
+		expect(health.status).toBe(200);
+		const lexicon = await mf.dispatchFetch('http://localhost/lexicons/net.atrarium.community.config.json');
+		expect(((await lexicon.json()) as { id: string }).id).toBe('net.atrarium.community.config');
+	});
+
+	it('runs its queue consumer and Durable Objects', async () => {
+		const env = await mf.getBindings<BundleBindings>();
+		const frame = JSON.stringify({
+			did: 'did:plc:bob2zzzzzzzzzzzzzzzzzzzz',
+			time_us: 1_764_000_000_000_000,
+			kind: 'commit',
+			commit: {
+				operation: 'create',
+				collection: 'app.bsky.feed.post',
+				rkey: '3kbundle1',
+				cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm',
+				record: { $type: 'app.bsky.feed.post', text: 'bundle #atr_dddd0001', createdAt: '2026-11-27T12:00:00.000Z' },
+			},
+		});
+		await env.FIREHOSE_EVENTS.send(frame, { contentType: 'text' });
+		const community = env.COMMUNITY_FEED.getByName('dddd0001');
+		await vi.waitFor(async () => expect((await community.stats()).posts).toBe(1), { timeout: 15_000, interval: 100 });
+	});
+});

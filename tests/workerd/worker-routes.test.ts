@@ -1,0 +1,50 @@
+import { exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import configLexicon from '../../lexicons/net/atrarium/community/config.json';
+import membershipLexicon from '../../lexicons/net/atrarium/community/membership.json';
+import actionLexicon from '../../lexicons/net/atrarium/moderation/action.json';
+
+const get = (path: string) => exports.default.fetch(`http://localhost${path}`);
+
+describe('Worker HTTP surface', () => {
+	it('reports health', async () => {
+		const res = await get('/health');
+		expect(res.status).toBe(200);
+		expect(await res.json()).toEqual({ ok: true });
+	});
+
+	it('names the service and its DID', async () => {
+		const res = await get('/');
+		expect(await res.json()).toEqual({ service: 'atrarium', did: 'did:web:localhost%3A8787', lexicons: '/lexicons' });
+	});
+
+	it('serves every lexicon, byte-for-byte the documents in lexicons/', async () => {
+		const index = (await (await get('/lexicons')).json()) as { lexicons: { nsid: string; url: string }[] };
+		expect(index.lexicons.map((l) => l.nsid).sort()).toEqual([
+			'net.atrarium.community.config',
+			'net.atrarium.community.membership',
+			'net.atrarium.moderation.action',
+		]);
+		for (const doc of [configLexicon, membershipLexicon, actionLexicon]) {
+			const res = await get(`/lexicons/${doc.id}.json`);
+			expect(res.status).toBe(200);
+			expect(res.headers.get('content-type')).toContain('application/json');
+			expect(res.headers.get('access-control-allow-origin')).toBe('*');
+			expect(await res.json()).toEqual(doc);
+		}
+	});
+
+	it('answers an unknown lexicon with a JSON 404', async () => {
+		const res = await get('/lexicons/net.atrarium.nope.json');
+		expect(res.status).toBe(404);
+		const body = (await res.json()) as { error: string; message: string };
+		expect(body.error).toBe('NotFound');
+		expect(body.message).toContain('net.atrarium.nope');
+	});
+
+	it('answers an unknown route with a JSON 404', async () => {
+		const res = await get('/no/such/route');
+		expect(res.status).toBe(404);
+		expect(await res.json()).toEqual({ error: 'NotFound', message: 'No route for GET /no/such/route' });
+	});
+});
