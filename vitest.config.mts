@@ -1,29 +1,51 @@
+import { createServer } from 'node:net';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
-export default defineConfig({
-	test: {
-		projects: [
-			{
-				// Unit tests of pure rules and runtime tests of the Worker, all inside workerd.
-				plugins: [
-					cloudflareTest({
-						wrangler: { configPath: './wrangler.jsonc' },
-						// Deliver queue batches at once instead of after the production 1 s timeout.
-						miniflare: {
-							queueConsumers: {
-								'firehose-events': { maxBatchSize: 100, maxBatchTimeout: 0, maxRetries: 1, deadLetterQueue: 'firehose-dlq' },
-								'firehose-dlq': { maxBatchSize: 100, maxBatchTimeout: 0 },
+/** A free loopback port for the tests' Jetstream server, known before the Worker's bindings are set. */
+async function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = createServer();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const { port } = server.address() as { port: number };
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+export default defineConfig(async () => {
+	const jetstreamPort = await freePort();
+	process.env.ATRARIUM_TEST_JETSTREAM_PORT = String(jetstreamPort);
+	return {
+		test: {
+			projects: [
+				{
+					// Unit tests of pure rules and runtime tests of the Worker, all inside workerd.
+					plugins: [
+						cloudflareTest({
+							wrangler: { configPath: './wrangler.jsonc' },
+							miniflare: {
+								bindings: { JETSTREAM_URL: `ws://127.0.0.1:${jetstreamPort}/subscribe`, ADMIN_TOKEN: 'test-admin-token' },
+								// Deliver queue batches at once instead of after the production 1 s timeout.
+								queueConsumers: {
+									'firehose-events': { maxBatchSize: 100, maxBatchTimeout: 0, maxRetries: 1, deadLetterQueue: 'firehose-dlq' },
+									'firehose-dlq': { maxBatchSize: 100, maxBatchTimeout: 0 },
+								},
 							},
-						},
-					}),
-				],
-				test: { name: 'workerd', include: ['src/**/*.test.ts', 'tests/workerd/**/*.test.ts'] },
-			},
-			{
-				// Tests that drive built artefacts and real processes from Node.
-				test: { name: 'node', include: ['tests/node/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 },
-			},
-		],
-	},
+						}),
+					],
+					test: {
+						name: 'workerd',
+						include: ['src/**/*.test.ts', 'tests/workerd/**/*.test.ts'],
+						globalSetup: ['./tests/support/jetstream-fixture.ts'],
+					},
+				},
+				{
+					// Tests that drive built artefacts and real processes from Node.
+					test: { name: 'node', include: ['tests/node/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 },
+				},
+			],
+		},
+	};
 });

@@ -2,11 +2,12 @@
  * Atrarium's Worker: the table of contents.
  *
  *   Jetstream -> FirehoseReceiver (receiver/) -> queue firehose-events -> processor/ -> CommunityFeedGenerator (community/)
- *   HTTP -> api/ (lexicons, health; feed and community routes as they land)
+ *   HTTP -> api/ (lexicons, health, operator routes; feed and community routes as they land)
  */
 import { createApp } from './api/app';
 import { processFirehoseBatch } from './processor/consumer';
 import { storeDeadLetters } from './processor/dead-letters';
+import { RECEIVER_NAME } from './receiver/receiver-do';
 
 export { CommunityFeedGenerator } from './community/community-do';
 export { FirehoseReceiver } from './receiver/receiver-do';
@@ -19,5 +20,9 @@ export default {
 		// Queue names carry an environment suffix outside local/production (e.g. firehose-dlq-staging).
 		if (batch.queue.startsWith('firehose-dlq')) await storeDeadLetters(batch, env);
 		else await processFirehoseBatch(batch, env);
+	},
+	// Housekeeping cron: a receiver that should be running gets its socket and watchdog back.
+	async scheduled(_controller, env) {
+		await env.FIREHOSE_RECEIVER.getByName(RECEIVER_NAME).ensureRunning();
 	},
 } satisfies ExportedHandler<Env>;

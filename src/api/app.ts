@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { readConfig } from '../config';
 import { renderError, renderNotFound } from '../errors';
+import { registerAdminRoutes } from './admin';
 import { registerLexiconRoutes } from './lexicons';
 
 export function createApp(): Hono<{ Bindings: Env }> {
@@ -12,6 +13,7 @@ export function createApp(): Hono<{ Bindings: Env }> {
 	});
 	app.get('/health', (c) => c.json({ ok: true }));
 	registerLexiconRoutes(app);
+	registerAdminRoutes(app);
 	app.notFound(renderNotFound);
 	app.onError(renderError);
 	return app;

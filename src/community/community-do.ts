@@ -1,45 +1,68 @@
 /**
  * CommunityFeedGenerator: one Durable Object per community (named by its 8-hex id), holding the
- * community's 7-day index in SQLite. A thin shell: the rules live in the modules beside it.
+ * community's 7-day index in SQLite. A thin shell over CommunityStore: RPC in, alarm for retention.
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { CommunityId } from '../shared/hashtag';
+import type { IndexOp } from '../shared/index-op';
 import { applyMigrations } from '../storage/migrations';
 import { COMMUNITY_MIGRATIONS } from './migrations';
-
-export interface IndexedPost {
-	uri: string;
-	cid: string;
-	authorDid: string;
-	indexedAt: number;
-}
+import { nextExpiryMs, pruneExpired } from './retention';
+import { CommunityStore, type ApplyOutcome, type FeedResult } from './store';
 
 export interface CommunityStats {
 	schemaVersion: number;
 	posts: number;
+	members: number;
+	tombstones: number;
+	retentionAlarm: number | null;
 }
 
 export class CommunityFeedGenerator extends DurableObject<Env> {
 	private readonly schemaVersion: number;
+	/** Whether a retention alarm is known to be set; null until read from storage. */
+	private alarmSet: boolean | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.schemaVersion = applyMigrations(ctx.storage, COMMUNITY_MIGRATIONS);
 	}
 
-	/** Idempotent: the same post delivered twice is stored once. */
-	indexPost(post: IndexedPost): void {
-		this.ctx.storage.sql.exec(
-			`INSERT INTO posts (uri, cid, author_did, indexed_at) VALUES (?, ?, ?, ?)
-			 ON CONFLICT (uri) DO UPDATE SET cid = excluded.cid`,
-			post.uri,
-			post.cid,
-			post.authorDid,
-			post.indexedAt,
-		);
+	async apply(communityId: CommunityId, ops: readonly IndexOp[]): Promise<ApplyOutcome> {
+		const store = new CommunityStore(this.ctx.storage, communityId);
+		const outcome = store.apply(ops);
+		if (outcome.postIndexed) await this.ensureRetentionAlarm();
+		return outcome;
 	}
 
-	stats(): CommunityStats {
-		const posts = this.ctx.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM posts').one().n;
-		return { schemaVersion: this.schemaVersion, posts };
+	getFeedSkeleton(communityId: CommunityId, limit: number, cursor?: string): FeedResult {
+		return new CommunityStore(this.ctx.storage, communityId).feedSkeleton(limit, cursor);
+	}
+
+	async stats(): Promise<CommunityStats> {
+		const count = (table: string) => this.ctx.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
+		return {
+			schemaVersion: this.schemaVersion,
+			posts: count('posts'),
+			members: this.ctx.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM authors WHERE member = 1').one().n,
+			tombstones: count('tombstones'),
+			retentionAlarm: await this.ctx.storage.getAlarm(),
+		};
+	}
+
+	/** Retention: drop expired posts, then sleep until the next one expires. */
+	override async alarm(): Promise<void> {
+		const { nextExpiryMs: due } = pruneExpired(this.ctx.storage.sql, Date.now());
+		this.alarmSet = due !== null;
+		if (due !== null) await this.ctx.storage.setAlarm(due);
+	}
+
+	private async ensureRetentionAlarm(): Promise<void> {
+		this.alarmSet ??= (await this.ctx.storage.getAlarm()) !== null;
+		if (this.alarmSet) return;
+		const due = nextExpiryMs(this.ctx.storage.sql);
+		if (due === null) return;
+		await this.ctx.storage.setAlarm(due);
+		this.alarmSet = true;
 	}
 }

@@ -4,15 +4,75 @@ import type { Migration } from '../storage/migrations';
 export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 	{
 		id: 1,
-		description: 'posts carrying the community hashtag',
+		description: 'community index: binding, moderators, memberships, moderation actions, posts, tombstones, derived state',
 		sql: `
+			-- Facts: the records the community has seen, one row per record (at-uri), newest revision kept.
+			CREATE TABLE binding (
+				singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+				community_id TEXT NOT NULL,
+				owner_did TEXT NOT NULL,
+				config_uri TEXT NOT NULL,
+				config_cid TEXT NOT NULL,
+				config_rev TEXT NOT NULL,
+				bound_us INTEGER NOT NULL,
+				deleted INTEGER NOT NULL DEFAULT 0,
+				name TEXT NOT NULL,
+				description TEXT,
+				hashtag TEXT NOT NULL,
+				stage TEXT NOT NULL,
+				access_type TEXT NOT NULL,
+				feed_mix TEXT,
+				created_at TEXT NOT NULL
+			);
+			CREATE TABLE moderators (did TEXT PRIMARY KEY) WITHOUT ROWID;
+			CREATE TABLE memberships (
+				uri TEXT PRIMARY KEY,
+				did TEXT NOT NULL,
+				cid TEXT NOT NULL,
+				rev TEXT NOT NULL,
+				community_uri TEXT NOT NULL,
+				role TEXT NOT NULL,
+				active INTEGER NOT NULL,
+				joined_at TEXT NOT NULL
+			) WITHOUT ROWID;
+			CREATE INDEX memberships_by_did ON memberships (did);
+			CREATE TABLE actions (
+				uri TEXT PRIMARY KEY,
+				author_did TEXT NOT NULL,
+				cid TEXT NOT NULL,
+				rev TEXT NOT NULL,
+				community_uri TEXT NOT NULL,
+				action TEXT NOT NULL,
+				target_uri TEXT,
+				target_did TEXT,
+				reason TEXT,
+				note TEXT,
+				created_ms INTEGER NOT NULL
+			) WITHOUT ROWID;
+			CREATE INDEX actions_by_target_uri ON actions (target_uri) WHERE target_uri IS NOT NULL;
+			CREATE INDEX actions_by_target_did ON actions (target_did) WHERE target_did IS NOT NULL;
+			CREATE INDEX actions_by_time ON actions (created_ms);
 			CREATE TABLE posts (
 				uri TEXT PRIMARY KEY,
 				cid TEXT NOT NULL,
+				rev TEXT NOT NULL,
 				author_did TEXT NOT NULL,
-				indexed_at INTEGER NOT NULL
-			);
-			CREATE INDEX posts_by_time ON posts (indexed_at DESC, uri DESC);
+				created_at TEXT NOT NULL,
+				indexed_us INTEGER NOT NULL
+			) WITHOUT ROWID;
+			CREATE INDEX posts_by_time ON posts (indexed_us, uri);
+			-- Deleted records, so a create or update delivered late cannot bring them back.
+			CREATE TABLE tombstones (uri TEXT PRIMARY KEY, rev TEXT NOT NULL, deleted_ms INTEGER NOT NULL) WITHOUT ROWID;
+			CREATE INDEX tombstones_by_time ON tombstones (deleted_ms);
+
+			-- Derived state, recomputed from the facts by the rules in rules.ts whenever a fact changes.
+			CREATE TABLE authors (
+				did TEXT PRIMARY KEY,
+				member INTEGER NOT NULL,
+				pending INTEGER NOT NULL,
+				blocked INTEGER NOT NULL
+			) WITHOUT ROWID;
+			CREATE TABLE hidden_posts (uri TEXT PRIMARY KEY) WITHOUT ROWID;
 		`,
 	},
 ];

@@ -1,11 +1,13 @@
 /**
  * Consumer of the dead-letter queue: keeps every message that exhausted its retries in the
- * FirehoseReceiver's storage, where an operator can list and replay it. Nothing is acked unstored.
+ * FirehoseReceiver's storage, where an operator can list and replay it (GET/POST /admin/dead-letters).
+ * The batch is acked only once stored.
  */
+import { RECEIVER_NAME } from '../receiver/receiver-do';
+
 export async function storeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-	const receiver = env.FIREHOSE_RECEIVER.getByName('main');
-	await receiver.recordDeadLetters(
-		batch.messages.map((message) => ({ body: JSON.stringify(message.body), attempts: message.attempts, queuedAt: message.timestamp.getTime() })),
+	await env.FIREHOSE_RECEIVER.getByName(RECEIVER_NAME).recordDeadLetters(
+		batch.messages.map((message) => ({ body: JSON.stringify(message.body), attempts: message.attempts, queuedMs: message.timestamp.getTime() })),
 	);
 	batch.ackAll();
 }

@@ -7,14 +7,14 @@ const commit = (over: Record<string, unknown> = {}) => ({
 	did: DID,
 	time_us: 1_764_000_000_000_123,
 	kind: 'commit',
-	commit: { rev: 'r', operation: 'create', collection: 'app.bsky.feed.post', rkey: '3kabc', cid: CID, record: { text: 'hi' }, ...over },
+	commit: { rev: '3kabcdefghij2', operation: 'create', collection: 'app.bsky.feed.post', rkey: '3kabc', cid: CID, record: { text: 'hi' }, ...over },
 });
 
 describe('parseJetstreamFrame', () => {
 	it('parses a create', () => {
 		expect(parseJetstreamFrame(JSON.stringify(commit()))).toEqual({
 			ok: true,
-			event: { did: DID, timeUs: 1_764_000_000_000_123, operation: 'create', collection: 'app.bsky.feed.post', rkey: '3kabc', cid: CID, record: { text: 'hi' } },
+			event: { did: DID, timeUs: 1_764_000_000_000_123, operation: 'create', collection: 'app.bsky.feed.post', rkey: '3kabc', rev: '3kabcdefghij2', cid: CID, record: { text: 'hi' } },
 		});
 	});
 
@@ -36,6 +36,8 @@ describe('parseJetstreamFrame', () => {
 		[JSON.stringify(commit({ operation: 'upsert' })), 'bad_shape'],
 		[JSON.stringify(commit({ collection: '' })), 'bad_shape'],
 		[JSON.stringify(commit({ rkey: 7 })), 'bad_shape'],
+		[JSON.stringify(commit({ rev: undefined })), 'bad_shape'],
+		[JSON.stringify(commit({ rev: 'not-a-tid' })), 'bad_shape'],
 		[JSON.stringify(commit({ record: 'text' })), 'bad_shape'],
 		[JSON.stringify(commit({ cid: undefined })), 'bad_shape'],
 		[JSON.stringify({ did: DID, time_us: 1, kind: 'identity', identity: {} }), 'not_a_commit'],

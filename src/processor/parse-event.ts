@@ -8,6 +8,8 @@ export interface CommitEvent {
 	operation: 'create' | 'update' | 'delete';
 	collection: string;
 	rkey: string;
+	/** Repo revision of the commit (a TID; later commits to a repo sort higher). */
+	rev: string;
 	cid: string | null;
 	record: unknown;
 }
@@ -21,6 +23,7 @@ export type DropReason =
 export type ParseResult = { ok: true; event: CommitEvent } | { ok: false; drop: DropReason };
 
 const OPERATIONS = new Set(['create', 'update', 'delete']);
+const TID = /^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/;
 
 export function parseJetstreamFrame(frame: unknown): ParseResult {
 	if (typeof frame !== 'string') return { ok: false, drop: { reason: 'not_a_string' } };
@@ -39,6 +42,7 @@ export function parseJetstreamFrame(frame: unknown): ParseResult {
 	if (typeof commit.operation !== 'string' || !OPERATIONS.has(commit.operation)) return bad('commit.operation');
 	if (typeof commit.collection !== 'string' || commit.collection === '') return bad('commit.collection');
 	if (typeof commit.rkey !== 'string' || commit.rkey === '') return bad('commit.rkey');
+	if (typeof commit.rev !== 'string' || !TID.test(commit.rev)) return bad('commit.rev');
 	const isDelete = commit.operation === 'delete';
 	if (!isDelete && (typeof commit.cid !== 'string' || !isObject(commit.record))) return bad('commit.record');
 	return {
@@ -49,6 +53,7 @@ export function parseJetstreamFrame(frame: unknown): ParseResult {
 			operation: commit.operation as CommitEvent['operation'],
 			collection: commit.collection,
 			rkey: commit.rkey,
+			rev: commit.rev,
 			cid: isDelete ? null : (commit.cid as string),
 			record: isDelete ? null : commit.record,
 		},

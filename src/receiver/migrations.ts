@@ -1,28 +1,30 @@
 import type { Migration } from '../storage/migrations';
 
-/** FirehoseReceiver's schema. Documented in docs/storage.md. */
+/** FirehoseReceiver's schema. Documented in docs/architecture.md (Storage). */
 export const RECEIVER_MIGRATIONS: readonly Migration[] = [
 	{
 		id: 1,
-		description: 'Jetstream cursor checkpoint',
+		description: 'receiver state, cursor checkpoint, route memory, dead letters',
 		sql: `
-			CREATE TABLE checkpoint (
+			CREATE TABLE receiver_state (
 				singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-				cursor INTEGER NOT NULL,
-				saved_at INTEGER NOT NULL
+				running INTEGER NOT NULL,
+				cursor_us INTEGER,
+				saved_ms INTEGER NOT NULL
 			);
-		`,
-	},
-	{
-		id: 2,
-		description: 'dead letters: events that exhausted their retries, kept for an operator to replay',
-		sql: `
+			-- Communities each tagged post or Atrarium record was routed to, so its later update or
+			-- delete (which may carry no tag, or no record at all) reaches the same communities.
+			CREATE TABLE routes (
+				uri TEXT PRIMARY KEY,
+				communities TEXT NOT NULL,
+				seen_ms INTEGER NOT NULL
+			) WITHOUT ROWID;
 			CREATE TABLE dead_letters (
 				id INTEGER PRIMARY KEY AUTOINCREMENT,
 				body TEXT NOT NULL,
 				attempts INTEGER NOT NULL,
-				queued_at INTEGER NOT NULL,
-				stored_at INTEGER NOT NULL
+				queued_ms INTEGER NOT NULL,
+				stored_ms INTEGER NOT NULL
 			);
 		`,
 	},

@@ -1,39 +1,158 @@
 /**
- * FirehoseReceiver: the one Durable Object (named "main") that holds the Jetstream socket, filters
- * frames cheaply and enqueues them. Its connection logic arrives with the ingest pipeline; for now it
- * owns its storage schema and reports its state.
+ * FirehoseReceiver: the one Durable Object (named "main") that holds the Jetstream socket. Frames go
+ * through the cheap filter (filter.ts) into the outbox (outbox.ts), which sends them to the queue in
+ * batches; the cursor is checkpointed only past frames that are enqueued, every few seconds. An alarm
+ * watchdog reconnects a dead or stalled socket; reconnects back off with jitter and rewind a few seconds.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { readConfig } from '../config';
+import { isCommunityId, type CommunityId } from '../shared/hashtag';
+import type { FirehoseMessage } from '../shared/index-op';
 import { applyMigrations } from '../storage/migrations';
+import { reconnectDelayMs } from './backoff';
+import { classifyFrame, type DropReason } from './filter';
 import { RECEIVER_MIGRATIONS } from './migrations';
+import { Outbox, type Batch } from './outbox';
+
+export const RECEIVER_NAME = 'main';
+const WANTED_COLLECTIONS = ['app.bsky.feed.post', 'net.atrarium.*'];
+/** Resume this far before the checkpoint: duplicates are harmless downstream, gaps are not. */
+const REWIND_US = 5_000_000;
+const CHECKPOINT_EVERY_MS = 5_000;
+const FLUSH_DELAY_MS = 20;
+const WATCHDOG_EVERY_MS = 30_000;
+/** No frame for this long on an open socket counts as a stall. */
+const STALL_MS = 120_000;
+/** More unsent messages than this: stop reading and resume from the checkpoint once drained. */
+const MAX_BUFFERED = 10_000;
+const POST_ROUTE_RETENTION_MS = 8 * 24 * 60 * 60 * 1000;
+
+export interface ReceiverCounters {
+	eventsSeen: number;
+	passed: number;
+	enqueued: number;
+	dropped: Record<DropReason, number>;
+	/** Events the queue consumer dropped after parsing (invalid records and the like), by reason. */
+	processorDropped: Record<string, number>;
+	reconnects: number;
+	sendFailures: number;
+}
 
 export interface ReceiverStatus {
-	schemaVersion: number;
+	running: boolean;
 	connected: boolean;
+	jetstreamUrl: string;
+	/** Checkpointed cursor (time_us) the receiver resumes from, and how far it is behind now. */
 	cursor: number | null;
+	lagMs: number | null;
+	lastFrameAt: number | null;
+	counters: ReceiverCounters;
 	deadLetters: number;
+	routes: number;
 }
 
 export interface DeadLetter {
 	/** The queue message body, as JSON text. */
 	body: string;
 	attempts: number;
-	queuedAt: number;
+	queuedMs: number;
 }
 
+export interface StoredDeadLetter extends DeadLetter {
+	id: number;
+	storedMs: number;
+}
+
+const emptyCounters = (): ReceiverCounters => ({
+	eventsSeen: 0,
+	passed: 0,
+	enqueued: 0,
+	dropped: { untagged: 0, malformed: 0, oversized: 0, not_commit: 0, unwanted_collection: 0 },
+	processorDropped: {},
+	reconnects: 0,
+	sendFailures: 0,
+});
+
 export class FirehoseReceiver extends DurableObject<Env> {
-	private readonly schemaVersion: number;
+	private socket: WebSocket | null = null;
+	private connected = false;
+	/** Bumped on every (re)connect, so callbacks of an abandoned socket or batch do nothing. */
+	private generation = 0;
+	private outbox: Outbox<FirehoseMessage>;
+	private flushTimer: ReturnType<typeof setTimeout> | null = null;
+	private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+	private checkpointTimer: ReturnType<typeof setInterval> | null = null;
+	private sendChain: Promise<void> = Promise.resolve();
+	private attempt = 0;
+	private lastFrameAt: number | null = null;
+	private savedCursor: number | null;
+	private counters = emptyCounters();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.schemaVersion = applyMigrations(ctx.storage, RECEIVER_MIGRATIONS);
+		applyMigrations(ctx.storage, RECEIVER_MIGRATIONS);
+		this.savedCursor = this.state()?.cursor_us ?? null;
+		this.outbox = new Outbox(this.savedCursor ?? 0);
+	}
+
+	// ---- operator controls ----
+
+	async start(): Promise<ReceiverStatus> {
+		this.saveState({ running: true });
+		if (!this.socket) this.openSocket();
+		await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_EVERY_MS);
+		return this.status();
+	}
+
+	async stop(): Promise<ReceiverStatus> {
+		this.saveState({ running: false });
+		this.disconnect();
+		await this.sendChain;
+		this.checkpoint();
+		await this.ctx.storage.deleteAlarm();
+		return this.status();
+	}
+
+	/** Called by the cron trigger: make sure a receiver that should run has its watchdog. */
+	async ensureRunning(): Promise<void> {
+		if (!this.state()?.running) return;
+		if (!this.socket) this.openSocket();
+		if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_EVERY_MS);
 	}
 
 	status(): ReceiverStatus {
 		const sql = this.ctx.storage.sql;
-		const row = sql.exec<{ cursor: number }>('SELECT cursor FROM checkpoint WHERE singleton = 1').toArray()[0];
-		const deadLetters = sql.exec<{ n: number }>('SELECT count(*) AS n FROM dead_letters').one().n;
-		return { schemaVersion: this.schemaVersion, connected: false, cursor: row?.cursor ?? null, deadLetters };
+		const cursor = Math.max(this.savedCursor ?? 0, this.outbox.checkpointUs) || null;
+		return {
+			running: this.state()?.running === 1,
+			connected: this.connected,
+			jetstreamUrl: readConfig(this.env).jetstreamUrl.href,
+			cursor,
+			lagMs: cursor === null ? null : Math.max(0, Date.now() - Math.floor(cursor / 1000)),
+			lastFrameAt: this.lastFrameAt,
+			counters: structuredClone(this.counters),
+			deadLetters: sql.exec<{ n: number }>('SELECT count(*) AS n FROM dead_letters').one().n,
+			routes: sql.exec<{ n: number }>('SELECT count(*) AS n FROM routes').one().n,
+		};
+	}
+
+	/** Watchdog: reconnect a dead or stalled socket, persist the checkpoint, age out old routes. */
+	override async alarm(): Promise<void> {
+		if (!this.state()?.running) return;
+		const stalled = this.connected && this.lastFrameAt !== null && Date.now() - this.lastFrameAt > STALL_MS;
+		if (stalled) this.disconnect();
+		if (!this.socket && !this.reconnectTimer) this.openSocket();
+		this.checkpoint();
+		this.ctx.storage.sql.exec("DELETE FROM routes WHERE seen_ms < ? AND uri LIKE '%/app.bsky.feed.post/%'", Date.now() - POST_ROUTE_RETENTION_MS);
+		await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_EVERY_MS);
+	}
+
+	// ---- processor and dead-letter bookkeeping ----
+
+	countProcessorDrops(drops: Record<string, number>): void {
+		for (const [reason, n] of Object.entries(drops)) {
+			this.counters.processorDropped[reason] = (this.counters.processorDropped[reason] ?? 0) + n;
+		}
 	}
 
 	recordDeadLetters(letters: readonly DeadLetter[]): void {
@@ -41,13 +160,215 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		this.ctx.storage.transactionSync(() => {
 			for (const letter of letters) {
 				this.ctx.storage.sql.exec(
-					'INSERT INTO dead_letters (body, attempts, queued_at, stored_at) VALUES (?, ?, ?, ?)',
+					'INSERT INTO dead_letters (body, attempts, queued_ms, stored_ms) VALUES (?, ?, ?, ?)',
 					letter.body,
 					letter.attempts,
-					letter.queuedAt,
+					letter.queuedMs,
 					now,
 				);
 			}
 		});
+	}
+
+	listDeadLetters(limit: number): StoredDeadLetter[] {
+		return this.ctx.storage.sql
+			.exec<{ id: number; body: string; attempts: number; queued_ms: number; stored_ms: number }>(
+				'SELECT id, body, attempts, queued_ms, stored_ms FROM dead_letters ORDER BY id LIMIT ?',
+				limit,
+			)
+			.toArray()
+			.map((r) => ({ id: r.id, body: r.body, attempts: r.attempts, queuedMs: r.queued_ms, storedMs: r.stored_ms }));
+	}
+
+	/** Sends dead letters back to the queue, and forgets them once the queue has them. */
+	async replayDeadLetters(ids: readonly number[] | null): Promise<{ replayed: number }> {
+		const letters = ids ? this.listDeadLetters(1_000).filter((l) => ids.includes(l.id)) : this.listDeadLetters(1_000);
+		for (let i = 0; i < letters.length; i += 100) {
+			const chunk = letters.slice(i, i + 100);
+			await this.env.FIREHOSE_EVENTS.sendBatch(chunk.map((l) => ({ body: JSON.parse(l.body) as unknown, contentType: 'json' as const })));
+			for (const letter of chunk) this.ctx.storage.sql.exec('DELETE FROM dead_letters WHERE id = ?', letter.id);
+		}
+		return { replayed: letters.length };
+	}
+
+	// ---- the socket ----
+
+	private openSocket(): void {
+		this.clearReconnectTimer();
+		const generation = ++this.generation;
+		const url = new URL(readConfig(this.env).jetstreamUrl);
+		for (const collection of WANTED_COLLECTIONS) url.searchParams.append('wantedCollections', collection);
+		const resumeFrom = Math.max(this.savedCursor ?? 0, this.outbox.checkpointUs);
+		if (resumeFrom > 0) url.searchParams.set('cursor', String(Math.max(0, resumeFrom - REWIND_US)));
+		this.outbox = new Outbox(resumeFrom);
+
+		let socket: WebSocket;
+		try {
+			socket = new WebSocket(url.href);
+		} catch (err) {
+			console.error('cannot open Jetstream socket', url.href, err);
+			this.scheduleReconnect(generation);
+			return;
+		}
+		this.socket = socket;
+		socket.addEventListener('open', () => {
+			if (generation !== this.generation) return;
+			this.connected = true;
+			this.attempt = 0;
+			this.lastFrameAt = Date.now();
+			this.startCheckpointTimer();
+		});
+		socket.addEventListener('message', (event) => {
+			if (generation !== this.generation) return;
+			if (typeof event.data === 'string') this.onFrame(event.data);
+			else this.onDrop('malformed', null);
+		});
+		const onGone = () => {
+			if (generation !== this.generation) return;
+			this.socket = null;
+			this.connected = false;
+			this.scheduleReconnect(generation);
+		};
+		socket.addEventListener('close', onGone);
+		socket.addEventListener('error', onGone);
+	}
+
+	private disconnect(): void {
+		this.generation++;
+		this.clearReconnectTimer();
+		if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+		this.checkpointTimer = null;
+		try {
+			this.socket?.close(1000, 'receiver stopping');
+		} catch {
+			// already closed
+		}
+		this.socket = null;
+		this.connected = false;
+	}
+
+	private scheduleReconnect(generation: number): void {
+		if (this.reconnectTimer || !this.state()?.running) return;
+		const delay = reconnectDelayMs(this.attempt++);
+		this.reconnectTimer = setTimeout(() => {
+			this.reconnectTimer = null;
+			if (generation !== this.generation || !this.state()?.running) return;
+			this.counters.reconnects++;
+			// Unsent messages are abandoned: the rewound cursor replays them.
+			void this.sendChain.then(() => this.openSocket());
+		}, delay);
+	}
+
+	private clearReconnectTimer(): void {
+		if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+		this.reconnectTimer = null;
+	}
+
+	// ---- frames -> outbox -> queue ----
+
+	private onFrame(frame: string): void {
+		this.lastFrameAt = Date.now();
+		this.counters.eventsSeen++;
+		const verdict = classifyFrame(frame, (uri) => this.priorRoutes(uri));
+		if (verdict.verdict === 'drop') {
+			this.onDrop(verdict.reason, verdict.timeUs);
+			return;
+		}
+		this.counters.passed++;
+		if (verdict.remember) this.rememberRoutes(verdict.remember.uri, verdict.remember.routes);
+		this.outbox.add(verdict.message, verdict.bytes, verdict.timeUs);
+		if (this.outbox.buffered > MAX_BUFFERED) {
+			// The queue is not keeping up: stop reading; resume from the checkpoint after the backlog drains.
+			this.disconnect();
+			this.scheduleReconnect(this.generation);
+		}
+		this.scheduleFlush();
+	}
+
+	private onDrop(reason: DropReason, timeUs: number | null): void {
+		this.counters.dropped[reason]++;
+		this.outbox.dropped(timeUs);
+	}
+
+	private scheduleFlush(): void {
+		if (this.outbox.full) {
+			this.flush();
+		} else if (!this.flushTimer) {
+			this.flushTimer = setTimeout(() => {
+				this.flushTimer = null;
+				this.flush();
+			}, FLUSH_DELAY_MS);
+		}
+	}
+
+	private flush(): void {
+		const outbox = this.outbox;
+		const batch = outbox.take();
+		if (!batch) return;
+		this.sendChain = this.sendChain.then(() => this.send(outbox, batch));
+	}
+
+	private async send(outbox: Outbox<FirehoseMessage>, batch: Batch<FirehoseMessage>): Promise<void> {
+		try {
+			await this.env.FIREHOSE_EVENTS.sendBatch(batch.messages.map((body) => ({ body, contentType: 'json' as const })));
+			this.counters.enqueued += batch.messages.length;
+			outbox.sent();
+			if (outbox === this.outbox && outbox.buffered > 0) this.scheduleFlush();
+		} catch (err) {
+			// Never skip past unsent events: abandon the socket and replay from the checkpoint.
+			console.error('sendBatch failed; reconnecting from the checkpoint', err);
+			this.counters.sendFailures++;
+			outbox.reset();
+			if (outbox === this.outbox) {
+				this.disconnect();
+				this.scheduleReconnect(this.generation);
+			}
+		}
+	}
+
+	private startCheckpointTimer(): void {
+		if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+		this.checkpointTimer = setInterval(() => this.checkpoint(), CHECKPOINT_EVERY_MS);
+	}
+
+	/** Persists the cursor if it moved: one row write per interval, not per event. */
+	private checkpoint(): void {
+		const cursor = this.outbox.checkpointUs;
+		if (cursor <= (this.savedCursor ?? 0)) return;
+		this.saveState({ cursorUs: cursor });
+		this.savedCursor = cursor;
+	}
+
+	// ---- storage ----
+
+	private state() {
+		return this.ctx.storage.sql
+			.exec<{ running: number; cursor_us: number | null }>('SELECT running, cursor_us FROM receiver_state WHERE singleton = 1')
+			.toArray()[0];
+	}
+
+	private saveState(change: { running?: boolean; cursorUs?: number }): void {
+		const current = this.state();
+		this.ctx.storage.sql.exec(
+			`INSERT INTO receiver_state (singleton, running, cursor_us, saved_ms) VALUES (1, ?, ?, ?)
+			 ON CONFLICT (singleton) DO UPDATE SET running = excluded.running, cursor_us = excluded.cursor_us, saved_ms = excluded.saved_ms`,
+			change.running === undefined ? (current?.running ?? 0) : change.running ? 1 : 0,
+			change.cursorUs ?? current?.cursor_us ?? null,
+			Date.now(),
+		);
+	}
+
+	private priorRoutes(uri: string): CommunityId[] {
+		const row = this.ctx.storage.sql.exec<{ communities: string }>('SELECT communities FROM routes WHERE uri = ?', uri).toArray()[0];
+		return row ? row.communities.split(',').filter(isCommunityId) : [];
+	}
+
+	private rememberRoutes(uri: string, routes: readonly CommunityId[]): void {
+		this.ctx.storage.sql.exec(
+			'INSERT INTO routes (uri, communities, seen_ms) VALUES (?, ?, ?) ON CONFLICT (uri) DO UPDATE SET communities = excluded.communities, seen_ms = excluded.seen_ms',
+			uri,
+			routes.join(','),
+			Date.now(),
+		);
 	}
 }

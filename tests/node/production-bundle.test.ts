@@ -10,13 +10,16 @@ import { promisify } from 'node:util';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { ALICE, BOB, config, configUri, membership, newRkey, post } from '../workerd/_support/records';
 
 const run = promisify(execFile);
 
 /** The bindings this test touches, as seen from Node through Miniflare's proxy. */
 interface BundleBindings {
-	FIREHOSE_EVENTS: { send(body: string, options: { contentType: 'text' }): Promise<void> };
-	COMMUNITY_FEED: { getByName(name: string): { stats(): Promise<{ posts: number }> } };
+	FIREHOSE_EVENTS: { sendBatch(messages: { body: unknown; contentType: 'json' }[]): Promise<void> };
+	COMMUNITY_FEED: {
+		getByName(name: string): { getFeedSkeleton(id: string, limit: number): Promise<{ ok: boolean; page?: { feed: unknown[] } }> };
+	};
 }
 const wranglerEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
 
@@ -70,20 +73,16 @@ describe('production bundle', () => {
 
 	it('runs its queue consumer and Durable Objects', async () => {
 		const env = await mf.getBindings<BundleBindings>();
-		const frame = JSON.stringify({
-			did: 'did:plc:bob2zzzzzzzzzzzzzzzzzzzz',
-			time_us: 1_764_000_000_000_000,
-			kind: 'commit',
-			commit: {
-				operation: 'create',
-				collection: 'app.bsky.feed.post',
-				rkey: '3kbundle1',
-				cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm',
-				record: { $type: 'app.bsky.feed.post', text: 'bundle #atr_dddd0001', createdAt: '2026-11-27T12:00:00.000Z' },
+		const id = 'dddd0001';
+		const events = [config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)), post(BOB, newRkey(), `bundle #atr_${id}`)];
+		await env.FIREHOSE_EVENTS.sendBatch(events.map((event) => ({ body: { frame: JSON.stringify(event), priorRoutes: [] }, contentType: 'json' })));
+		const community = env.COMMUNITY_FEED.getByName(id);
+		await vi.waitFor(
+			async () => {
+				const result = await community.getFeedSkeleton(id, 10);
+				expect(result.page?.feed).toHaveLength(1);
 			},
-		});
-		await env.FIREHOSE_EVENTS.send(frame, { contentType: 'text' });
-		const community = env.COMMUNITY_FEED.getByName('dddd0001');
-		await vi.waitFor(async () => expect((await community.stats()).posts).toBe(1), { timeout: 15_000, interval: 100 });
+			{ timeout: 15_000, interval: 100 },
+		);
 	});
 });

@@ -13,15 +13,21 @@ describe('Durable Object schemas', () => {
 		await runInDurableObject(stub, (_instance, state) => {
 			const applied = state.storage.sql.exec<{ id: number }>('SELECT id FROM _migrations ORDER BY id').toArray().map((r) => r.id);
 			expect(applied).toEqual(COMMUNITY_MIGRATIONS.map((m) => m.id));
-			expect(tables(state.storage.sql)).toContain('posts');
+			expect(tables(state.storage.sql)).toEqual(
+				expect.arrayContaining(['binding', 'moderators', 'memberships', 'actions', 'posts', 'tombstones', 'authors', 'hidden_posts']),
+			);
 		});
 		expect((await stub.stats()).schemaVersion).toBe(COMMUNITY_MIGRATIONS.at(-1)!.id);
 	});
 
 	it('FirehoseReceiver applies all its migrations on first start', async () => {
 		const stub = env.FIREHOSE_RECEIVER.getByName('main');
-		const status = await stub.status();
-		expect(status).toEqual({ schemaVersion: RECEIVER_MIGRATIONS.at(-1)!.id, connected: false, cursor: null, deadLetters: 0 });
+		await runInDurableObject(stub, (_instance, state) => {
+			const applied = state.storage.sql.exec<{ id: number }>('SELECT id FROM _migrations ORDER BY id').toArray().map((r) => r.id);
+			expect(applied).toEqual(RECEIVER_MIGRATIONS.map((m) => m.id));
+			expect(tables(state.storage.sql)).toEqual(expect.arrayContaining(['receiver_state', 'routes', 'dead_letters']));
+		});
+		expect(await stub.status()).toMatchObject({ running: false, connected: false, cursor: null, deadLetters: 0, routes: 0 });
 	});
 });
 

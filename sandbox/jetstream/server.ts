@@ -1,0 +1,147 @@
+/**
+ * A Jetstream v1-compatible server over an in-memory event buffer: `GET /subscribe` (WebSocket) with
+ * `wantedCollections` (exact NSIDs or `prefix.*`), `wantedDids` and `cursor` (replay from the buffer,
+ * then live). Used by the local sandbox's bridge and by tests, so the receiver runs unchanged against it.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface JetstreamCommit {
+	rev: string;
+	operation: 'create' | 'update' | 'delete';
+	collection: string;
+	rkey: string;
+	record?: unknown;
+	cid?: string;
+}
+
+export interface JetstreamEvent {
+	did: string;
+	time_us: number;
+	kind: 'commit' | 'identity' | 'account';
+	commit?: JetstreamCommit;
+	identity?: unknown;
+	account?: unknown;
+}
+
+interface Buffered {
+	timeUs: number;
+	did: string;
+	collection: string | null;
+	frame: string;
+}
+
+interface Subscriber {
+	socket: WebSocket;
+	wants: (event: Buffered) => boolean;
+}
+
+export interface JetstreamServerOptions {
+	host?: string;
+	port?: number;
+	/** Events kept for cursor replay. */
+	bufferSize?: number;
+	/** Handles plain HTTP requests other than /subscribe (e.g. a test's control routes). */
+	onRequest?: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+export class JetstreamServer {
+	private readonly buffer: Buffered[] = [];
+	private readonly subscribers = new Set<Subscriber>();
+	private lastTimeUs = 0;
+	/** Every subscribe URL received, newest last (tests assert on cursors). */
+	readonly subscriptions: URL[] = [];
+
+	private constructor(
+		private readonly http: Server,
+		private readonly wss: WebSocketServer,
+		private readonly bufferSize: number,
+	) {}
+
+	static async start(options: JetstreamServerOptions = {}): Promise<JetstreamServer> {
+		const http = createServer((req, res) => {
+			if (options.onRequest) return options.onRequest(req, res);
+			res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'NotFound', message: 'use /subscribe' }));
+		});
+		const wss = new WebSocketServer({ noServer: true });
+		const server = new JetstreamServer(http, wss, options.bufferSize ?? 1_000_000);
+		http.on('upgrade', (req, socket, head) => {
+			const url = new URL(req.url ?? '/', 'http://localhost');
+			if (url.pathname !== '/subscribe') return socket.destroy();
+			wss.handleUpgrade(req, socket, head, (ws) => server.subscribe(ws, url));
+		});
+		await new Promise<void>((resolve) => http.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+		return server;
+	}
+
+	get url(): string {
+		const { address, port } = this.http.address() as AddressInfo;
+		return `ws://${address}:${port}/subscribe`;
+	}
+
+	get connections(): number {
+		return this.subscribers.size;
+	}
+
+	/** Stamps the event with a strictly increasing time_us (unless it has one), stores it, sends it live. */
+	publish(event: Omit<JetstreamEvent, 'time_us'> & { time_us?: number }): number {
+		const timeUs = event.time_us ?? this.nextTimeUs();
+		this.lastTimeUs = Math.max(this.lastTimeUs, timeUs);
+		const frame = JSON.stringify({ ...event, time_us: timeUs });
+		this.append({ timeUs, did: event.did, collection: event.commit?.collection ?? null, frame });
+		return timeUs;
+	}
+
+	/** Sends a frame as is (tests use it for malformed frames), under the given routing facts. */
+	publishRaw(frame: string, facts: { did: string; collection: string | null }): number {
+		const timeUs = this.nextTimeUs();
+		this.lastTimeUs = timeUs;
+		this.append({ timeUs, ...facts, frame });
+		return timeUs;
+	}
+
+	/** Closes every subscriber's socket abruptly, as a network failure would. */
+	dropConnections(): void {
+		for (const subscriber of this.subscribers) subscriber.socket.terminate();
+		this.subscribers.clear();
+	}
+
+	async close(): Promise<void> {
+		this.dropConnections();
+		await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+		await new Promise<void>((resolve) => this.http.close(() => resolve()));
+	}
+
+	private nextTimeUs(): number {
+		return Math.max(Date.now() * 1000, this.lastTimeUs + 1);
+	}
+
+	private append(event: Buffered): void {
+		this.buffer.push(event);
+		if (this.buffer.length > this.bufferSize) this.buffer.splice(0, this.buffer.length - this.bufferSize);
+		for (const subscriber of this.subscribers) if (subscriber.wants(event)) subscriber.socket.send(event.frame);
+	}
+
+	private subscribe(socket: WebSocket, url: URL): void {
+		this.subscriptions.push(url);
+		const collections = url.searchParams.getAll('wantedCollections');
+		const dids = new Set(url.searchParams.getAll('wantedDids'));
+		const wants = (event: Buffered) =>
+			(dids.size === 0 || dids.has(event.did)) &&
+			(collections.length === 0 || event.collection === null || collections.some((c) => matchesCollection(c, event.collection!)));
+		const subscriber: Subscriber = { socket, wants };
+		const cursor = Number(url.searchParams.get('cursor'));
+		// Replay (synchronously, so no live event can overtake it), then go live.
+		if (url.searchParams.has('cursor') && Number.isSafeInteger(cursor)) {
+			for (const event of this.buffer) if (event.timeUs >= cursor && wants(event)) socket.send(event.frame);
+		}
+		this.subscribers.add(subscriber);
+		socket.on('close', () => this.subscribers.delete(subscriber));
+		socket.on('error', () => this.subscribers.delete(subscriber));
+	}
+}
+
+function matchesCollection(wanted: string, collection: string): boolean {
+	return wanted.endsWith('.*') ? collection.startsWith(wanted.slice(0, -1)) : wanted === collection;
+}

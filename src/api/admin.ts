@@ -1,0 +1,53 @@
+/**
+ * Operator routes, behind `Authorization: Bearer <ADMIN_TOKEN>` (a Worker secret):
+ *   GET  /admin/receiver              status: connected, cursor, lag, counters
+ *   POST /admin/receiver/start|stop
+ *   GET  /admin/dead-letters?limit=N  events that exhausted their retries
+ *   POST /admin/dead-letters/replay   { ids?: number[] } back onto the queue (all if no ids)
+ */
+import type { Context, Hono, Next } from 'hono';
+import { ApiError, invalidRequest } from '../errors';
+import { RECEIVER_NAME } from '../receiver/receiver-do';
+
+type AdminEnv = { Bindings: Env };
+
+export function registerAdminRoutes(app: Hono<AdminEnv>): void {
+	const receiver = (c: Context<AdminEnv>) => c.env.FIREHOSE_RECEIVER.getByName(RECEIVER_NAME);
+	app.use('/admin/*', requireAdmin);
+	app.get('/admin/receiver', async (c) => c.json(await receiver(c).status()));
+	app.post('/admin/receiver/start', async (c) => c.json(await receiver(c).start()));
+	app.post('/admin/receiver/stop', async (c) => c.json(await receiver(c).stop()));
+	app.get('/admin/dead-letters', async (c) => {
+		const limit = parseLimit(c.req.query('limit'));
+		return c.json({ deadLetters: await receiver(c).listDeadLetters(limit) });
+	});
+	app.post('/admin/dead-letters/replay', async (c) => {
+		const body = (await c.req.json().catch(() => ({}))) as { ids?: unknown };
+		if (body.ids !== undefined && !(Array.isArray(body.ids) && body.ids.every(Number.isSafeInteger))) {
+			throw invalidRequest('ids must be an array of dead-letter ids');
+		}
+		return c.json(await receiver(c).replayDeadLetters((body.ids as number[] | undefined) ?? null));
+	});
+}
+
+async function requireAdmin(c: Context<AdminEnv>, next: Next): Promise<void> {
+	const token = c.env.ADMIN_TOKEN;
+	if (!token) throw new ApiError(503, 'AdminDisabled', 'ADMIN_TOKEN is not configured for this deployment');
+	const presented = /^Bearer (.+)$/.exec(c.req.header('Authorization') ?? '')?.[1];
+	if (!presented || !(await sameSecret(presented, token))) throw new ApiError(401, 'AuthRequired', 'A valid operator token is required');
+	await next();
+}
+
+/** Constant-time comparison (of digests, so lengths leak nothing either). */
+async function sameSecret(a: string, b: string): Promise<boolean> {
+	const digest = async (s: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s)));
+	const [x, y] = await Promise.all([digest(a), digest(b)]);
+	return crypto.subtle.timingSafeEqual(x, y);
+}
+
+function parseLimit(raw: string | undefined): number {
+	if (raw === undefined) return 100;
+	const limit = Number(raw);
+	if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidRequest('limit must be an integer from 1 to 1000');
+	return limit;
+}

@@ -1,0 +1,17 @@
+/** 7-day retention of a community's index: expired rows are deleted by index range, never by a full scan. */
+export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** Tombstones outlive the posts they guard, so a late replay of a deleted post stays deleted. */
+const TOMBSTONE_RETENTION_MS = RETENTION_MS + 24 * 60 * 60 * 1000;
+
+/** Deletes posts and tombstones past retention; returns how many posts went and when the next expires. */
+export function pruneExpired(sql: SqlStorage, now: number): { postsDeleted: number; nextExpiryMs: number | null } {
+	const postsDeleted = sql.exec('DELETE FROM posts WHERE indexed_us < ? RETURNING 1', (now - RETENTION_MS) * 1000).toArray().length;
+	sql.exec('DELETE FROM tombstones WHERE deleted_ms < ?', now - TOMBSTONE_RETENTION_MS);
+	return { postsDeleted, nextExpiryMs: nextExpiryMs(sql) };
+}
+
+/** When the oldest stored post expires, or null if there are none. */
+export function nextExpiryMs(sql: SqlStorage): number | null {
+	const oldest = sql.exec<{ t: number | null }>('SELECT min(indexed_us) AS t FROM posts').one().t;
+	return oldest === null ? null : Math.floor(oldest / 1000) + RETENTION_MS;
+}

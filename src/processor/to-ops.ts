@@ -1,0 +1,80 @@
+/**
+ * The heavyweight filter: turns one parsed Jetstream commit into IndexOps, grouped by the community each
+ * goes to. Validates records (lexicons for net.atrarium.*, the post lexicon for posts). Pure; never throws.
+ */
+import { mainSchema as postSchema } from '@atcute/bluesky/types/app/feed/post';
+import { safeParse } from '@atcute/lexicons/validations';
+import { isAtrariumCollection, validateRecord } from '../lexicon/validate';
+import { atUri, communityOfConfigUri } from '../shared/at-uri';
+import { communityIdsInPost, isCommunityId, type CommunityId } from '../shared/hashtag';
+import type { IndexOp, RecordRef } from '../shared/index-op';
+import type { CommitEvent } from './parse-event';
+
+export type RoutingDrop =
+	| { reason: 'unwanted_collection'; collection: string }
+	| { reason: 'invalid_record'; collection: string; message: string }
+	| { reason: 'bad_rkey'; collection: string }
+	| { reason: 'bad_community_uri'; collection: string };
+
+export type Routing = { ok: true; routes: Map<CommunityId, IndexOp> } | { ok: false; drop: RoutingDrop };
+
+const POST = 'app.bsky.feed.post';
+
+export function routeCommit(event: CommitEvent, priorRoutes: readonly CommunityId[]): Routing {
+	const ref: RecordRef = { uri: atUri(event.did, event.collection, event.rkey), did: event.did, rkey: event.rkey, rev: event.rev, timeUs: event.timeUs };
+	const routes = new Map<CommunityId, IndexOp>();
+	const sendTo = (ids: Iterable<CommunityId>, op: IndexOp) => {
+		for (const id of ids) routes.set(id, op);
+	};
+	const prior = priorRoutes.filter(isCommunityId);
+
+	if (event.collection === POST) {
+		if (event.operation === 'delete') {
+			sendTo(prior, { type: 'post.delete', ref });
+			return { ok: true, routes };
+		}
+		const post = safeParse(postSchema, event.record);
+		if (!post.ok) return invalid(event.collection, post.message);
+		// Every community it is tagged for, plus those an earlier version was in (an edit may drop a tag).
+		const communities = communityIdsInPost(event.record);
+		sendTo(new Set([...communities, ...prior]), { type: 'post.put', ref, cid: event.cid!, createdAt: post.value.createdAt, communities });
+		return { ok: true, routes };
+	}
+
+	if (!isAtrariumCollection(event.collection)) return { ok: false, drop: { reason: 'unwanted_collection', collection: event.collection } };
+	const collection = event.collection;
+
+	if (collection === 'net.atrarium.community.config') {
+		if (!isCommunityId(event.rkey)) return { ok: false, drop: { reason: 'bad_rkey', collection } };
+		const id = event.rkey;
+		if (event.operation === 'delete') {
+			sendTo([id], { type: 'config.delete', ref });
+			return { ok: true, routes };
+		}
+		const record = validateRecord(collection, event.record);
+		if (!record.ok) return invalid(collection, record.message);
+		sendTo([id], { type: 'config.put', ref, cid: event.cid!, record: record.value });
+		return { ok: true, routes };
+	}
+
+	if (event.operation === 'delete') {
+		const type = collection === 'net.atrarium.community.membership' ? 'membership.delete' : 'moderation.delete';
+		sendTo(prior, { type, ref });
+		return { ok: true, routes };
+	}
+	const record = validateRecord(collection, event.record);
+	if (!record.ok) return invalid(collection, record.message);
+	const community = communityOfConfigUri(record.value.community);
+	if (!community) return { ok: false, drop: { reason: 'bad_community_uri', collection } };
+	const op: IndexOp =
+		record.value.$type === 'net.atrarium.community.membership'
+			? { type: 'membership.put', ref, cid: event.cid!, record: record.value }
+			: { type: 'moderation.put', ref, cid: event.cid!, record: record.value as Extract<IndexOp, { type: 'moderation.put' }>['record'] };
+	// Prior routes too: a record edited to name another community must leave the old one.
+	sendTo(new Set([community.id, ...prior]), op);
+	return { ok: true, routes };
+}
+
+function invalid(collection: string, message: string): Routing {
+	return { ok: false, drop: { reason: 'invalid_record', collection, message } };
+}

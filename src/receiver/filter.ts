@@ -1,0 +1,100 @@
+/**
+ * The receiver's filter. The cheap stage runs on the raw frame before any JSON.parse and drops post
+ * creates that cannot carry a community tag (no `atr_`, any ASCII case), which is nearly all traffic.
+ * What survives is parsed and kept only if it can matter: a tagged post, an update or delete of a post
+ * routed before, or any net.atrarium.* record. Pure: the route memory is passed in.
+ */
+import { communityOfConfigUri } from '../shared/at-uri';
+import { communityIdsInPost, isCommunityId, type CommunityId } from '../shared/hashtag';
+import type { FirehoseMessage } from '../shared/index-op';
+
+/** Queue messages are limited to 128 KB; no valid post or Atrarium record comes near this. */
+export const MAX_MESSAGE_BYTES = 120_000;
+
+export type DropReason = 'untagged' | 'malformed' | 'oversized' | 'not_commit' | 'unwanted_collection';
+
+export type FrameVerdict =
+	| { verdict: 'drop'; reason: DropReason; timeUs: number | null }
+	| { verdict: 'enqueue'; message: FirehoseMessage; bytes: number; timeUs: number; remember: { uri: string; routes: CommunityId[] } | null };
+
+/** Communities an earlier version of a record (by at-uri) was routed to. */
+export type PriorRoutes = (uri: string) => CommunityId[];
+
+const TAG_HINT = /[aA][tT][rR]_/;
+const TIME_US = /"time_us":(\d{1,17})/;
+
+export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes): FrameVerdict {
+	// Cheap stage. Quotes inside JSON strings are escaped, so these markers cannot come from post text.
+	if (frame.includes('"operation":"create"') && frame.includes('"collection":"app.bsky.feed.post"') && !TAG_HINT.test(frame)) {
+		return { verdict: 'drop', reason: 'untagged', timeUs: cheapTimeUs(frame) };
+	}
+	let event: unknown;
+	try {
+		event = JSON.parse(frame);
+	} catch {
+		return { verdict: 'drop', reason: 'malformed', timeUs: cheapTimeUs(frame) };
+	}
+	if (!isObject(event) || typeof event.did !== 'string' || typeof event.time_us !== 'number' || !Number.isSafeInteger(event.time_us)) {
+		return { verdict: 'drop', reason: 'malformed', timeUs: cheapTimeUs(frame) };
+	}
+	const timeUs = event.time_us;
+	if (event.kind !== 'commit') return { verdict: 'drop', reason: 'not_commit', timeUs };
+	const commit = event.commit;
+	if (!isObject(commit) || typeof commit.collection !== 'string' || typeof commit.rkey !== 'string' || typeof commit.operation !== 'string') {
+		return { verdict: 'drop', reason: 'malformed', timeUs };
+	}
+	const uri = `at://${event.did}/${commit.collection}/${commit.rkey}`;
+	const prior = priorRoutesOf(uri);
+	const isDelete = commit.operation === 'delete';
+
+	let routes: CommunityId[];
+	if (commit.collection === 'app.bsky.feed.post') {
+		routes = isDelete ? prior : union(prior, communityIdsInPost(commit.record));
+		if (routes.length === 0) return { verdict: 'drop', reason: 'untagged', timeUs };
+	} else if (commit.collection.startsWith('net.atrarium.')) {
+		// Never dropped here: the processor validates them, and deletes need no route to be counted.
+		routes = isDelete ? prior : union(prior, communitiesNamedBy(commit.collection, commit.rkey, commit.record));
+	} else {
+		return { verdict: 'drop', reason: 'unwanted_collection', timeUs };
+	}
+
+	const message: FirehoseMessage = { frame, priorRoutes: prior };
+	const bytes = utf8Length(JSON.stringify(message));
+	if (bytes > MAX_MESSAGE_BYTES) return { verdict: 'drop', reason: 'oversized', timeUs };
+	const grew = routes.length > prior.length;
+	return { verdict: 'enqueue', message, bytes, timeUs, remember: grew && !isDelete ? { uri, routes } : null };
+}
+
+function communitiesNamedBy(collection: string, rkey: string, record: unknown): CommunityId[] {
+	if (collection === 'net.atrarium.community.config') return isCommunityId(rkey) ? [rkey] : [];
+	if (!isObject(record) || typeof record.community !== 'string') return [];
+	const community = communityOfConfigUri(record.community);
+	return community ? [community.id] : [];
+}
+
+function union(a: readonly CommunityId[], b: readonly CommunityId[]): CommunityId[] {
+	return [...new Set([...a, ...b])];
+}
+
+function cheapTimeUs(frame: string): number | null {
+	const match = TIME_US.exec(frame.slice(0, 300));
+	return match ? Number(match[1]) : null;
+}
+
+export function utf8Length(text: string): number {
+	let bytes = 0;
+	for (let i = 0; i < text.length; i++) {
+		const code = text.charCodeAt(i);
+		if (code < 0x80) bytes += 1;
+		else if (code < 0x800) bytes += 2;
+		else if (code >= 0xd800 && code < 0xdc00) {
+			bytes += 4; // a surrogate pair: one 4-byte code point
+			i++;
+		} else bytes += 3;
+	}
+	return bytes;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

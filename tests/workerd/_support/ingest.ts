@@ -1,0 +1,66 @@
+/**
+ * Drives events through the real pipeline code inside workerd: the receiver's filter (with its route
+ * memory) builds the queue messages, the Worker's queue() consumes them, and the feed is read from the
+ * community's Durable Object. Only the WebSocket hop is skipped (receiver-jetstream.test.ts covers it).
+ */
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
+import { expect } from 'vitest';
+import worker from '../../../src/index';
+import { classifyFrame } from '../../../src/receiver/filter';
+import type { CommunityId } from '../../../src/shared/hashtag';
+import type { FirehoseMessage } from '../../../src/shared/index-op';
+import type { JetstreamEvent } from '../../../sandbox/jetstream/server';
+
+let messageSeq = 0;
+
+export class Ingest {
+	private readonly routes = new Map<string, CommunityId[]>();
+
+	/** Sends the events as one queue batch; returns what the consumer acked and retried. */
+	async deliver(...events: (JetstreamEvent | string)[]) {
+		return deliverBodies(this.messages(...events));
+	}
+
+	/** The queue messages the receiver would send for these events (its route memory learns from them). */
+	messages(...events: (JetstreamEvent | string)[]): FirehoseMessage[] {
+		const bodies: FirehoseMessage[] = [];
+		for (const event of events) {
+			const frame = typeof event === 'string' ? event : JSON.stringify(event);
+			const verdict = classifyFrame(frame, (uri) => this.routes.get(uri) ?? []);
+			if (verdict.verdict === 'drop') continue;
+			if (verdict.remember) this.routes.set(verdict.remember.uri, verdict.remember.routes);
+			bodies.push(verdict.message);
+		}
+		return bodies;
+	}
+}
+
+/** Delivers raw queue message bodies (which may be malformed) as one batch. */
+export async function deliverBodies(bodies: unknown[]) {
+	const batch = createMessageBatch(
+		'firehose-events',
+		bodies.map((body) => ({ id: `m${++messageSeq}`, timestamp: new Date(), attempts: 1, body })),
+	);
+	const ctx = createExecutionContext();
+	await worker.queue(batch, env);
+	return getQueueResult(batch, ctx);
+}
+
+export function community(id: string) {
+	return env.COMMUNITY_FEED.getByName(id);
+}
+
+/** Every post in a community's feed, newest first, walking cursors to the end. */
+export async function feedOf(id: string, limit = 50): Promise<string[]> {
+	const uris: string[] = [];
+	let cursor: string | undefined;
+	for (let page = 0; page < 1000; page++) {
+		const result = await community(id).getFeedSkeleton(id as CommunityId, limit, cursor);
+		if (!result.ok) throw new Error(`feed ${id}: ${result.error}`);
+		uris.push(...result.page.feed.map((item) => item.post));
+		if (!result.page.cursor) return uris;
+		expect(result.page.cursor).not.toBe(cursor);
+		cursor = result.page.cursor;
+	}
+	throw new Error('feed never ended');
+}

@@ -1,0 +1,234 @@
+/**
+ * The seed's "queue-to-feed flow", for real: Jetstream events in, through the receiver's filter, the
+ * queue consumer and the community's Durable Object, feed out.
+ */
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { RETENTION_MS } from '../../src/community/retention';
+import { community, deliverBodies, feedOf, Ingest } from './_support/ingest';
+import { action, ALICE, BOB, CAROL, config, configUri, membership, newRkey, post, postUri, remove } from './_support/records';
+
+/** An open community owned by Alice with Bob as a member. */
+async function openCommunity(id: string, ingest = new Ingest()) {
+	await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)));
+	return ingest;
+}
+
+describe('the quickstart', () => {
+	it('Bob posts with the hashtag, Alice hides it, then unhides it', async () => {
+		const id = 'a0000001';
+		const ingest = await openCommunity(id);
+		const rkey = newRkey();
+		await ingest.deliver(post(BOB, rkey, `hello #atr_${id}`));
+		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
+
+		const hide = newRkey();
+		await ingest.deliver(action(ALICE, hide, configUri(ALICE, id), 'hide_post', postUri(BOB, rkey)));
+		expect(await feedOf(id)).toEqual([]);
+
+		await ingest.deliver(action(ALICE, newRkey(), configUri(ALICE, id), 'unhide_post', postUri(BOB, rkey), { createdAt: new Date(Date.now() + 1000).toISOString() }));
+		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
+	});
+
+	it('deleting the hide record undoes it', async () => {
+		const id = 'a0000002';
+		const ingest = await openCommunity(id);
+		const rkey = newRkey();
+		const hide = newRkey();
+		await ingest.deliver(post(BOB, rkey, `#atr_${id}`), action(ALICE, hide, configUri(ALICE, id), 'hide_post', postUri(BOB, rkey)));
+		expect(await feedOf(id)).toEqual([]);
+		await ingest.deliver(remove(ALICE, 'net.atrarium.moderation.action', hide));
+		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
+	});
+});
+
+describe('filters and routing', () => {
+	it('indexes tags from text, facets and the tags array, newest first; ignores untagged posts', async () => {
+		const id = 'a0000003';
+		const ingest = await openCommunity(id);
+		const [a, b, c, d] = [newRkey(), newRkey(), newRkey(), newRkey()];
+		await ingest.deliver(
+			post(BOB, a, `text #ATR_${id.toUpperCase()}`),
+			post(BOB, b, 'facet only', { facetTags: [`atr_${id}`] }),
+			post(BOB, c, 'tags only', { tags: [`atr_${id}`] }),
+			post(BOB, d, `not whole #atr_${id}0`),
+		);
+		expect(await feedOf(id)).toEqual([postUri(BOB, c), postUri(BOB, b), postUri(BOB, a)]);
+	});
+
+	it('a post tagged for two communities is in both', async () => {
+		const [x, y] = ['a0000004', 'a0000005'];
+		const ingest = await openCommunity(x);
+		await openCommunity(y, ingest);
+		const rkey = newRkey();
+		await ingest.deliver(post(BOB, rkey, `#atr_${x} and #atr_${y}`));
+		expect(await feedOf(x)).toEqual([postUri(BOB, rkey)]);
+		expect(await feedOf(y)).toEqual([postUri(BOB, rkey)]);
+	});
+
+	it('a batch of 100 events indexes every tagged post once, with one RPC per community', async () => {
+		const id = 'a0000006';
+		const ingest = await openCommunity(id);
+		const events = Array.from({ length: 100 }, (_, i) => post(BOB, newRkey(), i % 2 ? `#atr_${id} n${i}` : `untagged ${i}`));
+		const result = await ingest.deliver(...events);
+		expect(result.retryMessages).toEqual([]);
+		expect(result.explicitAcks).toHaveLength(50); // untagged posts never reach the queue
+		expect(await feedOf(id, 7)).toHaveLength(50);
+	});
+});
+
+describe('updates and deletes', () => {
+	it('a deleted post leaves the feed', async () => {
+		const id = 'a0000007';
+		const ingest = await openCommunity(id);
+		const rkey = newRkey();
+		await ingest.deliver(post(BOB, rkey, `#atr_${id}`));
+		await ingest.deliver(remove(BOB, 'app.bsky.feed.post', rkey));
+		expect(await feedOf(id)).toEqual([]);
+	});
+
+	it('an edit that removes the tag takes the post out; putting it back returns it', async () => {
+		const id = 'a0000008';
+		const ingest = await openCommunity(id);
+		const rkey = newRkey();
+		await ingest.deliver(post(BOB, rkey, `#atr_${id} first`));
+		await ingest.deliver(post(BOB, rkey, 'edited, no tag', { operation: 'update' }));
+		expect(await feedOf(id)).toEqual([]);
+		await ingest.deliver(post(BOB, rkey, `#atr_${id} again`, { operation: 'update' }));
+		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
+	});
+
+	it('leaving (deleting the membership, or active: false) takes the member\'s posts out', async () => {
+		const id = 'a0000009';
+		const ingest = new Ingest();
+		const bobJoin = newRkey();
+		const carolJoin = newRkey();
+		await ingest.deliver(config(ALICE, id), membership(BOB, bobJoin, configUri(ALICE, id)), membership(CAROL, carolJoin, configUri(ALICE, id)));
+		const [b, c] = [newRkey(), newRkey()];
+		await ingest.deliver(post(BOB, b, `#atr_${id}`), post(CAROL, c, `#atr_${id}`));
+		expect(await feedOf(id)).toEqual([postUri(CAROL, c), postUri(BOB, b)]);
+		await ingest.deliver(remove(BOB, 'net.atrarium.community.membership', bobJoin));
+		await ingest.deliver(membership(CAROL, carolJoin, configUri(ALICE, id), { active: false, operation: 'update' }));
+		expect(await feedOf(id)).toEqual([]);
+	});
+});
+
+describe('delivery is at-least-once and unordered', () => {
+	it('duplicates change nothing', async () => {
+		const id = 'a0000010';
+		const ingest = new Ingest();
+		const events = [config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)), post(BOB, newRkey(), `#atr_${id}`)];
+		await ingest.deliver(...events);
+		const before = await community(id).stats();
+		await ingest.deliver(...events);
+		await ingest.deliver(...events.reverse());
+		expect(await community(id).stats()).toEqual(before);
+		expect(await feedOf(id)).toHaveLength(1);
+	});
+
+	it('a post and membership arriving before the config still end up in the feed', async () => {
+		const id = 'a0000011';
+		const ingest = new Ingest();
+		const rkey = newRkey();
+		const cfg = config(ALICE, id);
+		const join = membership(BOB, newRkey(), configUri(ALICE, id));
+		await ingest.deliver(post(BOB, rkey, `#atr_${id}`));
+		await ingest.deliver(join);
+		await ingest.deliver(cfg);
+		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
+	});
+
+	it('a delete that overtakes its create keeps the post deleted', async () => {
+		const id = 'a0000012';
+		const ingest = await openCommunity(id);
+		const rkey = newRkey();
+		// The receiver saw the create, then the delete; the queue delivers them the other way round.
+		const [create, del] = ingest.messages(post(BOB, rkey, `#atr_${id}`), remove(BOB, 'app.bsky.feed.post', rkey));
+		await deliverBodies([del]);
+		await deliverBodies([create]);
+		expect(await feedOf(id)).toEqual([]);
+		expect((await community(id).stats()).tombstones).toBe(1);
+	});
+
+	it('an older version arriving late never overwrites a newer one', async () => {
+		const id = 'a0000013';
+		const ingest = await openCommunity(id);
+		const rkey = newRkey();
+		const v1 = post(BOB, rkey, `#atr_${id} v1`);
+		const v2 = post(BOB, rkey, 'v2 without the tag', { operation: 'update' });
+		await ingest.deliver(v1);
+		await ingest.deliver(v2);
+		await ingest.deliver(v1);
+		expect(await feedOf(id)).toEqual([]);
+	});
+
+	it('a malformed event between two good ones: both good ones are indexed, the bad one is counted', async () => {
+		const id = 'a0000014';
+		const ingest = await openCommunity(id);
+		const [a, b] = [newRkey(), newRkey()];
+		const good1 = JSON.stringify(post(BOB, a, `#atr_${id}`));
+		const good2 = JSON.stringify(post(BOB, b, `#atr_${id}`));
+		const bad = JSON.stringify(post(BOB, newRkey(), `#atr_${id}`)).replace('"createdAt"', '"createdAtt"'); // fails the post lexicon
+		const result = await deliverBodies([{ frame: good1, priorRoutes: [] }, { frame: bad, priorRoutes: [] }, 'not a message', { frame: good2, priorRoutes: [] }]);
+		expect(result.retryMessages).toEqual([]);
+		expect(result.explicitAcks).toHaveLength(4);
+		expect(await feedOf(id)).toEqual([postUri(BOB, b), postUri(BOB, a)]);
+		const status = await env.FIREHOSE_RECEIVER.getByName('main').status();
+		expect(status.counters.processorDropped).toMatchObject({ invalid_record: 1, bad_message: 1 });
+	});
+});
+
+describe('feed pagination', () => {
+	it('never skips or repeats posts that share a timestamp, and the last page has no cursor', async () => {
+		const id = 'a0000015';
+		const ingest = await openCommunity(id);
+		const sameTime = Date.now() * 1000 + 5_000_000;
+		const rkeys = Array.from({ length: 23 }, () => newRkey());
+		await ingest.deliver(...rkeys.map((rkey) => post(BOB, rkey, `#atr_${id}`, { timeUs: sameTime })));
+		await ingest.deliver(post(BOB, newRkey(), `#atr_${id} newest`));
+		for (const limit of [1, 5, 10, 24, 100]) {
+			const uris = await feedOf(id, limit);
+			expect(uris).toHaveLength(24);
+			expect(new Set(uris).size).toBe(24);
+		}
+		const lastPage = await community(id).getFeedSkeleton(id as never, 100);
+		expect(lastPage).toMatchObject({ ok: true });
+		expect(lastPage.ok && lastPage.page.cursor).toBeFalsy();
+	});
+
+	it('rejects a cursor it did not issue, and answers an unknown community as UnknownFeed', async () => {
+		const id = 'a0000016';
+		await openCommunity(id);
+		expect(await community(id).getFeedSkeleton(id as never, 10, 'garbage')).toEqual({ ok: false, error: 'BadCursor' });
+		expect(await community('ffff0000').getFeedSkeleton('ffff0000' as never, 10)).toEqual({ ok: false, error: 'UnknownFeed' });
+	});
+});
+
+describe('7-day retention', () => {
+	it('schedules an alarm at the first post, and the alarm deletes expired posts and re-arms itself', async () => {
+		const id = 'a0000017';
+		const ingest = await openCommunity(id);
+		expect((await community(id).stats()).retentionAlarm).toBeNull();
+		const [old, fresh] = [newRkey(), newRkey()];
+		await ingest.deliver(post(BOB, old, `#atr_${id} old`), post(BOB, fresh, `#atr_${id} fresh`));
+		const alarm = (await community(id).stats()).retentionAlarm;
+		expect(alarm).toBeGreaterThan(Date.now() + RETENTION_MS - 60_000);
+
+		// Age the first post past the window (the clock cannot be moved inside workerd).
+		await runInDurableObject(community(id), (_instance, state) => {
+			state.storage.sql.exec('UPDATE posts SET indexed_us = ? WHERE uri = ?', (Date.now() - RETENTION_MS - 1000) * 1000, postUri(BOB, old));
+		});
+		expect(await runDurableObjectAlarm(community(id))).toBe(true);
+		expect(await feedOf(id)).toEqual([postUri(BOB, fresh)]);
+		const stats = await community(id).stats();
+		expect(stats.posts).toBe(1);
+		expect(stats.retentionAlarm).toBeGreaterThan(Date.now() + RETENTION_MS - 60_000);
+	});
+
+	it('ignores a post replayed from beyond the window', async () => {
+		const id = 'a0000018';
+		const ingest = await openCommunity(id);
+		await ingest.deliver(post(BOB, newRkey(), `#atr_${id}`, { timeUs: (Date.now() - RETENTION_MS - 60_000) * 1000 }));
+		expect((await community(id).stats()).posts).toBe(0);
+	});
+});

@@ -1,0 +1,90 @@
+/**
+ * The whole ingest path with the real socket: a Jetstream server (tests/support/jetstream-fixture.ts,
+ * in Node) -> FirehoseReceiver -> the local queue -> the consumer -> the community's Durable Object.
+ */
+import { env } from 'cloudflare:test';
+import { exports } from 'cloudflare:workers';
+import { describe, expect, inject, it, vi } from 'vitest';
+import type { ReceiverStatus } from '../../src/receiver/receiver-do';
+import type { PublishRequest } from '../support/jetstream-fixture';
+import { feedOf } from './_support/ingest';
+import { ALICE, BOB, CAROL, config, configUri, membership, newRkey, post, postUri, remove } from './_support/records';
+
+const control = inject('jetstreamControl');
+const publish = async (request: PublishRequest) => {
+	const res = await fetch(`${control}/publish`, { method: 'POST', body: JSON.stringify(request) });
+	expect(res.status).toBe(200);
+};
+const admin = (path: string, method = 'GET') =>
+	exports.default.fetch(`http://localhost/admin${path}`, { method, headers: { Authorization: 'Bearer test-admin-token' } });
+const receiverStatus = async () => (await (await admin('/receiver')).json()) as ReceiverStatus;
+const jetstreamStatus = async () => (await (await fetch(`${control}/status`)).json()) as { connections: number; subscriptions: string[] };
+
+const id = 'c0000001';
+const waitFor = <T>(fn: () => Promise<T>) => vi.waitFor(fn, { timeout: 15_000, interval: 50 });
+
+describe('FirehoseReceiver against a Jetstream server', () => {
+	it('connects when started, subscribing to posts and every net.atrarium collection', async () => {
+		const started = (await (await admin('/receiver/start', 'POST')).json()) as ReceiverStatus;
+		expect(started.running).toBe(true);
+		await waitFor(async () => expect((await receiverStatus()).connected).toBe(true));
+		const url = new URL((await jetstreamStatus()).subscriptions.at(-1)!);
+		expect(url.searchParams.getAll('wantedCollections')).toEqual(['app.bsky.feed.post', 'net.atrarium.*']);
+	});
+
+	it('indexes tagged posts, filters the rest, and counts a malformed frame without losing its neighbours', async () => {
+		await publish({ events: [config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id))] });
+		const first = newRkey();
+		const second = newRkey();
+		await publish({
+			events: [post(BOB, first, `#atr_${id} one`), post(CAROL, newRkey(), 'no tag at all'), post(BOB, newRkey(), 'nothing')],
+			raw: [{ frame: '{"did":"did:plc:x","time_us":', did: 'did:plc:x', collection: 'app.bsky.feed.post' }],
+		});
+		await publish({ events: [post(BOB, second, `#atr_${id} two`)] });
+		await waitFor(async () => expect(await feedOf(id)).toEqual([postUri(BOB, second), postUri(BOB, first)]));
+		const status = await receiverStatus();
+		expect(status.counters.dropped.untagged).toBeGreaterThanOrEqual(2);
+		expect(status.counters.dropped.malformed).toBe(1);
+		expect(status.counters.enqueued).toBeGreaterThanOrEqual(4);
+	});
+
+	it('a post delete reaches the community through the route memory', async () => {
+		const rkey = newRkey();
+		await publish({ events: [post(BOB, rkey, `#atr_${id} short-lived`)] });
+		await waitFor(async () => expect(await feedOf(id)).toContain(postUri(BOB, rkey)));
+		await publish({ events: [remove(BOB, 'app.bsky.feed.post', rkey)] });
+		await waitFor(async () => expect(await feedOf(id)).not.toContain(postUri(BOB, rkey)));
+	});
+
+	it('survives a disconnect mid-stream: it reconnects from its cursor and indexes every post exactly once', async () => {
+		const before = await feedOf(id);
+		const { reconnects } = (await receiverStatus()).counters;
+		const burst = Array.from({ length: 60 }, () => newRkey());
+		// Half the burst, a cut while more is published, then the rest.
+		await publish({ events: burst.slice(0, 30).map((rkey) => post(BOB, rkey, `#atr_${id} burst`)) });
+		await fetch(`${control}/drop`, { method: 'POST' });
+		await publish({ events: burst.slice(30).map((rkey) => post(BOB, rkey, `#atr_${id} burst`)) });
+
+		await waitFor(async () => expect(await feedOf(id)).toHaveLength(before.length + burst.length));
+		const feed = await feedOf(id);
+		expect(new Set(feed).size).toBe(feed.length);
+		for (const rkey of burst) expect(feed).toContain(postUri(BOB, rkey));
+
+		const status = await receiverStatus();
+		expect(status.counters.reconnects).toBeGreaterThan(reconnects);
+		expect(status.connected).toBe(true);
+		const resumed = new URL((await jetstreamStatus()).subscriptions.at(-1)!);
+		expect(Number(resumed.searchParams.get('cursor'))).toBeGreaterThan(0);
+	});
+
+	it('stops on request, keeping its checkpoint', async () => {
+		const stopped = (await (await admin('/receiver/stop', 'POST')).json()) as ReceiverStatus;
+		expect(stopped).toMatchObject({ running: false, connected: false });
+		expect(stopped.cursor).toBeGreaterThan(0);
+		expect(stopped.lagMs).toBeGreaterThanOrEqual(0);
+		await waitFor(async () => expect((await jetstreamStatus()).connections).toBe(0));
+		// The checkpoint survives in storage.
+		const persisted = await env.FIREHOSE_RECEIVER.getByName('main').status();
+		expect(persisted.cursor).toBe(stopped.cursor);
+	});
+});
