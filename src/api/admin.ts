@@ -1,7 +1,8 @@
 /**
  * Operator routes, behind `Authorization: Bearer <ADMIN_TOKEN>` (a Worker secret):
  *   GET  /admin/receiver              status: connected, cursor, lag, counters
- *   POST /admin/receiver/start|stop
+ *   POST /admin/receiver/start        { cursor?: time_us } to replay from a point (rebuilding the index)
+ *   POST /admin/receiver/stop
  *   GET  /admin/dead-letters?limit=N  events that exhausted their retries
  *   POST /admin/dead-letters/replay   { ids?: number[] } back onto the queue (all if no ids)
  */
@@ -15,7 +16,13 @@ export function registerAdminRoutes(app: Hono<AdminEnv>): void {
 	const receiver = (c: Context<AdminEnv>) => c.env.FIREHOSE_RECEIVER.getByName(RECEIVER_NAME);
 	app.use('/admin/*', requireAdmin);
 	app.get('/admin/receiver', async (c) => c.json(await receiver(c).status()));
-	app.post('/admin/receiver/start', async (c) => c.json(await receiver(c).start()));
+	app.post('/admin/receiver/start', async (c) => {
+		const body = (await c.req.json().catch(() => ({}))) as { cursor?: unknown };
+		if (body.cursor !== undefined && !(Number.isSafeInteger(body.cursor) && (body.cursor as number) >= 0)) {
+			throw invalidRequest('cursor must be a Jetstream time_us (a non-negative integer)');
+		}
+		return c.json(await receiver(c).start(body.cursor as number | undefined));
+	});
 	app.post('/admin/receiver/stop', async (c) => c.json(await receiver(c).stop()));
 	app.get('/admin/dead-letters', async (c) => {
 		const limit = parseLimit(c.req.query('limit'));

@@ -97,8 +97,16 @@ export class FirehoseReceiver extends DurableObject<Env> {
 
 	// ---- operator controls ----
 
-	async start(): Promise<ReceiverStatus> {
+	/** Starts (or keeps) the socket; with `fromCursor` (a time_us), restarts it there to replay or rebuild. */
+	async start(fromCursor?: number): Promise<ReceiverStatus> {
 		this.saveState({ running: true });
+		if (fromCursor !== undefined) {
+			this.disconnect();
+			await this.sendChain;
+			this.saveState({ cursorUs: fromCursor });
+			this.savedCursor = fromCursor;
+			this.outbox = new Outbox(fromCursor);
+		}
 		if (!this.socket) this.openSocket();
 		await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_EVERY_MS);
 		return this.status();

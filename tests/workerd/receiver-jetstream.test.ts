@@ -2,9 +2,10 @@
  * The whole ingest path with the real socket: a Jetstream server (tests/support/jetstream-fixture.ts,
  * in Node) -> FirehoseReceiver -> the local queue -> the consumer -> the community's Durable Object.
  */
-import { env } from 'cloudflare:test';
+import { createScheduledController, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, inject, it, vi } from 'vitest';
+import worker from '../../src/index';
 import type { ReceiverStatus } from '../../src/receiver/receiver-do';
 import type { PublishRequest } from '../support/jetstream-fixture';
 import { feedOf } from './_support/ingest';
@@ -77,6 +78,31 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		expect(Number(resumed.searchParams.get('cursor'))).toBeGreaterThan(0);
 	});
 
+	it('its watchdog alarm re-arms itself and leaves a healthy socket alone', async () => {
+		const stub = env.FIREHOSE_RECEIVER.getByName('main');
+		const { reconnects } = (await receiverStatus()).counters;
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		await runInDurableObject(stub, async (_instance, state) => expect(await state.storage.getAlarm()).not.toBeNull());
+		const status = await receiverStatus();
+		expect(status).toMatchObject({ running: true, connected: true });
+		expect(status.counters.reconnects).toBe(reconnects);
+	});
+
+	it('replays from an old cursor on request (rebuilding), without duplicating anything', async () => {
+		const before = await feedOf(id);
+		const { eventsSeen } = (await receiverStatus()).counters;
+		const res = await exports.default.fetch('http://localhost/admin/receiver/start', {
+			method: 'POST',
+			headers: { Authorization: 'Bearer test-admin-token' },
+			body: JSON.stringify({ cursor: 1 }),
+		});
+		expect(res.status).toBe(200);
+		await waitFor(async () => expect((await receiverStatus()).counters.eventsSeen).toBeGreaterThan(eventsSeen + 60));
+		expect(new URL((await jetstreamStatus()).subscriptions.at(-1)!).searchParams.get('cursor')).toBe('0');
+		await waitFor(async () => expect((await receiverStatus()).counters.enqueued).toBeGreaterThan(0));
+		expect(await feedOf(id)).toEqual(before);
+	});
+
 	it('stops on request, keeping its checkpoint', async () => {
 		const stopped = (await (await admin('/receiver/stop', 'POST')).json()) as ReceiverStatus;
 		expect(stopped).toMatchObject({ running: false, connected: false });
@@ -86,5 +112,11 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		// The checkpoint survives in storage.
 		const persisted = await env.FIREHOSE_RECEIVER.getByName('main').status();
 		expect(persisted.cursor).toBe(stopped.cursor);
+	});
+
+	it('the housekeeping cron does not restart a receiver the operator stopped', async () => {
+		await worker.scheduled!(createScheduledController({ cron: '*/5 * * * *', scheduledTime: Date.now() }), env);
+		expect(await receiverStatus()).toMatchObject({ running: false, connected: false });
+		expect((await jetstreamStatus()).connections).toBe(0);
 	});
 });

@@ -1,0 +1,418 @@
+import { describe, expect, it } from 'vitest';
+import type { CommunityId } from '../shared/hashtag';
+import { classifyFrame, MAX_MESSAGE_BYTES, utf8Length, type FrameVerdict, type PriorRoutes } from './filter';
+
+const DID = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
+const OWNER = 'did:plc:ownerzzzzzzzzzzzzzzzzzzz';
+const TIME_US = 1_764_000_000_000_000;
+const CID = 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm';
+const A = '0123abcd' as CommunityId;
+const B = '89abcdef' as CommunityId;
+const POST = 'app.bsky.feed.post';
+const CONFIG = 'net.atrarium.community.config';
+const MEMBERSHIP = 'net.atrarium.community.membership';
+const MODERATION = 'net.atrarium.moderation.action';
+const POST_URI = `at://${DID}/${POST}/3kxyz`;
+const configUri = (id: string) => `at://${OWNER}/${CONFIG}/${id}`;
+
+type Operation = 'create' | 'update' | 'delete';
+
+/** A Jetstream v1 commit frame, serialised as Jetstream does (compact JSON, this key order). */
+function commitFrame(operation: Operation, collection: string, rkey: string, record?: Record<string, unknown>, timeUs = TIME_US): string {
+	const commit: Record<string, unknown> = { rev: '3kabcdefghij2', operation, collection, rkey };
+	if (operation !== 'delete') {
+		commit.record = record;
+		commit.cid = CID;
+	}
+	return JSON.stringify({ did: DID, time_us: timeUs, kind: 'commit', commit });
+}
+
+const postRecord = (text: string, extra: Record<string, unknown> = {}) => ({ $type: POST, text, createdAt: '2026-11-27T12:00:00.000Z', ...extra });
+const postFrame = (operation: Operation, text = 'hi', extra: Record<string, unknown> = {}) =>
+	commitFrame(operation, POST, '3kxyz', operation === 'delete' ? undefined : postRecord(text, extra));
+
+/** A prior-routes lookup that records the uris it was asked about. */
+function lookup(known: Record<string, CommunityId[]> = {}): PriorRoutes & { calls: string[] } {
+	const calls: string[] = [];
+	const fn = (uri: string) => {
+		calls.push(uri);
+		return known[uri] ?? [];
+	};
+	return Object.assign(fn, { calls });
+}
+
+function expectEnqueue(verdict: FrameVerdict): Extract<FrameVerdict, { verdict: 'enqueue' }> {
+	expect(verdict.verdict).toBe('enqueue');
+	if (verdict.verdict !== 'enqueue') throw new Error(`expected enqueue, got ${JSON.stringify(verdict)}`);
+	return verdict;
+}
+
+describe('classifyFrame: post creates', () => {
+	it('drops an untagged create cheaply, before any lookup, with its time_us', () => {
+		const prior = lookup();
+		expect(classifyFrame(postFrame('create', 'hello world'), prior)).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: TIME_US });
+		expect(prior.calls).toEqual([]);
+	});
+
+	it('extracts the time_us of each dropped frame', () => {
+		const frame = commitFrame('create', POST, '3kxyz', postRecord('plain'), 1_764_000_000_123_456);
+		expect(classifyFrame(frame, lookup())).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: 1_764_000_000_123_456 });
+	});
+
+	it('enqueues a create tagged in its text, remembering its routes', () => {
+		const frame = postFrame('create', 'hi #atr_0123abcd');
+		const prior = lookup();
+		const verdict = expectEnqueue(classifyFrame(frame, prior));
+		expect(verdict.message).toEqual({ frame, priorRoutes: [] });
+		expect(verdict.timeUs).toBe(TIME_US);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A] });
+		expect(prior.calls).toEqual([POST_URI]);
+	});
+
+	it('reports the queue message size in UTF-8 bytes', () => {
+		const frame = postFrame('create', 'héllo 日本 😀 #atr_0123abcd');
+		const verdict = expectEnqueue(classifyFrame(frame, lookup()));
+		expect(verdict.bytes).toBe(new TextEncoder().encode(JSON.stringify(verdict.message)).length);
+		expect(verdict.bytes).toBeGreaterThan(frame.length);
+	});
+
+	it('enqueues a create tagged by a tag facet', () => {
+		const facets = [{ index: { byteStart: 0, byteEnd: 2 }, features: [{ $type: 'app.bsky.richtext.facet#tag', tag: 'atr_0123abcd' }] }];
+		const verdict = expectEnqueue(classifyFrame(postFrame('create', 'hi', { facets }), lookup()));
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A] });
+	});
+
+	it('enqueues a create tagged by its tags array', () => {
+		const verdict = expectEnqueue(classifyFrame(postFrame('create', 'hi', { tags: ['atr_89abcdef'] }), lookup()));
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [B] });
+	});
+
+	it('matches an uppercase ATR_ tag and remembers the lowercase id', () => {
+		const verdict = expectEnqueue(classifyFrame(postFrame('create', 'hi #ATR_0123ABCD'), lookup()));
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A] });
+	});
+
+	it('routes a create to every community it is tagged for', () => {
+		const verdict = expectEnqueue(classifyFrame(postFrame('create', '#atr_0123abcd #atr_89abcdef #atr_0123abcd'), lookup()));
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A, B] });
+	});
+
+	it('passes prior routes from the lookup along and remembers their union with the new tags', () => {
+		const verdict = expectEnqueue(classifyFrame(postFrame('create', 'hi #atr_0123abcd'), lookup({ [POST_URI]: [B] })));
+		expect(verdict.message.priorRoutes).toEqual([B]);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [B, A] });
+	});
+
+	it('remembers nothing new when the tag was already routed', () => {
+		const verdict = expectEnqueue(classifyFrame(postFrame('create', 'hi #atr_0123abcd'), lookup({ [POST_URI]: [A] })));
+		expect(verdict.message.priorRoutes).toEqual([A]);
+		expect(verdict.remember).toBeNull();
+	});
+
+	it.each([
+		['a tag glued to a word', 'foo#atr_0123abcd'],
+		['a tag with too many digits', '#atr_0123abcd9'],
+		['a tag with too few digits', '#atr_0123abc'],
+		['atr_ without a hash', 'atr_0123abcd'],
+		['a bare mention of atr_', 'what is atr_ anyway'],
+		['non-hex digits', '#atr_0123abcg'],
+	])('drops as untagged, after parsing, a create with %s', (_name, text) => {
+		const prior = lookup();
+		expect(classifyFrame(postFrame('create', text), prior)).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: TIME_US });
+		expect(prior.calls).toEqual([POST_URI]);
+	});
+
+	it('drops as untagged a create whose only atr_ is in a tag that is not a community tag', () => {
+		expect(classifyFrame(postFrame('create', 'hi', { tags: ['atr_nothex'] }), lookup())).toMatchObject({ verdict: 'drop', reason: 'untagged' });
+	});
+});
+
+describe('classifyFrame: post updates and deletes', () => {
+	it('enqueues an untagged update of a post routed before, without remembering', () => {
+		const frame = postFrame('update', 'edited, no tag');
+		const verdict = expectEnqueue(classifyFrame(frame, lookup({ [POST_URI]: [A] })));
+		expect(verdict.message).toEqual({ frame, priorRoutes: [A] });
+		expect(verdict.remember).toBeNull();
+		expect(verdict.timeUs).toBe(TIME_US);
+	});
+
+	it('drops an untagged update of a post never routed', () => {
+		expect(classifyFrame(postFrame('update', 'edited, no tag'), lookup())).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: TIME_US });
+	});
+
+	it('enqueues an update that adds a tag and remembers the grown routes', () => {
+		const verdict = expectEnqueue(classifyFrame(postFrame('update', '#atr_89abcdef'), lookup({ [POST_URI]: [A] })));
+		expect(verdict.message.priorRoutes).toEqual([A]);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A, B] });
+	});
+
+	it('enqueues a tagged update of a post never routed', () => {
+		const verdict = expectEnqueue(classifyFrame(postFrame('update', '#atr_0123abcd'), lookup()));
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A] });
+	});
+
+	it('enqueues a delete of a post routed before, without remembering', () => {
+		const frame = postFrame('delete');
+		const prior = lookup({ [POST_URI]: [A, B] });
+		const verdict = expectEnqueue(classifyFrame(frame, prior));
+		expect(verdict.message).toEqual({ frame, priorRoutes: [A, B] });
+		expect(verdict.remember).toBeNull();
+		expect(prior.calls).toEqual([POST_URI]);
+	});
+
+	it('drops a delete of a post never routed as untagged', () => {
+		expect(classifyFrame(postFrame('delete'), lookup())).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: TIME_US });
+	});
+
+	it('looks up prior routes by the record at-uri', () => {
+		const frame = commitFrame('delete', POST, '3kother');
+		const prior = lookup({ [POST_URI]: [A] });
+		expect(classifyFrame(frame, prior)).toMatchObject({ verdict: 'drop', reason: 'untagged' });
+		expect(prior.calls).toEqual([`at://${DID}/${POST}/3kother`]);
+	});
+});
+
+describe('classifyFrame: net.atrarium records', () => {
+	const membership = (community: string) => ({ $type: MEMBERSHIP, community, role: 'member', joinedAt: '2026-11-27T12:00:00.000Z', active: true });
+	const moderation = (community: string) => ({
+		$type: MODERATION,
+		action: 'hide_post',
+		target: { $type: 'com.atproto.repo.strongRef', uri: POST_URI, cid: CID },
+		community,
+		createdAt: '2026-11-27T12:00:00.000Z',
+	});
+
+	it('routes a config create to its rkey when the rkey is a community id', () => {
+		const frame = commitFrame('create', CONFIG, '0123abcd', { $type: CONFIG, name: 'Rust', hashtag: '#atr_0123abcd' });
+		const verdict = expectEnqueue(classifyFrame(frame, lookup()));
+		expect(verdict.message).toEqual({ frame, priorRoutes: [] });
+		expect(verdict.remember).toEqual({ uri: `at://${DID}/${CONFIG}/0123abcd`, routes: [A] });
+	});
+
+	it.each(['self', '0123ABCD', '0123abc', '0123abcde'])('enqueues a config create with rkey %j but routes it nowhere', (rkey) => {
+		const frame = commitFrame('create', CONFIG, rkey, { $type: CONFIG, name: 'x' });
+		const verdict = expectEnqueue(classifyFrame(frame, lookup()));
+		expect(verdict.message.priorRoutes).toEqual([]);
+		expect(verdict.remember).toBeNull();
+	});
+
+	it('enqueues a config update and delete even with no routes', () => {
+		expectEnqueue(classifyFrame(commitFrame('update', CONFIG, 'self', { name: 'x' }), lookup()));
+		const deleted = expectEnqueue(classifyFrame(commitFrame('delete', CONFIG, '0123abcd'), lookup()));
+		expect(deleted.remember).toBeNull();
+		expect(deleted.message.priorRoutes).toEqual([]);
+	});
+
+	it('does not remember a config update already routed to its rkey', () => {
+		const uri = `at://${DID}/${CONFIG}/0123abcd`;
+		const verdict = expectEnqueue(classifyFrame(commitFrame('update', CONFIG, '0123abcd', { name: 'x' }), lookup({ [uri]: [A] })));
+		expect(verdict.message.priorRoutes).toEqual([A]);
+		expect(verdict.remember).toBeNull();
+	});
+
+	it.each([
+		['membership', MEMBERSHIP, membership],
+		['moderation action', MODERATION, moderation],
+	] as const)('routes a %s create to the community its record names', (_name, collection, record) => {
+		const frame = commitFrame('create', collection, '3krecord', record(configUri('89abcdef')));
+		const verdict = expectEnqueue(classifyFrame(frame, lookup()));
+		expect(verdict.message).toEqual({ frame, priorRoutes: [] });
+		expect(verdict.remember).toEqual({ uri: `at://${DID}/${collection}/3krecord`, routes: [B] });
+	});
+
+	it.each([
+		['membership', MEMBERSHIP, membership],
+		['moderation action', MODERATION, moderation],
+	] as const)('remembers old and new communities when a %s update names another community', (_name, collection, record) => {
+		const uri = `at://${DID}/${collection}/3krecord`;
+		const verdict = expectEnqueue(classifyFrame(commitFrame('update', collection, '3krecord', record(configUri('89abcdef'))), lookup({ [uri]: [A] })));
+		expect(verdict.message.priorRoutes).toEqual([A]);
+		expect(verdict.remember).toEqual({ uri, routes: [A, B] });
+	});
+
+	it.each([
+		['a post uri', `at://${OWNER}/${POST}/0123abcd`],
+		['a config uri with a bad id', configUri('NOTHEX00')],
+		['a non-uri', 'rust'],
+	])('enqueues a membership naming %s but routes it nowhere', (_name, community) => {
+		const verdict = expectEnqueue(classifyFrame(commitFrame('create', MEMBERSHIP, '3krecord', membership(community)), lookup()));
+		expect(verdict.remember).toBeNull();
+	});
+
+	it('enqueues a membership whose community field is missing or not a string', () => {
+		for (const record of [{ $type: MEMBERSHIP }, { $type: MEMBERSHIP, community: 42 }]) {
+			const verdict = expectEnqueue(classifyFrame(commitFrame('create', MEMBERSHIP, '3krecord', record), lookup()));
+			expect(verdict.remember).toBeNull();
+		}
+	});
+
+	it.each([MEMBERSHIP, MODERATION])('enqueues a %s delete with its prior routes, or none', (collection) => {
+		const uri = `at://${DID}/${collection}/3krecord`;
+		const routed = expectEnqueue(classifyFrame(commitFrame('delete', collection, '3krecord'), lookup({ [uri]: [A] })));
+		expect(routed.message.priorRoutes).toEqual([A]);
+		expect(routed.remember).toBeNull();
+		const unrouted = expectEnqueue(classifyFrame(commitFrame('delete', collection, '3krecord'), lookup()));
+		expect(unrouted.message.priorRoutes).toEqual([]);
+		expect(unrouted.remember).toBeNull();
+	});
+
+	it('enqueues records of unknown net.atrarium collections for the processor to judge', () => {
+		const verdict = expectEnqueue(classifyFrame(commitFrame('create', 'net.atrarium.foo', '3krecord', { $type: 'net.atrarium.foo' }), lookup()));
+		expect(verdict.remember).toBeNull();
+	});
+});
+
+describe('classifyFrame: other frames', () => {
+	it.each([
+		['truncated JSON', '{"did":"did:plc:ewvi7nxzyoun6zhxrhs64oiz","time_us":1764000000000000,"kind":"commit","commit":{', TIME_US],
+		['empty frame', '', null],
+		['not JSON', 'hello', null],
+		['a JSON array', '[1,2,3]', null],
+		['JSON null', 'null', null],
+		['a JSON string', '"did"', null],
+		['no did', '{"time_us":1764000000000000,"kind":"commit"}', TIME_US],
+		['a numeric did', '{"did":42,"time_us":1764000000000000,"kind":"commit"}', TIME_US],
+		['a string time_us', '{"did":"did:plc:x","time_us":"1764000000000000","kind":"commit"}', null],
+		['a fractional time_us', '{"did":"did:plc:x","time_us":1.5,"kind":"commit"}', 1],
+		['an unsafe time_us', '{"did":"did:plc:x","time_us":99999999999999999,"kind":"commit"}', 99_999_999_999_999_999],
+	])('drops %s as malformed', (_name, frame, timeUs) => {
+		expect(classifyFrame(frame, lookup())).toEqual({ verdict: 'drop', reason: 'malformed', timeUs });
+	});
+
+	it.each([
+		['a missing commit', {}],
+		['a null commit', { commit: null }],
+		['an array commit', { commit: [] }],
+		['no collection', { commit: { rev: '3kabcdefghij2', operation: 'create', rkey: '3kxyz' } }],
+		['no rkey', { commit: { rev: '3kabcdefghij2', operation: 'update', collection: POST } }],
+		['a numeric operation', { commit: { rev: '3kabcdefghij2', operation: 1, collection: POST, rkey: '3kxyz' } }],
+	])('drops a commit with %s as malformed with its time_us', (_name, over) => {
+		const frame = JSON.stringify({ did: DID, time_us: TIME_US, kind: 'commit', ...over });
+		expect(classifyFrame(frame, lookup())).toEqual({ verdict: 'drop', reason: 'malformed', timeUs: TIME_US });
+	});
+
+	it.each(['identity', 'account', 'something-new'])('drops %s events as not_commit', (kind) => {
+		const frame = JSON.stringify({ did: DID, time_us: TIME_US, kind, [kind]: { did: DID, seq: 1 } });
+		expect(classifyFrame(frame, lookup())).toEqual({ verdict: 'drop', reason: 'not_commit', timeUs: TIME_US });
+	});
+
+	it.each([
+		['app.bsky.feed.like', { $type: 'app.bsky.feed.like', subject: { uri: POST_URI, cid: CID } }],
+		['app.bsky.feed.repost', { $type: 'app.bsky.feed.repost', subject: { uri: POST_URI, cid: CID } }],
+		['app.bsky.graph.follow', { $type: 'app.bsky.graph.follow', subject: OWNER }],
+		['app.bsky.feed.postgate', { $type: 'app.bsky.feed.postgate', text: '#atr_0123abcd' }],
+		['net.atrariumx.community.config', { name: '#atr_0123abcd' }],
+	])('drops %s records as unwanted_collection', (collection, record) => {
+		const prior = lookup({ [`at://${DID}/${collection}/3kxyz`]: [A] });
+		expect(classifyFrame(commitFrame('create', collection, '3kxyz', record), prior)).toEqual({ verdict: 'drop', reason: 'unwanted_collection', timeUs: TIME_US });
+		expect(classifyFrame(commitFrame('delete', collection, '3kxyz'), prior)).toEqual({ verdict: 'drop', reason: 'unwanted_collection', timeUs: TIME_US });
+	});
+});
+
+describe('classifyFrame: size limit', () => {
+	/** A tagged post create whose queue message is exactly `target` UTF-8 bytes. */
+	function taggedFrameOfMessageSize(target: number): string {
+		const base = utf8Length(JSON.stringify({ frame: postFrame('create', '#atr_0123abcd '), priorRoutes: [] }));
+		return postFrame('create', `#atr_0123abcd ${'x'.repeat(target - base)}`);
+	}
+
+	it('enqueues a tagged message of exactly MAX_MESSAGE_BYTES', () => {
+		const verdict = expectEnqueue(classifyFrame(taggedFrameOfMessageSize(MAX_MESSAGE_BYTES), lookup()));
+		expect(verdict.bytes).toBe(MAX_MESSAGE_BYTES);
+	});
+
+	it('drops a tagged message one byte over MAX_MESSAGE_BYTES as oversized, remembering nothing', () => {
+		expect(classifyFrame(taggedFrameOfMessageSize(MAX_MESSAGE_BYTES + 1), lookup())).toEqual({ verdict: 'drop', reason: 'oversized', timeUs: TIME_US });
+	});
+
+	it('counts multi-byte characters and escaping towards the limit', () => {
+		const text = `#atr_0123abcd ${'€'.repeat(40_001)}`; // 3 bytes each: over 120 000 bytes in only ~40 000 characters
+		expect(text.length).toBeLessThan(MAX_MESSAGE_BYTES);
+		expect(classifyFrame(postFrame('create', text), lookup())).toMatchObject({ verdict: 'drop', reason: 'oversized' });
+		const quoted = `#atr_0123abcd ${'"'.repeat(30_000)}`; // escaped twice: 4 bytes each in the queue message
+		expect(classifyFrame(postFrame('create', quoted), lookup())).toMatchObject({ verdict: 'drop', reason: 'oversized' });
+	});
+
+	it('drops an oversized net.atrarium record as oversized', () => {
+		const frame = commitFrame('create', CONFIG, '0123abcd', { $type: CONFIG, name: 'x', description: 'y'.repeat(MAX_MESSAGE_BYTES) });
+		expect(classifyFrame(frame, lookup())).toEqual({ verdict: 'drop', reason: 'oversized', timeUs: TIME_US });
+	});
+
+	it('drops a huge untagged create as untagged (the cheap stage runs first)', () => {
+		expect(classifyFrame(postFrame('create', 'x'.repeat(2 * MAX_MESSAGE_BYTES)), lookup())).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: TIME_US });
+	});
+});
+
+describe('classifyFrame: hostile records', () => {
+	it('classifies a tagged create with an extra "operation":"delete" field as a create', () => {
+		const frame = postFrame('create', 'hi #atr_0123abcd', { operation: 'delete' });
+		expect(frame).toContain('"operation":"delete"');
+		const verdict = expectEnqueue(classifyFrame(frame, lookup()));
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A] });
+	});
+
+	it('drops an untagged create with an extra "operation":"delete" field as untagged', () => {
+		const frame = postFrame('create', 'hi', { operation: 'delete' });
+		expect(classifyFrame(frame, lookup({ [POST_URI]: [A] }))).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: TIME_US });
+	});
+
+	it('is not fooled by text that spells out the cheap-stage markers', () => {
+		const text = '"operation":"create" "collection":"app.bsky.feed.post" "time_us":1';
+		const frame = postFrame('update', text);
+		expect(frame).toContain('\\"operation\\":\\"create\\"');
+		const verdict = expectEnqueue(classifyFrame(frame, lookup({ [POST_URI]: [A] })));
+		expect(verdict.message.priorRoutes).toEqual([A]);
+		expect(verdict.timeUs).toBe(TIME_US);
+		const deleted = expectEnqueue(classifyFrame(postFrame('delete'), lookup({ [POST_URI]: [A] })));
+		expect(deleted.message.priorRoutes).toEqual([A]);
+	});
+
+	it('is not fooled by a membership whose text-like fields spell out the markers', () => {
+		const record = { $type: MEMBERSHIP, community: configUri('0123abcd'), note: '"operation":"create","collection":"app.bsky.feed.post"' };
+		const verdict = expectEnqueue(classifyFrame(commitFrame('create', MEMBERSHIP, '3krecord', record), lookup()));
+		expect(verdict.remember).toEqual({ uri: `at://${DID}/${MEMBERSHIP}/3krecord`, routes: [A] });
+	});
+
+	it('enqueues an untagged update of a routed post even if its record has an extra "operation":"create" field', () => {
+		// Record keys are author-controlled and appear unescaped in the frame.
+		const frame = postFrame('update', 'tag removed', { operation: 'create' });
+		const verdict = classifyFrame(frame, lookup({ [POST_URI]: [A] }));
+		expect(verdict).toMatchObject({ verdict: 'enqueue', message: { frame, priorRoutes: [A] }, remember: null });
+	});
+
+	it('enqueues a membership create even if its record has an extra "collection":"app.bsky.feed.post" field', () => {
+		const record = { $type: MEMBERSHIP, collection: POST, community: configUri('0123abcd'), role: 'member', joinedAt: '2026-11-27T12:00:00.000Z', active: true };
+		const verdict = classifyFrame(commitFrame('create', MEMBERSHIP, '3krecord', record), lookup());
+		expect(verdict).toMatchObject({ verdict: 'enqueue', remember: { uri: `at://${DID}/${MEMBERSHIP}/3krecord`, routes: [A] } });
+	});
+});
+
+describe('utf8Length', () => {
+	it.each([
+		['empty', ''],
+		['ASCII', 'hello, world #atr_0123abcd'],
+		['2-byte', 'héllo ñ ß ©'],
+		['3-byte', '日本語 € ＃atr'],
+		['emoji (surrogate pairs)', '😀🎉 👩‍👩‍👧'],
+		['mixed', 'a é € 😀 \u0000 \u007f \u0080 \u07ff \u0800 \uffff 𐀀 \u{10ffff}'],
+		['boundaries', '\u007f\u0080\u07ff\u0800\ud7ff\ue000\uffff'],
+		['JSON-escaped lone surrogates', JSON.stringify('\ud800 x \udfff')],
+	])('matches TextEncoder for %s', (_name, text) => {
+		expect(utf8Length(text)).toBe(new TextEncoder().encode(text).length);
+	});
+
+	it('counts one byte per ASCII character, two, three and four for wider code points', () => {
+		expect(utf8Length('abc')).toBe(3);
+		expect(utf8Length('é')).toBe(2);
+		expect(utf8Length('€')).toBe(3);
+		expect(utf8Length('😀')).toBe(4);
+		expect(utf8Length('😀'.repeat(1000))).toBe(4000);
+	});
+});
+
+describe('MAX_MESSAGE_BYTES', () => {
+	it('stays under the 128 KB queue message limit', () => {
+		expect(MAX_MESSAGE_BYTES).toBe(120_000);
+		expect(MAX_MESSAGE_BYTES).toBeLessThan(128 * 1024);
+	});
+});
