@@ -24,8 +24,12 @@ const TAG_HINT = /[aA][tT][rR]_/;
 const TIME_US = /"time_us":(\d{1,17})/;
 
 export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes): FrameVerdict {
-	// Cheap stage. Quotes inside JSON strings are escaped, so these markers cannot come from post text.
-	if (frame.includes('"operation":"create"') && frame.includes('"collection":"app.bsky.feed.post"') && !TAG_HINT.test(frame)) {
+	// Cheap stage. Jetstream writes `operation` and `collection` before `record`; only that head is
+	// trusted, since a record may carry fields of any name. Quotes inside strings are escaped, so the
+	// head's markers cannot be faked by text either. A frame laid out otherwise is simply parsed.
+	const recordAt = frame.indexOf('"record":');
+	const head = recordAt < 0 ? frame : frame.slice(0, recordAt);
+	if (head.includes('"operation":"create"') && head.includes('"collection":"app.bsky.feed.post"') && !TAG_HINT.test(frame)) {
 		return { verdict: 'drop', reason: 'untagged', timeUs: cheapTimeUs(frame) };
 	}
 	let event: unknown;
@@ -87,10 +91,10 @@ export function utf8Length(text: string): number {
 		const code = text.charCodeAt(i);
 		if (code < 0x80) bytes += 1;
 		else if (code < 0x800) bytes += 2;
-		else if (code >= 0xd800 && code < 0xdc00) {
+		else if (code >= 0xd800 && code < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
 			bytes += 4; // a surrogate pair: one 4-byte code point
 			i++;
-		} else bytes += 3;
+		} else bytes += 3; // other BMP characters, and lone surrogates (encoded as U+FFFD)
 	}
 	return bytes;
 }

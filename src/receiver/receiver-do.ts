@@ -46,6 +46,8 @@ export interface ReceiverStatus {
 	cursor: number | null;
 	lagMs: number | null;
 	lastFrameAt: number | null;
+	/** Messages received but not yet enqueued. */
+	backlog: number;
 	counters: ReceiverCounters;
 	deadLetters: number;
 	routes: number;
@@ -102,7 +104,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		this.saveState({ running: true });
 		if (fromCursor !== undefined) {
 			this.disconnect();
-			await this.sendChain;
+			await this.drain();
 			this.saveState({ cursorUs: fromCursor });
 			this.savedCursor = fromCursor;
 			this.outbox = new Outbox(fromCursor);
@@ -115,7 +117,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	async stop(): Promise<ReceiverStatus> {
 		this.saveState({ running: false });
 		this.disconnect();
-		await this.sendChain;
+		await this.drain();
 		this.checkpoint();
 		await this.ctx.storage.deleteAlarm();
 		return this.status();
@@ -138,6 +140,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			cursor,
 			lagMs: cursor === null ? null : Math.max(0, Date.now() - Math.floor(cursor / 1000)),
 			lastFrameAt: this.lastFrameAt,
+			backlog: this.outbox.buffered + (this.outbox.sending ? 1 : 0),
 			counters: structuredClone(this.counters),
 			deadLetters: sql.exec<{ n: number }>('SELECT count(*) AS n FROM dead_letters').one().n,
 			routes: sql.exec<{ n: number }>('SELECT count(*) AS n FROM routes').one().n,
@@ -244,6 +247,8 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	private disconnect(): void {
 		this.generation++;
 		this.clearReconnectTimer();
+		if (this.flushTimer) clearTimeout(this.flushTimer);
+		this.flushTimer = null;
 		if (this.checkpointTimer) clearInterval(this.checkpointTimer);
 		this.checkpointTimer = null;
 		try {
@@ -262,8 +267,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			this.reconnectTimer = null;
 			if (generation !== this.generation || !this.state()?.running) return;
 			this.counters.reconnects++;
-			// Unsent messages are abandoned: the rewound cursor replays them.
-			void this.sendChain.then(() => this.openSocket());
+			void this.drain().then(() => this.openSocket());
 		}, delay);
 	}
 
@@ -306,6 +310,15 @@ export class FirehoseReceiver extends DurableObject<Env> {
 				this.flushTimer = null;
 				this.flush();
 			}, FLUSH_DELAY_MS);
+		}
+	}
+
+	/** Sends everything buffered (after a send failure there is nothing left: it was reset). */
+	private async drain(): Promise<void> {
+		for (;;) {
+			this.flush();
+			await this.sendChain;
+			if (this.outbox.buffered === 0) return;
 		}
 	}
 
