@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, didWebOf, readConfig } from './config';
 
-const good = { JETSTREAM_URL: 'wss://jetstream2.us-east.bsky.network/subscribe', SERVICE_HOST: 'atrarium.example.com', SERVICE_DID: 'did:web:atrarium.example.com' };
+const good = {
+	JETSTREAM_URL: 'wss://jetstream2.us-east.bsky.network/subscribe',
+	SERVICE_HOST: 'atrarium.example.com',
+	SERVICE_DID: 'did:web:atrarium.example.com',
+	PLC_URL: 'https://plc.directory',
+	OPERATOR_DID: 'did:plc:ewvi7nxzyoun6zhxrhs64oiz',
+};
 
 describe('readConfig', () => {
 	it('reads good vars', () => {
@@ -9,11 +15,19 @@ describe('readConfig', () => {
 		expect(config.jetstreamUrl.href).toBe(good.JETSTREAM_URL);
 		expect(config.serviceHost).toBe('atrarium.example.com');
 		expect(config.serviceDid).toBe('did:web:atrarium.example.com');
+		expect(config.plcUrl.href).toBe('https://plc.directory/');
+		expect(config.serviceOrigin).toBe('https://atrarium.example.com');
+		expect(config.operatorDid).toBe('did:plc:ewvi7nxzyoun6zhxrhs64oiz');
+	});
+	it('treats an empty OPERATOR_DID as not configured', () => {
+		expect(readConfig({ ...good, OPERATOR_DID: '' }).operatorDid).toBeNull();
+		expect(readConfig({ ...good, OPERATOR_DID: undefined }).operatorDid).toBeNull();
 	});
 	it('accepts a local host with a port', () => {
 		expect(readConfig({ ...good, JETSTREAM_URL: 'ws://127.0.0.1:6008/subscribe', SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' }).serviceDid).toBe(
 			'did:web:localhost%3A8787',
 		);
+		expect(readConfig({ ...good, SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' }).serviceOrigin).toBe('http://localhost:8787');
 	});
 	it.each([
 		[{ ...good, JETSTREAM_URL: undefined }, 'JETSTREAM_URL is not set'],
@@ -24,6 +38,10 @@ describe('readConfig', () => {
 		[{ ...good, SERVICE_DID: undefined }, 'SERVICE_DID is not set'],
 		[{ ...good, SERVICE_DID: 'did:web:other.example.com' }, 'SERVICE_DID must be the did:web of SERVICE_HOST (did:web:atrarium.example.com)'],
 		[{ ...good, SERVICE_DID: 'did:plc:abc' }, 'SERVICE_DID must be the did:web'],
+		[{ ...good, PLC_URL: undefined }, 'PLC_URL is not set'],
+		[{ ...good, PLC_URL: 'ftp://plc.example' }, 'PLC_URL must be an http(s) URL'],
+		[{ ...good, OPERATOR_DID: 'alice.bsky.social' }, 'OPERATOR_DID must be a DID'],
+		[{ ...good, OPERATOR_DID: 'did:plc:short' }, 'OPERATOR_DID must be a DID'],
 	])('rejects %j loudly', (vars, message) => {
 		expect(() => readConfig(vars)).toThrow(ConfigError);
 		expect(() => readConfig(vars)).toThrow(message);

@@ -9,6 +9,12 @@ export interface Config {
 	serviceHost: string;
 	/** The service's own did:web, served at /.well-known/did.json. */
 	serviceDid: string;
+	/** Origin the AppView calls: https, or http for a loopback host (the local sandbox). */
+	serviceOrigin: string;
+	/** PLC directory that resolves did:plc identities (the local one in the sandbox). */
+	plcUrl: URL;
+	/** Repo that holds the feeds' app.bsky.feed.generator records; null until configured. */
+	operatorDid: string | null;
 }
 
 export class ConfigError extends Error {
@@ -19,6 +25,8 @@ export interface RawVars {
 	JETSTREAM_URL?: string;
 	SERVICE_HOST?: string;
 	SERVICE_DID?: string;
+	PLC_URL?: string;
+	OPERATOR_DID?: string;
 }
 
 const HOST = /^[a-z0-9.-]+(:\d{1,5})?$/i;
@@ -37,8 +45,16 @@ export function readConfig(vars: RawVars): Config {
 	if (serviceDid !== expectedDid) {
 		throw new ConfigError(`SERVICE_DID must be the did:web of SERVICE_HOST (${expectedDid}), got ${serviceDid}`);
 	}
-	return { jetstreamUrl, serviceHost, serviceDid };
+	const plcUrl = parseUrl('PLC_URL', required('PLC_URL', vars.PLC_URL));
+	if (plcUrl.protocol !== 'https:' && plcUrl.protocol !== 'http:') throw new ConfigError(`PLC_URL must be an http(s) URL, got ${plcUrl.protocol}`);
+	const operatorDid = vars.OPERATOR_DID?.trim() || null;
+	if (operatorDid !== null && !DID.test(operatorDid)) throw new ConfigError(`OPERATOR_DID must be a DID, got ${JSON.stringify(operatorDid)}`);
+	const loopback = /^(localhost|127\.0\.0\.1)(:|$)/.test(serviceHost);
+	const serviceOrigin = `${loopback ? 'http' : 'https'}://${serviceHost}`;
+	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid };
 }
+
+const DID = /^did:(plc:[a-z2-7]{24}|web:[a-zA-Z0-9.%-]+)$/;
 
 /** did:web of a host; a port's colon is percent-encoded as the did:web method requires. */
 export function didWebOf(host: string): string {

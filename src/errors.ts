@@ -2,6 +2,7 @@
  * API errors and their one mapping to the wire: JSON `{ error, message }` with a 4xx status, and a
  * scrubbed 500 for anything unexpected (logged, never shown to the caller).
  */
+import { XRPCError } from '@atcute/xrpc-server';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
@@ -22,6 +23,12 @@ export const notFound = (message: string) => new ApiError(404, 'NotFound', messa
 export function renderError(err: Error, c: Context): Response {
 	if (err instanceof ApiError) {
 		return c.json({ error: err.error, message: err.message }, err.status);
+	}
+	// The JWT verifier's errors (401 AuthRequired family), with their WWW-Authenticate challenge.
+	if (err instanceof XRPCError && err.status >= 400 && err.status < 500) {
+		const headers = new Headers(err.headers);
+		headers.set('content-type', 'application/json');
+		return new Response(JSON.stringify({ error: err.error, message: err.message || err.error }), { status: err.status, headers });
 	}
 	console.error('unhandled error', err);
 	return c.json({ error: 'InternalServerError', message: 'Internal server error' }, 500);

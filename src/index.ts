@@ -10,6 +10,7 @@ import { storeDeadLetters } from './processor/dead-letters';
 import { RECEIVER_NAME } from './receiver/receiver-do';
 
 export { CommunityFeedGenerator } from './community/community-do';
+export { CommunityDirectory } from './directory/directory-do';
 export { FirehoseReceiver } from './receiver/receiver-do';
 
 const app = createApp();

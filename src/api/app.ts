@@ -2,8 +2,12 @@
 import { Hono } from 'hono';
 import { readConfig } from '../config';
 import { renderError, renderNotFound } from '../errors';
+import { registerFeedRoutes } from '../feed/routes';
 import { registerAdminRoutes } from './admin';
+import { registerCommunityRoutes } from './communities';
 import { registerLexiconRoutes } from './lexicons';
+import { registerMembershipRoutes } from './memberships';
+import { registerModerationRoutes } from './moderation';
 
 export function createApp(): Hono<{ Bindings: Env }> {
 	const app = new Hono<{ Bindings: Env }>();
@@ -12,6 +16,10 @@ export function createApp(): Hono<{ Bindings: Env }> {
 		return c.json({ service: 'atrarium', did: config.serviceDid, lexicons: '/lexicons' });
 	});
 	app.get('/health', (c) => c.json({ ok: true }));
+	registerFeedRoutes(app);
+	registerCommunityRoutes(app);
+	registerMembershipRoutes(app);
+	registerModerationRoutes(app);
 	registerLexiconRoutes(app);
 	registerAdminRoutes(app);
 	app.notFound(renderNotFound);

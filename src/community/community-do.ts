@@ -8,7 +8,17 @@ import type { IndexOp } from '../shared/index-op';
 import { applyMigrations } from '../storage/migrations';
 import { COMMUNITY_MIGRATIONS } from './migrations';
 import { nextExpiryMs, pruneExpired } from './retention';
-import { CommunityStore, type ApplyOutcome, type FeedResult } from './store';
+import { DIRECTORY_NAME } from '../directory/directory-do';
+import {
+	CommunityReader,
+	CommunityStore,
+	type ApplyOutcome,
+	type CommunityCounts,
+	type CommunitySummary,
+	type FeedResult,
+	type MemberView,
+	type ModerationLogEntry,
+} from './store';
 
 export interface CommunityStats {
 	schemaVersion: number;
@@ -32,7 +42,25 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		const store = new CommunityStore(this.ctx.storage, communityId);
 		const outcome = store.apply(ops);
 		if (outcome.postIndexed) await this.ensureRetentionAlarm();
+		if (outcome.configChanged) {
+			const summary = new CommunityReader(this.ctx.storage).summary();
+			if (summary) await this.env.COMMUNITY_DIRECTORY.getByName(DIRECTORY_NAME).upsert(summary);
+		}
 		return outcome;
+	}
+
+	summary(): (CommunitySummary & CommunityCounts) | null {
+		const reader = new CommunityReader(this.ctx.storage);
+		const summary = reader.summary();
+		return summary ? { ...summary, ...reader.counts() } : null;
+	}
+
+	members(): MemberView[] {
+		return new CommunityReader(this.ctx.storage).members();
+	}
+
+	moderationLog(limit: number): ModerationLogEntry[] {
+		return new CommunityReader(this.ctx.storage).moderationLog(limit);
 	}
 
 	getFeedSkeleton(communityId: CommunityId, limit: number, cursor?: string): FeedResult {

@@ -23,10 +23,13 @@ export interface ApplyOutcome {
 	changed: boolean;
 	/** A post was stored, so retention must be scheduled. */
 	postIndexed: boolean;
+	/** The binding config changed, so the directory must learn it. */
+	configChanged: boolean;
 }
 
-const UNCHANGED: ApplyOutcome = { changed: false, postIndexed: false };
-const CHANGED: ApplyOutcome = { changed: true, postIndexed: false };
+const UNCHANGED: ApplyOutcome = { changed: false, postIndexed: false, configChanged: false };
+const CHANGED: ApplyOutcome = { changed: true, postIndexed: false, configChanged: false };
+const CONFIG_CHANGED: ApplyOutcome = { changed: true, postIndexed: false, configChanged: true };
 
 interface BindingRow extends Record<string, SqlStorageValue> {
 	owner_did: string;
@@ -51,14 +54,14 @@ export class CommunityStore {
 	/** Applies ops in one transaction: all or nothing. */
 	apply(ops: readonly IndexOp[]): ApplyOutcome {
 		return this.storage.transactionSync(() => {
-			let changed = false;
-			let postIndexed = false;
+			const total = { ...UNCHANGED };
 			for (const op of ops) {
 				const outcome = this.applyOne(op);
-				changed ||= outcome.changed;
-				postIndexed ||= outcome.postIndexed;
+				total.changed ||= outcome.changed;
+				total.postIndexed ||= outcome.postIndexed;
+				total.configChanged ||= outcome.configChanged;
 			}
-			return { changed, postIndexed };
+			return total;
 		});
 	}
 
@@ -135,7 +138,7 @@ export class CommunityStore {
 		this.sql.exec('DELETE FROM moderators');
 		for (const did of new Set(record.moderators ?? [])) this.sql.exec('INSERT INTO moderators (did) VALUES (?)', did);
 		this.recomputeAll();
-		return CHANGED;
+		return CONFIG_CHANGED;
 	}
 
 	/** Deleting the config closes the community; the id stays bound to its owner (no takeover). */
@@ -145,7 +148,7 @@ export class CommunityStore {
 		this.sql.exec('UPDATE binding SET deleted = 1, config_rev = ?', ref.rev);
 		this.sql.exec('DELETE FROM moderators');
 		this.recomputeAll();
-		return CHANGED;
+		return CONFIG_CHANGED;
 	}
 
 	// ---- memberships ----
@@ -218,7 +221,7 @@ export class CommunityStore {
 			createdAt,
 			ref.timeUs,
 		);
-		return { changed: true, postIndexed: true };
+		return { changed: true, postIndexed: true, configChanged: false };
 	}
 
 	// ---- shared record bookkeeping ----
@@ -331,5 +334,150 @@ export class CommunityStore {
 				...(rows.length > limit && last ? { cursor: encodeCursor({ indexedUs: last.indexed_us, uri: last.uri }) } : {}),
 			},
 		};
+	}
+}
+
+export interface CommunitySummary {
+	id: string;
+	name: string;
+	description: string | null;
+	hashtag: string;
+	stage: string;
+	accessType: 'open' | 'invite-only';
+	ownerDid: string;
+	moderators: string[];
+	configUri: string;
+	createdAt: string;
+	closed: boolean;
+}
+
+export interface CommunityCounts {
+	members: number;
+	pending: number;
+	posts: number;
+}
+
+export type MemberRole = 'owner' | 'moderator' | 'member';
+export type MemberStatus = 'member' | 'pending' | 'blocked' | 'left';
+
+export interface MemberView {
+	did: string;
+	role: MemberRole;
+	status: MemberStatus;
+	joinedAt: string | null;
+}
+
+export interface ModerationLogEntry {
+	uri: string;
+	authorDid: string;
+	action: string;
+	targetUri: string | null;
+	targetDid: string | null;
+	reason: string | null;
+	note: string | null;
+	createdAt: string;
+	/** Whether the action counts (its author is the owner or a moderator of this community). */
+	effective: boolean;
+}
+
+/** Read-side queries of a community, for the API and the directory. */
+export class CommunityReader {
+	private readonly sql: SqlStorage;
+
+	constructor(storage: DurableObjectStorage) {
+		this.sql = storage.sql;
+	}
+
+	summary(): CommunitySummary | null {
+		const row = this.sql
+			.exec<{
+				community_id: string;
+				name: string;
+				description: string | null;
+				hashtag: string;
+				stage: string;
+				access_type: string;
+				owner_did: string;
+				config_uri: string;
+				created_at: string;
+				deleted: number;
+			}>('SELECT community_id, name, description, hashtag, stage, access_type, owner_did, config_uri, created_at, deleted FROM binding')
+			.toArray()[0];
+		if (!row) return null;
+		return {
+			id: row.community_id,
+			name: row.name,
+			description: row.description,
+			hashtag: row.hashtag,
+			stage: row.stage,
+			accessType: row.access_type === 'invite-only' ? 'invite-only' : 'open',
+			ownerDid: row.owner_did,
+			moderators: this.sql.exec<{ did: string }>('SELECT did FROM moderators ORDER BY did').toArray().map((r) => r.did),
+			configUri: row.config_uri,
+			createdAt: row.created_at,
+			closed: row.deleted === 1,
+		};
+	}
+
+	counts(): CommunityCounts {
+		const one = (query: string) => this.sql.exec<{ n: number }>(query).one().n;
+		return {
+			members: one('SELECT count(*) AS n FROM authors WHERE member = 1 AND blocked = 0'),
+			pending: one('SELECT count(*) AS n FROM authors WHERE pending = 1'),
+			posts: one('SELECT count(*) AS n FROM posts p JOIN authors a ON a.did = p.author_did AND a.member = 1 AND a.blocked = 0'),
+		};
+	}
+
+	/** Everyone with a role, a membership record, or a moderation decision about them. */
+	members(): MemberView[] {
+		const summary = this.summary();
+		if (!summary) return [];
+		const rows = this.sql
+			.exec<{ did: string; member: number; pending: number; blocked: number; joined_at: string | null }>(
+				`SELECT a.did, a.member, a.pending, a.blocked,
+					(SELECT min(m.joined_at) FROM memberships m WHERE m.did = a.did AND m.active = 1 AND m.community_uri = ?) AS joined_at
+				 FROM authors a ORDER BY a.did`,
+				summary.configUri,
+			)
+			.toArray();
+		return rows
+			.map((row): MemberView => {
+				const role: MemberRole = row.did === summary.ownerDid ? 'owner' : summary.moderators.includes(row.did) ? 'moderator' : 'member';
+				const status: MemberStatus = row.blocked ? 'blocked' : row.member ? 'member' : row.pending ? 'pending' : 'left';
+				return { did: row.did, role, status, joinedAt: row.joined_at };
+			})
+			.filter((m) => m.status !== 'left' || m.role !== 'member');
+	}
+
+	moderationLog(limit: number): ModerationLogEntry[] {
+		const binding = this.summary();
+		return this.sql
+			.exec<{
+				uri: string;
+				author_did: string;
+				community_uri: string;
+				action: string;
+				target_uri: string | null;
+				target_did: string | null;
+				reason: string | null;
+				note: string | null;
+				created_ms: number;
+			}>('SELECT uri, author_did, community_uri, action, target_uri, target_did, reason, note, created_ms FROM actions ORDER BY created_ms DESC, uri DESC LIMIT ?', limit)
+			.toArray()
+			.map((r) => ({
+				uri: r.uri,
+				authorDid: r.author_did,
+				action: r.action,
+				targetUri: r.target_uri,
+				targetDid: r.target_did,
+				reason: r.reason,
+				note: r.note,
+				createdAt: new Date(r.created_ms).toISOString(),
+				effective:
+					!!binding &&
+					!binding.closed &&
+					r.community_uri === binding.configUri &&
+					(r.author_did === binding.ownerDid || binding.moderators.includes(r.author_did)),
+			}));
 	}
 }

@@ -379,6 +379,17 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		);
 	}
 
+	/** Communities a record was routed to (the community API uses it for leaves and undos). */
+	routesOf(uri: string): CommunityId[] {
+		return this.priorRoutes(uri);
+	}
+
+	/** Adds communities to a record's routes (the API registered it before the firehose delivered it). */
+	addRoutes(uri: string, routes: readonly CommunityId[]): void {
+		const merged = [...new Set([...this.priorRoutes(uri), ...routes])];
+		if (merged.length > 0) this.rememberRoutes(uri, merged);
+	}
+
 	private priorRoutes(uri: string): CommunityId[] {
 		const row = this.ctx.storage.sql.exec<{ communities: string }>('SELECT communities FROM routes WHERE uri = ?', uri).toArray()[0];
 		return row ? row.communities.split(',').filter(isCommunityId) : [];

@@ -1,0 +1,70 @@
+/**
+ * What the Bluesky AppView calls: the service's did:web document, describeFeedGenerator, and
+ * getFeedSkeleton. A viewer's service JWT, when sent, must verify (else 401); without one the caller is
+ * anonymous, which every community allows. The skeleton answers within a 2 s deadline.
+ */
+import type { Context, Hono } from 'hono';
+import { readConfig, type Config } from '../config';
+import { DIRECTORY_NAME } from '../directory/directory-do';
+import { ApiError, invalidRequest } from '../errors';
+import { verifyCaller } from '../identity/service-auth';
+import { communityOfFeedUri, feedUriOf } from './feed-uri';
+import { parseSkeletonParams } from './params';
+
+type FeedEnv = { Bindings: Env };
+const DEADLINE_MS = 2_000;
+const GET_FEED_SKELETON = 'app.bsky.feed.getFeedSkeleton';
+
+export function registerFeedRoutes(app: Hono<FeedEnv>): void {
+	app.get('/.well-known/did.json', (c) => {
+		const config = readConfig(c.env);
+		return c.json({
+			'@context': ['https://www.w3.org/ns/did/v1'],
+			id: config.serviceDid,
+			service: [{ id: '#bsky_fg', type: 'BskyFeedGenerator', serviceEndpoint: config.serviceOrigin }],
+		});
+	});
+
+	app.get('/xrpc/app.bsky.feed.describeFeedGenerator', async (c) => {
+		const config = readConfig(c.env);
+		const operatorDid = requireOperator(config);
+		const ids = await c.env.COMMUNITY_DIRECTORY.getByName(DIRECTORY_NAME).ids();
+		return c.json({ did: config.serviceDid, feeds: ids.map((id) => ({ uri: feedUriOf(operatorDid, id) })) });
+	});
+
+	app.get(`/xrpc/${GET_FEED_SKELETON}`, (c) => withDeadline(getFeedSkeleton(c)));
+}
+
+async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
+	const config = readConfig(c.env);
+	const parsed = parseSkeletonParams(new URL(c.req.url).searchParams);
+	if (!parsed.ok) throw invalidRequest(parsed.message);
+	const { feed, limit, cursor } = parsed.params;
+	// Verify a viewer's token if one was sent: a bad token is refused, never ignored.
+	if (c.req.header('Authorization') !== undefined) await verifyCaller(c.req.raw, config, GET_FEED_SKELETON, AbortSignal.timeout(DEADLINE_MS));
+	const id = communityOfFeedUri(feed, requireOperator(config));
+	if (!id) throw new ApiError(400, 'UnknownFeed', `This service does not serve ${feed}`);
+	const result = await c.env.COMMUNITY_FEED.getByName(id).getFeedSkeleton(id, limit, cursor);
+	if (!result.ok) {
+		if (result.error === 'UnknownFeed') throw new ApiError(400, 'UnknownFeed', `No community ${id} on this service`);
+		throw invalidRequest('cursor is not one this feed issued');
+	}
+	return c.json(result.page);
+}
+
+function requireOperator(config: Config): string {
+	if (!config.operatorDid) throw new ApiError(503, 'NotConfigured', 'OPERATOR_DID is not set: this service publishes no feeds yet');
+	return config.operatorDid;
+}
+
+async function withDeadline(work: Promise<Response>): Promise<Response> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const deadline = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new ApiError(503, 'Timeout', `No answer within ${DEADLINE_MS} ms`)), DEADLINE_MS);
+	});
+	try {
+		return await Promise.race([work, deadline]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
