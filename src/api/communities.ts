@@ -15,12 +15,11 @@ type ApiEnv = { Bindings: Env };
 
 export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 	app.post('/api/communities', async (c) => {
-		const registered = await registerRecord(c, 'net.atrarium.community.config', API_METHODS.registerCommunity);
+		const registered = await registerRecord(c, 'net.atrarium.community.config', API_METHODS.registerCommunity, (record, ref) =>
+			typeof record.hashtag === 'string' && record.hashtag.toLowerCase() !== `#atr_${ref.rkey}` ? `hashtag must be #atr_${ref.rkey}, the record key` : null,
+		);
 		const id = registered.uri.split('/').at(-1)!;
 		const summary = await c.env.COMMUNITY_FEED.getByName(id).summary();
-		if (registered.record && registered.record.hashtag !== undefined && String(registered.record.hashtag).toLowerCase() !== `#atr_${id}`) {
-			throw invalidRequest(`hashtag must be #atr_${id}, the record key`);
-		}
 		if (!summary || summary.ownerDid !== registered.caller) {
 			throw new ApiError(409, 'CommunityIdTaken', `Community ${id} already belongs to another owner; pick a new id`);
 		}

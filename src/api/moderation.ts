@@ -5,15 +5,16 @@
  * Deleting the record on the PDS and posting its uri again undoes it.
  */
 import type { Hono } from 'hono';
-import { ApiError, invalidRequest, notFound } from '../errors';
+import { ApiError, notFound } from '../errors';
 import { MODERATION_ROUTES } from './methods';
 import { registerRecord } from './register-record';
 
 export function registerModerationRoutes(app: Hono<{ Bindings: Env }>): void {
 	for (const [route, { action, lxm }] of Object.entries(MODERATION_ROUTES)) {
 		app.post(`/api/moderation/${route}`, async (c) => {
-			const registered = await registerRecord(c, 'net.atrarium.moderation.action', lxm);
-			if (registered.record && registered.record.action !== action) throw invalidRequest(`/api/moderation/${route} takes a ${action} action`);
+			const registered = await registerRecord(c, 'net.atrarium.moderation.action', lxm, (record) =>
+				record.action === action ? null : `/api/moderation/${route} takes a ${action} action`,
+			);
 			const [id] = registered.communities;
 			if (!id) return c.json({ uri: registered.uri, undone: true });
 			const summary = await c.env.COMMUNITY_FEED.getByName(id).summary();

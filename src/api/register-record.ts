@@ -13,7 +13,7 @@ import { verifyCaller } from '../identity/service-auth';
 import type { AtrariumCollection } from '../lexicon/validate';
 import { routeCommit } from '../processor/to-ops';
 import { RECEIVER_NAME } from '../receiver/receiver-do';
-import { parseRecordUri } from '../shared/at-uri';
+import { parseRecordUri, type RecordUri } from '../shared/at-uri';
 import type { CommunityId } from '../shared/hashtag';
 
 const MAX_BODY_BYTES = 4_096;
@@ -26,7 +26,15 @@ export interface Registered {
 	communities: CommunityId[];
 }
 
-export async function registerRecord(c: Context<{ Bindings: Env }>, collection: AtrariumCollection, lxm: string): Promise<Registered> {
+/** Route-specific check of a record that still exists, run before anything is applied; returns a 400 message. */
+export type RecordCheck = (record: Record<string, unknown>, ref: RecordUri) => string | null;
+
+export async function registerRecord(
+	c: Context<{ Bindings: Env }>,
+	collection: AtrariumCollection,
+	lxm: string,
+	check: RecordCheck = () => null,
+): Promise<Registered> {
 	const config = readConfig(c.env);
 	const caller = await verifyCaller(c.req.raw, config, lxm);
 	if (!(await c.env.WRITE_LIMITER.limit({ key: caller })).success) {
@@ -59,6 +67,8 @@ export async function registerRecord(c: Context<{ Bindings: Env }>, collection: 
 		const message = drop.reason === 'invalid_record' ? drop.message : `the record cannot be routed (${drop.reason})`;
 		throw new ApiError(400, 'InvalidRecord', message);
 	}
+	const problem = fetched.found ? check(fetched.value as Record<string, unknown>, ref) : null;
+	if (problem) throw invalidRequest(problem);
 	const communities = [...routing.routes.keys()];
 	await Promise.all([...routing.routes].map(([id, op]) => c.env.COMMUNITY_FEED.getByName(id).apply(id, [op])));
 	// So the firehose's later update or delete of this record finds its communities.

@@ -1,0 +1,111 @@
+/**
+ * TestSandbox: the whole system on loopback for Node-side tests. A real AT Protocol network
+ * (@atproto/dev-env: PLC + PDS), the Jetstream bridge over the PDS firehose, and the production
+ * bundle of the Worker in workerd, with the receiver started. Users act with their own PDS sessions.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AtpAgent } from '@atproto/api';
+import { TestNetworkNoAppView } from '@atproto/dev-env';
+import { JetstreamBridge } from '../../sandbox/jetstream/bridge';
+import { freePort, startBundledWorker, type BundledWorker } from './worker';
+
+export const ADMIN_TOKEN = 'sandbox-admin-token';
+
+export interface SandboxUser {
+	handle: string;
+	did: string;
+	agent: AtpAgent;
+}
+
+export class TestSandbox {
+	private readonly users = new Map<string, SandboxUser>();
+
+	private constructor(
+		readonly network: TestNetworkNoAppView,
+		readonly bridge: JetstreamBridge,
+		readonly worker: BundledWorker,
+		readonly serviceDid: string,
+		readonly operator: SandboxUser,
+		private readonly tmp: string,
+	) {}
+
+	static async create(): Promise<TestSandbox> {
+		// dev-env keeps its data under the OS temp dir and leaves it behind; give it one we remove.
+		const tmp = await mkdtemp(join(tmpdir(), 'atrarium-sandbox-'));
+		process.env.TMPDIR = tmp;
+		const network = await TestNetworkNoAppView.create({});
+		const bridge = await JetstreamBridge.start({ pdsUrl: network.pds.url, plcUrl: network.plc.url });
+		const operator = await createUser(network, 'curator.test');
+		const port = await freePort();
+		const serviceDid = `did:web:localhost%3A${port}`;
+		const worker = await startBundledWorker({
+			port,
+			vars: {
+				JETSTREAM_URL: bridge.url,
+				SERVICE_HOST: `localhost:${port}`,
+				SERVICE_DID: serviceDid,
+				PLC_URL: network.plc.url,
+				OPERATOR_DID: operator.did,
+				ADMIN_TOKEN,
+			},
+		});
+		const sandbox = new TestSandbox(network, bridge, worker, serviceDid, operator, tmp);
+		const started = await sandbox.fetch('/admin/receiver/start', { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+		if (!started.ok) throw new Error(`receiver did not start: ${started.status} ${await started.text()}`);
+		return sandbox;
+	}
+
+	/** An account on the sandbox PDS, created on first use and logged in with its password. */
+	async user(name: string): Promise<SandboxUser> {
+		let user = this.users.get(name);
+		if (!user) this.users.set(name, (user = await createUser(this.network, `${name}.test`)));
+		return user;
+	}
+
+	fetch(path: string, init?: RequestInit): Promise<Response> {
+		return fetch(`${this.worker.url}${path}`, init);
+	}
+
+	/** A service-auth JWT for `lxm`, minted by the user's own PDS. */
+	async serviceAuth(user: SandboxUser, lxm: string, aud = this.serviceDid): Promise<string> {
+		const res = await user.agent.com.atproto.server.getServiceAuth({ aud, lxm });
+		return res.data.token;
+	}
+
+	/** Calls a community API write as the user, with a fresh token for `lxm`. */
+	async write(user: SandboxUser, path: string, lxm: string, body: unknown): Promise<Response> {
+		const token = await this.serviceAuth(user, lxm);
+		return this.fetch(path, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	}
+
+	/** Writes a record to the user's own repo (unvalidated: the PDS does not know Atrarium's lexicons). */
+	async putRecord(user: SandboxUser, collection: string, record: Record<string, unknown>, rkey?: string): Promise<{ uri: string; cid: string }> {
+		const res = rkey
+			? await user.agent.com.atproto.repo.putRecord({ repo: user.did, collection, rkey, record: { $type: collection, ...record }, validate: false })
+			: await user.agent.com.atproto.repo.createRecord({ repo: user.did, collection, record: { $type: collection, ...record }, validate: false });
+		return { uri: res.data.uri, cid: res.data.cid };
+	}
+
+	async deleteRecord(user: SandboxUser, uri: string): Promise<void> {
+		const [, , , collection, rkey] = uri.split('/');
+		await user.agent.com.atproto.repo.deleteRecord({ repo: user.did, collection: collection!, rkey: rkey! });
+	}
+
+	async close(): Promise<void> {
+		const failures: unknown[] = [];
+		for (const step of [() => this.worker.close(), () => this.bridge.close(), () => this.network.close(), () => rm(this.tmp, { recursive: true, force: true })]) {
+			await step().catch((err: unknown) => failures.push(err));
+		}
+		if (failures.length > 0) throw new AggregateError(failures, 'sandbox did not close cleanly');
+	}
+}
+
+async function createUser(network: TestNetworkNoAppView, handle: string): Promise<SandboxUser> {
+	const agent = new AtpAgent({ service: network.pds.url });
+	const name = handle.split('.')[0]!;
+	const password = `${name}-password`;
+	await agent.createAccount({ handle, email: `${name}@example.test`, password });
+	return { handle, did: agent.session!.did, agent };
+}
