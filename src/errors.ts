@@ -24,11 +24,13 @@ export function renderError(err: Error, c: Context): Response {
 	if (err instanceof ApiError) {
 		return c.json({ error: err.error, message: err.message }, err.status);
 	}
-	// The JWT verifier's errors (401 AuthRequired family), with their WWW-Authenticate challenge.
+	// The JWT verifier's errors (401), with their WWW-Authenticate challenge. The specific reason
+	// (JwtExpired, BadJwtSignature, ...) travels in the challenge; it is the more useful error name.
 	if (err instanceof XRPCError && err.status >= 400 && err.status < 500) {
 		const headers = new Headers(err.headers);
 		headers.set('content-type', 'application/json');
-		return new Response(JSON.stringify({ error: err.error, message: err.message || err.error }), { status: err.status, headers });
+		const reason = /\berror="([A-Za-z]+)"/.exec(headers.get('www-authenticate') ?? '')?.[1];
+		return new Response(JSON.stringify({ error: reason ?? err.error, message: err.message || err.error }), { status: err.status, headers });
 	}
 	console.error('unhandled error', err);
 	return c.json({ error: 'InternalServerError', message: 'Internal server error' }, 500);
