@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// Entry point of `npx atrarium`: runs the CLI bundled by `npm run build:cli` (part of `npm install`).
+let cli;
+try {
+	cli = await import('../dist/cli/atrarium.mjs');
+} catch (err) {
+	if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+	console.error('atrarium: the CLI is not built yet; run `npm install` (or `npm run build:cli`) first.');
+	process.exit(1);
+}
+try {
+	process.exitCode = await cli.main(process.argv.slice(2));
+} catch (err) {
+	console.error(`atrarium: ${err instanceof Error ? err.message : String(err)}`);
+	process.exitCode = 1;
+}

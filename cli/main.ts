@@ -1,0 +1,108 @@
+/**
+ * `npx atrarium <command>`: create, join and moderate communities from a terminal. Logs in to the
+ * user's own PDS with handle + app password; the password never reaches the Atrarium service.
+ */
+import { parseArgs } from 'node:util';
+import { createCommunity, joinCommunity, leaveCommunity, moderate, postToCommunity, publishFeed, readFeed, type ModerationVerb } from './commands';
+import type { CliOptions } from './session';
+
+const USAGE = `Usage: atrarium <command> [options]
+
+Commands:
+  create-community --name <name> [--description <text>] [--invite-only] [--moderator <did>]...
+  join <community-id>                  join (or ask to join) a community
+  leave <community-id>                 delete your membership record
+  post <community-id> <text>           post to Bluesky with the community's hashtag
+  hide <community-id> <post-uri>       hide a post (owner/moderators)   [--reason <reason>]
+  unhide <community-id> <post-uri>
+  block <community-id> <handle|did>    block a user (owner/moderators)  [--reason <reason>]
+  unblock <community-id> <handle|did>
+  approve <community-id> <handle|did>  admit a member to an invite-only community
+  reject <community-id> <handle|did>
+  feed <community-id> [--limit <n>]    the community's feed skeleton
+  publish-feed <community-id>          (operator) publish the app.bsky.feed.generator record
+
+Options (or environment variables):
+  --service <url>     Atrarium service        ATRARIUM_SERVICE   (default http://127.0.0.1:8787)
+  --pds <url>         your PDS                ATRARIUM_PDS       (default http://localhost:2583)
+  --plc <url>         PLC directory           ATRARIUM_PLC       (default http://localhost:2582)
+  --handle <handle>   your handle             ATRARIUM_HANDLE
+  --password <pw>     an app password         ATRARIUM_PASSWORD
+  --json              print JSON results
+Reasons: spam, harassment, off_topic, misinformation, explicit_content, rule_violation, other`;
+
+export async function main(argv: string[]): Promise<number> {
+	const { values, positionals } = parseArgs({
+		args: argv,
+		allowPositionals: true,
+		options: {
+			service: { type: 'string' },
+			pds: { type: 'string' },
+			plc: { type: 'string' },
+			handle: { type: 'string' },
+			password: { type: 'string' },
+			name: { type: 'string' },
+			description: { type: 'string' },
+			'invite-only': { type: 'boolean' },
+			moderator: { type: 'string', multiple: true },
+			reason: { type: 'string' },
+			limit: { type: 'string' },
+			json: { type: 'boolean' },
+			help: { type: 'boolean', short: 'h' },
+		},
+	});
+	const [command, ...rest] = positionals;
+	if (!command || values.help) {
+		console.log(USAGE);
+		return command || values.help ? 0 : 1;
+	}
+	const options: CliOptions = {
+		service: (values.service ?? process.env.ATRARIUM_SERVICE ?? 'http://127.0.0.1:8787').replace(/\/$/, ''),
+		pds: values.pds ?? process.env.ATRARIUM_PDS ?? 'http://localhost:2583',
+		plc: (values.plc ?? process.env.ATRARIUM_PLC ?? 'http://localhost:2582').replace(/\/$/, ''),
+		...((values.handle ?? process.env.ATRARIUM_HANDLE) ? { handle: values.handle ?? process.env.ATRARIUM_HANDLE } : {}),
+		...((values.password ?? process.env.ATRARIUM_PASSWORD) ? { password: values.password ?? process.env.ATRARIUM_PASSWORD } : {}),
+	};
+	const print = (line: string, data?: unknown) => console.log(values.json && data !== undefined ? JSON.stringify(data, null, 2) : line);
+	const need = (n: number, what: string) => {
+		if (rest.length < n) throw new Error(`${command} needs ${what}\n\n${USAGE}`);
+	};
+
+	switch (command) {
+		case 'create-community':
+			if (!values.name) throw new Error('create-community needs --name');
+			await createCommunity(options, { name: values.name, ...(values.description ? { description: values.description } : {}), access: values['invite-only'] ? 'invite-only' : 'open', moderators: values.moderator ?? [] }, print);
+			return 0;
+		case 'join':
+			need(1, 'a community id');
+			await joinCommunity(options, rest[0]!, print);
+			return 0;
+		case 'leave':
+			need(1, 'a community id');
+			await leaveCommunity(options, rest[0]!, print);
+			return 0;
+		case 'post':
+			need(2, 'a community id and the text');
+			await postToCommunity(options, rest[0]!, rest.slice(1).join(' '), print);
+			return 0;
+		case 'hide':
+		case 'unhide':
+		case 'block':
+		case 'unblock':
+		case 'approve':
+		case 'reject':
+			need(2, 'a community id and a target');
+			await moderate(options, command as ModerationVerb, rest[0]!, rest[1]!, values.reason, print);
+			return 0;
+		case 'feed':
+			need(1, 'a community id');
+			await readFeed(options, rest[0]!, Number(values.limit ?? 50), print);
+			return 0;
+		case 'publish-feed':
+			need(1, 'a community id');
+			await publishFeed(options, rest[0]!, print);
+			return 0;
+		default:
+			throw new Error(`Unknown command ${command}\n\n${USAGE}`);
+	}
+}

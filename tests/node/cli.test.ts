@@ -1,0 +1,104 @@
+/**
+ * `npx atrarium` end to end against the sandbox: the seed's quickstart from a terminal. Each command
+ * logs in to the user's own PDS, writes the record there, and registers it with the service.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { TestSandbox, type SandboxUser } from '../support/sandbox';
+
+const run = promisify(execFile);
+let sandbox: TestSandbox;
+let alice: SandboxUser;
+let bob: SandboxUser;
+
+beforeAll(async () => {
+	sandbox = await TestSandbox.create();
+	[alice, bob] = await Promise.all([sandbox.user('alice'), sandbox.user('bob')]);
+});
+afterAll(async () => {
+	await sandbox?.close();
+});
+
+async function atrarium(user: SandboxUser | null, ...args: string[]) {
+	const env = {
+		...process.env,
+		ATRARIUM_SERVICE: sandbox.worker.url,
+		ATRARIUM_PDS: sandbox.network.pds.url,
+		ATRARIUM_PLC: sandbox.network.plc.url,
+		...(user ? { ATRARIUM_HANDLE: user.handle, ATRARIUM_PASSWORD: `${user.handle.split('.')[0]}-password` } : {}),
+	};
+	try {
+		const { stdout } = await run('node', ['bin/atrarium.mjs', ...args, '--json'], { env });
+		return { code: 0, out: JSON.parse(stdout) as any, err: '' };
+	} catch (err) {
+		const failure = err as { code: number; stdout: string; stderr: string };
+		return { code: failure.code, out: failure.stdout, err: failure.stderr };
+	}
+}
+
+describe('npx atrarium', () => {
+	let id: string;
+	let postUri: string;
+	const feed = async () => (await atrarium(null, 'feed', id)).out.feed.map((item: { post: string }) => item.post);
+
+	it('create-community writes the config to the owner\'s PDS and registers it', async () => {
+		const created = await atrarium(alice, 'create-community', '--name', 'Terminal Gardeners', '--description', 'made from a shell');
+		expect(created.code).toBe(0);
+		id = created.out.id;
+		expect(id).toMatch(/^[0-9a-f]{8}$/);
+		expect(created.out).toMatchObject({ hashtag: `#atr_${id}`, ownerDid: alice.did, feedUri: `at://${sandbox.operator.did}/app.bsky.feed.generator/${id}` });
+		const stored = await alice.agent.com.atproto.repo.getRecord({ repo: alice.did, collection: 'net.atrarium.community.config', rkey: id });
+		expect(stored.data.value).toMatchObject({ name: 'Terminal Gardeners', hashtag: `#atr_${id}` });
+	});
+
+	it('join, post, and the post is in the feed', async () => {
+		const joined = await atrarium(bob, 'join', id);
+		expect(joined.out.communities).toEqual([{ id, status: 'member', role: 'member' }]);
+		const posted = await atrarium(bob, 'post', id, 'hello from the terminal');
+		postUri = posted.out.uri;
+		const stored = await bob.agent.com.atproto.repo.getRecord({ repo: bob.did, collection: 'app.bsky.feed.post', rkey: postUri.split('/').at(-1)! });
+		expect((stored.data.value as { text: string }).text).toBe(`hello from the terminal #atr_${id}`);
+		await vi.waitFor(async () => expect(await feed()).toEqual([postUri]), { timeout: 20_000, interval: 250 });
+	});
+
+	it('hide and unhide by the owner; a member cannot hide', async () => {
+		const refused = await atrarium(bob, 'hide', id, postUri);
+		expect(refused.code).toBe(1);
+		expect(refused.err).toContain('NotAModerator (403)');
+		expect(await feed()).toEqual([postUri]);
+		expect((await atrarium(alice, 'hide', id, postUri, '--reason', 'off_topic')).code).toBe(0);
+		expect(await feed()).toEqual([]);
+		expect((await atrarium(alice, 'unhide', id, postUri)).code).toBe(0);
+		expect(await feed()).toEqual([postUri]);
+	});
+
+	it('block by handle takes the member\'s posts out; leave removes membership', async () => {
+		expect((await atrarium(alice, 'block', id, bob.handle, '--reason', 'spam')).code).toBe(0);
+		expect(await feed()).toEqual([]);
+		expect((await atrarium(alice, 'unblock', id, bob.did)).code).toBe(0);
+		expect(await feed()).toEqual([postUri]);
+		expect((await atrarium(bob, 'leave', id)).code).toBe(0);
+		expect(await feed()).toEqual([]);
+	});
+
+	it('publish-feed puts the app.bsky.feed.generator record in the operator\'s repo', async () => {
+		const operator = sandbox.operator;
+		const published = await atrarium(operator, 'publish-feed', id);
+		expect(published.code).toBe(0);
+		expect(published.out.uri).toBe(`at://${operator.did}/app.bsky.feed.generator/${id}`);
+		const record = await operator.agent.com.atproto.repo.getRecord({ repo: operator.did, collection: 'app.bsky.feed.generator', rkey: id });
+		expect(record.data.value).toMatchObject({ did: sandbox.serviceDid, displayName: 'Terminal Gardeners' });
+	});
+
+	it('explains a wrong password and an unknown community instead of crashing', async () => {
+		const badLogin = await atrarium({ ...alice, handle: 'alice.test' }, 'join', id, '--password', 'wrong');
+		expect(badLogin.code).toBe(1);
+		expect(badLogin.err).toContain('Could not log in');
+		const unknown = await atrarium(null, 'feed', 'ffff0000');
+		expect(unknown.code).toBe(1);
+		expect(unknown.err).toContain('NotFound (404)');
+		const notAnId = await atrarium(null, 'feed', 'nope');
+		expect(notAnId.err).toContain('Not a community id');
+	});
+});
