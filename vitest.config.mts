@@ -1,20 +1,9 @@
-import { createServer } from 'node:net';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-
-/** A free loopback port for the tests' Jetstream server, known before the Worker's bindings are set. */
-async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address() as { port: number };
-			server.close(() => resolve(port));
-		});
-	});
-}
+import { freePort } from './tests/support/ports';
 
 export default defineConfig(async () => {
+	// The tests' Jetstream server port must be known before the Worker's bindings are set.
 	const jetstreamPort = await freePort();
 	process.env.ATRARIUM_TEST_JETSTREAM_PORT = String(jetstreamPort);
 	return {

@@ -21,6 +21,10 @@ export class JetstreamBridge {
 		private readonly running: Promise<void>,
 	) {}
 
+	/**
+	 * Starts from the beginning of the PDS's event log, stamping each event with its commit time, so a
+	 * restarted bridge rebuilds its replay buffer and a receiver resumes from its cursor unchanged.
+	 */
 	static async start(options: BridgeOptions): Promise<JetstreamBridge> {
 		const server = await JetstreamServer.start(options);
 		// Local PLC and PDS speak plain http on loopback, which @atproto/identity's default fetch refuses.
@@ -30,7 +34,10 @@ export class JetstreamBridge {
 			service: options.pdsUrl.replace(/^http/, 'ws'),
 			unauthenticatedHandles: true,
 			excludeSync: true,
-			handleEvent: (event) => publish(server, event),
+			getCursor: () => 0,
+			handleEvent: (event) => {
+				if (event.event !== 'sync') publish(server, event);
+			},
 			onError: (err) => console.error('bridge: firehose error', err.message),
 		});
 		const running = firehose.start();
@@ -48,11 +55,13 @@ export class JetstreamBridge {
 	}
 }
 
-function publish(server: JetstreamServer, event: Event): void {
+function publish(server: JetstreamServer, event: Exclude<Event, { event: 'sync' }>): void {
+	const at = { time_us: Date.parse(event.time) * 1000 };
 	switch (event.event) {
 		case 'create':
 		case 'update':
 			server.publish({
+				...at,
 				did: event.did,
 				kind: 'commit',
 				commit: {
@@ -63,16 +72,16 @@ function publish(server: JetstreamServer, event: Event): void {
 					record: lexToJson(event.record),
 					cid: event.cid.toString(),
 				},
-			});
+			}, { monotonic: true });
 			return;
 		case 'delete':
-			server.publish({ did: event.did, kind: 'commit', commit: { rev: event.rev, operation: 'delete', collection: event.collection, rkey: event.rkey } });
+			server.publish({ ...at, did: event.did, kind: 'commit', commit: { rev: event.rev, operation: 'delete', collection: event.collection, rkey: event.rkey } }, { monotonic: true });
 			return;
 		case 'identity':
-			server.publish({ did: event.did, kind: 'identity', identity: { did: event.did, handle: event.handle, seq: event.seq, time: event.time } });
+			server.publish({ ...at, did: event.did, kind: 'identity', identity: { did: event.did, handle: event.handle, seq: event.seq, time: event.time } }, { monotonic: true });
 			return;
 		case 'account':
-			server.publish({ did: event.did, kind: 'account', account: { did: event.did, active: event.active, status: event.status, seq: event.seq, time: event.time } });
+			server.publish({ ...at, did: event.did, kind: 'account', account: { did: event.did, active: event.active, status: event.status, seq: event.seq, time: event.time } }, { monotonic: true });
 			return;
 	}
 }

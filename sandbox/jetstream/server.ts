@@ -84,9 +84,13 @@ export class JetstreamServer {
 		return this.subscribers.size;
 	}
 
-	/** Stamps the event with a strictly increasing time_us (unless it has one), stores it, sends it live. */
-	publish(event: Omit<JetstreamEvent, 'time_us'> & { time_us?: number }): number {
-		const timeUs = event.time_us ?? this.nextTimeUs();
+	/**
+	 * Stores the event and sends it live. Its time_us is the one given (tests use fixed times) or now,
+	 * kept strictly increasing when `monotonic` (as Jetstream's own stamps are, so cursors work).
+	 */
+	publish(event: Omit<JetstreamEvent, 'time_us'> & { time_us?: number }, options: { monotonic?: boolean } = {}): number {
+		let timeUs = event.time_us ?? this.nextTimeUs();
+		if (options.monotonic) timeUs = Math.max(timeUs, this.lastTimeUs + 1);
 		this.lastTimeUs = Math.max(this.lastTimeUs, timeUs);
 		const frame = JSON.stringify({ ...event, time_us: timeUs });
 		this.append({ timeUs, did: event.did, collection: event.commit?.collection ?? null, frame });

@@ -9,6 +9,7 @@
 import type { Context, Hono, Next } from 'hono';
 import { ApiError, invalidRequest } from '../errors';
 import { RECEIVER_NAME } from '../receiver/receiver-do';
+import { parseLimit } from './params';
 
 type AdminEnv = { Bindings: Env };
 
@@ -25,7 +26,7 @@ export function registerAdminRoutes(app: Hono<AdminEnv>): void {
 	});
 	app.post('/admin/receiver/stop', async (c) => c.json(await receiver(c).stop()));
 	app.get('/admin/dead-letters', async (c) => {
-		const limit = parseLimit(c.req.query('limit'));
+		const limit = parseLimit(c.req.query('limit'), 100, 1000);
 		return c.json({ deadLetters: await receiver(c).listDeadLetters(limit) });
 	});
 	app.post('/admin/dead-letters/replay', async (c) => {
@@ -50,11 +51,4 @@ async function sameSecret(a: string, b: string): Promise<boolean> {
 	const digest = async (s: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s)));
 	const [x, y] = await Promise.all([digest(a), digest(b)]);
 	return crypto.subtle.timingSafeEqual(x, y);
-}
-
-function parseLimit(raw: string | undefined): number {
-	if (raw === undefined) return 100;
-	const limit = Number(raw);
-	if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidRequest('limit must be an integer from 1 to 1000');
-	return limit;
 }

@@ -9,6 +9,7 @@ import { ApiError, invalidRequest, notFound } from '../errors';
 import { feedUriOf } from '../feed/feed-uri';
 import { isCommunityId, type CommunityId } from '../shared/hashtag';
 import { API_METHODS } from './methods';
+import { parseLimit } from './params';
 import { registerRecord } from './register-record';
 
 type ApiEnv = { Bindings: Env };
@@ -69,11 +70,4 @@ function communityIdParam(c: Context<ApiEnv>): CommunityId {
 function feedUri(c: Context<ApiEnv>, id: string): string | null {
 	const operator = readConfig(c.env).operatorDid;
 	return operator ? feedUriOf(operator, id) : null;
-}
-
-export function parseLimit(raw: string | undefined, fallback: number, max: number): number {
-	if (raw === undefined) return fallback;
-	const limit = Number(raw);
-	if (!/^\d+$/.test(raw) || limit < 1 || limit > max) throw invalidRequest(`limit must be an integer from 1 to ${max}`);
-	return limit;
 }

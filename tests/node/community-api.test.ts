@@ -113,6 +113,12 @@ describe('communities', () => {
 		expect(anonymous.status).toBe(401);
 		expect(await sandbox.fetch('/api/communities/NOTANID').then((r) => r.status)).toBe(400);
 		expect(await sandbox.fetch('/api/communities/ffff0000').then((r) => r.status)).toBe(404);
+		for (const path of ['/api/communities/ffff0000/members', '/api/communities/ffff0000/moderation']) {
+			expect(await json(await sandbox.fetch(path))).toEqual({ status: 404, body: { error: 'NotFound', message: 'No community ffff0000' } });
+		}
+		for (const path of ['/api/communities?limit=0', '/api/communities?limit=x', '/api/communities?cursor=zz', '/api/communities/e0000001/moderation?limit=5000']) {
+			expect(await json(await sandbox.fetch(path))).toMatchObject({ status: 400, body: { error: 'InvalidRequest' } });
+		}
 	});
 
 	it('lists and searches communities with live counts', async () => {
