@@ -33,6 +33,7 @@ export async function createCommunity(options: CliOptions, args: CreateCommunity
 	const { data } = await session.agent.com.atproto.repo.putRecord({ repo: session.did, collection: record.$type, rkey: id, record, validate: false });
 	const community = await session.callApi('/api/communities', API_METHODS.registerCommunity, { uri: data.uri });
 	print(`Created community ${community.name} (${id})\n  hashtag: ${community.hashtag}\n  feed:    ${community.feedUri ?? '(no operator configured)'}`, community);
+	return community as { id: string; hashtag: string; feedUri: string | null; name: string };
 }
 
 export async function joinCommunity(options: CliOptions, id: string, print: Print) {
@@ -43,6 +44,7 @@ export async function joinCommunity(options: CliOptions, id: string, print: Prin
 	const result = await session.callApi('/api/memberships', API_METHODS.registerMembership, { uri: data.uri });
 	const status = result.communities[0]?.status ?? 'unknown';
 	print(status === 'pending' ? `Asked to join ${community.name}; an owner or moderator must approve you.` : `Joined ${community.name} (${status}).`, result);
+	return status as string;
 }
 
 export async function leaveCommunity(options: CliOptions, id: string, print: Print) {
@@ -66,6 +68,7 @@ export async function postToCommunity(options: CliOptions, id: string, text: str
 	rt.detectFacetsWithoutResolution();
 	const { uri } = await session.agent.post({ text: rt.text, facets: rt.facets, createdAt: now() });
 	print(`Posted ${uri}`, { uri });
+	return uri;
 }
 
 export type ModerationVerb = keyof typeof MODERATION_ROUTES;
@@ -91,6 +94,7 @@ export async function readFeed(options: CliOptions, id: string, limit: number, p
 	const page = await getJson(`${options.service}/xrpc/app.bsky.feed.getFeedSkeleton?${query}`);
 	const lines = page.feed.length === 0 ? ['(no posts yet)'] : page.feed.map((item: { post: string }) => item.post);
 	print(`${community.name} (${community.hashtag}):\n${lines.map((l: string) => `  ${l}`).join('\n')}`, page);
+	return page as { feed: { post: string }[]; cursor?: string };
 }
 
 export async function publishFeed(options: CliOptions, id: string, print: Print) {
@@ -109,6 +113,7 @@ export async function publishFeed(options: CliOptions, id: string, print: Print)
 		print(`Warning: published ${data.uri}, but the service serves ${community.feedUri} (is OPERATOR_DID ${session.did}?)`);
 	}
 	print(`Published feed ${data.uri} -> ${serviceDid}`, { uri: data.uri, cid: data.cid });
+	return data.uri;
 }
 
 async function communityInfo(options: CliOptions, id: string) {

@@ -1,0 +1,195 @@
+/**
+ * `npm start`: the whole system on loopback, one command, one Ctrl-C.
+ *   1. a real AT Protocol network (@atproto/dev-env PLC + PDS), data under .sandbox/
+ *   2. the Jetstream bridge over the PDS firehose
+ *   3. the Worker in workerd (`wrangler dev`), pointed at the bridge and the local PLC, receiver started
+ *   4. on first start, seed accounts, communities and posts
+ * Ports and the folder can be changed with ATRARIUM_* variables (see README).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { AtpAgent } from '@atproto/api';
+import { createCommunity, joinCommunity, postToCommunity, publishFeed } from '../cli/commands';
+import type { CliOptions } from '../cli/session';
+import { JetstreamBridge } from './jetstream/bridge';
+import { SandboxNetwork } from './network';
+import { WorkerProcess } from './worker-process';
+
+const env = (name: string, fallback: string) => process.env[name] ?? fallback;
+const settings = {
+	dir: resolve(env('ATRARIUM_SANDBOX_DIR', '.sandbox')),
+	plcPort: Number(env('ATRARIUM_PLC_PORT', '2582')),
+	pdsPort: Number(env('ATRARIUM_PDS_PORT', '2583')),
+	jetstreamPort: Number(env('ATRARIUM_JETSTREAM_PORT', '6008')),
+	workerPort: Number(env('ATRARIUM_PORT', '8787')),
+	inspectorPort: Number(env('ATRARIUM_INSPECTOR_PORT', '9229')),
+	adminToken: env('ATRARIUM_ADMIN_TOKEN', 'local-admin-token'),
+};
+
+interface SandboxUserState {
+	handle: string;
+	password: string;
+	did: string;
+}
+
+interface SandboxState {
+	operator: SandboxUserState;
+	users: SandboxUserState[];
+	communities: { id: string; name: string }[];
+}
+
+const STEPS = 5;
+let step = 0;
+const progress = (message: string) => console.log(`[${++step}/${STEPS}] ${message}`);
+
+async function main(): Promise<void> {
+	await mkdir(settings.dir, { recursive: true });
+	const stateFile = join(settings.dir, 'state.json');
+	const firstStart = !existsSync(stateFile);
+	const stoppers: (() => Promise<void>)[] = [];
+	let stopping = false;
+	const stop = async (code: number) => {
+		if (stopping) return;
+		stopping = true;
+		console.log('\nStopping…');
+		for (const stopper of stoppers.reverse()) await stopper().catch((err: unknown) => console.error('  while stopping:', err));
+		console.log('Stopped.');
+		process.exit(code);
+	};
+	process.on('SIGINT', () => void stop(0));
+	process.on('SIGTERM', () => void stop(0));
+
+	try {
+		progress(`Starting the AT Protocol network (PLC :${settings.plcPort}, PDS :${settings.pdsPort}), data in ${settings.dir}`);
+		const network = await SandboxNetwork.start({ dir: settings.dir, plcPort: settings.plcPort, pdsPort: settings.pdsPort });
+		stoppers.push(() => network.close());
+		const saver = setInterval(() => void network.save().catch(() => {}), 5_000);
+		stoppers.push(async () => clearInterval(saver));
+
+		progress(`Starting the Jetstream bridge on :${settings.jetstreamPort}`);
+		const bridge = await JetstreamBridge.start({ pdsUrl: network.pdsUrl, plcUrl: network.plcUrl, port: settings.jetstreamPort });
+		stoppers.push(() => bridge.close());
+
+		const operator = firstStart ? await createAccount(network.pdsUrl, 'curator') : ((JSON.parse(await readFile(stateFile, 'utf8')) as SandboxState).operator);
+
+		progress(`Starting the Worker in workerd (wrangler dev) on :${settings.workerPort}`);
+		const worker = await WorkerProcess.start({
+			port: settings.workerPort,
+			inspectorPort: settings.inspectorPort,
+			persistTo: join(settings.dir, 'wrangler'),
+			logFile: join(settings.dir, 'worker.log'),
+			vars: {
+				JETSTREAM_URL: bridge.url,
+				PLC_URL: network.plcUrl,
+				SERVICE_HOST: `localhost:${settings.workerPort}`,
+				SERVICE_DID: `did:web:localhost%3A${settings.workerPort}`,
+				OPERATOR_DID: operator.did,
+				ADMIN_TOKEN: settings.adminToken,
+			},
+		});
+		stoppers.push(() => worker.stop());
+		const started = await fetch(`${worker.url}/admin/receiver/start`, { method: 'POST', headers: { Authorization: `Bearer ${settings.adminToken}` } });
+		if (!started.ok) throw new Error(`The receiver did not start: ${started.status} ${await started.text()}`);
+
+		const cli = (user?: SandboxUserState): CliOptions => ({
+			service: worker.url,
+			pds: network.pdsUrl,
+			plc: network.plcUrl,
+			...(user ? { handle: user.handle, password: user.password } : {}),
+		});
+		let state: SandboxState;
+		if (firstStart) {
+			progress('Seeding accounts, communities and posts (first start)');
+			state = await seed(operator, network.pdsUrl, cli);
+			await writeFile(stateFile, JSON.stringify(state, null, 2));
+			await network.save();
+		} else {
+			progress('Reusing the accounts and communities from the last run');
+			state = JSON.parse(await readFile(stateFile, 'utf8')) as SandboxState;
+		}
+
+		progress('Waiting for the feeds to catch up with the firehose');
+		const feeds = await waitForFeeds(worker.url, state);
+		printSummary(worker.url, network, bridge.url, state, feeds);
+	} catch (err) {
+		console.error(`\nThe sandbox could not start: ${err instanceof Error ? err.message : String(err)}`);
+		await stop(1);
+	}
+}
+
+async function createAccount(pdsUrl: string, name: string): Promise<SandboxUserState> {
+	const agent = new AtpAgent({ service: pdsUrl });
+	const handle = `${name}.test`;
+	const password = `${name}-sandbox-pw`;
+	await agent.createAccount({ handle, email: `${name}@sandbox.test`, password });
+	return { handle, password, did: agent.session!.did };
+}
+
+async function seed(operator: SandboxUserState, pdsUrl: string, cli: (user?: SandboxUserState) => CliOptions): Promise<SandboxState> {
+	const quiet = () => {};
+	const [alice, bob, carol] = [await createAccount(pdsUrl, 'alice'), await createAccount(pdsUrl, 'bob'), await createAccount(pdsUrl, 'carol')];
+	const garden = await createCommunity(cli(alice), { name: 'Sandbox Gardeners', description: 'Seedlings, soil and sunshine', access: 'open', moderators: [] }, quiet);
+	const owls = await createCommunity(cli(alice), { name: 'Night Owls', description: 'Invite-only: ask to join', access: 'invite-only', moderators: [carol.did] }, quiet);
+	await joinCommunity(cli(bob), garden.id, quiet);
+	await postToCommunity(cli(alice), garden.id, 'Welcome to the garden! Post with our hashtag to appear here.', quiet);
+	await postToCommunity(cli(bob), garden.id, 'My tomatoes finally sprouted', quiet);
+	await postToCommunity(cli(carol), owls.id, 'Owls are awake. Ask to join!', quiet);
+	await joinCommunity(cli(bob), owls.id, quiet); // pending until Alice or Carol approves
+	for (const community of [garden, owls]) await publishFeed(cli(operator), community.id, quiet);
+	return {
+		operator,
+		users: [alice, bob, carol],
+		communities: [
+			{ id: garden.id, name: garden.name },
+			{ id: owls.id, name: owls.name },
+		],
+	};
+}
+
+async function waitForFeeds(workerUrl: string, state: SandboxState): Promise<Map<string, number>> {
+	const counts = new Map<string, number>();
+	const deadline = Date.now() + 30_000;
+	for (const community of state.communities) {
+		const feed = `at://${state.operator.did}/app.bsky.feed.generator/${community.id}`;
+		for (;;) {
+			const res = await fetch(`${workerUrl}/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed, limit: '100' })}`);
+			const body = (await res.json()) as { feed?: unknown[] };
+			counts.set(community.id, body.feed?.length ?? 0);
+			if ((body.feed?.length ?? 0) > 0 || Date.now() > deadline) break;
+			await new Promise((resolve) => setTimeout(resolve, 300));
+		}
+	}
+	return counts;
+}
+
+function printSummary(workerUrl: string, network: SandboxNetwork, jetstreamUrl: string, state: SandboxState, feeds: Map<string, number>): void {
+	const pad = (s: string, n: number) => s.padEnd(n);
+	const [garden] = state.communities;
+	const bob = state.users.find((u) => u.handle === 'bob.test')!;
+	console.log(`
+Atrarium is running.
+
+  Worker (API + feed generator)  ${workerUrl}
+  Feed generator DID document    ${workerUrl}/.well-known/did.json
+  PDS                            ${network.pdsUrl}
+  PLC directory                  ${network.plcUrl}
+  Jetstream (local bridge)       ${jetstreamUrl}
+  Operator token (/admin)        ${settings.adminToken}
+  Data folder                    ${settings.dir}
+
+Accounts (handle / password), on the PDS above:
+${[...state.users, state.operator].map((u) => `  ${pad(u.handle, 14)} ${pad(u.password, 20)} ${u.did}`).join('\n')}
+
+Communities:
+${state.communities.map((c) => `  ${pad(c.name, 18)} #atr_${c.id}  ${feeds.get(c.id) ?? 0} posts  at://${state.operator.did}/app.bsky.feed.generator/${c.id}`).join('\n')}
+
+Try it (see docs/walkthrough.md):
+  export ATRARIUM_SERVICE=${workerUrl} ATRARIUM_PDS=${network.pdsUrl} ATRARIUM_PLC=${network.plcUrl}
+  npx atrarium feed ${garden?.id}
+  ATRARIUM_HANDLE=${bob.handle} ATRARIUM_PASSWORD=${bob.password} npx atrarium post ${garden?.id} "hello from the sandbox"
+
+Press Ctrl-C to stop everything.`);
+}
+
+void main();
