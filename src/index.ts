@@ -14,9 +14,17 @@ export { CommunityDirectory } from './directory/directory-do';
 export { FirehoseReceiver } from './receiver/receiver-do';
 
 const app = createApp();
+/** Whether this isolate has reminded the receiver to run (after a deploy or restart, say). */
+let receiverNudged = false;
 
 export default {
-	fetch: app.fetch,
+	fetch(request, env, ctx) {
+		if (!receiverNudged) {
+			receiverNudged = true;
+			ctx.waitUntil(env.FIREHOSE_RECEIVER.getByName(RECEIVER_NAME).ensureRunning().catch((err: unknown) => console.error('receiver nudge failed', err)));
+		}
+		return app.fetch(request, env, ctx);
+	},
 	async queue(batch, env) {
 		// Queue names carry an environment suffix outside local/production (e.g. firehose-dlq-staging).
 		if (batch.queue.startsWith('firehose-dlq')) await storeDeadLetters(batch, env);

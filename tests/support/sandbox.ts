@@ -43,6 +43,7 @@ export class TestSandbox {
 		const serviceDid = `did:web:localhost%3A${port}`;
 		const worker = await startBundledWorker({
 			port,
+			persistDir: join(tmp, 'durable-objects'),
 			vars: {
 				JETSTREAM_URL: bridge.url,
 				SERVICE_HOST: `localhost:${port}`,

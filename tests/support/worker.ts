@@ -25,37 +25,58 @@ export interface BundledWorker {
 	url: string;
 	port: number;
 	mf: Miniflare;
+	/** Stops workerd and starts it again on the same bundle, port and (persisted) storage. */
+	restart(): Promise<void>;
 	close(): Promise<void>;
 }
 
-export async function startBundledWorker(options: { vars?: Record<string, string>; port?: number; fastQueues?: boolean } = {}): Promise<BundledWorker> {
+export interface BundledWorkerOptions {
+	vars?: Record<string, string>;
+	port?: number;
+	fastQueues?: boolean;
+	/** Keep Durable Object storage here, so it survives a restart. */
+	persistDir?: string;
+}
+
+export async function startBundledWorker(options: BundledWorkerOptions = {}): Promise<BundledWorker> {
 	const outdir = await mkdtemp(join(tmpdir(), 'atrarium-bundle-'));
 	await bundleWorker(outdir, '');
 	const port = options.port ?? (await freePort());
-	// Bindings come from wrangler.jsonc itself; only the source is swapped for the built bundle.
-	const { modulesRules: _sourceRules, ...workerOptions } = unstable_getMiniflareWorkerOptions('wrangler.jsonc', '').workerOptions;
-	const mf = new Miniflare(
-		convertV4MiniflareOptions({
-			...workerOptions,
-			bindings: { ...(workerOptions.bindings as Record<string, unknown>), ...options.vars },
-			name: 'atrarium',
-			modules: true,
-			scriptPath: join(outdir, 'index.js'),
-			modulesRoot: outdir,
-			host: '127.0.0.1',
-			port,
-			cf: false,
-			...(options.fastQueues ? { queueConsumers: { 'firehose-events': { maxBatchTimeout: 0 }, 'firehose-dlq': { maxBatchTimeout: 0 } } } : {}),
-		} as never),
-	);
-	const url = (await mf.ready).href.replace(/\/$/, '');
+	const boot = () => bootBundle(outdir, port, options);
+	let mf = await boot();
 	return {
-		url,
+		url: `http://127.0.0.1:${port}`,
 		port,
-		mf,
+		get mf() {
+			return mf;
+		},
+		async restart() {
+			await mf.dispose();
+			mf = await boot();
+		},
 		async close() {
 			await mf.dispose();
 			await rm(outdir, { recursive: true, force: true });
 		},
 	};
+}
+
+async function bootBundle(outdir: string, port: number, options: BundledWorkerOptions): Promise<Miniflare> {
+	// Bindings come from wrangler.jsonc itself; only the source is swapped for the built bundle.
+	const { modulesRules: _sourceRules, ...workerOptions } = unstable_getMiniflareWorkerOptions('wrangler.jsonc', '').workerOptions;
+	const converted = convertV4MiniflareOptions({
+		...workerOptions,
+		bindings: { ...(workerOptions.bindings as Record<string, unknown>), ...options.vars },
+		name: 'atrarium',
+		modules: true,
+		scriptPath: join(outdir, 'index.js'),
+		modulesRoot: outdir,
+		host: '127.0.0.1',
+		port,
+		cf: false,
+		...(options.fastQueues ? { queueConsumers: { 'firehose-events': { maxBatchTimeout: 0 }, 'firehose-dlq': { maxBatchTimeout: 0 } } } : {}),
+	} as never);
+	const mf = new Miniflare({ ...converted, ...(options.persistDir ? { resourcePersistencePath: options.persistDir } : {}) });
+	await mf.ready;
+	return mf;
 }
