@@ -3,12 +3,14 @@
  *   GET  /admin/receiver              status: connected, cursor, lag, counters
  *   POST /admin/receiver/start        { cursor?: time_us } to replay from a point (rebuilding the index)
  *   POST /admin/receiver/stop
+ *   GET  /admin/communities/:id       a community's storage figures: rows read/written (metering), bytes, counts
  *   GET  /admin/dead-letters?limit=N  events that exhausted their retries
  *   POST /admin/dead-letters/replay   { ids?: number[] } back onto the queue (all if no ids)
  */
 import type { Context, Hono, Next } from 'hono';
 import { ApiError, invalidRequest } from '../errors';
 import { RECEIVER_NAME } from '../receiver/receiver-do';
+import { isCommunityId } from '../shared/hashtag';
 import { parseLimit } from './params';
 
 type AdminEnv = { Bindings: Env };
@@ -25,6 +27,11 @@ export function registerAdminRoutes(app: Hono<AdminEnv>): void {
 		return c.json(await receiver(c).start(body.cursor as number | undefined));
 	});
 	app.post('/admin/receiver/stop', async (c) => c.json(await receiver(c).stop()));
+	app.get('/admin/communities/:id', async (c) => {
+		const id = c.req.param('id');
+		if (!isCommunityId(id)) throw invalidRequest('A community id is 8 lowercase hex digits');
+		return c.json(await c.env.COMMUNITY_FEED.getByName(id).stats());
+	});
 	app.get('/admin/dead-letters', async (c) => {
 		const limit = parseLimit(c.req.query('limit'), 100, 1000);
 		return c.json({ deadLetters: await receiver(c).listDeadLetters(limit) });

@@ -23,13 +23,10 @@ export interface ApplyOutcome {
 	changed: boolean;
 	/** A post was stored, so retention must be scheduled. */
 	postIndexed: boolean;
-	/** The binding config changed, so the directory must learn it. */
-	configChanged: boolean;
 }
 
-const UNCHANGED: ApplyOutcome = { changed: false, postIndexed: false, configChanged: false };
-const CHANGED: ApplyOutcome = { changed: true, postIndexed: false, configChanged: false };
-const CONFIG_CHANGED: ApplyOutcome = { changed: true, postIndexed: false, configChanged: true };
+const UNCHANGED: ApplyOutcome = { changed: false, postIndexed: false };
+const CHANGED: ApplyOutcome = { changed: true, postIndexed: false };
 
 interface BindingRow extends Record<string, SqlStorageValue> {
 	owner_did: string;
@@ -59,7 +56,6 @@ export class CommunityStore {
 				const outcome = this.applyOne(op);
 				total.changed ||= outcome.changed;
 				total.postIndexed ||= outcome.postIndexed;
-				total.configChanged ||= outcome.configChanged;
 			}
 			return total;
 		});
@@ -138,7 +134,7 @@ export class CommunityStore {
 		this.sql.exec('DELETE FROM moderators');
 		for (const did of new Set(record.moderators ?? [])) this.sql.exec('INSERT INTO moderators (did) VALUES (?)', did);
 		this.recomputeAll();
-		return CONFIG_CHANGED;
+		return CHANGED;
 	}
 
 	/** Deleting the config closes the community; the id stays bound to its owner (no takeover). */
@@ -148,7 +144,7 @@ export class CommunityStore {
 		this.sql.exec('UPDATE binding SET deleted = 1, config_rev = ?', ref.rev);
 		this.sql.exec('DELETE FROM moderators');
 		this.recomputeAll();
-		return CONFIG_CHANGED;
+		return CHANGED;
 	}
 
 	// ---- memberships ----
@@ -221,7 +217,7 @@ export class CommunityStore {
 			createdAt,
 			ref.timeUs,
 		);
-		return { changed: true, postIndexed: true, configChanged: false };
+		return { changed: true, postIndexed: true };
 	}
 
 	// ---- shared record bookkeeping ----

@@ -8,6 +8,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { readConfig } from '../config';
 import { isCommunityId, type CommunityId } from '../shared/hashtag';
 import type { FirehoseMessage } from '../shared/index-op';
+import { meteredSql, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import { reconnectDelayMs } from './backoff';
 import { classifyFrame, type DropReason } from './filter';
@@ -51,6 +52,8 @@ export interface ReceiverStatus {
 	counters: ReceiverCounters;
 	deadLetters: number;
 	routes: number;
+	/** Rows the route memory and checkpoints read and wrote since the object started. */
+	metering: SqlMeter;
 }
 
 export interface DeadLetter {
@@ -89,10 +92,14 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	private lastFrameAt: number | null = null;
 	private savedCursor: number | null;
 	private counters = emptyCounters();
+	private readonly meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
+	/** Metered SQL for the hot path (route memory, checkpoints). */
+	private readonly sql: SqlStorage;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		applyMigrations(ctx.storage, RECEIVER_MIGRATIONS);
+		this.sql = meteredSql(ctx.storage.sql, this.meter);
 		this.savedCursor = this.state()?.cursor_us ?? null;
 		this.outbox = new Outbox(this.savedCursor ?? 0);
 	}
@@ -144,6 +151,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			counters: structuredClone(this.counters),
 			deadLetters: sql.exec<{ n: number }>('SELECT count(*) AS n FROM dead_letters').one().n,
 			routes: sql.exec<{ n: number }>('SELECT count(*) AS n FROM routes').one().n,
+			metering: { ...this.meter },
 		};
 	}
 
@@ -363,14 +371,14 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	// ---- storage ----
 
 	private state() {
-		return this.ctx.storage.sql
+		return this.sql
 			.exec<{ running: number; cursor_us: number | null }>('SELECT running, cursor_us FROM receiver_state WHERE singleton = 1')
 			.toArray()[0];
 	}
 
 	private saveState(change: { running?: boolean; cursorUs?: number }): void {
 		const current = this.state();
-		this.ctx.storage.sql.exec(
+		this.sql.exec(
 			`INSERT INTO receiver_state (singleton, running, cursor_us, saved_ms) VALUES (1, ?, ?, ?)
 			 ON CONFLICT (singleton) DO UPDATE SET running = excluded.running, cursor_us = excluded.cursor_us, saved_ms = excluded.saved_ms`,
 			change.running === undefined ? (current?.running ?? 0) : change.running ? 1 : 0,
@@ -391,12 +399,12 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	}
 
 	private priorRoutes(uri: string): CommunityId[] {
-		const row = this.ctx.storage.sql.exec<{ communities: string }>('SELECT communities FROM routes WHERE uri = ?', uri).toArray()[0];
+		const row = this.sql.exec<{ communities: string }>('SELECT communities FROM routes WHERE uri = ?', uri).toArray()[0];
 		return row ? row.communities.split(',').filter(isCommunityId) : [];
 	}
 
 	private rememberRoutes(uri: string, routes: readonly CommunityId[]): void {
-		this.ctx.storage.sql.exec(
+		this.sql.exec(
 			'INSERT INTO routes (uri, communities, seen_ms) VALUES (?, ?, ?) ON CONFLICT (uri) DO UPDATE SET communities = excluded.communities, seen_ms = excluded.seen_ms',
 			uri,
 			routes.join(','),
