@@ -7,6 +7,8 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 
 export interface WorkerProcessOptions {
+	/** A wrangler config other than ./wrangler.jsonc (the benchmark's baseline Worker). */
+	config?: string;
 	port: number;
 	inspectorPort: number;
 	persistTo: string;
@@ -21,7 +23,7 @@ export class WorkerProcess {
 	) {}
 
 	static async start(options: WorkerProcessOptions): Promise<WorkerProcess> {
-		const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(options.port), '--inspector-port', String(options.inspectorPort), '--persist-to', options.persistTo];
+		const args = ['wrangler', 'dev', ...(options.config ? ['-c', options.config] : []), '--ip', '127.0.0.1', '--port', String(options.port), '--inspector-port', String(options.inspectorPort), '--persist-to', options.persistTo];
 		for (const [key, value] of Object.entries(options.vars)) args.push('--var', `${key}:${value}`);
 		const log = createWriteStream(options.logFile, { flags: 'a' });
 		const child = spawn('npx', args, {
@@ -41,6 +43,20 @@ export class WorkerProcess {
 		}
 		await worker.stop();
 		throw new Error(`wrangler dev did not answer on ${worker.url} within 60 s; see ${options.logFile}`);
+	}
+
+	/** The process ids of this wrangler and everything it started (workerd), for CPU and memory readings. */
+	get processGroup(): number | undefined {
+		return this.child.pid;
+	}
+
+	/** Kills the process group at once (for exit paths that cannot wait). */
+	kill(): void {
+		try {
+			if (this.child.exitCode === null && this.child.pid !== undefined) process.kill(-this.child.pid, 'SIGKILL');
+		} catch {
+			// already gone
+		}
 	}
 
 	async stop(): Promise<void> {

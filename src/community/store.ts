@@ -312,7 +312,7 @@ export class CommunityStore {
 			.exec<{ uri: string; indexed_us: number }>(
 				`SELECT p.uri, p.indexed_us FROM posts p
 				 JOIN authors a ON a.did = p.author_did AND a.member = 1 AND a.blocked = 0
-				 WHERE (p.indexed_us < ?1 OR (p.indexed_us = ?1 AND p.uri < ?2))
+				 WHERE (p.indexed_us, p.uri) < (?1, ?2) -- a row value: an index range, even deep in the feed
 				   AND NOT EXISTS (SELECT 1 FROM hidden_posts h WHERE h.uri = p.uri)
 				 ORDER BY p.indexed_us DESC, p.uri DESC
 				 LIMIT ?3`,

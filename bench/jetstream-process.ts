@@ -1,0 +1,70 @@
+/**
+ * The load generator, in its own process: a Jetstream server that streams the synthetic stream at a
+ * set rate. The parent sends commands over IPC and gets back what was sent (tagged posts and when).
+ */
+import { JetstreamServer } from '../sandbox/jetstream/server';
+import { SyntheticStream, type TaggedPost } from './synthetic-stream';
+
+export type Command =
+	| { type: 'init'; port: number; seed: number; communities: number; membersPerCommunity: number; randomTagCommunities: number }
+	| { type: 'setup' }
+	| { type: 'stream'; rate: number; seconds: number; forceTag?: { community: number; count: number } ; probeCommunity?: number }
+	| { type: 'exit' };
+
+export type Reply =
+	| { type: 'ready'; url: string; communityIds: string[] }
+	| { type: 'setup-done'; events: number }
+	| { type: 'streamed'; sent: number; seconds: number; tagged: TaggedPost[]; probes: { uri: string; sentAt: number }[] };
+
+let server: JetstreamServer;
+let stream: SyntheticStream;
+const reply = (message: Reply) => process.send!(message);
+
+process.on('message', async (command: Command) => {
+	switch (command.type) {
+		case 'init':
+			server = await JetstreamServer.start({ port: command.port, bufferSize: 400_000 });
+			stream = new SyntheticStream(command);
+			reply({ type: 'ready', url: server.url, communityIds: stream.communityIds });
+			return;
+		case 'setup': {
+			const events = stream.setup();
+			for (const event of events) server.publish(event, { monotonic: true });
+			reply({ type: 'setup-done', events: events.length });
+			return;
+		}
+		case 'stream':
+			reply(await streamAt(command));
+			return;
+		case 'exit':
+			await server?.close();
+			process.exit(0);
+	}
+});
+
+/** Publishes `rate` events a second in 10 ms ticks, catching up if a tick runs late. */
+async function streamAt(command: Extract<Command, { type: 'stream' }>): Promise<Reply> {
+	const total = Math.round(command.rate * command.seconds);
+	const tagged: TaggedPost[] = [];
+	const probes: { uri: string; sentAt: number }[] = [];
+	let forced = 0;
+	const forceEvery = command.forceTag ? Math.max(1, Math.floor(total / command.forceTag.count)) : 0;
+	const started = performance.now();
+	let sent = 0;
+	while (sent < total) {
+		const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * command.rate) + 1);
+		for (; sent < due; sent++) {
+			const force = command.forceTag && forced < command.forceTag.count && sent % forceEvery === 0 ? command.forceTag.community : undefined;
+			if (force !== undefined) forced++;
+			const { frame, tagged: post } = stream.next(force ?? (command.probeCommunity !== undefined && sent % Math.round(command.rate / 20) === 0 ? command.probeCommunity : undefined));
+			const did = post ? post.uri.split('/')[2]! : 'did:plc:x';
+			server.publishRaw(frame, { did, collection: 'app.bsky.feed.post' });
+			if (post) {
+				tagged.push(post);
+				if (command.probeCommunity !== undefined && post.community === stream.communityIds[command.probeCommunity]) probes.push({ uri: post.uri, sentAt: Date.now() });
+			}
+		}
+		await new Promise((resolve) => setTimeout(resolve, 10));
+	}
+	return { type: 'streamed', sent, seconds: (performance.now() - started) / 1000, tagged, probes };
+}
