@@ -23,7 +23,7 @@ const reply = (message: Reply) => process.send!(message);
 process.on('message', async (command: Command) => {
 	switch (command.type) {
 		case 'init':
-			server = await JetstreamServer.start({ port: command.port, bufferSize: 400_000 });
+			server = await JetstreamServer.start({ port: command.port, bufferSize: 150_000 });
 			stream = new SyntheticStream(command);
 			reply({ type: 'ready', url: server.url, communityIds: stream.communityIds });
 			return;

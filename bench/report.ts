@@ -105,9 +105,9 @@ export async function writeReport(results: any, quick: boolean): Promise<void> {
 	const unit = {
 		rowsWrittenPerMessage: perMessage(m.community.rowsWritten + m.receiver.rowsWritten),
 		rowsReadPerMessage: perMessage(m.community.rowsRead + m.receiver.rowsRead),
-		rowsReadPerRequest: m.rowsReadPerBigRequest,
+		rowsReadPerRequest: Math.max(0, ...(Object.values(m.rowsReadPerRequest) as number[])),
 		storageBytesPerPost: m.storageBytesPerPost,
-		rowsWrittenPerIndexedPost: m.community.posts ? m.community.rowsWritten / m.community.posts : 0,
+		rowsWrittenPerIndexedPost: m.rowsWrittenPerPost,
 		messagesPer1000Events: (1000 * m.enqueued) / Math.max(1, m.events),
 		rowsWrittenPer1000Events: (1000 * (m.community.rowsWritten + m.receiver.rowsWritten)) / Math.max(1, m.events),
 		queueOpsPer1000Events: (3 * 1000 * m.enqueued) / Math.max(1, m.events),
@@ -119,8 +119,9 @@ export async function writeReport(results: any, quick: boolean): Promise<void> {
 	results.cost = { unit: mapValues(unit, (v) => +v.toFixed(3)), seedScenario: seed, realNetwork: { queueMessages: Math.round(networkMessages), ...network }, prices: PRICES };
 	await writeFile(`docs/benchmarks/${prefix}results.json`, `${JSON.stringify(results, null, 2)}\n`);
 
-	const sustained = results.ingest.filter((r: any) => r.sustained).map((r: any) => r.rate);
-	const bareSustained = results.bare.filter((r: any) => r.sustained).map((r: any) => r.rate);
+	// The rate actually achieved (the load generator may not reach the offered rate on a busy machine).
+	const sustained = results.ingest.filter((r: any) => r.sustained).map((r: any) => r.receivedRate);
+	const bareSustained = results.bare.filter((r: any) => r.sustained).map((r: any) => r.receivedRate);
 	const maxOurs = sustained.length ? Math.max(...sustained) : 0;
 	const maxBare = bareSustained.length ? Math.max(...bareSustained) : 0;
 	const read = (target: string, community: string, page: string, c: number) => results.reads.find((r: any) => r.target === target && r.community === community && r.page === page && r.concurrency === c);
@@ -173,8 +174,11 @@ Bare WebSocket reader in workerd (counts frames, nothing else), same stream:
 ${rows(results.bare, [['offered events/s', (r) => r.rate.toLocaleString()], ['received events/s', (r) => r.receivedRate.toLocaleString()], ['caught up after (s)', (r) => r.catchUpSeconds], ['sustained', (r) => (r.sustained ? 'yes' : 'no')]])}
 
 **Highest sustained rate with zero loss: ${maxOurs.toLocaleString()} events/s** (bare reader: ${maxBare.toLocaleString()} events/s${maxBare ? `, ratio ${(maxOurs / maxBare).toFixed(2)}` : ''}).
-"Sustained" means the receiver had seen every event less than 2 s after the stream ended. Peak resident
-memory of all workerd processes during the ingest runs: ${results.peakWorkerdRssMb} MB.
+"Sustained" means no loss, the receiver never fell half a second behind while the stream ran, and it
+had seen every event less than 1 s after the stream ended. "Received" is events over the time from the
+first frame sent to the last one seen: on this 2-core machine the load generator, sharing the cores,
+cannot always send at the offered rate, so the received rate is the figure to read. Peak resident
+memory of Atrarium's workerd processes during the ingest runs: ${results.peakWorkerdRssMb} MB.
 
 ![ingest](benchmarks/ingest.svg)
 
@@ -203,8 +207,9 @@ page: Atrarium ${communities.map((c) => `${c}: ${((read('atrarium', c, 'first', 
 Measured with the Durable Objects' SQL counters (rows read and written, index rows included) over the
 ingest runs (${m.events.toLocaleString()} events):
 - queue messages per 1,000 firehose events: ${unit.messagesPer1000Events.toFixed(1)} (queue operations: ${unit.queueOpsPer1000Events.toFixed(1)})
-- rows written per 1,000 events: ${unit.rowsWrittenPer1000Events.toFixed(1)}; per queue message: ${unit.rowsWrittenPerMessage.toFixed(2)}; per indexed post in its community: ${unit.rowsWrittenPerIndexedPost.toFixed(2)} (the post row and its time index)
-- rows read per queue message: ${unit.rowsReadPerMessage.toFixed(2)}; per feed request (first and deep pages, ${results.plan.bigPosts.toLocaleString()}-post community): ${unit.rowsReadPerRequest.toFixed(1)}
+- rows written per 1,000 events: ${unit.rowsWrittenPer1000Events.toFixed(1)}; per queue message: ${unit.rowsWrittenPerMessage.toFixed(2)} (posts, route memory, and the membership and moderation records of the mix, whose derived state is recomputed)
+- rows written per indexed post, measured while filling the ${results.plan.bigPosts.toLocaleString()}-post community: ${unit.rowsWrittenPerIndexedPost.toFixed(2)} (the post row and its time index)
+- rows read per queue message: ${unit.rowsReadPerMessage.toFixed(2)}; per feed request (limit 50): ${Object.entries(m.rowsReadPerRequest).map(([k, v]) => `${k} ${v}`).join(', ')}
 - storage per indexed post: ${unit.storageBytesPerPost} bytes (SQLite file size / posts)
 
 Monthly cost at Cloudflare's published prices (Workers Paid plan, after its included allowances; the $5
@@ -219,11 +224,21 @@ plan fee is not counted):
 ${targets(results, maxOurs, maxBare, seed.total, unit)}
 
 ## Reproducing
-\`npm run bench\` (about ${Math.ceil(results.durationSeconds / 60)} minutes; \`npm run bench -- --quick\` in under 2). Figures move with
-the machine's load: on this machine, repeated runs landed within about ±15% for throughput and ±25% for
-p99 latencies; the loss checks and row counts are exact.
+\`npm run bench\` (about ${Math.ceil(results.durationSeconds / 60)} minutes; \`npm run bench -- --quick\` in about 2, for checking the harness;
+\`-- --report-only\` rewrites this page from results.json). Noise, from two full runs on this machine
+(2026-11-27): highest sustained ingest 14,000 and 16,400 events/s (±8% around the mean; the load generator
+shares the cores), end-to-end p50 781 and 767 ms and p99 1405 and 1391 ms (±1%), read throughput at
+concurrency 16 within ±10%. Loss checks and row counts are exact and do not vary.
 `;
 	await writeFile('docs/benchmarks.md', md);
+}
+
+const bareP50 = (r: any) => r.reads.find((x: any) => x.target === 'bare worker' && x.concurrency === 16)?.p50;
+const maxRowsRead = (r: any) => Math.max(...(Object.values(r.metering.rowsReadPerRequest) as number[]));
+function throughputRatio(r: any): string {
+	const bare = r.reads.find((x: any) => x.target === 'bare worker' && x.concurrency === 16)?.rps ?? 1;
+	const ours = r.reads.filter((x: any) => x.target === 'atrarium' && x.concurrency === 16).map((x: any) => x.rps);
+	return `${Math.round((100 * Math.min(...ours)) / bare)}-${Math.round((100 * Math.max(...ours)) / bare)}%`;
 }
 
 function targets(r: any, maxOurs: number, maxBare: number, seedTotal: number, unit: any): string {
@@ -233,11 +248,11 @@ function targets(r: any, maxOurs: number, maxBare: number, seedTotal: number, un
 	const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 	return [
 		`- Ingest >= 20,000 events/s with zero loss: ${verdict(maxOurs >= 20_000)} (${maxOurs.toLocaleString()}); within 70% of the bare reader: ${verdict(maxBare === 0 || maxOurs >= 0.7 * maxBare)}.`,
-		`- End to end at 2,000 events/s, p50 < 300 ms and p99 < 1 s: p50 ${verdict(r.e2e.p50 < 300)} (${r.e2e.p50} ms), p99 ${verdict(r.e2e.p99 < 1000)} (${r.e2e.p99} ms). The production queue setting (max_batch_timeout 1 s) bounds a quiet queue's delivery delay.`,
-		`- Reads at concurrency 16, p50 < 5 ms and p99 < 20 ms: p50 ${verdict(worstP50 < 5)} (worst ${worstP50} ms), p99 ${verdict(worstP99 < 20)} (worst ${worstP99} ms).`,
+		`- End to end at 2,000 events/s, p50 < 300 ms and p99 < 1 s: p50 ${verdict(r.e2e.p50 < 300)} (${r.e2e.p50} ms), p99 ${verdict(r.e2e.p99 < 1000)} (${r.e2e.p99} ms). At 2,000 events/s the receiver enqueues about 60 messages a second, so a batch of 100 never fills and the consumer waits for the production \`max_batch_timeout\` of 1 s: that timeout, not the work, is the latency (the receiver's own flush adds 20 ms, the consumer and the page read a few ms). What would fix it: a shorter batch timeout (the local runtime delivers in 11-27 ms with 0, see ../shared/notes/toolchain.md), at the price of more consumer invocations; we have not changed the shipped setting without measuring that price in production.`,
+		`- Reads at concurrency 16, p50 < 5 ms and p99 < 20 ms: p50 ${verdict(worstP50 < 5)} (worst ${worstP50} ms), p99 ${verdict(worstP99 < 20)} (worst ${worstP99} ms). The bare Worker, which does nothing but answer a fixed skeleton, has p50 ${bareP50(r)} ms at concurrency 16 under \`wrangler dev\` on this machine: the local request path (wrangler's proxy in Node, then workerd, two cores shared with the load generator) sets the floor, not the query. Atrarium's throughput is ${throughputRatio(r)} of the bare Worker's (target: at least half). Against Node + SQLite, which has no proxy in front, Atrarium is an order of magnitude slower here; the per-request work inside the Durable Object is one indexed range read of about ${maxRowsRead(r)} rows. What would show the production figure: measuring a deployed Worker, which this machine cannot reach.`,
 		`- Cost for the seed's scenario at or under $0.40/month: ${verdict(seedTotal <= 0.4)} ($${seedTotal}). The seed priced 5 M queue messages at $0.10, but Queues bill three operations per message at $0.40 per million after the first million: $5.60 for the queue alone, whatever the design. Our receiver enqueues only what can matter (${unit.messagesPer1000Events.toFixed(1)} messages per 1,000 events), so on the real network the queue bill is the second row above.`,
 		`- Rows written per indexed post: ${unit.rowsWrittenPerIndexedPost.toFixed(2)} in the community (post + time index: the minimum for a time-ordered feed), plus one route row in the receiver; cursor checkpoints are at most one row per 5 s.`,
-		`- Memory: workerd under 300 MB during ingest: ${verdict(r.peakWorkerdRssMb < 300)} (${r.peakWorkerdRssMb} MB, all workerd processes of the run); storage per post under 1 KB: ${verdict(unit.storageBytesPerPost < 1024)} (${unit.storageBytesPerPost} bytes).`,
+		`- Memory: workerd under 300 MB during ingest: ${verdict(r.peakWorkerdRssMb < 300)} (${r.peakWorkerdRssMb} MB, the two workerd processes \`wrangler dev\` runs for Atrarium, which hold the receiver, the consumer, the local queue and 102 community objects in one process). Frames that arrive faster than the receiver handles them wait in workerd's socket buffer; an earlier run that kept streaming 20,000 events/s after the receiver fell behind grew workerd past 800 MB until it crashed, which is why the benchmark now stops a rate as soon as the receiver falls half a second behind. What would fix it: the receiver cannot slow Jetstream down, so it should disconnect when it falls behind and resume from its checkpoint (today it does so only when its own outbox exceeds 10,000 messages). Storage per post under 1 KB: ${verdict(unit.storageBytesPerPost < 1024)} (${unit.storageBytesPerPost} bytes).`,
 		`- The seed's claims: feed generation < 100 ms (ours: p99 ${worstP99} ms at concurrency 16), indexing < 5 s (ours: p99 ${r.e2e.p99} ms), storage read < 10 ms (the whole request p50 ${worstP50} ms), 5,000 msg/s (the receiver sustained ${maxOurs.toLocaleString()} firehose events/s; queue messages are ~${unit.messagesPer1000Events.toFixed(0)} per 1,000 of them).`,
 	].join('\n');
 }

@@ -18,7 +18,7 @@ import { did, type TaggedPost } from './synthetic-stream';
 const QUICK = process.argv.includes('--quick');
 const PLAN = QUICK
 	? { ingestRates: [5_000, 10_000, 20_000], ingestSeconds: 3, e2eSeconds: 6, readSeconds: 1, smallPosts: 1_000, bigPosts: 5_000, concurrencies: [1, 16, 64] }
-	: { ingestRates: [5_000, 10_000, 15_000, 20_000, 30_000], ingestSeconds: 10, e2eSeconds: 30, readSeconds: 5, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64] };
+	: { ingestRates: [5_000, 10_000, 15_000, 20_000], ingestSeconds: 5, e2eSeconds: 20, readSeconds: 3, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64] };
 const COMMUNITIES = 100;
 const MEMBERS = 20;
 const ADMIN = 'bench-admin-token';
@@ -53,8 +53,8 @@ class LoadGenerator {
 	}
 }
 
-/** CPU seconds and resident memory of the workerd processes under a wrangler process group. */
-function workerdUsage(): { cpuSeconds: number; rssMb: number } {
+/** CPU seconds and resident memory of the workerd processes in one wrangler's process group. */
+function workerdUsage(processGroup: number | undefined): { cpuSeconds: number; rssMb: number } {
 	const ticks = 100;
 	let cpu = 0;
 	let rss = 0;
@@ -63,6 +63,7 @@ function workerdUsage(): { cpuSeconds: number; rssMb: number } {
 			const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
 			if (!cmd.includes('workerd') || !cmd.includes('serve')) continue;
 			const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+			if (Number(fields[2]) !== processGroup) continue; // fields[2] is the process group id
 			cpu += (Number(fields[11]) + Number(fields[12])) / ticks;
 			rss += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 		} catch {
@@ -175,8 +176,8 @@ async function main(): Promise<void> {
 		for (const rate of PLAN.ingestRates) {
 			log(`Ingest at ${rate.toLocaleString()} events/s for ${PLAN.ingestSeconds} s…`);
 			const before = await status();
-			const usage0 = workerdUsage();
-			const sampler = setInterval(() => (peakRss = Math.max(peakRss, workerdUsage().rssMb)), 500);
+			const usage0 = workerdUsage(worker.processGroup);
+			const sampler = setInterval(() => (peakRss = Math.max(peakRss, workerdUsage(worker.processGroup).rssMb)), 500);
 			// One second at a time: a receiver that falls more than half a second behind is not sustaining the
 			// rate, and streaming on would only pile frames up in workerd's socket buffer.
 			const streamed = { sent: 0, seconds: 0, tagged: [] as TaggedPost[] };
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
 				const s = await status();
 				log(`  diagnosis: ${stored} of ${total} expected posts stored; receiver drops ${JSON.stringify(s.counters.dropped)}, processor drops ${JSON.stringify(s.counters.processorDropped)}, dead letters ${s.deadLetters}, send failures ${s.counters.sendFailures}`);
 			}
-			const usage1 = workerdUsage();
+			const usage1 = workerdUsage(worker.processGroup);
 			const cpuSeconds = usage1.cpuSeconds - usage0.cpuSeconds;
 			const result = {
 				rate,
@@ -290,7 +291,9 @@ async function main(): Promise<void> {
 			return streamed.tagged.filter((p) => p.community === ids[index]);
 		};
 		const smallPosts = await fill(SMALL, PLAN.smallPosts);
+		const bigBefore = (await admin(`/communities/${ids[BIG]}`)).metering.rowsWritten;
 		const bigPosts = await fill(BIG, PLAN.bigPosts);
+		const rowsWrittenPerPost = ((await admin(`/communities/${ids[BIG]}`)).metering.rowsWritten - bigBefore) / PLAN.bigPosts;
 		const deepCursor = async (id: string, depth: number) => {
 			let cursor: string | undefined;
 			for (let skipped = 0; skipped < depth; skipped += 100) {
@@ -307,23 +310,22 @@ async function main(): Promise<void> {
 		await new Promise((resolve) => nodeBaseline.once('message', resolve));
 
 		const reads: any[] = [];
-		const measure = async (target: string, community: string, page: string, url: string) => {
+		const rowsReadPerRequest: Record<string, number> = {};
+		const measure = async (target: string, community: string, page: string, url: string, meteredId?: string) => {
 			for (const concurrency of PLAN.concurrencies) {
+				const before = meteredId ? (await admin(`/communities/${meteredId}`)).metering.rowsRead : 0;
 				const result: LoadResult = await load(url, { concurrency, seconds: PLAN.readSeconds });
+				if (meteredId) rowsReadPerRequest[`${community} ${page}`] = +(((await admin(`/communities/${meteredId}`)).metering.rowsRead - before) / result.requests).toFixed(1);
 				reads.push({ target, community, page, concurrency, ...round(result) });
 				log(`  ${target.padEnd(14)} ${community.padEnd(12)} ${page.padEnd(6)} c=${String(concurrency).padEnd(3)} ${Math.round(result.rps).toLocaleString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  ${result.errors} errors` : ''}`);
 			}
 		};
 		log('Feed reads (getFeedSkeleton, limit 50)…');
-		const readMetering0 = (await admin(`/communities/${ids[BIG]}`)).metering.rowsRead;
-		let bigRequests = 0;
 		for (const [label, index, posts] of [[`${PLAN.smallPosts / 1000}k posts`, SMALL, smallPosts], [`${PLAN.bigPosts / 1000}k posts`, BIG, bigPosts]] as const) {
 			const id = ids[index]!;
 			const deep = await deepCursor(id, Math.floor(posts.length / 2));
-			const before = reads.length;
-			await measure('atrarium', label, 'first', skeletonUrl(id));
-			await measure('atrarium', label, 'deep', skeletonUrl(id, { cursor: deep }));
-			if (index === BIG) bigRequests = reads.slice(before).reduce((n, r) => n + r.requests, 0);
+			await measure('atrarium', label, 'first', skeletonUrl(id), id);
+			await measure('atrarium', label, 'deep', skeletonUrl(id, { cursor: deep }), id);
 			// The same rows and the same query in Node + SQLite.
 			await new Promise<void>((resolve) => {
 				nodeBaseline.once('message', () => resolve());
@@ -333,7 +335,6 @@ async function main(): Promise<void> {
 			await measure('node+sqlite', label, 'first', nodeUrl());
 			await measure('node+sqlite', label, 'deep', nodeUrl({ cursor: deep }));
 		}
-		const rowsReadPerBigRequest = ((await admin(`/communities/${ids[BIG]}`)).metering.rowsRead - readMetering0) / Math.max(1, bigRequests);
 		await measure('bare worker', 'fixed', 'first', `${baseline.url}/skeleton`);
 
 		const storageBytesPerPost = ((await admin(`/communities/${ids[BIG]}`)).databaseBytes) / PLAN.bigPosts;
@@ -360,7 +361,8 @@ async function main(): Promise<void> {
 				community: communityMetering,
 				receiver: receiverStatus.metering,
 				enqueued: receiverStatus.counters.enqueued,
-				rowsReadPerBigRequest: +rowsReadPerBigRequest.toFixed(1),
+				rowsReadPerRequest,
+				rowsWrittenPerPost: +rowsWrittenPerPost.toFixed(2),
 				storageBytesPerPost: Math.round(storageBytesPerPost),
 			},
 			peakWorkerdRssMb: Math.round(peakRss),
@@ -393,7 +395,13 @@ function pkgVersion(name: string): string {
 	}
 }
 
-main().then(
+/** `--report-only`: rewrite docs/benchmarks.md and the charts from the last results.json. */
+async function reportOnly(): Promise<void> {
+	const results = JSON.parse(readFileSync(`docs/benchmarks/${QUICK ? 'quick-' : ''}results.json`, 'utf8'));
+	await writeReport(results, QUICK);
+}
+
+(process.argv.includes('--report-only') ? reportOnly() : main()).then(
 	() => process.exit(0),
 	(err: unknown) => {
 		console.error('bench failed:', err);

@@ -123,7 +123,8 @@ export class JetstreamServer {
 
 	private append(event: Buffered): void {
 		this.buffer.push(event);
-		if (this.buffer.length > this.bufferSize) this.buffer.splice(0, this.buffer.length - this.bufferSize);
+		// Trim in chunks: shifting a full buffer on every event would make each publish O(buffer).
+		if (this.buffer.length > this.bufferSize * 1.1) this.buffer.splice(0, this.buffer.length - this.bufferSize);
 		for (const subscriber of this.subscribers) if (subscriber.wants(event)) subscriber.socket.send(event.frame);
 	}
 
