@@ -261,13 +261,13 @@ export class CommunityStore {
 				 UNION SELECT did FROM moderators UNION SELECT owner_did FROM binding UNION SELECT did FROM authors`,
 			)
 			.toArray();
-		for (const { did } of dids) this.recomputeAuthor(did);
+		const binding = this.binding();
+		for (const { did } of dids) this.recomputeAuthor(did, binding);
 		const posts = this.sql.exec<{ uri: string }>('SELECT DISTINCT target_uri AS uri FROM actions WHERE target_uri IS NOT NULL UNION SELECT uri FROM hidden_posts').toArray();
-		for (const { uri } of posts) this.recomputePost(uri);
+		for (const { uri } of posts) this.recomputePost(uri, binding);
 	}
 
-	private recomputeAuthor(did: string): void {
-		const binding = this.binding();
+	private recomputeAuthor(did: string, binding: Binding | null = this.binding()): void {
 		const hasActiveMembership =
 			!!binding &&
 			this.sql.exec('SELECT 1 FROM memberships WHERE did = ? AND active = 1 AND community_uri = ? LIMIT 1', did, binding.configUri).toArray().length > 0;
@@ -282,8 +282,8 @@ export class CommunityStore {
 		);
 	}
 
-	private recomputePost(uri: string): void {
-		if (isHidden(this.actionsWhere('target_uri = ?', uri), this.binding())) {
+	private recomputePost(uri: string, binding: Binding | null = this.binding()): void {
+		if (isHidden(this.actionsWhere('target_uri = ?', uri), binding)) {
 			this.sql.exec('INSERT INTO hidden_posts (uri) VALUES (?) ON CONFLICT DO NOTHING', uri);
 		} else {
 			this.sql.exec('DELETE FROM hidden_posts WHERE uri = ?', uri);
@@ -304,8 +304,9 @@ export class CommunityStore {
 
 	/** Newest first; hidden posts, blocked authors and non-members excluded; no cursor on the last page. */
 	feedSkeleton(limit: number, cursor: string | undefined): FeedResult {
-		const binding = this.binding();
-		if (!binding || binding.deleted) return { ok: false, error: 'UnknownFeed' };
+		// Hot path: only whether the community is bound and open, not its moderators.
+		const open = this.sql.exec<{ deleted: number }>('SELECT deleted FROM binding').toArray()[0]?.deleted === 0;
+		if (!open) return { ok: false, error: 'UnknownFeed' };
 		const position = cursor === undefined ? { indexedUs: Number.MAX_SAFE_INTEGER, uri: '\u{10FFFF}' } : decodeCursor(cursor);
 		if (!position) return { ok: false, error: 'BadCursor' };
 		const rows = this.sql
