@@ -82,6 +82,7 @@ async function main(): Promise<void> {
 			vars: {
 				JETSTREAM_URL: bridge.url,
 				PLC_URL: network.plcUrl,
+				SIGN_IN_SERVICE: network.pdsUrl,
 				SERVICE_HOST: `localhost:${settings.workerPort}`,
 				SERVICE_DID: `did:web:localhost%3A${settings.workerPort}`,
 				OPERATOR_DID: operator.did,

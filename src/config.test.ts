@@ -7,6 +7,9 @@ const good = {
 	SERVICE_DID: 'did:web:atrarium.example.com',
 	PLC_URL: 'https://plc.directory',
 	OPERATOR_DID: 'did:plc:ewvi7nxzyoun6zhxrhs64oiz',
+	SIGN_IN_SERVICE: 'https://bsky.social',
+	APPVIEW_URL: 'https://public.api.bsky.app',
+	APPVIEW_DID: 'did:web:api.bsky.app',
 };
 
 describe('readConfig', () => {
@@ -18,6 +21,12 @@ describe('readConfig', () => {
 		expect(config.plcUrl.href).toBe('https://plc.directory/');
 		expect(config.serviceOrigin).toBe('https://atrarium.example.com');
 		expect(config.operatorDid).toBe('did:plc:ewvi7nxzyoun6zhxrhs64oiz');
+		expect(config.signInService.href).toBe('https://bsky.social/');
+		expect(config.appview).toEqual({ url: new URL('https://public.api.bsky.app'), did: 'did:web:api.bsky.app' });
+	});
+	it('hydrates from PDSes when no AppView is configured', () => {
+		expect(readConfig({ ...good, APPVIEW_URL: '', APPVIEW_DID: '' }).appview).toBeNull();
+		expect(readConfig({ ...good, APPVIEW_URL: undefined, APPVIEW_DID: undefined }).appview).toBeNull();
 	});
 	it('treats an empty OPERATOR_DID as not configured', () => {
 		expect(readConfig({ ...good, OPERATOR_DID: '' }).operatorDid).toBeNull();
@@ -42,6 +51,12 @@ describe('readConfig', () => {
 		[{ ...good, PLC_URL: 'ftp://plc.example' }, 'PLC_URL must be an http(s) URL'],
 		[{ ...good, OPERATOR_DID: 'alice.bsky.social' }, 'OPERATOR_DID must be a DID'],
 		[{ ...good, OPERATOR_DID: 'did:plc:short' }, 'OPERATOR_DID must be a DID'],
+		[{ ...good, SIGN_IN_SERVICE: undefined }, 'SIGN_IN_SERVICE is not set'],
+		[{ ...good, SIGN_IN_SERVICE: 'wss://bsky.social' }, 'SIGN_IN_SERVICE must be an http(s) URL'],
+		[{ ...good, APPVIEW_DID: '' }, 'APPVIEW_URL and APPVIEW_DID must be set together'],
+		[{ ...good, APPVIEW_URL: '' }, 'APPVIEW_URL and APPVIEW_DID must be set together'],
+		[{ ...good, APPVIEW_DID: 'api.bsky.app' }, 'APPVIEW_DID must be a DID'],
+		[{ ...good, APPVIEW_URL: 'not a url' }, 'APPVIEW_URL is not a valid URL'],
 	])('rejects %j loudly', (vars, message) => {
 		expect(() => readConfig(vars)).toThrow(ConfigError);
 		expect(() => readConfig(vars)).toThrow(message);

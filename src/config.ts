@@ -15,6 +15,10 @@ export interface Config {
 	plcUrl: URL;
 	/** Repo that holds the feeds' app.bsky.feed.generator records; null until configured. */
 	operatorDid: string | null;
+	/** Where the dashboard resolves handles and signs people in with an app password (a PDS or entryway). */
+	signInService: URL;
+	/** The Bluesky AppView the dashboard hydrates posts from; null hydrates from each author's PDS. */
+	appview: { url: URL; did: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -27,6 +31,9 @@ export interface RawVars {
 	SERVICE_DID?: string;
 	PLC_URL?: string;
 	OPERATOR_DID?: string;
+	SIGN_IN_SERVICE?: string;
+	APPVIEW_URL?: string;
+	APPVIEW_DID?: string;
 }
 
 const HOST = /^[a-z0-9.-]+(:\d{1,5})?$/i;
@@ -45,13 +52,23 @@ export function readConfig(vars: RawVars): Config {
 	if (serviceDid !== expectedDid) {
 		throw new ConfigError(`SERVICE_DID must be the did:web of SERVICE_HOST (${expectedDid}), got ${serviceDid}`);
 	}
-	const plcUrl = parseUrl('PLC_URL', required('PLC_URL', vars.PLC_URL));
-	if (plcUrl.protocol !== 'https:' && plcUrl.protocol !== 'http:') throw new ConfigError(`PLC_URL must be an http(s) URL, got ${plcUrl.protocol}`);
+	const plcUrl = httpUrl('PLC_URL', required('PLC_URL', vars.PLC_URL));
 	const operatorDid = vars.OPERATOR_DID?.trim() || null;
 	if (operatorDid !== null && !DID.test(operatorDid)) throw new ConfigError(`OPERATOR_DID must be a DID, got ${JSON.stringify(operatorDid)}`);
 	const loopback = /^(localhost|127\.0\.0\.1)(:|$)/.test(serviceHost);
 	const serviceOrigin = `${loopback ? 'http' : 'https'}://${serviceHost}`;
-	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid };
+	const signInService = httpUrl('SIGN_IN_SERVICE', required('SIGN_IN_SERVICE', vars.SIGN_IN_SERVICE));
+	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars) };
+}
+
+/** Both AppView vars or neither: half a configuration would hydrate from the wrong place. */
+function readAppview(vars: RawVars): Config['appview'] {
+	const url = vars.APPVIEW_URL?.trim() || null;
+	const did = vars.APPVIEW_DID?.trim() || null;
+	if (url === null && did === null) return null;
+	if (url === null || did === null) throw new ConfigError('APPVIEW_URL and APPVIEW_DID must be set together (or both left empty)');
+	if (!DID.test(did)) throw new ConfigError(`APPVIEW_DID must be a DID, got ${JSON.stringify(did)}`);
+	return { url: httpUrl('APPVIEW_URL', url), did };
 }
 
 const DID = /^did:(plc:[a-z2-7]{24}|web:[a-zA-Z0-9.%-]+)$/;
@@ -64,6 +81,12 @@ export function didWebOf(host: string): string {
 function required(name: string, value: string | undefined): string {
 	if (value === undefined || value.trim() === '') throw new ConfigError(`${name} is not set`);
 	return value.trim();
+}
+
+function httpUrl(name: string, value: string): URL {
+	const url = parseUrl(name, value);
+	if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${name} must be an http(s) URL, got ${url.protocol}`);
+	return url;
 }
 
 function parseUrl(name: string, value: string): URL {

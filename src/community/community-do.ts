@@ -10,16 +10,8 @@ import { applyMigrations } from '../storage/migrations';
 import { COMMUNITY_MIGRATIONS } from './migrations';
 import { nextExpiryMs, pruneExpired } from './retention';
 import { DIRECTORY_NAME } from '../directory/directory-do';
-import {
-	CommunityReader,
-	CommunityStore,
-	type ApplyOutcome,
-	type CommunityCounts,
-	type CommunitySummary,
-	type FeedResult,
-	type MemberView,
-	type ModerationLogEntry,
-} from './store';
+import type { CommunityCounts, CommunitySummary, MemberView, ModerationLogEntry } from '../shared/views';
+import { CommunityReader, CommunityStore, type ApplyOutcome, type FeedResult } from './store';
 
 export interface CommunityStats {
 	schemaVersion: number;

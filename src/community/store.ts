@@ -7,6 +7,7 @@ import type { CommunityConfigRecord, MembershipRecord, ModerationActionRecord } 
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp, RecordRef } from '../shared/index-op';
 import { decodeCursor, encodeCursor } from './feed-cursor';
+import type { CommunityCounts, CommunitySummary, MemberRole, MemberStatus, MemberView, ModerationLogEntry } from '../shared/views';
 import { RETENTION_MS } from './retention';
 import { authorState, decideBinding, isHidden, isNewerRev, targetKindOf, type Binding, type StoredAction } from './rules';
 
@@ -332,49 +333,6 @@ export class CommunityStore {
 			},
 		};
 	}
-}
-
-export interface CommunitySummary {
-	id: string;
-	name: string;
-	description: string | null;
-	hashtag: string;
-	stage: string;
-	accessType: 'open' | 'invite-only';
-	ownerDid: string;
-	moderators: string[];
-	configUri: string;
-	createdAt: string;
-	closed: boolean;
-}
-
-export interface CommunityCounts {
-	members: number;
-	pending: number;
-	posts: number;
-}
-
-export type MemberRole = 'owner' | 'moderator' | 'member';
-export type MemberStatus = 'member' | 'pending' | 'blocked' | 'left';
-
-export interface MemberView {
-	did: string;
-	role: MemberRole;
-	status: MemberStatus;
-	joinedAt: string | null;
-}
-
-export interface ModerationLogEntry {
-	uri: string;
-	authorDid: string;
-	action: string;
-	targetUri: string | null;
-	targetDid: string | null;
-	reason: string | null;
-	note: string | null;
-	createdAt: string;
-	/** Whether the action counts (its author is the owner or a moderator of this community). */
-	effective: boolean;
 }
 
 /** Read-side queries of a community, for the API and the directory. */

@@ -4,7 +4,7 @@
  * changes; counts are read live from the communities themselves.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { CommunitySummary } from '../community/store';
+import type { CommunitySummary } from '../shared/views';
 import { applyMigrations, type Migration } from '../storage/migrations';
 
 export const DIRECTORY_NAME = 'main';

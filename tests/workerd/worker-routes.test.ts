@@ -13,9 +13,16 @@ describe('Worker HTTP surface', () => {
 		expect(await res.json()).toEqual({ ok: true });
 	});
 
-	it('names the service and its DID', async () => {
-		const res = await get('/');
-		expect(await res.json()).toEqual({ service: 'atrarium', did: 'did:web:localhost%3A8787', lexicons: '/lexicons' });
+	it('tells the dashboard where to sign in and hydrate (loopback: the sandbox PDS, no AppView, OAuth loopback client)', async () => {
+		const res = await get('/api/config');
+		expect(await res.json()).toEqual({
+			serviceDid: 'did:web:localhost%3A8787',
+			operatorDid: null,
+			signInService: 'http://127.0.0.1:2583',
+			plcUrl: 'http://127.0.0.1:2582',
+			appview: null,
+			oauthClientId: null,
+		});
 	});
 
 	it('serves every lexicon, byte-for-byte the documents in lexicons/', async () => {

@@ -1,0 +1,221 @@
+/**
+ * The Atrarium client the CLI and the dashboard share. Every write is PDS-first: the user's own agent
+ * writes the record to their repo, then the record's at-uri is registered with the service under a
+ * service JWT minted by the same PDS (`aud` = the service DID, `lxm` = the route's method). The service
+ * never sees a password or a PDS token.
+ */
+import { RichText, type Agent } from '@atproto/api';
+import { API_METHODS, MODERATION_ROUTES } from '../src/api/methods';
+import { hashtagOf, newCommunityId, type CommunityId } from '../src/shared/hashtag';
+import type { CommunityCounts, CommunitySummary, DashboardConfig, MemberStatus, MemberView, ModerationLogEntry } from '../src/shared/views';
+
+export type { DashboardConfig, MemberStatus, MemberView, ModerationLogEntry };
+export type Community = Omit<CommunitySummary, 'closed'> & CommunityCounts & { feedUri: string | null };
+export type ModerationVerb = keyof typeof MODERATION_ROUTES;
+export type ModerationReason = 'spam' | 'harassment' | 'off_topic' | 'misinformation' | 'explicit_content' | 'rule_violation' | 'other';
+export type ModerationTarget = { post: { uri: string; cid: string } } | { did: string };
+
+/** A refusal from the service (or a response it should never give), with its `{ error, message }`. */
+export class ApiFailure extends Error {
+	constructor(
+		readonly status: number,
+		readonly error: string,
+		message: string,
+	) {
+		super(message);
+		this.name = 'ApiFailure';
+	}
+}
+
+const CONFIG = 'net.atrarium.community.config';
+const MEMBERSHIP = 'net.atrarium.community.membership';
+const ACTION = 'net.atrarium.moderation.action';
+const now = () => new Date().toISOString();
+
+/** The service's public reads: no session needed. */
+export class AtrariumService {
+	private config: Promise<DashboardConfig> | null = null;
+
+	constructor(
+		/** The service origin, e.g. http://127.0.0.1:8787; '' for the page's own origin. */
+		readonly url: string,
+	) {}
+
+	dashboardConfig(): Promise<DashboardConfig> {
+		this.config ??= this.get<DashboardConfig>('/api/config').catch((err: unknown) => {
+			this.config = null;
+			throw err;
+		});
+		return this.config;
+	}
+
+	communities(options: { q?: string; cursor?: string; limit?: number } = {}): Promise<{ communities: Community[]; cursor?: string }> {
+		return this.get(`/api/communities?${query({ q: options.q, cursor: options.cursor, limit: options.limit })}`);
+	}
+
+	community(id: string): Promise<Community> {
+		return this.get(`/api/communities/${encodeURIComponent(id)}`);
+	}
+
+	async members(id: string): Promise<MemberView[]> {
+		return (await this.get<{ members: MemberView[] }>(`/api/communities/${encodeURIComponent(id)}/members`)).members;
+	}
+
+	async moderationLog(id: string, limit = 100): Promise<ModerationLogEntry[]> {
+		return (await this.get<{ actions: ModerationLogEntry[] }>(`/api/communities/${encodeURIComponent(id)}/moderation?limit=${limit}`)).actions;
+	}
+
+	feedSkeleton(feedUri: string, options: { cursor?: string; limit?: number } = {}): Promise<{ feed: { post: string }[]; cursor?: string }> {
+		return this.get(`/xrpc/app.bsky.feed.getFeedSkeleton?${query({ feed: feedUri, cursor: options.cursor, limit: options.limit })}`);
+	}
+
+	async get<T>(path: string): Promise<T> {
+		return parseResponse<T>(await reach(`${this.url}${path}`));
+	}
+}
+
+/** A signed-in user acting on communities through their own PDS. */
+export class AtrariumClient {
+	constructor(
+		readonly service: AtrariumService,
+		readonly agent: Agent,
+	) {}
+
+	get did(): string {
+		return this.agent.assertDid;
+	}
+
+	async createCommunity(args: { name: string; description?: string; accessType: 'open' | 'invite-only'; moderators?: string[] }): Promise<Community> {
+		const id = newCommunityId();
+		const record = {
+			$type: CONFIG,
+			name: args.name,
+			...(args.description ? { description: args.description } : {}),
+			hashtag: hashtagOf(id),
+			stage: 'theme',
+			accessType: args.accessType,
+			moderators: args.moderators ?? [],
+			createdAt: now(),
+		};
+		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: CONFIG, rkey: id, record, validate: false });
+		return this.callApi('/api/communities', API_METHODS.registerCommunity, { uri: data.uri });
+	}
+
+	/** The owner changes their config record (its moderators, say); the record in their repo stays the source of truth. */
+	async updateCommunity(id: CommunityId, changes: { moderators?: string[]; description?: string; name?: string }): Promise<Community> {
+		const { data: current } = await this.agent.com.atproto.repo.getRecord({ repo: this.did, collection: CONFIG, rkey: id });
+		const record = { ...(current.value as Record<string, unknown>), ...changes };
+		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: CONFIG, rkey: id, record, validate: false, ...(current.cid ? { swapRecord: current.cid } : {}) });
+		return this.callApi('/api/communities', API_METHODS.registerCommunity, { uri: data.uri });
+	}
+
+	/** Joins an open community, or asks to join an invite-only one; returns the resulting status. */
+	async join(community: Community): Promise<MemberStatus> {
+		const record = { $type: MEMBERSHIP, community: community.configUri, role: 'member', joinedAt: now(), active: true };
+		const { data } = await this.agent.com.atproto.repo.createRecord({ repo: this.did, collection: MEMBERSHIP, record, validate: false });
+		return this.registerMembership(data.uri, community.id);
+	}
+
+	/** Deletes every membership record this user has for the community. */
+	async leave(community: Community): Promise<void> {
+		const mine = (await this.listOwn(MEMBERSHIP)).filter((r) => (r.value as { community?: string }).community === community.configUri);
+		if (mine.length === 0) throw new ApiFailure(400, 'NotAMember', `You have no membership record for ${community.name}`);
+		for (const record of mine) {
+			await this.agent.com.atproto.repo.deleteRecord({ repo: this.did, collection: MEMBERSHIP, rkey: rkeyOf(record.uri) });
+			await this.registerMembership(record.uri, community.id);
+		}
+	}
+
+	/** Posts to the user's PDS with the community's hashtag added (as text and as a tag facet). */
+	async post(community: Pick<Community, 'hashtag'>, text: string): Promise<{ uri: string; cid: string }> {
+		const body = text.trim();
+		const rt = new RichText({ text: body.toLowerCase().includes(community.hashtag) ? body : `${body} ${community.hashtag}` });
+		rt.detectFacetsWithoutResolution();
+		return this.agent.post({ text: rt.text, facets: rt.facets, createdAt: now() });
+	}
+
+	async moderate(verb: ModerationVerb, community: Pick<Community, 'configUri'>, target: ModerationTarget, reason?: ModerationReason, note?: string) {
+		const { action, lxm } = MODERATION_ROUTES[verb];
+		const record = {
+			$type: ACTION,
+			action,
+			target: 'post' in target ? { $type: 'com.atproto.repo.strongRef', ...target.post } : { $type: `${ACTION}#userTarget`, did: target.did },
+			community: community.configUri,
+			...(reason ? { reason } : {}),
+			...(note ? { note } : {}),
+			createdAt: now(),
+		};
+		const { data } = await this.agent.com.atproto.repo.createRecord({ repo: this.did, collection: ACTION, record, validate: false });
+		return this.callApi<{ community: string; action: string; effective: boolean; undone: boolean }>(`/api/moderation/${verb}`, lxm, { uri: data.uri });
+	}
+
+	/** The operator publishes the community's app.bsky.feed.generator record, so Bluesky can show the feed. */
+	async publishFeed(community: Community): Promise<{ uri: string; cid: string; serviceDid: string }> {
+		const { serviceDid } = await this.service.dashboardConfig();
+		const record = {
+			$type: 'app.bsky.feed.generator',
+			did: serviceDid,
+			displayName: community.name.slice(0, 24),
+			description: `${community.description ?? ''} ${community.hashtag}`.trim().slice(0, 300),
+			createdAt: now(),
+		};
+		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: record.$type, rkey: community.id, record });
+		return { uri: data.uri, cid: data.cid, serviceDid };
+	}
+
+	/** POSTs to the service with a service JWT for `lxm` from the user's own PDS. */
+	async callApi<T = Community>(path: string, lxm: string, body: unknown): Promise<T> {
+		const { serviceDid } = await this.service.dashboardConfig();
+		const { data } = await this.agent.com.atproto.server.getServiceAuth({ aud: serviceDid, lxm });
+		const res = await reach(`${this.service.url}${path}`, {
+			method: 'POST',
+			headers: { Authorization: `Bearer ${data.token}`, 'content-type': 'application/json' },
+			body: JSON.stringify(body),
+		});
+		return parseResponse<T>(res);
+	}
+
+	private async registerMembership(uri: string, id: string): Promise<MemberStatus> {
+		const result = await this.callApi<{ communities: { id: string; status: MemberStatus }[] }>('/api/memberships', API_METHODS.registerMembership, { uri });
+		return result.communities.find((c) => c.id === id)?.status ?? 'left';
+	}
+
+	private async listOwn(collection: string) {
+		const records: { uri: string; value: unknown }[] = [];
+		let cursor: string | undefined;
+		do {
+			const { data } = await this.agent.com.atproto.repo.listRecords({ repo: this.did, collection, limit: 100, ...(cursor ? { cursor } : {}) });
+			records.push(...data.records);
+			cursor = data.records.length === 100 ? data.cursor : undefined;
+		} while (cursor);
+		return records;
+	}
+}
+
+const rkeyOf = (uri: string) => uri.split('/').at(-1)!;
+
+function query(params: Record<string, string | number | undefined>): string {
+	const search = new URLSearchParams();
+	for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== '') search.set(key, String(value));
+	return search.toString();
+}
+
+async function reach(url: string, init?: RequestInit): Promise<Response> {
+	try {
+		return await fetch(url, init);
+	} catch (err) {
+		throw new ApiFailure(0, 'NetworkError', `Cannot reach ${url}: ${err instanceof Error ? err.message : String(err)}`);
+	}
+}
+
+async function parseResponse<T>(res: Response): Promise<T> {
+	const text = await res.text();
+	let body: { error?: string; message?: string } | undefined;
+	try {
+		body = JSON.parse(text);
+	} catch {
+		throw new ApiFailure(res.status, 'BadResponse', `The service answered ${res.status} with something that is not JSON: ${text.slice(0, 200)}`);
+	}
+	if (!res.ok) throw new ApiFailure(res.status, body?.error ?? 'Error', body?.message ?? text);
+	return body as T;
+}

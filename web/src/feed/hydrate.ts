@@ -1,0 +1,79 @@
+/**
+ * A feed skeleton is post URIs; people need posts. Two hydrators: through a Bluesky AppView
+ * (app.bsky.feed.getPosts: via the viewer's PDS proxy when signed in, else the AppView's public URL),
+ * as in production; or, with no AppView configured (the local sandbox), straight from each author's PDS.
+ * Posts that no longer exist are left out; the order of the skeleton is kept.
+ */
+import { Agent, AtpAgent, type Facet } from '@atproto/api';
+import type { DashboardConfig } from '../../../src/shared/views';
+import { parseRecordUri } from '../../../src/shared/at-uri';
+import { blobUrl, getRecord, personOf, type BlobRef, type Person } from './identity';
+
+export interface PostView {
+	uri: string;
+	cid: string;
+	author: Pick<Person, 'did' | 'handle' | 'displayName' | 'avatar'>;
+	text: string;
+	facets: Facet[];
+	createdAt: string;
+	images: { thumb: string; fullsize: string; alt: string }[];
+}
+
+export type Hydrator = (uris: string[]) => Promise<PostView[]>;
+
+export function hydratorFor(config: DashboardConfig, viewer: Agent | null): Hydrator {
+	if (!config.appview) return (uris) => fromPds(config.plcUrl, uris);
+	const appview = config.appview;
+	const agent = viewer ? viewer.withProxy('bsky_appview', appview.did) : new AtpAgent({ service: appview.url });
+	return (uris) => fromAppview(agent, uris);
+}
+
+interface PostRecord {
+	text?: string;
+	facets?: Facet[];
+	createdAt?: string;
+	embed?: { $type?: string; images?: { image?: BlobRef; alt?: string }[]; media?: { $type?: string; images?: { image?: BlobRef; alt?: string }[] } };
+}
+
+async function fromPds(plcUrl: string, uris: string[]): Promise<PostView[]> {
+	const posts = await Promise.all(
+		uris.map(async (uri): Promise<PostView | null> => {
+			const ref = parseRecordUri(uri);
+			if (!ref) return null;
+			const author = await personOf(plcUrl, ref.did);
+			if (!author.pds) return null;
+			const record = await getRecord(author.pds, ref.did, ref.collection, ref.rkey);
+			if (!record) return null;
+			const value = record.value as PostRecord;
+			const embed = value.embed?.$type === 'app.bsky.embed.recordWithMedia' ? value.embed.media : value.embed;
+			const images = (embed?.$type === 'app.bsky.embed.images' ? (embed.images ?? []) : []).flatMap((image) => {
+				const url = image.image ? blobUrl(author.pds!, ref.did, image.image) : null;
+				return url ? [{ thumb: url, fullsize: url, alt: image.alt ?? '' }] : [];
+			});
+			return { uri, cid: record.cid, author, text: value.text ?? '', facets: value.facets ?? [], createdAt: value.createdAt ?? '', images };
+		}),
+	);
+	return posts.filter((post): post is PostView => post !== null);
+}
+
+async function fromAppview(agent: Agent, uris: string[]): Promise<PostView[]> {
+	const found = new Map<string, PostView>();
+	for (let i = 0; i < uris.length; i += 25) {
+		const { data } = await agent.app.bsky.feed.getPosts({ uris: uris.slice(i, i + 25) });
+		for (const post of data.posts) {
+			const record = post.record as PostRecord;
+			const embed = post.embed as { $type?: string; images?: { thumb: string; fullsize: string; alt: string }[]; media?: { $type?: string; images?: { thumb: string; fullsize: string; alt: string }[] } } | undefined;
+			const media = embed?.$type === 'app.bsky.embed.recordWithMedia#view' ? embed.media : embed;
+			found.set(post.uri, {
+				uri: post.uri,
+				cid: post.cid,
+				author: { did: post.author.did, handle: post.author.handle, displayName: post.author.displayName ?? null, avatar: post.author.avatar ?? null },
+				text: record.text ?? '',
+				facets: record.facets ?? [],
+				createdAt: record.createdAt ?? post.indexedAt,
+				images: media?.$type === 'app.bsky.embed.images#view' ? (media.images ?? []).map((i) => ({ thumb: i.thumb, fullsize: i.fullsize, alt: i.alt })) : [],
+			});
+		}
+	}
+	return uris.flatMap((uri) => found.get(uri) ?? []);
+}

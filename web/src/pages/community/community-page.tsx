@@ -1,0 +1,135 @@
+import { useCallback } from 'react';
+import type { Community, MemberView } from '../../../../client/atrarium-client';
+import { useAction, useAsync } from '../../components/hooks';
+import { Loading, Notice } from '../../components/notice';
+import { PersonName } from '../../components/person';
+import { CopyButton } from '../../components/copy-button';
+import { Link } from '../../router';
+import { useSession, useUser } from '../../session/session';
+import { FeedTab } from './feed-tab';
+import { MembersTab } from './members-tab';
+import { ModerationTab } from './moderation-tab';
+import { standingOf, type Standing } from './standing';
+
+export function CommunityPage({ id, tab }: { id: string; tab: 'feed' | 'members' | 'moderation' }) {
+	const { service } = useSession();
+	const user = useUser();
+	const data = useAsync(async () => {
+		const [community, members] = await Promise.all([service.community(id), service.members(id)]);
+		return { community, members };
+	}, [id]);
+	const reload = data.reload;
+	const onChanged = useCallback(() => reload(), [reload]);
+
+	if (!data.data) {
+		if (data.error) return <Notice kind="error">{data.error.includes('No community') ? `There is no community ${id}. It may have been deleted, or the link is wrong.` : `Could not load this community: ${data.error}`}</Notice>;
+		return <Loading label="Loading the community…" />;
+	}
+	const { community, members } = data.data;
+	const standing = standingOf(community, members, user?.did ?? null);
+	const tabs: { key: typeof tab; label: string }[] = [
+		{ key: 'feed', label: 'Feed' },
+		{ key: 'members', label: `Members (${community.members})` },
+		...(standing.canModerate ? [{ key: 'moderation' as const, label: 'Moderation' }] : []),
+	];
+	return (
+		<>
+			<CommunityHeader community={community} members={members} standing={standing} onChanged={onChanged} />
+			<nav className="tabs" aria-label="Community sections">
+				{tabs.map((t) => (
+					<Link key={t.key} to={t.key === 'feed' ? `/c/${id}` : `/c/${id}/${t.key}`} aria-current={t.key === tab ? 'page' : undefined}>
+						{t.label}
+					</Link>
+				))}
+			</nav>
+			{tab === 'feed' && <FeedTab community={community} standing={standing} onChanged={onChanged} />}
+			{tab === 'members' && <MembersTab community={community} members={members} standing={standing} onChanged={onChanged} />}
+			{tab === 'moderation' && (standing.canModerate ? <ModerationTab community={community} onChanged={onChanged} /> : <Notice kind="info">Only the owner and moderators can see this community's moderation tools.</Notice>)}
+		</>
+	);
+}
+
+function CommunityHeader({ community, members, standing, onChanged }: { community: Community; members: MemberView[]; standing: Standing; onChanged: () => void }) {
+	const { config } = useSession();
+	const bskyFeed = config?.operatorDid ? `https://bsky.app/profile/${config.operatorDid}/feed/${community.id}` : null;
+	return (
+		<header className="community-header">
+			<div className="row spread wrap">
+				<h1>{community.name}</h1>
+				<Membership community={community} standing={standing} onChanged={onChanged} />
+			</div>
+			{community.description && <p className="description">{community.description}</p>}
+			<p className="meta">
+				<span className="badge">{community.stage}</span> <span className="badge">{community.accessType === 'open' ? 'Open' : 'Invite-only'}</span> {community.members} members · {community.posts} posts this week
+				{community.pending > 0 && standing.canModerate ? ` · ${community.pending} waiting` : ''} · owner <PersonName did={community.ownerDid} />
+			</p>
+			<p className="meta row wrap">
+				<span>
+					Hashtag <code>{community.hashtag}</code>
+				</span>
+				<CopyButton text={community.hashtag} label="Copy hashtag" />
+				{bskyFeed && (
+					<a href={bskyFeed} target="_blank" rel="noopener noreferrer">
+						Feed on Bluesky
+					</a>
+				)}
+			</p>
+			{members.length === 0 && standing.role === 'owner' && <Notice kind="info">Your community is ready. Share its hashtag; people who join and post with it fill the feed.</Notice>}
+		</header>
+	);
+}
+
+function Membership({ community, standing, onChanged }: { community: Community; standing: Standing; onChanged: () => void }) {
+	const user = useUser();
+	const action = useAction();
+	if (!user) {
+		return (
+			<Link className="button primary" to={`/sign-in?return=${encodeURIComponent(`/c/${community.id}`)}`}>
+				Sign in to join
+			</Link>
+		);
+	}
+	const join = () =>
+		void action.run(async () => {
+			const status = await user.client.join(community);
+			onChanged();
+			return status === 'pending' ? 'Request sent. An owner or moderator will review it.' : `You joined ${community.name}.`;
+		});
+	const leave = (what: string) =>
+		void action.run(async () => {
+			await user.client.leave(community);
+			onChanged();
+			return what;
+		});
+	let control;
+	if (standing.role === 'owner') control = <span className="badge">You own this community</span>;
+	else if (standing.status === 'member')
+		control = (
+			<button type="button" disabled={action.pending} onClick={() => leave(`You left ${community.name}.`)}>
+				Leave
+			</button>
+		);
+	else if (standing.status === 'pending')
+		control = (
+			<span className="row">
+				<span className="badge badge-warn">Request pending</span>
+				<button type="button" disabled={action.pending} onClick={() => leave('Request withdrawn.')}>
+					Withdraw request
+				</button>
+			</span>
+		);
+	else if (standing.status === 'blocked') control = <span className="badge badge-warn">Blocked</span>;
+	else
+		control = (
+			<button type="button" className="primary" disabled={action.pending} onClick={join}>
+				{action.pending ? 'Working…' : community.accessType === 'open' ? 'Join' : 'Ask to join'}
+			</button>
+		);
+	return (
+		<div className="membership">
+			{control}
+			{action.error && <Notice kind="error">{action.error}</Notice>}
+			{action.done && <Notice kind="success">{action.done}</Notice>}
+		</div>
+	);
+}

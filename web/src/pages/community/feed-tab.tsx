@@ -1,0 +1,197 @@
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import type { Community } from '../../../../client/atrarium-client';
+import { useAction } from '../../components/hooks';
+import { explain } from '../../components/explain';
+import { Empty, Loading, Notice } from '../../components/notice';
+import { hydratorFor, type PostView } from '../../feed/hydrate';
+import { PostCard } from '../../feed/post-card';
+import { useSession, useUser } from '../../session/session';
+import { ModerationForm } from './moderation-form';
+import type { Standing } from './standing';
+
+const PAGE = 20;
+const MAX_GRAPHEMES = 300;
+
+interface FeedState {
+	posts: PostView[];
+	cursor: string | undefined;
+	loading: boolean;
+	error: string | null;
+	done: boolean;
+}
+
+/** The community's feed: newest first, hydrated, more pages as the reader scrolls. */
+export function FeedTab({ community, standing, onChanged }: { community: Community; standing: Standing; onChanged: () => void }) {
+	const { service, config } = useSession();
+	const user = useUser();
+	const [feed, setFeed] = useState<FeedState>({ posts: [], cursor: undefined, loading: true, error: null, done: false });
+	const loadingRef = useRef(false);
+	const sentinel = useRef<HTMLDivElement>(null);
+
+	const loadPage = useCallback(
+		async (cursor: string | undefined, replace: boolean) => {
+			if (!config || !community.feedUri || loadingRef.current) return;
+			loadingRef.current = true;
+			setFeed((f) => ({ ...f, loading: true, error: null }));
+			try {
+				const page = await service.feedSkeleton(community.feedUri, { limit: PAGE, ...(cursor ? { cursor } : {}) });
+				const posts = await hydratorFor(config, user?.client.agent ?? null)(page.feed.map((item) => item.post));
+				setFeed((f) => ({ posts: replace ? posts : [...f.posts, ...posts.filter((p) => !f.posts.some((q) => q.uri === p.uri))], cursor: page.cursor, loading: false, error: null, done: !page.cursor }));
+			} catch (err) {
+				setFeed((f) => ({ ...f, loading: false, error: explain(err) }));
+			} finally {
+				loadingRef.current = false;
+			}
+		},
+		[config, community.feedUri, service, user],
+	);
+
+	useEffect(() => {
+		void loadPage(undefined, true);
+	}, [loadPage]);
+
+	// Infinite scroll: the next page loads when the end of the list comes into view.
+	useEffect(() => {
+		const node = sentinel.current;
+		if (!node || feed.done || feed.error) return;
+		const observer = new IntersectionObserver((entries) => {
+			if (entries.some((e) => e.isIntersecting) && feed.cursor) void loadPage(feed.cursor, false);
+		});
+		observer.observe(node);
+		return () => observer.disconnect();
+	}, [feed.cursor, feed.done, feed.error, loadPage]);
+
+	const refreshUntil = useCallback(
+		async (uri: string) => {
+			// The post reaches the index through the firehose, usually within a couple of seconds.
+			for (let attempt = 0; attempt < 10; attempt++) {
+				await new Promise((resolve) => setTimeout(resolve, 1000));
+				const page = await service.feedSkeleton(community.feedUri!, { limit: PAGE }).catch(() => null);
+				if (page?.feed.some((item) => item.post === uri)) break;
+			}
+			await loadPage(undefined, true);
+			onChanged();
+		},
+		[community.feedUri, loadPage, onChanged, service],
+	);
+
+	if (!community.feedUri) return <Notice kind="info">This service has no operator account configured yet, so it serves no feeds.</Notice>;
+
+	return (
+		<section aria-labelledby="feed-heading">
+			<h2 id="feed-heading" className="visually-hidden">
+				Feed
+			</h2>
+			{user && standing.canPost && <Composer community={community} onPosted={(uri) => void refreshUntil(uri)} />}
+			{user && !standing.canPost && standing.status !== 'blocked' && <Notice kind="info">Join this community to post to its feed.</Notice>}
+			{standing.status === 'blocked' && <Notice kind="info">You are blocked in this community; your posts do not appear in its feed.</Notice>}
+			{!user && <Notice kind="info">Sign in and join to post here. Anyone can read the feed.</Notice>}
+			{feed.error && (
+				<Notice kind="error">
+					Could not load the feed: {feed.error}{' '}
+					<button type="button" onClick={() => void loadPage(feed.posts.length ? feed.cursor : undefined, feed.posts.length === 0)}>
+						Try again
+					</button>
+				</Notice>
+			)}
+			<div className="feed" aria-busy={feed.loading}>
+				{feed.posts.map((post) => (
+					<FeedPost key={post.uri} post={post} community={community} standing={standing} onRemoved={(author) => setFeed((f) => ({ ...f, posts: f.posts.filter((p) => (author ? p.author.did !== author : p.uri !== post.uri)) }))} onChanged={onChanged} />
+				))}
+			</div>
+			{feed.loading && <Loading label={feed.posts.length ? 'Loading more posts…' : 'Loading the feed…'} />}
+			{!feed.loading && !feed.error && feed.posts.length === 0 && (
+				<Empty title="No posts yet">
+					<p>
+						Posts tagged <strong>{community.hashtag}</strong> by members appear here, newest first, for 7 days.
+						{standing.canPost ? ' Write the first one above.' : ''}
+					</p>
+				</Empty>
+			)}
+			<div ref={sentinel} className="sentinel" />
+			{!feed.loading && !feed.done && !feed.error && (
+				<button type="button" className="more" onClick={() => void loadPage(feed.cursor, false)}>
+					Load more posts
+				</button>
+			)}
+			{feed.done && feed.posts.length > 0 && <p className="end">You have reached the end of the last 7 days.</p>}
+		</section>
+	);
+}
+
+function Composer({ community, onPosted }: { community: Community; onPosted: (uri: string) => void }) {
+	const user = useUser()!;
+	const [text, setText] = useState('');
+	const action = useAction();
+	const length = [...new Intl.Segmenter().segment(`${text.trim()} ${community.hashtag}`)].length;
+	const submit = async (event: FormEvent) => {
+		event.preventDefault();
+		const ok = await action.run(async () => {
+			const { uri } = await user.client.post(community, text);
+			onPosted(uri);
+			return 'Posted to your PDS. It appears in the feed within a few seconds.';
+		});
+		if (ok) setText('');
+	};
+	return (
+		<form className="composer" onSubmit={submit}>
+			<label htmlFor="composer-text">Write a post</label>
+			<textarea id="composer-text" value={text} onChange={(e) => setText(e.target.value)} rows={3} placeholder="What's happening in the community?" aria-describedby="composer-help" />
+			<div className="row spread">
+				<span id="composer-help" className="hint">
+					{community.hashtag} is added for you · <span className={length > MAX_GRAPHEMES ? 'over' : ''}>{MAX_GRAPHEMES - length}</span> characters left
+				</span>
+				<button type="submit" className="primary" disabled={action.pending || text.trim() === '' || length > MAX_GRAPHEMES}>
+					{action.pending ? 'Posting…' : 'Post'}
+				</button>
+			</div>
+			{action.error && <Notice kind="error">{action.error}</Notice>}
+			{action.done && <Notice kind="success">{action.done}</Notice>}
+		</form>
+	);
+}
+
+function FeedPost({ post, community, standing, onRemoved, onChanged }: { post: PostView; community: Community; standing: Standing; onRemoved: (author?: string) => void; onChanged: () => void }) {
+	const user = useUser();
+	const [asking, setAsking] = useState<'hide' | 'block' | null>(null);
+	const action = useAction();
+	if (!user || !standing.canModerate) return <PostCard post={post} />;
+	const controls = (
+		<div className="post-controls">
+			{asking === null && (
+				<div className="row">
+					<button type="button" onClick={() => setAsking('hide')}>
+						Hide post
+					</button>
+					{post.author.did !== community.ownerDid && (
+						<button type="button" onClick={() => setAsking('block')}>
+							Block author
+						</button>
+					)}
+				</div>
+			)}
+			{asking && (
+				<ModerationForm
+					verbLabel={asking === 'hide' ? 'Hide this post' : 'Block this author'}
+					pending={action.pending}
+					onCancel={() => setAsking(null)}
+					onSubmit={(reason, note) =>
+						void action
+							.run(async () => {
+								if (asking === 'hide') await user.client.moderate('hide', community, { post: { uri: post.uri, cid: post.cid } }, reason, note);
+								else await user.client.moderate('block', community, { did: post.author.did }, reason, note);
+							})
+							.then((ok) => {
+								if (ok) {
+									onRemoved(asking === 'block' ? post.author.did : undefined);
+									onChanged();
+								}
+							})
+					}
+				/>
+			)}
+			{action.error && <Notice kind="error">{action.error}</Notice>}
+		</div>
+	);
+	return <PostCard post={post} controls={controls} />;
+}

@@ -1,0 +1,37 @@
+/** Pure: where the viewer stands in a community, which decides the controls they see. */
+import type { Community, MemberStatus, MemberView } from '../../../../client/atrarium-client';
+import actionLexicon from '../../../../lexicons/net/atrarium/moderation/action.json';
+
+export interface Standing {
+	role: 'owner' | 'moderator' | 'member' | null;
+	status: MemberStatus | null;
+	canModerate: boolean;
+	canPost: boolean;
+}
+
+export function standingOf(community: Pick<Community, 'ownerDid' | 'moderators'>, members: MemberView[], viewerDid: string | null): Standing {
+	if (!viewerDid) return { role: null, status: null, canModerate: false, canPost: false };
+	const entry = members.find((m) => m.did === viewerDid);
+	const role = community.ownerDid === viewerDid ? 'owner' : community.moderators.includes(viewerDid) ? 'moderator' : entry ? 'member' : null;
+	const status = entry?.status ?? null;
+	const canModerate = role === 'owner' || role === 'moderator';
+	return { role, status, canModerate, canPost: status === 'member' };
+}
+
+/** The reasons a moderator can give, as the lexicon lists them (the lexicon is the one source). */
+export const MODERATION_REASONS: string[] = actionLexicon.defs.main.record.properties.reason.enum;
+
+export function reasonLabel(reason: string): string {
+	return reason.charAt(0).toUpperCase() + reason.slice(1).replace(/_/g, ' ');
+}
+
+const ACTION_WORDS: Record<string, string> = {
+	hide_post: 'hid a post',
+	unhide_post: 'unhid a post',
+	block_user: 'blocked',
+	unblock_user: 'unblocked',
+	approve_member: 'approved',
+	reject_member: 'rejected',
+};
+
+export const actionWords = (action: string) => ACTION_WORDS[action] ?? action;

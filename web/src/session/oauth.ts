@@ -1,0 +1,27 @@
+/**
+ * atproto OAuth in the browser (@atproto/oauth-client-browser): the main way to sign in. Tokens are
+ * DPoP-bound and kept in this browser's IndexedDB. On a public host the Worker serves the client metadata
+ * (its URL is the client id); on a loopback sandbox the client is atproto's loopback client, which needs
+ * the page on 127.0.0.1.
+ */
+import { atprotoLoopbackClientMetadata, BrowserOAuthClient, buildAtprotoLoopbackClientId } from '@atproto/oauth-client-browser';
+import type { DashboardConfig } from '../../../src/shared/views';
+
+export const OAUTH_SCOPE = 'atproto transition:generic';
+export const CALLBACK_PATH = '/auth/callback';
+
+let loaded: Promise<BrowserOAuthClient | null> | null = null;
+
+/** The OAuth client for this page, or null where OAuth cannot work (a loopback page not on 127.0.0.1). */
+export function oauthClient(config: DashboardConfig): Promise<BrowserOAuthClient | null> {
+	loaded ??= load(config);
+	return loaded;
+}
+
+async function load(config: DashboardConfig): Promise<BrowserOAuthClient | null> {
+	const common = { handleResolver: config.signInService, plcDirectoryUrl: config.plcUrl, responseMode: 'fragment' as const };
+	if (config.oauthClientId) return BrowserOAuthClient.load({ clientId: config.oauthClientId, ...common });
+	if (window.location.hostname !== '127.0.0.1') return null;
+	const clientId = buildAtprotoLoopbackClientId({ scope: OAUTH_SCOPE, redirect_uris: [`${window.location.origin}${CALLBACK_PATH}`] as [`http://127.0.0.1${string}`] });
+	return new BrowserOAuthClient({ ...common, allowHttp: true, clientMetadata: atprotoLoopbackClientMetadata(clientId) });
+}

@@ -1,0 +1,176 @@
+/**
+ * Who is signed in. Two ways in, both ending with an @atproto/api Agent on the user's own PDS that never
+ * leaves this browser: atproto OAuth (session/oauth.ts), and a handle + app password (the fallback the
+ * local sandbox can always use; the session is kept in localStorage). The service only ever sees
+ * short-lived service JWTs minted by that PDS.
+ */
+import { Agent, AtpAgent, type AtpSessionData } from '@atproto/api';
+import { getAtprotoHandle } from '@atcute/identity';
+import type { Did } from '@atcute/lexicons/syntax';
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { AtrariumClient, AtrariumService, type DashboardConfig } from '../../../client/atrarium-client';
+import { didResolverFor } from '../../../src/identity/did-resolver';
+import { navigate, safeReturn } from '../router';
+import { CALLBACK_PATH, oauthClient } from './oauth';
+
+export interface SignedIn {
+	client: AtrariumClient;
+	did: string;
+	handle: string;
+	method: 'oauth' | 'app-password';
+}
+
+export type SessionState = { status: 'loading' } | { status: 'signed-out'; problem?: string } | { status: 'signed-in'; user: SignedIn };
+
+interface SessionContextValue {
+	state: SessionState;
+	service: AtrariumService;
+	config: DashboardConfig | null;
+	signInWithPassword(identifier: string, password: string, pds: string): Promise<void>;
+	signInWithOAuth(handle: string, returnTo: string): Promise<void>;
+	/** Whether OAuth can be offered on this page. */
+	oauthAvailable: boolean;
+	signOut(): Promise<void>;
+}
+
+const STORED_PASSWORD_SESSION = 'atrarium.app-password-session';
+const service = new AtrariumService('');
+const SessionContext = createContext<SessionContextValue | null>(null);
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+	const [state, setState] = useState<SessionState>({ status: 'loading' });
+	const [config, setConfig] = useState<DashboardConfig | null>(null);
+	const [oauthAvailable, setOauthAvailable] = useState(false);
+	const [signOutCurrent, setSignOutCurrent] = useState<(() => Promise<void>) | null>(null);
+
+	const signedIn = useCallback(async (agent: Agent, method: SignedIn['method'], knownHandle: string | null, signOut: () => Promise<void>, cfg: DashboardConfig) => {
+		const did = agent.assertDid;
+		const handle = knownHandle ?? (await handleOf(cfg, did));
+		setSignOutCurrent(() => signOut);
+		setState({ status: 'signed-in', user: { client: new AtrariumClient(service, agent), did, handle, method } });
+	}, []);
+
+	useEffect(() => {
+		let cancelled = false;
+		(async () => {
+			let cfg: DashboardConfig;
+			try {
+				cfg = await service.dashboardConfig();
+			} catch (err) {
+				setState({ status: 'signed-out', problem: `The dashboard cannot reach the Atrarium service: ${message(err)}` });
+				return;
+			}
+			if (cancelled) return;
+			setConfig(cfg);
+			const stored = readStoredPasswordSession();
+			if (stored) {
+				try {
+					const agent = passwordAgent(stored.pds);
+					await agent.resumeSession(stored.session);
+					return signedIn(agent, 'app-password', agent.session?.handle ?? null, () => signOutPassword(agent), cfg);
+				} catch {
+					localStorage.removeItem(STORED_PASSWORD_SESSION);
+				}
+			}
+			let client;
+			try {
+				client = await oauthClient(cfg);
+			} catch {
+				client = null;
+			}
+			setOauthAvailable(client !== null);
+			if (!client) return setState({ status: 'signed-out' });
+			try {
+				const result = await client.init();
+				if (!result) {
+					if (window.location.pathname === CALLBACK_PATH) navigate('/', { replace: true });
+					return setState({ status: 'signed-out' });
+				}
+				const session = result.session;
+				await signedIn(new Agent(session), 'oauth', null, () => session.signOut(), cfg);
+				if ('state' in result) navigate(safeReturn(result.state ?? null), { replace: true });
+			} catch (err) {
+				if (window.location.pathname === CALLBACK_PATH) navigate('/', { replace: true });
+				setState({ status: 'signed-out', problem: `Signing in did not complete: ${message(err)}` });
+			}
+		})();
+		return () => {
+			cancelled = true;
+		};
+	}, [signedIn]);
+
+	const value = useMemo<SessionContextValue>(
+		() => ({
+			state,
+			service,
+			config,
+			oauthAvailable,
+			async signInWithPassword(identifier, password, pds) {
+				const agent = passwordAgent(pds);
+				await agent.login({ identifier: identifier.replace(/^@/, '').trim(), password });
+				await signedIn(agent, 'app-password', agent.session?.handle ?? null, () => signOutPassword(agent), config!);
+			},
+			async signInWithOAuth(handle, returnTo) {
+				const client = config && (await oauthClient(config));
+				if (!client) throw new Error('Signing in with OAuth is not available on this page');
+				// Leaves the page for the user's PDS; the session is picked up by init() on return.
+				await client.signInRedirect(handle.replace(/^@/, '').trim(), { state: returnTo });
+			},
+			async signOut() {
+				await signOutCurrent?.().catch(() => {});
+				setSignOutCurrent(null);
+				setState({ status: 'signed-out' });
+			},
+		}),
+		[state, config, oauthAvailable, signedIn, signOutCurrent],
+	);
+	return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+}
+
+export function useSession(): SessionContextValue {
+	const value = useContext(SessionContext);
+	if (!value) throw new Error('useSession outside SessionProvider');
+	return value;
+}
+
+/** The signed-in user, or null. */
+export function useUser(): SignedIn | null {
+	const { state } = useSession();
+	return state.status === 'signed-in' ? state.user : null;
+}
+
+function passwordAgent(pds: string): AtpAgent {
+	return new AtpAgent({
+		service: pds,
+		persistSession: (_event, session) => {
+			if (session) localStorage.setItem(STORED_PASSWORD_SESSION, JSON.stringify({ pds, session }));
+			else localStorage.removeItem(STORED_PASSWORD_SESSION);
+		},
+	});
+}
+
+async function signOutPassword(agent: AtpAgent): Promise<void> {
+	localStorage.removeItem(STORED_PASSWORD_SESSION);
+	await agent.logout();
+}
+
+function readStoredPasswordSession(): { pds: string; session: AtpSessionData } | null {
+	try {
+		const raw = localStorage.getItem(STORED_PASSWORD_SESSION);
+		return raw ? (JSON.parse(raw) as { pds: string; session: AtpSessionData }) : null;
+	} catch {
+		return null;
+	}
+}
+
+async function handleOf(config: DashboardConfig, did: string): Promise<string> {
+	try {
+		return getAtprotoHandle(await didResolverFor(new URL(config.plcUrl)).resolve(did as Did)) ?? did;
+	} catch {
+		return did;
+	}
+}
+
+export function message(err: unknown): string {
+	return err instanceof Error ? err.message : String(err);
+}
