@@ -171,6 +171,7 @@ function printSummary(workerUrl: string, network: SandboxNetwork, jetstreamUrl: 
 	console.log(`
 Atrarium is running.
 
+  Dashboard (open in a browser)  ${workerUrl}/
   Worker (API + feed generator)  ${workerUrl}
   Feed generator DID document    ${workerUrl}/.well-known/did.json
   PDS                            ${network.pdsUrl}
@@ -179,7 +180,7 @@ Atrarium is running.
   Operator token (/admin)        ${settings.adminToken}
   Data folder                    ${settings.dir}
 
-Accounts (handle / password), on the PDS above:
+Accounts (handle / password), on the PDS above; sign in to the dashboard with either:
 ${[...state.users, state.operator].map((u) => `  ${pad(u.handle, 14)} ${pad(u.password, 20)} ${u.did}`).join('\n')}
 
 Communities:

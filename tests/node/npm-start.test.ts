@@ -3,62 +3,25 @@
  * started, and a second start reuses the same accounts, communities and posts. Runs the built start
  * script on free ports in a temporary folder.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/ports';
+import { freeSandboxPorts, startSandboxProcess, type SandboxPorts } from '../support/sandbox-process';
 
 let dir: string;
-let ports: { plc: number; pds: number; jetstream: number; worker: number; inspector: number };
+let ports: SandboxPorts;
 
 beforeAll(async () => {
 	dir = await mkdtemp(join(tmpdir(), 'atrarium-start-'));
-	ports = { plc: await freePort(), pds: await freePort(), jetstream: await freePort(), worker: await freePort(), inspector: await freePort() };
+	ports = await freeSandboxPorts();
 });
 afterAll(async () => {
 	await rm(dir, { recursive: true, force: true });
 });
 
-interface Running {
-	child: ChildProcess;
-	output: () => string;
-}
-
-async function start(): Promise<Running> {
-	const child = spawn('node', ['dist/sandbox/start.mjs'], {
-		env: {
-			...process.env,
-			ATRARIUM_SANDBOX_DIR: dir,
-			ATRARIUM_PLC_PORT: String(ports.plc),
-			ATRARIUM_PDS_PORT: String(ports.pds),
-			ATRARIUM_JETSTREAM_PORT: String(ports.jetstream),
-			ATRARIUM_PORT: String(ports.worker),
-			ATRARIUM_INSPECTOR_PORT: String(ports.inspector),
-		},
-		stdio: ['ignore', 'pipe', 'pipe'],
-	});
-	let output = '';
-	child.stdout!.on('data', (chunk) => (output += chunk));
-	child.stderr!.on('data', (chunk) => (output += chunk));
-	const deadline = Date.now() + 120_000;
-	while (!output.includes('Press Ctrl-C to stop everything.')) {
-		if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
-		if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${output}`);
-		await new Promise((resolve) => setTimeout(resolve, 250));
-	}
-	return { child, output: () => output };
-}
-
-async function interrupt(running: Running): Promise<number | null> {
-	const exited = once(running.child, 'exit');
-	running.child.kill('SIGINT');
-	const [code] = await exited;
-	return code as number | null;
-}
-
+const start = () => startSandboxProcess(dir, ports);
+const interrupt = (running: { interrupt: () => Promise<number | null> }) => running.interrupt();
 const listening = (port: number) => fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
 
 describe('npm start', () => {
@@ -76,6 +39,17 @@ describe('npm start', () => {
 		const res = await fetch(`http://127.0.0.1:${ports.worker}/xrpc/app.bsky.feed.getFeedSkeleton?feed=${encodeURIComponent(feedUri)}`);
 		firstFeed = ((await res.json()) as { feed: { post: string }[] }).feed.map((item) => item.post);
 		expect(firstFeed).toHaveLength(2);
+
+		// The dashboard is the Worker's static assets: at /, and at any page's own path (single-page app).
+		expect(output).toContain(`Dashboard (open in a browser)  http://127.0.0.1:${ports.worker}/`);
+		const id = /#atr_([0-9a-f]{8})/.exec(communityLine)![1];
+		for (const path of ['/', `/c/${id}/members`]) {
+			const page = await fetch(`${running.url}${path}`);
+			expect(page.headers.get('content-type')).toContain('text/html');
+			expect(await page.text()).toContain('<div id="root"></div>');
+		}
+		const config = (await (await fetch(`${running.url}/api/config`)).json()) as { signInService: string; appview: unknown };
+		expect(config).toMatchObject({ signInService: `http://localhost:${ports.pds}`, appview: null });
 
 		expect(await interrupt(running)).toBe(0);
 		for (const port of [ports.worker, ports.pds, ports.plc, ports.jetstream]) expect(await listening(port)).toBe(false);

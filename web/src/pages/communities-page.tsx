@@ -5,6 +5,7 @@ import { Empty, Loading, Notice } from '../components/notice';
 import { PersonName } from '../components/person';
 import { Link, navigate } from '../router';
 import { useSession, useUser } from '../session/session';
+import { count } from './community/standing';
 
 /** Browse and search communities. */
 export function CommunitiesPage({ query }: { query: string }) {
@@ -60,7 +61,7 @@ export function CommunitiesPage({ query }: { query: string }) {
 						</h2>
 						{c.description && <p>{c.description}</p>}
 						<p className="meta">
-							<span className="badge">{c.stage}</span> <span className="badge">{c.accessType === 'open' ? 'Open' : 'Invite-only'}</span> {c.members} members · {c.posts} posts · <code>{c.hashtag}</code>
+							<span className="badge">{c.stage}</span> <span className="badge">{c.accessType === 'open' ? 'Open' : 'Invite-only'}</span> {count(c.members, 'member')} · {count(c.posts, 'post')} · <code>{c.hashtag}</code>
 						</p>
 						<p className="meta">
 							Owner <PersonName did={c.ownerDid} />

@@ -107,7 +107,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 			oauthAvailable,
 			async signInWithPassword(identifier, password, pds) {
 				const agent = passwordAgent(pds);
-				await agent.login({ identifier: identifier.replace(/^@/, '').trim(), password });
+				try {
+					await agent.login({ identifier: identifier.replace(/^@/, '').trim(), password });
+				} catch (err) {
+					const status = (err as { status?: number }).status;
+					if (status === 401 || status === 400) throw new Error(`Your PDS refused to sign you in: ${message(err)}`);
+					throw err;
+				}
 				await signedIn(agent, 'app-password', agent.session?.handle ?? null, () => signOutPassword(agent), config!);
 			},
 			async signInWithOAuth(handle, returnTo) {

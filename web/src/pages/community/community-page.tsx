@@ -9,7 +9,7 @@ import { useSession, useUser } from '../../session/session';
 import { FeedTab } from './feed-tab';
 import { MembersTab } from './members-tab';
 import { ModerationTab } from './moderation-tab';
-import { standingOf, type Standing } from './standing';
+import { count, standingOf, type Standing } from './standing';
 
 export function CommunityPage({ id, tab }: { id: string; tab: 'feed' | 'members' | 'moderation' }) {
 	const { service } = useSession();
@@ -60,7 +60,7 @@ function CommunityHeader({ community, members, standing, onChanged }: { communit
 			</div>
 			{community.description && <p className="description">{community.description}</p>}
 			<p className="meta">
-				<span className="badge">{community.stage}</span> <span className="badge">{community.accessType === 'open' ? 'Open' : 'Invite-only'}</span> {community.members} members · {community.posts} posts this week
+				<span className="badge">{community.stage}</span> <span className="badge">{community.accessType === 'open' ? 'Open' : 'Invite-only'}</span> {count(community.members, 'member')} · {count(community.posts, 'post')} this week
 				{community.pending > 0 && standing.canModerate ? ` · ${community.pending} waiting` : ''} · owner <PersonName did={community.ownerDid} />
 			</p>
 			<p className="meta row wrap">

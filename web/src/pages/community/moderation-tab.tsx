@@ -5,7 +5,7 @@ import { PersonName } from '../../components/person';
 import { getRecord, personOf } from '../../feed/identity';
 import { relativeTime } from '../../feed/time';
 import { useSession, useUser } from '../../session/session';
-import { actionWords, reasonLabel } from './standing';
+import { actionWords, isStillHidden, reasonLabel } from './standing';
 import { parseRecordUri } from '../../../../src/shared/at-uri';
 
 /** The moderation log, newest first; hidden posts can be shown again from here. */
@@ -31,12 +31,6 @@ export function ModerationTab({ community, onChanged }: { community: Community; 
 			)}
 		</section>
 	);
-}
-
-/** Pure: a hide is still in force if no later effective unhide of the same post follows it. */
-export function isStillHidden(entry: ModerationLogEntry, log: ModerationLogEntry[]): boolean {
-	if (entry.action !== 'hide_post' || !entry.effective) return false;
-	return !log.some((other) => other.action === 'unhide_post' && other.effective && other.targetUri === entry.targetUri && other.createdAt > entry.createdAt);
 }
 
 function LogEntry({ entry, community, onChanged, hiddenNow }: { entry: ModerationLogEntry; community: Community; onChanged: () => void; hiddenNow: boolean }) {

@@ -1,5 +1,5 @@
 /** Pure: where the viewer stands in a community, which decides the controls they see. */
-import type { Community, MemberStatus, MemberView } from '../../../../client/atrarium-client';
+import type { Community, MemberStatus, MemberView, ModerationLogEntry } from '../../../../client/atrarium-client';
 import actionLexicon from '../../../../lexicons/net/atrarium/moderation/action.json';
 
 export interface Standing {
@@ -35,3 +35,11 @@ const ACTION_WORDS: Record<string, string> = {
 };
 
 export const actionWords = (action: string) => ACTION_WORDS[action] ?? action;
+
+/** Pure: a hide is still in force if no later effective unhide of the same post follows it. */
+export function isStillHidden(entry: ModerationLogEntry, log: ModerationLogEntry[]): boolean {
+	if (entry.action !== 'hide_post' || !entry.effective) return false;
+	return !log.some((other) => other.action === 'unhide_post' && other.effective && other.targetUri === entry.targetUri && other.createdAt > entry.createdAt);
+}
+
+export const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;

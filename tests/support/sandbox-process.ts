@@ -1,0 +1,64 @@
+/**
+ * The README's `npm start`, as tests run it: the built start script on free loopback ports, with its
+ * data in a folder of the test's own. Ctrl-C (SIGINT) is how a person stops it, so that is how tests do.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { freePort } from './ports';
+
+export interface SandboxPorts {
+	plc: number;
+	pds: number;
+	jetstream: number;
+	worker: number;
+	inspector: number;
+}
+
+export async function freeSandboxPorts(): Promise<SandboxPorts> {
+	return { plc: await freePort(), pds: await freePort(), jetstream: await freePort(), worker: await freePort(), inspector: await freePort() };
+}
+
+export interface RunningSandbox {
+	child: ChildProcess;
+	/** Everything the start script printed so far. */
+	output: () => string;
+	/** The dashboard and API, on 127.0.0.1 (the origin atproto's loopback OAuth client needs). */
+	url: string;
+	/** Sends SIGINT and resolves with the exit code. */
+	interrupt: () => Promise<number | null>;
+}
+
+export async function startSandboxProcess(dir: string, ports: SandboxPorts): Promise<RunningSandbox> {
+	const child = spawn('node', ['dist/sandbox/start.mjs'], {
+		env: {
+			...process.env,
+			ATRARIUM_SANDBOX_DIR: dir,
+			ATRARIUM_PLC_PORT: String(ports.plc),
+			ATRARIUM_PDS_PORT: String(ports.pds),
+			ATRARIUM_JETSTREAM_PORT: String(ports.jetstream),
+			ATRARIUM_PORT: String(ports.worker),
+			ATRARIUM_INSPECTOR_PORT: String(ports.inspector),
+		},
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	let output = '';
+	child.stdout!.on('data', (chunk) => (output += chunk));
+	child.stderr!.on('data', (chunk) => (output += chunk));
+	const interrupt = async () => {
+		if (child.exitCode !== null) return child.exitCode;
+		const exited = once(child, 'exit');
+		child.kill('SIGINT');
+		const [code] = await exited;
+		return code as number | null;
+	};
+	const deadline = Date.now() + 120_000;
+	while (!output.includes('Press Ctrl-C to stop everything.')) {
+		if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
+		if (Date.now() > deadline) {
+			await interrupt();
+			throw new Error(`npm start did not come up:\n${output}`);
+		}
+		await new Promise((resolve) => setTimeout(resolve, 250));
+	}
+	return { child, output: () => output, url: `http://127.0.0.1:${ports.worker}`, interrupt };
+}
