@@ -1,0 +1,118 @@
+/** The dashboard's pure rules: routing, who sees which controls, the moderation log, error wording. */
+import { describe, expect, it } from 'vitest';
+import { ApiFailure, type ModerationLogEntry } from '../../client/atrarium-client';
+import actionLexicon from '../../lexicons/net/atrarium/moderation/action.json';
+import { explain } from '../../web/src/components/explain';
+import { relativeTime } from '../../web/src/feed/time';
+import { count, isStillHidden, MODERATION_REASONS, standingOf } from '../../web/src/pages/community/standing';
+import { routeOf, safeReturn } from '../../web/src/router';
+
+describe('routeOf', () => {
+	it.each([
+		['/', { page: 'communities', query: '' }],
+		['/?q=owls', { page: 'communities', query: 'owls' }],
+		['/new', { page: 'create' }],
+		['/sign-in', { page: 'sign-in', returnTo: '/' }],
+		['/sign-in?return=%2Fc%2F0123abcd', { page: 'sign-in', returnTo: '/c/0123abcd' }],
+		['/c/0123abcd', { page: 'community', id: '0123abcd', tab: 'feed' }],
+		['/c/0123abcd/members', { page: 'community', id: '0123abcd', tab: 'members' }],
+		['/c/0123abcd/moderation', { page: 'community', id: '0123abcd', tab: 'moderation' }],
+		['/c/0123ABCD', { page: 'not-found' }],
+		['/c/0123abc', { page: 'not-found' }],
+		['/c/0123abcd/settings', { page: 'not-found' }],
+		['/c/0123abcd/members/x', { page: 'not-found' }],
+		['/auth/callback', { page: 'not-found' }],
+	])('%s', (path, route) => {
+		expect(routeOf(path)).toEqual(route);
+	});
+});
+
+describe('safeReturn', () => {
+	it('keeps same-site paths and refuses everything else', () => {
+		expect(safeReturn('/c/0123abcd')).toBe('/c/0123abcd');
+		for (const hostile of ['https://evil.example', '//evil.example/x', 'javascript:alert(1)', '', null]) expect(safeReturn(hostile)).toBe('/');
+	});
+});
+
+describe('standingOf', () => {
+	const community = { ownerDid: 'did:plc:owner', moderators: ['did:plc:mod'] };
+	const members = [
+		{ did: 'did:plc:owner', role: 'owner' as const, status: 'member' as const, joinedAt: null },
+		{ did: 'did:plc:mod', role: 'member' as const, status: 'member' as const, joinedAt: null },
+		{ did: 'did:plc:member', role: 'member' as const, status: 'member' as const, joinedAt: null },
+		{ did: 'did:plc:pending', role: 'member' as const, status: 'pending' as const, joinedAt: null },
+		{ did: 'did:plc:blocked', role: 'member' as const, status: 'blocked' as const, joinedAt: null },
+		// Claims a role in its own record: roles come from the owner's config only.
+		{ did: 'did:plc:forger', role: 'moderator' as const, status: 'member' as const, joinedAt: null },
+	];
+	it.each([
+		[null, { role: null, status: null, canModerate: false, canPost: false }],
+		['did:plc:owner', { role: 'owner', status: 'member', canModerate: true, canPost: true }],
+		['did:plc:mod', { role: 'moderator', status: 'member', canModerate: true, canPost: true }],
+		['did:plc:member', { role: 'member', status: 'member', canModerate: false, canPost: true }],
+		['did:plc:pending', { role: 'member', status: 'pending', canModerate: false, canPost: false }],
+		['did:plc:blocked', { role: 'member', status: 'blocked', canModerate: false, canPost: false }],
+		['did:plc:forger', { role: 'member', status: 'member', canModerate: false, canPost: true }],
+		['did:plc:stranger', { role: null, status: null, canModerate: false, canPost: false }],
+	])('%s', (viewer, standing) => {
+		expect(standingOf(community, members, viewer)).toEqual(standing);
+	});
+});
+
+describe('isStillHidden', () => {
+	const entry = (action: string, createdAt: string, effective = true, targetUri = 'at://did:plc:a/app.bsky.feed.post/1'): ModerationLogEntry => ({
+		uri: `at://did:plc:mod/net.atrarium.moderation.action/${createdAt}`,
+		authorDid: 'did:plc:mod',
+		action,
+		targetUri,
+		targetDid: null,
+		reason: null,
+		note: null,
+		createdAt,
+		effective,
+	});
+	const hide = entry('hide_post', '2026-01-01T00:00:00Z');
+	it('a hide with no later unhide is in force', () => expect(isStillHidden(hide, [hide])).toBe(true));
+	it('a later effective unhide ends it', () => expect(isStillHidden(hide, [entry('unhide_post', '2026-01-02T00:00:00Z'), hide])).toBe(false));
+	it('an earlier unhide, an ineffective unhide, or one for another post does not', () => {
+		expect(isStillHidden(hide, [entry('unhide_post', '2025-12-31T00:00:00Z'), hide])).toBe(true);
+		expect(isStillHidden(hide, [entry('unhide_post', '2026-01-02T00:00:00Z', false), hide])).toBe(true);
+		expect(isStillHidden(hide, [entry('unhide_post', '2026-01-02T00:00:00Z', true, 'at://did:plc:a/app.bsky.feed.post/2'), hide])).toBe(true);
+	});
+	it('an ineffective hide (by a non-moderator) never hid anything', () => expect(isStillHidden(entry('hide_post', '2026-01-01T00:00:00Z', false), [])).toBe(false));
+	it('other actions are not hides', () => expect(isStillHidden(entry('block_user', '2026-01-01T00:00:00Z'), [])).toBe(false));
+});
+
+describe('MODERATION_REASONS', () => {
+	it('is the lexicon’s list', () => expect(MODERATION_REASONS).toEqual(actionLexicon.defs.main.record.properties.reason.enum));
+});
+
+describe('explain', () => {
+	it.each([
+		[new ApiFailure(0, 'NetworkError', 'x'), /Cannot reach the Atrarium service/],
+		[new ApiFailure(429, 'RateLimitExceeded', 'x'), /30 a minute/],
+		[new ApiFailure(403, 'NotAModerator', 'x'), /Only the owner and moderators/],
+		[new ApiFailure(401, 'JwtExpired', 'token expired'), /did not accept your sign-in \(token expired\)/],
+		[new ApiFailure(503, 'Timeout', 'x'), /The service had a problem \(Timeout\)/],
+		[new ApiFailure(404, 'NotFound', 'No community 0123abcd'), /^No community 0123abcd$/],
+		[Object.assign(new Error('Record not found'), { status: 400, error: 'InvalidRequest' }), /^Your PDS refused: Record not found$/],
+		[Object.assign(new Error('Token has expired'), { status: 400, error: 'ExpiredToken' }), /session has ended/],
+		[new TypeError('Failed to fetch'), /Cannot reach the server/],
+		['plain', /^plain$/],
+	])('%s', (err, wording) => {
+		expect(explain(err)).toMatch(wording);
+	});
+});
+
+describe('relativeTime and count', () => {
+	const now = Date.parse('2026-11-27T12:00:00Z');
+	it.each([
+		['2026-11-27T11:59:30Z', '30s'],
+		['2026-11-27T11:55:00Z', '5m'],
+		['2026-11-27T09:00:00Z', '3h'],
+		['2026-11-25T12:00:00Z', '2d'],
+		['2026-11-28T12:00:00Z', '0s'],
+		['not a date', ''],
+	])('%s', (iso, text) => expect(relativeTime(iso, now)).toBe(text));
+	it('pluralises', () => expect([count(0, 'post'), count(1, 'post'), count(2, 'member')]).toEqual(['0 posts', '1 post', '2 members']));
+});
