@@ -11,6 +11,8 @@ try {
 try {
 	process.exitCode = await cli.main(process.argv.slice(2));
 } catch (err) {
-	console.error(`atrarium: ${err instanceof Error ? err.message : String(err)}`);
+	// The service's refusals name their error and status (e.g. "NotFound (404): No community ...").
+	const detail = err?.name === 'ApiFailure' ? `${err.error} (${err.status}): ${err.message}` : err instanceof Error ? err.message : String(err);
+	console.error(`atrarium: ${detail}`);
 	process.exitCode = 1;
 }

@@ -30,16 +30,16 @@ export async function createCommunity(options: CliOptions, args: CreateCommunity
 export async function joinCommunity(options: CliOptions, id: string, print: Print) {
 	const client = await login(options);
 	const community = await communityInfo(options, id);
-	const status = await client.join(community);
-	print(status === 'pending' ? `Asked to join ${community.name}; an owner or moderator must approve you.` : `Joined ${community.name} (${status}).`, { status });
+	const { status, ...result } = await client.join(community);
+	print(status === 'pending' ? `Asked to join ${community.name}; an owner or moderator must approve you.` : `Joined ${community.name} (${status}).`, result);
 	return status;
 }
 
 export async function leaveCommunity(options: CliOptions, id: string, print: Print) {
 	const client = await login(options);
 	const community = await communityInfo(options, id);
-	await client.leave(community);
-	print(`Left ${community.name}.`, { left: community.id });
+	const left = await client.leave(community);
+	print(`Left ${community.name}.`, { left });
 }
 
 export async function postToCommunity(options: CliOptions, id: string, text: string, print: Print) {

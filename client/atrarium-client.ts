@@ -13,6 +13,7 @@ export type { DashboardConfig, MemberStatus, MemberView, ModerationLogEntry };
 export type Community = Omit<CommunitySummary, 'closed'> & CommunityCounts & { feedUri: string | null };
 export type ModerationVerb = keyof typeof MODERATION_ROUTES;
 export type ModerationReason = 'spam' | 'harassment' | 'off_topic' | 'misinformation' | 'explicit_content' | 'rule_violation' | 'other';
+export type MembershipResult = { uri: string; communities: { id: string; status: MemberStatus; role: string }[] };
 export type ModerationTarget = { post: { uri: string; cid: string } } | { did: string };
 
 /** A refusal from the service (or a response it should never give), with its `{ error, message }`. */
@@ -109,21 +110,23 @@ export class AtrariumClient {
 		return this.callApi('/api/communities', API_METHODS.registerCommunity, { uri: data.uri });
 	}
 
-	/** Joins an open community, or asks to join an invite-only one; returns the resulting status. */
-	async join(community: Community): Promise<MemberStatus> {
+	/** Joins an open community, or asks to join an invite-only one; `status` is where that leaves the user. */
+	async join(community: Pick<Community, 'id' | 'configUri'>): Promise<MembershipResult & { status: MemberStatus }> {
 		const record = { $type: MEMBERSHIP, community: community.configUri, role: 'member', joinedAt: now(), active: true };
 		const { data } = await this.agent.com.atproto.repo.createRecord({ repo: this.did, collection: MEMBERSHIP, record, validate: false });
-		return this.registerMembership(data.uri, community.id);
+		const result = await this.registerMembership(data.uri);
+		return { ...result, status: result.communities.find((c) => c.id === community.id)?.status ?? 'left' };
 	}
 
-	/** Deletes every membership record this user has for the community. */
-	async leave(community: Community): Promise<void> {
+	/** Deletes every membership record this user has for the community; returns their at-uris. */
+	async leave(community: Pick<Community, 'name' | 'configUri'>): Promise<string[]> {
 		const mine = (await this.listOwn(MEMBERSHIP)).filter((r) => (r.value as { community?: string }).community === community.configUri);
 		if (mine.length === 0) throw new ApiFailure(400, 'NotAMember', `You have no membership record for ${community.name}`);
 		for (const record of mine) {
 			await this.agent.com.atproto.repo.deleteRecord({ repo: this.did, collection: MEMBERSHIP, rkey: rkeyOf(record.uri) });
-			await this.registerMembership(record.uri, community.id);
+			await this.registerMembership(record.uri);
 		}
+		return mine.map((r) => r.uri);
 	}
 
 	/** Posts to the user's PDS with the community's hashtag added (as text and as a tag facet). */
@@ -175,9 +178,8 @@ export class AtrariumClient {
 		return parseResponse<T>(res);
 	}
 
-	private async registerMembership(uri: string, id: string): Promise<MemberStatus> {
-		const result = await this.callApi<{ communities: { id: string; status: MemberStatus }[] }>('/api/memberships', API_METHODS.registerMembership, { uri });
-		return result.communities.find((c) => c.id === id)?.status ?? 'left';
+	private registerMembership(uri: string): Promise<MembershipResult> {
+		return this.callApi<MembershipResult>('/api/memberships', API_METHODS.registerMembership, { uri });
 	}
 
 	private async listOwn(collection: string) {

@@ -91,7 +91,7 @@ function Membership({ community, standing, onChanged }: { community: Community; 
 	}
 	const join = () =>
 		void action.run(async () => {
-			const status = await user.client.join(community);
+			const { status } = await user.client.join(community);
 			onChanged();
 			return status === 'pending' ? 'Request sent. An owner or moderator will review it.' : `You joined ${community.name}.`;
 		});
