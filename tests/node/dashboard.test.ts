@@ -202,6 +202,34 @@ describe('dashboard', () => {
 		await expectAccessible(alice, 'moderation log');
 	});
 
+	it('an invite-only request waits until the owner approves it; the owner appoints a moderator', async () => {
+		// Seeded: Bob asked to join Night Owls (invite-only, owned by Alice, moderated by Carol).
+		const owls = ((await (await fetch(`${sandbox.url}/api/communities?q=Owls`)).json()) as { communities: { id: string }[] }).communities[0]!.id;
+		await bob.goto(`${sandbox.url}/c/${owls}`);
+		await bob.getByText('Request pending').waitFor();
+		expect(await bob.getByLabel('Write a post').count()).toBe(0);
+
+		await alice.goto(`${sandbox.url}/c/${owls}/members`);
+		await alice.getByRole('heading', { name: 'Requests to join' }).waitFor();
+		const request = alice.getByRole('listitem').filter({ hasText: '@bob.test' }).filter({ hasText: 'waiting for approval' });
+		await request.getByRole('button', { name: 'Approve' }).click();
+		await request.waitFor({ state: 'detached' });
+		await alice.getByText('No one is waiting.').waitFor();
+		await expectAccessible(alice, 'members with requests');
+
+		await bob.reload();
+		await bob.getByRole('button', { name: 'Leave' }).waitFor();
+		await bob.getByLabel('Write a post').waitFor();
+
+		await alice.goto(`${communityUrl}/members`);
+		await alice.getByLabel('Add a moderator (handle)').fill('carol.test');
+		await alice.getByRole('button', { name: 'Add', exact: true }).click();
+		await alice.getByText('carol.test is now a moderator.').waitFor();
+		const community = (await (await fetch(`${sandbox.url}/api/communities/${new URL(communityUrl).pathname.split('/')[2]}`)).json()) as { moderators: string[] };
+		expect(community.moderators).toHaveLength(1);
+		await alice.getByRole('region', { name: 'Moderators' }).getByText('@carol.test').waitFor();
+	});
+
 	it('works on a phone: no sideways scrolling, readable feed', async () => {
 		const phone = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
 		const gardeners = (await (await fetch(`${sandbox.url}/api/communities?q=Gardeners`)).json()) as { communities: { id: string }[] };
