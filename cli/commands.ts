@@ -7,7 +7,7 @@ import { AtrariumService, type ModerationReason, type ModerationVerb } from '../
 import { didResolverFor } from '../src/identity/did-resolver';
 import { fetchRecordFromPds } from '../src/identity/pds';
 import { parseRecordUri } from '../src/shared/at-uri';
-import { isCommunityId, type CommunityId } from '../src/shared/hashtag';
+import { hashtagOf, isCommunityId, type CommunityId } from '../src/shared/hashtag';
 import { login, type CliOptions } from './session';
 
 export type { ModerationVerb };
@@ -44,7 +44,7 @@ export async function leaveCommunity(options: CliOptions, id: string, print: Pri
 
 export async function postToCommunity(options: CliOptions, id: string, text: string, print: Print) {
 	const client = await login(options);
-	const { uri } = await client.post({ hashtag: `#atr_${requireId(id)}` }, text);
+	const { uri } = await client.post({ hashtag: hashtagOf(requireId(id)) }, text);
 	print(`Posted ${uri}`, { uri });
 	return uri;
 }

@@ -6,7 +6,7 @@
  */
 import { RichText, type Agent } from '@atproto/api';
 import { API_METHODS, MODERATION_ROUTES } from '../src/api/methods';
-import { hashtagOf, newCommunityId, type CommunityId } from '../src/shared/hashtag';
+import { communityIdOfHashtag, communityIdsInText, hashtagOf, newCommunityId } from '../src/shared/hashtag';
 import type { CommunityCounts, CommunitySummary, DashboardConfig, MemberStatus, MemberView, ModerationLogEntry } from '../src/shared/views';
 
 export type { DashboardConfig, MemberStatus, MemberView, ModerationLogEntry };
@@ -103,7 +103,7 @@ export class AtrariumClient {
 	}
 
 	/** The owner changes their config record (its moderators, say); the record in their repo stays the source of truth. */
-	async updateCommunity(id: CommunityId, changes: { moderators?: string[]; description?: string; name?: string }): Promise<Community> {
+	async updateCommunity(id: string, changes: { moderators?: string[]; description?: string; name?: string }): Promise<Community> {
 		const { data: current } = await this.agent.com.atproto.repo.getRecord({ repo: this.did, collection: CONFIG, rkey: id });
 		const record = { ...(current.value as Record<string, unknown>), ...changes };
 		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: CONFIG, rkey: id, record, validate: false, ...(current.cid ? { swapRecord: current.cid } : {}) });
@@ -132,7 +132,8 @@ export class AtrariumClient {
 	/** Posts to the user's PDS with the community's hashtag added (as text and as a tag facet). */
 	async post(community: Pick<Community, 'hashtag'>, text: string): Promise<{ uri: string; cid: string }> {
 		const body = text.trim();
-		const rt = new RichText({ text: body.toLowerCase().includes(community.hashtag) ? body : `${body} ${community.hashtag}` });
+		const tagged = communityIdsInText(body).includes(communityIdOfHashtag(community.hashtag)!);
+		const rt = new RichText({ text: tagged ? body : `${body} ${community.hashtag}` });
 		rt.detectFacetsWithoutResolution();
 		return this.agent.post({ text: rt.text, facets: rt.facets, createdAt: now() });
 	}

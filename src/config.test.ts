@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { PRODUCTION_VARS } from '../tests/support/production-vars';
 import { ConfigError, didWebOf, readConfig } from './config';
 
-const good = {
-	JETSTREAM_URL: 'wss://jetstream2.us-east.bsky.network/subscribe',
-	SERVICE_HOST: 'atrarium.example.com',
-	SERVICE_DID: 'did:web:atrarium.example.com',
-	PLC_URL: 'https://plc.directory',
-	OPERATOR_DID: 'did:plc:ewvi7nxzyoun6zhxrhs64oiz',
-	SIGN_IN_SERVICE: 'https://bsky.social',
-	APPVIEW_URL: 'https://public.api.bsky.app',
-	APPVIEW_DID: 'did:web:api.bsky.app',
-};
+const good = PRODUCTION_VARS;
 
 describe('readConfig', () => {
 	it('reads good vars', () => {

@@ -1,18 +1,10 @@
 import { isOAuthClientIdDiscoverable, oauthClientMetadataSchema } from '@atproto/oauth-types';
 import { describe, expect, it } from 'vitest';
+import { PRODUCTION_VARS } from '../../tests/support/production-vars';
 import { readConfig } from '../config';
 import { dashboardConfig, oauthClientMetadata } from './dashboard';
 
-const production = readConfig({
-	JETSTREAM_URL: 'wss://jetstream2.us-east.bsky.network/subscribe',
-	SERVICE_HOST: 'atrarium.example.com',
-	SERVICE_DID: 'did:web:atrarium.example.com',
-	PLC_URL: 'https://plc.directory',
-	OPERATOR_DID: 'did:plc:ewvi7nxzyoun6zhxrhs64oiz',
-	SIGN_IN_SERVICE: 'https://bsky.social',
-	APPVIEW_URL: 'https://public.api.bsky.app',
-	APPVIEW_DID: 'did:web:api.bsky.app',
-});
+const production = readConfig(PRODUCTION_VARS);
 
 describe('OAuth client metadata', () => {
 	it('is valid atproto OAuth client metadata, discoverable at its own client_id', () => {

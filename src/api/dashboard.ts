@@ -5,13 +5,10 @@
  */
 import type { Hono } from 'hono';
 import { readConfig, type Config } from '../config';
+import { OAUTH_CALLBACK_PATH, OAUTH_SCOPE } from '../shared/oauth';
 import type { DashboardConfig } from '../shared/views';
 
 type ApiEnv = { Bindings: Env };
-
-/** The OAuth scope the dashboard asks for: write records to the user's repo and mint service tokens. */
-export const OAUTH_SCOPE = 'atproto transition:generic';
-export const OAUTH_CALLBACK_PATH = '/auth/callback';
 
 export function dashboardConfig(config: Config): DashboardConfig {
 	const loopback = config.serviceOrigin.startsWith('http:');
@@ -21,14 +18,14 @@ export function dashboardConfig(config: Config): DashboardConfig {
 		signInService: withoutSlash(config.signInService),
 		plcUrl: withoutSlash(config.plcUrl),
 		appview: config.appview ? { url: withoutSlash(config.appview.url), did: config.appview.did } : null,
-		oauthClientId: loopback ? null : `${config.serviceOrigin}/oauth/client-metadata.json`,
+		oauthClientId: loopback ? null : oauthClientIdOf(config),
 	};
 }
 
 /** atproto OAuth client metadata for a browser app (public client, DPoP-bound tokens). */
 export function oauthClientMetadata(config: Config) {
 	return {
-		client_id: `${config.serviceOrigin}/oauth/client-metadata.json`,
+		client_id: oauthClientIdOf(config),
 		client_name: 'Atrarium',
 		client_uri: config.serviceOrigin,
 		redirect_uris: [`${config.serviceOrigin}${OAUTH_CALLBACK_PATH}`],
@@ -49,4 +46,6 @@ export function registerDashboardRoutes(app: Hono<ApiEnv>): void {
 	});
 }
 
+/** A discoverable client id is the URL of its own metadata document. */
+const oauthClientIdOf = (config: Config) => `${config.serviceOrigin}/oauth/client-metadata.json`;
 const withoutSlash = (url: URL) => url.href.replace(/\/$/, '');

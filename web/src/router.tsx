@@ -1,5 +1,6 @@
 /** A few routes need no router library: the path is the state, history is the store. */
 import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from 'react';
+import { isCommunityId } from '../../src/shared/hashtag';
 
 const CHANGE = 'atrarium:navigate';
 
@@ -37,7 +38,7 @@ export function routeOf(path: string): Route {
 	if (parts.length === 0) return { page: 'communities', query: url.searchParams.get('q') ?? '' };
 	if (parts[0] === 'new' && parts.length === 1) return { page: 'create' };
 	if (parts[0] === 'sign-in' && parts.length === 1) return { page: 'sign-in', returnTo: safeReturn(url.searchParams.get('return')) };
-	if (parts[0] === 'c' && parts[1] && /^[0-9a-f]{8}$/.test(parts[1])) {
+	if (parts[0] === 'c' && isCommunityId(parts[1])) {
 		const tab = parts[2] ?? 'feed';
 		if ((tab === 'feed' || tab === 'members' || tab === 'moderation') && parts.length <= 3) return { page: 'community', id: parts[1], tab };
 	}

@@ -15,7 +15,6 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): { data: T 
 		return () => {
 			current = false;
 		};
-		// eslint-disable-next-line react-hooks/exhaustive-deps
 	}, [...deps, round]);
 	const reload = useCallback(() => setRound((r) => r + 1), []);
 	return { ...state, reload };
@@ -43,5 +42,5 @@ export function useAction() {
 			if (mounted.current) setPending(false);
 		}
 	}, []);
-	return { pending, error, done, run, clear: () => (setError(null), setDone(null)) };
+	return { pending, error, done, run };
 }

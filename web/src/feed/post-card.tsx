@@ -1,5 +1,6 @@
 import { Avatar } from '../components/person';
 import type { PostView } from './hydrate';
+import { displayHandle } from './identity';
 import { RichTextView } from './rich-text';
 import { relativeTime } from './time';
 import type { ReactNode } from 'react';
@@ -12,7 +13,7 @@ export function PostCard({ post, controls }: { post: PostView; controls?: ReactN
 			<div className="post-body">
 				<header className="post-header">
 					{post.author.displayName && <span className="person-name">{post.author.displayName}</span>}
-					<span className="person-handle">{post.author.handle ? `@${post.author.handle}` : post.author.did}</span>
+					<span className="person-handle">{displayHandle(post.author)}</span>
 					<time dateTime={post.createdAt} title={new Date(post.createdAt).toLocaleString()}>
 						{relativeTime(post.createdAt)}
 					</time>

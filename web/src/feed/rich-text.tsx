@@ -1,4 +1,5 @@
 import { RichText } from '@atproto/api';
+import { communityIdOfTag } from '../../../src/shared/hashtag';
 import { Link } from '../router';
 
 /** Post text with its facets: links, mentions and hashtags (a community's own hashtag links to its page here). */
@@ -22,9 +23,9 @@ export function RichTextView({ text, facets }: { text: string; facets: RichText[
 					);
 				}
 				if (segment.tag) {
-					const community = /^atr_([0-9a-f]{8})$/i.exec(segment.tag.tag);
+					const community = communityIdOfTag(segment.tag.tag);
 					return community ? (
-						<Link key={i} to={`/c/${community[1]!.toLowerCase()}`} className="hashtag">
+						<Link key={i} to={`/c/${community}`} className="hashtag">
 							{segment.text}
 						</Link>
 					) : (

@@ -3,6 +3,7 @@ import type { Community } from '../../../client/atrarium-client';
 import { CopyButton } from '../components/copy-button';
 import { useAction } from '../components/hooks';
 import { Notice } from '../components/notice';
+import { blueskyFeedUrl } from '../feed/identity';
 import { Link } from '../router';
 import { useSession, useUser } from '../session/session';
 
@@ -23,7 +24,7 @@ export function CreateCommunityPage() {
 		);
 	}
 	if (created) {
-		const bskyFeed = config?.operatorDid ? `https://bsky.app/profile/${config.operatorDid}/feed/${created.id}` : null;
+		const bskyFeed = blueskyFeedUrl(config?.operatorDid, created.id);
 		return (
 			<section className="panel" aria-labelledby="created-heading">
 				<h1 id="created-heading">{created.name} is ready</h1>

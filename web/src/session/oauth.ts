@@ -5,10 +5,8 @@
  * the page on 127.0.0.1.
  */
 import { atprotoLoopbackClientMetadata, BrowserOAuthClient, buildAtprotoLoopbackClientId } from '@atproto/oauth-client-browser';
+import { OAUTH_CALLBACK_PATH, OAUTH_SCOPE } from '../../../src/shared/oauth';
 import type { DashboardConfig } from '../../../src/shared/views';
-
-export const OAUTH_SCOPE = 'atproto transition:generic';
-export const CALLBACK_PATH = '/auth/callback';
 
 let loaded: Promise<BrowserOAuthClient | null> | null = null;
 
@@ -22,6 +20,6 @@ async function load(config: DashboardConfig): Promise<BrowserOAuthClient | null>
 	const common = { handleResolver: config.signInService, plcDirectoryUrl: config.plcUrl, responseMode: 'fragment' as const };
 	if (config.oauthClientId) return BrowserOAuthClient.load({ clientId: config.oauthClientId, ...common });
 	if (window.location.hostname !== '127.0.0.1') return null;
-	const clientId = buildAtprotoLoopbackClientId({ scope: OAUTH_SCOPE, redirect_uris: [`${window.location.origin}${CALLBACK_PATH}`] as [`http://127.0.0.1${string}`] });
+	const clientId = buildAtprotoLoopbackClientId({ scope: OAUTH_SCOPE, redirect_uris: [`${window.location.origin}${OAUTH_CALLBACK_PATH}`] as [`http://127.0.0.1${string}`] });
 	return new BrowserOAuthClient({ ...common, allowHttp: true, clientMetadata: atprotoLoopbackClientMetadata(clientId) });
 }

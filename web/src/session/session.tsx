@@ -5,13 +5,12 @@
  * short-lived service JWTs minted by that PDS.
  */
 import { Agent, AtpAgent, type AtpSessionData } from '@atproto/api';
-import { getAtprotoHandle } from '@atcute/identity';
-import type { Did } from '@atcute/lexicons/syntax';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { AtrariumClient, AtrariumService, type DashboardConfig } from '../../../client/atrarium-client';
-import { didResolverFor } from '../../../src/identity/did-resolver';
 import { navigate, safeReturn } from '../router';
-import { CALLBACK_PATH, oauthClient } from './oauth';
+import { OAUTH_CALLBACK_PATH } from '../../../src/shared/oauth';
+import { personOf } from '../feed/identity';
+import { oauthClient } from './oauth';
 
 export interface SignedIn {
 	client: AtrariumClient;
@@ -45,7 +44,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
 	const signedIn = useCallback(async (agent: Agent, method: SignedIn['method'], knownHandle: string | null, signOut: () => Promise<void>, cfg: DashboardConfig) => {
 		const did = agent.assertDid;
-		const handle = knownHandle ?? (await handleOf(cfg, did));
+		const handle = knownHandle ?? (await personOf(cfg.plcUrl, did)).handle ?? did;
 		setSignOutCurrent(() => signOut);
 		setState({ status: 'signed-in', user: { client: new AtrariumClient(service, agent), did, handle, method } });
 	}, []);
@@ -83,14 +82,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 			try {
 				const result = await client.init();
 				if (!result) {
-					if (window.location.pathname === CALLBACK_PATH) navigate('/', { replace: true });
+					if (window.location.pathname === OAUTH_CALLBACK_PATH) navigate('/', { replace: true });
 					return setState({ status: 'signed-out' });
 				}
 				const session = result.session;
 				await signedIn(new Agent(session), 'oauth', null, () => session.signOut(), cfg);
 				if ('state' in result) navigate(safeReturn(result.state ?? null), { replace: true });
 			} catch (err) {
-				if (window.location.pathname === CALLBACK_PATH) navigate('/', { replace: true });
+				if (window.location.pathname === OAUTH_CALLBACK_PATH) navigate('/', { replace: true });
 				setState({ status: 'signed-out', problem: `Signing in did not complete: ${message(err)}` });
 			}
 		})();
@@ -166,14 +165,6 @@ function readStoredPasswordSession(): { pds: string; session: AtpSessionData } |
 		return raw ? (JSON.parse(raw) as { pds: string; session: AtpSessionData }) : null;
 	} catch {
 		return null;
-	}
-}
-
-async function handleOf(config: DashboardConfig, did: string): Promise<string> {
-	try {
-		return getAtprotoHandle(await didResolverFor(new URL(config.plcUrl)).resolve(did as Did)) ?? did;
-	} catch {
-		return did;
 	}
 }
 

@@ -4,6 +4,7 @@ import { useAction, useAsync } from '../../components/hooks';
 import { Loading, Notice } from '../../components/notice';
 import { PersonName } from '../../components/person';
 import { CopyButton } from '../../components/copy-button';
+import { blueskyFeedUrl } from '../../feed/identity';
 import { Link } from '../../router';
 import { useSession, useUser } from '../../session/session';
 import { FeedTab } from './feed-tab';
@@ -51,7 +52,7 @@ export function CommunityPage({ id, tab }: { id: string; tab: 'feed' | 'members'
 
 function CommunityHeader({ community, members, standing, onChanged }: { community: Community; members: MemberView[]; standing: Standing; onChanged: () => void }) {
 	const { config } = useSession();
-	const bskyFeed = config?.operatorDid ? `https://bsky.app/profile/${config.operatorDid}/feed/${community.id}` : null;
+	const bskyFeed = blueskyFeedUrl(config?.operatorDid, community.id);
 	return (
 		<header className="community-header">
 			<div className="row spread wrap">

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { Community, MemberView } from '../../../../client/atrarium-client';
+import type { Community, MemberView, ModerationReason } from '../../../../client/atrarium-client';
 import { useAction } from '../../components/hooks';
 import { Empty, Notice } from '../../components/notice';
 import { PersonName } from '../../components/person';
@@ -53,10 +53,9 @@ function MemberRow({ community, member, standing, onChanged }: { community: Comm
 	const user = useUser();
 	const action = useAction();
 	const [asking, setAsking] = useState<'block' | 'reject' | null>(null);
-	const role = member.did === community.ownerDid ? 'owner' : community.moderators.includes(member.did) ? 'moderator' : member.role;
-	const act = (verb: 'approve' | 'reject' | 'block' | 'unblock', reason?: string, note?: string) =>
+	const act = (verb: 'approve' | 'reject' | 'block' | 'unblock', reason?: ModerationReason, note?: string) =>
 		void action.run(async () => {
-			await user!.client.moderate(verb, community, { did: member.did }, reason as never, note);
+			await user!.client.moderate(verb, community, { did: member.did }, reason, note);
 			onChanged();
 		});
 	const canAct = user && standing.canModerate && member.did !== community.ownerDid && member.did !== user.did;
@@ -64,7 +63,7 @@ function MemberRow({ community, member, standing, onChanged }: { community: Comm
 		<li className="member">
 			<div className="row spread">
 				<span>
-					<PersonName did={member.did} withAvatar /> {role !== 'member' && <span className="badge">{role}</span>}
+					<PersonName did={member.did} withAvatar /> {member.role !== 'member' && <span className="badge">{member.role}</span>}
 					{member.status === 'pending' && <span className="badge badge-warn">waiting for approval</span>}
 				</span>
 				{canAct && asking === null && (
@@ -114,7 +113,7 @@ function ModeratorsEditor({ community, onChanged }: { community: Community; onCh
 	const action = useAction();
 	const save = (moderators: string[], done: string) =>
 		action.run(async () => {
-			await user.client.updateCommunity(community.id as never, { moderators });
+			await user.client.updateCommunity(community.id, { moderators });
 			onChanged();
 			return done;
 		});
@@ -124,7 +123,7 @@ function ModeratorsEditor({ community, onChanged }: { community: Community; onCh
 			const actor = handle.trim().replace(/^@/, '');
 			const did = actor.startsWith('did:') ? actor : (await user.client.agent.com.atproto.identity.resolveHandle({ handle: actor })).data.did;
 			if (community.moderators.includes(did)) return `${actor} is already a moderator.`;
-			await user.client.updateCommunity(community.id as never, { moderators: [...community.moderators, did] });
+			await user.client.updateCommunity(community.id, { moderators: [...community.moderators, did] });
 			onChanged();
 			return `${actor} is now a moderator.`;
 		});
