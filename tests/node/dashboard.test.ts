@@ -2,7 +2,8 @@
  * The dashboard in a real browser (Debian's Chromium via playwright-core) against the real local sandbox
  * (`npm start`: dev-env PLC + PDS, Jetstream bridge, the Worker in workerd serving the dashboard).
  * Alice signs in and creates a community; Bob signs in (keyboard only), joins and posts; Alice sees the
- * post, hides it, and it disappears for everyone; Bob never sees moderation controls. Every page visited
+ * post, hides it, and it disappears for everyone; Bob never sees moderation controls; Carol signs in with
+ * atproto OAuth on the sandbox PDS's own pages. Every page visited
  * is checked with axe-core. Screenshots are saved under test-results/dashboard/.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -228,6 +229,30 @@ describe('dashboard', () => {
 		const community = (await (await fetch(`${sandbox.url}/api/communities/${new URL(communityUrl).pathname.split('/')[2]}`)).json()) as { moderators: string[] };
 		expect(community.moderators).toHaveLength(1);
 		await alice.getByRole('region', { name: 'Moderators' }).getByText('@carol.test').waitFor();
+	});
+
+	it('Carol signs in with atproto OAuth on her PDS, and acts as herself with that session', async () => {
+		const carol = await newPage();
+		await carol.goto(`${sandbox.url}/sign-in`);
+		await carol.getByLabel('Handle', { exact: true }).fill('carol.test');
+		await carol.getByRole('button', { name: 'Continue' }).click();
+		// The PDS's own authorization pages: the password goes to the PDS, never to the dashboard or the service.
+		await carol.waitForURL((url) => url.pathname === '/oauth/authorize');
+		expect(new URL(carol.url()).searchParams.get('client_id')).toMatch(/^http:\/\/localhost\?.*redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Fauth%2Fcallback/);
+		await carol.locator('input[type=password]').fill('carol-sandbox-pw');
+		await carol.locator('input[type=password]').press('Enter');
+		await carol.getByRole('button', { name: 'Authorize' }).click();
+		await carol.waitForURL((url) => url.href.startsWith(sandbox.url));
+		await carol.getByTestId('signed-in-as').getByText('@carol.test').waitFor();
+		await screenshot(carol, ARTIFACTS, '08-oauth-signed-in');
+
+		// Joining writes to her repo and calls the service with a service JWT, both through the OAuth session.
+		await carol.getByRole('link', { name: 'Sandbox Gardeners' }).click();
+		await carol.getByRole('button', { name: 'Join', exact: true }).click();
+		await carol.getByText('You joined Sandbox Gardeners.').waitFor();
+		await carol.reload();
+		await carol.getByTestId('signed-in-as').getByText('@carol.test').waitFor();
+		await carol.getByRole('button', { name: 'Leave' }).waitFor();
 	});
 
 	it('works on a phone: no sideways scrolling, readable feed', async () => {
