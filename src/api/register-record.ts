@@ -77,10 +77,7 @@ export async function registerRecord(
 }
 
 async function readUri(c: Context): Promise<string> {
-	const declared = Number(c.req.header('Content-Length') ?? 0);
-	if (declared > MAX_BODY_BYTES) throw new ApiError(413, 'PayloadTooLarge', `The body must be at most ${MAX_BODY_BYTES} bytes`);
-	const text = await c.req.text();
-	if (text.length > MAX_BODY_BYTES) throw new ApiError(413, 'PayloadTooLarge', `The body must be at most ${MAX_BODY_BYTES} bytes`);
+	const text = await readBoundedBody(c.req.raw);
 	let body: unknown;
 	try {
 		body = JSON.parse(text);
@@ -90,4 +87,33 @@ async function readUri(c: Context): Promise<string> {
 	const uri = (body as { uri?: unknown } | null)?.uri;
 	if (typeof uri !== 'string') throw invalidRequest('The body must be JSON: { "uri": "at://..." }');
 	return uri;
+}
+
+/**
+ * The body as text, refused past MAX_BODY_BYTES. It is read rather than refused on Content-Length
+ * alone: an unread body makes the connection unusable, and a client that sends its next request on it
+ * (keep-alive) gets a reset instead of an answer.
+ */
+async function readBoundedBody(request: Request): Promise<string> {
+	if (!request.body) return '';
+	const reader = request.body.getReader();
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		size += value.byteLength;
+		if (size > MAX_BODY_BYTES) {
+			await reader.cancel();
+			throw new ApiError(413, 'PayloadTooLarge', `The body must be at most ${MAX_BODY_BYTES} bytes`);
+		}
+		chunks.push(value);
+	}
+	const bytes = new Uint8Array(size);
+	let offset = 0;
+	for (const chunk of chunks) {
+		bytes.set(chunk, offset);
+		offset += chunk.byteLength;
+	}
+	return new TextDecoder().decode(bytes);
 }
