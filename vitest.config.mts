@@ -1,6 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import { freePort } from './tests/support/ports';
+import { freePort } from './sandbox/ports';
 
 export default defineConfig(async () => {
 	// The tests' Jetstream server port must be known before the Worker's bindings are set.

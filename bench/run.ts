@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, freemem, tmpdir, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { WorkerProcess } from '../sandbox/worker-process';
-import { freePort } from '../tests/support/ports';
+import { freePort } from '../sandbox/ports';
 import { load, percentiles, type LoadResult } from './http-load';
 import type { Command, Reply } from './jetstream-process';
 import { writeReport } from './report';

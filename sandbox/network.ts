@@ -7,12 +7,24 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Secp256k1Keypair } from '@atproto/crypto';
-import { TestNetworkNoAppView, TestPds, TestPlc } from '@atproto/dev-env';
+import { TestNetwork, TestNetworkNoAppView, TestPds, TestPlc } from '@atproto/dev-env';
+import { freePort } from './ports';
+import { ThrowawayPostgres } from './postgres';
 
 export interface NetworkOptions {
 	dir: string;
 	plcPort: number;
 	pdsPort: number;
+}
+
+/** What the sandbox needs of its network, with or without an AppView. */
+export interface Network {
+	plcUrl: string;
+	pdsUrl: string;
+	/** The Bluesky AppView, when the sandbox runs one (`npm start -- --appview`). */
+	appview: { url: string; did: string } | null;
+	save(): Promise<void>;
+	close(): Promise<void>;
 }
 
 interface PlcOperationLog {
@@ -24,8 +36,9 @@ interface MockPlcDatabase {
 	validateAndAddOp(did: string, op: unknown): Promise<void>;
 }
 
-export class SandboxNetwork {
+export class SandboxNetwork implements Network {
 	private savedJson = '';
+	readonly appview = null;
 
 	private constructor(
 		readonly network: TestNetworkNoAppView,
@@ -86,4 +99,56 @@ async function persistentKeyHex(file: string): Promise<string> {
 	const hex = Buffer.from(await key.export()).toString('hex');
 	await writeFile(file, hex, { mode: 0o600 });
 	return hex;
+}
+
+/**
+ * The full network with Bluesky's reference AppView (@atproto/bsky, with bsync and ozone) in dev-env's
+ * TestNetwork, on a throwaway PostgreSQL. It starts empty every time: TestNetwork keeps its PDS and PLC
+ * in memory, so nothing here is persisted.
+ */
+export class AppviewNetwork implements Network {
+	private constructor(
+		readonly network: TestNetwork,
+		private readonly postgres: ThrowawayPostgres,
+	) {}
+
+	static async start(options: Omit<NetworkOptions, 'dir'>): Promise<AppviewNetwork> {
+		const postgres = await ThrowawayPostgres.start({ port: await freePort(), database: 'appview' });
+		try {
+			// TestNetwork asserts REDIS_HOST is set, but the AppView never connects to it.
+			process.env.REDIS_HOST ??= 'unused';
+			const network = await TestNetwork.create({
+				dbPostgresUrl: postgres.url,
+				dbPostgresSchema: 'sandbox',
+				plc: { port: options.plcPort },
+				pds: { port: options.pdsPort },
+			});
+			return new AppviewNetwork(network, postgres);
+		} catch (err) {
+			await postgres.stop();
+			throw err;
+		}
+	}
+
+	get plcUrl(): string {
+		return this.network.plc.url;
+	}
+
+	get pdsUrl(): string {
+		return this.network.pds.url;
+	}
+
+	get appview(): { url: string; did: string } {
+		return { url: this.network.bsky.url, did: this.network.bsky.ctx.cfg.serverDid };
+	}
+
+	async save(): Promise<void> {}
+
+	async close(): Promise<void> {
+		try {
+			await this.network.close();
+		} finally {
+			await this.postgres.stop();
+		}
+	}
 }

@@ -4,21 +4,29 @@
  *   2. the Jetstream bridge over the PDS firehose
  *   3. the Worker in workerd (`wrangler dev`), pointed at the bridge and the local PLC, receiver started
  *   4. on first start, seed accounts, communities and posts
- * Ports and the folder can be changed with ATRARIUM_* variables (see README).
+ * With `--appview` the network also runs Bluesky's reference AppView on a throwaway PostgreSQL, and
+ * starts empty every time. Ports and the folder can be changed with ATRARIUM_* variables (see README).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AtpAgent } from '@atproto/api';
 import { createCommunity, joinCommunity, postToCommunity, publishFeed } from '../cli/commands';
 import type { CliOptions } from '../cli/session';
 import { JetstreamBridge } from './jetstream/bridge';
-import { SandboxNetwork } from './network';
+import { AppviewNetwork, SandboxNetwork, type Network } from './network';
 import { WorkerProcess } from './worker-process';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
+const unknownArgs = process.argv.slice(2).filter((arg) => arg !== '--appview');
+if (unknownArgs.length > 0) {
+	console.error(`Unknown option ${unknownArgs.join(' ')}. Usage: npm start [-- --appview]`);
+	process.exit(2);
+}
+const withAppview = process.argv.includes('--appview');
 const settings = {
-	dir: resolve(env('ATRARIUM_SANDBOX_DIR', '.sandbox')),
+	// The AppView network starts empty each time, so it gets a folder of its own, emptied at start.
+	dir: resolve(env('ATRARIUM_SANDBOX_DIR', '.sandbox'), withAppview ? 'appview' : '.'),
 	plcPort: Number(env('ATRARIUM_PLC_PORT', '2582')),
 	pdsPort: Number(env('ATRARIUM_PDS_PORT', '2583')),
 	jetstreamPort: Number(env('ATRARIUM_JETSTREAM_PORT', '6008')),
@@ -44,6 +52,7 @@ let step = 0;
 const progress = (message: string) => console.log(`[${++step}/${STEPS}] ${message}`);
 
 async function main(): Promise<void> {
+	if (withAppview) await rm(settings.dir, { recursive: true, force: true });
 	await mkdir(settings.dir, { recursive: true });
 	const stateFile = join(settings.dir, 'state.json');
 	const firstStart = !existsSync(stateFile);
@@ -61,8 +70,14 @@ async function main(): Promise<void> {
 	process.on('SIGTERM', () => void stop(0));
 
 	try {
-		progress(`Starting the AT Protocol network (PLC :${settings.plcPort}, PDS :${settings.pdsPort}), data in ${settings.dir}`);
-		const network = await SandboxNetwork.start({ dir: settings.dir, plcPort: settings.plcPort, pdsPort: settings.pdsPort });
+		let network: Network;
+		if (withAppview) {
+			progress(`Starting the AT Protocol network with the Bluesky AppView on a throwaway PostgreSQL (PLC :${settings.plcPort}, PDS :${settings.pdsPort})`);
+			network = await AppviewNetwork.start({ plcPort: settings.plcPort, pdsPort: settings.pdsPort });
+		} else {
+			progress(`Starting the AT Protocol network (PLC :${settings.plcPort}, PDS :${settings.pdsPort}), data in ${settings.dir}`);
+			network = await SandboxNetwork.start({ dir: settings.dir, plcPort: settings.plcPort, pdsPort: settings.pdsPort });
+		}
 		stoppers.push(() => network.close());
 		const saver = setInterval(() => void network.save().catch(() => {}), 5_000);
 		stoppers.push(async () => clearInterval(saver));
@@ -87,6 +102,7 @@ async function main(): Promise<void> {
 				SERVICE_DID: `did:web:localhost%3A${settings.workerPort}`,
 				OPERATOR_DID: operator.did,
 				ADMIN_TOKEN: settings.adminToken,
+				...(network.appview ? { APPVIEW_URL: network.appview.url, APPVIEW_DID: network.appview.did } : {}),
 			},
 		});
 		stoppers.push(() => worker.stop());
@@ -112,6 +128,7 @@ async function main(): Promise<void> {
 
 		progress('Waiting for the feeds to catch up with the firehose');
 		const feeds = await waitForFeeds(worker.url, state);
+		if (network.appview) await waitForAppview(network.appview.url, state, feeds);
 		printSummary(worker.url, network, bridge.url, state, feeds);
 	} catch (err) {
 		console.error(`\nThe sandbox could not start: ${err instanceof Error ? err.message : String(err)}`);
@@ -164,7 +181,22 @@ async function waitForFeeds(workerUrl: string, state: SandboxState): Promise<Map
 	return counts;
 }
 
-function printSummary(workerUrl: string, network: SandboxNetwork, jetstreamUrl: string, state: SandboxState, feeds: Map<string, number>): void {
+/** The AppView serves each community's feed (it found the generator record, resolved our did:web and called us). */
+async function waitForAppview(appviewUrl: string, state: SandboxState, feeds: Map<string, number>): Promise<void> {
+	const deadline = Date.now() + 60_000;
+	for (const community of state.communities) {
+		const feed = `at://${state.operator.did}/app.bsky.feed.generator/${community.id}`;
+		for (;;) {
+			const res = await fetch(`${appviewUrl}/xrpc/app.bsky.feed.getFeed?${new URLSearchParams({ feed, limit: '100' })}`).catch(() => null);
+			const body = res?.ok ? ((await res.json()) as { feed: unknown[] }) : null;
+			if (body && body.feed.length >= (feeds.get(community.id) ?? 0)) break;
+			if (Date.now() > deadline) throw new Error(`The AppView does not serve ${feed} yet (last answer: ${res?.status ?? 'unreachable'})`);
+			await new Promise((resolve) => setTimeout(resolve, 500));
+		}
+	}
+}
+
+function printSummary(workerUrl: string, network: Network, jetstreamUrl: string, state: SandboxState, feeds: Map<string, number>): void {
 	const pad = (s: string, n: number) => s.padEnd(n);
 	const [garden] = state.communities;
 	const bob = state.users.find((u) => u.handle === 'bob.test')!;
@@ -174,7 +206,7 @@ Atrarium is running.
   Dashboard (open in a browser)  ${workerUrl}/
   Worker (API + feed generator)  ${workerUrl}
   Feed generator DID document    ${workerUrl}/.well-known/did.json
-  PDS                            ${network.pdsUrl}
+  PDS                            ${network.pdsUrl}${network.appview ? `\n  AppView (Bluesky, reference)   ${network.appview.url}  ${network.appview.did}` : ''}
   PLC directory                  ${network.plcUrl}
   Jetstream (local bridge)       ${jetstreamUrl}
   Operator token (/admin)        ${settings.adminToken}

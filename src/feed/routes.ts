@@ -41,7 +41,7 @@ async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
 	if (!parsed.ok) throw invalidRequest(parsed.message);
 	const { feed, limit, cursor } = parsed.params;
 	// Verify a viewer's token if one was sent: a bad token is refused, never ignored.
-	if (c.req.header('Authorization') !== undefined) await verifyCaller(c.req.raw, config, GET_FEED_SKELETON, AbortSignal.timeout(DEADLINE_MS));
+	const viewer = c.req.header('Authorization') !== undefined ? await verifyCaller(c.req.raw, config, GET_FEED_SKELETON, AbortSignal.timeout(DEADLINE_MS)) : null;
 	const id = communityOfFeedUri(feed, requireOperator(config));
 	if (!id) throw new ApiError(400, 'UnknownFeed', `This service does not serve ${feed}`);
 	const result = await c.env.COMMUNITY_FEED.getByName(id).getFeedSkeleton(id, limit, cursor);
@@ -49,6 +49,8 @@ async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
 		if (result.error === 'UnknownFeed') throw new ApiError(400, 'UnknownFeed', `No community ${id} on this service`);
 		throw invalidRequest('cursor is not one this feed issued');
 	}
+	// One line per served page: which feed, for whom (the verified viewer DID, or null for anonymous).
+	console.log(JSON.stringify({ event: 'feed.skeleton', community: id, viewer, posts: result.page.feed.length }));
 	return c.json(result.page);
 }
 

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { freePort } from './ports';
+import { freePort } from '../../sandbox/ports';
 
 export interface SandboxPorts {
 	plc: number;
@@ -28,8 +28,8 @@ export interface RunningSandbox {
 	interrupt: () => Promise<number | null>;
 }
 
-export async function startSandboxProcess(dir: string, ports: SandboxPorts): Promise<RunningSandbox> {
-	const child = spawn('node', ['dist/sandbox/start.mjs'], {
+export async function startSandboxProcess(dir: string, ports: SandboxPorts, args: string[] = []): Promise<RunningSandbox> {
+	const child = spawn('node', ['dist/sandbox/start.mjs', ...args], {
 		env: {
 			...process.env,
 			ATRARIUM_SANDBOX_DIR: dir,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AtpAgent } from '@atproto/api';
 import { TestNetworkNoAppView } from '@atproto/dev-env';
 import { JetstreamBridge } from '../../sandbox/jetstream/bridge';
-import { freePort } from './ports';
+import { freePort } from '../../sandbox/ports';
 import { startBundledWorker, type BundledWorker } from './worker';
 
 export const ADMIN_TOKEN = 'sandbox-admin-token';
