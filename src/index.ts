@@ -7,7 +7,7 @@
 import { createApp } from './api/app';
 import { processFirehoseBatch } from './processor/consumer';
 import { storeDeadLetters } from './processor/dead-letters';
-import { RECEIVER_NAME } from './receiver/receiver-do';
+import { receiverObject } from './objects';
 
 export { CommunityFeedGenerator } from './community/community-do';
 export { CommunityDirectory } from './directory/directory-do';
@@ -21,7 +21,7 @@ export default {
 	fetch(request, env, ctx) {
 		if (!receiverNudged) {
 			receiverNudged = true;
-			ctx.waitUntil(env.FIREHOSE_RECEIVER.getByName(RECEIVER_NAME).ensureRunning().catch((err: unknown) => console.error('receiver nudge failed', err)));
+			ctx.waitUntil(receiverObject(env).ensureRunning().catch((err: unknown) => console.error('receiver nudge failed', err)));
 		}
 		return app.fetch(request, env, ctx);
 	},
@@ -32,6 +32,6 @@ export default {
 	},
 	// Housekeeping cron: a receiver that should be running gets its socket and watchdog back.
 	async scheduled(_controller, env) {
-		await env.FIREHOSE_RECEIVER.getByName(RECEIVER_NAME).ensureRunning();
+		await receiverObject(env).ensureRunning();
 	},
 } satisfies ExportedHandler<Env>;

@@ -9,14 +9,14 @@
  */
 import type { Context, Hono, Next } from 'hono';
 import { ApiError, invalidRequest } from '../errors';
-import { RECEIVER_NAME } from '../receiver/receiver-do';
+import { communityObject, receiverObject } from '../objects';
 import { isCommunityId } from '../shared/hashtag';
 import { parseLimit } from './params';
 
 type AdminEnv = { Bindings: Env };
 
 export function registerAdminRoutes(app: Hono<AdminEnv>): void {
-	const receiver = (c: Context<AdminEnv>) => c.env.FIREHOSE_RECEIVER.getByName(RECEIVER_NAME);
+	const receiver = (c: Context<AdminEnv>) => receiverObject(c.env);
 	app.use('/admin/*', requireAdmin);
 	app.get('/admin/receiver', async (c) => c.json(await receiver(c).status()));
 	app.post('/admin/receiver/start', async (c) => {
@@ -30,7 +30,7 @@ export function registerAdminRoutes(app: Hono<AdminEnv>): void {
 	app.get('/admin/communities/:id', async (c) => {
 		const id = c.req.param('id');
 		if (!isCommunityId(id)) throw invalidRequest('A community id is 8 lowercase hex digits');
-		return c.json(await c.env.COMMUNITY_FEED.getByName(id).stats());
+		return c.json(await communityObject(c.env, id).stats());
 	});
 	app.get('/admin/dead-letters', async (c) => {
 		const limit = parseLimit(c.req.query('limit'), 100, 1000);

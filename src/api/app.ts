@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { renderError, renderNotFound } from '../errors';
 import { registerFeedRoutes } from '../feed/routes';
 import { registerAdminRoutes } from './admin';
+import { discardUnreadBody } from './body';
 import { registerCommunityRoutes } from './communities';
 import { registerDashboardRoutes } from './dashboard';
 import { registerLexiconRoutes } from './lexicons';
@@ -19,7 +20,15 @@ export function createApp(): Hono<{ Bindings: Env }> {
 	registerDashboardRoutes(app);
 	registerLexiconRoutes(app);
 	registerAdminRoutes(app);
-	app.notFound(renderNotFound);
-	app.onError(renderError);
+	// An error can come before the route reads the body (401, 429, 403, no route at all); the body is
+	// read and discarded first, or workerd breaks the connection under a client still uploading it (body.ts).
+	app.notFound(async (c) => {
+		await discardUnreadBody(c.req.raw);
+		return renderNotFound(c);
+	});
+	app.onError(async (err, c) => {
+		await discardUnreadBody(c.req.raw);
+		return renderError(err, c);
+	});
 	return app;
 }

@@ -1,12 +1,12 @@
 /**
  * Communities: register one from its config record (POST), list and search them, read one, its
- * members, and its moderation log (public GETs).
+ * members, and its moderation log (public GETs). Reads of an id nobody bound answer 404 and store nothing.
  */
 import type { Context, Hono } from 'hono';
 import { readConfig } from '../config';
-import { DIRECTORY_NAME } from '../directory/directory-do';
 import { ApiError, invalidRequest, notFound } from '../errors';
 import { feedUriOf } from '../feed/feed-uri';
+import { communityObject, directoryObject } from '../objects';
 import { isCommunityId, type CommunityId } from '../shared/hashtag';
 import { API_METHODS } from './methods';
 import { parseLimit } from './params';
@@ -14,52 +14,79 @@ import { registerRecord } from './register-record';
 
 type ApiEnv = { Bindings: Env };
 
+/**
+ * How long a registration waits for the firehose to show the claim: ownership is the network's call, and
+ * the firehose usually delivers within a second or two. Past this the answer is 202 (pending).
+ */
+const CONFIRM_WAIT_MS = 8_000;
+
 export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 	app.post('/api/communities', async (c) => {
 		const registered = await registerRecord(c, 'net.atrarium.community.config', API_METHODS.registerCommunity, (record, ref) =>
 			typeof record.hashtag === 'string' && record.hashtag.toLowerCase() !== `#atr_${ref.rkey}` ? `hashtag must be #atr_${ref.rkey}, the record key` : null,
 		);
-		const id = registered.uri.split('/').at(-1)!;
-		const summary = await c.env.COMMUNITY_FEED.getByName(id).summary();
-		if (!summary || summary.ownerDid !== registered.caller) {
+		const id = registered.ref.rkey as CommunityId;
+		const community = communityObject(c.env, id);
+		if (!registered.record) {
+			// The config is gone from the caller's repo: that closes their community, or there is nothing to register.
+			const view = await community.summary();
+			if (view?.ownerDid === registered.caller) return c.json({ ...view, feedUri: feedUri(c, id) });
+			throw new ApiError(404, 'RecordNotFound', `Your repo holds no net.atrarium.community.config/${id}: write the record to your PDS first`);
+		}
+		const view = await community.awaitConfirmed(CONFIRM_WAIT_MS);
+		if (!view) {
+			return c.json(
+				{
+					id,
+					status: 'pending',
+					message: `Community ${id} is registered but the network has not shown its config yet; GET /api/communities/${id} answers 404 until it has, then names its owner`,
+				},
+				202,
+			);
+		}
+		if (view.ownerDid !== registered.caller) {
 			throw new ApiError(409, 'CommunityIdTaken', `Community ${id} already belongs to another owner; pick a new id`);
 		}
-		return c.json({ ...summary, feedUri: feedUri(c, id) }, registered.record ? 201 : 200);
+		return c.json({ ...view, feedUri: feedUri(c, id) }, 201);
 	});
 
 	app.get('/api/communities', async (c) => {
 		const limit = parseLimit(c.req.query('limit'), 50, 100);
 		const after = c.req.query('cursor');
 		if (after !== undefined && !isCommunityId(after)) throw invalidRequest('cursor must be a community id');
-		const page = await c.env.COMMUNITY_DIRECTORY.getByName(DIRECTORY_NAME).list({ query: c.req.query('q') ?? '', limit, ...(after ? { after } : {}) });
+		const page = await directoryObject(c.env).list({ query: c.req.query('q') ?? '', limit, ...(after ? { after } : {}) });
 		// Counts are live, from each community on the page.
 		const communities = await Promise.all(
-			page.communities.map(async (listed) => ({ ...((await c.env.COMMUNITY_FEED.getByName(listed.id).summary()) ?? listed), feedUri: feedUri(c, listed.id) })),
+			page.communities.map(async (listed) => ({ ...((await communityObject(c.env, listed.id as CommunityId).summary()) ?? listed), feedUri: feedUri(c, listed.id) })),
 		);
 		return c.json({ communities, ...(page.cursor ? { cursor: page.cursor } : {}) });
 	});
 
 	app.get('/api/communities/:id', async (c) => {
 		const id = communityIdParam(c);
-		const summary = await c.env.COMMUNITY_FEED.getByName(id).summary();
-		if (!summary || summary.closed) throw notFound(`No community ${id}`);
+		const summary = await communityObject(c.env, id).summary();
+		if (!summary || summary.closed) throw noCommunity(id);
 		return c.json({ ...summary, feedUri: feedUri(c, id) });
 	});
 
 	app.get('/api/communities/:id/members', async (c) => {
 		const id = communityIdParam(c);
-		const stub = c.env.COMMUNITY_FEED.getByName(id);
-		if (!(await stub.summary())) throw notFound(`No community ${id}`);
-		return c.json({ members: await stub.members() });
+		const community = communityObject(c.env, id);
+		if (!(await community.summary())) throw noCommunity(id);
+		return c.json({ members: await community.members() });
 	});
 
 	app.get('/api/communities/:id/moderation', async (c) => {
 		const id = communityIdParam(c);
-		const stub = c.env.COMMUNITY_FEED.getByName(id);
-		if (!(await stub.summary())) throw notFound(`No community ${id}`);
-		return c.json({ actions: await stub.moderationLog(parseLimit(c.req.query('limit'), 100, 1000)) });
+		const community = communityObject(c.env, id);
+		const limit = parseLimit(c.req.query('limit'), 100, 1000);
+		if (!(await community.summary())) throw noCommunity(id);
+		return c.json({ actions: await community.moderationLog(limit) });
 	});
 }
+
+/** No community, or none yet: a claim the network has not confirmed is not shown. */
+const noCommunity = (id: string) => notFound(`No community ${id}`);
 
 function communityIdParam(c: Context<ApiEnv>): CommunityId {
 	const id = c.req.param('id') ?? '';

@@ -2,28 +2,34 @@
  * The community API's one write flow (PDS-first): the caller has written a record to their own PDS and
  * sends its at-uri. We verify the caller's service JWT, rate-limit them, read the record from their PDS,
  * validate it and route it exactly as the firehose would (routeCommit), and apply it to the communities
- * at once. A record that is gone from the PDS is applied as a delete (leaving, undoing an action).
+ * at once. A record that is gone from the PDS is applied as a delete (leaving, undoing an action). The API
+ * is only a faster path: what it applies carries its arrival time and no network order, so it can never
+ * decide who owns a community (see rules.decideBinding).
  */
 import type { Context } from 'hono';
+import type { OpOutcome } from '../community/writer';
 import { readConfig } from '../config';
 import { ApiError, invalidRequest } from '../errors';
 import { didResolverFor } from '../identity/did-resolver';
 import { fetchRecordFromPds } from '../identity/pds';
 import { verifyCaller } from '../identity/service-auth';
 import type { AtrariumCollection } from '../lexicon/validate';
+import { communityObject, receiverObject } from '../objects';
 import { routeCommit } from '../processor/to-ops';
-import { RECEIVER_NAME } from '../receiver/receiver-do';
 import { parseRecordUri, type RecordUri } from '../shared/at-uri';
 import type { CommunityId } from '../shared/hashtag';
+import { readBodyText } from './body';
 
 const MAX_BODY_BYTES = 4_096;
 
 export interface Registered {
 	caller: string;
 	uri: string;
+	ref: RecordUri;
 	/** The record as the PDS holds it now, or null if it was deleted. */
 	record: Record<string, unknown> | null;
-	communities: CommunityId[];
+	/** What each community's index did with it (the routes report this, never their own guess). */
+	outcomes: Map<CommunityId, OpOutcome>;
 }
 
 /** Route-specific check of a record that still exists, run before anything is applied; returns a 400 message. */
@@ -48,7 +54,7 @@ export async function registerRecord(
 	if (ref.did !== caller) throw new ApiError(403, 'NotYourRecord', 'You can only register records from your own repo');
 
 	const fetched = await fetchRecordFromPds(ref, didResolverFor(config.plcUrl));
-	const receiver = c.env.FIREHOSE_RECEIVER.getByName(RECEIVER_NAME);
+	const receiver = receiverObject(c.env);
 	const routing = routeCommit(
 		{
 			did: ref.did,
@@ -61,6 +67,7 @@ export async function registerRecord(
 			record: fetched.found ? fetched.value : null,
 		},
 		await receiver.routesOf(uri),
+		{ via: 'api' },
 	);
 	if (!routing.ok) {
 		const drop = routing.drop;
@@ -69,15 +76,20 @@ export async function registerRecord(
 	}
 	const problem = fetched.found ? check(fetched.value as Record<string, unknown>, ref) : null;
 	if (problem) throw invalidRequest(problem);
-	const communities = [...routing.routes.keys()];
-	await Promise.all([...routing.routes].map(([id, op]) => c.env.COMMUNITY_FEED.getByName(id).apply(id, [op])));
+	const outcomes = new Map<CommunityId, OpOutcome>();
+	await Promise.all(
+		[...routing.routes].map(async ([id, op]) => {
+			const result = await communityObject(c.env, id).apply(id, [op]);
+			outcomes.set(id, result.outcomes[0]!);
+		}),
+	);
 	// So the firehose's later update or delete of this record finds its communities.
-	if (fetched.found) await receiver.addRoutes(uri, communities);
-	return { caller, uri, record: fetched.found ? (fetched.value as Record<string, unknown>) : null, communities };
+	if (fetched.found) await receiver.addRoutes(uri, [...outcomes.keys()]);
+	return { caller, uri, ref, record: fetched.found ? (fetched.value as Record<string, unknown>) : null, outcomes };
 }
 
 async function readUri(c: Context): Promise<string> {
-	const text = await readBoundedBody(c.req.raw);
+	const text = await readBodyText(c.req.raw, MAX_BODY_BYTES);
 	let body: unknown;
 	try {
 		body = JSON.parse(text);
@@ -87,33 +99,4 @@ async function readUri(c: Context): Promise<string> {
 	const uri = (body as { uri?: unknown } | null)?.uri;
 	if (typeof uri !== 'string') throw invalidRequest('The body must be JSON: { "uri": "at://..." }');
 	return uri;
-}
-
-/**
- * The body as text, refused past MAX_BODY_BYTES. It is read rather than refused on Content-Length
- * alone: an unread body makes the connection unusable, and a client that sends its next request on it
- * (keep-alive) gets a reset instead of an answer.
- */
-async function readBoundedBody(request: Request): Promise<string> {
-	if (!request.body) return '';
-	const reader = request.body.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		size += value.byteLength;
-		if (size > MAX_BODY_BYTES) {
-			await reader.cancel();
-			throw new ApiError(413, 'PayloadTooLarge', `The body must be at most ${MAX_BODY_BYTES} bytes`);
-		}
-		chunks.push(value);
-	}
-	const bytes = new Uint8Array(size);
-	let offset = 0;
-	for (const chunk of chunks) {
-		bytes.set(chunk, offset);
-		offset += chunk.byteLength;
-	}
-	return new TextDecoder().decode(bytes);
 }

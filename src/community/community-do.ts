@@ -1,20 +1,24 @@
 /**
  * CommunityFeedGenerator: one Durable Object per community (named by its 8-hex id), holding the
- * community's 7-day index in SQLite. A thin shell over CommunityStore: RPC in, alarm for retention.
+ * community's 7-day index in SQLite. A thin shell: RPC in, CommunityWriter / CommunityReader inside, an
+ * alarm for retention. An object nobody bound stays empty: reads answer "no community" without creating
+ * its schema, and only ops that must be kept (see `needsStorage`) create it.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { directoryObject } from '../objects';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
+import type { CommunityCounts, CommunitySummary, MemberView, ModerationLogEntry } from '../shared/views';
 import { meteredSql, withOverride, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import { COMMUNITY_MIGRATIONS } from './migrations';
+import { CommunityReader, type FeedResult } from './reader';
 import { nextExpiryMs, pruneExpired } from './retention';
-import { DIRECTORY_NAME } from '../directory/directory-do';
-import type { CommunityCounts, CommunitySummary, MemberView, ModerationLogEntry } from '../shared/views';
-import { CommunityReader, CommunityStore, type ApplyOutcome, type FeedResult } from './store';
+import { CommunityWriter, needsStorage, skippedInEmpty, type ApplyResult } from './writer';
 
 export interface CommunityStats {
-	schemaVersion: number;
+	/** Null for an object that has never stored anything. */
+	schemaVersion: number | null;
 	/** Rows read and written by the index since this object started (storage billing units). */
 	metering: SqlMeter;
 	/** Bytes of SQLite storage, for the cost of retention. */
@@ -25,69 +29,116 @@ export interface CommunityStats {
 	retentionAlarm: number | null;
 }
 
+export type CommunityView = CommunitySummary & CommunityCounts;
+
 export class CommunityFeedGenerator extends DurableObject<Env> {
-	private readonly schemaVersion: number;
+	private schemaVersion: number | null;
 	/** Whether a retention alarm is known to be set; null until read from storage. */
 	private alarmSet: boolean | null = null;
 	private readonly meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
 	/** The object's storage as the index sees it: SQL metered, everything else as is. */
 	private readonly storage: DurableObjectStorage;
+	/** API registrations waiting for the network to confirm who owns the id. */
+	private readonly bindingWaiters = new Set<() => void>();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.schemaVersion = applyMigrations(ctx.storage, COMMUNITY_MIGRATIONS);
+		// Upgrade an existing index; leave an empty object empty (reading sqlite_master writes nothing).
+		const exists = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
+		this.schemaVersion = exists ? applyMigrations(ctx.storage, COMMUNITY_MIGRATIONS) : null;
 		this.storage = withOverride(ctx.storage, 'sql', meteredSql(ctx.storage.sql, this.meter));
 	}
 
-	async apply(communityId: CommunityId, ops: readonly IndexOp[]): Promise<ApplyOutcome> {
-		const store = new CommunityStore(this.storage, communityId);
-		const outcome = store.apply(ops);
-		if (outcome.postIndexed) await this.ensureRetentionAlarm();
+	async apply(communityId: CommunityId, ops: readonly IndexOp[]): Promise<ApplyResult> {
+		if (this.schemaVersion === null) {
+			if (!ops.some(needsStorage)) return { outcomes: ops.map(skippedInEmpty), postIndexed: false, bindingChanged: false };
+			this.schemaVersion = applyMigrations(this.ctx.storage, COMMUNITY_MIGRATIONS);
+		}
+		const result = new CommunityWriter(this.storage, communityId).apply(ops);
+		if (result.postIndexed) await this.ensureRetentionAlarm();
 		// The directory learns the config on every config op, changed or not: a redelivery then repairs a
 		// push that failed the first time.
 		if (ops.some((op) => op.type === 'config.put' || op.type === 'config.delete')) {
-			const summary = new CommunityReader(this.storage).summary();
-			if (summary) await this.env.COMMUNITY_DIRECTORY.getByName(DIRECTORY_NAME).upsert(summary);
+			const summary = this.reader()?.summary();
+			if (summary) await directoryObject(this.env).upsert(summary);
 		}
-		return outcome;
+		if (result.bindingChanged) {
+			for (const wake of this.bindingWaiters) wake();
+			this.bindingWaiters.clear();
+		}
+		return result;
 	}
 
-	summary(): (CommunitySummary & CommunityCounts) | null {
-		const reader = new CommunityReader(this.storage);
-		const summary = reader.summary();
-		return summary ? { ...summary, ...reader.counts() } : null;
+	/**
+	 * The community once the network has confirmed an owner, waiting up to `timeoutMs` for the firehose to
+	 * deliver the claim (an API registration arrives before it). Null if it has not by then.
+	 */
+	async awaitConfirmed(timeoutMs: number): Promise<CommunityView | null> {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			const view = this.summary();
+			const left = deadline - Date.now();
+			if (view || left <= 0) return view;
+			await new Promise<void>((resolve) => {
+				const wake = () => {
+					clearTimeout(timer);
+					resolve();
+				};
+				const timer = setTimeout(() => {
+					this.bindingWaiters.delete(wake);
+					resolve();
+				}, left);
+				this.bindingWaiters.add(wake);
+			});
+		}
+	}
+
+	summary(): CommunityView | null {
+		const reader = this.reader();
+		const summary = reader?.summary();
+		return reader && summary ? { ...summary, ...reader.counts() } : null;
 	}
 
 	members(): MemberView[] {
-		return new CommunityReader(this.storage).members();
+		return this.reader()?.members() ?? [];
+	}
+
+	memberOf(did: string): MemberView | null {
+		return this.reader()?.memberOf(did) ?? null;
 	}
 
 	moderationLog(limit: number): ModerationLogEntry[] {
-		return new CommunityReader(this.storage).moderationLog(limit);
+		return this.reader()?.moderationLog(limit) ?? [];
 	}
 
-	getFeedSkeleton(communityId: CommunityId, limit: number, cursor?: string): FeedResult {
-		return new CommunityStore(this.storage, communityId).feedSkeleton(limit, cursor);
+	getFeedSkeleton(_communityId: CommunityId, limit: number, cursor?: string): FeedResult {
+		return this.reader()?.feedSkeleton(limit, cursor) ?? { ok: false, error: 'UnknownFeed' };
 	}
 
 	async stats(): Promise<CommunityStats> {
-		const count = (table: string) => this.ctx.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
+		const sql = this.ctx.storage.sql;
+		const count = (query: string) => (this.schemaVersion === null ? 0 : sql.exec<{ n: number }>(query).one().n);
 		return {
 			schemaVersion: this.schemaVersion,
 			metering: { ...this.meter },
-			databaseBytes: this.ctx.storage.sql.databaseSize,
-			posts: count('posts'),
-			members: this.ctx.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM authors WHERE member = 1').one().n,
-			tombstones: count('tombstones'),
-			retentionAlarm: await this.ctx.storage.getAlarm(),
+			databaseBytes: this.schemaVersion === null ? 0 : sql.databaseSize,
+			posts: count('SELECT count(*) AS n FROM posts'),
+			members: count('SELECT count(*) AS n FROM authors WHERE member = 1'),
+			tombstones: count('SELECT count(*) AS n FROM tombstones'),
+			retentionAlarm: this.schemaVersion === null ? null : await this.ctx.storage.getAlarm(),
 		};
 	}
 
 	/** Retention: drop expired posts, then sleep until the next one expires. */
 	override async alarm(): Promise<void> {
+		if (this.schemaVersion === null) return;
 		const { nextExpiryMs: due } = pruneExpired(this.storage.sql, Date.now());
 		this.alarmSet = due !== null;
 		if (due !== null) await this.ctx.storage.setAlarm(due);
+	}
+
+	private reader(): CommunityReader | null {
+		return this.schemaVersion === null ? null : new CommunityReader(this.storage);
 	}
 
 	private async ensureRetentionAlarm(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Migration } from '../storage/migrations';
 
-/** CommunityFeedGenerator's schema, one community per object. Documented in docs/storage.md. */
+/** CommunityFeedGenerator's schema, one community per object. Documented in docs/architecture.md (Storage). */
 export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 	{
 		id: 1,
@@ -73,6 +73,44 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 				blocked INTEGER NOT NULL
 			) WITHOUT ROWID;
 			CREATE TABLE hidden_posts (uri TEXT PRIMARY KEY) WITHOUT ROWID;
+		`,
+	},
+	{
+		id: 2,
+		description: 'ownership by firehose order, roles and moderation by observation time, config tombstones',
+		sql: `
+			-- A config delete may arrive before its create: the binding can exist without content.
+			CREATE TABLE binding_v2 (
+				singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+				community_id TEXT NOT NULL,
+				owner_did TEXT NOT NULL,
+				config_uri TEXT NOT NULL,
+				config_cid TEXT,
+				config_rev TEXT NOT NULL,
+				bound_us INTEGER NOT NULL,
+				deleted INTEGER NOT NULL DEFAULT 0,
+				name TEXT,
+				description TEXT,
+				hashtag TEXT,
+				stage TEXT,
+				access_type TEXT,
+				feed_mix TEXT,
+				created_at TEXT
+			);
+			INSERT INTO binding_v2 SELECT singleton, community_id, owner_did, config_uri, config_cid, config_rev, bound_us, deleted,
+				name, description, hashtag, stage, access_type, feed_mix, created_at FROM binding;
+			DROP TABLE binding;
+			ALTER TABLE binding_v2 RENAME TO binding;
+			-- Every revision of the owner's config, with when it was observed: who was a moderator when.
+			CREATE TABLE config_revisions (rev TEXT PRIMARY KEY, observed_us INTEGER NOT NULL, moderators TEXT NOT NULL) WITHOUT ROWID;
+			INSERT INTO config_revisions (rev, observed_us, moderators)
+				SELECT config_rev, bound_us, (SELECT json_group_array(did) FROM moderators) FROM binding WHERE deleted = 0;
+			DROP TABLE moderators;
+			-- Moderation is ordered by when the service observed an action, never by its author's createdAt.
+			ALTER TABLE actions ADD COLUMN observed_us INTEGER NOT NULL DEFAULT 0;
+			UPDATE actions SET observed_us = created_ms * 1000;
+			DROP INDEX actions_by_time;
+			CREATE INDEX actions_by_observed ON actions (observed_us);
 		`,
 	},
 ];

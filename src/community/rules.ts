@@ -1,39 +1,81 @@
 /**
  * The trust model of one community, as pure functions over the facts the community has seen. The
- * Durable Object stores facts (records) and recomputes derived state (who is a member, blocked, which
- * posts are hidden) with these rules, so the outcome does not depend on the order events arrive in.
+ * Durable Object stores facts (records, each with when the service first observed it) and recomputes
+ * derived state (who is a member, blocked, which posts are hidden) with these rules, so the outcome does
+ * not depend on the order events arrive in. This is the one place that decides who is staff and whether
+ * an action counts; the writer, the readers and the API all ask it.
  */
 import type { ModerationActionRecord } from '../lexicon/validate';
+
+/** One revision of the owner's config as the service observed it: who the moderators were from then on. */
+export interface ConfigRevision {
+	rev: string;
+	/** When the service first observed this revision (firehose or API), in microseconds. */
+	observedUs: number;
+	moderators: readonly string[];
+}
 
 export interface Binding {
 	ownerDid: string;
 	configUri: string;
 	configRev: string;
-	/** When the binding claim was first seen; an earlier claim for the same id wins. */
+	/** The earliest firehose time of any of the owner's claims for this id; an earlier claim elsewhere would win. */
 	boundUs: number;
 	deleted: boolean;
 	accessType: 'open' | 'invite-only';
-	moderators: readonly string[];
+	/** Every revision of the owner's config observed so far: the roles at any point in time. */
+	revisions: readonly ConfigRevision[];
+}
+
+/** The earliest config claim for an id that the receiver had seen when it passed a frame on (firehose order). */
+export interface EarliestClaim {
+	did: string;
+	timeUs: number;
 }
 
 export interface BindingClaim {
 	did: string;
-	uri: string;
 	rev: string;
-	timeUs: number;
+	/** Firehose time of this claim; null when it came only through the API, which the network has not confirmed. */
+	seenUs: number | null;
+	earliestKnown?: EarliestClaim | null;
 }
 
-export type BindingDecision = 'bind' | 'update' | 'ignore';
+export type BindingDecision =
+	/** This claim owns the id from now on (the first, or earlier on the firehose than the current owner's). */
+	| { decision: 'bind'; boundUs: number }
+	/** The owner's newer revision: its content replaces the binding's. */
+	| { decision: 'update'; boundUs: number }
+	/** The owner's same or older revision: the content stays, though the binding's time may move earlier. */
+	| { decision: 'keep'; boundUs: number }
+	| { decision: 'ignore'; reason: 'unconfirmed_claim' | 'later_claim' };
 
 /**
- * First valid config binds the id to its author. Only the owner may update it (later revisions only).
- * A claim from another DID is ignored, unless it was seen earlier than the current binding: delivery
- * is unordered, and the earliest claim is the genuine one (a squatter can only copy a tag already public).
+ * Ownership is decided by the order in which the network (the firehose) saw the claims, never by which
+ * path reached us first: the earliest firehose claim binds the id. An API registration carries no network
+ * time, so it can only update a binding its caller already holds. No path moves a binding's time later.
  */
 export function decideBinding(current: Binding | null, claim: BindingClaim): BindingDecision {
-	if (!current) return 'bind';
-	if (claim.did === current.ownerDid) return isNewerRev(claim.rev, current.configRev) ? 'update' : 'ignore';
-	return claim.timeUs < current.boundUs ? 'bind' : 'ignore';
+	if (claim.seenUs === null) {
+		if (!current || current.ownerDid !== claim.did) return { decision: 'ignore', reason: 'unconfirmed_claim' };
+		return { decision: isNewerRev(claim.rev, current.configRev) ? 'update' : 'keep', boundUs: current.boundUs };
+	}
+	const earlier = claim.earliestKnown;
+	const earlierElsewhere = !!earlier && earlier.did !== claim.did && claimsBefore(earlier, { did: claim.did, timeUs: claim.seenUs });
+	// The claimant's own earlier claim, known to the receiver though not delivered yet, dates the binding.
+	const seenUs = earlier && earlier.did === claim.did ? Math.min(earlier.timeUs, claim.seenUs) : claim.seenUs;
+	if (!current) return earlierElsewhere ? { decision: 'ignore', reason: 'later_claim' } : { decision: 'bind', boundUs: seenUs };
+	if (claim.did === current.ownerDid) {
+		const boundUs = Math.min(current.boundUs, seenUs);
+		return { decision: isNewerRev(claim.rev, current.configRev) ? 'update' : 'keep', boundUs };
+	}
+	const before = claimsBefore({ did: claim.did, timeUs: seenUs }, { did: current.ownerDid, timeUs: current.boundUs });
+	return before && !earlierElsewhere ? { decision: 'bind', boundUs: seenUs } : { decision: 'ignore', reason: 'later_claim' };
+}
+
+/** Network order of two claims; the same microsecond is broken by DID, so every delivery order agrees. */
+function claimsBefore(a: EarliestClaim, b: EarliestClaim): boolean {
+	return a.timeUs < b.timeUs || (a.timeUs === b.timeUs && a.did < b.did);
 }
 
 /** Repo revisions are TIDs: within one repo, a later commit has a lexicographically greater rev. */
@@ -41,8 +83,31 @@ export function isNewerRev(incoming: string, existing: string): boolean {
 	return incoming > existing;
 }
 
-export function isStaff(did: string, binding: Binding | null): boolean {
-	return !!binding && !binding.deleted && (did === binding.ownerDid || binding.moderators.includes(did));
+/** The moderators in force at `observedUs`: those of the newest revision observed by then. */
+export function moderatorsAt(binding: Binding, observedUs: number): readonly string[] {
+	let inForce: ConfigRevision | null = null;
+	for (const revision of binding.revisions) {
+		if (revision.observedUs <= observedUs && (!inForce || revision.rev > inForce.rev)) inForce = revision;
+	}
+	return inForce?.moderators ?? [];
+}
+
+/** The moderators now: those of the newest revision. */
+export function currentModerators(binding: Binding): readonly string[] {
+	return moderatorsAt(binding, Number.MAX_SAFE_INTEGER);
+}
+
+export type Role = 'owner' | 'moderator' | 'member';
+
+/** The role someone holds now (`member` for everyone who is neither owner nor moderator). */
+export function roleOf(did: string, binding: Binding): Role {
+	if (did === binding.ownerDid) return 'owner';
+	return currentModerators(binding).includes(did) ? 'moderator' : 'member';
+}
+
+/** Staff now: the owner and the current moderators, while the community is not closed. */
+export function isStaffNow(did: string, binding: Binding | null): boolean {
+	return !!binding && !binding.deleted && roleOf(did, binding) !== 'member';
 }
 
 export interface StoredAction {
@@ -50,25 +115,60 @@ export interface StoredAction {
 	authorDid: string;
 	communityUri: string;
 	action: ModerationActionRecord['action'];
-	createdMs: number;
+	/** When the service first observed this version of the action (never the author's createdAt). */
+	observedUs: number;
 }
 
-/** An action counts only if the community's current owner or moderators wrote it, for this community. */
-export function isEffective(action: StoredAction, binding: Binding | null): boolean {
-	return !!binding && action.communityUri === binding.configUri && isStaff(action.authorDid, binding);
+export type ActionVerdict = { counts: true } | { counts: false; reason: 'no_community' | 'closed' | 'other_config' | 'not_staff' };
+
+/**
+ * An action counts only for the community's bound config, while it is open, and only if its author was
+ * the owner or a moderator when the service observed it: appointing someone later does not activate what
+ * they wrote before, and removing them does not undo what they did while they were one.
+ */
+export function actionVerdict(action: StoredAction, binding: Binding | null): ActionVerdict {
+	if (!binding) return { counts: false, reason: 'no_community' };
+	if (binding.deleted) return { counts: false, reason: 'closed' };
+	if (action.communityUri !== binding.configUri) return { counts: false, reason: 'other_config' };
+	if (action.authorDid !== binding.ownerDid && !moderatorsAt(binding, action.observedUs).includes(action.authorDid)) {
+		return { counts: false, reason: 'not_staff' };
+	}
+	return { counts: true };
+}
+
+/** The `on`/`off` pairs: each target's state is decided by the latest counting action of its pair. */
+export const ACTION_PAIRS = {
+	hide_post: 'unhide_post',
+	block_user: 'unblock_user',
+	approve_member: 'reject_member',
+} as const satisfies Partial<Record<StoredAction['action'], StoredAction['action']>>;
+type OnAction = keyof typeof ACTION_PAIRS;
+
+/** The pair an action belongs to, by its `on` member. */
+export function pairOf(action: StoredAction['action']): OnAction {
+	for (const [on, off] of Object.entries(ACTION_PAIRS) as [OnAction, StoredAction['action']][]) {
+		if (action === on || action === off) return on;
+	}
+	throw new Error(`unknown moderation action ${action}`);
 }
 
 /**
- * The latest effective action among a target's `on`/`off` pair (hide/unhide, block/unblock,
- * approve/reject) decides its state; no effective action means `off`. Ties go to the later at-uri.
+ * The action that decides a target's state for one pair: the counting action the service observed last
+ * (ties go to the greater at-uri, so every replica agrees). Null when no action of the pair counts.
  */
-export function latestSays(actions: readonly StoredAction[], on: StoredAction['action'], off: StoredAction['action'], binding: Binding | null): boolean {
+export function decidingAction(actions: readonly StoredAction[], on: OnAction, binding: Binding | null): StoredAction | null {
+	const off = ACTION_PAIRS[on];
 	let latest: StoredAction | null = null;
 	for (const action of actions) {
-		if ((action.action !== on && action.action !== off) || !isEffective(action, binding)) continue;
-		if (!latest || action.createdMs > latest.createdMs || (action.createdMs === latest.createdMs && action.uri > latest.uri)) latest = action;
+		if ((action.action !== on && action.action !== off) || !actionVerdict(action, binding).counts) continue;
+		if (!latest || action.observedUs > latest.observedUs || (action.observedUs === latest.observedUs && action.uri > latest.uri)) latest = action;
 	}
-	return latest?.action === on;
+	return latest;
+}
+
+/** Whether the latest counting action of the pair says `on`; no counting action means `off`. */
+export function latestSays(actions: readonly StoredAction[], on: OnAction, binding: Binding | null): boolean {
+	return decidingAction(actions, on, binding)?.action === on;
 }
 
 export interface AuthorFacts {
@@ -89,9 +189,9 @@ export interface AuthorState {
 
 export function authorState(facts: AuthorFacts, binding: Binding | null): AuthorState {
 	if (!binding || binding.deleted) return { member: false, pending: false, blocked: false };
-	const staff = isStaff(facts.did, binding);
-	const approved = binding.accessType === 'open' || latestSays(facts.actions, 'approve_member', 'reject_member', binding);
-	const blocked = facts.did !== binding.ownerDid && latestSays(facts.actions, 'block_user', 'unblock_user', binding);
+	const staff = isStaffNow(facts.did, binding);
+	const approved = binding.accessType === 'open' || latestSays(facts.actions, 'approve_member', binding);
+	const blocked = facts.did !== binding.ownerDid && latestSays(facts.actions, 'block_user', binding);
 	return {
 		member: staff || (facts.hasActiveMembership && approved),
 		pending: !staff && facts.hasActiveMembership && !approved,
@@ -99,9 +199,9 @@ export function authorState(facts: AuthorFacts, binding: Binding | null): Author
 	};
 }
 
-/** A post is hidden when the latest effective hide/unhide for it says hide. */
+/** A post is hidden when the latest counting hide/unhide for it says hide. */
 export function isHidden(actionsOnPost: readonly StoredAction[], binding: Binding | null): boolean {
-	return latestSays(actionsOnPost, 'hide_post', 'unhide_post', binding);
+	return latestSays(actionsOnPost, 'hide_post', binding);
 }
 
 /** Post actions need a post target; user actions a user target. Anything else has no effect. */

@@ -7,8 +7,6 @@ import { DurableObject } from 'cloudflare:workers';
 import type { CommunitySummary } from '../shared/views';
 import { applyMigrations, type Migration } from '../storage/migrations';
 
-export const DIRECTORY_NAME = 'main';
-
 const DIRECTORY_MIGRATIONS: readonly Migration[] = [
 	{
 		id: 1,

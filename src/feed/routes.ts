@@ -5,9 +5,9 @@
  */
 import type { Context, Hono } from 'hono';
 import { readConfig, type Config } from '../config';
-import { DIRECTORY_NAME } from '../directory/directory-do';
 import { ApiError, invalidRequest } from '../errors';
 import { verifyCaller } from '../identity/service-auth';
+import { communityObject, directoryObject } from '../objects';
 import { communityOfFeedUri, feedUriOf } from './feed-uri';
 import { parseSkeletonParams } from './params';
 
@@ -28,7 +28,7 @@ export function registerFeedRoutes(app: Hono<FeedEnv>): void {
 	app.get('/xrpc/app.bsky.feed.describeFeedGenerator', async (c) => {
 		const config = readConfig(c.env);
 		const operatorDid = requireOperator(config);
-		const ids = await c.env.COMMUNITY_DIRECTORY.getByName(DIRECTORY_NAME).ids();
+		const ids = await directoryObject(c.env).ids();
 		return c.json({ did: config.serviceDid, feeds: ids.map((id) => ({ uri: feedUriOf(operatorDid, id) })) });
 	});
 
@@ -44,7 +44,7 @@ async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
 	const viewer = c.req.header('Authorization') !== undefined ? await verifyCaller(c.req.raw, config, GET_FEED_SKELETON, AbortSignal.timeout(DEADLINE_MS)) : null;
 	const id = communityOfFeedUri(feed, requireOperator(config));
 	if (!id) throw new ApiError(400, 'UnknownFeed', `This service does not serve ${feed}`);
-	const result = await c.env.COMMUNITY_FEED.getByName(id).getFeedSkeleton(id, limit, cursor);
+	const result = await communityObject(c.env, id).getFeedSkeleton(id, limit, cursor);
 	if (!result.ok) {
 		if (result.error === 'UnknownFeed') throw new ApiError(400, 'UnknownFeed', `No community ${id} on this service`);
 		throw invalidRequest('cursor is not one this feed issued');

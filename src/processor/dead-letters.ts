@@ -3,10 +3,10 @@
  * FirehoseReceiver's storage, where an operator can list and replay it (GET/POST /admin/dead-letters).
  * The batch is acked only once stored.
  */
-import { RECEIVER_NAME } from '../receiver/receiver-do';
+import { receiverObject } from '../objects';
 
 export async function storeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-	await env.FIREHOSE_RECEIVER.getByName(RECEIVER_NAME).recordDeadLetters(
+	await receiverObject(env).recordDeadLetters(
 		batch.messages.map((message) => ({ body: JSON.stringify(message.body), attempts: message.attempts, queuedMs: message.timestamp.getTime() })),
 	);
 	batch.ackAll();

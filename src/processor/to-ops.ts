@@ -7,6 +7,7 @@ import { safeParse } from '@atcute/lexicons/validations';
 import { isAtrariumCollection, validateRecord } from '../lexicon/validate';
 import { atUri, communityOfConfigUri } from '../shared/at-uri';
 import { communityIdsInPost, isCommunityId, type CommunityId } from '../shared/hashtag';
+import type { EarliestClaim } from '../community/rules';
 import type { IndexOp, RecordRef } from '../shared/index-op';
 import type { CommitEvent } from './parse-event';
 
@@ -20,8 +21,18 @@ export type Routing = { ok: true; routes: Map<CommunityId, IndexOp> } | { ok: fa
 
 const POST = 'app.bsky.feed.post';
 
-export function routeCommit(event: CommitEvent, priorRoutes: readonly CommunityId[]): Routing {
-	const ref: RecordRef = { uri: atUri(event.did, event.collection, event.rkey), did: event.did, rkey: event.rkey, rev: event.rev, timeUs: event.timeUs };
+/** How the commit reached us: from the firehose (with the receiver's routing hints), or an API call. */
+export interface CommitSource {
+	via: 'firehose' | 'api';
+	/** The receiver's earliest known claim on a config's id. */
+	earliestClaim?: EarliestClaim | null;
+	/** The communities the receiver routed a post to; without it, every tagged id plus prior routes. */
+	postRoutes?: readonly CommunityId[] | null;
+}
+
+export function routeCommit(event: CommitEvent, priorRoutes: readonly CommunityId[], source: CommitSource = { via: 'firehose' }): Routing {
+	const ref: RecordRef = { uri: atUri(event.did, event.collection, event.rkey), did: event.did, rkey: event.rkey, rev: event.rev, observedUs: event.timeUs, via: source.via };
+	const earliestClaim = source.earliestClaim ?? null;
 	const routes = new Map<CommunityId, IndexOp>();
 	const sendTo = (ids: Iterable<CommunityId>, op: IndexOp) => {
 		for (const id of ids) routes.set(id, op);
@@ -37,7 +48,8 @@ export function routeCommit(event: CommitEvent, priorRoutes: readonly CommunityI
 		if (!post.ok) return invalid(event.collection, post.message);
 		// Every community it is tagged for, plus those an earlier version was in (an edit may drop a tag).
 		const communities = communityIdsInPost(event.record);
-		sendTo(new Set([...communities, ...prior]), { type: 'post.put', ref, cid: event.cid!, createdAt: post.value.createdAt, communities });
+		const targets = source.postRoutes ? source.postRoutes.filter(isCommunityId) : [...communities, ...prior];
+		sendTo(new Set(targets), { type: 'post.put', ref, cid: event.cid!, createdAt: post.value.createdAt, communities });
 		return { ok: true, routes };
 	}
 
@@ -48,12 +60,12 @@ export function routeCommit(event: CommitEvent, priorRoutes: readonly CommunityI
 		if (!isCommunityId(event.rkey)) return { ok: false, drop: { reason: 'bad_rkey', collection } };
 		const id = event.rkey;
 		if (event.operation === 'delete') {
-			sendTo([id], { type: 'config.delete', ref });
+			sendTo([id], { type: 'config.delete', ref, earliestClaim });
 			return { ok: true, routes };
 		}
 		const record = validateRecord(collection, event.record);
 		if (!record.ok) return invalid(collection, record.message);
-		sendTo([id], { type: 'config.put', ref, cid: event.cid!, record: record.value });
+		sendTo([id], { type: 'config.put', ref, cid: event.cid!, record: record.value, earliestClaim });
 		return { ok: true, routes };
 	}
 

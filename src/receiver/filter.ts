@@ -6,24 +6,40 @@
  */
 import { communityOfConfigUri } from '../shared/at-uri';
 import { communityIdsInPost, isCommunityId, type CommunityId } from '../shared/hashtag';
+import type { EarliestClaim } from '../community/rules';
 import type { FirehoseMessage } from '../shared/index-op';
 
 /** Queue messages are limited to 128 KB; no valid post or Atrarium record comes near this. */
 export const MAX_MESSAGE_BYTES = 120_000;
 
-export type DropReason = 'untagged' | 'malformed' | 'oversized' | 'not_commit' | 'unwanted_collection';
+/** `unbound`: a tagged post naming only ids no config was seen for (nothing would be stored for them). */
+export type DropReason = 'untagged' | 'unbound' | 'malformed' | 'oversized' | 'not_commit' | 'unwanted_collection';
 
 export type FrameVerdict =
 	| { verdict: 'drop'; reason: DropReason; timeUs: number | null }
-	| { verdict: 'enqueue'; message: FirehoseMessage; bytes: number; timeUs: number; remember: { uri: string; routes: CommunityId[] } | null };
+	| {
+			verdict: 'enqueue';
+			message: FirehoseMessage;
+			bytes: number;
+			timeUs: number;
+			remember: { uri: string; routes: CommunityId[] } | null;
+			/** A config frame's claim on its id, for the receiver's claim memory (it keeps the earliest). */
+			claim: { id: CommunityId } & EarliestClaim | null;
+	  };
 
 /** Communities an earlier version of a record (by at-uri) was routed to. */
 export type PriorRoutes = (uri: string) => CommunityId[];
 
+/**
+ * The claim memory: the earliest config claim seen so far on a community id, or null if none was. Posts
+ * are routed only to ids that have one. Without claim memory, posts route to every id they name.
+ */
+export type EarliestClaimOf = (id: CommunityId) => EarliestClaim | null;
+
 const TAG_HINT = /[aA][tT][rR]_/;
 const TIME_US = /"time_us":(\d{1,17})/;
 
-export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes): FrameVerdict {
+export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: EarliestClaimOf): FrameVerdict {
 	// Cheap stage. Jetstream writes `operation` and `collection` before `record`; only that head is
 	// trusted, since a record may carry fields of any name. Quotes inside strings are escaped, so the
 	// head's markers cannot be faked by text either. A frame laid out otherwise is simply parsed.
@@ -53,8 +69,10 @@ export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes): FrameV
 
 	let routes: CommunityId[];
 	if (commit.collection === 'app.bsky.feed.post') {
-		routes = isDelete ? prior : union(prior, communityIdsInPost(commit.record));
-		if (routes.length === 0) return { verdict: 'drop', reason: 'untagged', timeUs };
+		const tagged = isDelete ? [] : communityIdsInPost(commit.record);
+		const claimed = earliestClaimOf ? tagged.filter((id) => earliestClaimOf(id) !== null) : tagged;
+		routes = union(prior, claimed);
+		if (routes.length === 0) return { verdict: 'drop', reason: tagged.length > 0 ? 'unbound' : 'untagged', timeUs };
 	} else if (commit.collection.startsWith('net.atrarium.')) {
 		// Never dropped here: the processor validates them, and deletes need no route to be counted.
 		routes = isDelete ? prior : union(prior, communitiesNamedBy(commit.collection, commit.rkey, commit.record));
@@ -62,11 +80,21 @@ export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes): FrameV
 		return { verdict: 'drop', reason: 'unwanted_collection', timeUs };
 	}
 
+	// A config claims its id: the message carries the earliest claim seen on it so far (this one included),
+	// so a community can refuse a later claim that the unordered queue delivers first.
+	let claim: ({ id: CommunityId } & EarliestClaim) | null = null;
 	const message: FirehoseMessage = { frame, priorRoutes: prior };
+	// A post goes where the receiver decided (the consumer does not repeat the claim lookup).
+	if (commit.collection === 'app.bsky.feed.post') message.routes = routes;
+	if (commit.collection === 'net.atrarium.community.config' && isCommunityId(commit.rkey)) {
+		const known = earliestClaimOf?.(commit.rkey) ?? null;
+		claim = { id: commit.rkey, did: event.did, timeUs };
+		message.earliestClaim = known && known.timeUs <= timeUs ? known : { did: event.did, timeUs };
+	}
 	const bytes = utf8Length(JSON.stringify(message));
 	if (bytes > MAX_MESSAGE_BYTES) return { verdict: 'drop', reason: 'oversized', timeUs };
 	const grew = routes.length > prior.length;
-	return { verdict: 'enqueue', message, bytes, timeUs, remember: grew && !isDelete ? { uri, routes } : null };
+	return { verdict: 'enqueue', message, bytes, timeUs, remember: grew && !isDelete ? { uri, routes } : null, claim };
 }
 
 function communitiesNamedBy(collection: string, rkey: string, record: unknown): CommunityId[] {

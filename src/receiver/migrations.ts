@@ -28,4 +28,11 @@ export const RECEIVER_MIGRATIONS: readonly Migration[] = [
 			);
 		`,
 	},
+	{
+		id: 2,
+		description: 'claim memory: the earliest config claim seen on each community id',
+		sql: `
+			CREATE TABLE config_claims (id TEXT PRIMARY KEY, did TEXT NOT NULL, time_us INTEGER NOT NULL) WITHOUT ROWID;
+		`,
+	},
 ];

@@ -6,6 +6,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { readConfig } from '../config';
+import type { EarliestClaim } from '../community/rules';
 import { isCommunityId, type CommunityId } from '../shared/hashtag';
 import type { FirehoseMessage } from '../shared/index-op';
 import { meteredSql, type SqlMeter } from '../storage/metered-sql';
@@ -15,7 +16,6 @@ import { classifyFrame, type DropReason } from './filter';
 import { RECEIVER_MIGRATIONS } from './migrations';
 import { Outbox, type Batch } from './outbox';
 
-export const RECEIVER_NAME = 'main';
 const WANTED_COLLECTIONS = ['app.bsky.feed.post', 'net.atrarium.*'];
 /** Resume this far before the checkpoint: duplicates are harmless downstream, gaps are not. */
 const REWIND_US = 5_000_000;
@@ -72,7 +72,7 @@ const emptyCounters = (): ReceiverCounters => ({
 	eventsSeen: 0,
 	passed: 0,
 	enqueued: 0,
-	dropped: { untagged: 0, malformed: 0, oversized: 0, not_commit: 0, unwanted_collection: 0 },
+	dropped: { untagged: 0, unbound: 0, malformed: 0, oversized: 0, not_commit: 0, unwanted_collection: 0 },
 	processorDropped: {},
 	reconnects: 0,
 	sendFailures: 0,
@@ -289,13 +289,18 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	private onFrame(frame: string): void {
 		this.lastFrameAt = Date.now();
 		this.counters.eventsSeen++;
-		const verdict = classifyFrame(frame, (uri) => this.priorRoutes(uri));
+		const verdict = classifyFrame(
+			frame,
+			(uri) => this.priorRoutes(uri),
+			(id) => this.earliestClaim(id),
+		);
 		if (verdict.verdict === 'drop') {
 			this.onDrop(verdict.reason, verdict.timeUs);
 			return;
 		}
 		this.counters.passed++;
 		if (verdict.remember) this.rememberRoutes(verdict.remember.uri, verdict.remember.routes);
+		if (verdict.claim) this.rememberClaim(verdict.claim);
 		this.outbox.add(verdict.message, verdict.bytes, verdict.timeUs);
 		if (this.outbox.buffered > MAX_BUFFERED) {
 			// The queue is not keeping up: stop reading; resume from the checkpoint after the backlog drains.
@@ -396,6 +401,22 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	addRoutes(uri: string, routes: readonly CommunityId[]): void {
 		const merged = [...new Set([...this.priorRoutes(uri), ...routes])];
 		if (merged.length > 0) this.rememberRoutes(uri, merged);
+	}
+
+	private earliestClaim(id: CommunityId): EarliestClaim | null {
+		const row = this.sql.exec<{ did: string; time_us: number }>('SELECT did, time_us FROM config_claims WHERE id = ?', id).toArray()[0];
+		return row ? { did: row.did, timeUs: row.time_us } : null;
+	}
+
+	/** Keeps the earliest config claim per id (configs are rare: one row per community). */
+	private rememberClaim(claim: { id: CommunityId } & EarliestClaim): void {
+		this.sql.exec(
+			`INSERT INTO config_claims (id, did, time_us) VALUES (?, ?, ?)
+			 ON CONFLICT (id) DO UPDATE SET did = excluded.did, time_us = excluded.time_us WHERE excluded.time_us < config_claims.time_us`,
+			claim.id,
+			claim.did,
+			claim.timeUs,
+		);
 	}
 
 	private priorRoutes(uri: string): CommunityId[] {

@@ -63,10 +63,21 @@ export function communityIdsInText(text: string): CommunityId[] {
 }
 
 /**
- * Community ids a post record carries, from its text, tag facets and `tags` array; duplicates collapsed.
- * The record is untrusted input: parts of the wrong shape are ignored, never thrown on.
+ * A post counts for at most this many communities: the first distinct ones it names (text, then facets,
+ * then `tags`). One post with 1,500 tags must not reach 1,500 Durable Objects.
+ */
+export const MAX_COMMUNITIES_PER_POST = 5;
+
+/**
+ * Community ids a post record carries, from its text, tag facets and `tags` array; duplicates collapsed,
+ * at most MAX_COMMUNITIES_PER_POST. The record is untrusted input: parts of the wrong shape are ignored,
+ * never thrown on.
  */
 export function communityIdsInPost(record: unknown): CommunityId[] {
+	return allCommunityIdsInPost(record).slice(0, MAX_COMMUNITIES_PER_POST);
+}
+
+function allCommunityIdsInPost(record: unknown): CommunityId[] {
 	if (!isObject(record)) return [];
 	const found = new Set<CommunityId>();
 	if (typeof record.text === 'string') {

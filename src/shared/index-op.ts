@@ -3,6 +3,7 @@
  * events and API registrations both become IndexOps, so the community applies one set of rules.
  */
 import type { CommunityConfigRecord, MembershipRecord, ModerationActionRecord } from '../lexicon/validate';
+import type { EarliestClaim } from '../community/rules';
 import type { CommunityId } from './hashtag';
 
 /** Which record, in which repo, at which repo revision (a TID: later revisions sort higher). */
@@ -11,15 +12,17 @@ export interface RecordRef {
 	did: string;
 	rkey: string;
 	rev: string;
-	/** When the service first saw this version (Jetstream time_us, or arrival time for API calls). */
-	timeUs: number;
+	/** When the service observed this version: Jetstream's time_us, or the arrival time of an API call. */
+	observedUs: number;
+	/** Where it was observed. Only the firehose orders ownership claims; the API only speeds up what it confirms. */
+	via: 'firehose' | 'api';
 }
 
 export type IndexOp =
 	| { type: 'post.put'; ref: RecordRef; cid: string; createdAt: string; communities: CommunityId[] }
 	| { type: 'post.delete'; ref: RecordRef }
-	| { type: 'config.put'; ref: RecordRef; cid: string; record: CommunityConfigRecord }
-	| { type: 'config.delete'; ref: RecordRef }
+	| { type: 'config.put'; ref: RecordRef; cid: string; record: CommunityConfigRecord; earliestClaim: EarliestClaim | null }
+	| { type: 'config.delete'; ref: RecordRef; earliestClaim: EarliestClaim | null }
 	| { type: 'membership.put'; ref: RecordRef; cid: string; record: MembershipRecord }
 	| { type: 'membership.delete'; ref: RecordRef }
 	| { type: 'moderation.put'; ref: RecordRef; cid: string; record: ModerationActionRecord }
@@ -30,4 +33,11 @@ export interface FirehoseMessage {
 	frame: string;
 	/** Communities an earlier version of this record was routed to (needed for updates and deletes). */
 	priorRoutes: CommunityId[];
+	/** For a post: the communities the receiver routed it to (tagged ids with a config claim, plus prior routes). */
+	routes?: CommunityId[];
+	/**
+	 * For a community config: the earliest claim on its id the receiver had seen when it passed this frame
+	 * on. The queue does not keep order; this lets a community refuse a later claim delivered first.
+	 */
+	earliestClaim?: EarliestClaim;
 }

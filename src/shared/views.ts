@@ -40,9 +40,16 @@ export interface ModerationLogEntry {
 	targetDid: string | null;
 	reason: string | null;
 	note: string | null;
+	/** The author's own date (shown, never used for ordering). */
 	createdAt: string;
-	/** Whether the action counts (its author is the owner or a moderator of this community). */
+	/** When the service first observed the action: what orders moderation. */
+	observedAt: string;
+	/** Whether the action counts: its author was the owner or a moderator when it was observed, for this open community. */
 	effective: boolean;
+	/** Why it does not count, when it does not. */
+	notCounted: 'no_community' | 'closed' | 'other_config' | 'not_staff' | null;
+	/** Whether this action decides its target's state now (the latest counting action of its pair). */
+	inForce: boolean;
 }
 
 /** What the dashboard needs from the Worker before anyone signs in (GET /api/config). */

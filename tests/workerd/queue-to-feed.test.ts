@@ -134,11 +134,11 @@ describe('delivery is at-least-once and unordered', () => {
 		const id = 'a0000011';
 		const ingest = new Ingest();
 		const rkey = newRkey();
-		const cfg = config(ALICE, id);
-		const join = membership(BOB, newRkey(), configUri(ALICE, id));
-		await ingest.deliver(post(BOB, rkey, `#atr_${id}`));
-		await ingest.deliver(join);
-		await ingest.deliver(cfg);
+		// The receiver saw them in network order; the queue delivers them the other way round.
+		const [cfg, join, tagged] = ingest.messages(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)), post(BOB, rkey, `#atr_${id}`));
+		await ingest.deliverMessages(tagged!);
+		await ingest.deliverMessages(join!);
+		await ingest.deliverMessages(cfg!);
 		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
 	});
 

@@ -72,7 +72,7 @@ describe('roles come only from the owner\'s config', () => {
 		expect(await feedOf(id)).toEqual([postUri(ALICE, alicePost)]);
 	});
 
-	it('a moderator the owner lists can hide and block; removing them from the config revokes it', async () => {
+	it('a moderator the owner lists can hide; removing them from the config stops their new actions, not the old ones', async () => {
 		const id = 'b0000006';
 		const ingest = new Ingest();
 		await ingest.deliver(config(ALICE, id, { moderators: [CAROL] }), membership(BOB, newRkey(), configUri(ALICE, id)));
@@ -81,7 +81,10 @@ describe('roles come only from the owner\'s config', () => {
 		await ingest.deliver(action(CAROL, newRkey(), configUri(ALICE, id), 'hide_post', postUri(BOB, rkey)));
 		expect(await feedOf(id)).toEqual([]);
 		await ingest.deliver(config(ALICE, id, { moderators: [], operation: 'update' }));
-		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
+		expect(await feedOf(id)).toEqual([]);
+		await ingest.deliver(action(CAROL, newRkey(), configUri(ALICE, id), 'block_user', BOB), action(CAROL, newRkey(), configUri(ALICE, id), 'unhide_post', postUri(BOB, rkey)));
+		expect(await feedOf(id)).toEqual([]);
+		expect(await community(id).memberOf(BOB)).toMatchObject({ status: 'member' });
 	});
 
 	it('a non-moderator\'s hide_post has no effect', async () => {

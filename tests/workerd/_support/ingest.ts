@@ -6,6 +6,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
 import { expect } from 'vitest';
 import worker from '../../../src/index';
+import type { EarliestClaim } from '../../../src/community/rules';
 import { classifyFrame } from '../../../src/receiver/filter';
 import type { CommunityId } from '../../../src/shared/hashtag';
 import type { FirehoseMessage } from '../../../src/shared/index-op';
@@ -15,10 +16,16 @@ let messageSeq = 0;
 
 export class Ingest {
 	private readonly routes = new Map<string, CommunityId[]>();
+	private readonly claims = new Map<CommunityId, EarliestClaim>();
 
 	/** Sends the events as one queue batch; returns what the consumer acked and retried. */
 	async deliver(...events: (JetstreamEvent | string)[]) {
 		return deliverBodies(this.messages(...events));
+	}
+
+	/** Sends messages made by `messages()` as one queue batch, in the order given (the queue does not keep order). */
+	async deliverMessages(...bodies: FirehoseMessage[]) {
+		return deliverBodies(bodies);
 	}
 
 	/** The queue messages the receiver would send for these events (its route memory learns from them). */
@@ -26,9 +33,16 @@ export class Ingest {
 		const bodies: FirehoseMessage[] = [];
 		for (const event of events) {
 			const frame = typeof event === 'string' ? event : JSON.stringify(event);
-			const verdict = classifyFrame(frame, (uri) => this.routes.get(uri) ?? []);
+			const verdict = classifyFrame(
+				frame,
+				(uri) => this.routes.get(uri) ?? [],
+				(id) => this.claims.get(id) ?? null,
+			);
 			if (verdict.verdict === 'drop') continue;
 			if (verdict.remember) this.routes.set(verdict.remember.uri, verdict.remember.routes);
+			const claim = verdict.claim;
+			const known = claim ? this.claims.get(claim.id) : undefined;
+			if (claim && (!known || claim.timeUs < known.timeUs)) this.claims.set(claim.id, { did: claim.did, timeUs: claim.timeUs });
 			bodies.push(verdict.message);
 		}
 		return bodies;

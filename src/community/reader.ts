@@ -1,0 +1,207 @@
+/**
+ * CommunityReader: the read side of one community's SQLite index, for the feed, the API and the
+ * directory. It decides nothing itself: roles and whether an action counts come from rules.ts.
+ */
+import type { CommunityCounts, CommunitySummary, MemberStatus, MemberView, ModerationLogEntry } from '../shared/views';
+import { decodeCursor, encodeCursor } from './feed-cursor';
+import { actionVerdict, decidingAction, pairOf, roleOf, currentModerators, type Binding, type StoredAction } from './rules';
+
+export interface FeedPage {
+	feed: { post: string }[];
+	cursor?: string;
+}
+
+export type FeedResult = { ok: true; page: FeedPage } | { ok: false; error: 'UnknownFeed' | 'BadCursor' };
+
+interface BindingRow extends Record<string, SqlStorageValue> {
+	community_id: string;
+	owner_did: string;
+	config_uri: string;
+	config_rev: string;
+	bound_us: number;
+	deleted: number;
+	name: string | null;
+	description: string | null;
+	hashtag: string | null;
+	stage: string | null;
+	access_type: string | null;
+	created_at: string | null;
+}
+
+interface ActionRow extends Record<string, SqlStorageValue> {
+	uri: string;
+	author_did: string;
+	community_uri: string;
+	action: StoredAction['action'];
+	target_uri: string | null;
+	target_did: string | null;
+	reason: string | null;
+	note: string | null;
+	created_ms: number;
+	observed_us: number;
+}
+
+export const toStoredAction = (r: ActionRow): StoredAction => ({
+	uri: r.uri,
+	authorDid: r.author_did,
+	communityUri: r.community_uri,
+	action: r.action,
+	observedUs: r.observed_us,
+});
+
+const ACTION_COLUMNS = 'uri, author_did, community_uri, action, target_uri, target_did, reason, note, created_ms, observed_us';
+
+export class CommunityReader {
+	private readonly sql: SqlStorage;
+
+	constructor(storage: DurableObjectStorage) {
+		this.sql = storage.sql;
+	}
+
+	private bindingRow(): BindingRow | undefined {
+		return this.sql
+			.exec<BindingRow>(
+				'SELECT community_id, owner_did, config_uri, config_rev, bound_us, deleted, name, description, hashtag, stage, access_type, created_at FROM binding',
+			)
+			.toArray()[0];
+	}
+
+	binding(): Binding | null {
+		const row = this.bindingRow();
+		if (!row) return null;
+		const revisions = this.sql
+			.exec<{ rev: string; observed_us: number; moderators: string }>('SELECT rev, observed_us, moderators FROM config_revisions')
+			.toArray()
+			.map((r) => ({ rev: r.rev, observedUs: r.observed_us, moderators: JSON.parse(r.moderators) as string[] }));
+		return {
+			ownerDid: row.owner_did,
+			configUri: row.config_uri,
+			configRev: row.config_rev,
+			boundUs: row.bound_us,
+			deleted: row.deleted === 1,
+			accessType: row.access_type === 'invite-only' ? 'invite-only' : 'open',
+			revisions,
+		};
+	}
+
+	/** The community as the API shows it; null while no claim on the id has been confirmed by the network. */
+	summary(): CommunitySummary | null {
+		const row = this.bindingRow();
+		const binding = this.binding();
+		if (!row || !binding) return null;
+		return {
+			id: row.community_id,
+			// A delete that overtook its create leaves a binding without content: closed, named by its id.
+			name: row.name ?? row.community_id,
+			description: row.description,
+			hashtag: row.hashtag ?? `#atr_${row.community_id}`,
+			stage: row.stage ?? 'theme',
+			accessType: binding.accessType,
+			ownerDid: binding.ownerDid,
+			moderators: [...currentModerators(binding)].sort(),
+			configUri: binding.configUri,
+			createdAt: row.created_at ?? new Date(Math.floor(binding.boundUs / 1000)).toISOString(),
+			closed: binding.deleted,
+		};
+	}
+
+	counts(): CommunityCounts {
+		const one = (query: string) => this.sql.exec<{ n: number }>(query).one().n;
+		return {
+			members: one('SELECT count(*) AS n FROM authors WHERE member = 1 AND blocked = 0'),
+			pending: one('SELECT count(*) AS n FROM authors WHERE pending = 1'),
+			posts: one('SELECT count(*) AS n FROM posts p JOIN authors a ON a.did = p.author_did AND a.member = 1 AND a.blocked = 0'),
+		};
+	}
+
+	/** Everyone with a role, a membership record, or a moderation decision about them. */
+	members(): MemberView[] {
+		return this.memberRows(null);
+	}
+
+	/** One person's standing, or null if the community knows nothing about them. */
+	memberOf(did: string): MemberView | null {
+		return this.memberRows(did)[0] ?? null;
+	}
+
+	private memberRows(onlyDid: string | null): MemberView[] {
+		const binding = this.binding();
+		if (!binding) return [];
+		const rows = this.sql
+			.exec<{ did: string; member: number; pending: number; blocked: number; joined_at: string | null }>(
+				`SELECT a.did, a.member, a.pending, a.blocked,
+					(SELECT min(m.joined_at) FROM memberships m WHERE m.did = a.did AND m.active = 1 AND m.community_uri = ?) AS joined_at
+				 FROM authors a WHERE (? IS NULL OR a.did = ?) ORDER BY a.did`,
+				binding.configUri,
+				onlyDid,
+				onlyDid,
+			)
+			.toArray();
+		return rows
+			.map((row): MemberView => {
+				const status: MemberStatus = row.blocked ? 'blocked' : row.member ? 'member' : row.pending ? 'pending' : 'left';
+				return { did: row.did, role: roleOf(row.did, binding), status, joinedAt: row.joined_at };
+			})
+			.filter((m) => onlyDid !== null || m.status !== 'left' || m.role !== 'member');
+	}
+
+	/** Newest observed first; each entry says whether it counts, why not, and whether it decides its target now. */
+	moderationLog(limit: number): ModerationLogEntry[] {
+		const binding = this.binding();
+		const rows = this.sql.exec<ActionRow>(`SELECT ${ACTION_COLUMNS} FROM actions ORDER BY observed_us DESC, uri DESC LIMIT ?`, limit).toArray();
+		return rows.map((r) => {
+			const verdict = actionVerdict(toStoredAction(r), binding);
+			const onTarget = this.actionsOn(r.target_uri !== null ? 'target_uri' : 'target_did', (r.target_uri ?? r.target_did)!);
+			return {
+				uri: r.uri,
+				authorDid: r.author_did,
+				action: r.action,
+				targetUri: r.target_uri,
+				targetDid: r.target_did,
+				reason: r.reason,
+				note: r.note,
+				createdAt: new Date(r.created_ms).toISOString(),
+				observedAt: new Date(Math.floor(r.observed_us / 1000)).toISOString(),
+				effective: verdict.counts,
+				notCounted: verdict.counts ? null : verdict.reason,
+				inForce: decidingAction(onTarget, pairOf(r.action), binding)?.uri === r.uri,
+			};
+		});
+	}
+
+	/** Every stored action aimed at a post (by at-uri) or a user (by DID). */
+	actionsOn(column: 'target_uri' | 'target_did', value: string): StoredAction[] {
+		return this.sql.exec<ActionRow>(`SELECT ${ACTION_COLUMNS} FROM actions WHERE ${column} = ?`, value).toArray().map(toStoredAction);
+	}
+
+	/** Newest first; hidden posts, blocked authors and non-members excluded; no cursor on the last page. */
+	feedSkeleton(limit: number, cursor: string | undefined): FeedResult {
+		// Hot path: only whether the community is bound and open, not its moderators.
+		const open = this.sql.exec<{ deleted: number }>('SELECT deleted FROM binding').toArray()[0]?.deleted === 0;
+		if (!open) return { ok: false, error: 'UnknownFeed' };
+		const position = cursor === undefined ? { indexedUs: Number.MAX_SAFE_INTEGER, uri: '\u{10FFFF}' } : decodeCursor(cursor);
+		if (!position) return { ok: false, error: 'BadCursor' };
+		const rows = this.sql
+			.exec<{ uri: string; indexed_us: number }>(
+				`SELECT p.uri, p.indexed_us FROM posts p
+				 JOIN authors a ON a.did = p.author_did AND a.member = 1 AND a.blocked = 0
+				 WHERE (p.indexed_us, p.uri) < (?1, ?2) -- a row value: an index range, even deep in the feed
+				   AND NOT EXISTS (SELECT 1 FROM hidden_posts h WHERE h.uri = p.uri)
+				 ORDER BY p.indexed_us DESC, p.uri DESC
+				 LIMIT ?3`,
+				position.indexedUs,
+				position.uri,
+				limit + 1,
+			)
+			.toArray();
+		const page = rows.slice(0, limit);
+		const last = page.at(-1);
+		return {
+			ok: true,
+			page: {
+				feed: page.map((row) => ({ post: row.uri })),
+				...(rows.length > limit && last ? { cursor: encodeCursor({ indexedUs: last.indexed_us, uri: last.uri }) } : {}),
+			},
+		};
+	}
+}

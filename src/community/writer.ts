@@ -1,0 +1,375 @@
+/**
+ * CommunityWriter: the write side of one community's SQLite index. Ops store facts (records, newest
+ * revision wins, deletes leave tombstones, each version with when the service first observed it), then
+ * derived state the feed reads (`authors`, `hidden_posts`) is recomputed with the pure rules in rules.ts.
+ * Every op reports what it did, so the API can tell the truth. Every write is idempotent.
+ */
+import type { CommunityConfigRecord, MembershipRecord, ModerationActionRecord } from '../lexicon/validate';
+import type { CommunityId } from '../shared/hashtag';
+import type { IndexOp, RecordRef } from '../shared/index-op';
+import { CommunityReader } from './reader';
+import { RETENTION_MS } from './retention';
+import { actionVerdict, authorState, currentModerators, decideBinding, isHidden, isNewerRev, targetKindOf, type ActionVerdict, type Binding } from './rules';
+
+/** Why an op changed nothing. */
+export type SkipReason =
+	/** This version (or a newer one) is already indexed. */
+	| 'duplicate'
+	/** A newer delete of the record was seen first. */
+	| 'tombstoned'
+	| 'closed'
+	/** A config claim the firehose has not shown yet: the network decides ownership. */
+	| 'unconfirmed_claim'
+	/** A config claim the network saw after another DID's claim on the same id. */
+	| 'later_claim'
+	| 'wrong_hashtag'
+	/** A post action aimed at a user, or a user action aimed at a post. */
+	| 'wrong_target'
+	/** A post replayed from beyond the 7-day window. */
+	| 'expired'
+	/** A delete of something this community never indexed. */
+	| 'not_indexed';
+
+export interface OpOutcome {
+	uri: string;
+	result: 'stored' | 'deleted' | 'skipped';
+	reason?: SkipReason;
+	/** Moderation actions: whether the stored action counts (for a delete: whether the removed one counted). */
+	verdict?: ActionVerdict;
+}
+
+export interface ApplyResult {
+	outcomes: OpOutcome[];
+	/** A post was stored, so retention must be scheduled. */
+	postIndexed: boolean;
+	/** Who owns the id, or whether it is open, may have changed. */
+	bindingChanged: boolean;
+}
+
+/**
+ * Whether an op must be kept even in an object that holds nothing yet: everything from the firehose (the
+ * receiver routes posts only to ids a config claimed; a delete may overtake its create), but not an API
+ * claim the network has not shown. Reads never create storage.
+ */
+export function needsStorage(op: IndexOp): boolean {
+	return op.ref.via === 'firehose' || !op.type.startsWith('config.');
+}
+
+/** What an empty object answers for the ops it does not store (API claims the network has not shown). */
+export function skippedInEmpty(op: IndexOp): OpOutcome {
+	return { uri: op.ref.uri, result: 'skipped', reason: 'unconfirmed_claim' };
+}
+
+const skipped = (ref: RecordRef, reason: SkipReason): OpOutcome => ({ uri: ref.uri, result: 'skipped', reason });
+const stored = (ref: RecordRef): OpOutcome => ({ uri: ref.uri, result: 'stored' });
+
+export class CommunityWriter {
+	private readonly sql: SqlStorage;
+	private readonly reader: CommunityReader;
+	private postIndexed = false;
+	private bindingChanged = false;
+
+	constructor(
+		private readonly storage: DurableObjectStorage,
+		private readonly communityId: CommunityId,
+		private readonly now: () => number = Date.now,
+	) {
+		this.sql = storage.sql;
+		this.reader = new CommunityReader(storage);
+	}
+
+	/** Applies ops in one transaction: all or nothing. */
+	apply(ops: readonly IndexOp[]): ApplyResult {
+		return this.storage.transactionSync(() => {
+			this.postIndexed = false;
+			this.bindingChanged = false;
+			const outcomes = ops.map((op) => this.applyOne(op));
+			return { outcomes, postIndexed: this.postIndexed, bindingChanged: this.bindingChanged };
+		});
+	}
+
+	private applyOne(op: IndexOp): OpOutcome {
+		switch (op.type) {
+			case 'config.put':
+				return this.putConfig(op);
+			case 'config.delete':
+				return this.claimConfig(op, null);
+			case 'membership.put':
+				return this.putMembership(op.ref, op.cid, op.record);
+			case 'membership.delete':
+				return this.deleteRecord('memberships', op.ref);
+			case 'moderation.put':
+				return this.putAction(op.ref, op.cid, op.record);
+			case 'moderation.delete':
+				return this.deleteRecord('actions', op.ref);
+			case 'post.put':
+				// An edit that took this community's tag out counts as a delete here (a later re-tag can return it).
+				return op.communities.includes(this.communityId) ? this.putPost(op.ref, op.cid, op.createdAt) : this.deleteRecord('posts', op.ref);
+			case 'post.delete':
+				return this.deleteRecord('posts', op.ref);
+		}
+	}
+
+	// ---- config and binding ----
+
+	private putConfig(op: Extract<IndexOp, { type: 'config.put' }>): OpOutcome {
+		// The hashtag must name this community: a config for another id cannot bind this one.
+		if (op.ref.rkey !== this.communityId || op.record.hashtag.toLowerCase() !== `#atr_${this.communityId}`) return skipped(op.ref, 'wrong_hashtag');
+		return this.claimConfig(op, op.record);
+	}
+
+	/** A config revision (`record`) or its delete (null) claims the id; rules.decideBinding says what it does. */
+	private claimConfig(op: Extract<IndexOp, { type: 'config.put' | 'config.delete' }>, record: CommunityConfigRecord | null): OpOutcome {
+		const { ref } = op;
+		const current = this.reader.binding();
+		const decision = decideBinding(current, {
+			did: ref.did,
+			rev: ref.rev,
+			seenUs: ref.via === 'firehose' ? ref.observedUs : null,
+			earliestKnown: op.earliestClaim,
+		});
+		if (decision.decision === 'ignore') return skipped(ref, decision.reason);
+		const cid = op.type === 'config.put' ? op.cid : null;
+
+		if (decision.decision === 'keep') {
+			const lowered = decision.boundUs < current!.boundUs;
+			if (lowered) this.sql.exec('UPDATE binding SET bound_us = ?', decision.boundUs);
+			// A delete that overtook its create left a binding without content: the older revision fills it in.
+			const filled = record !== null && this.sql.exec('SELECT 1 FROM binding WHERE name IS NULL').toArray().length > 0;
+			if (filled) this.writeContent(record, cid);
+			const revisionChanged = this.observeRevision(ref, record);
+			if (!lowered && !filled && !revisionChanged) return skipped(ref, 'duplicate');
+			this.bindingChanged = true;
+			this.recomputeAll();
+			return stored(ref);
+		}
+
+		if (decision.decision === 'bind') {
+			// A new owner (the first claim, or one the network saw earlier): the previous owner's revisions go.
+			this.sql.exec('DELETE FROM binding');
+			this.sql.exec('DELETE FROM config_revisions');
+			this.sql.exec(
+				'INSERT INTO binding (singleton, community_id, owner_did, config_uri, config_rev, bound_us, deleted) VALUES (1, ?, ?, ?, ?, ?, ?)',
+				this.communityId,
+				ref.did,
+				ref.uri,
+				ref.rev,
+				decision.boundUs,
+				record ? 0 : 1,
+			);
+		} else {
+			this.sql.exec('UPDATE binding SET config_rev = ?, bound_us = ?, deleted = ?', ref.rev, decision.boundUs, record ? 0 : 1);
+		}
+		if (record) this.writeContent(record, cid);
+		this.observeRevision(ref, record);
+		this.bindingChanged = true;
+		this.recomputeAll();
+		return stored(ref);
+	}
+
+	private writeContent(record: CommunityConfigRecord, cid: string | null): void {
+		this.sql.exec(
+			`UPDATE binding SET config_cid = ?, name = ?, description = ?, hashtag = ?, stage = ?, access_type = ?, feed_mix = ?, created_at = ?`,
+			cid,
+			record.name,
+			record.description ?? null,
+			record.hashtag.toLowerCase(),
+			record.stage,
+			record.accessType,
+			record.feedMix ? JSON.stringify(record.feedMix) : null,
+			record.createdAt,
+		);
+	}
+
+	/**
+	 * Records when this revision of the owner's config was first observed, and who it names as moderators
+	 * (nobody, for a delete). Returns whether anything changed.
+	 */
+	private observeRevision(ref: RecordRef, record: CommunityConfigRecord | null): boolean {
+		const moderators = JSON.stringify([...new Set(record?.moderators ?? [])]);
+		const before = this.sql.exec<{ observed_us: number }>('SELECT observed_us FROM config_revisions WHERE rev = ?', ref.rev).toArray()[0];
+		if (before && before.observed_us <= ref.observedUs) return false;
+		this.sql.exec(
+			`INSERT INTO config_revisions (rev, observed_us, moderators) VALUES (?, ?, ?)
+			 ON CONFLICT (rev) DO UPDATE SET observed_us = excluded.observed_us`,
+			ref.rev,
+			ref.observedUs,
+			moderators,
+		);
+		return true;
+	}
+
+	// ---- memberships ----
+
+	private putMembership(ref: RecordRef, cid: string, record: MembershipRecord): OpOutcome {
+		const freshness = this.freshness('memberships', ref);
+		if (freshness !== 'newer') return skipped(ref, freshness);
+		this.sql.exec(
+			`INSERT INTO memberships (uri, did, cid, rev, community_uri, role, active, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			 ON CONFLICT (uri) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, community_uri = excluded.community_uri,
+				role = excluded.role, active = excluded.active, joined_at = excluded.joined_at`,
+			ref.uri,
+			ref.did,
+			cid,
+			ref.rev,
+			record.community,
+			record.role,
+			record.active ? 1 : 0,
+			record.joinedAt,
+		);
+		this.recomputeAuthor(ref.did);
+		return stored(ref);
+	}
+
+	// ---- moderation actions ----
+
+	private putAction(ref: RecordRef, cid: string, record: ModerationActionRecord): OpOutcome {
+		const kind = targetKindOf(record.action);
+		const target = record.target;
+		const targetUri = kind === 'post' && target.$type === 'com.atproto.repo.strongRef' ? target.uri : null;
+		const targetDid = kind === 'user' && target.$type === 'net.atrarium.moderation.action#userTarget' ? target.did : null;
+		if (!targetUri && !targetDid) return skipped(ref, 'wrong_target');
+		const freshness = this.freshness('actions', ref);
+		if (freshness === 'tombstoned') return skipped(ref, freshness);
+		if (freshness === 'duplicate') {
+			// The same version through the other path (API, firehose): keep the earliest observation.
+			const earlier = this.sql.exec('UPDATE actions SET observed_us = ? WHERE uri = ? AND rev = ? AND observed_us > ? RETURNING 1', ref.observedUs, ref.uri, ref.rev, ref.observedUs);
+			if (earlier.toArray().length > 0) this.recomputeTargetOf({ target_uri: targetUri, target_did: targetDid });
+			return { ...skipped(ref, 'duplicate'), verdict: this.verdictOf(ref.uri) };
+		}
+		const previous = this.sql.exec('SELECT target_uri, target_did FROM actions WHERE uri = ?', ref.uri).toArray()[0];
+		this.sql.exec(
+			`INSERT INTO actions (uri, author_did, cid, rev, community_uri, action, target_uri, target_did, reason, note, created_ms, observed_us)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			 ON CONFLICT (uri) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, community_uri = excluded.community_uri,
+				action = excluded.action, target_uri = excluded.target_uri, target_did = excluded.target_did,
+				reason = excluded.reason, note = excluded.note, created_ms = excluded.created_ms, observed_us = excluded.observed_us`,
+			ref.uri,
+			ref.did,
+			cid,
+			ref.rev,
+			record.community,
+			record.action,
+			targetUri,
+			targetDid,
+			record.reason ?? null,
+			record.note ?? null,
+			// The author's own date, kept for display only.
+			Date.parse(record.createdAt) || 0,
+			ref.observedUs,
+		);
+		if (previous) this.recomputeTargetOf(previous);
+		this.recomputeTargetOf({ target_uri: targetUri, target_did: targetDid });
+		return { ...stored(ref), verdict: this.verdictOf(ref.uri) };
+	}
+
+	private verdictOf(uri: string): ActionVerdict | undefined {
+		const row = this.sql.exec<{ author_did: string; community_uri: string; action: string; observed_us: number }>(
+			'SELECT author_did, community_uri, action, observed_us FROM actions WHERE uri = ?',
+			uri,
+		).toArray()[0];
+		if (!row) return undefined;
+		return actionVerdict(
+			{ uri, authorDid: row.author_did, communityUri: row.community_uri, action: row.action as ModerationActionRecord['action'], observedUs: row.observed_us },
+			this.reader.binding(),
+		);
+	}
+
+	// ---- posts ----
+
+	private putPost(ref: RecordRef, cid: string, createdAt: string): OpOutcome {
+		// No binding yet is fine: the receiver routes posts only to ids whose config it saw, and the queue
+		// may deliver the post before that config.
+		if (this.sql.exec<{ deleted: number }>('SELECT deleted FROM binding').toArray()[0]?.deleted === 1) return skipped(ref, 'closed');
+		if (ref.observedUs / 1000 < this.now() - RETENTION_MS) return skipped(ref, 'expired');
+		const freshness = this.freshness('posts', ref);
+		if (freshness !== 'newer') return skipped(ref, freshness);
+		// An edit keeps the post's place in the feed: indexed_us is set once, on first sight.
+		this.sql.exec(
+			`INSERT INTO posts (uri, cid, rev, author_did, created_at, indexed_us) VALUES (?, ?, ?, ?, ?, ?)
+			 ON CONFLICT (uri) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, created_at = excluded.created_at`,
+			ref.uri,
+			cid,
+			ref.rev,
+			ref.did,
+			createdAt,
+			ref.observedUs,
+		);
+		this.postIndexed = true;
+		return stored(ref);
+	}
+
+	// ---- shared record bookkeeping ----
+
+	/** Whether `ref` is newer than every stored version and tombstone of its record. */
+	private freshness(table: 'memberships' | 'actions' | 'posts', ref: RecordRef): 'newer' | 'duplicate' | 'tombstoned' {
+		const stored = this.sql.exec<{ rev: string }>(`SELECT rev FROM ${table} WHERE uri = ?`, ref.uri).toArray()[0];
+		if (stored && !isNewerRev(ref.rev, stored.rev)) return 'duplicate';
+		const tombstone = this.sql.exec<{ rev: string }>('SELECT rev FROM tombstones WHERE uri = ?', ref.uri).toArray()[0];
+		return !tombstone || isNewerRev(ref.rev, tombstone.rev) ? 'newer' : 'tombstoned';
+	}
+
+	private deleteRecord(table: 'memberships' | 'actions' | 'posts', ref: RecordRef): OpOutcome {
+		const tombstone = this.sql.exec<{ rev: string }>('SELECT rev FROM tombstones WHERE uri = ?', ref.uri).toArray()[0];
+		if (tombstone && !isNewerRev(ref.rev, tombstone.rev)) return skipped(ref, 'duplicate');
+		this.sql.exec(
+			'INSERT INTO tombstones (uri, rev, deleted_ms) VALUES (?, ?, ?) ON CONFLICT (uri) DO UPDATE SET rev = excluded.rev, deleted_ms = excluded.deleted_ms',
+			ref.uri,
+			ref.rev,
+			this.now(),
+		);
+		const row = this.sql.exec(`SELECT * FROM ${table} WHERE uri = ?`, ref.uri).toArray()[0];
+		if (!row || !isNewerRev(ref.rev, row.rev as string)) return skipped(ref, 'not_indexed');
+		const verdict = table === 'actions' ? this.verdictOf(ref.uri) : undefined;
+		this.sql.exec(`DELETE FROM ${table} WHERE uri = ?`, ref.uri);
+		if (table === 'memberships') this.recomputeAuthor(row.did as string);
+		if (table === 'actions') this.recomputeTargetOf(row);
+		return { uri: ref.uri, result: 'deleted', ...(verdict ? { verdict } : {}) };
+	}
+
+	// ---- derived state ----
+
+	private recomputeTargetOf(row: Record<string, SqlStorageValue>): void {
+		if (typeof row.target_uri === 'string') this.recomputePost(row.target_uri);
+		if (typeof row.target_did === 'string') this.recomputeAuthor(row.target_did);
+	}
+
+	private recomputeAll(): void {
+		const binding = this.reader.binding();
+		const dids = new Set(
+			this.sql
+				.exec<{ did: string }>(
+					`SELECT did FROM memberships UNION SELECT target_did FROM actions WHERE target_did IS NOT NULL
+					 UNION SELECT owner_did FROM binding UNION SELECT did FROM authors`,
+				)
+				.toArray()
+				.map((r) => r.did),
+		);
+		if (binding) for (const did of currentModerators(binding)) dids.add(did);
+		for (const did of dids) this.recomputeAuthor(did, binding);
+		const posts = this.sql.exec<{ uri: string }>('SELECT DISTINCT target_uri AS uri FROM actions WHERE target_uri IS NOT NULL UNION SELECT uri FROM hidden_posts').toArray();
+		for (const { uri } of posts) this.recomputePost(uri, binding);
+	}
+
+	private recomputeAuthor(did: string, binding: Binding | null = this.reader.binding()): void {
+		const hasActiveMembership =
+			!!binding &&
+			this.sql.exec('SELECT 1 FROM memberships WHERE did = ? AND active = 1 AND community_uri = ? LIMIT 1', did, binding.configUri).toArray().length > 0;
+		const state = authorState({ did, hasActiveMembership, actions: this.reader.actionsOn('target_did', did) }, binding);
+		this.sql.exec(
+			'INSERT INTO authors (did, member, pending, blocked) VALUES (?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET member = excluded.member, pending = excluded.pending, blocked = excluded.blocked',
+			did,
+			state.member ? 1 : 0,
+			state.pending ? 1 : 0,
+			state.blocked ? 1 : 0,
+		);
+	}
+
+	private recomputePost(uri: string, binding: Binding | null = this.reader.binding()): void {
+		if (isHidden(this.reader.actionsOn('target_uri', uri), binding)) {
+			this.sql.exec('INSERT INTO hidden_posts (uri) VALUES (?) ON CONFLICT DO NOTHING', uri);
+		} else {
+			this.sql.exec('DELETE FROM hidden_posts WHERE uri = ?', uri);
+		}
+	}
+}
