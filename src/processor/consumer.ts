@@ -11,46 +11,60 @@ import { parseJetstreamFrame } from './parse-event';
 import { routeCommit } from './to-ops';
 
 /**
- * Community calls one batch may make. Workers allow 1,000 subrequests per invocation; a post counts for
- * at most MAX_COMMUNITIES_PER_POST communities, so a full batch (100 messages) needs at most 500, and
- * the budget is a second guard: messages past it are retried in a later batch instead of failing all.
+ * Community calls one batch may make. Workers allow 1,000 subrequests per invocation; a record is routed
+ * to at most MAX_ROUTES_PER_RECORD (10) communities, so a full batch (100 messages) could need 1,000.
+ * Messages past the budget wait for a later batch instead of failing the whole batch.
  */
 export const COMMUNITY_CALLS_PER_BATCH = 800;
 
-interface CommunityWork {
+export interface CommunityWork {
 	ops: IndexOp[];
 	messages: Message<unknown>[];
 }
 
-export async function processFirehoseBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-	const drops: Record<string, number> = {};
-	const count = (reason: string) => (drops[reason] = (drops[reason] ?? 0) + 1);
-	const work = new Map<CommunityId, CommunityWork>();
-	const deferred: Message<unknown>[] = [];
-	for (const message of batch.messages) {
-		const plan = planMessage(message);
-		if ('drop' in plan) {
-			count(plan.drop);
-			message.ack();
+export interface BatchPlan {
+	/** Ops per community, with the messages they came from. */
+	work: Map<CommunityId, CommunityWork>;
+	/** Messages finished without any community call: dropped (counted) or routed nowhere. */
+	done: Message<unknown>[];
+	/** Messages that would take the batch past its call budget: retried, to come back in another batch. */
+	deferred: Message<unknown>[];
+	drops: Record<string, number>;
+}
+
+/** Pure: what to do with each message of a batch, within `budget` community calls. */
+export function planBatch(messages: readonly Message<unknown>[], budget = COMMUNITY_CALLS_PER_BATCH): BatchPlan {
+	const plan: BatchPlan = { work: new Map(), done: [], deferred: [], drops: {} };
+	for (const message of messages) {
+		const routed = routeMessage(message);
+		if ('drop' in routed) {
+			plan.drops[routed.drop] = (plan.drops[routed.drop] ?? 0) + 1;
+			plan.done.push(message);
 			continue;
 		}
 		// Nothing to route (e.g. a delete of a record never indexed): done.
-		if (plan.routes.size === 0) {
-			message.ack();
+		if (routed.routes.size === 0) {
+			plan.done.push(message);
 			continue;
 		}
-		const newCommunities = [...plan.routes.keys()].filter((id) => !work.has(id)).length;
-		if (work.size + newCommunities > COMMUNITY_CALLS_PER_BATCH) {
-			deferred.push(message);
+		const newCommunities = [...routed.routes.keys()].filter((id) => !plan.work.has(id)).length;
+		if (plan.work.size + newCommunities > budget) {
+			plan.deferred.push(message);
 			continue;
 		}
-		for (const [id, op] of plan.routes) {
-			let entry = work.get(id);
-			if (!entry) work.set(id, (entry = { ops: [], messages: [] }));
+		for (const [id, op] of routed.routes) {
+			let entry = plan.work.get(id);
+			if (!entry) plan.work.set(id, (entry = { ops: [], messages: [] }));
 			entry.ops.push(op);
 			entry.messages.push(message);
 		}
 	}
+	return plan;
+}
+
+export async function processFirehoseBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+	const { work, done, deferred, drops } = planBatch(batch.messages);
+	for (const message of done) message.ack();
 
 	const failed = new Set<Message<unknown>>();
 	await Promise.all(
@@ -77,10 +91,10 @@ export async function processFirehoseBatch(batch: MessageBatch<unknown>, env: En
 	}
 }
 
-type Plan = { drop: string } | { routes: Map<CommunityId, IndexOp> };
+type Routed = { drop: string } | { routes: Map<CommunityId, IndexOp> };
 
 /** The message's ops per community, or why the message is dropped. */
-function planMessage(message: Message<unknown>): Plan {
+function routeMessage(message: Message<unknown>): Routed {
 	const body = message.body as Partial<FirehoseMessage> | null;
 	if (typeof body !== 'object' || body === null || typeof body.frame !== 'string' || !Array.isArray(body.priorRoutes)) return { drop: 'bad_message' };
 	const parsed = parseJetstreamFrame(body.frame);

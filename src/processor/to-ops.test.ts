@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { CommunityId } from '../shared/hashtag';
-import type { IndexOp } from '../shared/index-op';
+import type { EarliestClaim } from '../community/rules';
+import { MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
+import type { IndexOp, RecordRef } from '../shared/index-op';
 import type { CommitEvent } from './parse-event';
-import { routeCommit, type Routing } from './to-ops';
+import { routeCommit, type CommitSource, type Routing } from './to-ops';
 
 const DID = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
 const OWNER = 'did:plc:bob2zzzzzzzzzzzzzzzzzzzz';
@@ -35,7 +36,14 @@ function event(operation: CommitEvent['operation'], collection: string, rkey: st
 	return { did: DID, timeUs: TIME_US, operation, collection, rkey, rev: REV, cid: isDelete ? null : CID, record: isDelete ? null : record };
 }
 
-const refOf = (collection: string, rkey: string) => ({ uri: `at://${DID}/${collection}/${rkey}`, did: DID, rkey, rev: REV, timeUs: TIME_US });
+const refOf = (collection: string, rkey: string, via: RecordRef['via'] = 'firehose'): RecordRef => ({
+	uri: `at://${DID}/${collection}/${rkey}`,
+	did: DID,
+	rkey,
+	rev: REV,
+	observedUs: TIME_US,
+	via,
+});
 
 function routesOf(routing: Routing): Map<CommunityId, IndexOp> {
 	expect(routing.ok).toBe(true);
@@ -125,7 +133,7 @@ describe('routeCommit: community configs', () => {
 	it('sends a valid config create to the community its rkey names', () => {
 		const routes = routesOf(routeCommit(event('create', CONFIG, A, config), []));
 		expect([...routes.keys()]).toEqual([A]);
-		expect(routes.get(A)).toEqual({ type: 'config.put', ref: refOf(CONFIG, A), cid: CID, record: config });
+		expect(routes.get(A)).toEqual({ type: 'config.put', ref: refOf(CONFIG, A), cid: CID, record: config, earliestClaim: null });
 	});
 
 	it('sends a config update to its rkey only, whatever the prior routes', () => {
@@ -157,7 +165,7 @@ describe('routeCommit: community configs', () => {
 	it('sends a config delete to its rkey without validating anything', () => {
 		const routes = routesOf(routeCommit(event('delete', CONFIG, A), []));
 		expect([...routes.keys()]).toEqual([A]);
-		expect(routes.get(A)).toEqual({ type: 'config.delete', ref: refOf(CONFIG, A) });
+		expect(routes.get(A)).toEqual({ type: 'config.delete', ref: refOf(CONFIG, A), earliestClaim: null });
 	});
 });
 
@@ -273,7 +281,7 @@ describe('routeCommit: record refs', () => {
 		expect(routes.get(B)).toMatchObject({
 			type: 'config.put',
 			cid: 'bafyreiother',
-			ref: { uri: `at://${OWNER}/${CONFIG}/${B}`, did: OWNER, rkey: B, rev: '3zzzzzzzzzzzz', timeUs: 42 },
+			ref: { uri: `at://${OWNER}/${CONFIG}/${B}`, did: OWNER, rkey: B, rev: '3zzzzzzzzzzzz', observedUs: 42, via: 'firehose' },
 		});
 	});
 
@@ -283,5 +291,168 @@ describe('routeCommit: record refs', () => {
 				expect(() => routeCommit(event('create', collection, A, record), [A])).not.toThrow();
 			}
 		}
+	});
+});
+
+/** Distinct community ids, in order: `ids(3)` is 00000001, 00000002, 00000003; `from` shifts the range. */
+const ids = (count: number, from = 1) => Array.from({ length: count }, (_, i) => (from + i).toString(16).padStart(8, '0') as CommunityId);
+const hashtags = (list: readonly CommunityId[]) => list.map((id) => `#atr_${id}`).join(' ');
+
+describe('routeCommit: record refs by source', () => {
+	const api: CommitSource = { via: 'api' };
+
+	it('marks refs as observed on the firehose by default, at the event time', () => {
+		const routes = routesOf(routeCommit(event('create', POST, '3kabc', post('#atr_0123abcd')), []));
+		expect(routes.get(A)?.ref).toEqual({ uri: `at://${DID}/${POST}/3kabc`, did: DID, rkey: '3kabc', rev: REV, observedUs: TIME_US, via: 'firehose' });
+		expect(routes.get(A)?.ref).not.toHaveProperty('timeUs');
+	});
+
+	it('marks refs of every op type with the source it came through', () => {
+		const cases: [CommitEvent, CommunityId[], IndexOp['type']][] = [
+			[event('create', POST, '3kabc', post('#atr_0123abcd')), [], 'post.put'],
+			[event('delete', POST, '3kabc'), [A], 'post.delete'],
+			[event('create', CONFIG, A, config), [], 'config.put'],
+			[event('delete', CONFIG, A), [], 'config.delete'],
+			[event('create', MEMBERSHIP, '3kmember', membership()), [], 'membership.put'],
+			[event('delete', MEMBERSHIP, '3kmember'), [A], 'membership.delete'],
+			[event('create', MODERATION, '3kaction', moderation()), [], 'moderation.put'],
+			[event('delete', MODERATION, '3kaction'), [A], 'moderation.delete'],
+		];
+		for (const [commit, prior, type] of cases) {
+			for (const via of ['api', 'firehose'] as const) {
+				const op = routesOf(routeCommit(commit, prior, { via })).get(A);
+				expect(op?.type).toBe(type);
+				expect(op?.ref).toEqual(refOf(commit.collection, commit.rkey, via));
+			}
+		}
+	});
+
+	it('sends an API post to its tagged and prior communities like a firehose one', () => {
+		const routes = routesOf(routeCommit(event('update', POST, '3kabc', post('#atr_89abcdef')), [A], api));
+		expect([...routes.keys()]).toEqual([B, A]);
+		for (const id of [A, B]) expect(routes.get(id)).toEqual({ type: 'post.put', ref: refOf(POST, '3kabc', 'api'), cid: CID, createdAt: NOW, communities: [B] });
+	});
+
+	it('copies the event time into observedUs', () => {
+		const routes = routesOf(routeCommit({ ...event('create', POST, '3kabc', post('#atr_0123abcd')), timeUs: 7 }, [], api));
+		expect(routes.get(A)?.ref).toMatchObject({ observedUs: 7, via: 'api' });
+	});
+});
+
+describe('routeCommit: earliest claims on configs', () => {
+	const earliest: EarliestClaim = { did: OWNER, timeUs: TIME_US - 5 };
+
+	it('passes the earliest claim into a config.put', () => {
+		const routes = routesOf(routeCommit(event('create', CONFIG, A, config), [], { via: 'firehose', earliestClaim: earliest }));
+		expect(routes.get(A)).toEqual({ type: 'config.put', ref: refOf(CONFIG, A), cid: CID, record: config, earliestClaim: earliest });
+	});
+
+	it('passes the earliest claim into a config.delete', () => {
+		const routes = routesOf(routeCommit(event('delete', CONFIG, A), [], { via: 'firehose', earliestClaim: earliest }));
+		expect(routes.get(A)).toEqual({ type: 'config.delete', ref: refOf(CONFIG, A), earliestClaim: earliest });
+	});
+
+	it('sets earliestClaim to null when the source gives none or null', () => {
+		for (const source of [{ via: 'api' }, { via: 'firehose', earliestClaim: null }, { via: 'api', earliestClaim: undefined }] as CommitSource[]) {
+			for (const commit of [event('create', CONFIG, A, config), event('delete', CONFIG, A)]) {
+				const op = routesOf(routeCommit(commit, [], source)).get(A);
+				expect(op).toHaveProperty('earliestClaim', null);
+				expect(op?.ref.via).toBe(source.via);
+			}
+		}
+	});
+
+	it('adds no earliestClaim to ops other than configs', () => {
+		const source: CommitSource = { via: 'firehose', earliestClaim: earliest };
+		const commits: [CommitEvent, CommunityId[]][] = [
+			[event('create', POST, '3kabc', post('#atr_0123abcd')), []],
+			[event('delete', POST, '3kabc'), [A]],
+			[event('create', MEMBERSHIP, '3kmember', membership()), []],
+			[event('delete', MODERATION, '3kaction'), [A]],
+		];
+		for (const [commit, prior] of commits) expect(routesOf(routeCommit(commit, prior, source)).get(A)).not.toHaveProperty('earliestClaim');
+	});
+
+	it('still drops a config with a bad rkey or an invalid record, whatever the claim', () => {
+		const source: CommitSource = { via: 'firehose', earliestClaim: earliest };
+		expect(routeCommit(event('create', CONFIG, 'self', config), [], source)).toEqual({ ok: false, drop: { reason: 'bad_rkey', collection: CONFIG } });
+		expect(routeCommit(event('create', CONFIG, A, { ...config, stage: 'galaxy' }), [], source)).toMatchObject({ ok: false, drop: { reason: 'invalid_record' } });
+	});
+});
+
+describe('routeCommit: the receiver’s post routes', () => {
+	const firehose = (postRoutes: readonly CommunityId[] | null): CommitSource => ({ via: 'firehose', postRoutes });
+
+	it('sends a post only where the receiver routed it, still listing every tag it carries', () => {
+		const routes = routesOf(routeCommit(event('create', POST, '3kabc', post('#atr_0123abcd #atr_89abcdef')), [], firehose([B])));
+		expect([...routes.keys()]).toEqual([B]);
+		expect(routes.get(B)).toEqual({ type: 'post.put', ref: refOf(POST, '3kabc'), cid: CID, createdAt: NOW, communities: [A, B] });
+	});
+
+	it('uses the receiver routes instead of prior routes too', () => {
+		const routes = routesOf(routeCommit(event('update', POST, '3kabc', post('#atr_0123abcd')), [C], firehose([A])));
+		expect([...routes.keys()]).toEqual([A]);
+	});
+
+	it('sends a post to a receiver route it is not tagged for (a community it left)', () => {
+		const routes = routesOf(routeCommit(event('update', POST, '3kabc', post('tag removed')), [], firehose([C])));
+		expect([...routes.keys()]).toEqual([C]);
+		expect(routes.get(C)).toMatchObject({ type: 'post.put', communities: [] });
+	});
+
+	it('sends a tagged post nowhere when the receiver routes are empty', () => {
+		expect(routesOf(routeCommit(event('create', POST, '3kabc', post('#atr_0123abcd')), [A], firehose([]))).size).toBe(0);
+	});
+
+	it('falls back to tagged ids plus prior routes when the receiver routes are null', () => {
+		const routes = routesOf(routeCommit(event('update', POST, '3kabc', post('#atr_89abcdef')), [A], firehose(null)));
+		expect([...routes.keys()]).toEqual([B, A]);
+	});
+
+	it('ignores receiver routes that are not community ids, and duplicates', () => {
+		const given = ['NOTANID', '0123ABCD', B, '', 'deadbeef0', B, A] as CommunityId[];
+		const routes = routesOf(routeCommit(event('create', POST, '3kabc', post('#atr_0123abcd')), [], firehose(given)));
+		expect([...routes.keys()]).toEqual([B, A]);
+	});
+
+	it('sends a post to at most MAX_ROUTES_PER_RECORD of the receiver routes, the first ones', () => {
+		const given = ids(12, 0x100);
+		const routes = routesOf(routeCommit(event('create', POST, '3kabc', post('#atr_0123abcd')), [], firehose(given)));
+		expect([...routes.keys()]).toEqual(given.slice(0, MAX_ROUTES_PER_RECORD));
+	});
+
+	it('filters invalid receiver routes before capping', () => {
+		const valid = ids(10, 0x100);
+		const given = ['NOTANID', 'x', ...valid] as CommunityId[];
+		const routes = routesOf(routeCommit(event('create', POST, '3kabc', post('#atr_0123abcd')), [], firehose(given)));
+		expect([...routes.keys()]).toEqual(valid);
+	});
+
+	it('caps tagged ids plus prior routes at MAX_ROUTES_PER_RECORD without receiver routes, tags first', () => {
+		const tagged = ids(5, 0x100);
+		const prior = ids(8, 0x200);
+		const routes = routesOf(routeCommit(event('update', POST, '3kabc', post(hashtags(tagged))), prior));
+		expect([...routes.keys()]).toEqual([...tagged, ...prior].slice(0, MAX_ROUTES_PER_RECORD));
+		expect(routes.get(prior[4]!)).toMatchObject({ type: 'post.put', communities: tagged });
+	});
+
+	it('does not use the receiver routes for a post delete, which goes to the prior routes', () => {
+		const routes = routesOf(routeCommit(event('delete', POST, '3kabc'), [A], firehose([B])));
+		expect([...routes.keys()]).toEqual([A]);
+		expect(routes.get(A)).toEqual({ type: 'post.delete', ref: refOf(POST, '3kabc') });
+	});
+
+	it('ignores post routes for memberships and moderation actions', () => {
+		const member = routesOf(routeCommit(event('create', MEMBERSHIP, '3kmember', membership(configUri(A))), [], firehose([B])));
+		expect([...member.keys()]).toEqual([A]);
+		const action = routesOf(routeCommit(event('create', MODERATION, '3kaction', moderation(configUri(A))), [], firehose([B])));
+		expect([...action.keys()]).toEqual([A]);
+	});
+
+	it('still validates a post the receiver routed', () => {
+		expect(routeCommit(event('create', POST, '3kabc', { $type: POST, text: 'hi #atr_0123abcd' }), [], firehose([A]))).toMatchObject({
+			ok: false,
+			drop: { reason: 'invalid_record', collection: POST },
+		});
 	});
 });

@@ -6,7 +6,7 @@ import { mainSchema as postSchema } from '@atcute/bluesky/types/app/feed/post';
 import { safeParse } from '@atcute/lexicons/validations';
 import { isAtrariumCollection, validateRecord } from '../lexicon/validate';
 import { atUri, communityOfConfigUri } from '../shared/at-uri';
-import { communityIdsInPost, isCommunityId, type CommunityId } from '../shared/hashtag';
+import { communityIdsInPost, isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
 import type { EarliestClaim } from '../community/rules';
 import type { IndexOp, RecordRef } from '../shared/index-op';
 import type { CommitEvent } from './parse-event';
@@ -49,7 +49,7 @@ export function routeCommit(event: CommitEvent, priorRoutes: readonly CommunityI
 		// Every community it is tagged for, plus those an earlier version was in (an edit may drop a tag).
 		const communities = communityIdsInPost(event.record);
 		const targets = source.postRoutes ? source.postRoutes.filter(isCommunityId) : [...communities, ...prior];
-		sendTo(new Set(targets), { type: 'post.put', ref, cid: event.cid!, createdAt: post.value.createdAt, communities });
+		sendTo([...new Set(targets)].slice(0, MAX_ROUTES_PER_RECORD), { type: 'post.put', ref, cid: event.cid!, createdAt: post.value.createdAt, communities });
 		return { ok: true, routes };
 	}
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CommunityId } from '../shared/hashtag';
-import { classifyFrame, MAX_MESSAGE_BYTES, utf8Length, type FrameVerdict, type PriorRoutes } from './filter';
+import type { EarliestClaim } from '../community/rules';
+import { MAX_COMMUNITIES_PER_POST, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
+import { classifyFrame, MAX_MESSAGE_BYTES, utf8Length, type EarliestClaimOf, type FrameVerdict, type PriorRoutes } from './filter';
 
 const DID = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
 const OWNER = 'did:plc:ownerzzzzzzzzzzzzzzzzzzz';
@@ -63,9 +64,10 @@ describe('classifyFrame: post creates', () => {
 		const frame = postFrame('create', 'hi #atr_0123abcd');
 		const prior = lookup();
 		const verdict = expectEnqueue(classifyFrame(frame, prior));
-		expect(verdict.message).toEqual({ frame, priorRoutes: [] });
+		expect(verdict.message).toEqual({ frame, priorRoutes: [], routes: [A] });
 		expect(verdict.timeUs).toBe(TIME_US);
 		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A] });
+		expect(verdict.claim).toBeNull();
 		expect(prior.calls).toEqual([POST_URI]);
 	});
 
@@ -94,13 +96,15 @@ describe('classifyFrame: post creates', () => {
 
 	it('routes a create to every community it is tagged for', () => {
 		const verdict = expectEnqueue(classifyFrame(postFrame('create', '#atr_0123abcd #atr_89abcdef #atr_0123abcd'), lookup()));
+		expect(verdict.message.routes).toEqual([A, B]);
 		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A, B] });
 	});
 
-	it('passes prior routes from the lookup along and remembers their union with the new tags', () => {
+	it('passes prior routes from the lookup along and routes to and remembers the new tags, then the prior routes', () => {
 		const verdict = expectEnqueue(classifyFrame(postFrame('create', 'hi #atr_0123abcd'), lookup({ [POST_URI]: [B] })));
 		expect(verdict.message.priorRoutes).toEqual([B]);
-		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [B, A] });
+		expect(verdict.message.routes).toEqual([A, B]);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A, B] });
 	});
 
 	it('remembers nothing new when the tag was already routed', () => {
@@ -131,7 +135,7 @@ describe('classifyFrame: post updates and deletes', () => {
 	it('enqueues an untagged update of a post routed before, without remembering', () => {
 		const frame = postFrame('update', 'edited, no tag');
 		const verdict = expectEnqueue(classifyFrame(frame, lookup({ [POST_URI]: [A] })));
-		expect(verdict.message).toEqual({ frame, priorRoutes: [A] });
+		expect(verdict.message).toEqual({ frame, priorRoutes: [A], routes: [A] });
 		expect(verdict.remember).toBeNull();
 		expect(verdict.timeUs).toBe(TIME_US);
 	});
@@ -143,7 +147,8 @@ describe('classifyFrame: post updates and deletes', () => {
 	it('enqueues an update that adds a tag and remembers the grown routes', () => {
 		const verdict = expectEnqueue(classifyFrame(postFrame('update', '#atr_89abcdef'), lookup({ [POST_URI]: [A] })));
 		expect(verdict.message.priorRoutes).toEqual([A]);
-		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A, B] });
+		expect(verdict.message.routes).toEqual([B, A]);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [B, A] });
 	});
 
 	it('enqueues a tagged update of a post never routed', () => {
@@ -155,7 +160,7 @@ describe('classifyFrame: post updates and deletes', () => {
 		const frame = postFrame('delete');
 		const prior = lookup({ [POST_URI]: [A, B] });
 		const verdict = expectEnqueue(classifyFrame(frame, prior));
-		expect(verdict.message).toEqual({ frame, priorRoutes: [A, B] });
+		expect(verdict.message).toEqual({ frame, priorRoutes: [A, B], routes: [A, B] });
 		expect(verdict.remember).toBeNull();
 		expect(prior.calls).toEqual([POST_URI]);
 	});
@@ -185,8 +190,9 @@ describe('classifyFrame: net.atrarium records', () => {
 	it('routes a config create to its rkey when the rkey is a community id', () => {
 		const frame = commitFrame('create', CONFIG, '0123abcd', { $type: CONFIG, name: 'Rust', hashtag: '#atr_0123abcd' });
 		const verdict = expectEnqueue(classifyFrame(frame, lookup()));
-		expect(verdict.message).toEqual({ frame, priorRoutes: [] });
+		expect(verdict.message).toEqual({ frame, priorRoutes: [], earliestClaim: { did: DID, timeUs: TIME_US } });
 		expect(verdict.remember).toEqual({ uri: `at://${DID}/${CONFIG}/0123abcd`, routes: [A] });
+		expect(verdict.claim).toEqual({ id: A, did: DID, timeUs: TIME_US });
 	});
 
 	it.each(['self', '0123ABCD', '0123abc', '0123abcde'])('enqueues a config create with rkey %j but routes it nowhere', (rkey) => {
@@ -262,6 +268,251 @@ describe('classifyFrame: net.atrarium records', () => {
 	});
 });
 
+/** A claim memory that records the ids it was asked about. */
+function claims(known: Record<string, EarliestClaim> = {}): EarliestClaimOf & { calls: string[] } {
+	const calls: string[] = [];
+	const fn = (id: CommunityId) => {
+		calls.push(id);
+		return known[id] ?? null;
+	};
+	return Object.assign(fn, { calls });
+}
+
+/** Distinct community ids, in order: `ids(3)` is 00000001, 00000002, 00000003; `from` shifts the range. */
+const ids = (count: number, from = 1) => Array.from({ length: count }, (_, i) => (from + i).toString(16).padStart(8, '0') as CommunityId);
+const hashtags = (list: readonly CommunityId[]) => list.map((id) => `#atr_${id}`).join(' ');
+const tagFacets = (list: readonly CommunityId[]) =>
+	list.map((id, i) => ({ index: { byteStart: i, byteEnd: i + 1 }, features: [{ $type: 'app.bsky.richtext.facet#tag', tag: `atr_${id}` }] }));
+
+describe('classifyFrame: claim memory', () => {
+	const claimA: EarliestClaim = { did: OWNER, timeUs: TIME_US - 1_000 };
+	const claimB: EarliestClaim = { did: DID, timeUs: TIME_US - 2_000 };
+
+	it('routes a post tagged for a claimed id to it', () => {
+		const frame = postFrame('create', 'hi #atr_0123abcd');
+		const memory = claims({ [A]: claimA });
+		const verdict = expectEnqueue(classifyFrame(frame, lookup(), memory));
+		expect(verdict.message).toEqual({ frame, priorRoutes: [], routes: [A] });
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A] });
+		expect(verdict.claim).toBeNull();
+		expect(memory.calls).toEqual([A]);
+	});
+
+	it('drops as unbound a post tagged only for ids no claim was seen for, remembering nothing', () => {
+		const memory = claims({ deadbeef: claimA });
+		expect(classifyFrame(postFrame('create', '#atr_0123abcd #atr_89abcdef'), lookup(), memory)).toEqual({ verdict: 'drop', reason: 'unbound', timeUs: TIME_US });
+		expect(memory.calls).toEqual([A, B]);
+	});
+
+	it('drops as unbound an update tagged only for an unclaimed id, of a post never routed', () => {
+		expect(classifyFrame(postFrame('update', 'now #atr_89abcdef'), lookup(), claims())).toEqual({ verdict: 'drop', reason: 'unbound', timeUs: TIME_US });
+	});
+
+	it('routes a post tagged for claimed and unclaimed ids only to the claimed ones, in tag order', () => {
+		const frame = postFrame('create', '#atr_89abcdef #atr_deadbeef #atr_0123abcd', { tags: ['atr_00000001'] });
+		const memory = claims({ [A]: claimA, [B]: claimB });
+		const verdict = expectEnqueue(classifyFrame(frame, lookup(), memory));
+		expect(verdict.message.routes).toEqual([B, A]);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [B, A] });
+		expect(memory.calls).toEqual([B, 'deadbeef', A, '00000001']);
+	});
+
+	it('still drops an untagged create as untagged, not unbound, and asks the claim memory nothing', () => {
+		const memory = claims();
+		expect(classifyFrame(postFrame('create', 'hello world'), lookup(), memory)).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: TIME_US });
+		expect(classifyFrame(postFrame('create', 'what is atr_ anyway'), lookup(), memory)).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: TIME_US });
+		expect(classifyFrame(postFrame('update', 'edited, no tag'), lookup(), memory)).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: TIME_US });
+		expect(classifyFrame(postFrame('delete'), lookup(), memory)).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: TIME_US });
+		expect(memory.calls).toEqual([]);
+	});
+
+	it('keeps routing an update tagged for an unclaimed id to its prior routes, remembering nothing new', () => {
+		const frame = postFrame('update', 'moved to #atr_89abcdef');
+		const verdict = expectEnqueue(classifyFrame(frame, lookup({ [POST_URI]: [A] }), claims({ [A]: claimA })));
+		expect(verdict.message).toEqual({ frame, priorRoutes: [A], routes: [A] });
+		expect(verdict.remember).toBeNull();
+	});
+
+	it('adds a newly claimed tag to the prior routes, the new tag first', () => {
+		const verdict = expectEnqueue(classifyFrame(postFrame('update', '#atr_89abcdef #atr_deadbeef'), lookup({ [POST_URI]: [A] }), claims({ [B]: claimB })));
+		expect(verdict.message.routes).toEqual([B, A]);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [B, A] });
+	});
+
+	it('routes a post delete to its prior routes without asking the claim memory', () => {
+		const frame = postFrame('delete');
+		const memory = claims();
+		const verdict = expectEnqueue(classifyFrame(frame, lookup({ [POST_URI]: [A, B] }), memory));
+		expect(verdict.message).toEqual({ frame, priorRoutes: [A, B], routes: [A, B] });
+		expect(memory.calls).toEqual([]);
+	});
+
+	it('without claim memory routes a post to every id it names, claimed or not', () => {
+		const verdict = expectEnqueue(classifyFrame(postFrame('create', '#atr_0123abcd #atr_89abcdef'), lookup()));
+		expect(verdict.message.routes).toEqual([A, B]);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A, B] });
+	});
+
+	it('does not filter memberships or moderation actions by claims', () => {
+		const record = { $type: MEMBERSHIP, community: configUri('89abcdef'), role: 'member', joinedAt: '2026-11-27T12:00:00.000Z', active: true };
+		const frame = commitFrame('create', MEMBERSHIP, '3krecord', record);
+		const memory = claims();
+		const verdict = expectEnqueue(classifyFrame(frame, lookup(), memory));
+		expect(verdict.message).toEqual({ frame, priorRoutes: [] });
+		expect(verdict.remember).toEqual({ uri: `at://${DID}/${MEMBERSHIP}/3krecord`, routes: [B] });
+		expect(verdict.claim).toBeNull();
+		expect(memory.calls).toEqual([]);
+	});
+});
+
+describe('classifyFrame: route caps', () => {
+	it('routes a post to the first MAX_COMMUNITIES_PER_POST distinct ids it names: text, then facets, then tags', () => {
+		const [t1, t2, f1, f2, g1, g2, g3] = ids(7);
+		const text = `${hashtags([t1!, t2!])} ${hashtags([t1!])}`;
+		const frame = postFrame('create', text, { facets: tagFacets([t2!, f1!, f2!]), tags: [`atr_${g1}`, `atr_${f1}`, `atr_${g2}`, `atr_${g3}`] });
+		const verdict = expectEnqueue(classifyFrame(frame, lookup()));
+		expect(MAX_COMMUNITIES_PER_POST).toBe(5);
+		expect(verdict.message.routes).toEqual([t1, t2, f1, f2, g1]);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [t1, t2, f1, f2, g1] });
+	});
+
+	it('applies the per-post cap before the claim lookup: a claimed sixth id does not count', () => {
+		const named = ids(6);
+		const memory = claims({ [named[5]!]: { did: OWNER, timeUs: 1 } });
+		expect(classifyFrame(postFrame('create', hashtags(named)), lookup(), memory)).toEqual({ verdict: 'drop', reason: 'unbound', timeUs: TIME_US });
+		expect(memory.calls).toEqual(named.slice(0, MAX_COMMUNITIES_PER_POST));
+	});
+
+	it('takes the first claimed ids among the first five named', () => {
+		const named = ids(6);
+		const known = Object.fromEntries([named[1]!, named[3]!, named[5]!].map((id) => [id, { did: OWNER, timeUs: 1 }]));
+		const verdict = expectEnqueue(classifyFrame(postFrame('create', hashtags(named)), lookup(), claims(known)));
+		expect(verdict.message.routes).toEqual([named[1], named[3]]);
+	});
+
+	it('caps the new tags plus prior routes at MAX_ROUTES_PER_RECORD, the new tags first', () => {
+		const tagged = ids(5, 0x100);
+		const prior = ids(8, 0x200);
+		const verdict = expectEnqueue(classifyFrame(postFrame('update', hashtags(tagged)), lookup({ [POST_URI]: prior })));
+		const expected = [...tagged, ...prior].slice(0, MAX_ROUTES_PER_RECORD);
+		expect(MAX_ROUTES_PER_RECORD).toBe(10);
+		expect(verdict.message.priorRoutes).toEqual(prior);
+		expect(verdict.message.routes).toEqual(expected);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: expected });
+	});
+
+	it('counts a tag already among the prior routes once towards the cap', () => {
+		const tagged = ids(5, 0x100);
+		const prior = [tagged[0]!, tagged[1]!, ...ids(4, 0x200)];
+		const verdict = expectEnqueue(classifyFrame(postFrame('update', hashtags(tagged)), lookup({ [POST_URI]: prior })));
+		expect(verdict.message.routes).toEqual([...tagged, ...ids(4, 0x200)]);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [...tagged, ...ids(4, 0x200)] });
+	});
+
+	it('caps the prior routes of an untagged update or a delete at MAX_ROUTES_PER_RECORD', () => {
+		const prior = ids(12, 0x200);
+		const updated = expectEnqueue(classifyFrame(postFrame('update', 'no tag'), lookup({ [POST_URI]: prior })));
+		expect(updated.message.routes).toEqual(prior.slice(0, MAX_ROUTES_PER_RECORD));
+		expect(updated.message.priorRoutes).toEqual(prior);
+		expect(updated.remember).toBeNull();
+		const deleted = expectEnqueue(classifyFrame(postFrame('delete'), lookup({ [POST_URI]: prior })));
+		expect(deleted.message.routes).toEqual(prior.slice(0, MAX_ROUTES_PER_RECORD));
+		expect(deleted.remember).toBeNull();
+	});
+
+	it('applies the claim filter and the route cap together', () => {
+		const tagged = ids(5, 0x100);
+		const prior = ids(9, 0x200);
+		const memory = claims({ [tagged[2]!]: { did: OWNER, timeUs: 1 }, [tagged[4]!]: { did: OWNER, timeUs: 2 } });
+		const verdict = expectEnqueue(classifyFrame(postFrame('update', hashtags(tagged)), lookup({ [POST_URI]: prior }), memory));
+		expect(verdict.message.routes).toEqual([tagged[2], tagged[4], ...prior.slice(0, 8)]);
+	});
+});
+
+describe('classifyFrame: config claims', () => {
+	const configFrame = (operation: Operation, rkey = '0123abcd', timeUs = TIME_US) =>
+		commitFrame(operation, CONFIG, rkey, operation === 'delete' ? undefined : { $type: CONFIG, name: 'Rust', hashtag: `#atr_${rkey}` }, timeUs);
+
+	it('claims the id with this frame when the claim memory knows no claim on it', () => {
+		const frame = configFrame('create');
+		const memory = claims();
+		const verdict = expectEnqueue(classifyFrame(frame, lookup(), memory));
+		expect(verdict.claim).toEqual({ id: A, did: DID, timeUs: TIME_US });
+		expect(verdict.message).toEqual({ frame, priorRoutes: [], earliestClaim: { did: DID, timeUs: TIME_US } });
+		expect(memory.calls).toEqual([A]);
+	});
+
+	it('carries an earlier known claim, while still reporting its own claim', () => {
+		const earlier: EarliestClaim = { did: OWNER, timeUs: TIME_US - 1 };
+		const verdict = expectEnqueue(classifyFrame(configFrame('create'), lookup(), claims({ [A]: earlier })));
+		expect(verdict.message.earliestClaim).toEqual(earlier);
+		expect(verdict.claim).toEqual({ id: A, did: DID, timeUs: TIME_US });
+	});
+
+	it('keeps a known claim of the same time', () => {
+		const same: EarliestClaim = { did: OWNER, timeUs: TIME_US };
+		const verdict = expectEnqueue(classifyFrame(configFrame('update'), lookup(), claims({ [A]: same })));
+		expect(verdict.message.earliestClaim).toEqual(same);
+		expect(verdict.claim).toEqual({ id: A, did: DID, timeUs: TIME_US });
+	});
+
+	it('replaces a later known claim with its own (a replayed, earlier frame)', () => {
+		const later: EarliestClaim = { did: OWNER, timeUs: TIME_US + 1 };
+		const verdict = expectEnqueue(classifyFrame(configFrame('create'), lookup(), claims({ [A]: later })));
+		expect(verdict.message.earliestClaim).toEqual({ did: DID, timeUs: TIME_US });
+		expect(verdict.claim).toEqual({ id: A, did: DID, timeUs: TIME_US });
+	});
+
+	it('uses the time of this frame for its claim', () => {
+		const verdict = expectEnqueue(classifyFrame(configFrame('create', '89abcdef', 1_764_000_000_555_555), lookup(), claims()));
+		expect(verdict.claim).toEqual({ id: B, did: DID, timeUs: 1_764_000_000_555_555 });
+		expect(verdict.message.earliestClaim).toEqual({ did: DID, timeUs: 1_764_000_000_555_555 });
+	});
+
+	it('asks the claim memory about the rkey only, never about tags in the record', () => {
+		const memory = claims();
+		expectEnqueue(classifyFrame(configFrame('create', '89abcdef'), lookup(), memory));
+		expect(memory.calls).toEqual([B]);
+	});
+
+	it('claims the id on a config update and delete too', () => {
+		for (const operation of ['update', 'delete'] as const) {
+			const verdict = expectEnqueue(classifyFrame(configFrame(operation), lookup(), claims({ [A]: { did: OWNER, timeUs: 1 } })));
+			expect(verdict.claim).toEqual({ id: A, did: DID, timeUs: TIME_US });
+			expect(verdict.message.earliestClaim).toEqual({ did: OWNER, timeUs: 1 });
+		}
+	});
+
+	it.each(['self', '0123ABCD', '0123abc', '0123abcde'])('makes no claim and carries none for a config with rkey %j', (rkey) => {
+		const frame = configFrame('create', rkey);
+		const memory = claims({ [A]: { did: OWNER, timeUs: 1 } });
+		const verdict = expectEnqueue(classifyFrame(frame, lookup(), memory));
+		expect(verdict.claim).toBeNull();
+		expect(verdict.message).toEqual({ frame, priorRoutes: [] });
+		expect(verdict.message).not.toHaveProperty('earliestClaim');
+		expect(memory.calls).toEqual([]);
+	});
+
+	it('carries no routes on a config message and no claim on other net.atrarium records', () => {
+		const config = expectEnqueue(classifyFrame(configFrame('create'), lookup(), claims()));
+		expect(config.message).not.toHaveProperty('routes');
+		const other = expectEnqueue(classifyFrame(commitFrame('create', 'net.atrarium.foo', '0123abcd', { $type: 'net.atrarium.foo' }), lookup(), claims()));
+		expect(other.claim).toBeNull();
+		expect(other.message).toEqual({ frame: commitFrame('create', 'net.atrarium.foo', '0123abcd', { $type: 'net.atrarium.foo' }), priorRoutes: [] });
+	});
+
+	it('makes no claim for a config frame that is dropped as oversized', () => {
+		const frame = commitFrame('create', CONFIG, '0123abcd', { $type: CONFIG, name: 'x', description: 'y'.repeat(MAX_MESSAGE_BYTES) });
+		expect(classifyFrame(frame, lookup(), claims())).toEqual({ verdict: 'drop', reason: 'oversized', timeUs: TIME_US });
+	});
+
+	it('counts the earliestClaim towards the message size', () => {
+		const verdict = expectEnqueue(classifyFrame(configFrame('create'), lookup(), claims()));
+		expect(verdict.bytes).toBe(utf8Length(JSON.stringify(verdict.message)));
+		expect(verdict.bytes).toBeGreaterThan(utf8Length(JSON.stringify({ frame: configFrame('create'), priorRoutes: [] })));
+	});
+});
+
 describe('classifyFrame: other frames', () => {
 	it.each([
 		['truncated JSON', '{"did":"did:plc:ewvi7nxzyoun6zhxrhs64oiz","time_us":1764000000000000,"kind":"commit","commit":{', TIME_US],
@@ -312,7 +563,7 @@ describe('classifyFrame: other frames', () => {
 describe('classifyFrame: size limit', () => {
 	/** A tagged post create whose queue message is exactly `target` UTF-8 bytes. */
 	function taggedFrameOfMessageSize(target: number): string {
-		const base = utf8Length(JSON.stringify({ frame: postFrame('create', '#atr_0123abcd '), priorRoutes: [] }));
+		const base = utf8Length(JSON.stringify({ frame: postFrame('create', '#atr_0123abcd '), priorRoutes: [], routes: [A] }));
 		return postFrame('create', `#atr_0123abcd ${'x'.repeat(target - base)}`);
 	}
 

@@ -5,7 +5,7 @@
  * routed before, or any net.atrarium.* record. Pure: the route memory is passed in.
  */
 import { communityOfConfigUri } from '../shared/at-uri';
-import { communityIdsInPost, isCommunityId, type CommunityId } from '../shared/hashtag';
+import { communityIdsInPost, isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
 import type { EarliestClaim } from '../community/rules';
 import type { FirehoseMessage } from '../shared/index-op';
 
@@ -71,7 +71,8 @@ export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes, earlies
 	if (commit.collection === 'app.bsky.feed.post') {
 		const tagged = isDelete ? [] : communityIdsInPost(commit.record);
 		const claimed = earliestClaimOf ? tagged.filter((id) => earliestClaimOf(id) !== null) : tagged;
-		routes = union(prior, claimed);
+		// Prior routes first: an edit must reach the communities the post was in, including one it left.
+		routes = union(prior, claimed).slice(0, MAX_ROUTES_PER_RECORD);
 		if (routes.length === 0) return { verdict: 'drop', reason: tagged.length > 0 ? 'unbound' : 'untagged', timeUs };
 	} else if (commit.collection.startsWith('net.atrarium.')) {
 		// Never dropped here: the processor validates them, and deletes need no route to be counted.

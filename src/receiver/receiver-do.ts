@@ -7,7 +7,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { readConfig } from '../config';
 import type { EarliestClaim } from '../community/rules';
-import { isCommunityId, type CommunityId } from '../shared/hashtag';
+import { isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
 import type { FirehoseMessage } from '../shared/index-op';
 import { meteredSql, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
@@ -399,7 +399,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 
 	/** Adds communities to a record's routes (the API registered it before the firehose delivered it). */
 	addRoutes(uri: string, routes: readonly CommunityId[]): void {
-		const merged = [...new Set([...this.priorRoutes(uri), ...routes])];
+		const merged = [...new Set([...this.priorRoutes(uri), ...routes])].slice(0, MAX_ROUTES_PER_RECORD);
 		if (merged.length > 0) this.rememberRoutes(uri, merged);
 	}
 

@@ -69,6 +69,12 @@ export function communityIdsInText(text: string): CommunityId[] {
 export const MAX_COMMUNITIES_PER_POST = 5;
 
 /**
+ * A record is routed to at most this many communities: its current ones plus those an earlier version
+ * was in (an edit that moves a post must reach the community it left). Bounds one message's fan-out.
+ */
+export const MAX_ROUTES_PER_RECORD = 2 * MAX_COMMUNITIES_PER_POST;
+
+/**
  * Community ids a post record carries, from its text, tag facets and `tags` array; duplicates collapsed,
  * at most MAX_COMMUNITIES_PER_POST. The record is untrusted input: parts of the wrong shape are ignored,
  * never thrown on.

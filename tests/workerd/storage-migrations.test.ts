@@ -3,18 +3,22 @@ import { describe, expect, it } from 'vitest';
 import { COMMUNITY_MIGRATIONS } from '../../src/community/migrations';
 import { RECEIVER_MIGRATIONS } from '../../src/receiver/migrations';
 import { applyMigrations, type Migration } from '../../src/storage/migrations';
+import { Ingest } from './_support/ingest';
+import { ALICE, CAROL, config, configUri } from './_support/records';
 
 const tables = (sql: SqlStorage) =>
 	sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' ORDER BY name").toArray().map((r) => r.name);
 
 describe('Durable Object schemas', () => {
-	it('CommunityFeedGenerator applies all its migrations on first start', async () => {
+	it('CommunityFeedGenerator creates its schema on the first op it must keep, not before', async () => {
 		const stub = env.COMMUNITY_FEED.getByName('0123abcd');
+		expect((await stub.stats()).schemaVersion).toBeNull();
+		await new Ingest().deliver(config(ALICE, '0123abcd'));
 		await runInDurableObject(stub, (_instance, state) => {
 			const applied = state.storage.sql.exec<{ id: number }>('SELECT id FROM _migrations ORDER BY id').toArray().map((r) => r.id);
 			expect(applied).toEqual(COMMUNITY_MIGRATIONS.map((m) => m.id));
 			expect(tables(state.storage.sql)).toEqual(
-				expect.arrayContaining(['binding', 'moderators', 'memberships', 'actions', 'posts', 'tombstones', 'authors', 'hidden_posts']),
+				expect.arrayContaining(['binding', 'config_revisions', 'memberships', 'actions', 'posts', 'tombstones', 'authors', 'hidden_posts']),
 			);
 		});
 		expect((await stub.stats()).schemaVersion).toBe(COMMUNITY_MIGRATIONS.at(-1)!.id);
@@ -40,7 +44,7 @@ describe('applyMigrations', () => {
 		await runInDurableObject(stub, (_instance, state) => {
 			// Exercise the runner alone: forget the community schema's own bookkeeping first.
 			const storage = state.storage;
-			storage.sql.exec('DROP TABLE _migrations');
+			storage.sql.exec('DROP TABLE IF EXISTS _migrations');
 			expect(applyMigrations(storage, [v1])).toBe(1);
 			storage.sql.exec("INSERT INTO notes (body) VALUES ('kept')");
 			expect(applyMigrations(storage, [v1])).toBe(1); // idempotent: v1 is not re-run
@@ -58,10 +62,36 @@ describe('applyMigrations', () => {
 		});
 	});
 
+	it('migration 2 keeps a v1 community: owner, moderators as a revision, actions ordered by their old time', async () => {
+		const stub = env.COMMUNITY_FEED.getByName('0a0a0a0a');
+		await runInDurableObject(stub, (_instance, state) => {
+			const storage = state.storage;
+			applyMigrations(storage, COMMUNITY_MIGRATIONS.slice(0, 1));
+			storage.sql.exec(
+				`INSERT INTO binding VALUES (1, '0a0a0a0a', ?, ?, 'bafy', '3kaaaaaaaaaa2', 1700000000000000, 0, 'old', NULL, '#atr_0a0a0a0a', 'theme', 'open', NULL, '2023-11-14T00:00:00Z')`,
+				ALICE,
+				configUri(ALICE, '0a0a0a0a'),
+			);
+			storage.sql.exec('INSERT INTO moderators VALUES (?)', CAROL);
+			storage.sql.exec(
+				`INSERT INTO actions VALUES ('at://x/net.atrarium.moderation.action/3k', ?, 'bafy', '3kaaaaaaaaaa2', ?, 'hide_post', 'at://y/app.bsky.feed.post/1', NULL, NULL, NULL, 1700000001000)`,
+				CAROL,
+				configUri(ALICE, '0a0a0a0a'),
+			);
+			applyMigrations(storage, COMMUNITY_MIGRATIONS);
+			expect(storage.sql.exec('SELECT owner_did, name FROM binding').toArray()).toEqual([{ owner_did: ALICE, name: 'old' }]);
+			expect(storage.sql.exec('SELECT rev, observed_us, moderators FROM config_revisions').toArray()).toEqual([
+				{ rev: '3kaaaaaaaaaa2', observed_us: 1700000000000000, moderators: JSON.stringify([CAROL]) },
+			]);
+			expect(storage.sql.exec('SELECT observed_us FROM actions').one().observed_us).toBe(1700000001000000);
+		});
+	});
+
 	it('rolls back a migration that fails, leaving the schema as it was', async () => {
 		const stub = env.COMMUNITY_FEED.getByName('migration-rollback-test');
 		await runInDurableObject(stub, (_instance, state) => {
 			const storage = state.storage;
+			applyMigrations(storage, COMMUNITY_MIGRATIONS);
 			const before = tables(storage.sql);
 			const broken: Migration = { id: 1000, description: 'broken', sql: 'CREATE TABLE half_done (x); SELECT * FROM no_such_table' };
 			expect(() => applyMigrations(storage, [...COMMUNITY_MIGRATIONS, broken])).toThrow();
