@@ -99,7 +99,7 @@ export class AtrariumClient {
 			createdAt: now(),
 		};
 		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: CONFIG, rkey: id, record, validate: false });
-		return this.callApi('/api/communities', API_METHODS.registerCommunity, { uri: data.uri });
+		return this.registerConfig(id, data.uri);
 	}
 
 	/** The owner changes their config record (its moderators, say); the record in their repo stays the source of truth. */
@@ -107,7 +107,27 @@ export class AtrariumClient {
 		const { data: current } = await this.agent.com.atproto.repo.getRecord({ repo: this.did, collection: CONFIG, rkey: id });
 		const record = { ...(current.value as Record<string, unknown>), ...changes };
 		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: CONFIG, rkey: id, record, validate: false, ...(current.cid ? { swapRecord: current.cid } : {}) });
-		return this.callApi('/api/communities', API_METHODS.registerCommunity, { uri: data.uri });
+		return this.registerConfig(id, data.uri);
+	}
+
+	/**
+	 * Registers a config record. The network decides who owns an id, so the service may answer 202 (its
+	 * firehose has not shown the claim yet): then this waits until the community appears, up to a minute.
+	 */
+	private async registerConfig(id: string, uri: string): Promise<Community> {
+		const answer = await this.callApi<Community | { status: 'pending' }>('/api/communities', API_METHODS.registerCommunity, { uri });
+		if (!('status' in answer && answer.status === 'pending')) return answer as Community;
+		const deadline = Date.now() + 60_000;
+		for (;;) {
+			await new Promise((resolve) => setTimeout(resolve, 1_000));
+			try {
+				const community = await this.service.community(id);
+				if (community.ownerDid !== this.did) throw new ApiFailure(409, 'CommunityIdTaken', `Community ${id} already belongs to another owner; pick a new id`);
+				return community;
+			} catch (err) {
+				if (!(err instanceof ApiFailure && err.status === 404) || Date.now() > deadline) throw err;
+			}
+		}
 	}
 
 	/** Joins an open community, or asks to join an invite-only one; `status` is where that leaves the user. */

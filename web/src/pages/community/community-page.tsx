@@ -27,7 +27,7 @@ export function CommunityPage({ id, tab }: { id: string; tab: 'feed' | 'members'
 		return <Loading label="Loading the community…" />;
 	}
 	const { community, members } = data.data;
-	const standing = standingOf(community, members, user?.did ?? null);
+	const standing = standingOf(members, user?.did ?? null);
 	const tabs: { key: typeof tab; label: string }[] = [
 		{ key: 'feed', label: 'Feed' },
 		{ key: 'members', label: `Members (${community.members})` },

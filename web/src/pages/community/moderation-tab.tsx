@@ -25,7 +25,7 @@ export function ModerationTab({ community, onChanged }: { community: Community; 
 			{log.data && log.data.length > 0 && (
 				<ol className="log">
 					{log.data.map((entry) => (
-						<LogEntry key={entry.uri} entry={entry} community={community} onChanged={() => (log.reload(), onChanged())} hiddenNow={isStillHidden(entry, log.data!)} />
+						<LogEntry key={entry.uri} entry={entry} community={community} onChanged={() => (log.reload(), onChanged())} hiddenNow={isStillHidden(entry)} />
 					))}
 				</ol>
 			)}

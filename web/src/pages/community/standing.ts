@@ -1,5 +1,5 @@
 /** Pure: where the viewer stands in a community, which decides the controls they see. */
-import type { Community, MemberStatus, MemberView, ModerationLogEntry } from '../../../../client/atrarium-client';
+import type { MemberStatus, MemberView, ModerationLogEntry } from '../../../../client/atrarium-client';
 import actionLexicon from '../../../../lexicons/net/atrarium/moderation/action.json';
 
 export interface Standing {
@@ -9,10 +9,11 @@ export interface Standing {
 	canPost: boolean;
 }
 
-export function standingOf(community: Pick<Community, 'ownerDid' | 'moderators'>, members: MemberView[], viewerDid: string | null): Standing {
+/** Roles are the service's answer (decided from the owner's config there), never worked out here. */
+export function standingOf(members: MemberView[], viewerDid: string | null): Standing {
 	if (!viewerDid) return { role: null, status: null, canModerate: false, canPost: false };
 	const entry = members.find((m) => m.did === viewerDid);
-	const role = community.ownerDid === viewerDid ? 'owner' : community.moderators.includes(viewerDid) ? 'moderator' : entry ? 'member' : null;
+	const role = entry?.role ?? null;
 	const status = entry?.status ?? null;
 	const canModerate = role === 'owner' || role === 'moderator';
 	return { role, status, canModerate, canPost: status === 'member' };
@@ -36,10 +37,9 @@ const ACTION_WORDS: Record<string, string> = {
 
 export const actionWords = (action: string) => ACTION_WORDS[action] ?? action;
 
-/** Pure: a hide is still in force if no later effective unhide of the same post follows it. */
-export function isStillHidden(entry: ModerationLogEntry, log: ModerationLogEntry[]): boolean {
-	if (entry.action !== 'hide_post' || !entry.effective) return false;
-	return !log.some((other) => other.action === 'unhide_post' && other.effective && other.targetUri === entry.targetUri && other.createdAt > entry.createdAt);
+/** A hide still hides its post when the service says it decides the post's state now. */
+export function isStillHidden(entry: ModerationLogEntry): boolean {
+	return entry.action === 'hide_post' && entry.inForce;
 }
 
 export const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
