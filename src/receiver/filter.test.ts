@@ -100,11 +100,11 @@ describe('classifyFrame: post creates', () => {
 		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A, B] });
 	});
 
-	it('passes prior routes from the lookup along and routes to and remembers the new tags, then the prior routes', () => {
+	it('passes prior routes from the lookup along and routes to and remembers the prior routes, then the new tags', () => {
 		const verdict = expectEnqueue(classifyFrame(postFrame('create', 'hi #atr_0123abcd'), lookup({ [POST_URI]: [B] })));
 		expect(verdict.message.priorRoutes).toEqual([B]);
-		expect(verdict.message.routes).toEqual([A, B]);
-		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A, B] });
+		expect(verdict.message.routes).toEqual([B, A]);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [B, A] });
 	});
 
 	it('remembers nothing new when the tag was already routed', () => {
@@ -144,11 +144,11 @@ describe('classifyFrame: post updates and deletes', () => {
 		expect(classifyFrame(postFrame('update', 'edited, no tag'), lookup())).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: TIME_US });
 	});
 
-	it('enqueues an update that adds a tag and remembers the grown routes', () => {
+	it('enqueues an update that adds a tag and remembers the grown routes, the prior route first', () => {
 		const verdict = expectEnqueue(classifyFrame(postFrame('update', '#atr_89abcdef'), lookup({ [POST_URI]: [A] })));
 		expect(verdict.message.priorRoutes).toEqual([A]);
-		expect(verdict.message.routes).toEqual([B, A]);
-		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [B, A] });
+		expect(verdict.message.routes).toEqual([A, B]);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A, B] });
 	});
 
 	it('enqueues a tagged update of a post never routed', () => {
@@ -333,10 +333,10 @@ describe('classifyFrame: claim memory', () => {
 		expect(verdict.remember).toBeNull();
 	});
 
-	it('adds a newly claimed tag to the prior routes, the new tag first', () => {
+	it('adds a newly claimed tag after the prior routes', () => {
 		const verdict = expectEnqueue(classifyFrame(postFrame('update', '#atr_89abcdef #atr_deadbeef'), lookup({ [POST_URI]: [A] }), claims({ [B]: claimB })));
-		expect(verdict.message.routes).toEqual([B, A]);
-		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [B, A] });
+		expect(verdict.message.routes).toEqual([A, B]);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [A, B] });
 	});
 
 	it('routes a post delete to its prior routes without asking the claim memory', () => {
@@ -390,23 +390,33 @@ describe('classifyFrame: route caps', () => {
 		expect(verdict.message.routes).toEqual([named[1], named[3]]);
 	});
 
-	it('caps the new tags plus prior routes at MAX_ROUTES_PER_RECORD, the new tags first', () => {
+	it('caps the prior routes plus new tags at MAX_ROUTES_PER_RECORD, the prior routes first', () => {
 		const tagged = ids(5, 0x100);
 		const prior = ids(8, 0x200);
 		const verdict = expectEnqueue(classifyFrame(postFrame('update', hashtags(tagged)), lookup({ [POST_URI]: prior })));
-		const expected = [...tagged, ...prior].slice(0, MAX_ROUTES_PER_RECORD);
+		const expected = [...prior, tagged[0]!, tagged[1]!];
 		expect(MAX_ROUTES_PER_RECORD).toBe(10);
 		expect(verdict.message.priorRoutes).toEqual(prior);
 		expect(verdict.message.routes).toEqual(expected);
 		expect(verdict.remember).toEqual({ uri: POST_URI, routes: expected });
 	});
 
+	it('with MAX_ROUTES_PER_RECORD prior routes adds no new tag but still routes to every prior community', () => {
+		const prior = ids(MAX_ROUTES_PER_RECORD, 0x200);
+		const verdict = expectEnqueue(classifyFrame(postFrame('update', hashtags(ids(2, 0x100))), lookup({ [POST_URI]: prior })));
+		expect(verdict.message.priorRoutes).toEqual(prior);
+		expect(verdict.message.routes).toEqual(prior);
+		expect(verdict.remember).toBeNull();
+	});
+
 	it('counts a tag already among the prior routes once towards the cap', () => {
 		const tagged = ids(5, 0x100);
-		const prior = [tagged[0]!, tagged[1]!, ...ids(4, 0x200)];
+		const prior = [tagged[0]!, tagged[1]!, ...ids(5, 0x200)];
 		const verdict = expectEnqueue(classifyFrame(postFrame('update', hashtags(tagged)), lookup({ [POST_URI]: prior })));
-		expect(verdict.message.routes).toEqual([...tagged, ...ids(4, 0x200)]);
-		expect(verdict.remember).toEqual({ uri: POST_URI, routes: [...tagged, ...ids(4, 0x200)] });
+		const expected = [...prior, tagged[2]!, tagged[3]!, tagged[4]!];
+		expect(expected).toHaveLength(MAX_ROUTES_PER_RECORD);
+		expect(verdict.message.routes).toEqual(expected);
+		expect(verdict.remember).toEqual({ uri: POST_URI, routes: expected });
 	});
 
 	it('caps the prior routes of an untagged update or a delete at MAX_ROUTES_PER_RECORD', () => {
@@ -425,7 +435,7 @@ describe('classifyFrame: route caps', () => {
 		const prior = ids(9, 0x200);
 		const memory = claims({ [tagged[2]!]: { did: OWNER, timeUs: 1 }, [tagged[4]!]: { did: OWNER, timeUs: 2 } });
 		const verdict = expectEnqueue(classifyFrame(postFrame('update', hashtags(tagged)), lookup({ [POST_URI]: prior }), memory));
-		expect(verdict.message.routes).toEqual([tagged[2], tagged[4], ...prior.slice(0, 8)]);
+		expect(verdict.message.routes).toEqual([...prior, tagged[2]]);
 	});
 });
 

@@ -108,7 +108,7 @@ describe('communities', () => {
 		expect(await json(await post(JSON.stringify({ uri: `at://${alice.did}/app.bsky.feed.post/3kabc` })))).toMatchObject({ status: 400 });
 		expect(await json(await post(JSON.stringify({ uri: 'x'.repeat(5000) })))).toMatchObject({ status: 413, body: { error: 'PayloadTooLarge' } });
 		const missing = await post(JSON.stringify({ uri: `at://${alice.did}/net.atrarium.community.config/e000dead` }));
-		expect(missing.status).toBe(409); // nothing in her repo: nothing bound to her
+		expect(await json(missing)).toEqual({ status: 404, body: { error: 'RecordNotFound', message: expect.stringContaining('Your repo holds no net.atrarium.community.config/e000dead') } });
 		const anonymous = await sandbox.fetch('/api/communities', { method: 'POST', body: '{}' });
 		expect(anonymous.status).toBe(401);
 		expect(await sandbox.fetch('/api/communities/NOTANID').then((r) => r.status)).toBe(400);
@@ -168,7 +168,7 @@ describe('memberships and moderation, then the feed as the AppView reads it', ()
 		const [newest] = await readWholeFeed(feed, 100);
 		const target = { $type: 'com.atproto.repo.strongRef', uri: newest, cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm' };
 		const forged = await moderate(bob, 'hide', configUri, target, 'hide_post');
-		expect(forged.res).toEqual({ status: 403, body: { error: 'NotAModerator', message: `Only the owner and moderators of ${id} can moderate it` } });
+		expect(forged.res).toEqual({ status: 403, body: { error: 'NotAModerator', message: expect.stringContaining(`Only the owner and moderators of ${id} can moderate it`) } });
 		expect(await readWholeFeed(feed, 100)).toContain(newest);
 
 		const hide = await moderate(alice, 'hide', configUri, target, 'hide_post');
