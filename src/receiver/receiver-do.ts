@@ -122,10 +122,17 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	}
 
 	async stop(): Promise<ReceiverStatus> {
+		const wasConnected = this.connected;
 		this.saveState({ running: false });
 		this.disconnect();
 		await this.drain();
 		this.checkpoint();
+		// A stream that was live but quiet leaves no checkpoint: resume from the moment it stopped, or
+		// everything written while the receiver is stopped would be skipped by a live-only reconnect.
+		if (wasConnected && this.savedCursor === null) {
+			this.savedCursor = Date.now() * 1000;
+			this.saveState({ cursorUs: this.savedCursor });
+		}
 		await this.ctx.storage.deleteAlarm();
 		return this.status();
 	}
