@@ -1,7 +1,7 @@
 /** 7-day retention of a community's index: expired rows are deleted by index range, never by a full scan. */
 export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Tombstones outlive the posts they guard, so a late replay of a deleted post stays deleted. */
-const TOMBSTONE_RETENTION_MS = RETENTION_MS + 24 * 60 * 60 * 1000;
+export const TOMBSTONE_RETENTION_MS = RETENTION_MS + 24 * 60 * 60 * 1000;
 
 /** Deletes posts and tombstones past retention; returns how many posts went and when the next expires. */
 export function pruneExpired(sql: SqlStorage, now: number): { postsDeleted: number; nextExpiryMs: number | null } {

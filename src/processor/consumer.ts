@@ -1,88 +1,117 @@
 /**
- * FirehoseProcessor, the consumer of the `firehose-events` queue. Parses and validates each event,
- * routes its IndexOps to the communities concerned (one RPC per community per batch), and acks or
- * retries each message on its own: a message is retried only if a community it touches failed.
- * Malformed events are counted (on the receiver's status) and acked, never retried forever.
+ * FirehoseProcessor, the consumer of the `firehose-events` queue. Each queue message packs many events;
+ * each event is handled on its own: parsed, validated, routed to its communities (one RPC per community
+ * per batch). A malformed event is counted and dropped; an event whose community fails is sent again on
+ * its own (and dead-lettered alone after MAX_EVENT_ATTEMPTS); the rest of its message is applied and the
+ * message acked. Only when that re-send itself fails is the whole message retried (writes are idempotent).
  */
 import { communityObject, receiverObject } from '../objects';
+import { packEvents, sendBatches, sized } from '../receiver/pack';
 import type { CommunityId } from '../shared/hashtag';
 import type { FirehoseMessage, IndexOp } from '../shared/index-op';
 import { parseJetstreamFrame } from './parse-event';
 import { routeCommit } from './to-ops';
 
 /**
- * Community calls one batch may make. Workers allow 1,000 subrequests per invocation; a record is routed
- * to at most MAX_ROUTES_PER_RECORD (10) communities, so a full batch (100 messages) could need 1,000.
- * Messages past the budget wait for a later batch instead of failing the whole batch.
+ * Community calls one batch may make. Workers allow 1,000 subrequests per invocation; events past the
+ * budget are sent again in a later message instead of failing the whole batch.
  */
 export const COMMUNITY_CALLS_PER_BATCH = 800;
 
+/** Failed applies after which an event goes to the dead letters (the operator replays it once fixed). */
+export const MAX_EVENT_ATTEMPTS = 5;
+
+/** One event of a queue message. */
+export interface QueuedEvent {
+	message: Message<unknown>;
+	event: FirehoseMessage;
+}
+
 export interface CommunityWork {
 	ops: IndexOp[];
-	messages: Message<unknown>[];
+	events: QueuedEvent[];
 }
 
 export interface BatchPlan {
-	/** Ops per community, with the messages they came from. */
+	/** Ops per community, with the events they came from. */
 	work: Map<CommunityId, CommunityWork>;
-	/** Messages finished without any community call: dropped (counted) or routed nowhere. */
-	done: Message<unknown>[];
-	/** Messages that would take the batch past its call budget: retried, to come back in another batch. */
-	deferred: Message<unknown>[];
+	/** Events that would take the batch past its call budget: sent again, to come back in another batch. */
+	deferred: QueuedEvent[];
 	drops: Record<string, number>;
 }
 
-/** Pure: what to do with each message of a batch, within `budget` community calls. */
+/** The events a queue message carries; a body of any other shape is one bad event. */
+export function eventsOf(body: unknown): FirehoseMessage[] | null {
+	const events = (body as { events?: unknown } | null)?.events;
+	return Array.isArray(events) ? (events as FirehoseMessage[]) : null;
+}
+
+/** Pure: what to do with each event of a batch, within `budget` community calls. */
 export function planBatch(messages: readonly Message<unknown>[], budget = COMMUNITY_CALLS_PER_BATCH): BatchPlan {
-	const plan: BatchPlan = { work: new Map(), done: [], deferred: [], drops: {} };
+	const plan: BatchPlan = { work: new Map(), deferred: [], drops: {} };
+	const count = (reason: string) => (plan.drops[reason] = (plan.drops[reason] ?? 0) + 1);
 	for (const message of messages) {
-		const routed = routeMessage(message);
-		if ('drop' in routed) {
-			plan.drops[routed.drop] = (plan.drops[routed.drop] ?? 0) + 1;
-			plan.done.push(message);
+		const events = eventsOf(message.body);
+		if (!events) {
+			count('bad_message');
 			continue;
 		}
-		// Nothing to route (e.g. a delete of a record never indexed): done.
-		if (routed.routes.size === 0) {
-			plan.done.push(message);
-			continue;
-		}
-		const newCommunities = [...routed.routes.keys()].filter((id) => !plan.work.has(id)).length;
-		if (plan.work.size + newCommunities > budget) {
-			plan.deferred.push(message);
-			continue;
-		}
-		for (const [id, op] of routed.routes) {
-			let entry = plan.work.get(id);
-			if (!entry) plan.work.set(id, (entry = { ops: [], messages: [] }));
-			entry.ops.push(op);
-			entry.messages.push(message);
+		for (const event of events) {
+			const routed = routeEvent(event);
+			if ('drop' in routed) {
+				count(routed.drop);
+				continue;
+			}
+			const newCommunities = [...routed.routes.keys()].filter((id) => !plan.work.has(id)).length;
+			if (newCommunities > 0 && plan.work.size + newCommunities > budget) {
+				plan.deferred.push({ message, event });
+				continue;
+			}
+			for (const [id, op] of routed.routes) {
+				let entry = plan.work.get(id);
+				if (!entry) plan.work.set(id, (entry = { ops: [], events: [] }));
+				entry.ops.push(op);
+				entry.events.push({ message, event });
+			}
 		}
 	}
 	return plan;
 }
 
 export async function processFirehoseBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-	const { work, done, deferred, drops } = planBatch(batch.messages);
-	for (const message of done) message.ack();
+	const { work, deferred, drops } = planBatch(batch.messages);
 
-	const failed = new Set<Message<unknown>>();
+	const failed = new Set<QueuedEvent>();
 	await Promise.all(
-		[...work].map(async ([id, { ops, messages }]) => {
+		[...work].map(async ([id, { ops, events }]) => {
 			try {
 				await communityObject(env, id).apply(id, ops);
 			} catch (err) {
-				console.error(`community ${id} failed to apply ${ops.length} ops; retrying its messages`, err);
-				for (const message of messages) failed.add(message);
+				console.error(`community ${id} failed to apply ${ops.length} ops; sending those events again`, err);
+				for (const queued of events) failed.add(queued);
 			}
 		}),
 	);
-	const routed = new Set([...work.values()].flatMap((w) => w.messages));
-	for (const message of routed) {
-		if (failed.has(message)) message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
-		else message.ack();
+
+	// Failed events go again on their own, counting attempts; deferred ones go again as they are.
+	const again = [...failed].filter((q) => (q.event.attempts ?? 0) + 1 < MAX_EVENT_ATTEMPTS).map((q) => ({ ...q.event, attempts: (q.event.attempts ?? 0) + 1 }));
+	const exhausted = [...failed].filter((q) => (q.event.attempts ?? 0) + 1 >= MAX_EVENT_ATTEMPTS);
+	const outcome = await Promise.allSettled([
+		sendAgain(env, again, backoffSeconds(again)),
+		sendAgain(env, deferred.map((q) => q.event), 0),
+		exhausted.length === 0
+			? Promise.resolve()
+			: receiverObject(env).recordDeadLetters(
+					exhausted.map((q) => ({ body: JSON.stringify({ ...q.event, attempts: MAX_EVENT_ATTEMPTS }), attempts: MAX_EVENT_ATTEMPTS, queuedMs: q.message.timestamp.getTime() })),
+				),
+	]);
+	const handedOn = outcome.every((o) => o.status === 'fulfilled');
+	if (!handedOn) console.error('could not hand failed events on; retrying their messages', outcome);
+	const touched = new Set([...failed, ...deferred].map((q) => q.message));
+	for (const message of batch.messages) {
+		if (handedOn || !touched.has(message)) message.ack();
+		else message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
 	}
-	for (const message of deferred) message.retry({ delaySeconds: 0 });
 
 	if (Object.keys(drops).length > 0) {
 		await receiverObject(env)
@@ -91,11 +120,26 @@ export async function processFirehoseBatch(batch: MessageBatch<unknown>, env: En
 	}
 }
 
+async function sendAgain(env: Env, events: FirehoseMessage[], delaySeconds: number): Promise<void> {
+	for (const messages of sendBatches(packEvents(sized(events)))) {
+		await env.FIREHOSE_EVENTS.sendBatch(
+			messages.map((body) => ({ body, contentType: 'json' as const })),
+			{ delaySeconds },
+		);
+	}
+}
+
+/** 1, 2, 4, 8 s ...: a community that failed gets time to recover before its events come back. */
+function backoffSeconds(events: readonly FirehoseMessage[]): number {
+	const attempts = Math.max(1, ...events.map((e) => e.attempts ?? 1));
+	return Math.min(60, 2 ** (attempts - 1));
+}
+
 type Routed = { drop: string } | { routes: Map<CommunityId, IndexOp> };
 
-/** The message's ops per community, or why the message is dropped. */
-function routeMessage(message: Message<unknown>): Routed {
-	const body = message.body as Partial<FirehoseMessage> | null;
+/** The event's ops per community, or why it is dropped. */
+function routeEvent(event: unknown): Routed {
+	const body = event as Partial<FirehoseMessage> | null;
 	if (typeof body !== 'object' || body === null || typeof body.frame !== 'string' || !Array.isArray(body.priorRoutes)) return { drop: 'bad_message' };
 	const parsed = parseJetstreamFrame(body.frame);
 	if (!parsed.ok) return { drop: parsed.drop.reason };

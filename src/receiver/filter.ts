@@ -109,7 +109,8 @@ function union(a: readonly CommunityId[], b: readonly CommunityId[]): CommunityI
 	return [...new Set([...a, ...b])];
 }
 
-function cheapTimeUs(frame: string): number | null {
+/** A frame's `time_us` without parsing it (Jetstream writes it near the start), or null. */
+export function cheapTimeUs(frame: string): number | null {
 	const match = TIME_US.exec(frame.slice(0, 300));
 	return match ? Number(match[1]) : null;
 }

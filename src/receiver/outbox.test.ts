@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, Outbox } from './outbox';
 
 describe('limits', () => {
-	it('match sendBatch: 100 messages, about 200 KB', () => {
-		expect(MAX_BATCH_MESSAGES).toBe(100);
+	it('bound a flush: 1,000 events, about 200 KB (packed into few queue messages)', () => {
+		expect(MAX_BATCH_MESSAGES).toBe(1_000);
 		expect(MAX_BATCH_BYTES).toBe(200_000);
 	});
 });
@@ -37,7 +37,7 @@ describe('Outbox checkpoint', () => {
 		outbox.add('a', 10, 110);
 		outbox.dropped(null);
 		const batch = outbox.take();
-		expect(batch).toEqual({ messages: ['a'], coversUs: 110 });
+		expect(batch).toEqual({ messages: ['a'], sizes: [10], coversUs: 110 });
 		outbox.sent();
 		expect(outbox.checkpointUs).toBe(110);
 	});
@@ -49,7 +49,7 @@ describe('Outbox checkpoint', () => {
 		outbox.dropped(130);
 		expect(outbox.checkpointUs).toBe(100);
 		const batch = outbox.take();
-		expect(batch).toEqual({ messages: ['a'], coversUs: 130 });
+		expect(batch).toEqual({ messages: ['a'], sizes: [10], coversUs: 130 });
 		expect(outbox.checkpointUs).toBe(100);
 		outbox.sent();
 		expect(outbox.checkpointUs).toBe(130);
@@ -66,7 +66,7 @@ describe('Outbox checkpoint', () => {
 		const outbox = new Outbox<string>(100);
 		outbox.add('a', 10, 110);
 		const batch = outbox.take();
-		expect(batch).toEqual({ messages: ['a'], coversUs: 110 });
+		expect(batch).toEqual({ messages: ['a'], sizes: [10], coversUs: 110 });
 		outbox.dropped(150);
 		outbox.dropped(160);
 		expect(outbox.checkpointUs).toBe(100);
@@ -83,7 +83,7 @@ describe('Outbox checkpoint', () => {
 		outbox.dropped(130); // follows b, so it waits for b's batch
 		outbox.sent();
 		expect(outbox.checkpointUs).toBe(115);
-		expect(outbox.take()).toEqual({ messages: ['b'], coversUs: 130 });
+		expect(outbox.take()).toEqual({ messages: ['b'], sizes: [10], coversUs: 130 });
 		outbox.sent();
 		expect(outbox.checkpointUs).toBe(130);
 	});
@@ -95,7 +95,7 @@ describe('Outbox checkpoint', () => {
 		outbox.add('b', 10, 20);
 		outbox.dropped(21);
 		outbox.dropped(22);
-		expect(outbox.take()).toEqual({ messages: ['a', 'b'], coversUs: 22 });
+		expect(outbox.take()).toEqual({ messages: ['a', 'b'], sizes: [10, 10], coversUs: 22 });
 		outbox.sent();
 		expect(outbox.checkpointUs).toBe(22);
 	});
@@ -130,27 +130,39 @@ describe('Outbox checkpoint', () => {
 		outbox.sent();
 		expect(outbox.checkpointUs).toBe(100);
 		expect(outbox.buffered).toBe(1);
-		expect(outbox.take()).toEqual({ messages: ['a'], coversUs: 110 });
+		expect(outbox.take()).toEqual({ messages: ['a'], sizes: [10], coversUs: 110 });
 	});
 });
 
 describe('Outbox batching', () => {
-	it('takes messages in order, at most 100 per batch', () => {
+	it('takes messages in order, at most 1,000 per batch', () => {
 		const outbox = new Outbox<number>(0);
-		for (let i = 1; i <= 250; i++) outbox.add(i, 10, i);
+		for (let i = 1; i <= 2_500; i++) outbox.add(i, 10, i); // 25 000 bytes: the count binds, not the bytes
 		const first = outbox.take()!;
-		expect(first.messages).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
-		expect(first.coversUs).toBe(100);
+		expect(first.messages).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 1));
+		expect(first.sizes).toEqual(Array.from({ length: 1_000 }, () => 10));
+		expect(first.coversUs).toBe(1_000);
 		outbox.sent();
-		expect(outbox.checkpointUs).toBe(100);
+		expect(outbox.checkpointUs).toBe(1_000);
 		const second = outbox.take()!;
-		expect(second.messages).toEqual(Array.from({ length: 100 }, (_, i) => i + 101));
+		expect(second.messages).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 1_001));
 		outbox.sent();
 		const third = outbox.take()!;
-		expect(third.messages).toEqual(Array.from({ length: 50 }, (_, i) => i + 201));
+		expect(third.messages).toEqual(Array.from({ length: 500 }, (_, i) => i + 2_001));
+		expect(third.sizes).toHaveLength(500);
 		outbox.sent();
-		expect(outbox.checkpointUs).toBe(250);
+		expect(outbox.checkpointUs).toBe(2_500);
 		expect(outbox.take()).toBeNull();
+	});
+
+	it('gives each message its size from add(), in order', () => {
+		const outbox = new Outbox<string>(0);
+		outbox.add('a', 312, 1);
+		outbox.add('b', 7, 2);
+		outbox.add('c', 4_096, 3);
+		const batch = outbox.take()!;
+		expect(batch.messages).toEqual(['a', 'b', 'c']);
+		expect(batch.sizes).toEqual([312, 7, 4_096]);
 	});
 
 	it('respects the byte budget', () => {
@@ -158,9 +170,9 @@ describe('Outbox batching', () => {
 		outbox.add('a', 80_000, 1);
 		outbox.add('b', 80_000, 2);
 		outbox.add('c', 80_000, 3);
-		expect(outbox.take()).toEqual({ messages: ['a', 'b'], coversUs: 2 });
+		expect(outbox.take()).toEqual({ messages: ['a', 'b'], sizes: [80_000, 80_000], coversUs: 2 });
 		outbox.sent();
-		expect(outbox.take()).toEqual({ messages: ['c'], coversUs: 3 });
+		expect(outbox.take()).toEqual({ messages: ['c'], sizes: [80_000], coversUs: 3 });
 	});
 
 	it('fills a batch to exactly the byte budget', () => {
@@ -175,9 +187,9 @@ describe('Outbox batching', () => {
 		const outbox = new Outbox<string>(0);
 		outbox.add('huge', MAX_BATCH_BYTES + 1, 1);
 		outbox.add('small', 1, 2);
-		expect(outbox.take()).toEqual({ messages: ['huge'], coversUs: 1 });
+		expect(outbox.take()).toEqual({ messages: ['huge'], sizes: [MAX_BATCH_BYTES + 1], coversUs: 1 });
 		outbox.sent();
-		expect(outbox.take()).toEqual({ messages: ['small'], coversUs: 2 });
+		expect(outbox.take()).toEqual({ messages: ['small'], sizes: [1], coversUs: 2 });
 	});
 
 	it('stops at the first message that does not fit rather than skipping ahead', () => {
@@ -198,7 +210,7 @@ describe('Outbox batching', () => {
 		expect(outbox.buffered).toBe(1);
 		outbox.sent();
 		expect(outbox.sending).toBe(false);
-		expect(outbox.take()).toEqual({ messages: ['b'], coversUs: 2 });
+		expect(outbox.take()).toEqual({ messages: ['b'], sizes: [10], coversUs: 2 });
 	});
 
 	it('returns null when nothing waits', () => {
@@ -219,7 +231,7 @@ describe('Outbox batching', () => {
 });
 
 describe('Outbox full', () => {
-	it('is full at 100 buffered messages', () => {
+	it('is full at 1,000 buffered messages', () => {
 		const outbox = new Outbox<number>(0);
 		for (let i = 1; i < MAX_BATCH_MESSAGES; i++) outbox.add(i, 1, i);
 		expect(outbox.full).toBe(false);
@@ -246,11 +258,12 @@ describe('Outbox full', () => {
 
 	it('stays full while more than a batch waits, and tracks bytes across takes', () => {
 		const outbox = new Outbox<number>(0);
-		for (let i = 1; i <= 150; i++) outbox.add(i, 1_000, i);
-		outbox.take();
+		for (let i = 1; i <= 250; i++) outbox.add(i, 1_000, i);
+		expect(outbox.full).toBe(true); // 250 000 bytes
+		expect(outbox.take()!.messages).toHaveLength(200); // exactly the byte budget
 		expect(outbox.buffered).toBe(50);
 		expect(outbox.full).toBe(false);
-		outbox.add(151, 150_000, 151);
+		outbox.add(251, 150_000, 251);
 		expect(outbox.full).toBe(true); // 50 000 + 150 000 bytes
 	});
 });
@@ -291,7 +304,7 @@ describe('Outbox reset', () => {
 		expect(outbox.checkpointUs).toBe(140);
 		outbox.add('b', 10, 150);
 		expect(outbox.full).toBe(false);
-		expect(outbox.take()).toEqual({ messages: ['b'], coversUs: 150 });
+		expect(outbox.take()).toEqual({ messages: ['b'], sizes: [10], coversUs: 150 });
 		outbox.sent();
 		expect(outbox.checkpointUs).toBe(150);
 	});

@@ -1,9 +1,9 @@
 /**
- * Outbox: batches the receiver's queue messages (at most 100 messages and ~200 KB per sendBatch) and
- * tracks the checkpoint: the newest `time_us` such that every frame up to it was either dropped or
- * enqueued by a sendBatch that resolved. Batches are sent one at a time, in order. Pure.
+ * Outbox: batches the receiver's events (at most 1,000 events and ~200 KB per flush, which pack into one
+ * sendBatch: see pack.ts) and tracks the checkpoint: the newest `time_us` such that every frame up to it
+ * was either dropped or enqueued by a sendBatch that resolved. Batches are sent one at a time, in order. Pure.
  */
-export const MAX_BATCH_MESSAGES = 100;
+export const MAX_BATCH_MESSAGES = 1_000;
 export const MAX_BATCH_BYTES = 200_000;
 
 interface Entry<M> {
@@ -15,6 +15,8 @@ interface Entry<M> {
 
 export interface Batch<M> {
 	messages: M[];
+	/** Each message's size in bytes, in order. */
+	sizes: number[];
 	coversUs: number;
 }
 
@@ -73,7 +75,7 @@ export class Outbox<M> {
 		const entries = this.buffer.splice(0, count);
 		this.bufferBytes -= bytes;
 		this.inFlight = entries.at(-1)!;
-		return { messages: entries.map((e) => e.message), coversUs: this.inFlight.coversUs };
+		return { messages: entries.map((e) => e.message), sizes: entries.map((e) => e.bytes), coversUs: this.inFlight.coversUs };
 	}
 
 	/** The batch in flight was enqueued: the checkpoint may pass it (and drops that followed it). */

@@ -6,15 +6,17 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { readConfig } from '../config';
+import { TOMBSTONE_RETENTION_MS } from '../community/retention';
 import type { EarliestClaim } from '../community/rules';
 import { isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
 import type { FirehoseMessage } from '../shared/index-op';
 import { meteredSql, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import { reconnectDelayMs } from './backoff';
-import { classifyFrame, type DropReason } from './filter';
+import { cheapTimeUs, classifyFrame, type DropReason } from './filter';
 import { RECEIVER_MIGRATIONS } from './migrations';
 import { Outbox, type Batch } from './outbox';
+import { packEvents, sendBatches, sized } from './pack';
 
 const WANTED_COLLECTIONS = ['app.bsky.feed.post', 'net.atrarium.*'];
 /** Resume this far before the checkpoint: duplicates are harmless downstream, gaps are not. */
@@ -31,7 +33,9 @@ const POST_ROUTE_RETENTION_MS = 8 * 24 * 60 * 60 * 1000;
 export interface ReceiverCounters {
 	eventsSeen: number;
 	passed: number;
+	/** Events enqueued, and the queue messages they were packed into. */
 	enqueued: number;
+	queueMessages: number;
 	dropped: Record<DropReason, number>;
 	/** Events the queue consumer dropped after parsing (invalid records and the like), by reason. */
 	processorDropped: Record<string, number>;
@@ -72,6 +76,7 @@ const emptyCounters = (): ReceiverCounters => ({
 	eventsSeen: 0,
 	passed: 0,
 	enqueued: 0,
+	queueMessages: 0,
 	dropped: { untagged: 0, unbound: 0, malformed: 0, oversized: 0, not_commit: 0, unwanted_collection: 0 },
 	processorDropped: {},
 	reconnects: 0,
@@ -207,14 +212,37 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	}
 
 	/** Sends dead letters back to the queue, and forgets them once the queue has them. */
-	async replayDeadLetters(ids: readonly number[] | null): Promise<{ replayed: number }> {
-		const letters = ids ? this.listDeadLetters(1_000).filter((l) => ids.includes(l.id)) : this.listDeadLetters(1_000);
-		for (let i = 0; i < letters.length; i += 100) {
-			const chunk = letters.slice(i, i + 100);
-			await this.env.FIREHOSE_EVENTS.sendBatch(chunk.map((l) => ({ body: JSON.parse(l.body) as unknown, contentType: 'json' as const })));
-			for (const letter of chunk) this.ctx.storage.sql.exec('DELETE FROM dead_letters WHERE id = ?', letter.id);
+	/**
+	 * Sends dead letters (all, or those named) back to the queue, packed within the queue's limits, and
+	 * forgets each once the queue has it. Letters older than the community tombstone window stay stored,
+	 * counted as `expired`: replaying them could bring back a record whose delete has been forgotten.
+	 */
+	async replayDeadLetters(ids: readonly number[] | null): Promise<{ replayed: number; expired: number }> {
+		const oldestUs = (Date.now() - TOMBSTONE_RETENTION_MS) * 1000;
+		const wanted = ids ? new Set(ids) : null;
+		let replayed = 0;
+		let expired = 0;
+		for (let after = 0; ; ) {
+			const page = this.ctx.storage.sql
+				.exec<{ id: number; body: string }>('SELECT id, body FROM dead_letters WHERE id > ? ORDER BY id LIMIT 500', after)
+				.toArray();
+			if (page.length === 0) break;
+			after = page.at(-1)!.id;
+			const fresh: { id: number; event: FirehoseMessage }[] = [];
+			for (const letter of page) {
+				if (wanted && !wanted.has(letter.id)) continue;
+				const event = JSON.parse(letter.body) as FirehoseMessage;
+				const timeUs = typeof event.frame === 'string' ? cheapTimeUs(event.frame) : null;
+				if (timeUs !== null && timeUs < oldestUs) expired++;
+				else fresh.push({ id: letter.id, event: { ...event, attempts: 0 } });
+			}
+			for (const messages of sendBatches(packEvents(sized(fresh.map((f) => f.event))))) {
+				await this.env.FIREHOSE_EVENTS.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
+			}
+			for (const { id } of fresh) this.ctx.storage.sql.exec('DELETE FROM dead_letters WHERE id = ?', id);
+			replayed += fresh.length;
 		}
-		return { replayed: letters.length };
+		return { replayed, expired };
 	}
 
 	// ---- the socket ----
@@ -351,7 +379,12 @@ export class FirehoseReceiver extends DurableObject<Env> {
 
 	private async send(outbox: Outbox<FirehoseMessage>, batch: Batch<FirehoseMessage>): Promise<void> {
 		try {
-			await this.env.FIREHOSE_EVENTS.sendBatch(batch.messages.map((body) => ({ body, contentType: 'json' as const })));
+			// One flush is at most MAX_BATCH_BYTES of events: it packs into one sendBatch of a message or two.
+			const packed = packEvents(batch.messages.map((event, i) => ({ event, bytes: batch.sizes[i]! })));
+			for (const messages of sendBatches(packed)) {
+				await this.env.FIREHOSE_EVENTS.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
+				this.counters.queueMessages += messages.length;
+			}
 			this.counters.enqueued += batch.messages.length;
 			outbox.sent();
 			if (outbox === this.outbox && outbox.buffered > 0) this.scheduleFlush();

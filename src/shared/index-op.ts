@@ -28,7 +28,10 @@ export type IndexOp =
 	| { type: 'moderation.put'; ref: RecordRef; cid: string; record: ModerationActionRecord }
 	| { type: 'moderation.delete'; ref: RecordRef };
 
-/** The queue message the receiver sends per event: the raw frame plus communities it was routed to before. */
+/**
+ * One firehose event as the queue carries it: the raw frame plus what the receiver decided about it.
+ * Events travel packed, many to a queue message (PackedMessage), and each is handled on its own.
+ */
 export interface FirehoseMessage {
 	frame: string;
 	/** Communities an earlier version of this record was routed to (needed for updates and deletes). */
@@ -40,4 +43,11 @@ export interface FirehoseMessage {
 	 * on. The queue does not keep order; this lets a community refuse a later claim delivered first.
 	 */
 	earliestClaim?: EarliestClaim;
+	/** Times the consumer already failed to apply this event (it is sent again on its own until it succeeds or is dead-lettered). */
+	attempts?: number;
+}
+
+/** A queue message: many events, within the queue's 128 KB per message. */
+export interface PackedMessage {
+	events: FirehoseMessage[];
 }

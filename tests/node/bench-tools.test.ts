@@ -59,6 +59,12 @@ describe('monthlyCost', () => {
 		expect(cost.dollars.queues).toBeCloseTo(((15e6 - PRICES.queueOpsIncluded) / 1e6) * PRICES.queuePerMillionOps, 2);
 	});
 
+	it('charges per queue message, so packing events divides the queue bill', () => {
+		const cost = monthlyCost({ rowsWrittenPerMessage: 0, rowsReadPerMessage: 0, rowsReadPerRequest: 0, storageBytesPerPost: 0, queueMessagesPerEvent: 0.02 });
+		expect(cost.usage.queueOps).toBeCloseTo(5e6 * 0.02 * 3);
+		expect(cost.dollars.queues).toBe(0);
+	});
+
 	it('charges rows written beyond 50 M at $1 per million', () => {
 		const cost = monthlyCost({ rowsWrittenPerMessage: 12, rowsReadPerMessage: 0, rowsReadPerRequest: 0, storageBytesPerPost: 0 });
 		expect(cost.usage.rowsWritten).toBe(60e6);
@@ -67,7 +73,7 @@ describe('monthlyCost', () => {
 
 	it('counts one Durable Object request per message and per feed request', () => {
 		const cost = monthlyCost({ rowsWrittenPerMessage: 0, rowsReadPerMessage: 0, rowsReadPerRequest: 0, storageBytesPerPost: 0 });
-		expect(cost.usage.doRequests).toBe(SEED_SCENARIO.queueMessages + SEED_SCENARIO.feedRequests);
+		expect(cost.usage.doRequests).toBe(SEED_SCENARIO.queuedEvents + SEED_SCENARIO.feedRequests);
 		expect(cost.dollars.doRequests).toBeCloseTo(((15e6 - 1e6) / 1e6) * 0.15, 2);
 	});
 });

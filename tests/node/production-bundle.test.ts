@@ -11,7 +11,7 @@ import { ALICE, BOB, config, configUri, membership, newRkey, post } from '../wor
 
 /** The bindings this test touches, as seen from Node through Miniflare's proxy. */
 interface BundleBindings {
-	FIREHOSE_EVENTS: { sendBatch(messages: { body: unknown; contentType: 'json' }[]): Promise<void> };
+	FIREHOSE_EVENTS: { send(body: unknown, options: { contentType: 'json' }): Promise<void> };
 	COMMUNITY_FEED: { getByName(name: string): { getFeedSkeleton(id: string, limit: number): Promise<{ ok: boolean; page?: { feed: unknown[] } }> } };
 }
 
@@ -48,7 +48,7 @@ describe('production bundle', () => {
 		const env = await worker.mf.getBindings<BundleBindings>();
 		const id = 'dddd0001';
 		const events = [config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)), post(BOB, newRkey(), `bundle #atr_${id}`)];
-		await env.FIREHOSE_EVENTS.sendBatch(events.map((event) => ({ body: { frame: JSON.stringify(event), priorRoutes: [] }, contentType: 'json' })));
+		await env.FIREHOSE_EVENTS.send({ events: events.map((event) => ({ frame: JSON.stringify(event), priorRoutes: [] })) }, { contentType: 'json' });
 		const community = env.COMMUNITY_FEED.getByName(id);
 		await vi.waitFor(
 			async () => {

@@ -1,12 +1,13 @@
 /**
- * Failure paths of the queue: a community that fails does not re-deliver the batch's successes; a
- * message that keeps failing lands in the dead-letter queue, whose consumer stores it for an operator,
- * who can list and replay it. The fault is real: the community's storage is broken, not mocked.
+ * Failure paths of the queue: inside a packed message, an event whose community fails is sent again on
+ * its own while the rest is applied and acked; an event that keeps failing is stored alone for an
+ * operator, who can list and replay it. The fault is real: the community's storage is broken, not mocked.
  */
 import { env, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { COMMUNITY_MIGRATIONS } from '../../src/community/migrations';
+import { MAX_EVENT_ATTEMPTS } from '../../src/processor/consumer';
 import type { StoredDeadLetter } from '../../src/receiver/receiver-do';
 import { community, deliverBodies, feedOf, Ingest } from './_support/ingest';
 import { ALICE, BOB, config, configUri, membership, newRkey, post, postUri } from './_support/records';
@@ -21,58 +22,85 @@ async function repairPosts(id: string) {
 	await runInDurableObject(community(id), (_instance, state) => state.storage.sql.exec('ALTER TABLE posts_broken RENAME TO posts'));
 }
 
-describe('per-message ack and retry', () => {
-	it('retries only the messages of the community that failed', async () => {
+/** Stored dead letters, as the operator lists them. */
+async function deadLetters(): Promise<StoredDeadLetter[]> {
+	return ((await (await admin('/dead-letters?limit=1000')).json()) as { deadLetters: StoredDeadLetter[] }).deadLetters;
+}
+
+describe('per-event handling inside a packed message', () => {
+	it('applies and acks the events of healthy communities; an event whose community fails goes again on its own', async () => {
 		const [healthy, broken] = ['d0000001', 'd0000002'];
 		const ingest = new Ingest();
 		for (const id of [healthy, broken]) await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)));
 		await breakPosts(broken);
 		const [ok, failing, both] = [newRkey(), newRkey(), newRkey()];
-		const messages = ingest.messages(post(BOB, ok, `#atr_${healthy}`), post(BOB, failing, `#atr_${broken}`), post(BOB, both, `#atr_${healthy} #atr_${broken}`));
-		const result = await deliverBodies(messages);
+		const events = ingest.messages(post(BOB, ok, `#atr_${healthy}`), post(BOB, failing, `#atr_${broken}`), post(BOB, both, `#atr_${healthy} #atr_${broken}`));
+		const result = await deliverBodies([{ events }]);
+		// The message is acked: its healthy events are applied, the failed ones were sent again.
 		expect(result.explicitAcks).toHaveLength(1);
-		expect(result.retryMessages).toHaveLength(2);
+		expect(result.retryMessages).toEqual([]);
 		expect(await feedOf(healthy)).toEqual([postUri(BOB, both), postUri(BOB, ok)]);
+		// Once the community is repaired, the events sent again (after their backoff) arrive.
 		await repairPosts(broken);
+		await vi.waitFor(async () => expect(await feedOf(broken)).toEqual([postUri(BOB, both), postUri(BOB, failing)]), { timeout: 15_000, interval: 200 });
 	});
 });
 
 describe('the dead-letter path, through the real local queues', () => {
-	it('a message that keeps failing is stored for the operator, who replays it once the fault is fixed', async () => {
-		const id = 'd0000003';
+	it('an event that keeps failing is dead-lettered alone, and the operator replays it once the fault is fixed', { timeout: 60_000 }, async () => {
+		const [id, neighbour] = ['d0000003', 'd0000005'];
 		const ingest = new Ingest();
-		await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)));
+		for (const c of [id, neighbour]) await ingest.deliver(config(ALICE, c), membership(BOB, newRkey(), configUri(ALICE, c)));
 		await breakPosts(id);
-		const rkey = newRkey();
-		const [message] = ingest.messages(post(BOB, rkey, `#atr_${id} doomed`));
-		await env.FIREHOSE_EVENTS.send(message, { contentType: 'json' });
+		const [rkey, fine] = [newRkey(), newRkey()];
+		const [doomed, healthy] = ingest.messages(post(BOB, rkey, `#atr_${id} doomed`), post(BOB, fine, `#atr_${neighbour} fine`));
+		await env.FIREHOSE_EVENTS.send({ events: [doomed, healthy] }, { contentType: 'json' });
 
-		// One delivery, one retry (maxRetries 1 in tests), then the dead-letter queue and its consumer.
+		// Sent again with backoff (1, 2, 4, 8 s) until MAX_EVENT_ATTEMPTS, then stored: the one event, not its message.
 		const letters = await vi.waitFor(
 			async () => {
-				const res = await admin('/dead-letters');
-				const { deadLetters } = (await res.json()) as { deadLetters: StoredDeadLetter[] };
-				expect(deadLetters).toHaveLength(1);
-				return deadLetters;
+				const stored = await deadLetters();
+				expect(stored).toHaveLength(1);
+				return stored;
 			},
-			{ timeout: 20_000, interval: 200 },
+			{ timeout: 45_000, interval: 250 },
 		);
-		expect(JSON.parse(letters[0]!.body)).toEqual(message);
-		expect(letters[0]!.attempts).toBeGreaterThanOrEqual(1);
+		expect(JSON.parse(letters[0]!.body)).toEqual({ ...doomed, attempts: MAX_EVENT_ATTEMPTS });
+		expect(await feedOf(neighbour)).toEqual([postUri(BOB, fine)]);
 
 		await repairPosts(id);
 		const replay = await admin('/dead-letters/replay', { method: 'POST', body: JSON.stringify({ ids: [letters[0]!.id] }) });
-		expect(await replay.json()).toEqual({ replayed: 1 });
+		expect(await replay.json()).toEqual({ replayed: 1, expired: 0 });
 		await vi.waitFor(async () => expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]), { timeout: 10_000, interval: 100 });
-		expect((await (await admin('/dead-letters')).json()) as unknown).toEqual({ deadLetters: [] });
+		expect(await deadLetters()).toEqual([]);
+	});
+
+	it('replay reaches every stored letter, packed within the queue limits, and keeps letters older than the tombstone window', { timeout: 60_000 }, async () => {
+		const id = 'd0000006';
+		const ingest = new Ingest();
+		await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)));
+		const rkeys = Array.from({ length: 1_200 }, () => newRkey());
+		const fresh = ingest.messages(...rkeys.map((rkey) => post(BOB, rkey, `#atr_${id} ${'x'.repeat(200)}`)));
+		// An event dead-lettered long ago (10 days): a delete of its record may have left no tombstone by now.
+		const old = post(BOB, newRkey(), `#atr_${id}`, { timeUs: (Date.now() - 10 * 24 * 3_600_000) * 1000 });
+		const [stale] = ingest.messages(old);
+		await env.FIREHOSE_RECEIVER.getByName('main').recordDeadLetters(
+			[...fresh, stale!].map((event) => ({ body: JSON.stringify(event), attempts: MAX_EVENT_ATTEMPTS, queuedMs: Date.now() })),
+		);
+		const replay = await admin('/dead-letters/replay', { method: 'POST', body: '{}' });
+		expect(await replay.json()).toEqual({ replayed: 1_200, expired: 1 });
+		await vi.waitFor(async () => expect(await feedOf(id, 100)).toHaveLength(1_200), { timeout: 30_000, interval: 250 });
+		const left = await deadLetters();
+		expect(left.map((l) => JSON.parse(l.body))).toEqual([stale]);
 	});
 
 	it('a healthy message goes producer -> consumer -> community without a retry', async () => {
 		const id = 'd0000004';
 		const ingest = new Ingest();
 		const rkey = newRkey();
-		await env.FIREHOSE_EVENTS.sendBatch(
-			ingest.messages(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)), post(BOB, rkey, `#atr_${id}`)).map((body) => ({ body, contentType: 'json' as const })),
+		await env.FIREHOSE_EVENTS.send(
+			{ events: ingest.messages(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)), post(BOB, rkey, `#atr_${id}`)) },
+			{ contentType: 'json' },
 		);
 		await vi.waitFor(async () => expect(await feedOf(id).catch(() => [])).toEqual([postUri(BOB, rkey)]), { timeout: 10_000, interval: 50 });
 		expect((await community(id).stats()).schemaVersion).toBe(COMMUNITY_MIGRATIONS.at(-1)!.id);

@@ -148,8 +148,8 @@ describe('delivery is at-least-once and unordered', () => {
 		const rkey = newRkey();
 		// The receiver saw the create, then the delete; the queue delivers them the other way round.
 		const [create, del] = ingest.messages(post(BOB, rkey, `#atr_${id}`), remove(BOB, 'app.bsky.feed.post', rkey));
-		await deliverBodies([del]);
-		await deliverBodies([create]);
+		await ingest.deliverMessages(del!);
+		await ingest.deliverMessages(create!);
 		expect(await feedOf(id)).toEqual([]);
 		expect((await community(id).stats()).tombstones).toBe(1);
 	});
@@ -173,12 +173,14 @@ describe('delivery is at-least-once and unordered', () => {
 		const good1 = JSON.stringify(post(BOB, a, `#atr_${id}`));
 		const good2 = JSON.stringify(post(BOB, b, `#atr_${id}`));
 		const bad = JSON.stringify(post(BOB, newRkey(), `#atr_${id}`)).replace('"createdAt"', '"createdAtt"'); // fails the post lexicon
-		const result = await deliverBodies([{ frame: good1, priorRoutes: [] }, { frame: bad, priorRoutes: [] }, 'not a message', { frame: good2, priorRoutes: [] }]);
+		// In one packed message, and as messages of their own.
+		const events = [{ frame: good1, priorRoutes: [] }, { frame: bad, priorRoutes: [] }, 'not an event', { frame: good2, priorRoutes: [] }];
+		const result = await deliverBodies([{ events }, 'not a message']);
 		expect(result.retryMessages).toEqual([]);
-		expect(result.explicitAcks).toHaveLength(4);
+		expect(result.explicitAcks).toHaveLength(2);
 		expect(await feedOf(id)).toEqual([postUri(BOB, b), postUri(BOB, a)]);
 		const status = await env.FIREHOSE_RECEIVER.getByName('main').status();
-		expect(status.counters.processorDropped).toMatchObject({ invalid_record: 1, bad_message: 1 });
+		expect(status.counters.processorDropped).toMatchObject({ invalid_record: 1, bad_message: 2 });
 	});
 });
 

@@ -49,6 +49,17 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		expect(status.counters.enqueued).toBeGreaterThanOrEqual(4);
 	});
 
+	it('packs a burst into few queue messages: many events per message', async () => {
+		const before = (await receiverStatus()).counters;
+		const burst = Array.from({ length: 200 }, () => newRkey());
+		await publish({ events: burst.map((rkey) => post(BOB, rkey, `#atr_${id} packed`)) });
+		await waitFor(async () => expect((await receiverStatus()).counters.enqueued - before.enqueued).toBe(200));
+		const after = (await receiverStatus()).counters;
+		// 200 events of about 300 bytes each fit a handful of flushes, each one message.
+		expect(after.queueMessages - before.queueMessages).toBeLessThanOrEqual(20);
+		await waitFor(async () => expect(await feedOf(id)).toEqual(expect.arrayContaining(burst.map((rkey) => postUri(BOB, rkey)))));
+	});
+
 	it('a post delete reaches the community through the route memory', async () => {
 		const rkey = newRkey();
 		await publish({ events: [post(BOB, rkey, `#atr_${id} short-lived`)] });

@@ -9,7 +9,7 @@ import worker from '../../../src/index';
 import type { EarliestClaim } from '../../../src/community/rules';
 import { classifyFrame } from '../../../src/receiver/filter';
 import type { CommunityId } from '../../../src/shared/hashtag';
-import type { FirehoseMessage } from '../../../src/shared/index-op';
+import type { FirehoseMessage, PackedMessage } from '../../../src/shared/index-op';
 import type { JetstreamEvent } from '../../../sandbox/jetstream/server';
 
 let messageSeq = 0;
@@ -18,17 +18,17 @@ export class Ingest {
 	private readonly routes = new Map<string, CommunityId[]>();
 	private readonly claims = new Map<CommunityId, EarliestClaim>();
 
-	/** Sends the events as one queue batch; returns what the consumer acked and retried. */
+	/** Sends the events as one queue batch, one event per message; returns what the consumer acked and retried. */
 	async deliver(...events: (JetstreamEvent | string)[]) {
-		return deliverBodies(this.messages(...events));
+		return this.deliverMessages(...this.messages(...events));
 	}
 
-	/** Sends messages made by `messages()` as one queue batch, in the order given (the queue does not keep order). */
-	async deliverMessages(...bodies: FirehoseMessage[]) {
-		return deliverBodies(bodies);
+	/** Sends events made by `messages()` as one queue batch, one per message, in the order given (the queue does not keep order). */
+	async deliverMessages(...events: FirehoseMessage[]) {
+		return deliverBodies(events.map((event): PackedMessage => ({ events: [event] })));
 	}
 
-	/** The queue messages the receiver would send for these events (its route memory learns from them). */
+	/** The events the receiver would enqueue for these frames (its route and claim memory learn from them). */
 	messages(...events: (JetstreamEvent | string)[]): FirehoseMessage[] {
 		const bodies: FirehoseMessage[] = [];
 		for (const event of events) {

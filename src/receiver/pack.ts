@@ -1,0 +1,65 @@
+/**
+ * Packing events into queue messages. Queues bill per message (per 64 KB), not per batch, so a flush goes
+ * out as few messages as fit: each at most MAX_PACKED_BYTES of JSON, and one sendBatch at most
+ * MAX_SEND_BYTES in all. Pure.
+ */
+import type { FirehoseMessage, PackedMessage } from '../shared/index-op';
+import { utf8Length } from './filter';
+
+/** Below the queue's 128 KB per message, with room for the envelope. */
+export const MAX_PACKED_BYTES = 120_000;
+/** Below sendBatch's 256 KB per call. */
+export const MAX_SEND_BYTES = 240_000;
+
+export interface SizedEvent {
+	event: FirehoseMessage;
+	/** UTF-8 length of the event's JSON. */
+	bytes: number;
+}
+
+/**
+ * The events as packed messages, in order; an event is never split. The filter keeps each event within
+ * MAX_MESSAGE_BYTES, so even one alone, with its envelope, stays well inside the queue's 128 KB.
+ */
+export function packEvents(events: readonly SizedEvent[], maxBytes = MAX_PACKED_BYTES): PackedMessage[] {
+	const envelope = utf8Length(JSON.stringify({ events: [] }));
+	const messages: PackedMessage[] = [];
+	let current: FirehoseMessage[] = [];
+	let size = envelope;
+	for (const { event, bytes } of events) {
+		const added = bytes + (current.length > 0 ? 1 : 0); // the comma between events
+		if (current.length > 0 && size + added > maxBytes) {
+			messages.push({ events: current });
+			current = [];
+			size = envelope;
+		}
+		size += current.length > 0 ? bytes + 1 : bytes;
+		current.push(event);
+	}
+	if (current.length > 0) messages.push({ events: current });
+	return messages;
+}
+
+/** Sized events, for events that were not sized when they were made (replays, re-sends). */
+export function sized(events: readonly FirehoseMessage[]): SizedEvent[] {
+	return events.map((event) => ({ event, bytes: utf8Length(JSON.stringify(event)) }));
+}
+
+/** Splits packed messages into sendBatch calls within MAX_SEND_BYTES (and the 100-message limit). */
+export function sendBatches(messages: readonly PackedMessage[], maxBytes = MAX_SEND_BYTES): PackedMessage[][] {
+	const batches: PackedMessage[][] = [];
+	let current: PackedMessage[] = [];
+	let size = 0;
+	for (const message of messages) {
+		const bytes = utf8Length(JSON.stringify(message));
+		if (current.length > 0 && (size + bytes > maxBytes || current.length >= 100)) {
+			batches.push(current);
+			current = [];
+			size = 0;
+		}
+		current.push(message);
+		size += bytes;
+	}
+	if (current.length > 0) batches.push(current);
+	return batches;
+}
