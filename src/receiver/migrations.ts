@@ -35,4 +35,13 @@ export const RECEIVER_MIGRATIONS: readonly Migration[] = [
 			CREATE TABLE config_claims (id TEXT PRIMARY KEY, did TEXT NOT NULL, time_us INTEGER NOT NULL) WITHOUT ROWID;
 		`,
 	},
+	{
+		id: 3,
+		description: 'route prune by index: post routes flagged, indexed by when they were seen',
+		sql: `
+			ALTER TABLE routes ADD COLUMN post INTEGER NOT NULL DEFAULT 0;
+			UPDATE routes SET post = 1 WHERE uri LIKE '%/app.bsky.feed.post/%';
+			CREATE INDEX routes_posts_by_seen ON routes (seen_ms) WHERE post = 1;
+		`,
+	},
 ];

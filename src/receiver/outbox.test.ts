@@ -309,3 +309,18 @@ describe('Outbox reset', () => {
 		expect(outbox.checkpointUs).toBe(150);
 	});
 });
+
+describe('bufferedBytes', () => {
+	it('counts the bytes of events waiting, not of a batch in flight, and starts over after a reset', () => {
+		const outbox = new Outbox<string>();
+		outbox.add('a', 1_000, 1);
+		outbox.add('b', 2_000, 2);
+		expect(outbox.bufferedBytes).toBe(3_000);
+		outbox.take();
+		expect(outbox.bufferedBytes).toBe(0);
+		outbox.add('c', 500, 3);
+		expect(outbox.bufferedBytes).toBe(500);
+		outbox.reset();
+		expect(outbox.bufferedBytes).toBe(0);
+	});
+});

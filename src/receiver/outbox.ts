@@ -39,6 +39,11 @@ export class Outbox<M> {
 		return this.buffer.length;
 	}
 
+	/** Bytes of the events waiting (not counting a batch in flight). */
+	get bufferedBytes(): number {
+		return this.bufferBytes;
+	}
+
 	get sending(): boolean {
 		return this.inFlight !== null;
 	}

@@ -87,6 +87,27 @@ describe('applyMigrations', () => {
 		});
 	});
 
+	it("receiver migration 3 flags existing post routes, and the prune is an index range over them", async () => {
+		const stub = env.FIREHOSE_RECEIVER.getByName('prune-test');
+		await runInDurableObject(stub, (_instance, state) => {
+			const sql = state.storage.sql;
+			sql.exec('DROP TABLE IF EXISTS routes');
+			sql.exec('DROP TABLE IF EXISTS config_claims');
+			sql.exec('DELETE FROM _migrations WHERE id >= 1');
+			sql.exec('DROP TABLE IF EXISTS receiver_state');
+			sql.exec('DROP TABLE IF EXISTS dead_letters');
+			applyMigrations(state.storage, RECEIVER_MIGRATIONS.slice(0, 2));
+			sql.exec("INSERT INTO routes (uri, communities, seen_ms) VALUES ('at://did:plc:a/app.bsky.feed.post/3k', '0123abcd', 1), ('at://did:plc:a/net.atrarium.community.membership/3k', '0123abcd', 1)");
+			applyMigrations(state.storage, RECEIVER_MIGRATIONS);
+			expect(sql.exec('SELECT uri, post FROM routes ORDER BY uri').toArray()).toEqual([
+				{ uri: 'at://did:plc:a/app.bsky.feed.post/3k', post: 1 },
+				{ uri: 'at://did:plc:a/net.atrarium.community.membership/3k', post: 0 },
+			]);
+			const plan = sql.exec<{ detail: string }>('EXPLAIN QUERY PLAN DELETE FROM routes WHERE post = 1 AND seen_ms < ?', 5).toArray().map((r) => r.detail).join(' ');
+			expect(plan).toContain('routes_posts_by_seen');
+		});
+	});
+
 	it('rolls back a migration that fails, leaving the schema as it was', async () => {
 		const stub = env.COMMUNITY_FEED.getByName('migration-rollback-test');
 		await runInDurableObject(stub, (_instance, state) => {
