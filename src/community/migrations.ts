@@ -113,4 +113,11 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 			CREATE INDEX actions_by_observed ON actions (observed_us);
 		`,
 	},
+	{
+		id: 3,
+		description: 'account status from Jetstream account events',
+		sql: `
+			CREATE TABLE accounts (did TEXT PRIMARY KEY, active INTEGER NOT NULL, status TEXT, observed_us INTEGER NOT NULL) WITHOUT ROWID;
+		`,
+	},
 ];

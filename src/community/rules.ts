@@ -177,6 +177,8 @@ export interface AuthorFacts {
 	hasActiveMembership: boolean;
 	/** Actions targeting this user. */
 	actions: readonly StoredAction[];
+	/** The account is not active (deactivated, taken down, suspended, deleted...): its posts leave the feed until it is. */
+	accountInactive?: boolean;
 }
 
 export interface AuthorState {
@@ -192,6 +194,7 @@ export function authorState(facts: AuthorFacts, binding: Binding | null): Author
 	const staff = isStaffNow(facts.did, binding);
 	const approved = binding.accessType === 'open' || latestSays(facts.actions, 'approve_member', binding);
 	const blocked = facts.did !== binding.ownerDid && latestSays(facts.actions, 'block_user', binding);
+	if (facts.accountInactive) return { member: false, pending: false, blocked };
 	return {
 		member: staff || (facts.hasActiveMembership && approved),
 		pending: !staff && facts.hasActiveMembership && !approved,

@@ -107,7 +107,42 @@ export class CommunityWriter {
 				return op.communities.includes(this.communityId) ? this.putPost(op.ref, op.cid, op.createdAt) : this.deleteRecord('posts', op.ref);
 			case 'post.delete':
 				return this.deleteRecord('posts', op.ref);
+			case 'account.status':
+				return this.putAccount(op.ref, op.active, op.status);
 		}
+	}
+
+	// ---- accounts ----
+
+	/**
+	 * The latest account event (by observation) says whether the account is active: an inactive one's
+	 * posts leave the feed and come back when it is reactivated. A deleted account's memberships end
+	 * (tombstoned, so a late copy cannot bring them back).
+	 */
+	private putAccount(ref: RecordRef, active: boolean, status: string | null): OpOutcome {
+		const known = this.sql.exec<{ observed_us: number }>('SELECT observed_us FROM accounts WHERE did = ?', ref.did).toArray()[0];
+		if (known && known.observed_us >= ref.observedUs) return skipped(ref, 'duplicate');
+		this.sql.exec(
+			`INSERT INTO accounts (did, active, status, observed_us) VALUES (?, ?, ?, ?)
+			 ON CONFLICT (did) DO UPDATE SET active = excluded.active, status = excluded.status, observed_us = excluded.observed_us`,
+			ref.did,
+			active ? 1 : 0,
+			status,
+			ref.observedUs,
+		);
+		if (status === 'deleted') {
+			for (const row of this.sql.exec<{ uri: string; rev: string }>('SELECT uri, rev FROM memberships WHERE did = ?', ref.did).toArray()) {
+				this.sql.exec(
+					'INSERT INTO tombstones (uri, rev, deleted_ms) VALUES (?, ?, ?) ON CONFLICT (uri) DO UPDATE SET rev = excluded.rev, deleted_ms = excluded.deleted_ms',
+					row.uri,
+					row.rev,
+					this.now(),
+				);
+			}
+			this.sql.exec('DELETE FROM memberships WHERE did = ?', ref.did);
+		}
+		this.recomputeAuthor(ref.did);
+		return stored(ref);
 	}
 
 	// ---- config and binding ----
@@ -355,7 +390,8 @@ export class CommunityWriter {
 		const hasActiveMembership =
 			!!binding &&
 			this.sql.exec('SELECT 1 FROM memberships WHERE did = ? AND active = 1 AND community_uri = ? LIMIT 1', did, binding.configUri).toArray().length > 0;
-		const state = authorState({ did, hasActiveMembership, actions: this.reader.actionsOn('target_did', did) }, binding);
+		const accountInactive = this.sql.exec('SELECT 1 FROM accounts WHERE did = ? AND active = 0', did).toArray().length > 0;
+		const state = authorState({ did, hasActiveMembership, actions: this.reader.actionsOn('target_did', did), accountInactive }, binding);
 		this.sql.exec(
 			'INSERT INTO authors (did, member, pending, blocked) VALUES (?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET member = excluded.member, pending = excluded.pending, blocked = excluded.blocked',
 			did,

@@ -9,8 +9,8 @@ import { communityObject, receiverObject } from '../objects';
 import { packEvents, sendBatches, sized } from '../receiver/pack';
 import type { CommunityId } from '../shared/hashtag';
 import type { FirehoseMessage, IndexOp } from '../shared/index-op';
-import { parseJetstreamFrame } from './parse-event';
-import { routeCommit } from './to-ops';
+import { parseAccountFrame, parseJetstreamFrame } from './parse-event';
+import { routeAccount, routeCommit } from './to-ops';
 
 /**
  * Community calls one batch may make. Workers allow 1,000 subrequests per invocation; events past the
@@ -142,7 +142,10 @@ function routeEvent(event: unknown): Routed {
 	const body = event as Partial<FirehoseMessage> | null;
 	if (typeof body !== 'object' || body === null || typeof body.frame !== 'string' || !Array.isArray(body.priorRoutes)) return { drop: 'bad_message' };
 	const parsed = parseJetstreamFrame(body.frame);
-	if (!parsed.ok) return { drop: parsed.drop.reason };
+	if (!parsed.ok) {
+		const account = parsed.drop.reason === 'not_a_commit' ? parseAccountFrame(body.frame) : null;
+		return account ? { routes: routeAccount(account, body.priorRoutes) } : { drop: parsed.drop.reason };
+	}
 	const routing = routeCommit(parsed.event, body.priorRoutes, {
 		via: 'firehose',
 		earliestClaim: validClaim(body.earliestClaim),

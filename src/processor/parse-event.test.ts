@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJetstreamFrame } from './parse-event';
+import { parseAccountFrame, parseJetstreamFrame } from './parse-event';
 
 const DID = 'did:plc:bob2zzzzzzzzzzzzzzzzzzzz';
 const CID = 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm';
@@ -48,3 +48,31 @@ describe('parseJetstreamFrame', () => {
 		if (!result.ok) expect(result.drop.reason).toBe(reason);
 	});
 });
+
+describe('parseAccountFrame', () => {
+	const DID = 'did:plc:bobbobbobbobbobbobbob234';
+	const frame = (account: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ did: DID, time_us: 1_764_000_000_000_000, kind: 'account', account, ...extra });
+
+	it('reads an account event as Jetstream v1 and v2 send it (unknown fields tolerated)', () => {
+		expect(parseAccountFrame(frame({ active: false, did: DID, seq: 7, status: 'takendown', time: '2026-01-01T00:00:00Z' }, { cursor: 123 }))).toEqual({
+			did: DID,
+			timeUs: 1_764_000_000_000_000,
+			active: false,
+			status: 'takendown',
+		});
+		expect(parseAccountFrame(frame({ active: true, did: DID, seq: 8, time: '2026-01-01T00:00:00Z' }))).toEqual({ did: DID, timeUs: 1_764_000_000_000_000, active: true, status: null });
+	});
+
+	it.each([
+		['not a string', 5],
+		['not JSON', '{'],
+		['a commit', JSON.stringify({ did: DID, time_us: 1, kind: 'commit', commit: {} })],
+		['no active flag', frame({ did: DID, status: 'deleted' })],
+		['an account of another DID', frame({ active: false, did: 'did:plc:mallorymallorymallory234' })],
+		['a bad did', JSON.stringify({ did: 'bob', time_us: 1, kind: 'account', account: { active: false } })],
+		['a bad time', JSON.stringify({ did: DID, time_us: 'now', kind: 'account', account: { active: false } })],
+	])('returns null for %s', (_label, input) => {
+		expect(parseAccountFrame(input)).toBeNull();
+	});
+});
+

@@ -60,6 +60,30 @@ export function parseJetstreamFrame(frame: unknown): ParseResult {
 	};
 }
 
+/** A Jetstream `account` event: whether the account is active, and why not. */
+export interface AccountEvent {
+	did: string;
+	timeUs: number;
+	active: boolean;
+	status: string | null;
+}
+
+/** Parses an `account` frame (untrusted JSON text); null for anything else or a malformed one. Never throws. */
+export function parseAccountFrame(frame: unknown): AccountEvent | null {
+	if (typeof frame !== 'string') return null;
+	let value: unknown;
+	try {
+		value = JSON.parse(frame);
+	} catch {
+		return null;
+	}
+	if (!isObject(value) || value.kind !== 'account' || typeof value.did !== 'string' || !value.did.startsWith('did:')) return null;
+	if (typeof value.time_us !== 'number' || !Number.isSafeInteger(value.time_us)) return null;
+	const account = value.account;
+	if (!isObject(account) || typeof account.active !== 'boolean' || (account.did !== undefined && account.did !== value.did)) return null;
+	return { did: value.did, timeUs: value.time_us, active: account.active, status: typeof account.status === 'string' ? account.status : null };
+}
+
 function bad(detail: string): ParseResult {
 	return { ok: false, drop: { reason: 'bad_shape', detail } };
 }

@@ -9,7 +9,7 @@ import { atUri, communityOfConfigUri } from '../shared/at-uri';
 import { communityIdsInPost, isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
 import type { EarliestClaim } from '../community/rules';
 import type { IndexOp, RecordRef } from '../shared/index-op';
-import type { CommitEvent } from './parse-event';
+import type { AccountEvent, CommitEvent } from './parse-event';
 
 export type RoutingDrop =
 	| { reason: 'unwanted_collection'; collection: string }
@@ -86,6 +86,16 @@ export function routeCommit(event: CommitEvent, priorRoutes: readonly CommunityI
 	sendTo(new Set([community.id, ...prior]), op);
 	return { ok: true, routes };
 }
+
+/** An account event goes to every community the account's records were routed to. */
+export function routeAccount(event: AccountEvent, priorRoutes: readonly CommunityId[]): Map<CommunityId, IndexOp> {
+	const ref: RecordRef = { uri: `at://${event.did}`, did: event.did, rkey: '', rev: '', observedUs: event.timeUs, via: 'firehose' };
+	const op: IndexOp = { type: 'account.status', ref, active: event.active, status: event.status };
+	return new Map(priorRoutes.filter(isCommunityId).slice(0, MAX_ACCOUNT_ROUTES).map((id) => [id, op]));
+}
+
+/** An account in more communities than this is told about the first of them (fan-out stays bounded). */
+const MAX_ACCOUNT_ROUTES = 100;
 
 function invalid(collection: string, message: string): Routing {
 	return { ok: false, drop: { reason: 'invalid_record', collection, message } };

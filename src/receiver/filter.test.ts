@@ -677,3 +677,25 @@ describe('MAX_MESSAGE_BYTES', () => {
 		expect(MAX_MESSAGE_BYTES).toBeLessThan(128 * 1024);
 	});
 });
+
+describe('classifyFrame: account events', () => {
+	const DID = 'did:plc:bobbobbobbobbobbobbob234';
+	const frame = JSON.stringify({ did: DID, time_us: 42, kind: 'account', account: { active: false, did: DID, seq: 1, status: 'deactivated', time: '2026-01-01T00:00:00Z' } });
+	const A = '0123abcd' as CommunityId;
+	const B = '89abcdef' as CommunityId;
+
+	it("goes to every community the account's records were routed to", () => {
+		const asked: string[] = [];
+		const verdict = classifyFrame(frame, () => [], undefined, (did) => (asked.push(did), [A, B]));
+		expect(asked).toEqual([DID]);
+		expect(verdict).toMatchObject({ verdict: 'enqueue', message: { frame, priorRoutes: [A, B] }, timeUs: 42, remember: null, claim: null });
+	});
+
+	it('is dropped when the account has records in no community', () => {
+		expect(classifyFrame(frame, () => [], undefined, () => [])).toEqual({ verdict: 'drop', reason: 'not_commit', timeUs: 42 });
+	});
+
+	it('is dropped without account routes at all (a caller with no route memory)', () => {
+		expect(classifyFrame(frame, () => [A])).toEqual({ verdict: 'drop', reason: 'not_commit', timeUs: 42 });
+	});
+});

@@ -39,7 +39,10 @@ export type EarliestClaimOf = (id: CommunityId) => EarliestClaim | null;
 const TAG_HINT = /[aA][tT][rR]_/;
 const TIME_US = /"time_us":(\d{1,17})/;
 
-export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: EarliestClaimOf): FrameVerdict {
+/** Every community an account's records were routed to (for its account events). */
+export type AccountRoutes = (did: string) => CommunityId[];
+
+export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: EarliestClaimOf, accountRoutesOf?: AccountRoutes): FrameVerdict {
 	// Cheap stage. Jetstream writes `operation` and `collection` before `record`; only that head is
 	// trusted, since a record may carry fields of any name. Quotes inside strings are escaped, so the
 	// head's markers cannot be faked by text either. A frame laid out otherwise is simply parsed.
@@ -58,6 +61,14 @@ export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes, earlies
 		return { verdict: 'drop', reason: 'malformed', timeUs: cheapTimeUs(frame) };
 	}
 	const timeUs = event.time_us;
+	if (event.kind === 'account' && accountRoutesOf) {
+		// An account deactivated, taken down or deleted leaves (and a reactivated one returns to) every
+		// community it has records in; accounts that have none are of no interest.
+		const routes = accountRoutesOf(event.did).slice(0, 100);
+		if (routes.length === 0) return { verdict: 'drop', reason: 'not_commit', timeUs };
+		const message: FirehoseMessage = { frame, priorRoutes: routes };
+		return { verdict: 'enqueue', message, bytes: utf8Length(JSON.stringify(message)), timeUs, remember: null, claim: null };
+	}
 	if (event.kind !== 'commit') return { verdict: 'drop', reason: 'not_commit', timeUs };
 	const commit = event.commit;
 	if (!isObject(commit) || typeof commit.collection !== 'string' || typeof commit.rkey !== 'string' || typeof commit.operation !== 'string') {

@@ -332,6 +332,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			frame,
 			(uri) => this.priorRoutes(uri),
 			(id) => this.earliestClaim(id),
+			(did) => this.accountRoutes(did),
 		);
 		if (verdict.verdict === 'drop') {
 			this.onDrop(verdict.reason, verdict.timeUs);
@@ -445,6 +446,12 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	addRoutes(uri: string, routes: readonly CommunityId[]): void {
 		const merged = [...new Set([...this.priorRoutes(uri), ...routes])].slice(0, MAX_ROUTES_PER_RECORD);
 		if (merged.length > 0) this.rememberRoutes(uri, merged);
+	}
+
+	/** Communities any record of this DID was routed to: a range of the route memory's keys (`at://<did>/...`). */
+	private accountRoutes(did: string): CommunityId[] {
+		const rows = this.sql.exec<{ communities: string }>('SELECT communities FROM routes WHERE uri >= ? AND uri < ?', `at://${did}/`, `at://${did}0`).toArray();
+		return [...new Set(rows.flatMap((row) => row.communities.split(',').filter(isCommunityId)))];
 	}
 
 	private earliestClaim(id: CommunityId): EarliestClaim | null {

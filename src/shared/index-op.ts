@@ -26,7 +26,9 @@ export type IndexOp =
 	| { type: 'membership.put'; ref: RecordRef; cid: string; record: MembershipRecord }
 	| { type: 'membership.delete'; ref: RecordRef }
 	| { type: 'moderation.put'; ref: RecordRef; cid: string; record: ModerationActionRecord }
-	| { type: 'moderation.delete'; ref: RecordRef };
+	| { type: 'moderation.delete'; ref: RecordRef }
+	/** A Jetstream account event: `ref.uri` is `at://<did>`. */
+	| { type: 'account.status'; ref: RecordRef; active: boolean; status: string | null };
 
 /**
  * One firehose event as the queue carries it: the raw frame plus what the receiver decided about it.

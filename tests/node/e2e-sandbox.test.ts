@@ -131,6 +131,22 @@ describe('invite-only', () => {
 	});
 });
 
+describe('account events', () => {
+	it("Dave deactivates his account: his posts leave the feed; he reactivates it and they come back", async () => {
+		const id = 'a1100005';
+		const dave = await sandbox.user('dave');
+		const configUri = await createCommunity(id, 'open');
+		expect(await join(dave, configUri)).toBe('member');
+		const { uri } = await dave.agent.post({ text: `still here #atr_${id}`, createdAt: now() });
+		await eventually(async () => expect(await feedOf(id)).toEqual([uri]));
+
+		await dave.agent.com.atproto.server.deactivateAccount({});
+		await eventually(async () => expect(await feedOf(id)).toEqual([]));
+		await dave.agent.com.atproto.server.activateAccount();
+		await eventually(async () => expect(await feedOf(id)).toEqual([uri]));
+	});
+});
+
 describe('restarts', () => {
 	it('the Worker restarted mid-stream loses no post: the receiver resumes from its cursor', async () => {
 		const id = 'a1100004';

@@ -6,7 +6,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest';
 import { RETENTION_MS } from '../../src/community/retention';
 import { community, deliverBodies, feedOf, Ingest } from './_support/ingest';
-import { action, ALICE, BOB, CAROL, config, configUri, membership, newRkey, post, postUri, remove } from './_support/records';
+import { action, ALICE, BOB, CAROL, config, configUri, membership, newRkey, nextTimeUs, post, postUri, remove } from './_support/records';
 
 /** An open community owned by Alice with Bob as a member. */
 async function openCommunity(id: string, ingest = new Ingest()) {
@@ -249,5 +249,53 @@ describe('7-day retention', () => {
 		const ingest = await openCommunity(id);
 		await ingest.deliver(post(BOB, newRkey(), `#atr_${id}`, { timeUs: (Date.now() - RETENTION_MS - 60_000) * 1000 }));
 		expect((await community(id).stats()).posts).toBe(0);
+	});
+});
+
+describe('account events', () => {
+	const account = (did: string, active: boolean, status?: string) => ({
+		did,
+		time_us: nextTimeUs(),
+		kind: 'account' as const,
+		account: { did, active, seq: 1, time: new Date().toISOString(), ...(status ? { status } : {}) },
+	});
+
+	it("a deactivated account's posts leave every feed it is in, and come back when it is reactivated", async () => {
+		const [x, y] = ['a0000021', 'a0000022'];
+		const ingest = new Ingest();
+		for (const id of [x, y]) await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)));
+		const [inX, inY] = [newRkey(), newRkey()];
+		await ingest.deliver(post(BOB, inX, `#atr_${x}`), post(BOB, inY, `#atr_${y}`));
+		await ingest.deliver(account(BOB, false, 'deactivated'));
+		expect([await feedOf(x), await feedOf(y)]).toEqual([[], []]);
+		await ingest.deliver(account(BOB, true));
+		expect([await feedOf(x), await feedOf(y)]).toEqual([[postUri(BOB, inX)], [postUri(BOB, inY)]]);
+	});
+
+	it('a taken-down account leaves; an older event delivered late does not bring it back', async () => {
+		const id = 'a0000023';
+		const ingest = await openCommunity(id);
+		const rkey = newRkey();
+		await ingest.deliver(post(BOB, rkey, `#atr_${id}`));
+		const [active, takendown] = ingest.messages(account(BOB, true), account(BOB, false, 'takendown'));
+		await ingest.deliverMessages(takendown!);
+		await ingest.deliverMessages(active!);
+		expect(await feedOf(id)).toEqual([]);
+	});
+
+	it("a deleted account's memberships end: it stays out even when reactivated, until it joins again", async () => {
+		const id = 'a0000024';
+		const ingest = await openCommunity(id);
+		const rkey = newRkey();
+		await ingest.deliver(post(BOB, rkey, `#atr_${id}`));
+		await ingest.deliver(account(BOB, false, 'deleted'));
+		expect(await community(id).memberOf(BOB)).toMatchObject({ status: 'left' });
+		await ingest.deliver(account(BOB, true));
+		expect(await feedOf(id)).toEqual([]);
+	});
+
+	it('account events of people in no community reach no community', async () => {
+		const ingest = new Ingest();
+		expect(ingest.messages(account('did:plc:strangerzzzzzzzzzzzzzzzz', false, 'deactivated'))).toEqual([]);
 	});
 });

@@ -37,6 +37,7 @@ export class Ingest {
 				frame,
 				(uri) => this.routes.get(uri) ?? [],
 				(id) => this.claims.get(id) ?? null,
+				(did) => [...new Set([...this.routes].filter(([uri]) => uri.startsWith(`at://${did}/`)).flatMap(([, routes]) => routes))],
 			);
 			if (verdict.verdict === 'drop') continue;
 			if (verdict.remember) this.routes.set(verdict.remember.uri, verdict.remember.routes);
