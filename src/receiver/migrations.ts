@@ -44,4 +44,11 @@ export const RECEIVER_MIGRATIONS: readonly Migration[] = [
 			CREATE INDEX routes_posts_by_seen ON routes (seen_ms) WHERE post = 1;
 		`,
 	},
+	{
+		id: 4,
+		description: 'counters saved with the checkpoint, so they survive a restart',
+		sql: `
+			ALTER TABLE receiver_state ADD COLUMN counters TEXT;
+		`,
+	},
 ];

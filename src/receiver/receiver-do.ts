@@ -3,20 +3,22 @@
  * through the cheap filter (filter.ts) into the outbox (outbox.ts), which sends them to the queue in
  * batches; the cursor is checkpointed only past frames that are enqueued, every few seconds. An alarm
  * watchdog reconnects a dead or stalled socket; reconnects back off with jitter and rewind a few seconds.
+ * It keeps the socket, the outbox and the checkpoint; the route memory (route-memory.ts) and the
+ * dead letters (dead-letter-store.ts) live in modules of their own, in the same SQLite.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { readConfig } from '../config';
-import { TOMBSTONE_RETENTION_MS } from '../community/retention';
-import type { EarliestClaim } from '../community/rules';
-import { isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
+import type { CommunityId } from '../shared/hashtag';
 import type { FirehoseMessage } from '../shared/index-op';
 import { meteredSql, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import { reconnectDelayMs } from './backoff';
-import { cheapTimeUs, classifyFrame, type DropReason } from './filter';
+import { DeadLetterStore, type DeadLetter, type StoredDeadLetter } from './dead-letter-store';
+import { classifyFrame, type DropReason } from './filter';
 import { RECEIVER_MIGRATIONS } from './migrations';
 import { Outbox, type Batch } from './outbox';
-import { packEvents, sendBatches, sized } from './pack';
+import { packEvents, sendBatches } from './pack';
+import { RouteMemory } from './route-memory';
 
 const WANTED_COLLECTIONS = ['app.bsky.feed.post', 'net.atrarium.*'];
 /** Resume this far before the checkpoint: duplicates are harmless downstream, gaps are not. */
@@ -31,7 +33,6 @@ const STALL_MS = 120_000;
  * bytes, not events (an event may be 120 KB), well inside the object's 128 MB.
  */
 export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
-const POST_ROUTE_RETENTION_MS = 8 * 24 * 60 * 60 * 1000;
 
 export interface ReceiverCounters {
 	eventsSeen: number;
@@ -63,17 +64,7 @@ export interface ReceiverStatus {
 	metering: SqlMeter;
 }
 
-export interface DeadLetter {
-	/** The queue message body, as JSON text. */
-	body: string;
-	attempts: number;
-	queuedMs: number;
-}
-
-export interface StoredDeadLetter extends DeadLetter {
-	id: number;
-	storedMs: number;
-}
+export type { DeadLetter, StoredDeadLetter } from './dead-letter-store';
 
 const emptyCounters = (): ReceiverCounters => ({
 	eventsSeen: 0,
@@ -99,16 +90,24 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	private attempt = 0;
 	private lastFrameAt: number | null = null;
 	private savedCursor: number | null;
-	private counters = emptyCounters();
+	private counters: ReceiverCounters;
+	/** The counters as last written to storage. */
+	private savedCounters: string | null = null;
 	private readonly meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
 	/** Metered SQL for the hot path (route memory, checkpoints). */
 	private readonly sql: SqlStorage;
+	private readonly deadLetters: DeadLetterStore;
+	private readonly routes: RouteMemory;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		applyMigrations(ctx.storage, RECEIVER_MIGRATIONS);
 		this.sql = meteredSql(ctx.storage.sql, this.meter);
+		this.deadLetters = new DeadLetterStore(ctx.storage);
+		this.routes = new RouteMemory(this.sql);
 		this.savedCursor = this.state()?.cursor_us ?? null;
+		this.counters = this.restoreCounters();
+		this.savedCounters = JSON.stringify(this.counters);
 		this.outbox = new Outbox(this.savedCursor ?? 0);
 	}
 
@@ -153,7 +152,6 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	}
 
 	status(): ReceiverStatus {
-		const sql = this.ctx.storage.sql;
 		const cursor = Math.max(this.savedCursor ?? 0, this.outbox.checkpointUs) || null;
 		return {
 			running: this.state()?.running === 1,
@@ -164,8 +162,8 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			lastFrameAt: this.lastFrameAt,
 			backlog: this.outbox.buffered + (this.outbox.sending ? 1 : 0),
 			counters: structuredClone(this.counters),
-			deadLetters: sql.exec<{ n: number }>('SELECT count(*) AS n FROM dead_letters').one().n,
-			routes: sql.exec<{ n: number }>('SELECT count(*) AS n FROM routes').one().n,
+			deadLetters: this.deadLetters.count(),
+			routes: this.routes.count(),
 			metering: { ...this.meter },
 		};
 	}
@@ -177,8 +175,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		if (stalled) this.disconnect();
 		if (!this.socket && !this.reconnectTimer) this.openSocket();
 		this.checkpoint();
-		// An index range (routes_posts_by_seen), through the meter like every statement of the hot path.
-		this.sql.exec('DELETE FROM routes WHERE post = 1 AND seen_ms < ?', Date.now() - POST_ROUTE_RETENTION_MS);
+		this.routes.prune();
 		await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_EVERY_MS);
 	}
 
@@ -191,62 +188,18 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	}
 
 	recordDeadLetters(letters: readonly DeadLetter[]): void {
-		const now = Date.now();
-		this.ctx.storage.transactionSync(() => {
-			for (const letter of letters) {
-				this.ctx.storage.sql.exec(
-					'INSERT INTO dead_letters (body, attempts, queued_ms, stored_ms) VALUES (?, ?, ?, ?)',
-					letter.body,
-					letter.attempts,
-					letter.queuedMs,
-					now,
-				);
-			}
-		});
+		this.deadLetters.record(letters);
 	}
 
 	listDeadLetters(limit: number): StoredDeadLetter[] {
-		return this.ctx.storage.sql
-			.exec<{ id: number; body: string; attempts: number; queued_ms: number; stored_ms: number }>(
-				'SELECT id, body, attempts, queued_ms, stored_ms FROM dead_letters ORDER BY id LIMIT ?',
-				limit,
-			)
-			.toArray()
-			.map((r) => ({ id: r.id, body: r.body, attempts: r.attempts, queuedMs: r.queued_ms, storedMs: r.stored_ms }));
+		return this.deadLetters.list(limit);
 	}
 
-	/** Sends dead letters back to the queue, and forgets them once the queue has them. */
-	/**
-	 * Sends dead letters (all, or those named) back to the queue, packed within the queue's limits, and
-	 * forgets each once the queue has it. Letters older than the community tombstone window stay stored,
-	 * counted as `expired`: replaying them could bring back a record whose delete has been forgotten.
-	 */
-	async replayDeadLetters(ids: readonly number[] | null): Promise<{ replayed: number; expired: number }> {
-		const oldestUs = (Date.now() - TOMBSTONE_RETENTION_MS) * 1000;
-		const wanted = ids ? new Set(ids) : null;
-		let replayed = 0;
-		let expired = 0;
-		for (let after = 0; ; ) {
-			const page = this.ctx.storage.sql
-				.exec<{ id: number; body: string }>('SELECT id, body FROM dead_letters WHERE id > ? ORDER BY id LIMIT 500', after)
-				.toArray();
-			if (page.length === 0) break;
-			after = page.at(-1)!.id;
-			const fresh: { id: number; event: FirehoseMessage }[] = [];
-			for (const letter of page) {
-				if (wanted && !wanted.has(letter.id)) continue;
-				const event = JSON.parse(letter.body) as FirehoseMessage;
-				const timeUs = typeof event.frame === 'string' ? cheapTimeUs(event.frame) : null;
-				if (timeUs !== null && timeUs < oldestUs) expired++;
-				else fresh.push({ id: letter.id, event: { ...event, attempts: 0 } });
-			}
-			for (const messages of sendBatches(packEvents(sized(fresh.map((f) => f.event))))) {
-				await this.env.FIREHOSE_EVENTS.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
-			}
-			for (const { id } of fresh) this.ctx.storage.sql.exec('DELETE FROM dead_letters WHERE id = ?', id);
-			replayed += fresh.length;
-		}
-		return { replayed, expired };
+	/** Sends dead letters (all, or those named) back to the queue; see DeadLetterStore.replay. */
+	replayDeadLetters(ids: readonly number[] | null): Promise<{ replayed: number; expired: number }> {
+		return this.deadLetters.replay(ids, async (messages) => {
+			await this.env.FIREHOSE_EVENTS.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
+		});
 	}
 
 	// ---- the socket ----
@@ -330,17 +283,17 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		this.counters.eventsSeen++;
 		const verdict = classifyFrame(
 			frame,
-			(uri) => this.priorRoutes(uri),
-			(id) => this.earliestClaim(id),
-			(did) => this.accountRoutes(did),
+			(uri) => this.routes.routesOf(uri),
+			(id) => this.routes.earliestClaim(id),
+			(did) => this.routes.accountRoutes(did),
 		);
 		if (verdict.verdict === 'drop') {
 			this.onDrop(verdict.reason, verdict.timeUs);
 			return;
 		}
 		this.counters.passed++;
-		if (verdict.remember) this.rememberRoutes(verdict.remember.uri, verdict.remember.routes);
-		if (verdict.claim) this.rememberClaim(verdict.claim);
+		if (verdict.remember) this.routes.remember(verdict.remember.uri, verdict.remember.routes);
+		if (verdict.claim) this.routes.rememberClaim(verdict.claim);
 		this.outbox.add(verdict.message, verdict.bytes, verdict.timeUs);
 		if (this.outbox.bufferedBytes > MAX_BUFFERED_BYTES) {
 			// The queue is not keeping up: stop reading; resume from the checkpoint after the backlog drains.
@@ -410,12 +363,14 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		this.checkpointTimer = setInterval(() => this.checkpoint(), CHECKPOINT_EVERY_MS);
 	}
 
-	/** Persists the cursor if it moved: one row write per interval, not per event. */
+	/** Persists the cursor and the counters if either moved: one row write per interval, not per event. */
 	private checkpoint(): void {
 		const cursor = this.outbox.checkpointUs;
-		if (cursor <= (this.savedCursor ?? 0)) return;
-		this.saveState({ cursorUs: cursor });
-		this.savedCursor = cursor;
+		const counters = JSON.stringify(this.counters);
+		const moved = cursor > (this.savedCursor ?? 0);
+		if (!moved && counters === this.savedCounters) return;
+		this.saveState(moved ? { cursorUs: cursor } : {});
+		if (moved) this.savedCursor = cursor;
 	}
 
 	// ---- storage ----
@@ -426,62 +381,36 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			.toArray()[0];
 	}
 
+	/** Writes the state row; the counters go with every write. */
 	private saveState(change: { running?: boolean; cursorUs?: number }): void {
 		const current = this.state();
+		this.savedCounters = JSON.stringify(this.counters);
 		this.sql.exec(
-			`INSERT INTO receiver_state (singleton, running, cursor_us, saved_ms) VALUES (1, ?, ?, ?)
-			 ON CONFLICT (singleton) DO UPDATE SET running = excluded.running, cursor_us = excluded.cursor_us, saved_ms = excluded.saved_ms`,
+			`INSERT INTO receiver_state (singleton, running, cursor_us, saved_ms, counters) VALUES (1, ?, ?, ?, ?)
+			 ON CONFLICT (singleton) DO UPDATE SET running = excluded.running, cursor_us = excluded.cursor_us, saved_ms = excluded.saved_ms, counters = excluded.counters`,
 			change.running === undefined ? (current?.running ?? 0) : change.running ? 1 : 0,
 			change.cursorUs ?? current?.cursor_us ?? null,
 			Date.now(),
+			this.savedCounters,
 		);
+	}
+
+	/** Counters saved by an earlier run of this object, merged over empty ones (new counters start at 0). */
+	private restoreCounters(): ReceiverCounters {
+		const saved = this.sql.exec<{ counters: string | null }>('SELECT counters FROM receiver_state WHERE singleton = 1').toArray()[0]?.counters;
+		const counters = emptyCounters();
+		if (!saved) return counters;
+		const parsed = JSON.parse(saved) as Partial<ReceiverCounters>;
+		return { ...counters, ...parsed, dropped: { ...counters.dropped, ...parsed.dropped }, processorDropped: { ...parsed.processorDropped } };
 	}
 
 	/** Communities a record was routed to (the community API uses it for leaves and undos). */
 	routesOf(uri: string): CommunityId[] {
-		return this.priorRoutes(uri);
+		return this.routes.routesOf(uri);
 	}
 
 	/** Adds communities to a record's routes (the API registered it before the firehose delivered it). */
 	addRoutes(uri: string, routes: readonly CommunityId[]): void {
-		const merged = [...new Set([...this.priorRoutes(uri), ...routes])].slice(0, MAX_ROUTES_PER_RECORD);
-		if (merged.length > 0) this.rememberRoutes(uri, merged);
-	}
-
-	/** Communities any record of this DID was routed to: a range of the route memory's keys (`at://<did>/...`). */
-	private accountRoutes(did: string): CommunityId[] {
-		const rows = this.sql.exec<{ communities: string }>('SELECT communities FROM routes WHERE uri >= ? AND uri < ?', `at://${did}/`, `at://${did}0`).toArray();
-		return [...new Set(rows.flatMap((row) => row.communities.split(',').filter(isCommunityId)))];
-	}
-
-	private earliestClaim(id: CommunityId): EarliestClaim | null {
-		const row = this.sql.exec<{ did: string; time_us: number }>('SELECT did, time_us FROM config_claims WHERE id = ?', id).toArray()[0];
-		return row ? { did: row.did, timeUs: row.time_us } : null;
-	}
-
-	/** Keeps the earliest config claim per id (configs are rare: one row per community). */
-	private rememberClaim(claim: { id: CommunityId } & EarliestClaim): void {
-		this.sql.exec(
-			`INSERT INTO config_claims (id, did, time_us) VALUES (?, ?, ?)
-			 ON CONFLICT (id) DO UPDATE SET did = excluded.did, time_us = excluded.time_us WHERE excluded.time_us < config_claims.time_us`,
-			claim.id,
-			claim.did,
-			claim.timeUs,
-		);
-	}
-
-	private priorRoutes(uri: string): CommunityId[] {
-		const row = this.sql.exec<{ communities: string }>('SELECT communities FROM routes WHERE uri = ?', uri).toArray()[0];
-		return row ? row.communities.split(',').filter(isCommunityId) : [];
-	}
-
-	private rememberRoutes(uri: string, routes: readonly CommunityId[]): void {
-		this.sql.exec(
-			'INSERT INTO routes (uri, communities, seen_ms, post) VALUES (?, ?, ?, ?) ON CONFLICT (uri) DO UPDATE SET communities = excluded.communities, seen_ms = excluded.seen_ms',
-			uri,
-			routes.join(','),
-			Date.now(),
-			uri.includes('/app.bsky.feed.post/') ? 1 : 0,
-		);
+		this.routes.add(uri, routes);
 	}
 }

@@ -2,7 +2,7 @@
  * The whole ingest path with the real socket: a Jetstream server (tests/support/jetstream-fixture.ts,
  * in Node) -> FirehoseReceiver -> the local queue -> the consumer -> the community's Durable Object.
  */
-import { createScheduledController, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { createScheduledController, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, inject, it, vi } from 'vitest';
 import worker from '../../src/index';
@@ -120,9 +120,12 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		expect(stopped.cursor).toBeGreaterThan(0);
 		expect(stopped.lagMs).toBeGreaterThanOrEqual(0);
 		await waitFor(async () => expect((await jetstreamStatus()).connections).toBe(0));
-		// The checkpoint survives in storage.
+		// The checkpoint and the counters survive in storage, even once the object is evicted from memory.
+		await evictDurableObject(env.FIREHOSE_RECEIVER.getByName('main'));
 		const persisted = await env.FIREHOSE_RECEIVER.getByName('main').status();
 		expect(persisted.cursor).toBe(stopped.cursor);
+		expect(persisted.counters).toEqual(stopped.counters);
+		expect(persisted.counters.enqueued).toBeGreaterThan(0);
 	});
 
 	it('the housekeeping cron does not restart a receiver the operator stopped', async () => {

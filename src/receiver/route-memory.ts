@@ -1,0 +1,70 @@
+/**
+ * The receiver's route memory, in its SQLite: per at-uri, the communities a record was routed to (so a
+ * later update or delete, which may carry no tag or no record, reaches them); per community id, the
+ * earliest config claim seen (so a later claim is refused even when the queue delivers it first). Post
+ * routes age out after 8 days; the rest are kept (a membership's delete may come much later).
+ */
+import type { EarliestClaim } from '../community/rules';
+import { isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
+
+const POST_ROUTE_RETENTION_MS = 8 * 24 * 60 * 60 * 1000;
+
+export class RouteMemory {
+	/** `sql` is the metered SQL of the receiver: every statement here is counted. */
+	constructor(
+		private readonly sql: SqlStorage,
+		private readonly now: () => number = Date.now,
+	) {}
+
+	routesOf(uri: string): CommunityId[] {
+		const row = this.sql.exec<{ communities: string }>('SELECT communities FROM routes WHERE uri = ?', uri).toArray()[0];
+		return row ? row.communities.split(',').filter(isCommunityId) : [];
+	}
+
+	remember(uri: string, routes: readonly CommunityId[]): void {
+		this.sql.exec(
+			'INSERT INTO routes (uri, communities, seen_ms, post) VALUES (?, ?, ?, ?) ON CONFLICT (uri) DO UPDATE SET communities = excluded.communities, seen_ms = excluded.seen_ms',
+			uri,
+			routes.join(','),
+			this.now(),
+			uri.includes('/app.bsky.feed.post/') ? 1 : 0,
+		);
+	}
+
+	/** Adds communities to a record's routes (the API registered it before the firehose delivered it). */
+	add(uri: string, routes: readonly CommunityId[]): void {
+		const merged = [...new Set([...this.routesOf(uri), ...routes])].slice(0, MAX_ROUTES_PER_RECORD);
+		if (merged.length > 0) this.remember(uri, merged);
+	}
+
+	/** Communities any record of this DID was routed to: a range of the keys (`at://<did>/...`). */
+	accountRoutes(did: string): CommunityId[] {
+		const rows = this.sql.exec<{ communities: string }>('SELECT communities FROM routes WHERE uri >= ? AND uri < ?', `at://${did}/`, `at://${did}0`).toArray();
+		return [...new Set(rows.flatMap((row) => row.communities.split(',').filter(isCommunityId)))];
+	}
+
+	earliestClaim(id: CommunityId): EarliestClaim | null {
+		const row = this.sql.exec<{ did: string; time_us: number }>('SELECT did, time_us FROM config_claims WHERE id = ?', id).toArray()[0];
+		return row ? { did: row.did, timeUs: row.time_us } : null;
+	}
+
+	/** Keeps the earliest config claim per id (configs are rare: one row per community). */
+	rememberClaim(claim: { id: CommunityId } & EarliestClaim): void {
+		this.sql.exec(
+			`INSERT INTO config_claims (id, did, time_us) VALUES (?, ?, ?)
+			 ON CONFLICT (id) DO UPDATE SET did = excluded.did, time_us = excluded.time_us WHERE excluded.time_us < config_claims.time_us`,
+			claim.id,
+			claim.did,
+			claim.timeUs,
+		);
+	}
+
+	/** Ages out post routes: an index range (routes_posts_by_seen). */
+	prune(): void {
+		this.sql.exec('DELETE FROM routes WHERE post = 1 AND seen_ms < ?', this.now() - POST_ROUTE_RETENTION_MS);
+	}
+
+	count(): number {
+		return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM routes').one().n;
+	}
+}
