@@ -66,8 +66,7 @@ export class CommunityReader {
 			.toArray()[0];
 	}
 
-	binding(): Binding | null {
-		const row = this.bindingRow();
+	binding(row: BindingRow | undefined = this.bindingRow()): Binding | null {
 		if (!row) return null;
 		const revisions = this.sql
 			.exec<{ rev: string; observed_us: number; moderators: string }>('SELECT rev, observed_us, moderators FROM config_revisions')
@@ -87,7 +86,7 @@ export class CommunityReader {
 	/** The community as the API shows it; null while no claim on the id has been confirmed by the network. */
 	summary(): CommunitySummary | null {
 		const row = this.bindingRow();
-		const binding = this.binding();
+		const binding = this.binding(row);
 		if (!row || !binding) return null;
 		return {
 			id: row.community_id,
@@ -149,9 +148,17 @@ export class CommunityReader {
 	moderationLog(limit: number): ModerationLogEntry[] {
 		const binding = this.binding();
 		const rows = this.sql.exec<ActionRow>(`SELECT ${ACTION_COLUMNS} FROM actions ORDER BY observed_us DESC, uri DESC LIMIT ?`, limit).toArray();
+		// A page often holds several actions on one target: read each target's actions once.
+		const onTargets = new Map<string, StoredAction[]>();
+		const actionsOnTargetOf = (r: ActionRow) => {
+			const key = r.target_uri ?? `did ${r.target_did}`;
+			let actions = onTargets.get(key);
+			if (!actions) onTargets.set(key, (actions = this.actionsOn(r.target_uri !== null ? 'target_uri' : 'target_did', (r.target_uri ?? r.target_did)!)));
+			return actions;
+		};
 		return rows.map((r) => {
 			const verdict = actionVerdict(toStoredAction(r), binding);
-			const onTarget = this.actionsOn(r.target_uri !== null ? 'target_uri' : 'target_did', (r.target_uri ?? r.target_did)!);
+			const onTarget = actionsOnTargetOf(r);
 			return {
 				uri: r.uri,
 				authorDid: r.author_did,
@@ -167,6 +174,12 @@ export class CommunityReader {
 				inForce: decidingAction(onTarget, pairOf(r.action), binding)?.uri === r.uri,
 			};
 		});
+	}
+
+	/** One stored action, by its at-uri. */
+	action(uri: string): StoredAction | null {
+		const row = this.sql.exec<ActionRow>(`SELECT ${ACTION_COLUMNS} FROM actions WHERE uri = ?`, uri).toArray()[0];
+		return row ? toStoredAction(row) : null;
 	}
 
 	/** Every stored action aimed at a post (by at-uri) or a user (by DID). */

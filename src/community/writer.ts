@@ -132,12 +132,7 @@ export class CommunityWriter {
 		);
 		if (status === 'deleted') {
 			for (const row of this.sql.exec<{ uri: string; rev: string }>('SELECT uri, rev FROM memberships WHERE did = ?', ref.did).toArray()) {
-				this.sql.exec(
-					'INSERT INTO tombstones (uri, rev, deleted_ms) VALUES (?, ?, ?) ON CONFLICT (uri) DO UPDATE SET rev = excluded.rev, deleted_ms = excluded.deleted_ms',
-					row.uri,
-					row.rev,
-					this.now(),
-				);
+				this.tombstone(row.uri, row.rev);
 			}
 			this.sql.exec('DELETE FROM memberships WHERE did = ?', ref.did);
 		}
@@ -299,15 +294,8 @@ export class CommunityWriter {
 	}
 
 	private verdictOf(uri: string): ActionVerdict | undefined {
-		const row = this.sql.exec<{ author_did: string; community_uri: string; action: string; observed_us: number }>(
-			'SELECT author_did, community_uri, action, observed_us FROM actions WHERE uri = ?',
-			uri,
-		).toArray()[0];
-		if (!row) return undefined;
-		return actionVerdict(
-			{ uri, authorDid: row.author_did, communityUri: row.community_uri, action: row.action as ModerationActionRecord['action'], observedUs: row.observed_us },
-			this.reader.binding(),
-		);
+		const action = this.reader.action(uri);
+		return action ? actionVerdict(action, this.reader.binding()) : undefined;
 	}
 
 	// ---- posts ----
@@ -344,15 +332,20 @@ export class CommunityWriter {
 		return !tombstone || isNewerRev(ref.rev, tombstone.rev) ? 'newer' : 'tombstoned';
 	}
 
+	/** Marks a record deleted at `rev`, so no version up to it comes back. */
+	private tombstone(uri: string, rev: string): void {
+		this.sql.exec(
+			'INSERT INTO tombstones (uri, rev, deleted_ms) VALUES (?, ?, ?) ON CONFLICT (uri) DO UPDATE SET rev = excluded.rev, deleted_ms = excluded.deleted_ms',
+			uri,
+			rev,
+			this.now(),
+		);
+	}
+
 	private deleteRecord(table: 'memberships' | 'actions' | 'posts', ref: RecordRef): OpOutcome {
 		const tombstone = this.sql.exec<{ rev: string }>('SELECT rev FROM tombstones WHERE uri = ?', ref.uri).toArray()[0];
 		if (tombstone && !isNewerRev(ref.rev, tombstone.rev)) return skipped(ref, 'duplicate');
-		this.sql.exec(
-			'INSERT INTO tombstones (uri, rev, deleted_ms) VALUES (?, ?, ?) ON CONFLICT (uri) DO UPDATE SET rev = excluded.rev, deleted_ms = excluded.deleted_ms',
-			ref.uri,
-			ref.rev,
-			this.now(),
-		);
+		this.tombstone(ref.uri, ref.rev);
 		const row = this.sql.exec(`SELECT * FROM ${table} WHERE uri = ?`, ref.uri).toArray()[0];
 		if (!row || !isNewerRev(ref.rev, row.rev as string)) return skipped(ref, 'not_indexed');
 		const verdict = table === 'actions' ? this.verdictOf(ref.uri) : undefined;

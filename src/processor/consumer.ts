@@ -6,7 +6,7 @@
  * message acked. Only when that re-send itself fails is the whole message retried (writes are idempotent).
  */
 import { communityObject, receiverObject } from '../objects';
-import { packEvents, sendBatches, sized } from '../receiver/pack';
+import { sendPacked, sized } from '../receiver/pack';
 import type { CommunityId } from '../shared/hashtag';
 import type { FirehoseMessage, IndexOp } from '../shared/index-op';
 import { parseAccountFrame, parseJetstreamFrame } from './parse-event';
@@ -121,12 +121,7 @@ export async function processFirehoseBatch(batch: MessageBatch<unknown>, env: En
 }
 
 async function sendAgain(env: Env, events: FirehoseMessage[], delaySeconds: number): Promise<void> {
-	for (const messages of sendBatches(packEvents(sized(events)))) {
-		await env.FIREHOSE_EVENTS.sendBatch(
-			messages.map((body) => ({ body, contentType: 'json' as const })),
-			{ delaySeconds },
-		);
-	}
+	await sendPacked(env.FIREHOSE_EVENTS, sized(events), { delaySeconds });
 }
 
 /** 1, 2, 4, 8 s ...: a community that failed gets time to recover before its events come back. */

@@ -4,9 +4,9 @@
  * every letter; letters older than the community tombstone window are kept, not replayed.
  */
 import { TOMBSTONE_RETENTION_MS } from '../community/retention';
-import type { FirehoseMessage, PackedMessage } from '../shared/index-op';
+import type { FirehoseMessage } from '../shared/index-op';
 import { cheapTimeUs } from './filter';
-import { packEvents, sendBatches, sized } from './pack';
+import { sendPacked, sized } from './pack';
 
 export interface DeadLetter {
 	/** One event (or a queue body of unknown shape), as JSON text. */
@@ -56,7 +56,7 @@ export class DeadLetterStore {
 	 * Letters older than the tombstone window stay, counted as `expired`: replaying them could bring back
 	 * a record whose delete the community has since forgotten.
 	 */
-	async replay(ids: readonly number[] | null, send: (messages: PackedMessage[]) => Promise<void>): Promise<{ replayed: number; expired: number }> {
+	async replay(ids: readonly number[] | null, queue: Queue): Promise<{ replayed: number; expired: number }> {
 		const oldestUs = (this.now() - TOMBSTONE_RETENTION_MS) * 1000;
 		const wanted = ids ? new Set(ids) : null;
 		let replayed = 0;
@@ -75,7 +75,7 @@ export class DeadLetterStore {
 				if (timeUs !== null && timeUs < oldestUs) expired++;
 				else fresh.push({ id: letter.id, event: typeof event === 'object' && event !== null ? { ...event, attempts: 0 } : event });
 			}
-			for (const messages of sendBatches(packEvents(sized(fresh.map((f) => f.event))))) await send(messages);
+			await sendPacked(queue, sized(fresh.map((f) => f.event)));
 			for (const { id } of fresh) this.storage.sql.exec('DELETE FROM dead_letters WHERE id = ?', id);
 			replayed += fresh.length;
 		}

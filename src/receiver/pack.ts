@@ -63,3 +63,20 @@ export function sendBatches(messages: readonly PackedMessage[], maxBytes = MAX_S
 	if (current.length > 0) batches.push(current);
 	return batches;
 }
+
+/**
+ * Sends events to the queue packed within its limits: the one way events are enqueued (the receiver's
+ * flushes, the consumer's re-sends, dead-letter replays). Returns how many queue messages it took.
+ */
+export async function sendPacked(queue: Queue, events: readonly SizedEvent[], options?: QueueSendBatchOptions): Promise<number> {
+	let sent = 0;
+	for (const messages of sendBatches(packEvents(events))) {
+		await queue.sendBatch(
+			messages.map((body) => ({ body, contentType: 'json' as const })),
+			options,
+		);
+		sent += messages.length;
+	}
+	return sent;
+}
+

@@ -17,7 +17,7 @@ import { DeadLetterStore, type DeadLetter, type StoredDeadLetter } from './dead-
 import { classifyFrame, type DropReason } from './filter';
 import { RECEIVER_MIGRATIONS } from './migrations';
 import { Outbox, type Batch } from './outbox';
-import { packEvents, sendBatches } from './pack';
+import { sendPacked } from './pack';
 import { RouteMemory } from './route-memory';
 
 const WANTED_COLLECTIONS = ['app.bsky.feed.post', 'net.atrarium.*'];
@@ -197,9 +197,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 
 	/** Sends dead letters (all, or those named) back to the queue; see DeadLetterStore.replay. */
 	replayDeadLetters(ids: readonly number[] | null): Promise<{ replayed: number; expired: number }> {
-		return this.deadLetters.replay(ids, async (messages) => {
-			await this.env.FIREHOSE_EVENTS.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
-		});
+		return this.deadLetters.replay(ids, this.env.FIREHOSE_EVENTS);
 	}
 
 	// ---- the socket ----
@@ -338,11 +336,8 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	private async send(outbox: Outbox<FirehoseMessage>, batch: Batch<FirehoseMessage>): Promise<void> {
 		try {
 			// One flush is at most MAX_BATCH_BYTES of events: it packs into one sendBatch of a message or two.
-			const packed = packEvents(batch.messages.map((event, i) => ({ event, bytes: batch.sizes[i]! })));
-			for (const messages of sendBatches(packed)) {
-				await this.env.FIREHOSE_EVENTS.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
-				this.counters.queueMessages += messages.length;
-			}
+			const events = batch.messages.map((event, i) => ({ event, bytes: batch.sizes[i]! }));
+			this.counters.queueMessages += await sendPacked(this.env.FIREHOSE_EVENTS, events);
 			this.counters.enqueued += batch.messages.length;
 			outbox.sent();
 			if (outbox === this.outbox && outbox.buffered > 0) this.scheduleFlush();
