@@ -6,15 +6,18 @@ import { JetstreamServer } from '../sandbox/jetstream/server';
 import { SyntheticStream, type TaggedPost } from './synthetic-stream';
 
 export type Command =
-	| { type: 'init'; port: number; seed: number; communities: number; membersPerCommunity: number; randomTagCommunities: number }
+	| { type: 'init'; port: number; seed: number; communities: number; membersPerCommunity: number; randomTagCommunities: number; bufferSize?: number }
 	| { type: 'setup' }
-	| { type: 'stream'; rate: number; seconds: number; forceTag?: { community: number; count: number } ; probeCommunity?: number }
+	/** `probeCommunity`: every `probeEvery`th event (default: 20 a second) is a tagged post there, timed. */
+	| { type: 'stream'; rate: number; seconds: number; forceTag?: { community: number; count: number }; probeCommunity?: number; probeEvery?: number }
+	/** Adds `events` to the replay buffer at once, for a receiver that is away to catch up on. */
+	| { type: 'backlog'; events: number }
 	| { type: 'exit' };
 
 export type Reply =
 	| { type: 'ready'; url: string; communityIds: string[] }
 	| { type: 'setup-done'; events: number }
-	| { type: 'streamed'; sent: number; seconds: number; tagged: TaggedPost[]; probes: { uri: string; sentAt: number }[] };
+	| { type: 'streamed'; sent: number; seconds: number; tagged: TaggedPost[]; probes: { uri: string; sentAt: number }[]; lastTimeUs: number };
 
 let server: JetstreamServer;
 let stream: SyntheticStream;
@@ -23,7 +26,7 @@ const reply = (message: Reply) => process.send!(message);
 process.on('message', async (command: Command) => {
 	switch (command.type) {
 		case 'init':
-			server = await JetstreamServer.start({ port: command.port, bufferSize: 150_000 });
+			server = await JetstreamServer.start({ port: command.port, bufferSize: command.bufferSize ?? 150_000 });
 			stream = new SyntheticStream(command);
 			reply({ type: 'ready', url: server.url, communityIds: stream.communityIds });
 			return;
@@ -36,6 +39,17 @@ process.on('message', async (command: Command) => {
 		case 'stream':
 			reply(await streamAt(command));
 			return;
+		case 'backlog': {
+			const started = performance.now();
+			const tagged: TaggedPost[] = [];
+			for (let i = 0; i < command.events; i++) {
+				const { frame, tagged: post } = stream.next();
+				server.publishRaw(frame, { did: post ? post.uri.split('/')[2]! : 'did:plc:x', collection: 'app.bsky.feed.post' });
+				if (post) tagged.push(post);
+			}
+			reply({ type: 'streamed', sent: command.events, seconds: (performance.now() - started) / 1000, tagged, probes: [], lastTimeUs: stream.lastTimeUs });
+			return;
+		}
 		case 'exit':
 			await server?.close();
 			process.exit(0);
@@ -49,6 +63,7 @@ async function streamAt(command: Extract<Command, { type: 'stream' }>): Promise<
 	const probes: { uri: string; sentAt: number }[] = [];
 	let forced = 0;
 	const forceEvery = command.forceTag ? Math.max(1, Math.floor(total / command.forceTag.count)) : 0;
+	const probeEvery = command.probeEvery ?? Math.max(1, Math.round(command.rate / 20));
 	const started = performance.now();
 	let sent = 0;
 	while (sent < total) {
@@ -56,7 +71,7 @@ async function streamAt(command: Extract<Command, { type: 'stream' }>): Promise<
 		for (; sent < due; sent++) {
 			const force = command.forceTag && forced < command.forceTag.count && sent % forceEvery === 0 ? command.forceTag.community : undefined;
 			if (force !== undefined) forced++;
-			const { frame, tagged: post } = stream.next(force ?? (command.probeCommunity !== undefined && sent % Math.round(command.rate / 20) === 0 ? command.probeCommunity : undefined));
+			const { frame, tagged: post } = stream.next(force ?? (command.probeCommunity !== undefined && sent % probeEvery === 0 ? command.probeCommunity : undefined));
 			const did = post ? post.uri.split('/')[2]! : 'did:plc:x';
 			server.publishRaw(frame, { did, collection: 'app.bsky.feed.post' });
 			if (post) {
@@ -66,5 +81,5 @@ async function streamAt(command: Extract<Command, { type: 'stream' }>): Promise<
 		}
 		await new Promise((resolve) => setTimeout(resolve, 10));
 	}
-	return { type: 'streamed', sent, seconds: (performance.now() - started) / 1000, tagged, probes };
+	return { type: 'streamed', sent, seconds: (performance.now() - started) / 1000, tagged, probes, lastTimeUs: stream.lastTimeUs };
 }

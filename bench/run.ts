@@ -1,7 +1,9 @@
 /**
  * `npm run bench [-- --quick]`: measures Atrarium in workerd (`wrangler dev`) with a load generator in
  * another process, next to baselines, and writes docs/benchmarks/results.json, docs/benchmarks.md and
- * SVG charts. See docs/benchmarks.md for what each figure means.
+ * SVG charts. Sections: the bare WebSocket reader, ingest throughput, feed reads, the latency/cost curve
+ * of the batching settings, a replay, an overload, and latency on `npm start`. See docs/benchmarks.md
+ * for what each figure means.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -11,17 +13,22 @@ import { join } from 'node:path';
 import { WorkerProcess } from '../sandbox/worker-process';
 import { freePort } from '../sandbox/ports';
 import { load, percentiles, type LoadResult } from './http-load';
+import { BenchInstance, countsBetween, shippedSetting, type CallCounts, type Setting } from './instance';
 import type { Command, Reply } from './jetstream-process';
 import { writeReport } from './report';
+import { measureSandboxLatency } from './sandbox-latency';
 import { did, type TaggedPost } from './synthetic-stream';
 
 const QUICK = process.argv.includes('--quick');
+/** The batching settings the curve measures: the consumer's max_batch_timeout and the receiver's flush. */
+const SETTINGS: Setting[] = QUICK
+	? [{ consumerTimeoutS: 1, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 20 }]
+	: [{ consumerTimeoutS: 1, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 0 }, { consumerTimeoutS: 0, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 100 }, { consumerTimeoutS: 0, flushMs: 250 }];
 const PLAN = QUICK
-	? { ingestRates: [5_000, 10_000, 20_000], ingestSeconds: 3, e2eSeconds: 6, readSeconds: 1, smallPosts: 1_000, bigPosts: 5_000, concurrencies: [1, 16, 64] }
-	: { ingestRates: [5_000, 10_000, 15_000, 20_000], ingestSeconds: 5, e2eSeconds: 20, readSeconds: 3, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64] };
+	? { ingestRates: [5_000, 10_000, 20_000], ingestSeconds: 3, idleSeconds: 3, loadedSeconds: 5, readSeconds: 1, smallPosts: 1_000, bigPosts: 5_000, concurrencies: [1, 16, 64], replayEvents: 100_000, overload: { rate: 30_000, seconds: 10 }, sandboxPosts: 10, settings: SETTINGS }
+	: { ingestRates: [5_000, 10_000, 15_000, 20_000], ingestSeconds: 5, idleSeconds: 6, loadedSeconds: 15, readSeconds: 3, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64], replayEvents: 500_000, overload: { rate: 30_000, seconds: 60 }, sandboxPosts: 30, settings: SETTINGS };
 const COMMUNITIES = 100;
 const MEMBERS = 20;
-const ADMIN = 'bench-admin-token';
 const SMALL = COMMUNITIES; // index of the 1,000-post community
 const BIG = COMMUNITIES + 1; // index of the large community
 
@@ -34,7 +41,8 @@ class LoadGenerator {
 		child.on('message', (reply: Reply) => this.pending?.(reply));
 	}
 	static start(): LoadGenerator {
-		const child = fork(new URL('./jetstream-process.mjs', import.meta.url).pathname, [], { stdio: 'inherit' });
+		// The replay and the overload keep millions of frames for cursor replay: give it the heap for them.
+		const child = fork(new URL('./jetstream-process.mjs', import.meta.url).pathname, [], { stdio: 'inherit', execArgv: ['--max-old-space-size=10240'] });
 		child.on('error', () => {});
 		process.on('exit', () => child.kill('SIGKILL'));
 		return new LoadGenerator(child);
@@ -51,6 +59,13 @@ class LoadGenerator {
 	stop(): void {
 		this.child.send({ type: 'exit' });
 	}
+}
+
+/** Samples workerd's resident memory every 250 ms until stopped; returns the peak. */
+function rssSampler(processGroup: number | undefined): { stop: () => number } {
+	let peak = workerdUsage(processGroup).rssMb;
+	const timer = setInterval(() => (peak = Math.max(peak, workerdUsage(processGroup).rssMb)), 250);
+	return { stop: () => (clearInterval(timer), Math.round(Math.max(peak, workerdUsage(processGroup).rssMb))) };
 }
 
 /** CPU seconds and resident memory of the workerd processes in one wrangler's process group. */
@@ -77,68 +92,64 @@ async function main(): Promise<void> {
 	const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: +(totalmem() / 2 ** 30).toFixed(1), freeGb: +(freemem() / 2 ** 30).toFixed(1), os: `${osType()} ${release()}`, node: process.version };
 	log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGb} GiB, ${machine.os}, Node ${machine.node}${QUICK ? ' — quick mode' : ''}`);
 	const dir = await mkdtemp(join(tmpdir(), 'atrarium-bench-'));
-	const [streamPort, workerPort, baselinePort, nodePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+	const [streamPort, baselinePort, nodePort] = [await freePort(), await freePort(), await freePort()];
 	const generator = LoadGenerator.start();
 	const stoppers: (() => Promise<void> | void)[] = [() => generator.stop()];
 	try {
-		const ready = await generator.ask<Extract<Reply, { type: 'ready' }>>({ type: 'init', port: streamPort, seed: 7, communities: COMMUNITIES + 2, membersPerCommunity: MEMBERS, randomTagCommunities: COMMUNITIES });
+		// The buffer holds the whole overload: a receiver that steps back must find its cursor still there.
+		const bufferSize = Math.max(PLAN.replayEvents, PLAN.overload.rate * PLAN.overload.seconds) + 300_000;
+		const ready = await generator.ask<Extract<Reply, { type: 'ready' }>>({ type: 'init', port: streamPort, seed: 7, communities: COMMUNITIES + 2, membersPerCommunity: MEMBERS, randomTagCommunities: COMMUNITIES, bufferSize });
 		const ids = ready.communityIds;
 		log(`Load generator: synthetic Jetstream at ${ready.url}`);
+		const ownerDid = did('owner', 0);
+		const feedUri = (id: string) => `at://${ownerDid}/app.bsky.feed.generator/${id}`;
+		const startInstance = (name: string, setting?: Setting) => BenchInstance.start({ dir, name, jetstreamUrl: ready.url, ownerDid, communities: ids, ...(setting ? { setting } : {}) });
 
 		log('Starting Atrarium in workerd (wrangler dev) and the baseline Worker');
-		const ownerDid = did('owner', 0);
-		const worker = await WorkerProcess.start({
-			port: workerPort,
-			inspectorPort: await freePort(),
-			persistTo: join(dir, 'atrarium'),
-			logFile: join(dir, 'atrarium.log'),
-			vars: { JETSTREAM_URL: ready.url, OPERATOR_DID: ownerDid, ADMIN_TOKEN: ADMIN, SERVICE_HOST: `localhost:${workerPort}`, SERVICE_DID: `did:web:localhost%3A${workerPort}` },
-		});
+		const worker = await startInstance('atrarium');
 		stoppers.push(() => worker.stop());
-		process.on('exit', () => worker.kill());
 		const baseline = await WorkerProcess.start({ config: 'bench/baseline-worker/wrangler.jsonc', port: baselinePort, inspectorPort: await freePort(), persistTo: join(dir, 'baseline'), logFile: join(dir, 'baseline.log'), vars: {} });
 		stoppers.push(() => baseline.stop());
 		process.on('exit', () => baseline.kill());
 
-		const admin = async (path: string, method = 'GET', body?: unknown) => {
-			const res = await fetch(`${worker.url}/admin${path}`, { method, headers: { Authorization: `Bearer ${ADMIN}` }, ...(body ? { body: JSON.stringify(body) } : {}) });
-			if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-			return res.json() as Promise<any>;
-		};
-		/** The receiver's status; a busy object may drop one call, so try a few times. */
-		const status = async () => {
-			for (let attempt = 0; ; attempt++) {
-				try {
-					return await admin('/receiver');
-				} catch (err) {
-					if (attempt >= 20) throw err;
-					await new Promise((resolve) => setTimeout(resolve, 250));
-				}
+		/** Every tagged member post of `tagged` in its community's feed, exactly once (waits up to `settleMs` for stragglers). */
+		const checkIndexed = async (instance: BenchInstance, expected: Map<string, Set<string>>, tagged: readonly TaggedPost[], settleMs = 60_000) => {
+			for (const post of tagged) {
+				if (!expected.has(post.community)) expected.set(post.community, new Set());
+				expected.get(post.community)!.add(post.uri);
 			}
-		};
-		const feedUri = (id: string) => `at://${ownerDid}/app.bsky.feed.generator/${id}`;
-		const skeletonUrl = (id: string, params: Record<string, string> = {}) => `${worker.url}/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed: feedUri(id), ...params })}`;
-
-		/** Waits until the receiver has seen `target` events and enqueued everything it passed. */
-		const drain = async (target: number, timeoutMs = 120_000) => {
-			const deadline = Date.now() + timeoutMs;
-			for (;;) {
-				const s = await status();
-				if (s.counters.eventsSeen >= target && s.backlog === 0) return s;
-				if (Date.now() > deadline) throw new Error(`receiver stuck at ${s.counters.eventsSeen}/${target} events`);
-				await new Promise((resolve) => setTimeout(resolve, 100));
+			let missing = 0;
+			let duplicates = 0;
+			const touched = [...new Set(tagged.map((p) => p.community))];
+			const deadline = Date.now() + settleMs;
+			for (const id of touched) {
+				let uris: string[];
+				do {
+					uris = await instance.allPosts(feedUri(id));
+					if (uris.length >= expected.get(id)!.size || Date.now() > deadline) break;
+					await new Promise((resolve) => setTimeout(resolve, 200));
+				} while (true);
+				const got = new Set(uris);
+				duplicates += uris.length - got.size;
+				for (const uri of expected.get(id)!) if (!got.has(uri)) missing++;
 			}
+			if (missing > 0) {
+				const stored = (await Promise.all(touched.map((id) => instance.postsOf(id)))).reduce((a, b) => a + b, 0);
+				const total = touched.reduce((n, id) => n + expected.get(id)!.size, 0);
+				const s = await instance.status();
+				log(`  diagnosis: ${stored} of ${total} expected posts stored; receiver drops ${JSON.stringify(s.counters.dropped)}, processor drops ${JSON.stringify(s.counters.processorDropped)}, dead letters ${s.deadLetters}, send failures ${s.counters.sendFailures}`);
+			}
+			return { missing, duplicates };
 		};
-		const postsOf = async (id: string) => (await admin(`/communities/${id}`)).posts as number;
-		const allPosts = async (id: string): Promise<string[]> => {
-			const uris: string[] = [];
-			let cursor: string | undefined;
-			do {
-				const page = (await (await fetch(skeletonUrl(id, { limit: '100', ...(cursor ? { cursor } : {}) }))).json()) as { feed: { post: string }[]; cursor?: string };
-				uris.push(...page.feed.map((item) => item.post));
-				cursor = page.cursor;
-			} while (cursor);
-			return uris;
+		/** Starts a fresh instance's receiver and ingests the communities' configs and members. */
+		const setUp = async (instance: BenchInstance) => {
+			await instance.admin('/receiver/start', 'POST');
+			const setup = await generator.ask<Extract<Reply, { type: 'setup-done' }>>({ type: 'setup' });
+			await instance.drain(setup.events);
+			// Posts route only once their community's config is bound: wait for the last community's members.
+			const deadline = Date.now() + 60_000;
+			while ((await instance.admin(`/communities/${ids.at(-1)}`)).members < MEMBERS && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+			return setup.events;
 		};
 
 		// ---- the bare WebSocket reader (ingest ceiling), before Atrarium's receiver connects ----
@@ -163,11 +174,8 @@ async function main(): Promise<void> {
 		await fetch(`${baseline.url}/disconnect`);
 
 		// ---- setup ----
-		await admin('/receiver/start', 'POST');
-		const setup = await generator.ask<Extract<Reply, { type: 'setup-done' }>>({ type: 'setup' });
-		await drain(setup.events);
-		log(`Setup: ${ids.length} communities, ${MEMBERS} members each (${setup.events} events) ingested`);
-		let seen = setup.events;
+		let seen = await setUp(worker);
+		log(`Setup: ${ids.length} communities, ${MEMBERS} members each (${seen} events) ingested`);
 
 		// ---- 1. ingest throughput ----
 		const expected = new Map<string, Set<string>>();
@@ -175,11 +183,11 @@ async function main(): Promise<void> {
 		let peakRss = 0;
 		for (const rate of PLAN.ingestRates) {
 			log(`Ingest at ${rate.toLocaleString()} events/s for ${PLAN.ingestSeconds} s…`);
-			const before = await status();
-			const usage0 = workerdUsage(worker.processGroup);
-			const sampler = setInterval(() => (peakRss = Math.max(peakRss, workerdUsage(worker.processGroup).rssMb)), 500);
+			const before = await worker.status();
+			const usage0 = workerdUsage(worker.worker.processGroup);
+			const sampler = rssSampler(worker.worker.processGroup);
 			// One second at a time: a receiver that falls more than half a second behind is not sustaining the
-			// rate, and streaming on would only pile frames up in workerd's socket buffer.
+			// rate (the overload section below is where a flood is measured).
 			const streamed = { sent: 0, seconds: 0, tagged: [] as TaggedPost[] };
 			let fellBehind = false;
 			for (let second = 0; second < PLAN.ingestSeconds && !fellBehind; second++) {
@@ -187,41 +195,16 @@ async function main(): Promise<void> {
 				streamed.sent += chunk.sent;
 				streamed.seconds += chunk.seconds;
 				streamed.tagged.push(...chunk.tagged);
-				const lag = seen + streamed.sent - (await status()).counters.eventsSeen;
+				const lag = seen + streamed.sent - (await worker.status()).counters.eventsSeen;
 				fellBehind = lag > rate / 2;
 			}
 			const streamEnd = Date.now();
 			seen += streamed.sent;
-			const after = await drain(seen);
+			const after = await worker.drain(seen);
 			const catchUpSeconds = (Date.now() - streamEnd) / 1000;
-			for (const post of streamed.tagged) {
-				if (!expected.has(post.community)) expected.set(post.community, new Set());
-				expected.get(post.community)!.add(post.uri);
-			}
-			// Every tagged member post in its feed, exactly once.
-			let missing = 0;
-			let duplicates = 0;
-			const touched = [...new Set(streamed.tagged.map((p) => p.community))];
-			const settleDeadline = Date.now() + 60_000;
-			for (const id of touched) {
-				let uris: string[];
-				do {
-					uris = await allPosts(id);
-					if (uris.length >= expected.get(id)!.size || Date.now() > settleDeadline) break;
-					await new Promise((resolve) => setTimeout(resolve, 200));
-				} while (true);
-				const got = new Set(uris);
-				duplicates += uris.length - got.size;
-				for (const uri of expected.get(id)!) if (!got.has(uri)) missing++;
-			}
-			clearInterval(sampler);
-			if (missing > 0) {
-				const stored = (await Promise.all(touched.map((id) => postsOf(id)))).reduce((a, b) => a + b, 0);
-				const total = touched.reduce((n, id) => n + expected.get(id)!.size, 0);
-				const s = await status();
-				log(`  diagnosis: ${stored} of ${total} expected posts stored; receiver drops ${JSON.stringify(s.counters.dropped)}, processor drops ${JSON.stringify(s.counters.processorDropped)}, dead letters ${s.deadLetters}, send failures ${s.counters.sendFailures}`);
-			}
-			const usage1 = workerdUsage(worker.processGroup);
+			const { missing, duplicates } = await checkIndexed(worker, expected, streamed.tagged);
+			peakRss = Math.max(peakRss, sampler.stop());
+			const usage1 = workerdUsage(worker.worker.processGroup);
 			const cpuSeconds = usage1.cpuSeconds - usage0.cpuSeconds;
 			const result = {
 				rate,
@@ -248,57 +231,35 @@ async function main(): Promise<void> {
 		// ---- cost counters, from the ingest runs ----
 		const communityMetering = { rowsRead: 0, rowsWritten: 0, databaseBytes: 0, posts: 0 };
 		for (const id of ids.slice(0, COMMUNITIES)) {
-			const stats = await admin(`/communities/${id}`);
+			const stats = await worker.admin(`/communities/${id}`);
 			communityMetering.rowsRead += stats.metering.rowsRead;
 			communityMetering.rowsWritten += stats.metering.rowsWritten;
 			communityMetering.databaseBytes += stats.databaseBytes;
 			communityMetering.posts += stats.posts;
 		}
-		const receiverStatus = await status();
+		const receiverStatus = await worker.status();
 		const ingestedEvents = seen;
 
-		// ---- 2. end-to-end latency at 2,000 events/s ----
-		log(`End-to-end latency at 2,000 events/s for ${PLAN.e2eSeconds} s (probe posts polled every 10 ms)…`);
-		const probeId = ids[0]!;
-		const firstSeen = new Map<string, number>();
-		let polling = true;
-		const poller = (async () => {
-			while (polling) {
-				const page = (await (await fetch(skeletonUrl(probeId, { limit: '50' }))).json()) as { feed: { post: string }[] };
-				const now = Date.now();
-				for (const item of page.feed) if (!firstSeen.has(item.post)) firstSeen.set(item.post, now);
-				await new Promise((resolve) => setTimeout(resolve, 10));
-			}
-		})();
-		const e2eStream = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate: 2_000, seconds: PLAN.e2eSeconds, probeCommunity: 0 });
-		seen += e2eStream.sent;
-		await new Promise((resolve) => setTimeout(resolve, 5_000));
-		polling = false;
-		await poller;
-		const latencies = e2eStream.probes.filter((p) => firstSeen.has(p.uri)).map((p) => firstSeen.get(p.uri)! - p.sentAt);
-		const e2e = { rate: 2_000, seconds: PLAN.e2eSeconds, probes: e2eStream.probes.length, seenWithin5s: latencies.length, ...percentiles(latencies) };
-		log(`  ${e2e.seenWithin5s}/${e2e.probes} probes seen: p50 ${e2e.p50} ms, p90 ${e2e.p90} ms, p99 ${e2e.p99} ms, max ${e2e.max} ms`);
-
-		// ---- 3. feed reads ----
+		// ---- 2. feed reads ----
 		const fill = async (index: number, count: number) => {
 			log(`Filling community ${ids[index]} with ${count.toLocaleString()} posts through the pipeline…`);
 			// Every other event tagged for this community, 1,000 tagged posts a second: about what the local
 			// queue consumer applies (see the ingest figures for tagged posts per second).
 			const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate: 2_000, seconds: count / 1_000, forceTag: { community: index, count } });
 			seen += streamed.sent;
-			await drain(seen, 300_000);
+			await worker.drain(seen, 300_000);
 			const deadline = Date.now() + 600_000;
-			while ((await postsOf(ids[index]!)) < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+			while ((await worker.postsOf(ids[index]!)) < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
 			return streamed.tagged.filter((p) => p.community === ids[index]);
 		};
 		const smallPosts = await fill(SMALL, PLAN.smallPosts);
-		const bigBefore = (await admin(`/communities/${ids[BIG]}`)).metering.rowsWritten;
+		const bigBefore = (await worker.admin(`/communities/${ids[BIG]}`)).metering.rowsWritten;
 		const bigPosts = await fill(BIG, PLAN.bigPosts);
-		const rowsWrittenPerPost = ((await admin(`/communities/${ids[BIG]}`)).metering.rowsWritten - bigBefore) / PLAN.bigPosts;
+		const rowsWrittenPerPost = ((await worker.admin(`/communities/${ids[BIG]}`)).metering.rowsWritten - bigBefore) / PLAN.bigPosts;
 		const deepCursor = async (id: string, depth: number) => {
 			let cursor: string | undefined;
 			for (let skipped = 0; skipped < depth; skipped += 100) {
-				const page = (await (await fetch(skeletonUrl(id, { limit: '100', ...(cursor ? { cursor } : {}) }))).json()) as { cursor?: string };
+				const page = (await (await fetch(worker.skeletonUrl(feedUri(id), { limit: '100', ...(cursor ? { cursor } : {}) }))).json()) as { cursor?: string };
 				cursor = page.cursor;
 			}
 			return cursor!;
@@ -314,9 +275,9 @@ async function main(): Promise<void> {
 		const rowsReadPerRequest: Record<string, number> = {};
 		const measure = async (target: string, community: string, page: string, url: string, meteredId?: string) => {
 			for (const concurrency of PLAN.concurrencies) {
-				const before = meteredId ? (await admin(`/communities/${meteredId}`)).metering.rowsRead : 0;
+				const before = meteredId ? (await worker.admin(`/communities/${meteredId}`)).metering.rowsRead : 0;
 				const result: LoadResult = await load(url, { concurrency, seconds: PLAN.readSeconds });
-				if (meteredId) rowsReadPerRequest[`${community} ${page}`] = +(((await admin(`/communities/${meteredId}`)).metering.rowsRead - before) / result.requests).toFixed(1);
+				if (meteredId) rowsReadPerRequest[`${community} ${page}`] = +(((await worker.admin(`/communities/${meteredId}`)).metering.rowsRead - before) / result.requests).toFixed(1);
 				reads.push({ target, community, page, concurrency, ...round(result) });
 				log(`  ${target.padEnd(14)} ${community.padEnd(12)} ${page.padEnd(6)} c=${String(concurrency).padEnd(3)} ${Math.round(result.rps).toLocaleString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  ${result.errors} errors` : ''}`);
 			}
@@ -325,8 +286,8 @@ async function main(): Promise<void> {
 		for (const [label, index, posts] of [[`${PLAN.smallPosts / 1000}k posts`, SMALL, smallPosts], [`${PLAN.bigPosts / 1000}k posts`, BIG, bigPosts]] as const) {
 			const id = ids[index]!;
 			const deep = await deepCursor(id, Math.floor(posts.length / 2));
-			await measure('atrarium', label, 'first', skeletonUrl(id), id);
-			await measure('atrarium', label, 'deep', skeletonUrl(id, { cursor: deep }), id);
+			await measure('atrarium', label, 'first', worker.skeletonUrl(feedUri(id)), id);
+			await measure('atrarium', label, 'deep', worker.skeletonUrl(feedUri(id), { cursor: deep }), id);
 			// The same rows and the same query in Node + SQLite.
 			await new Promise<void>((resolve) => {
 				nodeBaseline.once('message', () => resolve());
@@ -337,8 +298,141 @@ async function main(): Promise<void> {
 			await measure('node+sqlite', label, 'deep', nodeUrl({ cursor: deep }));
 		}
 		await measure('bare worker', 'fixed', 'first', `${baseline.url}/skeleton`);
+		const storageBytesPerPost = (await worker.admin(`/communities/${ids[BIG]}`)).databaseBytes / PLAN.bigPosts;
+		await worker.stop();
+		await baseline.stop();
+		void nodeBaseline.kill();
 
-		const storageBytesPerPost = ((await admin(`/communities/${ids[BIG]}`)).databaseBytes) / PLAN.bigPosts;
+		// ---- 3. latency and what it costs, per batching setting ----
+		/** Probe posts' latency from the stream to the feed, polled every 10 ms, and the calls they cost. */
+		const probeRun = async (instance: BenchInstance, command: Extract<Command, { type: 'stream' }>, seenBefore: number) => {
+			const firstSeen = new Map<string, number>();
+			let polling = true;
+			const probeFeed = instance.skeletonUrl(feedUri(ids[0]!), { limit: '50' });
+			const poller = (async () => {
+				while (polling) {
+					const page = (await (await fetch(probeFeed)).json()) as { feed: { post: string }[] };
+					const now = Date.now();
+					for (const item of page.feed) if (!firstSeen.has(item.post)) firstSeen.set(item.post, now);
+					await new Promise((resolve) => setTimeout(resolve, 10));
+				}
+			})();
+			const before = await instance.counts();
+			const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>(command);
+			const deadline = Date.now() + 5_000;
+			while (Date.now() < deadline && !streamed.probes.every((p) => firstSeen.has(p.uri))) await new Promise((resolve) => setTimeout(resolve, 50));
+			polling = false;
+			await poller;
+			await instance.drain(seenBefore + streamed.sent);
+			await new Promise((resolve) => setTimeout(resolve, 1_500)); // the last consumer batches and their log lines
+			const calls = countsBetween(before, await instance.counts());
+			const latencies = streamed.probes.filter((p) => firstSeen.has(p.uri)).map((p) => firstSeen.get(p.uri)! - p.sentAt);
+			return { sent: streamed.sent, run: { rate: command.rate, seconds: command.seconds, probes: streamed.probes.length, seenWithin5s: latencies.length, ...percentiles(latencies), ...perEvent(calls) } };
+		};
+		const perEvent = (calls: CallCounts) => ({
+			enqueued: calls.enqueued,
+			queueMessagesPerEvent: +(calls.queueMessages / Math.max(1, calls.enqueued)).toFixed(4),
+			consumerInvocationsPerEvent: +(calls.consumerInvocations / Math.max(1, calls.enqueued)).toFixed(4),
+			communityCallsPerEvent: +(calls.communityCalls / Math.max(1, calls.enqueued)).toFixed(4),
+		});
+		const shipped = shippedSetting();
+		const curve: any[] = [];
+		for (const [i, setting] of PLAN.settings.entries()) {
+			const label = `max_batch_timeout ${setting.consumerTimeoutS} s, flush ${setting.flushMs} ms`;
+			log(`Latency and cost with ${label}${setting.consumerTimeoutS === shipped.consumerTimeoutS && setting.flushMs === shipped.flushMs ? ' (shipped)' : ''}…`);
+			const instance = await startInstance(`curve-${i}`, setting);
+			try {
+				let curveSeen = await setUp(instance);
+				const idle = await probeRun(instance, { type: 'stream', rate: 4, seconds: PLAN.idleSeconds, probeCommunity: 0, probeEvery: 1 }, curveSeen);
+				curveSeen += idle.sent;
+				const loaded = await probeRun(instance, { type: 'stream', rate: 2_000, seconds: PLAN.loadedSeconds, probeCommunity: 0 }, curveSeen);
+				curve.push({ setting, shipped: setting.consumerTimeoutS === shipped.consumerTimeoutS && setting.flushMs === shipped.flushMs, idle: idle.run, loaded: loaded.run });
+				log(`  idle (lone posts): p50 ${idle.run.p50} ms, p99 ${idle.run.p99} ms; at 2,000 events/s: p50 ${loaded.run.p50} ms, p99 ${loaded.run.p99} ms, ${loaded.run.seenWithin5s}/${loaded.run.probes} probes; per enqueued event at load: ${loaded.run.queueMessagesPerEvent} messages, ${loaded.run.consumerInvocationsPerEvent} consumer invocations, ${loaded.run.communityCallsPerEvent} community calls`);
+			} finally {
+				await instance.stop();
+			}
+		}
+
+		// ---- 4. replay: a backlog served as fast as the stream can, from the receiver's cursor ----
+		log(`Replay: ${PLAN.replayEvents.toLocaleString()} events held back while the receiver is stopped, then served from its cursor…`);
+		const replay = await (async () => {
+			const instance = await startInstance('replay');
+			try {
+				const setupEvents = await setUp(instance);
+				await instance.admin('/receiver/stop', 'POST');
+				const backlog = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'backlog', events: PLAN.replayEvents });
+				const before = await instance.status();
+				const sampler = rssSampler(instance.worker.processGroup);
+				const t0 = Date.now();
+				await instance.admin('/receiver/start', 'POST');
+				await waitForCursor(instance, backlog.lastTimeUs, 900_000);
+				const caughtUpSeconds = (Date.now() - t0) / 1000;
+				const { missing, duplicates } = await checkIndexed(instance, new Map(), backlog.tagged, 300_000);
+				const indexedSeconds = (Date.now() - t0) / 1000;
+				const peakRssMb = sampler.stop();
+				const after = await instance.status();
+				return {
+					events: backlog.sent,
+					setupEvents,
+					taggedPosts: backlog.tagged.length,
+					caughtUpSeconds: +caughtUpSeconds.toFixed(1),
+					eventsPerSecond: Math.round(backlog.sent / caughtUpSeconds),
+					indexedSeconds: +indexedSeconds.toFixed(1),
+					missing,
+					duplicates,
+					zeroLoss: missing === 0 && duplicates === 0,
+					peakRssMb,
+					reconnects: after.counters.reconnects - before.counters.reconnects,
+					queueMessages: after.counters.queueMessages - before.counters.queueMessages,
+					enqueued: after.counters.enqueued - before.counters.enqueued,
+				};
+			} finally {
+				await instance.stop();
+			}
+		})();
+		log(`  caught up in ${replay.caughtUpSeconds} s (${replay.eventsPerSecond.toLocaleString()} events/s), all ${replay.taggedPosts} tagged posts indexed after ${replay.indexedSeconds} s: ${replay.zeroLoss ? 'zero loss' : `${replay.missing} missing, ${replay.duplicates} duplicated`}; peak workerd RSS ${replay.peakRssMb} MB, ${replay.reconnects} reconnects`);
+
+		// ---- 5. overload: more than the receiver sustains, for a minute ----
+		log(`Overload: ${PLAN.overload.rate.toLocaleString()} events/s offered for ${PLAN.overload.seconds} s…`);
+		const overload = await (async () => {
+			const instance = await startInstance('overload');
+			try {
+				await setUp(instance);
+				const before = await instance.status();
+				const sampler = rssSampler(instance.worker.processGroup);
+				const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate: PLAN.overload.rate, seconds: PLAN.overload.seconds });
+				const streamEnd = Date.now();
+				const midway = await instance.status();
+				await waitForCursor(instance, streamed.lastTimeUs, 900_000);
+				const caughtUpSeconds = (Date.now() - streamEnd) / 1000;
+				const { missing, duplicates } = await checkIndexed(instance, new Map(), streamed.tagged, 300_000);
+				const peakRssMb = sampler.stop();
+				const after = await instance.status();
+				return {
+					offeredRate: PLAN.overload.rate,
+					seconds: PLAN.overload.seconds,
+					sent: streamed.sent,
+					achievedOfferRate: Math.round(streamed.sent / streamed.seconds),
+					receivedWhileStreaming: midway.counters.eventsSeen - before.counters.eventsSeen,
+					caughtUpSecondsAfterStream: +caughtUpSeconds.toFixed(1),
+					taggedPosts: streamed.tagged.length,
+					missing,
+					duplicates,
+					zeroLoss: missing === 0 && duplicates === 0,
+					peakRssMb,
+					reconnects: after.counters.reconnects - before.counters.reconnects,
+					crashed: false,
+				};
+			} finally {
+				await instance.stop();
+			}
+		})();
+		log(`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB, ${overload.reconnects} reconnects`);
+
+		// ---- 6. latency as a user sees it on `npm start` ----
+		log(`npm start: ${PLAN.sandboxPosts} lone posts from createRecord to getFeedSkeleton…`);
+		const sandboxLatency = await measureSandboxLatency(PLAN.sandboxPosts, log);
+
 		const git = (args: string[]) => {
 			try {
 				return execFileSync('git', args, { encoding: 'utf8' }).trim();
@@ -346,6 +440,7 @@ async function main(): Promise<void> {
 				return 'unknown';
 			}
 		};
+		const shippedRow = curve.find((row) => row.shipped) ?? curve.at(-1);
 		const results = {
 			command: `npm run bench${QUICK ? ' -- --quick' : ''}`,
 			date: new Date().toISOString(),
@@ -353,9 +448,16 @@ async function main(): Promise<void> {
 			machine,
 			versions: { wrangler: pkgVersion('wrangler'), workerd: pkgVersion('workerd'), node: process.version },
 			plan: PLAN,
+			shippedSetting: shipped,
 			ingest,
 			bare,
-			e2e,
+			// End to end at 2,000 events/s and for lone posts, with the shipped setting (from the curve).
+			e2e: shippedRow.loaded,
+			idle: shippedRow.idle,
+			curve,
+			replay,
+			overload,
+			sandboxLatency,
 			reads,
 			metering: {
 				events: ingestedEvents,
@@ -374,7 +476,7 @@ async function main(): Promise<void> {
 		await writeReport(results, QUICK);
 		log(`Done in ${results.durationSeconds} s: docs/benchmarks.md, docs/benchmarks/${QUICK ? 'quick-' : ''}results.json and charts`);
 	} catch (err) {
-		for (const name of ['atrarium.log', 'baseline.log']) {
+		for (const name of readdirSync(dir).filter((f) => f.endsWith('.log'))) {
 			const text = await readFile(join(dir, name), 'utf8').catch(() => '');
 			if (text) console.error(`--- last lines of ${name} ---\n${text.split('\n').slice(-25).join('\n')}`);
 		}
@@ -382,6 +484,17 @@ async function main(): Promise<void> {
 	} finally {
 		for (const stop of stoppers.reverse()) await Promise.resolve(stop()).catch(() => {});
 		await rm(dir, { recursive: true, force: true });
+	}
+}
+
+/** Waits until the receiver's checkpoint has passed `timeUs` (it enqueued everything up to there) and its backlog is empty. */
+async function waitForCursor(instance: BenchInstance, timeUs: number, timeoutMs: number): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const s = await instance.status();
+		if ((s.cursor ?? 0) >= timeUs && s.backlog === 0) return;
+		if (Date.now() > deadline) throw new Error(`receiver did not catch up: cursor ${s.cursor}, wanted ${timeUs}; ${s.counters.eventsSeen} events seen, ${s.counters.reconnects} reconnects`);
+		await new Promise((resolve) => setTimeout(resolve, 250));
 	}
 }
 

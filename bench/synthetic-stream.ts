@@ -40,6 +40,11 @@ export class SyntheticStream {
 		this.taggedShare = options.taggedShare ?? 0.01;
 	}
 
+	/** The time_us of the last event made (what a receiver's cursor reaches once it has handled it). */
+	get lastTimeUs(): number {
+		return this.clockUs;
+	}
+
 	member(community: number, index: number): string {
 		return did('member', community * 100_000 + index);
 	}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Secp256k1Keypair } from '@atproto/crypto';
 import { TestNetwork, TestNetworkNoAppView, TestPds, TestPlc } from '@atproto/dev-env';
 import { freePort } from './ports';
+import { promptSequencer } from './prompt-sequencer';
 import { ThrowawayPostgres } from './postgres';
 
 export interface NetworkOptions {
@@ -62,6 +63,7 @@ export class SandboxNetwork implements Network {
 			// The PDS's PLC rotation key must stay the same across restarts, like its accounts.
 			plcRotationKeyK256PrivateKeyHex: await persistentKeyHex(join(options.dir, 'pds-plc-rotation.key')),
 		});
+		promptSequencer(pds);
 		const sandbox = new SandboxNetwork(new TestNetworkNoAppView(plc, pds), options.dir);
 		await sandbox.save();
 		return sandbox;
@@ -123,6 +125,7 @@ export class AppviewNetwork implements Network {
 				plc: { port: options.plcPort },
 				pds: { port: options.pdsPort },
 			});
+			promptSequencer(network.pds);
 			return new AppviewNetwork(network, postgres);
 		} catch (err) {
 			await postgres.stop();

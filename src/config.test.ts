@@ -24,6 +24,12 @@ describe('readConfig', () => {
 		expect(readConfig({ ...good, OPERATOR_DID: '' }).operatorDid).toBeNull();
 		expect(readConfig({ ...good, OPERATOR_DID: undefined }).operatorDid).toBeNull();
 	});
+	it('packs for 20 ms unless RECEIVER_FLUSH_MS says otherwise', () => {
+		expect(readConfig(good).receiverFlushMs).toBe(20);
+		expect(readConfig({ ...good, RECEIVER_FLUSH_MS: '' }).receiverFlushMs).toBe(20);
+		expect(readConfig({ ...good, RECEIVER_FLUSH_MS: '0' }).receiverFlushMs).toBe(0);
+		expect(readConfig({ ...good, RECEIVER_FLUSH_MS: '250' }).receiverFlushMs).toBe(250);
+	});
 	it('accepts a local host with a port', () => {
 		expect(readConfig({ ...good, JETSTREAM_URL: 'ws://127.0.0.1:6008/subscribe', SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' }).serviceDid).toBe(
 			'did:web:localhost%3A8787',
@@ -49,6 +55,10 @@ describe('readConfig', () => {
 		[{ ...good, APPVIEW_URL: '' }, 'APPVIEW_URL and APPVIEW_DID must be set together'],
 		[{ ...good, APPVIEW_DID: 'api.bsky.app' }, 'APPVIEW_DID must be a DID'],
 		[{ ...good, APPVIEW_URL: 'not a url' }, 'APPVIEW_URL is not a valid URL'],
+		[{ ...good, RECEIVER_FLUSH_MS: '-1' }, 'RECEIVER_FLUSH_MS must be a whole number of milliseconds from 0 to 1000'],
+		[{ ...good, RECEIVER_FLUSH_MS: '2.5' }, 'RECEIVER_FLUSH_MS must be a whole number'],
+		[{ ...good, RECEIVER_FLUSH_MS: '5000' }, 'RECEIVER_FLUSH_MS must be a whole number'],
+		[{ ...good, RECEIVER_FLUSH_MS: 'soon' }, 'RECEIVER_FLUSH_MS must be a whole number'],
 	])('rejects %j loudly', (vars, message) => {
 		expect(() => readConfig(vars)).toThrow(ConfigError);
 		expect(() => readConfig(vars)).toThrow(message);

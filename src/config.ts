@@ -19,6 +19,12 @@ export interface Config {
 	signInService: URL;
 	/** The Bluesky AppView the dashboard hydrates posts from; null hydrates from each author's PDS. */
 	appview: { url: URL; did: string } | null;
+	/**
+	 * How long the receiver holds the first event of a flush for more to pack with it (ms). Longer packs
+	 * more events per queue message (cheaper) and adds as much to every event's latency; see
+	 * docs/benchmarks.md for the measured curve.
+	 */
+	receiverFlushMs: number;
 }
 
 export class ConfigError extends Error {
@@ -34,6 +40,7 @@ export interface RawVars {
 	SIGN_IN_SERVICE?: string;
 	APPVIEW_URL?: string;
 	APPVIEW_DID?: string;
+	RECEIVER_FLUSH_MS?: string;
 }
 
 const HOST = /^[a-z0-9.-]+(:\d{1,5})?$/i;
@@ -58,7 +65,18 @@ export function readConfig(vars: RawVars): Config {
 	const loopback = /^(localhost|127\.0\.0\.1)(:|$)/.test(serviceHost);
 	const serviceOrigin = `${loopback ? 'http' : 'https'}://${serviceHost}`;
 	const signInService = httpUrl('SIGN_IN_SERVICE', required('SIGN_IN_SERVICE', vars.SIGN_IN_SERVICE));
-	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars) };
+	const receiverFlushMs = readFlushMs(vars.RECEIVER_FLUSH_MS);
+	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars), receiverFlushMs };
+}
+
+export const DEFAULT_RECEIVER_FLUSH_MS = 20;
+
+/** Whole milliseconds, 0 to 1,000 (longer would hold the checkpoint and every event for seconds). */
+function readFlushMs(value: string | undefined): number {
+	if (value === undefined || value.trim() === '') return DEFAULT_RECEIVER_FLUSH_MS;
+	const ms = Number(value);
+	if (!Number.isInteger(ms) || ms < 0 || ms > 1_000) throw new ConfigError(`RECEIVER_FLUSH_MS must be a whole number of milliseconds from 0 to 1000, got ${JSON.stringify(value)}`);
+	return ms;
 }
 
 /** Both AppView vars or neither: half a configuration would hydrate from the wrong place. */

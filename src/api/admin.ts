@@ -1,6 +1,6 @@
 /**
  * Operator routes, behind `Authorization: Bearer <ADMIN_TOKEN>` (a Worker secret):
- *   GET  /admin/receiver              status: connected, cursor, lag, counters
+ *   GET  /admin/receiver              status: connected, cursor, lag, counters, the last gap
  *   POST /admin/receiver/start        { cursor?: time_us } to replay from a point (rebuilding the index)
  *   POST /admin/receiver/stop
  *   GET  /admin/communities/:id       a community's storage figures: rows read/written (metering), bytes, counts

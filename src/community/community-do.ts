@@ -21,6 +21,8 @@ export interface CommunityStats {
 	schemaVersion: number | null;
 	/** Rows read and written by the index since this object started (storage billing units). */
 	metering: SqlMeter;
+	/** Batches of ops the queue consumer sent since this object started (each is one billed DO request). */
+	applyCalls: number;
 	/** Bytes of SQLite storage, for the cost of retention. */
 	databaseBytes: number;
 	posts: number;
@@ -36,6 +38,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	/** Whether a retention alarm is known to be set; null until read from storage. */
 	private alarmSet: boolean | null = null;
 	private readonly meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
+	private applyCalls = 0;
 	/** The object's storage as the index sees it: SQL metered, everything else as is. */
 	private readonly storage: DurableObjectStorage;
 	/** API registrations waiting for the network to confirm who owns the id. */
@@ -50,6 +53,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	}
 
 	async apply(communityId: CommunityId, ops: readonly IndexOp[]): Promise<ApplyResult> {
+		this.applyCalls++;
 		if (this.schemaVersion === null) {
 			if (!ops.some(needsStorage)) return { outcomes: ops.map(skippedInEmpty), postIndexed: false, bindingChanged: false };
 			this.schemaVersion = applyMigrations(this.ctx.storage, COMMUNITY_MIGRATIONS);
@@ -121,6 +125,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		return {
 			schemaVersion: this.schemaVersion,
 			metering: { ...this.meter },
+			applyCalls: this.applyCalls,
 			databaseBytes: this.schemaVersion === null ? 0 : sql.databaseSize,
 			posts: count('SELECT count(*) AS n FROM posts'),
 			members: count('SELECT count(*) AS n FROM authors WHERE member = 1'),

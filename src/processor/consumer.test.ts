@@ -38,13 +38,13 @@ describe('planBatch', () => {
 	it('counts malformed messages and events without calling anyone', () => {
 		const plan = planBatch([message(null), message({ frame: '{' }), packed({ frame: '{', priorRoutes: [] }, { frame: JSON.stringify(config('did:plc:x', 'nothex')), priorRoutes: [] }, 7)]);
 		expect(plan.work.size).toBe(0);
-		expect(plan.drops).toEqual({ bad_message: 3, bad_json: 1, bad_rkey: 1 });
+		expect(plan.drops).toEqual({ bad_message: 3, malformed: 1, bad_rkey: 1 });
 	});
 
 	it('plans each event of a packed message on its own: a bad one beside good ones changes nothing for them', () => {
 		const plan = planBatch([packed(routedEvent(['0123abcd']), { frame: 'garbage', priorRoutes: [] }, routedEvent(['89abcdef']))]);
 		expect([...plan.work.keys()].sort()).toEqual(['0123abcd', '89abcdef']);
-		expect(plan.drops).toEqual({ bad_json: 1 });
+		expect(plan.drops).toEqual({ malformed: 1 });
 	});
 
 	it('defers single events of a packed message past the budget, not the whole message', () => {

@@ -7,6 +7,7 @@
  */
 import { communityObject, receiverObject } from '../objects';
 import { sendPacked, sized } from '../receiver/pack';
+import type { DropReason } from '../shared/drop-reasons';
 import type { CommunityId } from '../shared/hashtag';
 import type { FirehoseMessage, IndexOp } from '../shared/index-op';
 import { parseAccountFrame, parseJetstreamFrame } from './parse-event';
@@ -37,7 +38,8 @@ export interface BatchPlan {
 	work: Map<CommunityId, CommunityWork>;
 	/** Events that would take the batch past its call budget: sent again, to come back in another batch. */
 	deferred: QueuedEvent[];
-	drops: Record<string, number>;
+	/** Events dropped, by reason (only the reasons that occurred). */
+	drops: Partial<Record<DropReason, number>>;
 }
 
 /** The events a queue message carries; a body of any other shape is one bad event. */
@@ -49,7 +51,7 @@ export function eventsOf(body: unknown): FirehoseMessage[] | null {
 /** Pure: what to do with each event of a batch, within `budget` community calls. */
 export function planBatch(messages: readonly Message<unknown>[], budget = COMMUNITY_CALLS_PER_BATCH): BatchPlan {
 	const plan: BatchPlan = { work: new Map(), deferred: [], drops: {} };
-	const count = (reason: string) => (plan.drops[reason] = (plan.drops[reason] ?? 0) + 1);
+	const count = (reason: DropReason) => (plan.drops[reason] = (plan.drops[reason] ?? 0) + 1);
 	for (const message of messages) {
 		const events = eventsOf(message.body);
 		if (!events) {
@@ -130,7 +132,7 @@ function backoffSeconds(events: readonly FirehoseMessage[]): number {
 	return Math.min(60, 2 ** (attempts - 1));
 }
 
-type Routed = { drop: string } | { routes: Map<CommunityId, IndexOp> };
+type Routed = { drop: DropReason } | { routes: Map<CommunityId, IndexOp> };
 
 /** The event's ops per community, or why it is dropped. */
 function routeEvent(event: unknown): Routed {
@@ -138,7 +140,7 @@ function routeEvent(event: unknown): Routed {
 	if (typeof body !== 'object' || body === null || typeof body.frame !== 'string' || !Array.isArray(body.priorRoutes)) return { drop: 'bad_message' };
 	const parsed = parseJetstreamFrame(body.frame);
 	if (!parsed.ok) {
-		const account = parsed.drop.reason === 'not_a_commit' ? parseAccountFrame(body.frame) : null;
+		const account = parsed.drop.reason === 'not_commit' ? parseAccountFrame(body.frame) : null;
 		return account ? { routes: routeAccount(account, body.priorRoutes) } : { drop: parsed.drop.reason };
 	}
 	const routing = routeCommit(parsed.event, body.priorRoutes, {

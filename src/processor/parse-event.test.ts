@@ -24,28 +24,31 @@ describe('parseJetstreamFrame', () => {
 	});
 
 	it.each([
-		[42, 'not_a_string'],
-		['{"did":', 'bad_json'],
-		['', 'bad_json'],
-		['null', 'bad_shape'],
-		['[1,2]', 'bad_shape'],
-		[JSON.stringify({ ...commit(), did: 'bob' }), 'bad_shape'],
-		[JSON.stringify({ ...commit(), time_us: '123' }), 'bad_shape'],
-		[JSON.stringify({ ...commit(), time_us: 1.5 }), 'bad_shape'],
-		[JSON.stringify({ ...commit(), commit: null }), 'bad_shape'],
-		[JSON.stringify(commit({ operation: 'upsert' })), 'bad_shape'],
-		[JSON.stringify(commit({ collection: '' })), 'bad_shape'],
-		[JSON.stringify(commit({ rkey: 7 })), 'bad_shape'],
-		[JSON.stringify(commit({ rev: undefined })), 'bad_shape'],
-		[JSON.stringify(commit({ rev: 'not-a-tid' })), 'bad_shape'],
-		[JSON.stringify(commit({ record: 'text' })), 'bad_shape'],
-		[JSON.stringify(commit({ cid: undefined })), 'bad_shape'],
-		[JSON.stringify({ did: DID, time_us: 1, kind: 'identity', identity: {} }), 'not_a_commit'],
-		[JSON.stringify({ did: DID, time_us: 1, kind: 'account', account: {} }), 'not_a_commit'],
-	])('drops %j as %s without throwing', (frame, reason) => {
-		const result = parseJetstreamFrame(frame);
-		expect(result.ok).toBe(false);
-		if (!result.ok) expect(result.drop.reason).toBe(reason);
+		[42, 'frame is not a string'],
+		['{"did":', 'frame is not JSON'],
+		['', 'frame is not JSON'],
+		['null', 'frame is not an object'],
+		['[1,2]', 'frame is not an object'],
+		[JSON.stringify({ ...commit(), did: 'bob' }), 'did'],
+		[JSON.stringify({ ...commit(), time_us: '123' }), 'time_us'],
+		[JSON.stringify({ ...commit(), time_us: 1.5 }), 'time_us'],
+		[JSON.stringify({ ...commit(), commit: null }), 'commit'],
+		[JSON.stringify(commit({ operation: 'upsert' })), 'commit.operation'],
+		[JSON.stringify(commit({ collection: '' })), 'commit.collection'],
+		[JSON.stringify(commit({ rkey: 7 })), 'commit.rkey'],
+		[JSON.stringify(commit({ rev: undefined })), 'commit.rev'],
+		[JSON.stringify(commit({ rev: 'not-a-tid' })), 'commit.rev'],
+		[JSON.stringify(commit({ record: 'text' })), 'commit.record'],
+		[JSON.stringify(commit({ cid: undefined })), 'commit.record'],
+	])('drops %j as malformed (%s) without throwing', (frame, detail) => {
+		expect(parseJetstreamFrame(frame)).toEqual({ ok: false, drop: { reason: 'malformed', detail } });
+	});
+
+	it.each([
+		JSON.stringify({ did: DID, time_us: 1, kind: 'identity', identity: {} }),
+		JSON.stringify({ did: DID, time_us: 1, kind: 'account', account: {} }),
+	])('drops %j as not_commit', (frame) => {
+		expect(parseJetstreamFrame(frame)).toEqual({ ok: false, drop: { reason: 'not_commit' } });
 	});
 });
 

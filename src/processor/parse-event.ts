@@ -1,6 +1,6 @@
 /**
  * Parses one Jetstream v1 frame (untrusted JSON text) into a typed event. Never throws: a bad frame is
- * a DropReason the consumer counts.
+ * a drop the consumer counts, under a reason of the shared list (shared/drop-reasons.ts).
  */
 export interface CommitEvent {
 	did: string;
@@ -14,29 +14,26 @@ export interface CommitEvent {
 	record: unknown;
 }
 
-export type DropReason =
-	| { reason: 'not_a_string' }
-	| { reason: 'bad_json' }
-	| { reason: 'bad_shape'; detail: string }
-	| { reason: 'not_a_commit' };
+/** `detail` says what is wrong with a malformed frame, for logs; only the reason is counted. */
+export type ParseDrop = { reason: 'malformed'; detail: string } | { reason: 'not_commit' };
 
-export type ParseResult = { ok: true; event: CommitEvent } | { ok: false; drop: DropReason };
+export type ParseResult = { ok: true; event: CommitEvent } | { ok: false; drop: ParseDrop };
 
 const OPERATIONS = new Set(['create', 'update', 'delete']);
 const TID = /^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/;
 
 export function parseJetstreamFrame(frame: unknown): ParseResult {
-	if (typeof frame !== 'string') return { ok: false, drop: { reason: 'not_a_string' } };
+	if (typeof frame !== 'string') return bad('frame is not a string');
 	let value: unknown;
 	try {
 		value = JSON.parse(frame);
 	} catch {
-		return { ok: false, drop: { reason: 'bad_json' } };
+		return bad('frame is not JSON');
 	}
 	if (!isObject(value)) return bad('frame is not an object');
 	if (typeof value.did !== 'string' || !value.did.startsWith('did:')) return bad('did');
 	if (typeof value.time_us !== 'number' || !Number.isSafeInteger(value.time_us)) return bad('time_us');
-	if (value.kind !== 'commit') return { ok: false, drop: { reason: 'not_a_commit' } };
+	if (value.kind !== 'commit') return { ok: false, drop: { reason: 'not_commit' } };
 	const commit = value.commit;
 	if (!isObject(commit)) return bad('commit');
 	if (typeof commit.operation !== 'string' || !OPERATIONS.has(commit.operation)) return bad('commit.operation');
@@ -85,7 +82,7 @@ export function parseAccountFrame(frame: unknown): AccountEvent | null {
 }
 
 function bad(detail: string): ParseResult {
-	return { ok: false, drop: { reason: 'bad_shape', detail } };
+	return { ok: false, drop: { reason: 'malformed', detail } };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -5,15 +5,13 @@
  * routed before, or any net.atrarium.* record. Pure: the route memory is passed in.
  */
 import { communityOfConfigUri } from '../shared/at-uri';
+import type { DropReason } from '../shared/drop-reasons';
 import { communityIdsInPost, isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
 import type { EarliestClaim } from '../community/rules';
 import type { FirehoseMessage } from '../shared/index-op';
 
 /** Queue messages are limited to 128 KB; no valid post or Atrarium record comes near this. */
 export const MAX_MESSAGE_BYTES = 120_000;
-
-/** `unbound`: a tagged post naming only ids no config was seen for (nothing would be stored for them). */
-export type DropReason = 'untagged' | 'unbound' | 'malformed' | 'oversized' | 'not_commit' | 'unwanted_collection';
 
 export type FrameVerdict =
 	| { verdict: 'drop'; reason: DropReason; timeUs: number | null }

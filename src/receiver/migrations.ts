@@ -51,4 +51,11 @@ export const RECEIVER_MIGRATIONS: readonly Migration[] = [
 			ALTER TABLE receiver_state ADD COLUMN counters TEXT;
 		`,
 	},
+	{
+		id: 5,
+		description: 'the most recent gap: a resume that started later than its cursor asked',
+		sql: `
+			ALTER TABLE receiver_state ADD COLUMN gap TEXT;
+		`,
+	},
 ];

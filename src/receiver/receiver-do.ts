@@ -2,19 +2,22 @@
  * FirehoseReceiver: the one Durable Object (named "main") that holds the Jetstream socket. Frames go
  * through the cheap filter (filter.ts) into the outbox (outbox.ts), which sends them to the queue in
  * batches; the cursor is checkpointed only past frames that are enqueued, every few seconds. An alarm
- * watchdog reconnects a dead or stalled socket; reconnects back off with jitter and rewind a few seconds.
+ * watchdog reconnects a dead or stalled socket; reconnects back off with jitter and rewind a few seconds,
+ * and the first event of each resume shows whether Jetstream started it later than asked (gap.ts).
  * It keeps the socket, the outbox and the checkpoint; the route memory (route-memory.ts) and the
  * dead letters (dead-letter-store.ts) live in modules of their own, in the same SQLite.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { readConfig } from '../config';
+import { addDrops, noDrops, type DropCounts, type DropReason } from '../shared/drop-reasons';
 import type { CommunityId } from '../shared/hashtag';
 import type { FirehoseMessage } from '../shared/index-op';
 import { meteredSql, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import { reconnectDelayMs } from './backoff';
 import { DeadLetterStore, type DeadLetter, type StoredDeadLetter } from './dead-letter-store';
-import { classifyFrame, type DropReason } from './filter';
+import { classifyFrame } from './filter';
+import { gapOf, type Gap } from './gap';
 import { RECEIVER_MIGRATIONS } from './migrations';
 import { Outbox, type Batch } from './outbox';
 import { sendPacked } from './pack';
@@ -24,7 +27,6 @@ const WANTED_COLLECTIONS = ['app.bsky.feed.post', 'net.atrarium.*'];
 /** Resume this far before the checkpoint: duplicates are harmless downstream, gaps are not. */
 const REWIND_US = 5_000_000;
 const CHECKPOINT_EVERY_MS = 5_000;
-const FLUSH_DELAY_MS = 20;
 const WATCHDOG_EVERY_MS = 30_000;
 /** No frame for this long on an open socket counts as a stall. */
 const STALL_MS = 120_000;
@@ -40,11 +42,14 @@ export interface ReceiverCounters {
 	/** Events enqueued, and the queue messages they were packed into. */
 	enqueued: number;
 	queueMessages: number;
-	dropped: Record<DropReason, number>;
-	/** Events the queue consumer dropped after parsing (invalid records and the like), by reason. */
-	processorDropped: Record<string, number>;
+	/** Frames the receiver dropped, by reason: every reason of shared/drop-reasons.ts, even at 0. */
+	dropped: DropCounts;
+	/** Events the queue consumer dropped after parsing (invalid records and the like), by reason, likewise. */
+	processorDropped: DropCounts;
 	reconnects: number;
 	sendFailures: number;
+	/** Resumes that started later than they asked (see `ReceiverStatus.gap`). */
+	gaps: number;
 }
 
 export interface ReceiverStatus {
@@ -58,6 +63,8 @@ export interface ReceiverStatus {
 	/** Messages received but not yet enqueued. */
 	backlog: number;
 	counters: ReceiverCounters;
+	/** The most recent resume that started later than it asked: events in between were missed. Null if none. */
+	gap: Gap | null;
 	deadLetters: number;
 	routes: number;
 	/** Rows the route memory and checkpoints read and wrote since the object started. */
@@ -71,11 +78,23 @@ const emptyCounters = (): ReceiverCounters => ({
 	passed: 0,
 	enqueued: 0,
 	queueMessages: 0,
-	dropped: { untagged: 0, unbound: 0, malformed: 0, oversized: 0, not_commit: 0, unwanted_collection: 0 },
-	processorDropped: {},
+	dropped: noDrops(),
+	processorDropped: noDrops(),
 	reconnects: 0,
 	sendFailures: 0,
+	gaps: 0,
 });
+
+/**
+ * Counters saved by an earlier run (JSON), over empty ones: a counter added since starts at 0, and drop
+ * counts saved under an old reason name are carried into the new one (addDrops).
+ */
+function restoreCounters(saved: string | null): ReceiverCounters {
+	const counters = emptyCounters();
+	if (!saved) return counters;
+	const parsed = JSON.parse(saved) as Partial<ReceiverCounters>;
+	return { ...counters, ...parsed, dropped: addDrops(counters.dropped, parsed.dropped), processorDropped: addDrops(counters.processorDropped, parsed.processorDropped) };
+}
 
 export class FirehoseReceiver extends DurableObject<Env> {
 	private socket: WebSocket | null = null;
@@ -89,8 +108,11 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	private sendChain: Promise<void> = Promise.resolve();
 	private attempt = 0;
 	private lastFrameAt: number | null = null;
+	/** The cursor the current socket asked for, until its first event shows where the stream resumed. */
+	private askedUs: number | null = null;
 	private savedCursor: number | null;
 	private counters: ReceiverCounters;
+	private gap: Gap | null;
 	/** The counters as last written to storage. */
 	private savedCounters: string | null = null;
 	private readonly meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
@@ -98,6 +120,8 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
 	private readonly deadLetters: DeadLetterStore;
 	private readonly routes: RouteMemory;
+	/** RECEIVER_FLUSH_MS: how long a flush stays open for more events to pack with its first. */
+	private readonly flushDelayMs: number;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -105,9 +129,14 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		this.sql = meteredSql(ctx.storage.sql, this.meter);
 		this.deadLetters = new DeadLetterStore(ctx.storage);
 		this.routes = new RouteMemory(this.sql);
-		this.savedCursor = this.state()?.cursor_us ?? null;
-		this.counters = this.restoreCounters();
+		this.flushDelayMs = readConfig(env).receiverFlushMs;
+		const saved = this.sql
+			.exec<{ cursor_us: number | null; counters: string | null; gap: string | null }>('SELECT cursor_us, counters, gap FROM receiver_state WHERE singleton = 1')
+			.toArray()[0];
+		this.savedCursor = saved?.cursor_us ?? null;
+		this.counters = restoreCounters(saved?.counters ?? null);
 		this.savedCounters = JSON.stringify(this.counters);
+		this.gap = saved?.gap ? (JSON.parse(saved.gap) as Gap) : null;
 		this.outbox = new Outbox(this.savedCursor ?? 0);
 	}
 
@@ -162,6 +191,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			lastFrameAt: this.lastFrameAt,
 			backlog: this.outbox.buffered + (this.outbox.sending ? 1 : 0),
 			counters: structuredClone(this.counters),
+			gap: this.gap && { ...this.gap },
 			deadLetters: this.deadLetters.count(),
 			routes: this.routes.count(),
 			metering: { ...this.meter },
@@ -181,10 +211,9 @@ export class FirehoseReceiver extends DurableObject<Env> {
 
 	// ---- processor and dead-letter bookkeeping ----
 
-	countProcessorDrops(drops: Record<string, number>): void {
-		for (const [reason, n] of Object.entries(drops)) {
-			this.counters.processorDropped[reason] = (this.counters.processorDropped[reason] ?? 0) + n;
-		}
+	/** The consumer's drops for one batch (a consumer of an older version may still send old names). */
+	countProcessorDrops(drops: Partial<Record<DropReason, number>>): void {
+		this.counters.processorDropped = addDrops(this.counters.processorDropped, drops);
 	}
 
 	recordDeadLetters(letters: readonly DeadLetter[]): void {
@@ -208,7 +237,9 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		const url = new URL(readConfig(this.env).jetstreamUrl);
 		for (const collection of WANTED_COLLECTIONS) url.searchParams.append('wantedCollections', collection);
 		const resumeFrom = Math.max(this.savedCursor ?? 0, this.outbox.checkpointUs);
-		if (resumeFrom > 0) url.searchParams.set('cursor', String(Math.max(0, resumeFrom - REWIND_US)));
+		// No cursor (the first start ever) is a live connect: it asks for nothing, so it cannot be a gap.
+		this.askedUs = resumeFrom > 0 ? Math.max(0, resumeFrom - REWIND_US) : null;
+		if (this.askedUs !== null) url.searchParams.set('cursor', String(this.askedUs));
 		this.outbox = new Outbox(resumeFrom);
 
 		let socket: WebSocket;
@@ -285,6 +316,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			(id) => this.routes.earliestClaim(id),
 			(did) => this.routes.accountRoutes(did),
 		);
+		if (this.askedUs !== null && verdict.timeUs !== null) this.resumedAt(this.askedUs, verdict.timeUs);
 		if (verdict.verdict === 'drop') {
 			this.onDrop(verdict.reason, verdict.timeUs);
 			return;
@@ -301,6 +333,18 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		this.scheduleFlush();
 	}
 
+	/** The first event of a resumed stream: record a gap if it came later than asked. */
+	private resumedAt(askedUs: number, firstEventUs: number): void {
+		this.askedUs = null;
+		const gap = gapOf(askedUs, firstEventUs, Date.now());
+		if (!gap) return;
+		console.error(`Jetstream resumed ${gap.missingMs} ms later than asked: events from ${askedUs} to ${firstEventUs} (time_us) are missing`);
+		this.gap = gap;
+		this.counters.gaps++;
+		// Saved at once, not at the next checkpoint: the operator must learn of it even if the object restarts.
+		this.saveState({});
+	}
+
 	private onDrop(reason: DropReason, timeUs: number | null): void {
 		this.counters.dropped[reason]++;
 		this.outbox.dropped(timeUs);
@@ -313,7 +357,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			this.flushTimer = setTimeout(() => {
 				this.flushTimer = null;
 				this.flush();
-			}, FLUSH_DELAY_MS);
+			}, this.flushDelayMs);
 		}
 	}
 
@@ -376,27 +420,20 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			.toArray()[0];
 	}
 
-	/** Writes the state row; the counters go with every write. */
+	/** Writes the state row; the counters and the last gap go with every write. */
 	private saveState(change: { running?: boolean; cursorUs?: number }): void {
 		const current = this.state();
 		this.savedCounters = JSON.stringify(this.counters);
 		this.sql.exec(
-			`INSERT INTO receiver_state (singleton, running, cursor_us, saved_ms, counters) VALUES (1, ?, ?, ?, ?)
-			 ON CONFLICT (singleton) DO UPDATE SET running = excluded.running, cursor_us = excluded.cursor_us, saved_ms = excluded.saved_ms, counters = excluded.counters`,
+			`INSERT INTO receiver_state (singleton, running, cursor_us, saved_ms, counters, gap) VALUES (1, ?, ?, ?, ?, ?)
+			 ON CONFLICT (singleton) DO UPDATE SET running = excluded.running, cursor_us = excluded.cursor_us, saved_ms = excluded.saved_ms,
+			 counters = excluded.counters, gap = excluded.gap`,
 			change.running === undefined ? (current?.running ?? 0) : change.running ? 1 : 0,
 			change.cursorUs ?? current?.cursor_us ?? null,
 			Date.now(),
 			this.savedCounters,
+			this.gap && JSON.stringify(this.gap),
 		);
-	}
-
-	/** Counters saved by an earlier run of this object, merged over empty ones (new counters start at 0). */
-	private restoreCounters(): ReceiverCounters {
-		const saved = this.sql.exec<{ counters: string | null }>('SELECT counters FROM receiver_state WHERE singleton = 1').toArray()[0]?.counters;
-		const counters = emptyCounters();
-		if (!saved) return counters;
-		const parsed = JSON.parse(saved) as Partial<ReceiverCounters>;
-		return { ...counters, ...parsed, dropped: { ...counters.dropped, ...parsed.dropped }, processorDropped: { ...parsed.processorDropped } };
 	}
 
 	/** Communities a record was routed to (the community API uses it for leaves and undos). */

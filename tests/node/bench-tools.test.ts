@@ -76,4 +76,17 @@ describe('monthlyCost', () => {
 		expect(cost.usage.doRequests).toBe(SEED_SCENARIO.queuedEvents + SEED_SCENARIO.feedRequests);
 		expect(cost.dollars.doRequests).toBeCloseTo(((15e6 - 1e6) / 1e6) * 0.15, 2);
 	});
+
+	it('counts the community calls and consumer invocations each event costs', () => {
+		const cost = monthlyCost({ rowsWrittenPerMessage: 0, rowsReadPerMessage: 0, rowsReadPerRequest: 0, storageBytesPerPost: 0, communityCallsPerEvent: 0.5, consumerInvocationsPerEvent: 0.1 });
+		expect(cost.usage.doRequests).toBe(SEED_SCENARIO.queuedEvents * 0.5 + SEED_SCENARIO.feedRequests);
+		expect(cost.usage.workerRequests).toBe(SEED_SCENARIO.feedRequests + SEED_SCENARIO.queuedEvents * 0.1);
+		// 10 M Worker requests are included; the rest cost $0.30 per million.
+		expect(cost.dollars.workerRequests).toBeCloseTo(0.5 * PRICES.perMillionWorkerRequests, 2);
+	});
+
+	it('bills every lone event as one Worker request when each is its own consumer invocation', () => {
+		const cost = monthlyCost({ rowsWrittenPerMessage: 0, rowsReadPerMessage: 0, rowsReadPerRequest: 0, storageBytesPerPost: 0 });
+		expect(cost.dollars.workerRequests).toBeCloseTo(5 * PRICES.perMillionWorkerRequests, 2);
+	});
 });

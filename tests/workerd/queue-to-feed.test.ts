@@ -119,12 +119,14 @@ describe('delivery is at-least-once and unordered', () => {
 		const ingest = new Ingest();
 		const events = [config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)), post(BOB, newRkey(), `#atr_${id}`)];
 		await ingest.deliver(...events);
-		const { metering: _m, ...before } = await community(id).stats();
+		const { metering: _m, applyCalls: calls, ...before } = await community(id).stats();
 		const { rowsWritten } = _m;
 		await ingest.deliver(...events);
 		await ingest.deliver(...events.reverse());
-		const { metering, ...after } = await community(id).stats();
+		const { metering, applyCalls, ...after } = await community(id).stats();
 		expect(after).toEqual(before);
+		// Each delivery is one call (what the bill counts), whatever it changes.
+		expect(applyCalls).toBe(calls + 2);
 		// Redeliveries only read: they write no row (the directory push aside, which lives elsewhere).
 		expect(metering.rowsWritten).toBe(rowsWritten);
 		expect(await feedOf(id)).toHaveLength(1);

@@ -7,19 +7,26 @@ import { exports } from 'cloudflare:workers';
 import { describe, expect, inject, it, vi } from 'vitest';
 import worker from '../../src/index';
 import type { ReceiverStatus } from '../../src/receiver/receiver-do';
-import type { PublishRequest } from '../support/jetstream-fixture';
+import { DROP_REASONS } from '../../src/shared/drop-reasons';
+import type { FixtureStatus, PublishRequest } from '../support/jetstream-fixture';
 import { feedOf } from './_support/ingest';
 import { ALICE, BOB, CAROL, config, configUri, membership, newRkey, post, postUri, remove } from './_support/records';
 
 const control = inject('jetstreamControl');
+/** Publishes events; returns their time_us. */
 const publish = async (request: PublishRequest) => {
 	const res = await fetch(`${control}/publish`, { method: 'POST', body: JSON.stringify(request) });
 	expect(res.status).toBe(200);
+	return ((await res.json()) as { times: number[] }).times;
 };
-const admin = (path: string, method = 'GET') =>
-	exports.default.fetch(`http://localhost/admin${path}`, { method, headers: { Authorization: 'Bearer test-admin-token' } });
+const admin = (path: string, method = 'GET', body?: unknown) =>
+	exports.default.fetch(`http://localhost/admin${path}`, { method, headers: { Authorization: 'Bearer test-admin-token' }, body: body === undefined ? undefined : JSON.stringify(body) });
 const receiverStatus = async () => (await (await admin('/receiver')).json()) as ReceiverStatus;
-const jetstreamStatus = async () => (await (await fetch(`${control}/status`)).json()) as { connections: number; subscriptions: string[] };
+const jetstreamStatus = async () => (await (await fetch(`${control}/status`)).json()) as FixtureStatus;
+/** The cursor of the receiver's latest subscription. */
+const askedCursor = async () => new URL((await jetstreamStatus()).subscriptions.at(-1)!).searchParams.get('cursor');
+/** The receiver rewinds this far before the cursor it resumes from. */
+const REWIND_US = 5_000_000;
 
 const id = 'c0000001';
 const waitFor = <T>(fn: () => Promise<T>) => vi.waitFor(fn, { timeout: 15_000, interval: 50 });
@@ -28,6 +35,8 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 	it('connects when started, subscribing to posts and every net.atrarium collection', async () => {
 		const started = (await (await admin('/receiver/start', 'POST')).json()) as ReceiverStatus;
 		expect(started.running).toBe(true);
+		// The first start ever asks for no cursor (live), so it cannot be a gap.
+		expect(started.gap).toBeNull();
 		await waitFor(async () => expect((await receiverStatus()).connected).toBe(true));
 		const url = new URL((await jetstreamStatus()).subscriptions.at(-1)!);
 		expect(url.searchParams.getAll('wantedCollections')).toEqual(['app.bsky.feed.post', 'net.atrarium.*']);
@@ -47,6 +56,9 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		expect(status.counters.dropped.untagged).toBeGreaterThanOrEqual(2);
 		expect(status.counters.dropped.malformed).toBe(1);
 		expect(status.counters.enqueued).toBeGreaterThanOrEqual(4);
+		// Both stages count under the one list of reasons, every reason present even at 0.
+		expect(Object.keys(status.counters.dropped)).toEqual(DROP_REASONS.map((d) => d.reason));
+		expect(Object.keys(status.counters.processorDropped)).toEqual(DROP_REASONS.map((d) => d.reason));
 	});
 
 	it('packs a burst into few queue messages: many events per message', async () => {
@@ -99,19 +111,43 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		expect(status.counters.reconnects).toBe(reconnects);
 	});
 
+	it('a resume that starts where it asked reports no gap', async () => {
+		const [timeUs] = await publish({ events: [post(CAROL, newRkey(), 'the resume starts here')] });
+		// The live socket has handled it, so the frames counted next come from the resumed socket.
+		await waitFor(async () => expect((await receiverStatus()).cursor).toBeGreaterThanOrEqual(timeUs!));
+		const { eventsSeen } = (await receiverStatus()).counters;
+		expect((await admin('/receiver/start', 'POST', { cursor: timeUs })).status).toBe(200);
+		await waitFor(async () => expect((await receiverStatus()).counters.eventsSeen).toBeGreaterThan(eventsSeen));
+		expect(await askedCursor()).toBe(String(timeUs! - REWIND_US));
+		const status = await receiverStatus();
+		// Neither this resume nor the reconnect after the cut above started later than asked.
+		expect(status.gap).toBeNull();
+		expect(status.counters.gaps).toBe(0);
+	});
+
+	it('reports a gap when Jetstream clamps a cursor older than anything it holds to its oldest event', async () => {
+		const { oldestUs } = await jetstreamStatus();
+		const fromCursor = oldestUs! - 10 * 60_000_000; // ten minutes before the oldest event held
+		expect((await admin('/receiver/start', 'POST', { cursor: fromCursor })).status).toBe(200);
+		await waitFor(async () => expect((await receiverStatus()).counters.gaps).toBe(1));
+		const askedUs = fromCursor - REWIND_US;
+		expect(await askedCursor()).toBe(String(askedUs));
+		expect((await receiverStatus()).gap).toEqual({ askedUs, firstEventUs: oldestUs, missingMs: 605_000, detectedAt: expect.any(Number) });
+		await waitFor(async () => expect((await receiverStatus()).backlog).toBe(0));
+	});
+
 	it('replays from an old cursor on request (rebuilding), without duplicating anything', async () => {
 		const before = await feedOf(id);
 		const { eventsSeen } = (await receiverStatus()).counters;
-		const res = await exports.default.fetch('http://localhost/admin/receiver/start', {
-			method: 'POST',
-			headers: { Authorization: 'Bearer test-admin-token' },
-			body: JSON.stringify({ cursor: 1 }),
-		});
-		expect(res.status).toBe(200);
+		expect((await admin('/receiver/start', 'POST', { cursor: 1 })).status).toBe(200);
 		await waitFor(async () => expect((await receiverStatus()).counters.eventsSeen).toBeGreaterThan(eventsSeen + 60));
-		expect(new URL((await jetstreamStatus()).subscriptions.at(-1)!).searchParams.get('cursor')).toBe('0');
+		expect(await askedCursor()).toBe('0');
 		await waitFor(async () => expect((await receiverStatus()).backlog).toBe(0));
 		expect(await feedOf(id)).toEqual(before);
+		// Nothing is held from that far back: the replay started at the oldest event, and says so.
+		const { gap, counters } = await receiverStatus();
+		expect(gap).toMatchObject({ askedUs: 0, firstEventUs: (await jetstreamStatus()).oldestUs });
+		expect(counters.gaps).toBe(2);
 	});
 
 	it('stops on request, keeping its checkpoint', async () => {
@@ -126,6 +162,8 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		expect(persisted.cursor).toBe(stopped.cursor);
 		expect(persisted.counters).toEqual(stopped.counters);
 		expect(persisted.counters.enqueued).toBeGreaterThan(0);
+		expect(persisted.gap).toEqual(stopped.gap);
+		expect(persisted.gap?.askedUs).toBe(0);
 	});
 
 	it('the housekeeping cron does not restart a receiver the operator stopped', async () => {

@@ -1,7 +1,8 @@
-import { env, runInDurableObject } from 'cloudflare:test';
+import { env, evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { COMMUNITY_MIGRATIONS } from '../../src/community/migrations';
 import { RECEIVER_MIGRATIONS } from '../../src/receiver/migrations';
+import { noDrops } from '../../src/shared/drop-reasons';
 import { applyMigrations, type Migration } from '../../src/storage/migrations';
 import { Ingest } from './_support/ingest';
 import { ALICE, CAROL, config, configUri } from './_support/records';
@@ -31,7 +32,34 @@ describe('Durable Object schemas', () => {
 			expect(applied).toEqual(RECEIVER_MIGRATIONS.map((m) => m.id));
 			expect(tables(state.storage.sql)).toEqual(expect.arrayContaining(['receiver_state', 'routes', 'dead_letters']));
 		});
-		expect(await stub.status()).toMatchObject({ running: false, connected: false, cursor: null, deadLetters: 0, routes: 0 });
+		expect(await stub.status()).toMatchObject({ running: false, connected: false, cursor: null, gap: null, deadLetters: 0, routes: 0 });
+	});
+
+	it('FirehoseReceiver restores counters an older version saved, carrying old drop names into the shared ones', async () => {
+		const stub = env.FIREHOSE_RECEIVER.getByName('old-counters');
+		// As saved before the shared drop reasons and the gap counter existed.
+		const old = {
+			eventsSeen: 20,
+			passed: 9,
+			enqueued: 9,
+			queueMessages: 3,
+			dropped: { untagged: 8, unbound: 1, malformed: 1, oversized: 0, not_commit: 1, unwanted_collection: 0 },
+			processorDropped: { bad_json: 2, bad_shape: 1, not_a_string: 1, not_a_commit: 1, invalid_record: 3, bad_message: 1, retired_reason: 4 },
+			reconnects: 2,
+			sendFailures: 0,
+		};
+		await runInDurableObject(stub, (_instance, state) => {
+			state.storage.sql.exec('INSERT INTO receiver_state (singleton, running, cursor_us, saved_ms, counters) VALUES (1, 0, 42, 0, ?)', JSON.stringify(old));
+		});
+		await evictDurableObject(stub);
+		const { counters, gap } = await env.FIREHOSE_RECEIVER.getByName('old-counters').status();
+		expect(counters).toEqual({
+			...old,
+			dropped: { ...noDrops(), ...old.dropped },
+			processorDropped: { ...noDrops(), malformed: 4, not_commit: 1, invalid_record: 3, bad_message: 1 },
+			gaps: 0,
+		});
+		expect(gap).toBeNull();
 	});
 });
 
