@@ -38,6 +38,8 @@ export interface CallCounts {
 export class BenchInstance {
 	private constructor(
 		readonly worker: WorkerProcess,
+		/** The wrangler inspector's port (see heap.ts). */
+		readonly inspectorPort: number,
 		private readonly logFile: string,
 		private readonly configFile: string | null,
 		private readonly communities: readonly string[],
@@ -56,10 +58,11 @@ export class BenchInstance {
 			);
 			await writeFile(configFile, text);
 		}
+		const inspectorPort = await freePort();
 		const worker = await WorkerProcess.start({
 			...(configFile ? { config: configFile } : {}),
 			port,
-			inspectorPort: await freePort(),
+			inspectorPort,
 			persistTo: join(options.dir, options.name),
 			logFile,
 			vars: {
@@ -72,7 +75,7 @@ export class BenchInstance {
 			},
 		});
 		process.on('exit', () => worker.kill());
-		return new BenchInstance(worker, logFile, configFile, options.communities);
+		return new BenchInstance(worker, inspectorPort, logFile, configFile, options.communities);
 	}
 
 	get url(): string {

@@ -12,11 +12,14 @@ export type Command =
 	| { type: 'stream'; rate: number; seconds: number; forceTag?: { community: number; count: number }; probeCommunity?: number; probeEvery?: number }
 	/** Adds `events` to the replay buffer at once, for a receiver that is away to catch up on. */
 	| { type: 'backlog'; events: number }
+	/** Caps what a replay sends one subscriber (Jetstream's max-sub-rate); null for no cap. */
+	| { type: 'limit'; maxSubRate: number | null }
 	| { type: 'exit' };
 
 export type Reply =
 	| { type: 'ready'; url: string; communityIds: string[] }
 	| { type: 'setup-done'; events: number }
+	| { type: 'limited' }
 	| { type: 'streamed'; sent: number; seconds: number; tagged: TaggedPost[]; probes: { uri: string; sentAt: number }[]; lastTimeUs: number };
 
 let server: JetstreamServer;
@@ -38,6 +41,10 @@ process.on('message', async (command: Command) => {
 		}
 		case 'stream':
 			reply(await streamAt(command));
+			return;
+		case 'limit':
+			server.maxSubRate = command.maxSubRate ?? Infinity;
+			reply({ type: 'limited' });
 			return;
 		case 'backlog': {
 			const started = performance.now();

@@ -12,6 +12,7 @@ import { cpus, freemem, tmpdir, totalmem, type as osType, release } from 'node:o
 import { join } from 'node:path';
 import { WorkerProcess } from '../sandbox/worker-process';
 import { freePort } from '../sandbox/ports';
+import { HeapProbe } from './heap';
 import { load, percentiles, type LoadResult } from './http-load';
 import { BenchInstance, countsBetween, shippedSetting, type CallCounts, type Setting } from './instance';
 import type { Command, Reply } from './jetstream-process';
@@ -25,8 +26,10 @@ const SETTINGS: Setting[] = QUICK
 	? [{ consumerTimeoutS: 1, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 20 }]
 	: [{ consumerTimeoutS: 1, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 0 }, { consumerTimeoutS: 0, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 100 }, { consumerTimeoutS: 0, flushMs: 250 }];
 const PLAN = QUICK
-	? { ingestRates: [5_000, 10_000, 20_000], ingestSeconds: 3, idleSeconds: 3, loadedSeconds: 5, readSeconds: 1, smallPosts: 1_000, bigPosts: 5_000, concurrencies: [1, 16, 64], replayEvents: 100_000, overload: { rate: 30_000, seconds: 10 }, sandboxPosts: 10, settings: SETTINGS }
-	: { ingestRates: [5_000, 10_000, 15_000, 20_000], ingestSeconds: 5, idleSeconds: 6, loadedSeconds: 15, readSeconds: 3, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64], replayEvents: 500_000, overload: { rate: 30_000, seconds: 60 }, sandboxPosts: 30, settings: SETTINGS };
+	? { ingestRates: [5_000, 10_000, 20_000], ingestSeconds: 3, idleSeconds: 3, loadedSeconds: 5, readSeconds: 1, smallPosts: 1_000, bigPosts: 5_000, concurrencies: [1, 16, 64], replayEvents: 100_000, limitedReplayEvents: 25_000, overload: { rate: 30_000, seconds: 10 }, sandboxPosts: 10, settings: SETTINGS }
+	: { ingestRates: [5_000, 10_000, 15_000, 20_000], ingestSeconds: 5, idleSeconds: 6, loadedSeconds: 15, readSeconds: 3, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64], replayEvents: 500_000, limitedReplayEvents: 100_000, overload: { rate: 30_000, seconds: 60 }, sandboxPosts: 30, settings: SETTINGS };
+/** Jetstream's default cap on the events a second it sends one subscriber (its `max-sub-rate` flag). */
+const JETSTREAM_MAX_SUB_RATE = 5_000;
 const COMMUNITIES = 100;
 const MEMBERS = 20;
 const SMALL = COMMUNITIES; // index of the 1,000-post community
@@ -61,11 +64,32 @@ class LoadGenerator {
 	}
 }
 
-/** Samples workerd's resident memory every 250 ms until stopped; returns the peak. */
-function rssSampler(processGroup: number | undefined): { stop: () => number } {
-	let peak = workerdUsage(processGroup).rssMb;
-	const timer = setInterval(() => (peak = Math.max(peak, workerdUsage(processGroup).rssMb)), 250);
-	return { stop: () => (clearInterval(timer), Math.round(Math.max(peak, workerdUsage(processGroup).rssMb))) };
+/**
+ * Samples, every 250 ms until stopped, workerd's resident memory and the V8 heap of the isolate that runs
+ * the Worker and its objects (through the inspector); returns the peaks in MB.
+ */
+async function memorySampler(instance: BenchInstance): Promise<{ stop: () => Promise<{ rssMb: number; heapMb: number }> }> {
+	const heap = await HeapProbe.connect(instance.inspectorPort);
+	// A busy isolate answers the inspector late; a sample that takes over 2 s is skipped.
+	const heapNow = () => Promise.race([heap.used(), new Promise<number>((resolve) => setTimeout(() => resolve(0), 2_000))]);
+	let rssMb = workerdUsage(instance.worker.processGroup).rssMb;
+	let heapMb = await heapNow();
+	let running = true;
+	const loop = (async () => {
+		while (running) {
+			rssMb = Math.max(rssMb, workerdUsage(instance.worker.processGroup).rssMb);
+			heapMb = Math.max(heapMb, await heapNow());
+			await new Promise((resolve) => setTimeout(resolve, 250));
+		}
+	})();
+	return {
+		stop: async () => {
+			running = false;
+			await loop;
+			heap.close();
+			return { rssMb: Math.round(rssMb), heapMb: Math.round(heapMb) };
+		},
+	};
 }
 
 /** CPU seconds and resident memory of the workerd processes in one wrangler's process group. */
@@ -181,11 +205,12 @@ async function main(): Promise<void> {
 		const expected = new Map<string, Set<string>>();
 		const ingest: any[] = [];
 		let peakRss = 0;
+		let peakHeap = 0;
 		for (const rate of PLAN.ingestRates) {
 			log(`Ingest at ${rate.toLocaleString()} events/s for ${PLAN.ingestSeconds} s…`);
 			const before = await worker.status();
 			const usage0 = workerdUsage(worker.worker.processGroup);
-			const sampler = rssSampler(worker.worker.processGroup);
+			const sampler = await memorySampler(worker);
 			// One second at a time: a receiver that falls more than half a second behind is not sustaining the
 			// rate (the overload section below is where a flood is measured).
 			const streamed = { sent: 0, seconds: 0, tagged: [] as TaggedPost[] };
@@ -203,7 +228,9 @@ async function main(): Promise<void> {
 			const after = await worker.drain(seen);
 			const catchUpSeconds = (Date.now() - streamEnd) / 1000;
 			const { missing, duplicates } = await checkIndexed(worker, expected, streamed.tagged);
-			peakRss = Math.max(peakRss, sampler.stop());
+			const memory = await sampler.stop();
+			peakRss = Math.max(peakRss, memory.rssMb);
+			peakHeap = Math.max(peakHeap, memory.heapMb);
 			const usage1 = workerdUsage(worker.worker.processGroup);
 			const cpuSeconds = usage1.cpuSeconds - usage0.cpuSeconds;
 			const result = {
@@ -353,26 +380,27 @@ async function main(): Promise<void> {
 			}
 		}
 
-		// ---- 4. replay: a backlog served as fast as the stream can, from the receiver's cursor ----
-		log(`Replay: ${PLAN.replayEvents.toLocaleString()} events held back while the receiver is stopped, then served from its cursor…`);
-		const replay = await (async () => {
-			const instance = await startInstance('replay');
+		// ---- 4. replay: a backlog served from the receiver's cursor, as fast as the stream can, then as Jetstream's servers would ----
+		const replayRun = async (name: string, events: number, maxSubRate: number | null) => {
+			const instance = await startInstance(name);
 			try {
 				const setupEvents = await setUp(instance);
 				await instance.admin('/receiver/stop', 'POST');
-				const backlog = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'backlog', events: PLAN.replayEvents });
+				const backlog = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'backlog', events });
+				await generator.ask({ type: 'limit', maxSubRate });
 				const before = await instance.status();
-				const sampler = rssSampler(instance.worker.processGroup);
+				const sampler = await memorySampler(instance);
 				const t0 = Date.now();
 				await instance.admin('/receiver/start', 'POST');
 				await waitForCursor(instance, backlog.lastTimeUs, 900_000);
 				const caughtUpSeconds = (Date.now() - t0) / 1000;
 				const { missing, duplicates } = await checkIndexed(instance, new Map(), backlog.tagged, 300_000);
 				const indexedSeconds = (Date.now() - t0) / 1000;
-				const peakRssMb = sampler.stop();
+				const memory = await sampler.stop();
 				const after = await instance.status();
 				return {
 					events: backlog.sent,
+					maxSubRate,
 					setupEvents,
 					taggedPosts: backlog.tagged.length,
 					caughtUpSeconds: +caughtUpSeconds.toFixed(1),
@@ -381,16 +409,25 @@ async function main(): Promise<void> {
 					missing,
 					duplicates,
 					zeroLoss: missing === 0 && duplicates === 0,
-					peakRssMb,
+					peakRssMb: memory.rssMb,
+					peakHeapMb: memory.heapMb,
 					reconnects: after.counters.reconnects - before.counters.reconnects,
 					queueMessages: after.counters.queueMessages - before.counters.queueMessages,
 					enqueued: after.counters.enqueued - before.counters.enqueued,
 				};
 			} finally {
+				await generator.ask({ type: 'limit', maxSubRate: null });
 				await instance.stop();
 			}
-		})();
-		log(`  caught up in ${replay.caughtUpSeconds} s (${replay.eventsPerSecond.toLocaleString()} events/s), all ${replay.taggedPosts} tagged posts indexed after ${replay.indexedSeconds} s: ${replay.zeroLoss ? 'zero loss' : `${replay.missing} missing, ${replay.duplicates} duplicated`}; peak workerd RSS ${replay.peakRssMb} MB, ${replay.reconnects} reconnects`);
+		};
+		const describeReplay = (r: Awaited<ReturnType<typeof replayRun>>) =>
+			`  caught up in ${r.caughtUpSeconds} s (${r.eventsPerSecond.toLocaleString()} events/s), all ${r.taggedPosts} tagged posts indexed after ${r.indexedSeconds} s: ${r.zeroLoss ? 'zero loss' : `${r.missing} missing, ${r.duplicates} duplicated`}; peak workerd RSS ${r.peakRssMb} MB, V8 heap ${r.peakHeapMb} MB, ${r.reconnects} reconnects`;
+		log(`Replay: ${PLAN.replayEvents.toLocaleString()} events held back while the receiver is stopped, then served from its cursor as fast as the socket takes them…`);
+		const replay = await replayRun('replay', PLAN.replayEvents, null);
+		log(describeReplay(replay));
+		log(`Replay at Jetstream's default max-sub-rate (${JETSTREAM_MAX_SUB_RATE.toLocaleString()} events/s per subscriber): ${PLAN.limitedReplayEvents.toLocaleString()} events…`);
+		const limitedReplay = await replayRun('replay-limited', PLAN.limitedReplayEvents, JETSTREAM_MAX_SUB_RATE);
+		log(describeReplay(limitedReplay));
 
 		// ---- 5. overload: more than the receiver sustains, for a minute ----
 		log(`Overload: ${PLAN.overload.rate.toLocaleString()} events/s offered for ${PLAN.overload.seconds} s…`);
@@ -399,14 +436,14 @@ async function main(): Promise<void> {
 			try {
 				await setUp(instance);
 				const before = await instance.status();
-				const sampler = rssSampler(instance.worker.processGroup);
+				const sampler = await memorySampler(instance);
 				const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate: PLAN.overload.rate, seconds: PLAN.overload.seconds });
 				const streamEnd = Date.now();
 				const midway = await instance.status();
 				await waitForCursor(instance, streamed.lastTimeUs, 900_000);
 				const caughtUpSeconds = (Date.now() - streamEnd) / 1000;
 				const { missing, duplicates } = await checkIndexed(instance, new Map(), streamed.tagged, 300_000);
-				const peakRssMb = sampler.stop();
+				const memory = await sampler.stop();
 				const after = await instance.status();
 				return {
 					offeredRate: PLAN.overload.rate,
@@ -419,7 +456,8 @@ async function main(): Promise<void> {
 					missing,
 					duplicates,
 					zeroLoss: missing === 0 && duplicates === 0,
-					peakRssMb,
+					peakRssMb: memory.rssMb,
+					peakHeapMb: memory.heapMb,
 					reconnects: after.counters.reconnects - before.counters.reconnects,
 					crashed: false,
 				};
@@ -427,7 +465,7 @@ async function main(): Promise<void> {
 				await instance.stop();
 			}
 		})();
-		log(`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB, ${overload.reconnects} reconnects`);
+		log(`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB, V8 heap ${overload.peakHeapMb} MB, ${overload.reconnects} reconnects`);
 
 		// ---- 6. latency as a user sees it on `npm start` ----
 		log(`npm start: ${PLAN.sandboxPosts} lone posts from createRecord to getFeedSkeleton…`);
@@ -456,6 +494,7 @@ async function main(): Promise<void> {
 			idle: shippedRow.idle,
 			curve,
 			replay,
+			limitedReplay,
 			overload,
 			sandboxLatency,
 			reads,
@@ -470,6 +509,7 @@ async function main(): Promise<void> {
 				storageBytesPerPost: Math.round(storageBytesPerPost),
 			},
 			peakWorkerdRssMb: Math.round(peakRss),
+			peakHeapMb: Math.round(peakHeap),
 			durationSeconds: Math.round((Date.now() - started) / 1000),
 		};
 		await mkdir('docs/benchmarks', { recursive: true });

@@ -26,6 +26,8 @@ export interface JetstreamEvent {
 }
 
 interface Buffered {
+	/** Position in the stream, strictly increasing (time_us may not be). */
+	seq: number;
 	timeUs: number;
 	did: string;
 	collection: string | null;
@@ -35,13 +37,26 @@ interface Buffered {
 interface Subscriber {
 	socket: WebSocket;
 	wants: (event: Buffered) => boolean;
+	/** While replaying from a cursor: the cursor, the seq of the next buffered event to consider, and the rate limiter's tokens. */
+	replay: { cursorUs: number; nextSeq: number; tokens: number; refilledAt: number } | null;
 }
+
+/**
+ * Replay pauses while this much is queued on a subscriber's socket and resumes as it drains, as
+ * Jetstream's playback blocks on a subscriber's outbox: a slow reader is paced, never flooded.
+ */
+const REPLAY_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
 export interface JetstreamServerOptions {
 	host?: string;
 	port?: number;
 	/** Events kept for cursor replay. */
 	bufferSize?: number;
+	/**
+	 * Events a second a replay may send one subscriber (Jetstream's `max-sub-rate`, 5,000 by default on its
+	 * servers); unlimited if unset. Live events are sent as they come.
+	 */
+	maxSubRate?: number;
 	/** Handles plain HTTP requests other than /subscribe (e.g. a test's control routes). */
 	onRequest?: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -50,14 +65,20 @@ export class JetstreamServer {
 	private readonly buffer: Buffered[] = [];
 	private readonly subscribers = new Set<Subscriber>();
 	private lastTimeUs = 0;
+	private seq = 0;
 	/** Every subscribe URL received, newest last (tests assert on cursors). */
 	readonly subscriptions: URL[] = [];
+	/** See JetstreamServerOptions.maxSubRate; may be changed while running. */
+	maxSubRate: number;
 
 	private constructor(
 		private readonly http: Server,
 		private readonly wss: WebSocketServer,
 		private readonly bufferSize: number,
-	) {}
+		maxSubRate: number,
+	) {
+		this.maxSubRate = maxSubRate;
+	}
 
 	static async start(options: JetstreamServerOptions = {}): Promise<JetstreamServer> {
 		const http = createServer((req, res) => {
@@ -65,7 +86,7 @@ export class JetstreamServer {
 			res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'NotFound', message: 'use /subscribe' }));
 		});
 		const wss = new WebSocketServer({ noServer: true });
-		const server = new JetstreamServer(http, wss, options.bufferSize ?? 1_000_000);
+		const server = new JetstreamServer(http, wss, options.bufferSize ?? 1_000_000, options.maxSubRate ?? Infinity);
 		http.on('upgrade', (req, socket, head) => {
 			const url = new URL(req.url ?? '/', 'http://localhost');
 			if (url.pathname !== '/subscribe') return socket.destroy();
@@ -93,7 +114,7 @@ export class JetstreamServer {
 		if (options.monotonic) timeUs = Math.max(timeUs, this.lastTimeUs + 1);
 		this.lastTimeUs = Math.max(this.lastTimeUs, timeUs);
 		const frame = JSON.stringify({ ...event, time_us: timeUs });
-		this.append({ timeUs, did: event.did, collection: event.commit?.collection ?? null, frame });
+		this.append({ seq: ++this.seq, timeUs, did: event.did, collection: event.commit?.collection ?? null, frame });
 		return timeUs;
 	}
 
@@ -101,7 +122,7 @@ export class JetstreamServer {
 	publishRaw(frame: string, facts: { did: string; collection: string | null }): number {
 		const timeUs = this.nextTimeUs();
 		this.lastTimeUs = timeUs;
-		this.append({ timeUs, ...facts, frame });
+		this.append({ seq: ++this.seq, timeUs, ...facts, frame });
 		return timeUs;
 	}
 
@@ -125,7 +146,8 @@ export class JetstreamServer {
 		this.buffer.push(event);
 		// Trim in chunks: shifting a full buffer on every event would make each publish O(buffer).
 		if (this.buffer.length > this.bufferSize * 1.1) this.buffer.splice(0, this.buffer.length - this.bufferSize);
-		for (const subscriber of this.subscribers) if (subscriber.wants(event)) subscriber.socket.send(event.frame);
+		// A replaying subscriber gets the event from the buffer once its replay reaches it.
+		for (const subscriber of this.subscribers) if (!subscriber.replay && subscriber.wants(event)) subscriber.socket.send(event.frame);
 	}
 
 	private subscribe(socket: WebSocket, url: URL): void {
@@ -135,15 +157,45 @@ export class JetstreamServer {
 		const wants = (event: Buffered) =>
 			(dids.size === 0 || dids.has(event.did)) &&
 			(collections.length === 0 || event.collection === null || collections.some((c) => matchesCollection(c, event.collection!)));
-		const subscriber: Subscriber = { socket, wants };
 		const cursor = Number(url.searchParams.get('cursor'));
-		// Replay (synchronously, so no live event can overtake it), then go live.
-		if (url.searchParams.has('cursor') && Number.isSafeInteger(cursor)) {
-			for (const event of this.buffer) if (event.timeUs >= cursor && wants(event)) socket.send(event.frame);
-		}
+		const replaying = url.searchParams.has('cursor') && Number.isSafeInteger(cursor);
+		const subscriber: Subscriber = {
+			socket,
+			wants,
+			replay: replaying ? { cursorUs: cursor, nextSeq: this.buffer[0]?.seq ?? this.seq + 1, tokens: this.maxSubRate, refilledAt: performance.now() } : null,
+		};
 		this.subscribers.add(subscriber);
 		socket.on('close', () => this.subscribers.delete(subscriber));
 		socket.on('error', () => this.subscribers.delete(subscriber));
+		this.pump(subscriber);
+	}
+
+	/** Replays the buffer from the subscriber's cursor, in order, paced by its socket and the rate limit; then it is live. */
+	private pump(subscriber: Subscriber): void {
+		const { socket, replay } = subscriber;
+		if (replay && Number.isFinite(this.maxSubRate)) {
+			const now = performance.now();
+			replay.tokens = Math.min(this.maxSubRate, replay.tokens + ((now - replay.refilledAt) / 1000) * this.maxSubRate);
+			replay.refilledAt = now;
+		}
+		while (subscriber.replay) {
+			if (!this.subscribers.has(subscriber)) return;
+			if (socket.bufferedAmount > REPLAY_HIGH_WATER_BYTES || subscriber.replay.tokens < 1) {
+				setTimeout(() => this.pump(subscriber), subscriber.replay.tokens < 1 ? 10 : 1);
+				return;
+			}
+			const index = Math.max(0, subscriber.replay.nextSeq - (this.buffer[0]?.seq ?? this.seq + 1));
+			const event = this.buffer[index];
+			if (!event) {
+				subscriber.replay = null; // caught up: live from here
+				return;
+			}
+			subscriber.replay.nextSeq = event.seq + 1;
+			if (event.timeUs >= subscriber.replay.cursorUs && subscriber.wants(event)) {
+				socket.send(event.frame);
+				if (Number.isFinite(this.maxSubRate)) subscriber.replay.tokens--;
+			}
+		}
 	}
 }
 

@@ -18,7 +18,7 @@ export interface Gap {
 
 /**
  * How much later than asked a resumed stream may start. The real network emits hundreds of events a
- * second, so a minute with none after the cursor means it was clamped; the 5 s rewind and time_us running
+ * second, so a minute with none after the cursor means it was clamped; the 1 s rewind and time_us running
  * tens of ms backwards stay far inside it. A quiet stream (the local sandbox) can exceed it harmlessly.
  */
 export const GAP_TOLERANCE_US = 60_000_000;

@@ -24,8 +24,14 @@ import { sendPacked } from './pack';
 import { RouteMemory } from './route-memory';
 
 const WANTED_COLLECTIONS = ['app.bsky.feed.post', 'net.atrarium.*'];
-/** Resume this far before the checkpoint: duplicates are harmless downstream, gaps are not. */
-const REWIND_US = 5_000_000;
+/**
+ * Resume this far before the checkpoint: duplicates are harmless downstream, gaps are not. Jetstream's
+ * time_us runs at most tens of ms backwards, so a second catches every straggler; and a step back over
+ * the byte budget must re-read less than the budget to make progress, which one second of the stream
+ * always does (it would take some 11,000 passed events a second to fill 16 MiB; the network sends
+ * well under a hundred). A 5 s rewind once re-read more than a flood let through, and never moved on.
+ */
+const REWIND_US = 1_000_000;
 const CHECKPOINT_EVERY_MS = 5_000;
 const WATCHDOG_EVERY_MS = 30_000;
 /** No frame for this long on an open socket counts as a stall. */
@@ -120,6 +126,8 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
 	private readonly deadLetters: DeadLetterStore;
 	private readonly routes: RouteMemory;
+	/** MAX_BUFFERED_BYTES; a test lowers it rather than publish 16 MiB. */
+	private backlogBudgetBytes = MAX_BUFFERED_BYTES;
 	/** RECEIVER_FLUSH_MS: how long a flush stays open for more events to pack with its first. */
 	private readonly flushDelayMs: number;
 
@@ -325,7 +333,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		if (verdict.remember) this.routes.remember(verdict.remember.uri, verdict.remember.routes);
 		if (verdict.claim) this.routes.rememberClaim(verdict.claim);
 		this.outbox.add(verdict.message, verdict.bytes, verdict.timeUs);
-		if (this.outbox.bufferedBytes > MAX_BUFFERED_BYTES) {
+		if (this.outbox.bufferedBytes > this.backlogBudgetBytes) {
 			// The queue is not keeping up: stop reading; resume from the checkpoint after the backlog drains.
 			this.disconnect();
 			this.scheduleReconnect(this.generation);

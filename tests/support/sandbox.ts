@@ -10,6 +10,7 @@ import { AtpAgent } from '@atproto/api';
 import { TestNetworkNoAppView } from '@atproto/dev-env';
 import { JetstreamBridge } from '../../sandbox/jetstream/bridge';
 import { freePort } from '../../sandbox/ports';
+import { promptSequencer } from '../../sandbox/prompt-sequencer';
 import { startBundledWorker, type BundledWorker } from './worker';
 
 export const ADMIN_TOKEN = 'sandbox-admin-token';
@@ -37,6 +38,8 @@ export class TestSandbox {
 		const tmp = await mkdtemp(join(tmpdir(), 'atrarium-sandbox-'));
 		process.env.TMPDIR = tmp;
 		const network = await TestNetworkNoAppView.create({});
+		// As on `npm start`; a PDS upgrade that changes the sequencer must be noticed here, not in a slow sandbox.
+		if (!promptSequencer(network.pds)) throw new Error('sandbox/prompt-sequencer.ts no longer fits this @atproto/pds');
 		const bridge = await JetstreamBridge.start({ pdsUrl: network.pds.url, plcUrl: network.plc.url });
 		const operator = await createUser(network, 'curator.test');
 		const port = await freePort();

@@ -26,7 +26,7 @@ const jetstreamStatus = async () => (await (await fetch(`${control}/status`)).js
 /** The cursor of the receiver's latest subscription. */
 const askedCursor = async () => new URL((await jetstreamStatus()).subscriptions.at(-1)!).searchParams.get('cursor');
 /** The receiver rewinds this far before the cursor it resumes from. */
-const REWIND_US = 5_000_000;
+const REWIND_US = 1_000_000;
 
 const id = 'c0000001';
 const waitFor = <T>(fn: () => Promise<T>) => vi.waitFor(fn, { timeout: 15_000, interval: 50 });
@@ -132,7 +132,7 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		await waitFor(async () => expect((await receiverStatus()).counters.gaps).toBe(1));
 		const askedUs = fromCursor - REWIND_US;
 		expect(await askedCursor()).toBe(String(askedUs));
-		expect((await receiverStatus()).gap).toEqual({ askedUs, firstEventUs: oldestUs, missingMs: 605_000, detectedAt: expect.any(Number) });
+		expect((await receiverStatus()).gap).toEqual({ askedUs, firstEventUs: oldestUs, missingMs: 601_000, detectedAt: expect.any(Number) });
 		await waitFor(async () => expect((await receiverStatus()).backlog).toBe(0));
 	});
 
@@ -149,6 +149,55 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		expect(gap).toMatchObject({ askedUs: 0, firstEventUs: (await jetstreamStatus()).oldestUs });
 		expect(counters.gaps).toBe(2);
 	});
+
+	it('over its byte budget it stops reading, drains, and resumes from a later checkpoint: every post once', async () => {
+		const stub = env.FIREHOSE_RECEIVER.getByName('main');
+		const before = await feedOf(id);
+		const { reconnects } = (await receiverStatus()).counters;
+		const subscriptions = (await jetstreamStatus()).subscriptions.length;
+		// A queue that stops accepting sends (a fault we cannot cause otherwise), and a 20 KB budget
+		// instead of 16 MiB so the test need not publish that much. The stall is a flag the object polls:
+		// a promise resolved from the test's own context would never wake the object's.
+		type Rigged = { env: Env; backlogBudgetBytes: number; queueStalled?: boolean };
+		await runInDurableObject(stub, (instance) => {
+			const receiver = instance as unknown as Rigged;
+			const queue = receiver.env.FIREHOSE_EVENTS;
+			const sendBatch = async (...args: Parameters<Queue['sendBatch']>) => {
+				while (receiver.queueStalled) await new Promise((resolve) => setTimeout(resolve, 20));
+				return queue.sendBatch(...args);
+			};
+			receiver.queueStalled = true;
+			receiver.env = { ...receiver.env, FIREHOSE_EVENTS: { send: queue.send.bind(queue), sendBatch } as Queue };
+			receiver.backlogBudgetBytes = 20_000;
+		});
+		// 80 posts of about 450 bytes (a valid post: under 300 graphemes), 100 ms apart in stream time: twice the budget at once, and more than a
+		// rewind's worth of stream, so each step back re-reads less than it moves on.
+		const flood = Array.from({ length: 80 }, () => newRkey());
+		const startUs = Date.now() * 1000 + 1_000_000;
+		await publish({ events: flood.map((rkey, i) => ({ ...post(BOB, rkey, `#atr_${id} ${'budget '.repeat(40)}`), time_us: startUs + i * 100_000 })) });
+		// Past the budget it closes the socket instead of buffering on.
+		await waitFor(async () => expect((await jetstreamStatus()).connections).toBe(0));
+		const waiting = await receiverStatus();
+		expect(waiting.connected).toBe(false);
+		await runInDurableObject(stub, (instance) => void ((instance as unknown as Rigged).queueStalled = false));
+
+		await waitFor(async () => expect(await feedOf(id)).toHaveLength(before.length + flood.length));
+		const feed = await feedOf(id);
+		expect(new Set(feed).size).toBe(feed.length);
+		for (const rkey of flood) expect(feed).toContain(postUri(BOB, rkey));
+		await waitFor(async () => expect((await receiverStatus()).connected).toBe(true));
+		const status = await receiverStatus();
+		expect(status.counters.reconnects).toBeGreaterThan(reconnects);
+		// It resumed from where the drained outbox reached, not from where it was stopped: progress.
+		const resumed = (await jetstreamStatus()).subscriptions.slice(subscriptions).map((u) => Number(new URL(u).searchParams.get('cursor')));
+		expect(resumed.length).toBeGreaterThanOrEqual(1);
+		expect(resumed.at(-1)! + REWIND_US).toBeGreaterThanOrEqual(waiting.cursor!);
+		await runInDurableObject(stub, (instance) => {
+			const receiver = instance as unknown as Rigged;
+			receiver.env = env as Env;
+			receiver.backlogBudgetBytes = 16 * 1024 * 1024;
+		});
+	}, 30_000);
 
 	it('stops on request, keeping its checkpoint', async () => {
 		const stopped = (await (await admin('/receiver/stop', 'POST')).json()) as ReceiverStatus;
