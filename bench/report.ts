@@ -252,15 +252,14 @@ the stream replays them from its cursor. Caught up means the checkpoint is past 
 nothing is buffered; every tagged post is then checked in its feed, one by one. Memory is the peak
 resident size of workerd (all of it: the Worker, the local queue, every object's SQLite) and the peak V8
 heap of the isolate that runs the Worker and its objects (read through the inspector; in production the
-receiver has an isolate of its own, capped at 128 MB).
+receiver has an isolate of its own, capped at 128 MB). The heap figure counts garbage V8 has not collected
+yet: locally the heap may grow far past 128 MB before V8 bothers, so it is an upper bound on what the
+isolate needs, not the live set (even the rate-capped replay, which the receiver keeps up with, shows it).
 
-${rows([results.replay, results.limitedReplay].filter(Boolean), [['served', (r) => (r.maxSubRate ? `at ${r.maxSubRate.toLocaleString()} events/s (Jetstream's default max-sub-rate)` : 'as fast as the socket takes them')], ['events', (r) => r.events.toLocaleString()], ['tagged posts', (r) => r.taggedPosts.toLocaleString()], ['caught up (s)', (r) => r.caughtUpSeconds], ['events/s', (r) => r.eventsPerSecond.toLocaleString()], ['all indexed (s)', (r) => r.indexedSeconds], ['loss', (r) => (r.zeroLoss ? 'zero' : `${r.missing} missing / ${r.duplicates} dup`)], ['peak RSS MB', (r) => r.peakRssMb], ['peak V8 heap MB', (r) => r.peakHeapMb], ['reconnects', (r) => r.reconnects], ['queue messages / events enqueued', (r) => `${r.queueMessages.toLocaleString()} / ${r.enqueued.toLocaleString()}`]])}
+${rows([results.limitedReplay, results.replay].map((r, i) => ({ ...r, maxSubRate: i === 0 ? 5_000 : null, events: i === 0 ? results.plan.limitedReplayEvents : results.plan.replayEvents })), [['served', (r) => (r.maxSubRate ? `at ${r.maxSubRate.toLocaleString()} events/s (Jetstream's default max-sub-rate)` : 'as fast as the socket takes them')], ['events', (r) => r.events.toLocaleString()], ['outcome', (r) => (r.crashed ? `**workerd crashed** (${r.error})` : 'ran to the end')], ['tagged posts', (r) => dash(r.taggedPosts)], ['caught up (s)', (r) => dash(r.caughtUpSeconds)], ['events/s', (r) => dash(r.eventsPerSecond)], ['all indexed (s)', (r) => dash(r.indexedSeconds)], ['loss', (r) => (r.crashed ? '-' : r.zeroLoss ? 'zero' : `${r.missing} missing / ${r.duplicates} dup`)], ['peak RSS MB', (r) => dash(r.peakRssMb)], ['peak V8 heap MB', (r) => dash(r.peakHeapMb)], ['reconnects', (r) => dash(r.reconnects)], ['queue messages / events enqueued', (r) => (r.crashed ? '-' : `${r.queueMessages.toLocaleString()} / ${r.enqueued.toLocaleString()}`)]])}
 
-## 4. Overload: more than the receiver sustains, for ${results.overload.seconds} s
-${results.overload.offeredRate.toLocaleString()} events/s offered live (the load generator reached ${results.overload.achievedOfferRate.toLocaleString()}/s: ${results.overload.sent.toLocaleString()} events,
-${results.overload.taggedPosts.toLocaleString()} tagged member posts). The receiver had read ${results.overload.receivedWhileStreaming.toLocaleString()} of them when the stream ended and
-caught up ${results.overload.caughtUpSecondsAfterStream} s later. **${results.overload.zeroLoss ? 'Zero loss' : `${results.overload.missing} missing, ${results.overload.duplicates} duplicated`}** (every tagged post in its feed exactly once), no crash,
-${results.overload.reconnects} reconnects, peak workerd resident memory **${results.overload.peakRssMb} MB**, peak V8 heap ${results.overload.peakHeapMb} MB.
+## 4. Overload: more than the receiver sustains, for ${results.plan.overload.seconds} s
+${overloadText(results)}
 
 **Why memory grows in a flood, measured.** workerd's WebSocket client reads its socket ahead of the
 handler with no backpressure. In a one-off experiment (2026-12-01, a Durable Object that only counts
@@ -274,8 +273,11 @@ over what it had already read. It did not help, so it is not in the code. What b
 production is Jetstream itself: its servers send one subscriber at most \`max-sub-rate\` events a second
 (5,000 by default), below what the receiver sustains (section 1), and they drop a live subscriber whose
 10,000-event outbox fills, after which the receiver resumes from its checkpoint. The rate-limited replay
-above is that case. An operator who runs their own Jetstream should keep its \`max-sub-rate\` under the
-receiver's sustained rate.
+above is that case: it ran to the end with zero loss, while both uncapped floods ended with workerd gone.
+An operator who runs their own Jetstream should keep its \`max-sub-rate\` under the receiver's sustained
+rate. What would let the receiver protect itself: reading Jetstream through a raw TCP socket
+(\`cloudflare:sockets\`), whose stream is pulled only as fast as the receiver handles it, so TCP slows the
+sender; not built yet.
 
 ## 5. Feed reads (getFeedSkeleton, limit 50)
 ${rows(results.reads, [['server', (r) => r.target], ['community', (r) => r.community], ['page', (r) => r.page], ['concurrency', (r) => r.concurrency], ['requests/s', (r) => r.rps.toLocaleString()], ['p50 ms', (r) => r.p50], ['p99 ms', (r) => r.p99], ['errors', (r) => r.errors]])}
@@ -322,6 +324,29 @@ counts per event and row counts are exact and do not vary.
 	await writeFile('docs/benchmarks.md', md);
 }
 
+const dash = (v: number | undefined) => (v === undefined ? '-' : v.toLocaleString());
+
+function floodsVerdict(r: any): string {
+	const outcome = (x: any, name: string) => (x.crashed ? `${name}: **workerd crashed**` : `${name}: ${x.zeroLoss ? 'zero loss' : `**${x.missing} missing, ${x.duplicates} duplicated**`}, peak RSS ${x.peakRssMb} MB (${x.peakRssMb < 300 ? 'met' : '**missed**'}), heap ${x.peakHeapMb} MB`);
+	return [
+		`${outcome(r.limitedReplay, `replay of ${r.plan.limitedReplayEvents.toLocaleString()} events at Jetstream's default 5,000 events/s`)};`,
+		`${outcome(r.replay, `replay of ${r.plan.replayEvents.toLocaleString()} events with no rate cap`)};`,
+		`${outcome(r.overload, `overload of ${r.plan.overload.rate.toLocaleString()} events/s for ${r.plan.overload.seconds} s with no rate cap`)}.`,
+		'The RSS floor is not the flood: one workerd runs the Worker, the local queue and all 104 objects with their SQLite, several hundred MB before any flood. Without a rate cap, the receiver cannot stop workerd from reading the socket ahead of it (see "Why memory grows"), so an uncapped flood grows the isolate until it ends or the process gives out. What would meet the targets: reading Jetstream through a raw TCP socket (`cloudflare:sockets`), whose stream is pulled only as fast as the receiver handles it, so TCP itself slows the sender; not built yet. Until then the receiver depends on Jetstream\'s per-subscriber cap, which Bluesky\'s servers apply (5,000 events/s, under what the receiver sustains).',
+	].join(' ');
+}
+
+function overloadText(results: any): string {
+	const o = results.overload;
+	if (o.crashed) {
+		return `${results.plan.overload.rate.toLocaleString()} events/s offered live with no rate cap: **workerd crashed** (${o.error}). The receiver read the socket more slowly than it filled, workerd read ahead without limit (see below), and the process ran out of memory: this is the flood that the rate cap of Jetstream's servers prevents.`;
+	}
+	return `${o.offeredRate.toLocaleString()} events/s offered live (the load generator reached ${o.achievedOfferRate.toLocaleString()}/s: ${o.sent.toLocaleString()} events,
+${o.taggedPosts.toLocaleString()} tagged member posts). The receiver had read ${o.receivedWhileStreaming.toLocaleString()} of them when the stream ended and
+caught up ${o.caughtUpSecondsAfterStream} s later. **${o.zeroLoss ? 'Zero loss' : `${o.missing} missing, ${o.duplicates} duplicated`}** (every tagged post in its feed exactly once), no crash,
+${o.reconnects} reconnects, peak workerd resident memory **${o.peakRssMb} MB**, peak V8 heap ${o.peakHeapMb} MB.`;
+}
+
 const bareP50 = (r: any) => r.reads.find((x: any) => x.target === 'bare worker' && x.concurrency === 16)?.p50;
 const maxRowsRead = (r: any) => Math.max(...(Object.values(r.metering.rowsReadPerRequest) as number[]));
 function throughputRatio(r: any): string {
@@ -339,15 +364,14 @@ function targets(r: any, maxOurs: number, maxBare: number, seedTotal: number, un
 	const seedQueue = r.cost.seedScenario.dollars.queues;
 	// Messages a month that $0.10 of queue buys: 1 M operations are included, three operations a message.
 	const affordable = (PRICES.queueOpsIncluded + (0.1 / PRICES.queuePerMillionOps) * 1e6) / PRICES.opsPerMessage;
-	const peakFlood = Math.max(r.replay.peakRssMb, r.overload.peakRssMb);
 	return [
-		`- Ingest >= 20,000 events/s with zero loss: ${verdict(maxOurs >= 20_000)} (${maxOurs.toLocaleString()}); within 70% of the bare reader: ${verdict(maxBare === 0 || maxOurs >= 0.7 * maxBare)}.`,
+		`- Ingest >= 20,000 events/s with zero loss: ${verdict(maxOurs >= 20_000)} (${maxOurs.toLocaleString()}); within 70% of the bare reader: ${verdict(maxBare === 0 || maxOurs >= 0.7 * maxBare)}. The last full run with the consumer's old 1 s batch timeout (2026-11-30) sustained 18,838 events/s; with a timeout of 0 the local consumer runs whenever a message waits (${r.e2e.consumerInvocationsPerEvent} invocations per event at 2,000 events/s, against 0.016), on the same two cores as the receiver. That is the likely cause of the lower ceiling here; it is not isolated, and in production the consumer runs elsewhere.`,
 		`- Jetstream -> getFeedSkeleton, p50 <= 300 ms and p99 <= 1 s, shipped setting: lone posts p50 ${verdict(r.idle.p50 <= 300)} (${r.idle.p50} ms), p99 ${verdict(r.idle.p99 <= 1000)} (${r.idle.p99} ms); at 2,000 events/s p50 ${verdict(r.e2e.p50 <= 300)} (${r.e2e.p50} ms), p99 ${verdict(r.e2e.p99 <= 1000)} (${r.e2e.p99} ms).${old ? ` With the old \`max_batch_timeout\` of 1 s every message waited for the timeout (lone posts p50 ${old.idle.p50} ms, loaded ${old.loaded.p50} ms): the batch timeout, not the work, was the latency.` : ''}`,
 		`- On \`npm start\`, createRecord -> getFeedSkeleton median <= 500 ms: ${verdict(r.sandboxLatency.total.p50 <= 500)} (${r.sandboxLatency.total.p50} ms; it was 1.83 s). Two waits made it: the consumer's 1 s batch timeout, and the sandbox PDS's sequencer, which polls its event log and backs off to once a second when idle (683 ms median before the bridge saw a post). The sandbox now wakes that poll when the PDS sequences an event (\`sandbox/prompt-sequencer.ts\`); a busy PDS on the network never backs off that far.`,
 		`- Reads at concurrency 16, p50 < 5 ms and p99 < 20 ms: p50 ${verdict(worstP50 < 5)} (worst ${worstP50} ms), p99 ${verdict(worstP99 < 20)} (worst ${worstP99} ms). The bare Worker, which does nothing but answer a fixed skeleton, has p50 ${bareP50(r)} ms at concurrency 16 under \`wrangler dev\` on this machine: the local request path (wrangler's proxy in Node, then workerd, two cores shared with the load generator) sets the floor, not the query. Atrarium's throughput is ${throughputRatio(r)} of the bare Worker's (target: at least half). The per-request work inside the Durable Object is one indexed range read of about ${maxRowsRead(r)} rows.`,
 		`- Queue <= $0.10/month for the seed's scenario: ${verdict(seedQueue <= 0.1)} ($${seedQueue}). Under load the receiver packs ${r.e2e.queueMessagesPerEvent} messages per event at 2,000 events/s (${unit.messagesPer1000Events.toFixed(1)} per 1,000 firehose events over the ingest runs), so the real network's queue costs $${r.cost.realNetwork.dollars.queues}. But the seed's 5 M events a month arrive 1.9 a second, about 500 ms apart, and a message cannot wait for the next event and stay sub-second: each lone event is its own message. $0.10 buys about ${Math.round(affordable).toLocaleString()} messages a month, one per ${(30 * 24 * 3600 / affordable).toFixed(1)} s; only a flush that long would meet it, at that much latency. What would meet both: sending lone events straight to their community (one DO request, $0.15 per million, instead of three queue operations at $0.40 per million) and keeping the queue for bursts and retries; we kept one path through the queue for its retries and dead letters.`,
 		`- Rows written per indexed post: ${unit.rowsWrittenPerIndexedPost.toFixed(2)} in the community (post + time index: the minimum for a time-ordered feed), plus one route row in the receiver; cursor checkpoints are at most one row per 5 s. Every statement goes through the meter, the route prune included.`,
-		`- Floods: zero loss in the replay (${r.replay.zeroLoss ? 'met' : '**missed**'}), the rate-limited replay (${r.limitedReplay.zeroLoss ? 'met' : '**missed**'}) and the overload (${r.overload.zeroLoss ? 'met' : '**missed**'}), no crash, no reconnect loop (${r.replay.reconnects + r.overload.reconnects} reconnects). Peak workerd RSS under 300 MB: ${verdict(peakFlood < 300)} (replay ${r.replay.peakRssMb} MB, overload ${r.overload.peakRssMb} MB; at Jetstream's default rate ${r.limitedReplay.peakRssMb} MB). The floor is not the flood: one workerd runs the Worker, the local queue and all 104 objects with their SQLite (${r.limitedReplay.peakRssMb} MB at a rate the receiver keeps up with); the flood adds the frames workerd reads ahead (see "Why memory grows"). V8 heap: ${r.replay.peakHeapMb} MB in the unthrottled replay, ${r.limitedReplay.peakHeapMb} MB at 5,000 events/s, against production's 128 MB per isolate. What would meet the RSS target here: fewer objects per process, which only production gives; what keeps the receiver inside its isolate in production is Jetstream's rate cap. In the ingest ladder: ${r.peakWorkerdRssMb} MB RSS, ${r.peakHeapMb} MB heap. Storage per post under 1 KB: ${verdict(unit.storageBytesPerPost < 1024)} (${unit.storageBytesPerPost} bytes).`,
+		`- Floods: ${floodsVerdict(r)} In the ingest ladder: ${r.peakWorkerdRssMb} MB RSS, ${r.peakHeapMb} MB heap. Storage per post under 1 KB: ${verdict(unit.storageBytesPerPost < 1024)} (${unit.storageBytesPerPost} bytes).`,
 		`- The seed's claims: feed generation < 100 ms (ours: p99 ${worstP99} ms at concurrency 16), indexing < 5 s (ours: p99 ${r.e2e.p99} ms at 2,000 events/s), storage read < 10 ms (the whole request p50 ${worstP50} ms), 5,000 msg/s (the receiver sustained ${maxOurs.toLocaleString()} firehose events/s; queue messages are ~${unit.messagesPer1000Events.toFixed(0)} per 1,000 of them).`,
 	].join('\n');
 }

@@ -26,8 +26,8 @@ const SETTINGS: Setting[] = QUICK
 	? [{ consumerTimeoutS: 1, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 20 }]
 	: [{ consumerTimeoutS: 1, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 0 }, { consumerTimeoutS: 0, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 100 }, { consumerTimeoutS: 0, flushMs: 250 }];
 const PLAN = QUICK
-	? { ingestRates: [5_000, 10_000, 20_000], ingestSeconds: 3, idleSeconds: 3, loadedSeconds: 5, readSeconds: 1, smallPosts: 1_000, bigPosts: 5_000, concurrencies: [1, 16, 64], replayEvents: 100_000, limitedReplayEvents: 25_000, overload: { rate: 30_000, seconds: 10 }, sandboxPosts: 10, settings: SETTINGS }
-	: { ingestRates: [5_000, 10_000, 15_000, 20_000], ingestSeconds: 5, idleSeconds: 6, loadedSeconds: 15, readSeconds: 3, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64], replayEvents: 500_000, limitedReplayEvents: 100_000, overload: { rate: 30_000, seconds: 60 }, sandboxPosts: 30, settings: SETTINGS };
+	? { ingestRates: [5_000, 10_000, 20_000], ingestSeconds: 3, idleSeconds: 3, loadedSeconds: 5, readSeconds: 1, smallPosts: 1_000, bigPosts: 5_000, concurrencies: [1, 16, 64], replayEvents: 50_000, limitedReplayEvents: 50_000, overload: { rate: 30_000, seconds: 10 }, sandboxPosts: 10, settings: SETTINGS }
+	: { ingestRates: [5_000, 10_000, 15_000, 20_000], ingestSeconds: 5, idleSeconds: 6, loadedSeconds: 15, readSeconds: 3, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64], replayEvents: 200_000, limitedReplayEvents: 500_000, overload: { rate: 30_000, seconds: 60 }, sandboxPosts: 30, settings: SETTINGS };
 /** Jetstream's default cap on the events a second it sends one subscriber (its `max-sub-rate` flag). */
 const JETSTREAM_MAX_SUB_RATE = 5_000;
 const COMMUNITIES = 100;
@@ -422,16 +422,16 @@ async function main(): Promise<void> {
 		};
 		const describeReplay = (r: Awaited<ReturnType<typeof replayRun>>) =>
 			`  caught up in ${r.caughtUpSeconds} s (${r.eventsPerSecond.toLocaleString()} events/s), all ${r.taggedPosts} tagged posts indexed after ${r.indexedSeconds} s: ${r.zeroLoss ? 'zero loss' : `${r.missing} missing, ${r.duplicates} duplicated`}; peak workerd RSS ${r.peakRssMb} MB, V8 heap ${r.peakHeapMb} MB, ${r.reconnects} reconnects`;
-		log(`Replay: ${PLAN.replayEvents.toLocaleString()} events held back while the receiver is stopped, then served from its cursor as fast as the socket takes them…`);
-		const replay = await replayRun('replay', PLAN.replayEvents, null);
-		log(describeReplay(replay));
-		log(`Replay at Jetstream's default max-sub-rate (${JETSTREAM_MAX_SUB_RATE.toLocaleString()} events/s per subscriber): ${PLAN.limitedReplayEvents.toLocaleString()} events…`);
-		const limitedReplay = await replayRun('replay-limited', PLAN.limitedReplayEvents, JETSTREAM_MAX_SUB_RATE);
-		log(describeReplay(limitedReplay));
+		log(`Replay at Jetstream's default max-sub-rate (${JETSTREAM_MAX_SUB_RATE.toLocaleString()} events/s per subscriber): ${PLAN.limitedReplayEvents.toLocaleString()} events held back while the receiver is stopped, then served from its cursor…`);
+		const limitedReplay = await survive(() => replayRun('replay-limited', PLAN.limitedReplayEvents, JETSTREAM_MAX_SUB_RATE));
+		log(limitedReplay.crashed ? `  workerd crashed: ${limitedReplay.error}` : describeReplay(limitedReplay));
+		log(`Replay with no rate cap: ${PLAN.replayEvents.toLocaleString()} events served as fast as the socket takes them…`);
+		const replay = await survive(() => replayRun('replay', PLAN.replayEvents, null));
+		log(replay.crashed ? `  workerd crashed: ${replay.error}` : describeReplay(replay));
 
 		// ---- 5. overload: more than the receiver sustains, for a minute ----
 		log(`Overload: ${PLAN.overload.rate.toLocaleString()} events/s offered for ${PLAN.overload.seconds} s…`);
-		const overload = await (async () => {
+		const overload = await survive(async () => {
 			const instance = await startInstance('overload');
 			try {
 				await setUp(instance);
@@ -459,13 +459,13 @@ async function main(): Promise<void> {
 					peakRssMb: memory.rssMb,
 					peakHeapMb: memory.heapMb,
 					reconnects: after.counters.reconnects - before.counters.reconnects,
-					crashed: false,
 				};
 			} finally {
 				await instance.stop();
 			}
-		})();
-		log(`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB, V8 heap ${overload.peakHeapMb} MB, ${overload.reconnects} reconnects`);
+		});
+		if (overload.crashed) log(`  workerd crashed: ${overload.error}`);
+		else log(`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB, V8 heap ${overload.peakHeapMb} MB, ${overload.reconnects} reconnects`);
 
 		// ---- 6. latency as a user sees it on `npm start` ----
 		log(`npm start: ${PLAN.sandboxPosts} lone posts from createRecord to getFeedSkeleton…`);
@@ -524,6 +524,15 @@ async function main(): Promise<void> {
 	} finally {
 		for (const stop of stoppers.reverse()) await Promise.resolve(stop()).catch(() => {});
 		await rm(dir, { recursive: true, force: true });
+	}
+}
+
+/** Runs a flood section; a crash of workerd is a result to report (with what it said), not the end of the run. */
+async function survive<T extends object>(section: () => Promise<T>): Promise<(T & { crashed: false }) | { crashed: true; error: string }> {
+	try {
+		return { ...(await section()), crashed: false as const };
+	} catch (err) {
+		return { crashed: true, error: err instanceof Error ? `${err.message}${err.cause ? ` (${String(err.cause)})` : ''}` : String(err) };
 	}
 }
 
