@@ -4,7 +4,8 @@
  * (rules.actionVerdict decides; this file only maps the outcome to HTTP): 200 `effective: true` when the
  * action counts, else a 4xx naming why (the record itself stays in the caller's repo, without effect).
  * Deleting the record on the PDS and posting its uri again undoes it: `undone` says whether an action
- * that counted was removed.
+ * that counted was removed by this call; `reason: 'already_deleted'` when the firehose delivered the
+ * delete first.
  */
 import type { Hono } from 'hono';
 import type { ActionVerdict } from '../community/rules';
@@ -24,6 +25,10 @@ export function registerModerationRoutes(app: Hono<{ Bindings: Env }>): void {
 				// Undo: only the index knows whether it held the action and whether it counted.
 				if (!entry) return c.json({ uri: registered.uri, undone: false, reason: 'not_indexed' });
 				const [id, outcome] = entry;
+				// The firehose delivered the delete first: whatever the action did is gone, but not by this call.
+				if (outcome.result === 'skipped' && (outcome.reason === 'duplicate' || outcome.reason === 'tombstoned')) {
+					return c.json({ uri: registered.uri, community: id, undone: false, reason: 'already_deleted' });
+				}
 				const undone = outcome.result === 'deleted' && outcome.verdict?.counts === true;
 				return c.json({ uri: registered.uri, community: id, undone, ...(undone ? {} : { reason: undoReason(outcome) }) });
 			}

@@ -347,7 +347,8 @@ export class CommunityWriter {
 		if (tombstone && !isNewerRev(ref.rev, tombstone.rev)) return skipped(ref, 'duplicate');
 		this.tombstone(ref.uri, ref.rev);
 		const row = this.sql.exec(`SELECT * FROM ${table} WHERE uri = ?`, ref.uri).toArray()[0];
-		if (!row || !isNewerRev(ref.rev, row.rev as string)) return skipped(ref, 'not_indexed');
+		// A delete that finds the record gone after an earlier delete: it was removed already (by the other path).
+		if (!row || !isNewerRev(ref.rev, row.rev as string)) return skipped(ref, tombstone ? 'tombstoned' : 'not_indexed');
 		const verdict = table === 'actions' ? this.verdictOf(ref.uri) : undefined;
 		this.sql.exec(`DELETE FROM ${table} WHERE uri = ?`, ref.uri);
 		if (table === 'memberships') this.recomputeAuthor(row.did as string);

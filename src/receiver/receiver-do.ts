@@ -153,6 +153,12 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	/** Starts (or keeps) the socket; with `fromCursor` (a time_us), restarts it there to replay or rebuild. */
 	async start(fromCursor?: number): Promise<ReceiverStatus> {
 		this.saveState({ running: true });
+		// The first start ever: resume from this moment if the object restarts before its first checkpoint,
+		// or a restart would connect live and skip what was written meanwhile.
+		if (fromCursor === undefined && this.savedCursor === null && this.outbox.checkpointUs === 0) {
+			this.savedCursor = Date.now() * 1000;
+			this.saveState({ cursorUs: this.savedCursor });
+		}
 		if (fromCursor !== undefined) {
 			this.disconnect();
 			await this.drain();

@@ -68,10 +68,15 @@ async function postAction(user: SandboxUser, route: Route, uri: string): Promise
 	return json(await sandbox.write(user, `/api/moderation/${route}`, MODERATION_ROUTES[route].lxm, { uri }));
 }
 
-/** Deletes the action on the PDS and posts its uri again: the undo flow. */
+/** Deletes the record and registers the delete before the firehose can (the receiver waits meanwhile). */
 async function undo(user: SandboxUser, route: Route, uri: string): Promise<Json> {
-	await sandbox.deleteRecord(user, uri);
-	return postAction(user, route, uri);
+	expect((await admin('/admin/receiver/stop')).status).toBe(200);
+	try {
+		await sandbox.deleteRecord(user, uri);
+		return await postAction(user, route, uri);
+	} finally {
+		expect((await admin('/admin/receiver/start')).status).toBe(200);
+	}
 }
 
 async function feedPosts(id: string): Promise<string[]> {
@@ -242,6 +247,13 @@ describe('moderation through the API, by observation order and roles at the time
 		expect(await feedPosts(id)).not.toContain(post.uri);
 		expect(await undo(alice, 'hide', hide.uri)).toEqual({ status: 200, body: { uri: hide.uri, community: id, undone: true } });
 		expect(await feedPosts(id)).toContain(post.uri);
+
+		// When the firehose delivers the delete first, the API says so rather than claim the undo.
+		const again = await moderate(alice, 'hide', configUri, postTarget(post), 'hide_post');
+		expect(again.res).toMatchObject({ status: 200, body: { effective: true } });
+		await sandbox.deleteRecord(alice, again.uri);
+		await vi.waitFor(async () => expect(await feedPosts(id)).toContain(post.uri), { timeout: 20_000, interval: 100 });
+		expect(await postAction(alice, 'hide', again.uri)).toEqual({ status: 200, body: { uri: again.uri, community: id, undone: false, reason: 'already_deleted' } });
 
 		// Alice closes the community by deleting its config; then no action counts.
 		await sandbox.deleteRecord(alice, configUri);

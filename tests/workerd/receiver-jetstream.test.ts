@@ -35,10 +35,13 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 	it('connects when started, subscribing to posts and every net.atrarium collection', async () => {
 		const started = (await (await admin('/receiver/start', 'POST')).json()) as ReceiverStatus;
 		expect(started.running).toBe(true);
-		// The first start ever asks for no cursor (live), so it cannot be a gap.
+		// The first start ever resumes from the moment it started (a restart before the first checkpoint
+		// must not connect live and skip what was written meanwhile), so it is no gap either.
 		expect(started.gap).toBeNull();
+		expect(started.cursor).toBeGreaterThan((Date.now() - 60_000) * 1000);
 		await waitFor(async () => expect((await receiverStatus()).connected).toBe(true));
 		const url = new URL((await jetstreamStatus()).subscriptions.at(-1)!);
+		expect(Number(url.searchParams.get('cursor'))).toBe(started.cursor! - REWIND_US);
 		expect(url.searchParams.getAll('wantedCollections')).toEqual(['app.bsky.feed.post', 'net.atrarium.*']);
 	});
 
