@@ -33,13 +33,19 @@ export class HeapProbe {
 		return new HeapProbe(socket);
 	}
 
-	/** MB of V8 heap in use now. */
+	/** MB of V8 heap in use now, garbage included (V8 collects lazily while it has room). */
 	used(): Promise<number> {
 		const id = this.nextId++;
 		return new Promise((resolve) => {
 			this.pending.set(id, resolve);
 			this.socket.send(JSON.stringify({ id, method: 'Runtime.getHeapUsage' }));
 		});
+	}
+
+	/** MB of V8 heap still in use after a full collection: what the isolate really holds. */
+	live(): Promise<number> {
+		this.socket.send(JSON.stringify({ id: this.nextId++, method: 'HeapProfiler.collectGarbage' }));
+		return this.used();
 	}
 
 	close(): void {

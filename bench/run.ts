@@ -66,19 +66,22 @@ class LoadGenerator {
 
 /**
  * Samples, every 250 ms until stopped, workerd's resident memory and the V8 heap of the isolate that runs
- * the Worker and its objects (through the inspector); returns the peaks in MB.
+ * the Worker and its objects (through the inspector), and once a second the live heap (after a forced
+ * collection, which costs the isolate a few ms); returns the peaks in MB.
  */
-async function memorySampler(instance: BenchInstance): Promise<{ stop: () => Promise<{ rssMb: number; heapMb: number }> }> {
+async function memorySampler(instance: BenchInstance): Promise<{ stop: () => Promise<{ rssMb: number; heapMb: number; liveHeapMb: number }> }> {
 	const heap = await HeapProbe.connect(instance.inspectorPort);
 	// A busy isolate answers the inspector late; a sample that takes over 2 s is skipped.
 	const heapNow = () => Promise.race([heap.used(), new Promise<number>((resolve) => setTimeout(() => resolve(0), 2_000))]);
 	let rssMb = workerdUsage(instance.worker.processGroup).rssMb;
 	let heapMb = await heapNow();
+	let liveHeapMb = 0;
 	let running = true;
 	const loop = (async () => {
-		while (running) {
+		for (let tick = 0; running; tick++) {
 			rssMb = Math.max(rssMb, workerdUsage(instance.worker.processGroup).rssMb);
 			heapMb = Math.max(heapMb, await heapNow());
+			if (tick % 4 === 0) liveHeapMb = Math.max(liveHeapMb, await Promise.race([heap.live(), new Promise<number>((resolve) => setTimeout(() => resolve(0), 2_000))]));
 			await new Promise((resolve) => setTimeout(resolve, 250));
 		}
 	})();
@@ -87,7 +90,7 @@ async function memorySampler(instance: BenchInstance): Promise<{ stop: () => Pro
 			running = false;
 			await loop;
 			heap.close();
-			return { rssMb: Math.round(rssMb), heapMb: Math.round(heapMb) };
+			return { rssMb: Math.round(rssMb), heapMb: Math.round(heapMb), liveHeapMb: Math.round(liveHeapMb) };
 		},
 	};
 }
@@ -206,6 +209,7 @@ async function main(): Promise<void> {
 		const ingest: any[] = [];
 		let peakRss = 0;
 		let peakHeap = 0;
+		let peakLiveHeap = 0;
 		for (const rate of PLAN.ingestRates) {
 			log(`Ingest at ${rate.toLocaleString()} events/s for ${PLAN.ingestSeconds} s…`);
 			const before = await worker.status();
@@ -231,6 +235,7 @@ async function main(): Promise<void> {
 			const memory = await sampler.stop();
 			peakRss = Math.max(peakRss, memory.rssMb);
 			peakHeap = Math.max(peakHeap, memory.heapMb);
+			peakLiveHeap = Math.max(peakLiveHeap, memory.liveHeapMb);
 			const usage1 = workerdUsage(worker.worker.processGroup);
 			const cpuSeconds = usage1.cpuSeconds - usage0.cpuSeconds;
 			const result = {
@@ -411,6 +416,7 @@ async function main(): Promise<void> {
 					zeroLoss: missing === 0 && duplicates === 0,
 					peakRssMb: memory.rssMb,
 					peakHeapMb: memory.heapMb,
+					peakLiveHeapMb: memory.liveHeapMb,
 					reconnects: after.counters.reconnects - before.counters.reconnects,
 					queueMessages: after.counters.queueMessages - before.counters.queueMessages,
 					enqueued: after.counters.enqueued - before.counters.enqueued,
@@ -421,7 +427,7 @@ async function main(): Promise<void> {
 			}
 		};
 		const describeReplay = (r: Awaited<ReturnType<typeof replayRun>>) =>
-			`  caught up in ${r.caughtUpSeconds} s (${r.eventsPerSecond.toLocaleString()} events/s), all ${r.taggedPosts} tagged posts indexed after ${r.indexedSeconds} s: ${r.zeroLoss ? 'zero loss' : `${r.missing} missing, ${r.duplicates} duplicated`}; peak workerd RSS ${r.peakRssMb} MB, V8 heap ${r.peakHeapMb} MB, ${r.reconnects} reconnects`;
+			`  caught up in ${r.caughtUpSeconds} s (${r.eventsPerSecond.toLocaleString()} events/s), all ${r.taggedPosts} tagged posts indexed after ${r.indexedSeconds} s: ${r.zeroLoss ? 'zero loss' : `${r.missing} missing, ${r.duplicates} duplicated`}; peak workerd RSS ${r.peakRssMb} MB, V8 heap ${r.peakHeapMb} MB (live ${r.peakLiveHeapMb} MB), ${r.reconnects} reconnects`;
 		log(`Replay at Jetstream's default max-sub-rate (${JETSTREAM_MAX_SUB_RATE.toLocaleString()} events/s per subscriber): ${PLAN.limitedReplayEvents.toLocaleString()} events held back while the receiver is stopped, then served from its cursor…`);
 		const limitedReplay = await survive(() => replayRun('replay-limited', PLAN.limitedReplayEvents, JETSTREAM_MAX_SUB_RATE));
 		log(limitedReplay.crashed ? `  workerd crashed: ${limitedReplay.error}` : describeReplay(limitedReplay));
@@ -458,6 +464,7 @@ async function main(): Promise<void> {
 					zeroLoss: missing === 0 && duplicates === 0,
 					peakRssMb: memory.rssMb,
 					peakHeapMb: memory.heapMb,
+					peakLiveHeapMb: memory.liveHeapMb,
 					reconnects: after.counters.reconnects - before.counters.reconnects,
 				};
 			} finally {
@@ -465,7 +472,7 @@ async function main(): Promise<void> {
 			}
 		});
 		if (overload.crashed) log(`  workerd crashed: ${overload.error}`);
-		else log(`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB, V8 heap ${overload.peakHeapMb} MB, ${overload.reconnects} reconnects`);
+		else log(`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB, V8 heap ${overload.peakHeapMb} MB (live ${overload.peakLiveHeapMb} MB), ${overload.reconnects} reconnects`);
 
 		// ---- 6. latency as a user sees it on `npm start` ----
 		log(`npm start: ${PLAN.sandboxPosts} lone posts from createRecord to getFeedSkeleton…`);
@@ -510,6 +517,7 @@ async function main(): Promise<void> {
 			},
 			peakWorkerdRssMb: Math.round(peakRss),
 			peakHeapMb: Math.round(peakHeap),
+			peakLiveHeapMb: Math.round(peakLiveHeap),
 			durationSeconds: Math.round((Date.now() - started) / 1000),
 		};
 		await mkdir('docs/benchmarks', { recursive: true });
