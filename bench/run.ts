@@ -411,13 +411,7 @@ async function main(): Promise<void> {
 					caughtUpSeconds: +caughtUpSeconds.toFixed(1),
 					eventsPerSecond: Math.round(backlog.sent / caughtUpSeconds),
 					indexedSeconds: +indexedSeconds.toFixed(1),
-					missing,
-					duplicates,
-					zeroLoss: missing === 0 && duplicates === 0,
-					peakRssMb: memory.rssMb,
-					peakHeapMb: memory.heapMb,
-					peakLiveHeapMb: memory.liveHeapMb,
-					reconnects: after.counters.reconnects - before.counters.reconnects,
+					...floodOutcome({ missing, duplicates }, memory, before, after),
 					queueMessages: after.counters.queueMessages - before.counters.queueMessages,
 					enqueued: after.counters.enqueued - before.counters.enqueued,
 				};
@@ -459,13 +453,7 @@ async function main(): Promise<void> {
 					receivedWhileStreaming: midway.counters.eventsSeen - before.counters.eventsSeen,
 					caughtUpSecondsAfterStream: +caughtUpSeconds.toFixed(1),
 					taggedPosts: streamed.tagged.length,
-					missing,
-					duplicates,
-					zeroLoss: missing === 0 && duplicates === 0,
-					peakRssMb: memory.rssMb,
-					peakHeapMb: memory.heapMb,
-					peakLiveHeapMb: memory.liveHeapMb,
-					reconnects: after.counters.reconnects - before.counters.reconnects,
+					...floodOutcome({ missing, duplicates }, memory, before, after),
 				};
 			} finally {
 				await instance.stop();
@@ -533,6 +521,18 @@ async function main(): Promise<void> {
 		for (const stop of stoppers.reverse()) await Promise.resolve(stop()).catch(() => {});
 		await rm(dir, { recursive: true, force: true });
 	}
+}
+
+/** What every flood section reports: loss checked post by post, peak memory, reconnects over the section. */
+function floodOutcome(loss: { missing: number; duplicates: number }, memory: { rssMb: number; heapMb: number; liveHeapMb: number }, before: any, after: any) {
+	return {
+		...loss,
+		zeroLoss: loss.missing === 0 && loss.duplicates === 0,
+		peakRssMb: memory.rssMb,
+		peakHeapMb: memory.heapMb,
+		peakLiveHeapMb: memory.liveHeapMb,
+		reconnects: after.counters.reconnects - before.counters.reconnects,
+	};
 }
 
 /** Runs a flood section; a crash of workerd is a result to report (with what it said), not the end of the run. */
