@@ -30,6 +30,12 @@ describe('readConfig', () => {
 		expect(readConfig({ ...good, RECEIVER_FLUSH_MS: '0' }).receiverFlushMs).toBe(0);
 		expect(readConfig({ ...good, RECEIVER_FLUSH_MS: '250' }).receiverFlushMs).toBe(250);
 	});
+	it('reads Jetstream over TCP unless JETSTREAM_TRANSPORT says websocket', () => {
+		expect(readConfig(good).jetstreamTransport).toBe('tcp');
+		expect(readConfig({ ...good, JETSTREAM_TRANSPORT: '' }).jetstreamTransport).toBe('tcp');
+		expect(readConfig({ ...good, JETSTREAM_TRANSPORT: 'websocket' }).jetstreamTransport).toBe('websocket');
+		expect(() => readConfig({ ...good, JETSTREAM_TRANSPORT: 'udp' })).toThrow('JETSTREAM_TRANSPORT must be one of tcp, websocket, got "udp"');
+	});
 	it('accepts a local host with a port', () => {
 		expect(readConfig({ ...good, JETSTREAM_URL: 'ws://127.0.0.1:6008/subscribe', SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' }).serviceDid).toBe(
 			'did:web:localhost%3A8787',

@@ -25,6 +25,8 @@ export interface Config {
 	 * docs/benchmarks.md for the measured curve.
 	 */
 	receiverFlushMs: number;
+	/** How the receiver reads Jetstream (see receiver/jetstream-connection.ts): `tcp` can pause the stream, `websocket` cannot. */
+	jetstreamTransport: Transport;
 }
 
 export class ConfigError extends Error {
@@ -41,6 +43,7 @@ export interface RawVars {
 	APPVIEW_URL?: string;
 	APPVIEW_DID?: string;
 	RECEIVER_FLUSH_MS?: string;
+	JETSTREAM_TRANSPORT?: string;
 }
 
 const HOST = /^[a-z0-9.-]+(:\d{1,5})?$/i;
@@ -66,10 +69,21 @@ export function readConfig(vars: RawVars): Config {
 	const serviceOrigin = `${loopback ? 'http' : 'https'}://${serviceHost}`;
 	const signInService = httpUrl('SIGN_IN_SERVICE', required('SIGN_IN_SERVICE', vars.SIGN_IN_SERVICE));
 	const receiverFlushMs = readFlushMs(vars.RECEIVER_FLUSH_MS);
-	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars), receiverFlushMs };
+	const jetstreamTransport = readTransport(vars.JETSTREAM_TRANSPORT);
+	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars), receiverFlushMs, jetstreamTransport };
 }
 
 export const DEFAULT_RECEIVER_FLUSH_MS = 20;
+
+/** How the receiver reads Jetstream; receiver/jetstream-connection.ts has one class for each. */
+export const TRANSPORTS = ['tcp', 'websocket'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+
+function readTransport(value: string | undefined): Transport {
+	const transport = value?.trim() || 'tcp';
+	if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new ConfigError(`JETSTREAM_TRANSPORT must be one of ${TRANSPORTS.join(', ')}, got ${JSON.stringify(value)}`);
+	return transport as Transport;
+}
 
 /** Whole milliseconds, 0 to 1,000 (longer would hold the checkpoint and every event for seconds). */
 function readFlushMs(value: string | undefined): number {

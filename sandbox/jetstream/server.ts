@@ -126,6 +126,22 @@ export class JetstreamServer {
 		return timeUs;
 	}
 
+	/** Pings every subscriber, as Jetstream does every 30 s; resolves with how many answered within `timeoutMs`. */
+	async ping(timeoutMs = 2_000): Promise<number> {
+		const answers = [...this.subscribers].map(
+			({ socket }) =>
+				new Promise<boolean>((resolve) => {
+					const timer = setTimeout(() => resolve(false), timeoutMs);
+					socket.once('pong', () => {
+						clearTimeout(timer);
+						resolve(true);
+					});
+					socket.ping();
+				}),
+		);
+		return (await Promise.all(answers)).filter(Boolean).length;
+	}
+
 	/** Closes every subscriber's socket abruptly, as a network failure would. */
 	dropConnections(): void {
 		for (const subscriber of this.subscribers) subscriber.socket.terminate();

@@ -1,20 +1,22 @@
 /**
- * FirehoseReceiver: the one Durable Object (named "main") that holds the Jetstream socket. Frames go
- * through the cheap filter (filter.ts) into the outbox (outbox.ts), which sends them to the queue in
- * batches; the cursor is checkpointed only past frames that are enqueued, every few seconds. An alarm
+ * FirehoseReceiver: the one Durable Object (named "main") that holds the Jetstream connection
+ * (jetstream-connection.ts). Frames go through the cheap filter (filter.ts) into the outbox (outbox.ts),
+ * which sends them to the queue in batches; the cursor is checkpointed only past frames that are
+ * enqueued, every few seconds. Over its byte budget it stops reading until the outbox drains. An alarm
  * watchdog reconnects a dead or stalled socket; reconnects back off with jitter and rewind a few seconds,
  * and the first event of each resume shows whether Jetstream started it later than asked (gap.ts).
  * It keeps the socket, the outbox and the checkpoint; the route memory (route-memory.ts) and the
  * dead letters (dead-letter-store.ts) live in modules of their own, in the same SQLite.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { readConfig } from '../config';
+import { readConfig, type Transport } from '../config';
 import { addDrops, noDrops, type DropCounts, type DropReason } from '../shared/drop-reasons';
 import type { CommunityId } from '../shared/hashtag';
 import type { FirehoseMessage } from '../shared/index-op';
 import { meteredSql, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import { reconnectDelayMs } from './backoff';
+import { openConnection, type JetstreamConnection } from './jetstream-connection';
 import { DeadLetterStore, type DeadLetter, type StoredDeadLetter } from './dead-letter-store';
 import { classifyFrame } from './filter';
 import { gapOf, type Gap } from './gap';
@@ -37,8 +39,9 @@ const WATCHDOG_EVERY_MS = 30_000;
 /** No frame for this long on an open socket counts as a stall. */
 const STALL_MS = 120_000;
 /**
- * More unsent event bytes than this: stop reading and resume from the checkpoint once drained. Counted in
- * bytes, not events (an event may be 120 KB), well inside the object's 128 MB.
+ * More unsent event bytes than this: stop reading until the outbox drains (over TCP the stream pauses; the
+ * runtime's WebSocket cannot pause, so it is closed and resumed from the checkpoint). Counted in bytes,
+ * not events (an event may be 120 KB), well inside the object's 128 MB.
  */
 export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
@@ -53,6 +56,8 @@ export interface ReceiverCounters {
 	/** Events the queue consumer dropped after parsing (invalid records and the like), by reason, likewise. */
 	processorDropped: DropCounts;
 	reconnects: number;
+	/** Times reading paused until the outbox drained (the queue fell behind the stream). */
+	pauses: number;
 	sendFailures: number;
 	/** Resumes that started later than they asked (see `ReceiverStatus.gap`). */
 	gaps: number;
@@ -61,7 +66,10 @@ export interface ReceiverCounters {
 export interface ReceiverStatus {
 	running: boolean;
 	connected: boolean;
+	/** Reading is paused until the outbox drains. */
+	paused: boolean;
 	jetstreamUrl: string;
+	transport: Transport;
 	/** Checkpointed cursor (time_us) the receiver resumes from, and how far it is behind now. */
 	cursor: number | null;
 	lagMs: number | null;
@@ -87,6 +95,7 @@ const emptyCounters = (): ReceiverCounters => ({
 	dropped: noDrops(),
 	processorDropped: noDrops(),
 	reconnects: 0,
+	pauses: 0,
 	sendFailures: 0,
 	gaps: 0,
 });
@@ -103,8 +112,9 @@ function restoreCounters(saved: string | null): ReceiverCounters {
 }
 
 export class FirehoseReceiver extends DurableObject<Env> {
-	private socket: WebSocket | null = null;
+	private socket: JetstreamConnection | null = null;
 	private connected = false;
+	private paused = false;
 	/** Bumped on every (re)connect, so callbacks of an abandoned socket or batch do nothing. */
 	private generation = 0;
 	private outbox: Outbox<FirehoseMessage>;
@@ -130,6 +140,8 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	private backlogBudgetBytes = MAX_BUFFERED_BYTES;
 	/** RECEIVER_FLUSH_MS: how long a flush stays open for more events to pack with its first. */
 	private readonly flushDelayMs: number;
+	/** JETSTREAM_TRANSPORT; a test switches it to exercise the other one. */
+	private transport: Transport;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -137,7 +149,9 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		this.sql = meteredSql(ctx.storage.sql, this.meter);
 		this.deadLetters = new DeadLetterStore(ctx.storage);
 		this.routes = new RouteMemory(this.sql);
-		this.flushDelayMs = readConfig(env).receiverFlushMs;
+		const config = readConfig(env);
+		this.flushDelayMs = config.receiverFlushMs;
+		this.transport = config.jetstreamTransport;
 		const saved = this.sql
 			.exec<{ cursor_us: number | null; counters: string | null; gap: string | null }>('SELECT cursor_us, counters, gap FROM receiver_state WHERE singleton = 1')
 			.toArray()[0];
@@ -199,7 +213,9 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		return {
 			running: this.state()?.running === 1,
 			connected: this.connected,
+			paused: this.paused,
 			jetstreamUrl: readConfig(this.env).jetstreamUrl.href,
+			transport: this.transport,
 			cursor,
 			lagMs: cursor === null ? null : Math.max(0, Date.now() - Math.floor(cursor / 1000)),
 			lastFrameAt: this.lastFrameAt,
@@ -215,7 +231,8 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	/** Watchdog: reconnect a dead or stalled socket, persist the checkpoint, age out old routes. */
 	override async alarm(): Promise<void> {
 		if (!this.state()?.running) return;
-		const stalled = this.connected && this.lastFrameAt !== null && Date.now() - this.lastFrameAt > STALL_MS;
+		// A paused stream is quiet because the queue is behind, not the socket.
+		const stalled = this.connected && !this.paused && this.lastFrameAt !== null && Date.now() - this.lastFrameAt > STALL_MS;
 		if (stalled) this.disconnect();
 		if (!this.socket && !this.reconnectTimer) this.openSocket();
 		this.checkpoint();
@@ -256,35 +273,33 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		if (this.askedUs !== null) url.searchParams.set('cursor', String(this.askedUs));
 		this.outbox = new Outbox(resumeFrom);
 
-		let socket: WebSocket;
 		try {
-			socket = new WebSocket(url.href);
+			this.socket = openConnection(this.transport, url, {
+				open: () => {
+					if (generation !== this.generation) return;
+					this.connected = true;
+					this.attempt = 0;
+					this.lastFrameAt = Date.now();
+					this.startCheckpointTimer();
+				},
+				message: (text) => {
+					if (generation !== this.generation) return;
+					if (text === null) return this.onDrop('malformed', null);
+					return this.onFrame(text);
+				},
+				gone: (reason) => {
+					if (generation !== this.generation) return;
+					console.error('Jetstream connection lost:', reason);
+					this.socket = null;
+					this.connected = false;
+					this.paused = false;
+					this.scheduleReconnect(generation);
+				},
+			});
 		} catch (err) {
-			console.error('cannot open Jetstream socket', url.href, err);
+			console.error('cannot open Jetstream connection', url.href, err);
 			this.scheduleReconnect(generation);
-			return;
 		}
-		this.socket = socket;
-		socket.addEventListener('open', () => {
-			if (generation !== this.generation) return;
-			this.connected = true;
-			this.attempt = 0;
-			this.lastFrameAt = Date.now();
-			this.startCheckpointTimer();
-		});
-		socket.addEventListener('message', (event) => {
-			if (generation !== this.generation) return;
-			if (typeof event.data === 'string') this.onFrame(event.data);
-			else this.onDrop('malformed', null);
-		});
-		const onGone = () => {
-			if (generation !== this.generation) return;
-			this.socket = null;
-			this.connected = false;
-			this.scheduleReconnect(generation);
-		};
-		socket.addEventListener('close', onGone);
-		socket.addEventListener('error', onGone);
 	}
 
 	private disconnect(): void {
@@ -294,13 +309,10 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		this.flushTimer = null;
 		if (this.checkpointTimer) clearInterval(this.checkpointTimer);
 		this.checkpointTimer = null;
-		try {
-			this.socket?.close(1000, 'receiver stopping');
-		} catch {
-			// already closed
-		}
+		this.socket?.close();
 		this.socket = null;
 		this.connected = false;
+		this.paused = false;
 	}
 
 	private scheduleReconnect(generation: number): void {
@@ -321,7 +333,8 @@ export class FirehoseReceiver extends DurableObject<Env> {
 
 	// ---- frames -> outbox -> queue ----
 
-	private onFrame(frame: string): void {
+	/** Returns a promise while reading must pause (over the byte budget, on a connection that can pause). */
+	private onFrame(frame: string): Promise<void> | undefined {
 		this.lastFrameAt = Date.now();
 		this.counters.eventsSeen++;
 		const verdict = classifyFrame(
@@ -333,18 +346,30 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		if (this.askedUs !== null && verdict.timeUs !== null) this.resumedAt(this.askedUs, verdict.timeUs);
 		if (verdict.verdict === 'drop') {
 			this.onDrop(verdict.reason, verdict.timeUs);
-			return;
+			return undefined;
 		}
 		this.counters.passed++;
 		if (verdict.remember) this.routes.remember(verdict.remember.uri, verdict.remember.routes);
 		if (verdict.claim) this.routes.rememberClaim(verdict.claim);
 		this.outbox.add(verdict.message, verdict.bytes, verdict.timeUs);
-		if (this.outbox.bufferedBytes > this.backlogBudgetBytes) {
-			// The queue is not keeping up: stop reading; resume from the checkpoint after the backlog drains.
-			this.disconnect();
-			this.scheduleReconnect(this.generation);
-		}
 		this.scheduleFlush();
+		if (this.outbox.bufferedBytes <= this.backlogBudgetBytes) return undefined;
+		// The queue is not keeping up: stop reading until the backlog drains.
+		if (this.socket?.canPause) return this.pauseUntilDrained();
+		// The runtime's WebSocket cannot pause: close it, and resume from the checkpoint once drained.
+		this.disconnect();
+		this.scheduleReconnect(this.generation);
+		return undefined;
+	}
+
+	private async pauseUntilDrained(): Promise<void> {
+		const generation = this.generation;
+		this.paused = true;
+		this.counters.pauses++;
+		await this.drain();
+		if (generation !== this.generation) return;
+		this.paused = false;
+		this.lastFrameAt = Date.now();
 	}
 
 	/** The first event of a resumed stream: record a gap if it came later than asked. */

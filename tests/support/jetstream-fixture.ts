@@ -1,7 +1,7 @@
 /**
  * Vitest globalSetup (runs in Node): a Jetstream server for the workerd tests, on the port that
  * vitest.config.mts gave the Worker as JETSTREAM_URL, plus HTTP control routes the tests (inside
- * workerd) call to publish events, cut connections and read what was subscribed.
+ * workerd) call to publish events, cut connections, ping subscribers and read what was subscribed.
  *
  * Like Jetstream, it clamps a cursor older than anything it holds: the replay starts at its oldest event
  * (the first published, as tests publish in time order: `oldestUs` in the status), however much later
@@ -40,6 +40,9 @@ export default async function setup(project: TestProject) {
 		if (req.method === 'POST' && req.url === '/control/drop') {
 			server.dropConnections();
 			return reply(200, {});
+		}
+		if (req.method === 'POST' && req.url === '/control/ping') {
+			return reply(200, { subscribers: server.connections, pongs: await server.ping() });
 		}
 		if (req.method === 'GET' && req.url === '/control/status') {
 			const status: FixtureStatus = { connections: server.connections, subscriptions: server.subscriptions.map((u) => u.href), oldestUs };

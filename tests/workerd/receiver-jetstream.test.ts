@@ -75,6 +75,11 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		await waitFor(async () => expect(await feedOf(id)).toEqual(expect.arrayContaining(burst.map((rkey) => postUri(BOB, rkey)))));
 	});
 
+	it('answers the server\'s pings, as Jetstream requires of a live subscriber', async () => {
+		const res = await fetch(`${control}/ping`, { method: 'POST' });
+		expect(await res.json()).toEqual({ subscribers: 1, pongs: 1 });
+	});
+
 	it('a post delete reaches the community through the route memory', async () => {
 		const rkey = newRkey();
 		await publish({ events: [post(BOB, rkey, `#atr_${id} short-lived`)] });
@@ -153,17 +158,13 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		expect(counters.gaps).toBe(2);
 	});
 
-	it('over its byte budget it stops reading, drains, and resumes from a later checkpoint: every post once', async () => {
-		const stub = env.FIREHOSE_RECEIVER.getByName('main');
-		const before = await feedOf(id);
-		const { reconnects } = (await receiverStatus()).counters;
-		const subscriptions = (await jetstreamStatus()).subscriptions.length;
-		// A queue that stops accepting sends (a fault we cannot cause otherwise), and a 20 KB budget
-		// instead of 16 MiB so the test need not publish that much. The stall is a flag the object polls:
-		// a promise resolved from the test's own context would never wake the object's.
-		type Rigged = { env: Env; backlogBudgetBytes: number; queueStalled?: boolean };
-		await runInDurableObject(stub, (instance) => {
-			const receiver = instance as unknown as Rigged;
+	// A queue that stops accepting sends (a fault we cannot cause otherwise), and a 20 KB budget instead
+	// of 16 MiB so the tests need not publish that much. The stall is a flag the object polls: a promise
+	// resolved from the test's own context would never wake the object's.
+	type Rigged = { env: Env; backlogBudgetBytes: number; queueStalled?: boolean; transport: 'tcp' | 'websocket' };
+	const rig = (change: (receiver: Rigged) => void) => runInDurableObject(env.FIREHOSE_RECEIVER.getByName('main'), (instance) => change(instance as unknown as Rigged));
+	const stallQueue = () =>
+		rig((receiver) => {
 			const queue = receiver.env.FIREHOSE_EVENTS;
 			const sendBatch = async (...args: Parameters<Queue['sendBatch']>) => {
 				while (receiver.queueStalled) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -173,21 +174,73 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 			receiver.env = { ...receiver.env, FIREHOSE_EVENTS: { send: queue.send.bind(queue), sendBatch } as Queue };
 			receiver.backlogBudgetBytes = 20_000;
 		});
-		// 80 posts of about 450 bytes (a valid post: under 300 graphemes), 100 ms apart in stream time: twice the budget at once, and more than a
-		// rewind's worth of stream, so each step back re-reads less than it moves on.
+	const unrig = () =>
+		rig((receiver) => {
+			receiver.env = env as Env;
+			receiver.backlogBudgetBytes = 16 * 1024 * 1024;
+		});
+	/**
+	 * 80 posts of about 450 bytes (a valid post: under 300 graphemes), 100 ms apart in stream time: twice
+	 * the budget at once, and more than a rewind's worth of stream. Each flood starts after the last one
+	 * ends, as a stream's time does (a resume replays from a time).
+	 */
+	let floodEndUs = 0;
+	const publishFlood = async () => {
 		const flood = Array.from({ length: 80 }, () => newRkey());
-		const startUs = Date.now() * 1000 + 1_000_000;
+		const startUs = Math.max(Date.now() * 1000, floodEndUs) + 1_000_000;
+		floodEndUs = startUs + flood.length * 100_000;
 		await publish({ events: flood.map((rkey, i) => ({ ...post(BOB, rkey, `#atr_${id} ${'budget '.repeat(40)}`), time_us: startUs + i * 100_000 })) });
-		// Past the budget it closes the socket instead of buffering on.
-		await waitFor(async () => expect((await jetstreamStatus()).connections).toBe(0));
-		const waiting = await receiverStatus();
-		expect(waiting.connected).toBe(false);
-		await runInDurableObject(stub, (instance) => void ((instance as unknown as Rigged).queueStalled = false));
-
+		return flood;
+	};
+	const expectIndexedOnce = async (before: string[], flood: string[]) => {
 		await waitFor(async () => expect(await feedOf(id)).toHaveLength(before.length + flood.length));
 		const feed = await feedOf(id);
 		expect(new Set(feed).size).toBe(feed.length);
 		for (const rkey of flood) expect(feed).toContain(postUri(BOB, rkey));
+	};
+
+	it('over its byte budget it stops reading on the same connection until the outbox drains: every post once, no reconnect', async () => {
+		const before = await feedOf(id);
+		const { counters } = await receiverStatus();
+		const subscriptions = (await jetstreamStatus()).subscriptions.length;
+		expect((await receiverStatus()).transport).toBe('tcp');
+		await stallQueue();
+		const flood = await publishFlood();
+		await waitFor(async () => expect((await receiverStatus()).paused).toBe(true));
+		// Paused, it reads no further: what it has read stays put while the rest waits in the socket.
+		const read = (await receiverStatus()).counters.eventsSeen - counters.eventsSeen;
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		const waiting = await receiverStatus();
+		expect(waiting.counters.eventsSeen - counters.eventsSeen).toBe(read);
+		expect(read).toBeLessThan(flood.length);
+		expect(waiting.connected).toBe(true);
+
+		await rig((receiver) => void (receiver.queueStalled = false));
+		await expectIndexedOnce(before, flood);
+		const status = await receiverStatus();
+		expect(status).toMatchObject({ connected: true, paused: false });
+		expect(status.counters.pauses).toBeGreaterThan(counters.pauses);
+		expect(status.counters.reconnects).toBe(counters.reconnects);
+		expect((await jetstreamStatus()).subscriptions.length).toBe(subscriptions);
+		await unrig();
+	}, 30_000);
+
+	it('on the runtime WebSocket, which cannot pause, over budget it closes, drains, and resumes from a later checkpoint: every post once', async () => {
+		await rig((receiver) => void (receiver.transport = 'websocket'));
+		await fetch(`${control}/drop`, { method: 'POST' });
+		await waitFor(async () => expect(await receiverStatus()).toMatchObject({ connected: true, transport: 'websocket' }));
+		const before = await feedOf(id);
+		const { reconnects } = (await receiverStatus()).counters;
+		const subscriptions = (await jetstreamStatus()).subscriptions.length;
+		await stallQueue();
+		const flood = await publishFlood();
+		// Past the budget it closes the socket instead of buffering on.
+		await waitFor(async () => expect((await jetstreamStatus()).connections).toBe(0));
+		const waiting = await receiverStatus();
+		expect(waiting.connected).toBe(false);
+		await rig((receiver) => void (receiver.queueStalled = false));
+
+		await expectIndexedOnce(before, flood);
 		await waitFor(async () => expect((await receiverStatus()).connected).toBe(true));
 		const status = await receiverStatus();
 		expect(status.counters.reconnects).toBeGreaterThan(reconnects);
@@ -195,11 +248,10 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		const resumed = (await jetstreamStatus()).subscriptions.slice(subscriptions).map((u) => Number(new URL(u).searchParams.get('cursor')));
 		expect(resumed.length).toBeGreaterThanOrEqual(1);
 		expect(resumed.at(-1)! + REWIND_US).toBeGreaterThanOrEqual(waiting.cursor!);
-		await runInDurableObject(stub, (instance) => {
-			const receiver = instance as unknown as Rigged;
-			receiver.env = env as Env;
-			receiver.backlogBudgetBytes = 16 * 1024 * 1024;
-		});
+		await unrig();
+		await rig((receiver) => void (receiver.transport = 'tcp'));
+		await fetch(`${control}/drop`, { method: 'POST' });
+		await waitFor(async () => expect(await receiverStatus()).toMatchObject({ connected: true, transport: 'tcp' }));
 	}, 30_000);
 
 	it('stops on request, keeping its checkpoint', async () => {

@@ -37,7 +37,7 @@ describe('Durable Object schemas', () => {
 
 	it('FirehoseReceiver restores counters an older version saved, carrying old drop names into the shared ones', async () => {
 		const stub = env.FIREHOSE_RECEIVER.getByName('old-counters');
-		// As saved before the shared drop reasons and the gap counter existed.
+		// As saved before the shared drop reasons, the gap and the pause counters existed.
 		const old = {
 			eventsSeen: 20,
 			passed: 9,
@@ -58,6 +58,7 @@ describe('Durable Object schemas', () => {
 			dropped: { ...noDrops(), ...old.dropped },
 			processorDropped: { ...noDrops(), malformed: 4, not_commit: 1, invalid_record: 3, bad_message: 1 },
 			gaps: 0,
+			pauses: 0,
 		});
 		expect(gap).toBeNull();
 	});

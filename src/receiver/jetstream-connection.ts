@@ -1,0 +1,169 @@
+/**
+ * The receiver's connection to Jetstream, over one of two transports:
+ * - `tcp` (the default): our own WebSocket client (ws-protocol.ts) over a `cloudflare:sockets` TCP
+ *   socket. A message handler may return a promise; nothing more is read until it settles, so a
+ *   receiver over its backlog budget pauses the stream and the sender feels it (TCP flow control).
+ * - `websocket`: the runtime's WebSocket, which delivers every message as fast as it arrives and cannot
+ *   pause; a receiver over budget can only close it and resume later from its checkpoint.
+ * `tcp` is for where the runtime may open a socket to Jetstream's host (not a Cloudflare-proxied
+ * address; see docs/operations.md); `websocket` works wherever a WebSocket does.
+ */
+import { connect } from 'cloudflare:sockets';
+import type { Transport } from '../config';
+import {
+	checkHandshake,
+	closePayload,
+	encodeClientFrame,
+	FrameDecoder,
+	handshakeKey,
+	handshakeRequest,
+	Opcode,
+	parseHandshakeResponse,
+	type HandshakeResponse,
+} from './ws-protocol';
+
+export interface ConnectionHandlers {
+	/** The upgrade succeeded. */
+	open(): void;
+	/**
+	 * One whole message: its text, or null if it was not text (binary, or not UTF-8). A promise returned
+	 * pauses reading until it settles, where the transport can pause (`canPause`).
+	 */
+	message(text: string | null): Promise<void> | void;
+	/** The connection ended without `close()` being called (the peer closed it, or it failed); called once. */
+	gone(reason: string): void;
+}
+
+export interface JetstreamConnection {
+	/** Whether a promise from `message` pauses reading (true), or is ignored (false). */
+	readonly canPause: boolean;
+	/** Closes it; `gone` is not called after this. */
+	close(): void;
+}
+
+export function openConnection(transport: Transport, url: URL, handlers: ConnectionHandlers): JetstreamConnection {
+	return transport === 'tcp' ? new TcpConnection(url, handlers) : new RuntimeWebSocketConnection(url, handlers);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+function textOf(data: Uint8Array): string | null {
+	try {
+		return utf8.decode(data);
+	} catch {
+		return null;
+	}
+}
+
+class TcpConnection implements JetstreamConnection {
+	readonly canPause = true;
+	private ended = false;
+	private readonly socket: ReturnType<typeof connect>;
+	private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+
+	constructor(
+		private readonly url: URL,
+		private readonly handlers: ConnectionHandlers,
+	) {
+		const secure = url.protocol === 'wss:';
+		this.socket = connect({ hostname: url.hostname, port: Number(url.port) || (secure ? 443 : 80) }, { secureTransport: secure ? 'on' : 'off', allowHalfOpen: false });
+		this.writer = this.socket.writable.getWriter();
+		void this.run();
+	}
+
+	close(): void {
+		if (this.ended) return;
+		this.ended = true;
+		// A polite close frame, then the socket; neither can fail the caller.
+		this.writer.write(encodeClientFrame(Opcode.close, closePayload(1000, 'receiver closing'))).catch(() => {});
+		this.socket.close().catch(() => {});
+	}
+
+	private async run(): Promise<void> {
+		try {
+			const reader = this.socket.readable.getReader();
+			const response = await this.handshake(reader);
+			if (this.ended) return;
+			this.handlers.open();
+			const decoder = new FrameDecoder();
+			let chunk: Uint8Array = response.rest;
+			for (;;) {
+				for (const incoming of decoder.push(chunk)) {
+					if (this.ended) return;
+					if (incoming.kind === 'message') {
+						const paused = this.handlers.message(incoming.binary ? null : textOf(incoming.data));
+						if (paused) await paused;
+					} else if (incoming.kind === 'ping') {
+						this.writer.write(encodeClientFrame(Opcode.pong, incoming.data)).catch(() => {});
+					} else if (incoming.kind === 'close') {
+						this.writer.write(encodeClientFrame(Opcode.close, incoming.code === null ? new Uint8Array(0) : closePayload(incoming.code, ''))).catch(() => {});
+						return this.end(`Jetstream closed the connection (${incoming.code ?? 'no code'}${incoming.reason ? `: ${incoming.reason}` : ''})`);
+					}
+				}
+				if (this.ended) return;
+				const { value, done } = await reader.read();
+				if (done) return this.end('Jetstream ended the connection without a close frame');
+				chunk = value;
+			}
+		} catch (err) {
+			this.end(err instanceof Error ? err.message : String(err));
+		}
+	}
+
+	private async handshake(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<HandshakeResponse> {
+		const key = handshakeKey();
+		await this.writer.write(new TextEncoder().encode(handshakeRequest(this.url, key)));
+		let head = new Uint8Array(0);
+		for (;;) {
+			const response = parseHandshakeResponse(head);
+			if (response) {
+				await checkHandshake(response, key);
+				return response;
+			}
+			const { value, done } = await reader.read();
+			if (done) throw new Error('the connection closed during the WebSocket handshake');
+			const joined = new Uint8Array(head.length + value.length);
+			joined.set(head);
+			joined.set(value, head.length);
+			head = joined;
+		}
+	}
+
+	private end(reason: string): void {
+		if (this.ended) return;
+		this.ended = true;
+		this.socket.close().catch(() => {});
+		this.handlers.gone(reason);
+	}
+}
+
+class RuntimeWebSocketConnection implements JetstreamConnection {
+	readonly canPause = false;
+	private ended = false;
+	private readonly socket: WebSocket;
+
+	constructor(url: URL, handlers: ConnectionHandlers) {
+		this.socket = new WebSocket(url.href);
+		const gone = (reason: string) => {
+			if (this.ended) return;
+			this.ended = true;
+			handlers.gone(reason);
+		};
+		this.socket.addEventListener('open', () => !this.ended && handlers.open());
+		this.socket.addEventListener('message', (event) => {
+			if (!this.ended) void handlers.message(typeof event.data === 'string' ? event.data : null);
+		});
+		this.socket.addEventListener('close', (event) => gone(`Jetstream closed the connection (${event.code})`));
+		this.socket.addEventListener('error', () => gone('the WebSocket failed'));
+	}
+
+	close(): void {
+		if (this.ended) return;
+		this.ended = true;
+		try {
+			this.socket.close(1000, 'receiver closing');
+		} catch {
+			// already closed
+		}
+	}
+}
