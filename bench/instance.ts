@@ -87,6 +87,16 @@ export class BenchInstance {
 		if (this.configFile) await rm(this.configFile, { force: true });
 	}
 
+	/** The end of wrangler's and workerd's log, for a crash report. */
+	async lastWords(lines = 12): Promise<string> {
+		const log = (await readFile(this.logFile, 'utf8').catch(() => '')).replace(/\x1b\[[0-9;]*m/g, '');
+		return log
+			.split('\n')
+			.filter((line) => line.trim() && !/QUEUE firehose-events|GET \/admin/.test(line))
+			.slice(-lines)
+			.join(' | ');
+	}
+
 	async admin(path: string, method = 'GET', body?: unknown): Promise<any> {
 		const res = await fetch(`${this.url}/admin${path}`, { method, headers: { Authorization: `Bearer ${ADMIN}` }, ...(body ? { body: JSON.stringify(body) } : {}) });
 		if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);

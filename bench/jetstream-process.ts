@@ -14,16 +14,21 @@ export type Command =
 	| { type: 'backlog'; events: number }
 	/** Caps what a replay sends one subscriber (Jetstream's max-sub-rate); null for no cap. */
 	| { type: 'limit'; maxSubRate: number | null }
+	/** The most bytes that waited in the server's sockets since the last time this was asked (sampled every 100 ms). */
+	| { type: 'peak-unsent' }
 	| { type: 'exit' };
 
 export type Reply =
 	| { type: 'ready'; url: string; communityIds: string[] }
 	| { type: 'setup-done'; events: number }
 	| { type: 'limited' }
+	| { type: 'peak-unsent'; bytes: number }
 	| { type: 'streamed'; sent: number; seconds: number; tagged: TaggedPost[]; probes: { uri: string; sentAt: number }[]; lastTimeUs: number };
 
 let server: JetstreamServer;
 let stream: SyntheticStream;
+let peakUnsent = 0;
+setInterval(() => (peakUnsent = Math.max(peakUnsent, server?.unsentBytes ?? 0)), 100).unref();
 const reply = (message: Reply) => process.send!(message);
 
 process.on('message', async (command: Command) => {
@@ -57,6 +62,10 @@ process.on('message', async (command: Command) => {
 			reply({ type: 'streamed', sent: command.events, seconds: (performance.now() - started) / 1000, tagged, probes: [], lastTimeUs: stream.lastTimeUs });
 			return;
 		}
+		case 'peak-unsent':
+			reply({ type: 'peak-unsent', bytes: peakUnsent });
+			peakUnsent = 0;
+			return;
 		case 'exit':
 			await server?.close();
 			process.exit(0);

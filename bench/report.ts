@@ -258,28 +258,32 @@ isolate needs, not the live set (even the rate-capped replay, which the receiver
 The live heap is read once a second after a forced collection (\`HeapProfiler.collectGarbage\`): that is
 what must fit in production's 128 MB.
 
-${rows([results.limitedReplay, results.replay].map((r, i) => ({ ...r, maxSubRate: i === 0 ? 5_000 : null, events: i === 0 ? results.plan.limitedReplayEvents : results.plan.replayEvents })), [['served', (r) => (r.maxSubRate ? `at ${r.maxSubRate.toLocaleString()} events/s (Jetstream's default max-sub-rate)` : 'as fast as the socket takes them')], ['events', (r) => r.events.toLocaleString()], ['outcome', (r) => (r.crashed ? `**workerd crashed** (${r.error})` : 'ran to the end')], ['tagged posts', (r) => dash(r.taggedPosts)], ['caught up (s)', (r) => dash(r.caughtUpSeconds)], ['events/s', (r) => dash(r.eventsPerSecond)], ['all indexed (s)', (r) => dash(r.indexedSeconds)], ['loss', (r) => (r.crashed ? '-' : r.zeroLoss ? 'zero' : `${r.missing} missing / ${r.duplicates} dup`)], ['peak RSS MB', (r) => dash(r.peakRssMb)], ['peak V8 heap MB', (r) => dash(r.peakHeapMb)], ['peak live heap MB', (r) => dash(r.peakLiveHeapMb)], ['reconnects', (r) => dash(r.reconnects)], ['queue messages / events enqueued', (r) => (r.crashed ? '-' : `${r.queueMessages.toLocaleString()} / ${r.enqueued.toLocaleString()}`)]])}
+${rows([results.limitedReplay, results.replay].map((r, i) => ({ ...r, maxSubRate: i === 0 ? 5_000 : null, events: i === 0 ? results.plan.limitedReplayEvents : results.plan.replayEvents })), [['served', (r) => (r.maxSubRate ? `at ${r.maxSubRate.toLocaleString()} events/s (Jetstream's default max-sub-rate)` : 'as fast as the socket takes them')], ['events', (r) => r.events.toLocaleString()], ['outcome', (r) => (r.crashed ? `**workerd crashed** (${r.error})` : 'ran to the end')], ['tagged posts', (r) => dash(r.taggedPosts)], ['caught up (s)', (r) => dash(r.caughtUpSeconds)], ['events/s', (r) => dash(r.eventsPerSecond)], ['all indexed (s)', (r) => dash(r.indexedSeconds)], ['loss', (r) => (r.crashed ? '-' : r.zeroLoss ? 'zero' : `${r.missing} missing / ${r.duplicates} dup`)], ['peak RSS MB', (r) => dash(r.peakRssMb)], ['peak V8 heap MB', (r) => dash(r.peakHeapMb)], ['peak live heap MB', (r) => dash(r.peakLiveHeapMb)], ['RSS MB at the start', (r) => dash(r.startRssMb)], ['reconnects', (r) => dash(r.reconnects)], ['pauses', (r) => dash(r.pauses)], ['most MB waiting at the sender', (r) => dash(r.peakUnsentAtSenderMb)], ['queue messages / events enqueued', (r) => (r.crashed ? '-' : `${r.queueMessages.toLocaleString()} / ${r.enqueued.toLocaleString()}`)]])}
 
 ## 4. Overload: more than the receiver sustains, for ${results.plan.overload.seconds} s
 ${overloadText(results)}
 
-**Why memory grows in a flood, measured.** workerd's WebSocket client reads its socket ahead of the
-handler with no backpressure. In a one-off experiment (2026-12-01, a Durable Object that only counts
-frames but spends about a millisecond on each), the load generator's send buffer emptied into workerd
-within 11 s while the handler had taken 2,562 of 60,000 frames, and workerd grew by 190 MB; here the
-isolate's heap reaches the peak above while a burst waits. The receiver cannot slow the socket down.
-We also tried reading a flood in bounded windows (close after 2-16 MiB of frames, drain, resume from
-the checkpoint without rewinding): over 100,000 replayed events (one run per size, same machine) the heap
-peaked at 118-342 MB with windows against 182 MB without, because every closed connection still hands
-over what it had already read. It did not help, so it is not in the code. What bounds a flood in
-production is Jetstream itself: its servers send one subscriber at most \`max-sub-rate\` events a second
-(5,000 by default), below what the receiver sustains (section 1), and they drop a live subscriber whose
-10,000-event outbox fills, after which the receiver resumes from its checkpoint. The rate-limited replay
-above is that case: ${results.limitedReplay.crashed ? 'here even it crashed workerd' : `it ran to the end with ${results.limitedReplay.zeroLoss ? 'zero loss' : 'loss'} and a live heap of ${results.limitedReplay.peakLiveHeapMb} MB`}, while without the cap ${[results.replay, results.overload].filter((x: any) => x.crashed).length} of the two floods crashed workerd and the live heap reached ${Math.max(results.replay.peakLiveHeapMb ?? 0, results.overload.peakLiveHeapMb ?? 0)} MB.
-An operator who runs their own Jetstream should keep its \`max-sub-rate\` under the receiver's sustained
-rate. What would let the receiver protect itself: reading Jetstream through a raw TCP socket
-(\`cloudflare:sockets\`), whose stream is pulled only as fast as the receiver handles it, so TCP slows the
-sender; not built yet.
+**Backpressure, measured.** The runtime's WebSocket client reads its socket ahead of the handler with
+no way to pause. In a one-off experiment (2026-12-01, a Durable Object that only counts frames but
+spends about a millisecond on each), the load generator's send buffer emptied into workerd within 11 s
+while the handler had taken 2,562 of 60,000 frames, and workerd grew by 190 MB. With that client, the
+previous full run crashed workerd in the 60 s overload (both times it was run) and the uncapped replay
+of 200,000 events reached a live heap of 296 MB. Reading a flood in bounded windows (close after 2-16 MiB,
+drain, resume from the checkpoint) did not help: every closed connection still hands over what it had
+already read (heap 118-342 MB against 182 MB without, over 100,000 replayed events). So the receiver now
+reads Jetstream with a WebSocket client of its own over a TCP socket (\`cloudflare:sockets\`), which reads
+the next chunk only once the last message is handled, and stops reading while its outbox is over the
+16 MiB budget: TCP flow control then holds the sender back (the synthetic Jetstream's replay pauses on
+its socket's send buffer, as Jetstream's playback does; live events wait in it, the "most MB waiting at
+the sender" figure). The loop yields to the event loop every 50 ms: with data always waiting, reads
+complete back to back, and without the yield the uncapped replay crashed workerd once (after the capped
+one, 2026-12-01; its status calls went unanswered for seconds first); yielding after every chunk instead
+halved the rate a flood is read at. The figures above are that client
+(transport \`${results.overload.transport ?? 'tcp'}\`): ${[results.limitedReplay, results.replay, results.overload].filter((x: any) => x.crashed).length} of the three floods crashed workerd, the live heap peaked at
+${Math.max(results.limitedReplay.peakLiveHeapMb ?? 0, results.replay.peakLiveHeapMb ?? 0, results.overload.peakLiveHeapMb ?? 0)} MB, and the receiver paused reading ${[results.limitedReplay, results.replay, results.overload].reduce((n: number, x: any) => n + (x.pauses ?? 0), 0)} times with ${[results.limitedReplay, results.replay, results.overload].reduce((n: number, x: any) => n + (x.reconnects ?? 0), 0)} reconnects in all.
+Where a TCP socket cannot reach Jetstream's host (Cloudflare refuses sockets to its own IP ranges),
+\`JETSTREAM_TRANSPORT=websocket\` restores the runtime's WebSocket, and then what bounds a flood is
+Jetstream's per-subscriber cap, \`max-sub-rate\` (5,000 events/s by default), as in the first replay.
 
 ## 5. Feed reads (getFeedSkeleton, limit 50)
 ${rows(results.reads, [['server', (r) => r.target], ['community', (r) => r.community], ['page', (r) => r.page], ['concurrency', (r) => r.concurrency], ['requests/s', (r) => r.rps.toLocaleString()], ['p50 ms', (r) => r.p50], ['p99 ms', (r) => r.p99], ['errors', (r) => r.errors]])}
@@ -337,19 +341,19 @@ function floodsVerdict(r: any): string {
 		`${outcome(r.limitedReplay, `replay of ${r.plan.limitedReplayEvents.toLocaleString()} events at Jetstream's default 5,000 events/s`)};`,
 		`${outcome(r.replay, `replay of ${r.plan.replayEvents.toLocaleString()} events with no rate cap`)};`,
 		`${outcome(r.overload, `overload of ${r.plan.overload.rate.toLocaleString()} events/s for ${r.plan.overload.seconds} s with no rate cap`)}.`,
-		'The RSS floor is not the flood: one workerd runs the Worker, the local queue and all 104 objects with their SQLite, several hundred MB before any flood. Without a rate cap, the receiver cannot stop workerd from reading the socket ahead of it (see "Why memory grows"), so an uncapped flood grows the isolate until it ends or the process gives out. What would meet the targets: reading Jetstream through a raw TCP socket (`cloudflare:sockets`), whose stream is pulled only as fast as the receiver handles it, so TCP itself slows the sender; not built yet. Until then the receiver depends on Jetstream\'s per-subscriber cap, which Bluesky\'s servers apply (5,000 events/s, under what the receiver sustains).',
+		`The 300 MB RSS target is for the whole workerd process, and its floor is not the flood: one workerd runs the Worker, the local queue and all 104 objects with their SQLite, ${Math.min(...[r.limitedReplay, r.replay, r.overload].filter((x: any) => !x.crashed && x.startRssMb).map((x: any) => x.startRssMb))}-${Math.max(...[r.limitedReplay, r.replay, r.overload].filter((x: any) => !x.crashed && x.startRssMb).map((x: any) => x.startRssMb))} MB when each flood section starts. What the flood adds is outside the receiver's heap (live ${Math.max(...[r.limitedReplay, r.replay, r.overload].map((x: any) => x.peakLiveHeapMb ?? 0))} MB at most): the local queue, holding what the consumer has not taken yet, and the SQLite of the objects being filled. In production each of those is a service or an object of its own; the receiver's share is its isolate, ${Math.max(...[r.limitedReplay, r.replay, r.overload].map((x: any) => x.peakLiveHeapMb ?? 0)) <= 128 ? 'and that stayed inside 128 MB in every flood' : '**and that went over 128 MB**'}. The floor is what the bench runs in one process (104 objects), which no change to the receiver lowers.`,
 	].join(' ');
 }
 
 function overloadText(results: any): string {
 	const o = results.overload;
 	if (o.crashed) {
-		return `${results.plan.overload.rate.toLocaleString()} events/s offered live with no rate cap: **workerd crashed** (${o.error}). The receiver read the socket more slowly than it filled, workerd read ahead without limit (see below), and the process ran out of memory: this is the flood that the rate cap of Jetstream's servers prevents.`;
+		return `${results.plan.overload.rate.toLocaleString()} events/s offered live with no rate cap: **workerd crashed** (${o.error}).`;
 	}
 	return `${o.offeredRate.toLocaleString()} events/s offered live (the load generator reached ${o.achievedOfferRate.toLocaleString()}/s: ${o.sent.toLocaleString()} events,
 ${o.taggedPosts.toLocaleString()} tagged member posts). The receiver had read ${o.receivedWhileStreaming.toLocaleString()} of them when the stream ended and
 caught up ${o.caughtUpSecondsAfterStream} s later. **${o.zeroLoss ? 'Zero loss' : `${o.missing} missing, ${o.duplicates} duplicated`}** (every tagged post in its feed exactly once), no crash,
-${o.reconnects} reconnects, peak workerd resident memory **${o.peakRssMb} MB**, peak V8 heap ${o.peakHeapMb} MB (live ${o.peakLiveHeapMb} MB).`;
+${o.reconnects} reconnects, ${o.pauses ?? 0} pauses of reading while the outbox drained, at most ${o.peakUnsentAtSenderMb ?? '-'} MB waiting in the sender's socket (read when the receiver was ready for it, not pushed into workerd), peak workerd resident memory **${o.peakRssMb} MB** (${o.startRssMb ?? '-'} MB when it began), peak V8 heap ${o.peakHeapMb} MB (live ${o.peakLiveHeapMb} MB).`;
 }
 
 const bareP50 = (r: any) => r.reads.find((x: any) => x.target === 'bare worker' && x.concurrency === 16)?.p50;

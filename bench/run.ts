@@ -69,11 +69,23 @@ class LoadGenerator {
  * the Worker and its objects (through the inspector), and once a second the live heap (after a forced
  * collection, which costs the isolate a few ms); returns the peaks in MB.
  */
-async function memorySampler(instance: BenchInstance): Promise<{ stop: () => Promise<{ rssMb: number; heapMb: number; liveHeapMb: number }> }> {
+type Sampler = Awaited<ReturnType<typeof memorySampler>>;
+
+/** A flood section's failure, with the memory it reached and the end of workerd's log: what a crash said. */
+async function crashReport(err: unknown, instance: BenchInstance, sampler: Sampler | null): Promise<Error> {
+	const memory = sampler ? await sampler.stop().catch(() => null) : null;
+	const message = err instanceof Error ? `${err.message}${err.cause ? ` (${String(err.cause)})` : ''}` : String(err);
+	const reached = memory ? `; before it, peak RSS ${memory.rssMb} MB, live heap ${memory.liveHeapMb} MB` : '';
+	return new Error(`${message}${reached}; the log ended: ${await instance.lastWords()}`);
+}
+
+/** Peak memory while it runs; `startRssMb` is workerd's size when it started (every object already loaded: the floor). */
+async function memorySampler(instance: BenchInstance): Promise<{ stop: () => Promise<{ startRssMb: number; rssMb: number; heapMb: number; liveHeapMb: number }> }> {
 	const heap = await HeapProbe.connect(instance.inspectorPort);
 	// A busy isolate answers the inspector late; a sample that takes over 2 s is skipped.
 	const heapNow = () => Promise.race([heap.used(), new Promise<number>((resolve) => setTimeout(() => resolve(0), 2_000))]);
-	let rssMb = workerdUsage(instance.worker.processGroup).rssMb;
+	const startRssMb = workerdUsage(instance.worker.processGroup).rssMb;
+	let rssMb = startRssMb;
 	let heapMb = await heapNow();
 	let liveHeapMb = 0;
 	let running = true;
@@ -85,13 +97,16 @@ async function memorySampler(instance: BenchInstance): Promise<{ stop: () => Pro
 			await new Promise((resolve) => setTimeout(resolve, 250));
 		}
 	})();
+	let stopped: Promise<{ startRssMb: number; rssMb: number; heapMb: number; liveHeapMb: number }> | null = null;
 	return {
-		stop: async () => {
-			running = false;
-			await loop;
-			heap.close();
-			return { rssMb: Math.round(rssMb), heapMb: Math.round(heapMb), liveHeapMb: Math.round(liveHeapMb) };
-		},
+		// Once: a crash report may ask again.
+		stop: () =>
+			(stopped ??= (async () => {
+				running = false;
+				await loop;
+				heap.close();
+				return { startRssMb: Math.round(startRssMb), rssMb: Math.round(rssMb), heapMb: Math.round(heapMb), liveHeapMb: Math.round(liveHeapMb) };
+			})()),
 	};
 }
 
@@ -388,13 +403,15 @@ async function main(): Promise<void> {
 		// ---- 4. replay: a backlog served from the receiver's cursor, as fast as the stream can, then as Jetstream's servers would ----
 		const replayRun = async (name: string, events: number, maxSubRate: number | null) => {
 			const instance = await startInstance(name);
+			let sampler: Sampler | null = null;
 			try {
 				const setupEvents = await setUp(instance);
 				await instance.admin('/receiver/stop', 'POST');
 				const backlog = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'backlog', events });
 				await generator.ask({ type: 'limit', maxSubRate });
 				const before = await instance.status();
-				const sampler = await memorySampler(instance);
+				sampler = await memorySampler(instance);
+				await generator.ask({ type: 'peak-unsent' });
 				const t0 = Date.now();
 				await instance.admin('/receiver/start', 'POST');
 				await waitForCursor(instance, backlog.lastTimeUs, 900_000);
@@ -403,8 +420,10 @@ async function main(): Promise<void> {
 				const indexedSeconds = (Date.now() - t0) / 1000;
 				const memory = await sampler.stop();
 				const after = await instance.status();
+				const unsent = await generator.ask<Extract<Reply, { type: 'peak-unsent' }>>({ type: 'peak-unsent' });
 				return {
 					events: backlog.sent,
+					peakUnsentAtSenderMb: +(unsent.bytes / 2 ** 20).toFixed(1),
 					maxSubRate,
 					setupEvents,
 					taggedPosts: backlog.tagged.length,
@@ -415,13 +434,15 @@ async function main(): Promise<void> {
 					queueMessages: after.counters.queueMessages - before.counters.queueMessages,
 					enqueued: after.counters.enqueued - before.counters.enqueued,
 				};
+			} catch (err) {
+				throw await crashReport(err, instance, sampler);
 			} finally {
 				await generator.ask({ type: 'limit', maxSubRate: null });
 				await instance.stop();
 			}
 		};
 		const describeReplay = (r: Awaited<ReturnType<typeof replayRun>>) =>
-			`  caught up in ${r.caughtUpSeconds} s (${r.eventsPerSecond.toLocaleString()} events/s), all ${r.taggedPosts} tagged posts indexed after ${r.indexedSeconds} s: ${r.zeroLoss ? 'zero loss' : `${r.missing} missing, ${r.duplicates} duplicated`}; peak workerd RSS ${r.peakRssMb} MB, V8 heap ${r.peakHeapMb} MB (live ${r.peakLiveHeapMb} MB), ${r.reconnects} reconnects`;
+			`  caught up in ${r.caughtUpSeconds} s (${r.eventsPerSecond.toLocaleString()} events/s), all ${r.taggedPosts} tagged posts indexed after ${r.indexedSeconds} s: ${r.zeroLoss ? 'zero loss' : `${r.missing} missing, ${r.duplicates} duplicated`}; peak workerd RSS ${r.peakRssMb} MB (${r.startRssMb} MB at the start), V8 heap ${r.peakHeapMb} MB (live ${r.peakLiveHeapMb} MB), ${r.reconnects} reconnects, ${r.pauses} pauses; at most ${r.peakUnsentAtSenderMb} MB waited in the sender's socket`;
 		log(`Replay at Jetstream's default max-sub-rate (${JETSTREAM_MAX_SUB_RATE.toLocaleString()} events/s per subscriber): ${PLAN.limitedReplayEvents.toLocaleString()} events held back while the receiver is stopped, then served from its cursor…`);
 		const limitedReplay = await survive(() => replayRun('replay-limited', PLAN.limitedReplayEvents, JETSTREAM_MAX_SUB_RATE));
 		log(limitedReplay.crashed ? `  workerd crashed: ${limitedReplay.error}` : describeReplay(limitedReplay));
@@ -433,10 +454,12 @@ async function main(): Promise<void> {
 		log(`Overload: ${PLAN.overload.rate.toLocaleString()} events/s offered for ${PLAN.overload.seconds} s…`);
 		const overload = await survive(async () => {
 			const instance = await startInstance('overload');
+			let sampler: Sampler | null = null;
 			try {
 				await setUp(instance);
 				const before = await instance.status();
-				const sampler = await memorySampler(instance);
+				sampler = await memorySampler(instance);
+				await generator.ask({ type: 'peak-unsent' });
 				const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate: PLAN.overload.rate, seconds: PLAN.overload.seconds });
 				const streamEnd = Date.now();
 				const midway = await instance.status();
@@ -445,8 +468,10 @@ async function main(): Promise<void> {
 				const { missing, duplicates } = await checkIndexed(instance, new Map(), streamed.tagged, 300_000);
 				const memory = await sampler.stop();
 				const after = await instance.status();
+				const unsent = await generator.ask<Extract<Reply, { type: 'peak-unsent' }>>({ type: 'peak-unsent' });
 				return {
 					offeredRate: PLAN.overload.rate,
+					peakUnsentAtSenderMb: +(unsent.bytes / 2 ** 20).toFixed(1),
 					seconds: PLAN.overload.seconds,
 					sent: streamed.sent,
 					achievedOfferRate: Math.round(streamed.sent / streamed.seconds),
@@ -455,12 +480,14 @@ async function main(): Promise<void> {
 					taggedPosts: streamed.tagged.length,
 					...floodOutcome({ missing, duplicates }, memory, before, after),
 				};
+			} catch (err) {
+				throw await crashReport(err, instance, sampler);
 			} finally {
 				await instance.stop();
 			}
 		});
 		if (overload.crashed) log(`  workerd crashed: ${overload.error}`);
-		else log(`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB, V8 heap ${overload.peakHeapMb} MB (live ${overload.peakLiveHeapMb} MB), ${overload.reconnects} reconnects`);
+		else log(`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB (${overload.startRssMb} MB at the start), V8 heap ${overload.peakHeapMb} MB (live ${overload.peakLiveHeapMb} MB), ${overload.reconnects} reconnects, ${overload.pauses} pauses; at most ${overload.peakUnsentAtSenderMb} MB waited in the sender's socket`);
 
 		// ---- 6. latency as a user sees it on `npm start` ----
 		log(`npm start: ${PLAN.sandboxPosts} lone posts from createRecord to getFeedSkeleton…`);
@@ -523,15 +550,18 @@ async function main(): Promise<void> {
 	}
 }
 
-/** What every flood section reports: loss checked post by post, peak memory, reconnects over the section. */
-function floodOutcome(loss: { missing: number; duplicates: number }, memory: { rssMb: number; heapMb: number; liveHeapMb: number }, before: any, after: any) {
+/** What every flood section reports: loss checked post by post, peak memory, reconnects and backpressure pauses over the section. */
+function floodOutcome(loss: { missing: number; duplicates: number }, memory: { startRssMb: number; rssMb: number; heapMb: number; liveHeapMb: number }, before: any, after: any) {
 	return {
 		...loss,
 		zeroLoss: loss.missing === 0 && loss.duplicates === 0,
+		startRssMb: memory.startRssMb,
 		peakRssMb: memory.rssMb,
 		peakHeapMb: memory.heapMb,
 		peakLiveHeapMb: memory.liveHeapMb,
 		reconnects: after.counters.reconnects - before.counters.reconnects,
+		pauses: after.counters.pauses - (before.counters.pauses ?? 0),
+		transport: after.transport,
 	};
 }
 

@@ -105,6 +105,13 @@ export class JetstreamServer {
 		return this.subscribers.size;
 	}
 
+	/** Bytes sent to subscribers that their sockets have not taken yet: what a reader that holds back leaves here. */
+	get unsentBytes(): number {
+		let bytes = 0;
+		for (const { socket } of this.subscribers) bytes += socket.bufferedAmount;
+		return bytes;
+	}
+
 	/**
 	 * Stores the event and sends it live. Its time_us is the one given (tests use fixed times) or now,
 	 * kept strictly increasing when `monotonic` (as Jetstream's own stamps are, so cursors work).

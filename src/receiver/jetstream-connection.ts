@@ -45,6 +45,9 @@ export function openConnection(transport: Transport, url: URL, handlers: Connect
 	return transport === 'tcp' ? new TcpConnection(url, handlers) : new RuntimeWebSocketConnection(url, handlers);
 }
 
+/** How long the read loop may run before it yields to the event loop (the clock moves between reads). */
+const YIELD_EVERY_MS = 50;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function textOf(data: Uint8Array): string | null {
@@ -87,6 +90,7 @@ class TcpConnection implements JetstreamConnection {
 			this.handlers.open();
 			const decoder = new FrameDecoder();
 			let chunk: Uint8Array = response.rest;
+			let lastYield = Date.now();
 			for (;;) {
 				for (const incoming of decoder.push(chunk)) {
 					if (this.ended) return;
@@ -101,6 +105,15 @@ class TcpConnection implements JetstreamConnection {
 					}
 				}
 				if (this.ended) return;
+				// Let timers (the outbox's flush), queue sends and RPCs run now and then: while the socket has
+				// data waiting, reads complete back to back and would otherwise hold the isolate (a flood that
+				// did so crashed workerd). Not after every chunk: a timer turn waits for the event loop to go
+				// idle, and yielding per chunk halved the rate a flood was read at.
+				if (Date.now() - lastYield >= YIELD_EVERY_MS) {
+					await new Promise((resolve) => setTimeout(resolve, 0));
+					lastYield = Date.now();
+					if (this.ended) return;
+				}
 				const { value, done } = await reader.read();
 				if (done) return this.end('Jetstream ended the connection without a close frame');
 				chunk = value;
