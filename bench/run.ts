@@ -561,6 +561,7 @@ function floodOutcome(loss: { missing: number; duplicates: number }, memory: { s
 		peakLiveHeapMb: memory.liveHeapMb,
 		reconnects: after.counters.reconnects - before.counters.reconnects,
 		pauses: after.counters.pauses - (before.counters.pauses ?? 0),
+		lastDisconnect: after.lastDisconnect && after.lastDisconnect.at > (before.lastDisconnect?.at ?? 0) ? after.lastDisconnect.reason : null,
 		transport: after.transport,
 	};
 }

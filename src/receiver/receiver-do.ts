@@ -79,6 +79,8 @@ export interface ReceiverStatus {
 	counters: ReceiverCounters;
 	/** The most recent resume that started later than it asked: events in between were missed. Null if none. */
 	gap: Gap | null;
+	/** Why the connection last ended other than by a stop (closed by Jetstream, failed, over budget, stalled), and when. */
+	lastDisconnect: { at: number; reason: string } | null;
 	deadLetters: number;
 	routes: number;
 	/** Rows the route memory and checkpoints read and wrote since the object started. */
@@ -124,6 +126,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	private sendChain: Promise<void> = Promise.resolve();
 	private attempt = 0;
 	private lastFrameAt: number | null = null;
+	private lastDisconnect: { at: number; reason: string } | null = null;
 	/** The cursor the current socket asked for, until its first event shows where the stream resumed. */
 	private askedUs: number | null = null;
 	private savedCursor: number | null;
@@ -222,6 +225,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			backlog: this.outbox.buffered + (this.outbox.sending ? 1 : 0),
 			counters: structuredClone(this.counters),
 			gap: this.gap && { ...this.gap },
+			lastDisconnect: this.lastDisconnect && { ...this.lastDisconnect },
 			deadLetters: this.deadLetters.count(),
 			routes: this.routes.count(),
 			metering: { ...this.meter },
@@ -233,7 +237,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		if (!this.state()?.running) return;
 		// A paused stream is quiet because the queue is behind, not the socket.
 		const stalled = this.connected && !this.paused && this.lastFrameAt !== null && Date.now() - this.lastFrameAt > STALL_MS;
-		if (stalled) this.disconnect();
+		if (stalled) this.lostConnection(`no frame for ${STALL_MS / 1000} s`);
 		if (!this.socket && !this.reconnectTimer) this.openSocket();
 		this.checkpoint();
 		this.routes.prune();
@@ -290,6 +294,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 				gone: (reason) => {
 					if (generation !== this.generation) return;
 					console.error('Jetstream connection lost:', reason);
+					this.lastDisconnect = { at: Date.now(), reason };
 					this.socket = null;
 					this.connected = false;
 					this.paused = false;
@@ -298,8 +303,15 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			});
 		} catch (err) {
 			console.error('cannot open Jetstream connection', url.href, err);
+			this.lastDisconnect = { at: Date.now(), reason: `cannot open the connection: ${err instanceof Error ? err.message : String(err)}` };
 			this.scheduleReconnect(generation);
 		}
+	}
+
+	/** Drops the connection for a reason the status should show (not a stop). */
+	private lostConnection(reason: string): void {
+		this.lastDisconnect = { at: Date.now(), reason };
+		this.disconnect();
 	}
 
 	private disconnect(): void {
@@ -357,7 +369,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		// The queue is not keeping up: stop reading until the backlog drains.
 		if (this.socket?.canPause) return this.pauseUntilDrained();
 		// The runtime's WebSocket cannot pause: close it, and resume from the checkpoint once drained.
-		this.disconnect();
+		this.lostConnection('over the backlog budget on a connection that cannot pause');
 		this.scheduleReconnect(this.generation);
 		return undefined;
 	}
@@ -430,7 +442,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			this.counters.sendFailures++;
 			outbox.reset();
 			if (outbox === this.outbox) {
-				this.disconnect();
+				this.lostConnection('a queue send failed');
 				this.scheduleReconnect(this.generation);
 			}
 		}

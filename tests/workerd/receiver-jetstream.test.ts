@@ -105,6 +105,8 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		const status = await receiverStatus();
 		expect(status.counters.reconnects).toBeGreaterThan(reconnects);
 		expect(status.connected).toBe(true);
+		// The status says why it reconnected: the server cut the TCP connection without a close frame.
+		expect(status.lastDisconnect).toEqual({ at: expect.any(Number), reason: 'Jetstream ended the connection without a close frame' });
 		const resumed = new URL((await jetstreamStatus()).subscriptions.at(-1)!);
 		expect(Number(resumed.searchParams.get('cursor'))).toBeGreaterThan(0);
 	});
@@ -238,6 +240,7 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		await waitFor(async () => expect((await jetstreamStatus()).connections).toBe(0));
 		const waiting = await receiverStatus();
 		expect(waiting.connected).toBe(false);
+		expect(waiting.lastDisconnect?.reason).toBe('over the backlog budget on a connection that cannot pause');
 		await rig((receiver) => void (receiver.queueStalled = false));
 
 		await expectIndexedOnce(before, flood);
