@@ -4,10 +4,11 @@
  * service JWT minted by the same PDS (`aud` = the service DID, `lxm` = the route's method). The service
  * never sees a password or a PDS token.
  */
-import { RichText, type Agent } from '@atproto/api';
+import type { Agent } from '@atproto/api';
 import { API_METHODS, MODERATION_ROUTES } from '../src/api/methods';
 import { communityIdOfHashtag, communityIdsInText, hashtagOf, newCommunityId } from '../src/shared/hashtag';
 import type { CommunityCounts, CommunitySummary, DashboardConfig, MemberStatus, MemberView, ModerationLogEntry } from '../src/shared/views';
+import { detectFacets } from './facets';
 
 export type { DashboardConfig, MemberStatus, MemberView, ModerationLogEntry };
 export type Community = Omit<CommunitySummary, 'closed'> & CommunityCounts & { feedUri: string | null };
@@ -31,6 +32,7 @@ export class ApiFailure extends Error {
 const CONFIG = 'net.atrarium.community.config';
 const MEMBERSHIP = 'net.atrarium.community.membership';
 const ACTION = 'net.atrarium.moderation.action';
+const POST = 'app.bsky.feed.post';
 const now = () => new Date().toISOString();
 
 /** The service's public reads: no session needed. */
@@ -58,8 +60,21 @@ export class AtrariumService {
 		return this.get(`/api/communities/${encodeURIComponent(id)}`);
 	}
 
+	/** One page of members (DID order); pass the cursor back for the next. */
+	memberPage(id: string, options: { cursor?: string; limit?: number } = {}): Promise<{ members: MemberView[]; cursor?: string }> {
+		return this.get(`/api/communities/${encodeURIComponent(id)}/members?${query({ cursor: options.cursor, limit: options.limit })}`);
+	}
+
+	/** Every member, a page of 100 at a time. */
 	async members(id: string): Promise<MemberView[]> {
-		return (await this.get<{ members: MemberView[] }>(`/api/communities/${encodeURIComponent(id)}/members`)).members;
+		const members: MemberView[] = [];
+		let cursor: string | undefined;
+		do {
+			const page = await this.memberPage(id, { cursor, limit: 100 });
+			members.push(...page.members);
+			cursor = page.cursor;
+		} while (cursor);
+		return members;
 	}
 
 	async moderationLog(id: string, limit = 100): Promise<ModerationLogEntry[]> {
@@ -75,11 +90,32 @@ export class AtrariumService {
 	}
 }
 
+/**
+ * The calls this client makes on the user's PDS session: a slice of an @atproto/api Agent, so the CLI
+ * passes its Agent and the dashboard a small @atcute/client one (web/src/session/pds-agent.ts).
+ */
+export interface PdsAgent {
+	readonly assertDid: string;
+	readonly com: {
+		readonly atproto: {
+			readonly repo: {
+				createRecord(input: { repo: string; collection: string; record: Record<string, unknown>; validate?: boolean }): Promise<{ data: { uri: string; cid: string } }>;
+				putRecord(input: { repo: string; collection: string; rkey: string; record: Record<string, unknown>; validate?: boolean; swapRecord?: string }): Promise<{ data: { uri: string; cid: string } }>;
+				getRecord(params: { repo: string; collection: string; rkey: string }): Promise<{ data: { value: unknown; cid?: string } }>;
+				deleteRecord(input: { repo: string; collection: string; rkey: string }): Promise<unknown>;
+				listRecords(params: { repo: string; collection: string; limit?: number; cursor?: string }): Promise<{ data: { records: { uri: string; value: unknown }[]; cursor?: string } }>;
+			};
+			readonly server: { getServiceAuth(params: { aud: string; lxm: string }): Promise<{ data: { token: string } }> };
+			readonly identity: { resolveHandle(params: { handle: string }): Promise<{ data: { did: string } }> };
+		};
+	};
+}
+
 /** A signed-in user acting on communities through their own PDS. */
-export class AtrariumClient {
+export class AtrariumClient<A extends PdsAgent = Agent> {
 	constructor(
 		readonly service: AtrariumService,
-		readonly agent: Agent,
+		readonly agent: A,
 	) {}
 
 	get did(): string {
@@ -153,9 +189,11 @@ export class AtrariumClient {
 	async post(community: Pick<Community, 'hashtag'>, text: string): Promise<{ uri: string; cid: string }> {
 		const body = text.trim();
 		const tagged = communityIdsInText(body).includes(communityIdOfHashtag(community.hashtag)!);
-		const rt = new RichText({ text: tagged ? body : `${body} ${community.hashtag}` });
-		rt.detectFacetsWithoutResolution();
-		return this.agent.post({ text: rt.text, facets: rt.facets, createdAt: now() });
+		const postText = tagged ? body : `${body} ${community.hashtag}`;
+		const facets = await detectFacets(postText, async (handle) => (await this.agent.com.atproto.identity.resolveHandle({ handle })).data.did);
+		const record = { $type: POST, text: postText, ...(facets.length ? { facets } : {}), createdAt: now() };
+		const { data } = await this.agent.com.atproto.repo.createRecord({ repo: this.did, collection: POST, record });
+		return { uri: data.uri, cid: data.cid };
 	}
 
 	async moderate(verb: ModerationVerb, community: Pick<Community, 'configUri'>, target: ModerationTarget, reason?: ModerationReason, note?: string) {

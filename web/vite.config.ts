@@ -7,7 +7,6 @@ const worker = process.env.ATRARIUM_WORKER_URL ?? 'http://127.0.0.1:8787';
 
 export default defineConfig({
 	root: fileURLToPath(new URL('.', import.meta.url)),
-	// @atproto/api carries every Bluesky lexicon; the bundle is ~370 KB gzip, so the size warning is raised.
-	build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 2000 },
+	build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
 	server: { host: '127.0.0.1', proxy: { '/api': worker, '/xrpc': worker, '/oauth/client-metadata.json': worker, '/lexicons': worker } },
 });

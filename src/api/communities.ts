@@ -1,6 +1,6 @@
 /**
  * Communities: register one from its config record (POST), list and search them, read one, its
- * members, and its moderation log (public GETs). Reads of an id nobody bound answer 404 and store nothing.
+ * members (paged), and its moderation log (public GETs). Reads of an id nobody bound answer 404 and store nothing.
  */
 import type { Context, Hono } from 'hono';
 import { readConfig } from '../config';
@@ -71,9 +71,13 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 
 	app.get('/api/communities/:id/members', async (c) => {
 		const id = communityIdParam(c);
+		const limit = parseLimit(c.req.query('limit'), 50, 100);
+		const cursor = c.req.query('cursor');
 		const community = communityObject(c.env, id);
 		if (!(await community.summary())) throw noCommunity(id);
-		return c.json({ members: await community.members() });
+		const result = await community.members(limit, cursor);
+		if (!result.ok) throw invalidRequest('cursor is not one this list issued');
+		return c.json(result.page);
 	});
 
 	app.get('/api/communities/:id/moderation', async (c) => {

@@ -12,7 +12,7 @@ import type { CommunityCounts, CommunitySummary, MemberView, ModerationLogEntry 
 import { meteredSql, withOverride, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import { COMMUNITY_MIGRATIONS } from './migrations';
-import { CommunityReader, type FeedResult } from './reader';
+import { CommunityReader, type FeedResult, type MemberPageResult } from './reader';
 import { nextExpiryMs, pruneExpired } from './retention';
 import { CommunityWriter, needsStorage, skippedInEmpty, type ApplyResult } from './writer';
 
@@ -103,8 +103,8 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		return reader && summary ? { ...summary, ...reader.counts() } : null;
 	}
 
-	members(): MemberView[] {
-		return this.reader()?.members() ?? [];
+	members(limit: number, cursor?: string): MemberPageResult {
+		return this.reader()?.members(limit, cursor) ?? { ok: true, page: { members: [] } };
 	}
 
 	memberOf(did: string): MemberView | null {
@@ -137,7 +137,8 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	/** Retention: drop expired posts, then sleep until the next one expires. */
 	override async alarm(): Promise<void> {
 		if (this.schemaVersion === null) return;
-		const { nextExpiryMs: due } = pruneExpired(this.storage.sql, Date.now());
+		// One transaction: the expired posts and the count they leave go together.
+		const { nextExpiryMs: due } = this.storage.transactionSync(() => pruneExpired(this.storage.sql, Date.now()));
 		this.alarmSet = due !== null;
 		if (due !== null) await this.ctx.storage.setAlarm(due);
 	}

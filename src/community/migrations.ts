@@ -120,4 +120,22 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 			CREATE TABLE accounts (did TEXT PRIMARY KEY, active INTEGER NOT NULL, status TEXT, observed_us INTEGER NOT NULL) WITHOUT ROWID;
 		`,
 	},
+	{
+		id: 4,
+		description: 'summary counts kept as the index changes (counts.ts), counted once here for existing objects',
+		sql: `
+			CREATE TABLE counts (
+				singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+				members INTEGER NOT NULL,
+				pending INTEGER NOT NULL,
+				posts INTEGER NOT NULL
+			);
+			INSERT INTO counts (singleton, members, pending, posts) VALUES (
+				1,
+				(SELECT count(*) FROM authors WHERE member = 1 AND blocked = 0),
+				(SELECT count(*) FROM authors WHERE pending = 1),
+				(SELECT count(*) FROM posts p JOIN authors a ON a.did = p.author_did AND a.member = 1 AND a.blocked = 0)
+			);
+		`,
+	},
 ];

@@ -3,7 +3,9 @@
  * directory. It decides nothing itself: roles and whether an action counts come from rules.ts.
  */
 import type { CommunityCounts, CommunitySummary, MemberStatus, MemberView, ModerationLogEntry } from '../shared/views';
+import { readCounts } from './counts';
 import { decodeCursor, encodeCursor } from './feed-cursor';
+import { decodeMemberCursor, encodeMemberCursor } from './member-cursor';
 import { actionVerdict, decidingAction, pairOf, roleOf, currentModerators, type Binding, type StoredAction } from './rules';
 
 export interface FeedPage {
@@ -12,6 +14,13 @@ export interface FeedPage {
 }
 
 export type FeedResult = { ok: true; page: FeedPage } | { ok: false; error: 'UnknownFeed' | 'BadCursor' };
+
+export interface MemberPage {
+	members: MemberView[];
+	cursor?: string;
+}
+
+export type MemberPageResult = { ok: true; page: MemberPage } | { ok: false; error: 'BadCursor' };
 
 interface BindingRow extends Record<string, SqlStorageValue> {
 	community_id: string;
@@ -51,6 +60,24 @@ export const toStoredAction = (r: ActionRow): StoredAction => ({
 
 const ACTION_COLUMNS = 'uri, author_did, community_uri, action, target_uri, target_did, reason, note, created_ms, observed_us';
 
+interface MemberRow extends Record<string, SqlStorageValue> {
+	did: string;
+	member: number;
+	pending: number;
+	blocked: number;
+	joined_at: string | null;
+}
+
+/** An author's standing, with when they joined under the bound config (?1). */
+const MEMBER_SELECT = `SELECT a.did, a.member, a.pending, a.blocked,
+	(SELECT min(m.joined_at) FROM memberships m WHERE m.did = a.did AND m.active = 1 AND m.community_uri = ?1) AS joined_at
+	FROM authors a`;
+
+function memberView(row: MemberRow, binding: Binding): MemberView {
+	const status: MemberStatus = row.blocked ? 'blocked' : row.member ? 'member' : row.pending ? 'pending' : 'left';
+	return { did: row.did, role: roleOf(row.did, binding), status, joinedAt: row.joined_at };
+}
+
 export class CommunityReader {
 	private readonly sql: SqlStorage;
 
@@ -66,10 +93,16 @@ export class CommunityReader {
 			.toArray()[0];
 	}
 
-	binding(row: BindingRow | undefined = this.bindingRow()): Binding | null {
+	/**
+	 * The binding with every revision of the config, or with only the newest (`current`): enough for who
+	 * holds a role now (rules.currentModerators), in one row however often the owner edited the config.
+	 */
+	binding(row: BindingRow | undefined = this.bindingRow(), revisionsRead: 'all' | 'current' = 'all'): Binding | null {
 		if (!row) return null;
 		const revisions = this.sql
-			.exec<{ rev: string; observed_us: number; moderators: string }>('SELECT rev, observed_us, moderators FROM config_revisions')
+			.exec<{ rev: string; observed_us: number; moderators: string }>(
+				`SELECT rev, observed_us, moderators FROM config_revisions${revisionsRead === 'current' ? ' ORDER BY rev DESC LIMIT 1' : ''}`,
+			)
 			.toArray()
 			.map((r) => ({ rev: r.rev, observedUs: r.observed_us, moderators: JSON.parse(r.moderators) as string[] }));
 		return {
@@ -83,10 +116,10 @@ export class CommunityReader {
 		};
 	}
 
-	/** The community as the API shows it; null while no claim on the id has been confirmed by the network. */
+	/** The community as the API shows it; null while no claim on the id has been confirmed by the network. O(1) rows. */
 	summary(): CommunitySummary | null {
 		const row = this.bindingRow();
-		const binding = this.binding(row);
+		const binding = this.binding(row, 'current');
 		if (!row || !binding) return null;
 		return {
 			id: row.community_id,
@@ -104,44 +137,48 @@ export class CommunityReader {
 		};
 	}
 
+	/** Kept by the writer as the index changes (counts.ts): one row, however many posts and authors. */
 	counts(): CommunityCounts {
-		const one = (query: string) => this.sql.exec<{ n: number }>(query).one().n;
-		return {
-			members: one('SELECT count(*) AS n FROM authors WHERE member = 1 AND blocked = 0'),
-			pending: one('SELECT count(*) AS n FROM authors WHERE pending = 1'),
-			posts: one('SELECT count(*) AS n FROM posts p JOIN authors a ON a.did = p.author_did AND a.member = 1 AND a.blocked = 0'),
-		};
+		return readCounts(this.sql);
 	}
 
-	/** Everyone with a role, a membership record, or a moderation decision about them. */
-	members(): MemberView[] {
-		return this.memberRows(null);
+	/**
+	 * Everyone with a role, a membership record, or a moderation decision about them, in DID order,
+	 * `limit` at a time after the member `cursor` names.
+	 */
+	members(limit: number, cursor: string | undefined): MemberPageResult {
+		const after = cursor === undefined ? '' : decodeMemberCursor(cursor);
+		if (after === null) return { ok: false, error: 'BadCursor' };
+		const binding = this.binding(undefined, 'current');
+		if (!binding) return { ok: true, page: { members: [] } };
+		// Leave out who has left and holds no role (status `left`, role `member`): the owner and the
+		// current moderators are listed whatever their status.
+		const staff = JSON.stringify([binding.ownerDid, ...currentModerators(binding)]);
+		const rows = this.sql
+			.exec<MemberRow>(
+				`${MEMBER_SELECT} WHERE a.did > ?2
+				   AND (a.member = 1 OR a.pending = 1 OR a.blocked = 1 OR a.did IN (SELECT value FROM json_each(?3)))
+				 ORDER BY a.did LIMIT ?4`,
+				binding.configUri,
+				after,
+				staff,
+				limit + 1,
+			)
+			.toArray();
+		const page = rows.slice(0, limit);
+		const last = page.at(-1);
+		return {
+			ok: true,
+			page: { members: page.map((row) => memberView(row, binding)), ...(rows.length > limit && last ? { cursor: encodeMemberCursor(last.did) } : {}) },
+		};
 	}
 
 	/** One person's standing, or null if the community knows nothing about them. */
 	memberOf(did: string): MemberView | null {
-		return this.memberRows(did)[0] ?? null;
-	}
-
-	private memberRows(onlyDid: string | null): MemberView[] {
-		const binding = this.binding();
-		if (!binding) return [];
-		const rows = this.sql
-			.exec<{ did: string; member: number; pending: number; blocked: number; joined_at: string | null }>(
-				`SELECT a.did, a.member, a.pending, a.blocked,
-					(SELECT min(m.joined_at) FROM memberships m WHERE m.did = a.did AND m.active = 1 AND m.community_uri = ?) AS joined_at
-				 FROM authors a WHERE (? IS NULL OR a.did = ?) ORDER BY a.did`,
-				binding.configUri,
-				onlyDid,
-				onlyDid,
-			)
-			.toArray();
-		return rows
-			.map((row): MemberView => {
-				const status: MemberStatus = row.blocked ? 'blocked' : row.member ? 'member' : row.pending ? 'pending' : 'left';
-				return { did: row.did, role: roleOf(row.did, binding), status, joinedAt: row.joined_at };
-			})
-			.filter((m) => onlyDid !== null || m.status !== 'left' || m.role !== 'member');
+		const binding = this.binding(undefined, 'current');
+		if (!binding) return null;
+		const row = this.sql.exec<MemberRow>(`${MEMBER_SELECT} WHERE a.did = ?2`, binding.configUri, did).toArray()[0];
+		return row ? memberView(row, binding) : null;
 	}
 
 	/** Newest observed first; each entry says whether it counts, why not, and whether it decides its target now. */

@@ -1,13 +1,22 @@
 /** 7-day retention of a community's index: expired rows are deleted by index range, never by a full scan. */
+import { removePosts } from './counts';
+
 export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Tombstones outlive the posts they guard, so a late replay of a deleted post stays deleted. */
 export const TOMBSTONE_RETENTION_MS = RETENTION_MS + 24 * 60 * 60 * 1000;
 
-/** Deletes posts and tombstones past retention; returns how many posts went and when the next expires. */
+/**
+ * Deletes posts and tombstones past retention, taking the expired posts off the summary's count (run it
+ * in a transaction, so the two agree); returns how many posts went and when the next expires.
+ */
 export function pruneExpired(sql: SqlStorage, now: number): { postsDeleted: number; nextExpiryMs: number | null } {
-	const postsDeleted = sql.exec('DELETE FROM posts WHERE indexed_us < ? RETURNING 1', (now - RETENTION_MS) * 1000).toArray().length;
+	const authors = sql
+		.exec<{ author_did: string }>('DELETE FROM posts WHERE indexed_us < ? RETURNING author_did', (now - RETENTION_MS) * 1000)
+		.toArray()
+		.map((r) => r.author_did);
+	removePosts(sql, authors);
 	sql.exec('DELETE FROM tombstones WHERE deleted_ms < ?', now - TOMBSTONE_RETENTION_MS);
-	return { postsDeleted, nextExpiryMs: nextExpiryMs(sql) };
+	return { postsDeleted: authors.length, nextExpiryMs: nextExpiryMs(sql) };
 }
 
 /** When the oldest stored post expires, or null if there are none. */

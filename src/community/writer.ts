@@ -1,12 +1,14 @@
 /**
  * CommunityWriter: the write side of one community's SQLite index. Ops store facts (records, newest
  * revision wins, deletes leave tombstones, each version with when the service first observed it), then
- * derived state the feed reads (`authors`, `hidden_posts`) is recomputed with the pure rules in rules.ts.
- * Every op reports what it did, so the API can tell the truth. Every write is idempotent.
+ * derived state the feed reads (`authors`, `hidden_posts`) is recomputed with the pure rules in rules.ts,
+ * and the summary's counts (counts.ts) move with it in the same transaction. Every op reports what it
+ * did, so the API can tell the truth. Every write is idempotent.
  */
 import type { CommunityConfigRecord, MembershipRecord, ModerationActionRecord } from '../lexicon/validate';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp, RecordRef } from '../shared/index-op';
+import { addCounts, authorCountsDelta, isCounted, NO_CHANGE, postsBy, removePosts, storedAuthorState } from './counts';
 import { CommunityReader } from './reader';
 import { RETENTION_MS } from './retention';
 import { actionVerdict, authorState, currentModerators, decideBinding, isHidden, isNewerRev, targetKindOf, type ActionVerdict, type Binding } from './rules';
@@ -233,7 +235,7 @@ export class CommunityWriter {
 
 	private putMembership(ref: RecordRef, cid: string, record: MembershipRecord): OpOutcome {
 		const freshness = this.freshness('memberships', ref);
-		if (freshness !== 'newer') return skipped(ref, freshness);
+		if (freshness === 'duplicate' || freshness === 'tombstoned') return skipped(ref, freshness);
 		this.sql.exec(
 			`INSERT INTO memberships (uri, did, cid, rev, community_uri, role, active, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			 ON CONFLICT (uri) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, community_uri = excluded.community_uri,
@@ -306,7 +308,7 @@ export class CommunityWriter {
 		if (this.sql.exec<{ deleted: number }>('SELECT deleted FROM binding').toArray()[0]?.deleted === 1) return skipped(ref, 'closed');
 		if (ref.observedUs / 1000 < this.now() - RETENTION_MS) return skipped(ref, 'expired');
 		const freshness = this.freshness('posts', ref);
-		if (freshness !== 'newer') return skipped(ref, freshness);
+		if (freshness === 'duplicate' || freshness === 'tombstoned') return skipped(ref, freshness);
 		// An edit keeps the post's place in the feed: indexed_us is set once, on first sight.
 		this.sql.exec(
 			`INSERT INTO posts (uri, cid, rev, author_did, created_at, indexed_us) VALUES (?, ?, ?, ?, ?, ?)
@@ -318,18 +320,24 @@ export class CommunityWriter {
 			createdAt,
 			ref.observedUs,
 		);
+		// An edit is the same post (same author): only a first version adds one.
+		if (freshness === 'first' && isCounted(storedAuthorState(this.sql, ref.did))) addCounts(this.sql, { ...NO_CHANGE, posts: 1 });
 		this.postIndexed = true;
 		return stored(ref);
 	}
 
 	// ---- shared record bookkeeping ----
 
-	/** Whether `ref` is newer than every stored version and tombstone of its record. */
-	private freshness(table: 'memberships' | 'actions' | 'posts', ref: RecordRef): 'newer' | 'duplicate' | 'tombstoned' {
+	/**
+	 * Whether `ref` is newer than every stored version and tombstone of its record: `first` when no
+	 * version is stored (none yet, or deleted since), `newer` when it replaces the stored one.
+	 */
+	private freshness(table: 'memberships' | 'actions' | 'posts', ref: RecordRef): 'first' | 'newer' | 'duplicate' | 'tombstoned' {
 		const stored = this.sql.exec<{ rev: string }>(`SELECT rev FROM ${table} WHERE uri = ?`, ref.uri).toArray()[0];
 		if (stored && !isNewerRev(ref.rev, stored.rev)) return 'duplicate';
 		const tombstone = this.sql.exec<{ rev: string }>('SELECT rev FROM tombstones WHERE uri = ?', ref.uri).toArray()[0];
-		return !tombstone || isNewerRev(ref.rev, tombstone.rev) ? 'newer' : 'tombstoned';
+		if (tombstone && !isNewerRev(ref.rev, tombstone.rev)) return 'tombstoned';
+		return stored ? 'newer' : 'first';
 	}
 
 	/** Marks a record deleted at `rev`, so no version up to it comes back. */
@@ -351,6 +359,7 @@ export class CommunityWriter {
 		if (!row || !isNewerRev(ref.rev, row.rev as string)) return skipped(ref, tombstone ? 'tombstoned' : 'not_indexed');
 		const verdict = table === 'actions' ? this.verdictOf(ref.uri) : undefined;
 		this.sql.exec(`DELETE FROM ${table} WHERE uri = ?`, ref.uri);
+		if (table === 'posts') removePosts(this.sql, [row.author_did as string]);
 		if (table === 'memberships') this.recomputeAuthor(row.did as string);
 		if (table === 'actions') this.recomputeTargetOf(row);
 		return { uri: ref.uri, result: 'deleted', ...(verdict ? { verdict } : {}) };
@@ -386,6 +395,10 @@ export class CommunityWriter {
 			this.sql.exec('SELECT 1 FROM memberships WHERE did = ? AND active = 1 AND community_uri = ? LIMIT 1', did, binding.configUri).toArray().length > 0;
 		const accountInactive = this.sql.exec('SELECT 1 FROM accounts WHERE did = ? AND active = 0', did).toArray().length > 0;
 		const state = authorState({ did, hasActiveMembership, actions: this.reader.actionsOn('target_did', did), accountInactive }, binding);
+		const before = storedAuthorState(this.sql, did);
+		// Unchanged: nothing to write, and no count moves.
+		if (before && before.member === state.member && before.pending === state.pending && before.blocked === state.blocked) return;
+		addCounts(this.sql, authorCountsDelta(before, state, () => postsBy(this.sql, did)));
 		this.sql.exec(
 			'INSERT INTO authors (did, member, pending, blocked) VALUES (?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET member = excluded.member, pending = excluded.pending, blocked = excluded.blocked',
 			did,

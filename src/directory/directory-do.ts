@@ -64,8 +64,11 @@ export class CommunityDirectory extends DurableObject<Env> {
 		};
 	}
 
-	/** Every open community id (describeFeedGenerator lists them all). */
-	ids(): string[] {
-		return this.ctx.storage.sql.exec<{ id: string }>('SELECT id FROM communities WHERE closed = 0 ORDER BY id').toArray().map((r) => r.id);
+	/** The first `limit` open community ids, in id order (describeFeedGenerator's bounded list). */
+	ids(limit: number): string[] {
+		return this.ctx.storage.sql
+			.exec<{ id: string }>('SELECT id FROM communities WHERE closed = 0 ORDER BY id LIMIT ?', limit)
+			.toArray()
+			.map((r) => r.id);
 	}
 }

@@ -28,7 +28,9 @@ export function registerFeedRoutes(app: Hono<FeedEnv>): void {
 	app.get('/xrpc/app.bsky.feed.describeFeedGenerator', async (c) => {
 		const config = readConfig(c.env);
 		const operatorDid = requireOperator(config);
-		const ids = await directoryObject(c.env).ids();
+		// The lexicon has no cursor, so the answer is bounded instead: the first 1000 open communities by id
+		// (GET /api/communities pages through them all).
+		const ids = await directoryObject(c.env).ids(1000);
 		return c.json({ did: config.serviceDid, feeds: ids.map((id) => ({ uri: feedUriOf(operatorDid, id) })) });
 	});
 

@@ -187,13 +187,18 @@ describe('delivery is at-least-once and unordered', () => {
 });
 
 describe('storage cost', () => {
-	it('indexing a post writes two rows: the post and its time index entry', async () => {
+	it("indexing a member's post writes three rows: the post, its time index entry and the summary's post count", async () => {
 		const id = 'a0000019';
 		const ingest = await openCommunity(id);
 		await ingest.deliver(post(BOB, newRkey(), `#atr_${id} warm-up`)); // the first post also arms the retention alarm
-		const before = (await community(id).stats()).metering.rowsWritten;
+		const written = async () => (await community(id).stats()).metering.rowsWritten;
+		let before = await written();
 		await ingest.deliver(post(BOB, newRkey(), `#atr_${id} measured`));
-		expect((await community(id).stats()).metering.rowsWritten - before).toBe(2);
+		expect((await written()) - before).toBe(3);
+		// A non-member's post changes no count: two rows.
+		before = await written();
+		await ingest.deliver(post(CAROL, newRkey(), `#atr_${id} not a member`));
+		expect((await written()) - before).toBe(2);
 		const stats = await community(id).stats();
 		expect(stats.databaseBytes).toBeGreaterThan(0);
 	});

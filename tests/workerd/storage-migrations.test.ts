@@ -116,6 +116,29 @@ describe('applyMigrations', () => {
 		});
 	});
 
+	it('migration 4 counts an existing community once; its summary then reads the kept counts', async () => {
+		const id = '0c0c0c0c';
+		const stub = env.COMMUNITY_FEED.getByName(id);
+		await runInDurableObject(stub, (_instance, state) => {
+			const sql = state.storage.sql;
+			applyMigrations(state.storage, COMMUNITY_MIGRATIONS.slice(0, 3));
+			sql.exec('INSERT INTO binding (singleton, community_id, owner_did, config_uri, config_rev, bound_us, deleted) VALUES (1, ?, ?, ?, ?, 1, 0)', id, ALICE, configUri(ALICE, id), '3kaaaaaaaaaa2');
+			const authors: [string, number, number, number][] = [
+				['did:plc:member', 1, 0, 0],
+				['did:plc:blocked', 1, 0, 1],
+				['did:plc:pending', 0, 1, 0],
+				['did:plc:left', 0, 0, 0],
+			];
+			for (const row of authors) sql.exec('INSERT INTO authors (did, member, pending, blocked) VALUES (?, ?, ?, ?)', ...row);
+			const posters = ['did:plc:member', 'did:plc:member', 'did:plc:blocked', 'did:plc:pending', 'did:plc:left', 'did:plc:stranger'];
+			posters.forEach((did, i) => sql.exec("INSERT INTO posts (uri, cid, rev, author_did, created_at, indexed_us) VALUES (?, 'bafy', '3k', ?, '', ?)", `at://${did}/app.bsky.feed.post/${i}`, did, i));
+			applyMigrations(state.storage, COMMUNITY_MIGRATIONS);
+			expect(sql.exec('SELECT members, pending, posts FROM counts').toArray()).toEqual([{ members: 1, pending: 1, posts: 2 }]);
+		});
+		await evictDurableObject(stub);
+		expect(await env.COMMUNITY_FEED.getByName(id).summary()).toMatchObject({ members: 1, pending: 1, posts: 2 });
+	});
+
 	it("receiver migration 3 flags existing post routes, and the prune is an index range over them", async () => {
 		const stub = env.FIREHOSE_RECEIVER.getByName('prune-test');
 		await runInDurableObject(stub, (_instance, state) => {

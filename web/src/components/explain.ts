@@ -11,10 +11,10 @@ export function explain(err: unknown): string {
 		if (err.status >= 500) return `The service had a problem (${err.error}). Try again in a moment.`;
 		return err.message;
 	}
-	// @atproto/api's XRPCError: the user's own PDS refused.
+	// A PdsError (session/pds-error.ts): the user's own PDS refused, or could not be reached (status 0).
 	if (err && typeof err === 'object' && 'status' in err && 'error' in err) {
 		const { status, error, message } = err as { status: number; error: string; message?: string };
-		if (status === 1 || error === 'Unknown' || /fetch failed|NetworkError|Failed to fetch/i.test(message ?? '')) return 'Cannot reach your PDS. Check your connection and try again.';
+		if (status === 0 || /fetch failed|NetworkError|Failed to fetch/i.test(message ?? '')) return 'Cannot reach your PDS. Check your connection and try again.';
 		if (error === 'AuthenticationRequired' || error === 'ExpiredToken' || error === 'InvalidToken') return 'Your session has ended. Sign in again.';
 		if (error === 'AuthFactorTokenRequired') return 'Your account asks for a sign-in code; use an app password instead.';
 		return `Your PDS refused: ${message || error}`;

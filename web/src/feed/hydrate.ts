@@ -4,8 +4,12 @@
  * as in production; or, with no AppView configured (the local sandbox), straight from each author's PDS.
  * Posts that no longer exist are left out; the order of the skeleton is kept.
  */
-import { Agent, AtpAgent, type Facet } from '@atproto/api';
+import type {} from '@atcute/bluesky';
+import { Client, simpleFetchHandler } from '@atcute/client';
+import type { AtprotoAudience, ResourceUri } from '@atcute/lexicons/syntax';
+import type { Facet } from '../../../client/facets';
 import type { DashboardConfig } from '../../../src/shared/views';
+import { answer } from '../session/pds-error';
 import { parseRecordUri } from '../../../src/shared/at-uri';
 import { blobUrl, getRecord, personOf, type BlobRef, type Person } from './identity';
 
@@ -21,11 +25,12 @@ export interface PostView {
 
 export type Hydrator = (uris: string[]) => Promise<PostView[]>;
 
-export function hydratorFor(config: DashboardConfig, viewer: Agent | null): Hydrator {
+/** `viewer` is the signed-in user's PDS client, whose proxy the AppView is reached through. */
+export function hydratorFor(config: DashboardConfig, viewer: Client | null): Hydrator {
 	if (!config.appview) return (uris) => fromPds(config.plcUrl, uris);
 	const appview = config.appview;
-	const agent = viewer ? viewer.withProxy('bsky_appview', appview.did) : new AtpAgent({ service: appview.url });
-	return (uris) => fromAppview(agent, uris);
+	const rpc = viewer ? viewer.clone({ proxy: `${appview.did}#bsky_appview` as AtprotoAudience }) : new Client({ handler: simpleFetchHandler({ service: appview.url }) });
+	return (uris) => fromAppview(rpc, uris);
 }
 
 interface PostRecord {
@@ -56,10 +61,10 @@ async function fromPds(plcUrl: string, uris: string[]): Promise<PostView[]> {
 	return posts.filter((post): post is PostView => post !== null);
 }
 
-async function fromAppview(agent: Agent, uris: string[]): Promise<PostView[]> {
+async function fromAppview(rpc: Client, uris: string[]): Promise<PostView[]> {
 	const found = new Map<string, PostView>();
 	for (let i = 0; i < uris.length; i += 25) {
-		const { data } = await agent.app.bsky.feed.getPosts({ uris: uris.slice(i, i + 25) });
+		const data = await answer(rpc.get('app.bsky.feed.getPosts', { params: { uris: uris.slice(i, i + 25) as ResourceUri[] } }));
 		for (const post of data.posts) {
 			const record = post.record as PostRecord;
 			const embed = post.embed as { $type?: string; images?: { thumb: string; fullsize: string; alt: string }[]; media?: { $type?: string; images?: { thumb: string; fullsize: string; alt: string }[] } } | undefined;

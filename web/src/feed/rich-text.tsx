@@ -1,35 +1,38 @@
-import { RichText } from '@atproto/api';
 import { communityIdOfTag } from '../../../src/shared/hashtag';
+import type { Facet } from '../../../client/facets';
 import { Link } from '../router';
+import { feature, segmentsOf } from './segments';
 
 /** Post text with its facets: links, mentions and hashtags (a community's own hashtag links to its page here). */
-export function RichTextView({ text, facets }: { text: string; facets: RichText['facets'] }) {
-	const rt = new RichText({ text, facets });
+export function RichTextView({ text, facets }: { text: string; facets: Facet[] | undefined }) {
 	return (
 		<p className="post-text">
-			{[...rt.segments()].map((segment, i) => {
-				if (segment.link) {
+			{segmentsOf(text, facets).map((segment, i) => {
+				const link = feature(segment, 'app.bsky.richtext.facet#link');
+				if (link) {
 					return (
-						<a key={i} href={segment.link.uri} target="_blank" rel="noopener noreferrer nofollow">
+						<a key={i} href={link.uri} target="_blank" rel="noopener noreferrer nofollow">
 							{segment.text}
 						</a>
 					);
 				}
-				if (segment.mention) {
+				const mention = feature(segment, 'app.bsky.richtext.facet#mention');
+				if (mention) {
 					return (
-						<a key={i} href={`https://bsky.app/profile/${segment.mention.did}`} target="_blank" rel="noopener noreferrer">
+						<a key={i} href={`https://bsky.app/profile/${mention.did}`} target="_blank" rel="noopener noreferrer">
 							{segment.text}
 						</a>
 					);
 				}
-				if (segment.tag) {
-					const community = communityIdOfTag(segment.tag.tag);
+				const tag = feature(segment, 'app.bsky.richtext.facet#tag');
+				if (tag) {
+					const community = communityIdOfTag(tag.tag);
 					return community ? (
 						<Link key={i} to={`/c/${community}`} className="hashtag">
 							{segment.text}
 						</Link>
 					) : (
-						<a key={i} href={`https://bsky.app/hashtag/${encodeURIComponent(segment.tag.tag)}`} target="_blank" rel="noopener noreferrer" className="hashtag">
+						<a key={i} href={`https://bsky.app/hashtag/${encodeURIComponent(tag.tag)}`} target="_blank" rel="noopener noreferrer" className="hashtag">
 							{segment.text}
 						</a>
 					);

@@ -4,7 +4,7 @@
  * (its URL is the client id); on a loopback sandbox the client is atproto's loopback client, which needs
  * the page on 127.0.0.1.
  */
-import { atprotoLoopbackClientMetadata, BrowserOAuthClient, buildAtprotoLoopbackClientId } from '@atproto/oauth-client-browser';
+import type { BrowserOAuthClient } from '@atproto/oauth-client-browser';
 import { OAUTH_CALLBACK_PATH, OAUTH_SCOPE } from '../../../src/shared/oauth';
 import type { DashboardConfig } from '../../../src/shared/views';
 
@@ -17,9 +17,11 @@ export function oauthClient(config: DashboardConfig): Promise<BrowserOAuthClient
 }
 
 async function load(config: DashboardConfig): Promise<BrowserOAuthClient | null> {
+	if (!config.oauthClientId && window.location.hostname !== '127.0.0.1') return null;
+	// Half of the dashboard's JavaScript: a chunk of its own, so the first page does not wait for it.
+	const { atprotoLoopbackClientMetadata, BrowserOAuthClient, buildAtprotoLoopbackClientId } = await import('@atproto/oauth-client-browser');
 	const common = { handleResolver: config.signInService, plcDirectoryUrl: config.plcUrl, responseMode: 'fragment' as const };
 	if (config.oauthClientId) return BrowserOAuthClient.load({ clientId: config.oauthClientId, ...common });
-	if (window.location.hostname !== '127.0.0.1') return null;
 	const clientId = buildAtprotoLoopbackClientId({ scope: OAUTH_SCOPE, redirect_uris: [`${window.location.origin}${OAUTH_CALLBACK_PATH}`] as [`http://127.0.0.1${string}`] });
 	return new BrowserOAuthClient({ ...common, allowHttp: true, clientMetadata: atprotoLoopbackClientMetadata(clientId) });
 }

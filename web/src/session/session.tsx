@@ -1,19 +1,22 @@
 /**
- * Who is signed in. Two ways in, both ending with an @atproto/api Agent on the user's own PDS that never
- * leaves this browser: atproto OAuth (session/oauth.ts), and a handle + app password (the fallback the
- * local sandbox can always use; the session is kept in localStorage). The service only ever sees
- * short-lived service JWTs minted by that PDS.
+ * Who is signed in. Two ways in, both ending with a session on the user's own PDS that never leaves this
+ * browser: atproto OAuth (session/oauth.ts), and a handle + app password (session/password.ts). The
+ * service only ever sees short-lived service JWTs minted by that PDS.
  */
-import { Agent, AtpAgent, type AtpSessionData } from '@atproto/api';
+import { Client, type FetchHandler, type FetchHandlerObject } from '@atcute/client';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { AtrariumClient, AtrariumService, type DashboardConfig } from '../../../client/atrarium-client';
+import { AtrariumClient, AtrariumService, type DashboardConfig, type PdsAgent } from '../../../client/atrarium-client';
 import { navigate, safeReturn } from '../router';
 import { OAUTH_CALLBACK_PATH } from '../../../src/shared/oauth';
 import { personOf } from '../feed/identity';
 import { oauthClient } from './oauth';
+import { logInWithPassword, logOut, resumePasswordSession } from './password';
+import { pdsAgent } from './pds-agent';
 
 export interface SignedIn {
-	client: AtrariumClient;
+	client: AtrariumClient<PdsAgent>;
+	/** The user's PDS, for the reads the shared client does not make (posts from the AppView, through its proxy). */
+	pds: Client;
 	did: string;
 	handle: string;
 	method: 'oauth' | 'app-password';
@@ -32,7 +35,6 @@ interface SessionContextValue {
 	signOut(): Promise<void>;
 }
 
-const STORED_PASSWORD_SESSION = 'atrarium.app-password-session';
 const service = new AtrariumService('');
 const SessionContext = createContext<SessionContextValue | null>(null);
 
@@ -42,11 +44,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 	const [oauthAvailable, setOauthAvailable] = useState(false);
 	const [signOutCurrent, setSignOutCurrent] = useState<(() => Promise<void>) | null>(null);
 
-	const signedIn = useCallback(async (agent: Agent, method: SignedIn['method'], knownHandle: string | null, signOut: () => Promise<void>, cfg: DashboardConfig) => {
-		const did = agent.assertDid;
+	const signedIn = useCallback(async (did: string, handler: FetchHandler | FetchHandlerObject, method: SignedIn['method'], knownHandle: string | null, signOut: () => Promise<void>, cfg: DashboardConfig) => {
 		const handle = knownHandle ?? (await personOf(cfg.plcUrl, did)).handle ?? did;
 		setSignOutCurrent(() => signOut);
-		setState({ status: 'signed-in', user: { client: new AtrariumClient(service, agent), did, handle, method } });
+		setState({ status: 'signed-in', user: { client: new AtrariumClient(service, pdsAgent(did, handler)), pds: new Client({ handler }), did, handle, method } });
 	}, []);
 
 	useEffect(() => {
@@ -61,15 +62,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 			}
 			if (cancelled) return;
 			setConfig(cfg);
-			const stored = readStoredPasswordSession();
-			if (stored) {
-				try {
-					const agent = passwordAgent(stored.pds);
-					await agent.resumeSession(stored.session);
-					return signedIn(agent, 'app-password', agent.session?.handle ?? null, () => signOutPassword(agent), cfg);
-				} catch {
-					localStorage.removeItem(STORED_PASSWORD_SESSION);
-				}
+			const resumed = await resumePasswordSession();
+			if (resumed) {
+				const { session, handle } = resumed;
+				return signedIn(session.did, session, 'app-password', handle, () => logOut(session), cfg);
 			}
 			let client;
 			try {
@@ -86,7 +82,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 					return setState({ status: 'signed-out' });
 				}
 				const session = result.session;
-				await signedIn(new Agent(session), 'oauth', null, () => session.signOut(), cfg);
+				await signedIn(session.did, (pathname, init) => session.fetchHandler(pathname, init), 'oauth', null, () => session.signOut(), cfg);
 				if ('state' in result) navigate(safeReturn(result.state ?? null), { replace: true });
 			} catch (err) {
 				if (window.location.pathname === OAUTH_CALLBACK_PATH) navigate('/', { replace: true });
@@ -105,15 +101,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 			config,
 			oauthAvailable,
 			async signInWithPassword(identifier, password, pds) {
-				const agent = passwordAgent(pds);
-				try {
-					await agent.login({ identifier: identifier.replace(/^@/, '').trim(), password });
-				} catch (err) {
-					const status = (err as { status?: number }).status;
-					if (status === 401 || status === 400) throw new Error(`Your PDS refused to sign you in: ${message(err)}`);
-					throw err;
-				}
-				await signedIn(agent, 'app-password', agent.session?.handle ?? null, () => signOutPassword(agent), config!);
+				const session = await logInWithPassword(pds, identifier.replace(/^@/, '').trim(), password);
+				await signedIn(session.did, session, 'app-password', session.session.handle, () => logOut(session), config!);
 			},
 			async signInWithOAuth(handle, returnTo) {
 				const client = config && (await oauthClient(config));
@@ -142,30 +131,6 @@ export function useSession(): SessionContextValue {
 export function useUser(): SignedIn | null {
 	const { state } = useSession();
 	return state.status === 'signed-in' ? state.user : null;
-}
-
-function passwordAgent(pds: string): AtpAgent {
-	return new AtpAgent({
-		service: pds,
-		persistSession: (_event, session) => {
-			if (session) localStorage.setItem(STORED_PASSWORD_SESSION, JSON.stringify({ pds, session }));
-			else localStorage.removeItem(STORED_PASSWORD_SESSION);
-		},
-	});
-}
-
-async function signOutPassword(agent: AtpAgent): Promise<void> {
-	localStorage.removeItem(STORED_PASSWORD_SESSION);
-	await agent.logout();
-}
-
-function readStoredPasswordSession(): { pds: string; session: AtpSessionData } | null {
-	try {
-		const raw = localStorage.getItem(STORED_PASSWORD_SESSION);
-		return raw ? (JSON.parse(raw) as { pds: string; session: AtpSessionData }) : null;
-	} catch {
-		return null;
-	}
 }
 
 export function message(err: unknown): string {

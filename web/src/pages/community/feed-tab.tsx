@@ -35,7 +35,7 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 			setFeed((f) => ({ ...f, loading: true, error: null }));
 			try {
 				const page = await service.feedSkeleton(community.feedUri, { limit: PAGE, ...(cursor ? { cursor } : {}) });
-				const posts = await hydratorFor(config, user?.client.agent ?? null)(page.feed.map((item) => item.post));
+				const posts = await hydratorFor(config, user?.pds ?? null)(page.feed.map((item) => item.post));
 				setFeed((f) => ({ posts: replace ? posts : [...f.posts, ...posts.filter((p) => !f.posts.some((q) => q.uri === p.uri))], cursor: page.cursor, loading: false, error: null, done: !page.cursor }));
 			} catch (err) {
 				setFeed((f) => ({ ...f, loading: false, error: explain(err) }));
