@@ -10,11 +10,13 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, freemem, tmpdir, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
+import { startBundledWorker } from '../sandbox/bundled-worker';
 import { WorkerProcess } from '../sandbox/worker-process';
 import { freePort } from '../sandbox/ports';
+import { zipfReads } from './feed-cache';
 import { HeapProbe } from './heap';
 import { load, percentiles, type LoadResult } from './http-load';
-import { BenchInstance, countsBetween, shippedSetting, type CallCounts, type Setting } from './instance';
+import { ADMIN, BenchInstance, countsBetween, shippedSetting, type CallCounts, type Setting } from './instance';
 import type { Command, Reply } from './jetstream-process';
 import { writeReport } from './report';
 import { measureSandboxLatency } from './sandbox-latency';
@@ -26,8 +28,8 @@ const SETTINGS: Setting[] = QUICK
 	? [{ consumerTimeoutS: 1, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 20 }]
 	: [{ consumerTimeoutS: 1, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 0 }, { consumerTimeoutS: 0, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 100 }, { consumerTimeoutS: 0, flushMs: 250 }];
 const PLAN = QUICK
-	? { ingestRates: [5_000, 10_000, 20_000], ingestSeconds: 3, idleSeconds: 3, loadedSeconds: 5, readSeconds: 1, smallPosts: 1_000, bigPosts: 5_000, concurrencies: [1, 16, 64], replayEvents: 50_000, limitedReplayEvents: 50_000, overload: { rate: 30_000, seconds: 10 }, sandboxPosts: 10, settings: SETTINGS }
-	: { ingestRates: [5_000, 10_000, 15_000, 20_000], ingestSeconds: 5, idleSeconds: 6, loadedSeconds: 15, readSeconds: 3, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64], replayEvents: 200_000, limitedReplayEvents: 500_000, overload: { rate: 30_000, seconds: 60 }, sandboxPosts: 30, settings: SETTINGS };
+	? { ingestRates: [5_000, 10_000, 20_000], ingestSeconds: 3, idleSeconds: 3, loadedSeconds: 5, readSeconds: 1, smallPosts: 1_000, bigPosts: 5_000, concurrencies: [1, 16, 64], replayEvents: 50_000, limitedReplayEvents: 50_000, overload: { rate: 30_000, seconds: 10 }, sandboxPosts: 10, cacheReads: 1_000, settings: SETTINGS }
+	: { ingestRates: [5_000, 10_000, 15_000, 20_000], ingestSeconds: 5, idleSeconds: 6, loadedSeconds: 15, readSeconds: 3, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64], replayEvents: 200_000, limitedReplayEvents: 500_000, overload: { rate: 30_000, seconds: 60 }, sandboxPosts: 30, cacheReads: 5_000, settings: SETTINGS };
 /** Jetstream's default cap on the events a second it sends one subscriber (its `max-sub-rate` flag). */
 const JETSTREAM_MAX_SUB_RATE = 5_000;
 const COMMUNITIES = 100;
@@ -319,20 +321,26 @@ async function main(): Promise<void> {
 		await new Promise((resolve) => nodeBaseline.once('message', resolve));
 
 		const reads: any[] = [];
+		const feedCache: any[] = [];
 		const rowsReadPerRequest: Record<string, number> = {};
+		/** `mode`: under `wrangler dev`, or the production bundle in workerd with nothing in front ("direct"). */
+		let mode: 'wrangler dev' | 'direct' = 'wrangler dev';
 		const measure = async (target: string, community: string, page: string, url: string, meteredId?: string) => {
 			for (const concurrency of PLAN.concurrencies) {
 				const before = meteredId ? (await worker.admin(`/communities/${meteredId}`)).metering.rowsRead : 0;
 				const result: LoadResult = await load(url, { concurrency, seconds: PLAN.readSeconds });
-				if (meteredId) rowsReadPerRequest[`${community} ${page}`] = +(((await worker.admin(`/communities/${meteredId}`)).metering.rowsRead - before) / result.requests).toFixed(1);
-				reads.push({ target, community, page, concurrency, ...round(result) });
-				log(`  ${target.padEnd(14)} ${community.padEnd(12)} ${page.padEnd(6)} c=${String(concurrency).padEnd(3)} ${Math.round(result.rps).toLocaleString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  ${result.errors} errors` : ''}`);
+				if (meteredId && mode === 'wrangler dev') rowsReadPerRequest[`${community} ${page}`] = +(((await worker.admin(`/communities/${meteredId}`)).metering.rowsRead - before) / result.requests).toFixed(1);
+				reads.push({ mode: target === 'node+sqlite' ? 'node' : mode, target, community, page, concurrency, ...round(result) });
+				log(`  ${(target === 'node+sqlite' ? 'node' : mode).padEnd(12)} ${target.padEnd(14)} ${community.padEnd(12)} ${page.padEnd(8)} c=${String(concurrency).padEnd(3)} ${Math.round(result.rps).toLocaleString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  ${result.errors} errors` : ''}`);
 			}
 		};
-		log('Feed reads (getFeedSkeleton, limit 50)…');
-		for (const [label, index, posts] of [[`${PLAN.smallPosts / 1000}k posts`, SMALL, smallPosts], [`${PLAN.bigPosts / 1000}k posts`, BIG, bigPosts]] as const) {
+		log('Feed reads (getFeedSkeleton, limit 50) under wrangler dev…');
+		const communitiesRead = [[`${PLAN.smallPosts / 1000}k posts`, SMALL, smallPosts], [`${PLAN.bigPosts / 1000}k posts`, BIG, bigPosts]] as const;
+		const deepCursors = new Map<number, string>();
+		for (const [label, index, posts] of communitiesRead) {
 			const id = ids[index]!;
 			const deep = await deepCursor(id, Math.floor(posts.length / 2));
+			deepCursors.set(index, deep);
 			await measure('atrarium', label, 'first', worker.skeletonUrl(feedUri(id)), id);
 			await measure('atrarium', label, 'deep', worker.skeletonUrl(feedUri(id), { cursor: deep }), id);
 			// The same rows and the same query in Node + SQLite.
@@ -349,6 +357,47 @@ async function main(): Promise<void> {
 		await worker.stop();
 		await baseline.stop();
 		void nodeBaseline.kill();
+
+		// The same reads of the same stored objects, served by the production bundle in workerd directly.
+		log('Feed reads, production bundle served by workerd directly (no wrangler dev)…');
+		mode = 'direct';
+		const directVars = { JETSTREAM_URL: ready.url, OPERATOR_DID: ownerDid, ADMIN_TOKEN: ADMIN, SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' };
+		const direct = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: directVars });
+		const bareDirect = await startBundledWorker({ config: 'bench/baseline-worker/wrangler.jsonc' });
+		try {
+			const directSkeleton = (id: string, params: Record<string, string> = {}) => `${direct.url}/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed: feedUri(id), ...params })}`;
+			for (const [label, index] of communitiesRead) {
+				await measure('atrarium', label, 'first', directSkeleton(ids[index]!));
+				await measure('atrarium', label, 'deep', directSkeleton(ids[index]!, { cursor: deepCursors.get(index)! }));
+			}
+			await measure('atrarium', 'trivial', 'health', `${direct.url}/health`);
+			await measure('atrarium', 'trivial', 'did.json', `${direct.url}/.well-known/did.json`);
+			await measure('bare worker', 'fixed', 'first', `${bareDirect.url}/skeleton`);
+		} finally {
+			await direct.close();
+			await bareDirect.close();
+		}
+		// Object calls per 1,000 Zipf-like reads, with the feed page cache off and on.
+		log('Feed page cache: Zipf-like first-page reads across every community…');
+		for (const ttlSeconds of [0, 5]) {
+			const instance = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: { ...directVars, FEED_CACHE_SECONDS: String(ttlSeconds) } });
+			try {
+				const feedReads = async () => {
+					let n = 0;
+					for (const id of ids) n += (await (await fetch(`${instance.url}/admin/communities/${id}`, { headers: { Authorization: `Bearer ${ADMIN}` } })).json()).feedReads as number;
+					return n;
+				};
+				const before = await feedReads();
+				const t0 = Date.now();
+				const result = await zipfReads({ skeletonUrl: (uri) => `${instance.url}/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed: uri })}`, feedUris: ids.map(feedUri), requests: PLAN.cacheReads });
+				const seconds = +((Date.now() - t0) / 1000).toFixed(1);
+				const doCalls = (await feedReads()) - before;
+				feedCache.push({ ttlSeconds, feeds: ids.length, ...result, doCalls, doCallsPer1000Reads: +((1000 * doCalls) / result.requests).toFixed(1), seconds });
+				log(`  cache ${ttlSeconds ? `${ttlSeconds} s` : 'off'}: ${result.requests.toLocaleString()} reads, ${result.errors} errors, ${doCalls.toLocaleString()} object calls (${feedCache.at(-1).doCallsPer1000Reads} per 1,000), ${seconds} s`);
+			} finally {
+				await instance.close();
+			}
+		}
 
 		// ---- 3. latency and what it costs, per batching setting ----
 		/** Probe posts' latency from the stream to the feed, polled every 10 ms, and the calls they cost. */
@@ -520,6 +569,7 @@ async function main(): Promise<void> {
 			overload,
 			sandboxLatency,
 			reads,
+			feedCache,
 			metering: {
 				events: ingestedEvents,
 				community: communityMetering,

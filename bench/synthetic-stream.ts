@@ -140,7 +140,8 @@ export function tid(us: number): string {
 	return out;
 }
 
-function mulberry32(seed: number): () => number {
+/** A small, fast, seeded PRNG (Mulberry32): uniform in [0, 1), the same sequence for the same seed. */
+export function mulberry32(seed: number): () => number {
 	let a = seed >>> 0;
 	return () => {
 		a = (a + 0x6d2b79f5) >>> 0;

@@ -36,6 +36,12 @@ describe('readConfig', () => {
 		expect(readConfig({ ...good, JETSTREAM_TRANSPORT: 'websocket' }).jetstreamTransport).toBe('websocket');
 		expect(() => readConfig({ ...good, JETSTREAM_TRANSPORT: 'udp' })).toThrow('JETSTREAM_TRANSPORT must be one of tcp, websocket, got "udp"');
 	});
+	it('caches public feed pages for 5 s unless FEED_CACHE_SECONDS says otherwise (0: not at all)', () => {
+		expect(readConfig(good).feedCacheSeconds).toBe(5);
+		expect(readConfig({ ...good, FEED_CACHE_SECONDS: '' }).feedCacheSeconds).toBe(5);
+		expect(readConfig({ ...good, FEED_CACHE_SECONDS: '0' }).feedCacheSeconds).toBe(0);
+		expect(readConfig({ ...good, FEED_CACHE_SECONDS: '60' }).feedCacheSeconds).toBe(60);
+	});
 	it('accepts a local host with a port', () => {
 		expect(readConfig({ ...good, JETSTREAM_URL: 'ws://127.0.0.1:6008/subscribe', SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' }).serviceDid).toBe(
 			'did:web:localhost%3A8787',
@@ -65,6 +71,10 @@ describe('readConfig', () => {
 		[{ ...good, RECEIVER_FLUSH_MS: '2.5' }, 'RECEIVER_FLUSH_MS must be a whole number'],
 		[{ ...good, RECEIVER_FLUSH_MS: '5000' }, 'RECEIVER_FLUSH_MS must be a whole number'],
 		[{ ...good, RECEIVER_FLUSH_MS: 'soon' }, 'RECEIVER_FLUSH_MS must be a whole number'],
+		[{ ...good, FEED_CACHE_SECONDS: '-1' }, 'FEED_CACHE_SECONDS must be a whole number of seconds from 0 to 60'],
+		[{ ...good, FEED_CACHE_SECONDS: '1.5' }, 'FEED_CACHE_SECONDS must be a whole number'],
+		[{ ...good, FEED_CACHE_SECONDS: '61' }, 'FEED_CACHE_SECONDS must be a whole number'],
+		[{ ...good, FEED_CACHE_SECONDS: '5s' }, 'FEED_CACHE_SECONDS must be a whole number'],
 	])('rejects %j loudly', (vars, message) => {
 		expect(() => readConfig(vars)).toThrow(ConfigError);
 		expect(() => readConfig(vars)).toThrow(message);

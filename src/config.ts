@@ -27,6 +27,11 @@ export interface Config {
 	receiverFlushMs: number;
 	/** How the receiver reads Jetstream (see receiver/jetstream-connection.ts): `tcp` can pause the stream, `websocket` cannot. */
 	jetstreamTransport: Transport;
+	/**
+	 * How long a public feed page is served from the Cache API before the community is asked again (s);
+	 * 0 asks it every time. Also how stale a page may be after a hide, block or delete (feed/cache.ts).
+	 */
+	feedCacheSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -44,6 +49,7 @@ export interface RawVars {
 	APPVIEW_DID?: string;
 	RECEIVER_FLUSH_MS?: string;
 	JETSTREAM_TRANSPORT?: string;
+	FEED_CACHE_SECONDS?: string;
 }
 
 const HOST = /^[a-z0-9.-]+(:\d{1,5})?$/i;
@@ -70,7 +76,8 @@ export function readConfig(vars: RawVars): Config {
 	const signInService = httpUrl('SIGN_IN_SERVICE', required('SIGN_IN_SERVICE', vars.SIGN_IN_SERVICE));
 	const receiverFlushMs = readFlushMs(vars.RECEIVER_FLUSH_MS);
 	const jetstreamTransport = readTransport(vars.JETSTREAM_TRANSPORT);
-	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars), receiverFlushMs, jetstreamTransport };
+	const feedCacheSeconds = readFeedCacheSeconds(vars.FEED_CACHE_SECONDS);
+	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars), receiverFlushMs, jetstreamTransport, feedCacheSeconds };
 }
 
 export const DEFAULT_RECEIVER_FLUSH_MS = 20;
@@ -91,6 +98,16 @@ function readFlushMs(value: string | undefined): number {
 	const ms = Number(value);
 	if (!Number.isInteger(ms) || ms < 0 || ms > 1_000) throw new ConfigError(`RECEIVER_FLUSH_MS must be a whole number of milliseconds from 0 to 1000, got ${JSON.stringify(value)}`);
 	return ms;
+}
+
+export const DEFAULT_FEED_CACHE_SECONDS = 5;
+
+/** Whole seconds, 0 to 60: the TTL is also the staleness bound after a hide, so it stays short. */
+function readFeedCacheSeconds(value: string | undefined): number {
+	if (value === undefined || value.trim() === '') return DEFAULT_FEED_CACHE_SECONDS;
+	const seconds = Number(value);
+	if (!Number.isInteger(seconds) || seconds < 0 || seconds > 60) throw new ConfigError(`FEED_CACHE_SECONDS must be a whole number of seconds from 0 to 60, got ${JSON.stringify(value)}`);
+	return seconds;
 }
 
 /** Both AppView vars or neither: half a configuration would hydrate from the wrong place. */

@@ -23,6 +23,8 @@ export interface CommunityStats {
 	metering: SqlMeter;
 	/** Batches of ops the queue consumer sent since this object started (each is one billed DO request). */
 	applyCalls: number;
+	/** Feed pages this object served since it started (each is one billed DO request; cached pages never get here). */
+	feedReads: number;
 	/** Bytes of SQLite storage, for the cost of retention. */
 	databaseBytes: number;
 	posts: number;
@@ -39,6 +41,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	private alarmSet: boolean | null = null;
 	private readonly meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
 	private applyCalls = 0;
+	private feedReads = 0;
 	/** The object's storage as the index sees it: SQL metered, everything else as is. */
 	private readonly storage: DurableObjectStorage;
 	/** API registrations waiting for the network to confirm who owns the id. */
@@ -116,6 +119,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	}
 
 	getFeedSkeleton(_communityId: CommunityId, limit: number, cursor?: string): FeedResult {
+		this.feedReads++;
 		return this.reader()?.feedSkeleton(limit, cursor) ?? { ok: false, error: 'UnknownFeed' };
 	}
 
@@ -126,6 +130,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			schemaVersion: this.schemaVersion,
 			metering: { ...this.meter },
 			applyCalls: this.applyCalls,
+			feedReads: this.feedReads,
 			databaseBytes: this.schemaVersion === null ? 0 : sql.databaseSize,
 			posts: count('SELECT count(*) AS n FROM posts'),
 			members: count('SELECT count(*) AS n FROM authors WHERE member = 1'),

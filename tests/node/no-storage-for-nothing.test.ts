@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBundledWorker, type BundledWorker } from '../support/worker';
+import { startBundledWorker, type BundledWorker } from '../../sandbox/bundled-worker';
 
 const OPERATOR = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
 let worker: BundledWorker;

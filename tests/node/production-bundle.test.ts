@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { bundleWorker, startBundledWorker, type BundledWorker } from '../support/worker';
+import { bundleWorker, startBundledWorker, type BundledWorker } from '../../sandbox/bundled-worker';
 import { ALICE, BOB, config, configUri, membership, newRkey, post } from '../workerd/_support/records';
 
 /** The bindings this test touches, as seen from Node through Miniflare's proxy. */

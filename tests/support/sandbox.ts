@@ -11,7 +11,7 @@ import { TestNetworkNoAppView } from '@atproto/dev-env';
 import { JetstreamBridge } from '../../sandbox/jetstream/bridge';
 import { freePort } from '../../sandbox/ports';
 import { promptSequencer } from '../../sandbox/prompt-sequencer';
-import { startBundledWorker, type BundledWorker } from './worker';
+import { startBundledWorker, type BundledWorker } from '../../sandbox/bundled-worker';
 
 export const ADMIN_TOKEN = 'sandbox-admin-token';
 

@@ -132,6 +132,15 @@ describe('delivery is at-least-once and unordered', () => {
 		expect(await feedOf(id)).toHaveLength(1);
 	});
 
+	it('counts each feed page it serves: one billed request each', async () => {
+		const id = 'a00000f1';
+		await new Ingest().deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)), post(BOB, newRkey(), `#atr_${id}`));
+		const { feedReads } = await community(id).stats();
+		await feedOf(id);
+		await feedOf(id, 10);
+		expect((await community(id).stats()).feedReads).toBe(feedReads + 2);
+	});
+
 	it('a post and membership arriving before the config still end up in the feed', async () => {
 		const id = 'a0000011';
 		const ingest = new Ingest();

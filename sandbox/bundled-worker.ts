@@ -1,23 +1,25 @@
 /**
  * Boots the Worker as `wrangler deploy` would upload it: bundles it with `wrangler deploy --dry-run`,
- * then runs that bundle in workerd (Miniflare) with the bindings of wrangler.jsonc, a few vars
- * overridden, on a real loopback port.
+ * then runs that bundle in workerd (Miniflare) with the bindings of its wrangler config, a few vars
+ * overridden, on a real loopback port, with no `wrangler dev` in front. Tests use it to check the real
+ * bundle; the benchmark to measure reads without the dev server's costs.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
-import { freePort } from '../../sandbox/ports';
+import { freePort } from './ports';
 
 const run = promisify(execFile);
 export const wranglerEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
 
-/** Bundles the Worker for an environment ('' is the top level); returns wrangler's output. */
-export async function bundleWorker(outdir: string, environment: string): Promise<string> {
-	const { stdout } = await run('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', outdir, `--env=${environment}`], { env: wranglerEnv });
+/** Bundles the Worker of `config` for an environment ('' is the top level); returns wrangler's output. */
+export async function bundleWorker(outdir: string, environment: string, config = 'wrangler.jsonc'): Promise<string> {
+	const { stdout } = await run('npx', ['wrangler', 'deploy', '-c', config, '--dry-run', '--outdir', outdir, `--env=${environment}`], { env: wranglerEnv });
 	return stdout;
 }
 
@@ -31,6 +33,8 @@ export interface BundledWorker {
 }
 
 export interface BundledWorkerOptions {
+	/** The wrangler config to bundle and take bindings from; wrangler.jsonc unless told. */
+	config?: string;
 	vars?: Record<string, string>;
 	port?: number;
 	fastQueues?: boolean;
@@ -40,7 +44,7 @@ export interface BundledWorkerOptions {
 
 export async function startBundledWorker(options: BundledWorkerOptions = {}): Promise<BundledWorker> {
 	const outdir = await mkdtemp(join(tmpdir(), 'atrarium-bundle-'));
-	await bundleWorker(outdir, '');
+	await bundleWorker(outdir, '', options.config);
 	const port = options.port ?? (await freePort());
 	const boot = () => bootBundle(outdir, port, options);
 	let mf = await boot();
@@ -63,11 +67,12 @@ export async function startBundledWorker(options: BundledWorkerOptions = {}): Pr
 
 async function bootBundle(outdir: string, port: number, options: BundledWorkerOptions): Promise<Miniflare> {
 	// Bindings come from wrangler.jsonc itself; only the source is swapped for the built bundle.
-	const { modulesRules: _sourceRules, ...workerOptions } = unstable_getMiniflareWorkerOptions('wrangler.jsonc', '').workerOptions;
+	const config = options.config ?? 'wrangler.jsonc';
+	const { modulesRules: _sourceRules, ...workerOptions } = unstable_getMiniflareWorkerOptions(config, '').workerOptions;
 	const converted = convertV4MiniflareOptions({
 		...workerOptions,
 		bindings: { ...(workerOptions.bindings as Record<string, unknown>), ...options.vars },
-		name: 'atrarium',
+		name: workerName(config),
 		modules: true,
 		scriptPath: join(outdir, 'index.js'),
 		modulesRoot: outdir,
@@ -79,4 +84,9 @@ async function bootBundle(outdir: string, port: number, options: BundledWorkerOp
 	const mf = new Miniflare({ ...converted, ...(options.persistDir ? { resourcePersistencePath: options.persistDir } : {}) });
 	await mf.ready;
 	return mf;
+}
+
+/** The Worker's name in its config: Durable Object storage is keyed on it, so `wrangler dev`'s persisted objects are found. */
+function workerName(config: string): string {
+	return /"name":\s*"([^"]+)"/.exec(readFileSync(config, 'utf8'))![1]!;
 }

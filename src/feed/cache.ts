@@ -1,0 +1,44 @@
+/**
+ * Public feed pages in the Cache API (`caches.default`, one copy per Cloudflare location): a page that
+ * reads the same for every viewer is served from there for FEED_CACHE_SECONDS, so repeated reads of a
+ * page (the AppView asks for the same first page again and again) are no Durable Object request. Nothing
+ * purges an entry: a hide, block or delete shows once the copies made before it expire, at most the TTL
+ * after the community applied it.
+ */
+import type { FeedResult } from '../community/reader';
+import type { SkeletonParams } from './params';
+
+/**
+ * Whether the community's answer may be shared with every viewer. Only pages are (errors never), and
+ * every page is today, since every feed is public. Members-only feeds will answer per viewer: their
+ * pages must return false here. The rule is applied when a page is stored, so a lookup for such a feed
+ * simply misses.
+ */
+export function cacheableFeed(result: FeedResult): boolean {
+	return result.ok;
+}
+
+/**
+ * The page's key: feed, limit and cursor, in a fixed order, and nothing else of the request (neither its
+ * Authorization header nor any other parameter), so every viewer shares it. The host is the service's
+ * own, as the Cache API expects.
+ */
+export function feedCacheKey(serviceOrigin: string, params: SkeletonParams): Request {
+	const query = new URLSearchParams({ feed: params.feed, limit: String(params.limit) });
+	if (params.cursor !== undefined) query.set('cursor', params.cursor);
+	return new Request(`${serviceOrigin}/xrpc/app.bsky.feed.getFeedSkeleton?${query}`);
+}
+
+/** The copy to store: its `max-age` is how long the cache keeps it. */
+export function storedCopy(page: Response, ttlSeconds: number): Response {
+	const copy = new Response(page.clone().body, page);
+	copy.headers.set('Cache-Control', `public, max-age=${ttlSeconds}`);
+	return copy;
+}
+
+/** A stored copy as served: without its `max-age`, so no cache downstream adds its own TTL to ours. */
+export function servedCopy(hit: Response): Response {
+	const res = new Response(hit.body, hit);
+	res.headers.delete('Cache-Control');
+	return res;
+}
