@@ -362,8 +362,8 @@ async function main(): Promise<void> {
 		log('Feed reads, production bundle served by workerd directly (no wrangler dev)…');
 		mode = 'direct';
 		const directVars = { JETSTREAM_URL: ready.url, OPERATOR_DID: ownerDid, ADMIN_TOKEN: ADMIN, SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' };
-		const direct = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: directVars });
-		const bareDirect = await startBundledWorker({ config: 'bench/baseline-worker/wrangler.jsonc' });
+		const direct = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: directVars, quiet: true });
+		const bareDirect = await startBundledWorker({ config: 'bench/baseline-worker/wrangler.jsonc', quiet: true });
 		try {
 			const directSkeleton = (id: string, params: Record<string, string> = {}) => `${direct.url}/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed: feedUri(id), ...params })}`;
 			for (const [label, index] of communitiesRead) {
@@ -380,7 +380,7 @@ async function main(): Promise<void> {
 		// Object calls per 1,000 Zipf-like reads, with the feed page cache off and on.
 		log('Feed page cache: Zipf-like first-page reads across every community…');
 		for (const ttlSeconds of [0, 5]) {
-			const instance = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: { ...directVars, FEED_CACHE_SECONDS: String(ttlSeconds) } });
+			const instance = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: { ...directVars, FEED_CACHE_SECONDS: String(ttlSeconds) }, quiet: true });
 			try {
 				const feedReads = async () => {
 					let n = 0;

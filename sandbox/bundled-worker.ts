@@ -40,6 +40,8 @@ export interface BundledWorkerOptions {
 	fastQueues?: boolean;
 	/** Keep Durable Object storage here, so it survives a restart. */
 	persistDir?: string;
+	/** Drop the Worker's console output (a benchmark would otherwise print a line per feed page it serves). */
+	quiet?: boolean;
 }
 
 export async function startBundledWorker(options: BundledWorkerOptions = {}): Promise<BundledWorker> {
@@ -81,7 +83,11 @@ async function bootBundle(outdir: string, port: number, options: BundledWorkerOp
 		cf: false,
 		...(options.fastQueues ? { queueConsumers: { 'firehose-events': { maxBatchTimeout: 0 }, 'firehose-dlq': { maxBatchTimeout: 0 } } } : {}),
 	} as never);
-	const mf = new Miniflare({ ...converted, ...(options.persistDir ? { resourcePersistencePath: options.persistDir } : {}) });
+	const mf = new Miniflare({
+		...converted,
+		...(options.persistDir ? { resourcePersistencePath: options.persistDir } : {}),
+		...(options.quiet ? { handleStructuredLogs: () => {} } : {}),
+	});
 	await mf.ready;
 	return mf;
 }
