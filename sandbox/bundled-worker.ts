@@ -5,13 +5,12 @@
  * bundle; the benchmark to measure reads without the dev server's costs.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
-import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from 'wrangler';
 import { freePort } from './ports';
 
 const run = promisify(execFile);
@@ -74,7 +73,8 @@ async function bootBundle(outdir: string, port: number, options: BundledWorkerOp
 	const converted = convertV4MiniflareOptions({
 		...workerOptions,
 		bindings: { ...(workerOptions.bindings as Record<string, unknown>), ...options.vars },
-		name: workerName(config),
+		// Durable Object storage is keyed on the Worker's name: keep the config's, so `wrangler dev`'s persisted objects are found.
+		name: unstable_readConfig({ config }).name,
 		modules: true,
 		scriptPath: join(outdir, 'index.js'),
 		modulesRoot: outdir,
@@ -92,7 +92,3 @@ async function bootBundle(outdir: string, port: number, options: BundledWorkerOp
 	return mf;
 }
 
-/** The Worker's name in its config: Durable Object storage is keyed on it, so `wrangler dev`'s persisted objects are found. */
-function workerName(config: string): string {
-	return /"name":\s*"([^"]+)"/.exec(readFileSync(config, 'utf8'))![1]!;
-}

@@ -13,6 +13,7 @@ import type { Transport } from '../config';
 import {
 	checkHandshake,
 	closePayload,
+	concat,
 	encodeClientFrame,
 	FrameDecoder,
 	handshakeKey,
@@ -126,7 +127,7 @@ class TcpConnection implements JetstreamConnection {
 	private async handshake(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<HandshakeResponse> {
 		const key = handshakeKey();
 		await this.writer.write(new TextEncoder().encode(handshakeRequest(this.url, key)));
-		let head = new Uint8Array(0);
+		let head: Uint8Array = new Uint8Array(0);
 		for (;;) {
 			const response = parseHandshakeResponse(head);
 			if (response) {
@@ -135,10 +136,7 @@ class TcpConnection implements JetstreamConnection {
 			}
 			const { value, done } = await reader.read();
 			if (done) throw new Error('the connection closed during the WebSocket handshake');
-			const joined = new Uint8Array(head.length + value.length);
-			joined.set(head);
-			joined.set(value, head.length);
-			head = joined;
+			head = concat([head, value]);
 		}
 	}
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
 	checkHandshake,
 	closePayload,
+	concat,
 	encodeClientFrame,
 	expectedAccept,
 	FrameDecoder,
@@ -33,15 +34,7 @@ function serverFrame(opcode: number, payload: Uint8Array, { fin = true, rsv = 0,
 	return frame;
 }
 
-const join = (...parts: Uint8Array[]) => {
-	const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-	let at = 0;
-	for (const p of parts) {
-		out.set(p, at);
-		at += p.length;
-	}
-	return out;
-};
+const join = (...parts: Uint8Array[]) => concat(parts);
 
 /** What the decoder yields, with message bodies as text, for comparing. */
 const readable = (out: Incoming[]) => out.map((i) => (i.kind === 'message' ? { ...i, data: text(i.data) } : i.kind === 'ping' ? { ...i, data: text(i.data) } : i));

@@ -223,7 +223,8 @@ export function closePayload(code: number, reason: string): Uint8Array {
 	return payload;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+/** The parts, end to end, in one new array. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
 	const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
 	let at = 0;
 	for (const part of parts) {
