@@ -1,5 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { dashboardWorkerOptions } from './sandbox/bundled-worker';
 import { freePort } from './sandbox/ports';
 
 export default defineConfig(async () => {
@@ -15,6 +16,8 @@ export default defineConfig(async () => {
 						cloudflareTest({
 							wrangler: { configPath: './wrangler.jsonc' },
 							miniflare: {
+								// The dashboard's Worker, bound as DASHBOARD: its built pages (web/dist, from `npm run build:web`).
+								workers: [dashboardWorkerOptions()],
 								bindings: { JETSTREAM_URL: `ws://127.0.0.1:${jetstreamPort}/subscribe`, ADMIN_TOKEN: 'test-admin-token' },
 								// Deliver queue batches at once instead of after the production 1 s timeout.
 								queueConsumers: {

@@ -66,6 +66,16 @@ export async function startBundledWorker(options: BundledWorkerOptions = {}): Pr
 	};
 }
 
+/** The dashboard's assets-only Worker (web/wrangler.jsonc) as Miniflare options, as `wrangler dev` would run it (the test pool uses them too). */
+export function dashboardWorkerOptions() {
+	const { modulesRules: _rules, ...options } = unstable_getMiniflareWorkerOptions('web/wrangler.jsonc', '').workerOptions;
+	return { ...options, name: unstable_readConfig({ config: 'web/wrangler.jsonc' }).name, modules: true, script: 'export default {}' };
+}
+
+function dashboardWorker(): Record<string, unknown> {
+	return (convertV4MiniflareOptions(dashboardWorkerOptions() as never) as { workers: Record<string, unknown>[] }).workers[0]!;
+}
+
 async function bootBundle(outdir: string, port: number, options: BundledWorkerOptions): Promise<Miniflare> {
 	// Bindings come from wrangler.jsonc itself; only the source is swapped for the built bundle.
 	const config = options.config ?? 'wrangler.jsonc';
@@ -83,11 +93,14 @@ async function bootBundle(outdir: string, port: number, options: BundledWorkerOp
 		cf: false,
 		...(options.fastQueues ? { queueConsumers: { 'firehose-events': { maxBatchTimeout: 0 }, 'firehose-dlq': { maxBatchTimeout: 0 } } } : {}),
 	} as never);
+	const { workers } = converted as { workers: unknown[] };
 	const mf = new Miniflare({
-		...converted,
+		...(converted as object),
 		...(options.persistDir ? { resourcePersistencePath: options.persistDir } : {}),
 		...(options.quiet ? { handleStructuredLogs: () => {} } : {}),
-	});
+		// The first worker takes the port; the dashboard's (assets only) answers behind its service binding.
+		workers: [...workers, ...(config === 'wrangler.jsonc' ? [dashboardWorker()] : [])],
+	} as never);
 	await mf.ready;
 	return mf;
 }

@@ -23,7 +23,9 @@ export class WorkerProcess {
 	) {}
 
 	static async start(options: WorkerProcessOptions): Promise<WorkerProcess> {
-		const args = ['wrangler', 'dev', ...(options.config ? ['-c', options.config] : []), '--ip', '127.0.0.1', '--port', String(options.port), '--inspector-port', String(options.inspectorPort), '--persist-to', options.persistTo];
+		// Atrarium is two Workers: the API (first, on the port) and the dashboard's assets behind its service binding.
+		const configs = options.config ? [options.config] : ['wrangler.jsonc', 'web/wrangler.jsonc'];
+		const args = ['wrangler', 'dev', ...configs.flatMap((config) => ['-c', config]), '--ip', '127.0.0.1', '--port', String(options.port), '--inspector-port', String(options.inspectorPort), '--persist-to', options.persistTo];
 		for (const [key, value] of Object.entries(options.vars)) args.push('--var', `${key}:${value}`);
 		const log = createWriteStream(options.logFile, { flags: 'a' });
 		const child = spawn('npx', args, {

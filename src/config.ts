@@ -54,7 +54,17 @@ export interface RawVars {
 
 const HOST = /^[a-z0-9.-]+(:\d{1,5})?$/i;
 
+/** Parsed configs by vars object: workerd hands every request of an isolate the same `env`. */
+const parsed = new WeakMap<RawVars, Config>();
+
+/** The validated config of these vars (parsed once per vars object); a ConfigError names the bad var. */
 export function readConfig(vars: RawVars): Config {
+	let config = parsed.get(vars);
+	if (!config) parsed.set(vars, (config = parseConfig(vars)));
+	return config;
+}
+
+function parseConfig(vars: RawVars): Config {
 	const jetstreamUrl = parseUrl('JETSTREAM_URL', required('JETSTREAM_URL', vars.JETSTREAM_URL));
 	if (jetstreamUrl.protocol !== 'ws:' && jetstreamUrl.protocol !== 'wss:') {
 		throw new ConfigError(`JETSTREAM_URL must be a ws: or wss: URL, got ${jetstreamUrl.protocol}`);

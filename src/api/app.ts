@@ -9,6 +9,7 @@ import { registerDashboardRoutes } from './dashboard';
 import { registerLexiconRoutes } from './lexicons';
 import { registerMembershipRoutes } from './memberships';
 import { registerModerationRoutes } from './moderation';
+import { isServicePath } from './service-paths';
 
 export function createApp(): Hono<{ Bindings: Env }> {
 	const app = new Hono<{ Bindings: Env }>();
@@ -23,6 +24,8 @@ export function createApp(): Hono<{ Bindings: Env }> {
 	// An error can come before the route reads the body (401, 429, 403, no route at all); the body is
 	// read and discarded first, or workerd breaks the connection under a client still uploading it (body.ts).
 	app.notFound(async (c) => {
+		// Not an API route: the dashboard's Worker serves it (its pages, its files, the single-page fallback).
+		if (!isServicePath(new URL(c.req.url).pathname)) return c.env.DASHBOARD.fetch(c.req.raw);
 		await discardUnreadBody(c.req.raw);
 		return renderNotFound(c);
 	});

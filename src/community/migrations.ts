@@ -138,4 +138,15 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 			);
 		`,
 	},
+	{
+		id: 5,
+		description: 'whether a post is in the feed (its author counts) kept on the post, so a feed page reads about limit + 1 rows',
+		sql: `
+			-- 1 while the author is a member and not blocked (counts.ts isCounted), kept by the writer as that changes.
+			ALTER TABLE posts ADD COLUMN in_feed INTEGER NOT NULL DEFAULT 0;
+			UPDATE posts SET in_feed = 1 WHERE author_did IN (SELECT did FROM authors WHERE member = 1 AND blocked = 0);
+			DROP INDEX posts_by_time;
+			CREATE INDEX posts_by_time ON posts (in_feed, indexed_us, uri);
+		`,
+	},
 ];

@@ -233,9 +233,9 @@ export class CommunityReader {
 		if (!position) return { ok: false, error: 'BadCursor' };
 		const rows = this.sql
 			.exec<{ uri: string; indexed_us: number }>(
+				// in_feed: the author is a member and not blocked (writer.ts keeps it), so no row outside the page is read.
 				`SELECT p.uri, p.indexed_us FROM posts p
-				 JOIN authors a ON a.did = p.author_did AND a.member = 1 AND a.blocked = 0
-				 WHERE (p.indexed_us, p.uri) < (?1, ?2) -- a row value: an index range, even deep in the feed
+				 WHERE p.in_feed = 1 AND (p.indexed_us, p.uri) < (?1, ?2) -- a row value: an index range, even deep in the feed
 				   AND NOT EXISTS (SELECT 1 FROM hidden_posts h WHERE h.uri = p.uri)
 				 ORDER BY p.indexed_us DESC, p.uri DESC
 				 LIMIT ?3`,

@@ -11,7 +11,7 @@ export const TOMBSTONE_RETENTION_MS = RETENTION_MS + 24 * 60 * 60 * 1000;
  */
 export function pruneExpired(sql: SqlStorage, now: number): { postsDeleted: number; nextExpiryMs: number | null } {
 	const authors = sql
-		.exec<{ author_did: string }>('DELETE FROM posts WHERE indexed_us < ? RETURNING author_did', (now - RETENTION_MS) * 1000)
+		.exec<{ author_did: string }>('DELETE FROM posts WHERE in_feed IN (0, 1) AND indexed_us < ? RETURNING author_did', (now - RETENTION_MS) * 1000)
 		.toArray()
 		.map((r) => r.author_did);
 	removePosts(sql, authors);
@@ -21,6 +21,9 @@ export function pruneExpired(sql: SqlStorage, now: number): { postsDeleted: numb
 
 /** When the oldest stored post expires, or null if there are none. */
 export function nextExpiryMs(sql: SqlStorage): number | null {
-	const oldest = sql.exec<{ t: number | null }>('SELECT min(indexed_us) AS t FROM posts').one().t;
+	// Per value of in_feed, the first column of posts_by_time: two index lookups, not a scan.
+	const oldest = sql
+		.exec<{ t: number | null }>('SELECT min(t) AS t FROM (SELECT min(indexed_us) AS t FROM posts WHERE in_feed = 0 UNION ALL SELECT min(indexed_us) FROM posts WHERE in_feed = 1)')
+		.one().t;
 	return oldest === null ? null : Math.floor(oldest / 1000) + RETENTION_MS;
 }

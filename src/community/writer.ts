@@ -8,7 +8,7 @@
 import type { CommunityConfigRecord, MembershipRecord, ModerationActionRecord } from '../lexicon/validate';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp, RecordRef } from '../shared/index-op';
-import { addCounts, authorCountsDelta, isCounted, NO_CHANGE, postsBy, removePosts, storedAuthorState } from './counts';
+import { addCounts, authorCountsDelta, authorPostsRange, isCounted, NO_CHANGE, postsBy, removePosts, storedAuthorState } from './counts';
 import { CommunityReader } from './reader';
 import { RETENTION_MS } from './retention';
 import { actionVerdict, authorState, currentModerators, decideBinding, isHidden, isNewerRev, targetKindOf, type ActionVerdict, type Binding } from './rules';
@@ -309,9 +309,10 @@ export class CommunityWriter {
 		if (ref.observedUs / 1000 < this.now() - RETENTION_MS) return skipped(ref, 'expired');
 		const freshness = this.freshness('posts', ref);
 		if (freshness === 'duplicate' || freshness === 'tombstoned') return skipped(ref, freshness);
+		const counted = isCounted(storedAuthorState(this.sql, ref.did));
 		// An edit keeps the post's place in the feed: indexed_us is set once, on first sight.
 		this.sql.exec(
-			`INSERT INTO posts (uri, cid, rev, author_did, created_at, indexed_us) VALUES (?, ?, ?, ?, ?, ?)
+			`INSERT INTO posts (uri, cid, rev, author_did, created_at, indexed_us, in_feed) VALUES (?, ?, ?, ?, ?, ?, ?)
 			 ON CONFLICT (uri) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, created_at = excluded.created_at`,
 			ref.uri,
 			cid,
@@ -319,9 +320,10 @@ export class CommunityWriter {
 			ref.did,
 			createdAt,
 			ref.observedUs,
+			counted ? 1 : 0,
 		);
 		// An edit is the same post (same author): only a first version adds one.
-		if (freshness === 'first' && isCounted(storedAuthorState(this.sql, ref.did))) addCounts(this.sql, { ...NO_CHANGE, posts: 1 });
+		if (freshness === 'first' && counted) addCounts(this.sql, { ...NO_CHANGE, posts: 1 });
 		this.postIndexed = true;
 		return stored(ref);
 	}
@@ -399,6 +401,11 @@ export class CommunityWriter {
 		// Unchanged: nothing to write, and no count moves.
 		if (before && before.member === state.member && before.pending === state.pending && before.blocked === state.blocked) return;
 		addCounts(this.sql, authorCountsDelta(before, state, () => postsBy(this.sql, did)));
+		// The author's posts enter or leave the feed with them (rows written: their posts of the last 7 days).
+		if (isCounted(before) !== isCounted(state)) {
+			const { from, to } = authorPostsRange(did);
+			this.sql.exec('UPDATE posts SET in_feed = ? WHERE uri >= ? AND uri < ?', isCounted(state) ? 1 : 0, from, to);
+		}
 		this.sql.exec(
 			'INSERT INTO authors (did, member, pending, blocked) VALUES (?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET member = excluded.member, pending = excluded.pending, blocked = excluded.blocked',
 			did,

@@ -44,6 +44,28 @@ describe('production bundle', () => {
 		expect(((await lexicon.json()) as { id: string }).id).toBe('net.atrarium.community.config');
 	});
 
+	it.each(['staging', 'production'])('the dashboard Worker it binds deploys for the %s environment', async (environment) => {
+		const outdir = await mkdtemp(join(tmpdir(), 'atrarium-dashboard-'));
+		try {
+			const stdout = await bundleWorker(outdir, environment, 'web/wrangler.jsonc');
+			expect(stdout).toContain('--dry-run: exiting now.');
+		} finally {
+			await rm(outdir, { recursive: true, force: true });
+		}
+	});
+
+	it('hands the paths it does not own to the dashboard Worker, and keeps its own errors', async () => {
+		for (const path of ['/', '/communities/0a1b2c3d']) {
+			const page = await fetch(`${worker.url}${path}`);
+			expect(page.status, path).toBe(200);
+			expect(page.headers.get('content-type'), path).toMatch(/^text\/html/);
+			expect(await page.text(), path).toContain('<div id="root"');
+		}
+		const unknownApi = await fetch(`${worker.url}/api/no-such-route`);
+		expect(unknownApi.status).toBe(404);
+		expect(await unknownApi.json()).toMatchObject({ error: expect.any(String), message: expect.any(String) });
+	});
+
 	it('runs its queue consumer and Durable Objects', async () => {
 		const env = await worker.mf.getBindings<BundleBindings>();
 		const id = 'dddd0001';

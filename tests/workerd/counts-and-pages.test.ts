@@ -8,6 +8,7 @@ import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { RETENTION_MS } from '../../src/community/retention';
 import type { CommunityCounts, CommunitySummary, MemberView } from '../../src/shared/views';
+import type { CommunityId } from '../../src/shared/hashtag';
 import { community, Ingest } from './_support/ingest';
 import { action, ALICE, BOB, CAROL, config, configUri, DAVE, membership, newRkey, nextTimeUs, post, postUri, remove } from './_support/records';
 
@@ -185,6 +186,40 @@ describe('rows read per summary', () => {
 		expect(listed.map((c) => [c.id, c.posts])).toEqual([[quiet, 0], [busy, 300]]);
 		const after = await Promise.all([quiet, busy].map(async (id) => (await community(id).stats()).metering.rowsRead));
 		expect(after.map((n, i) => n - before[i]!)).toEqual([rows, rows]);
+	});
+});
+
+describe('rows read per feed page', () => {
+	it('are at most the limit and a small constant, on the first page and deep in the feed, hidden posts and blocked authors included', async () => {
+		const id = 'f1000006';
+		const ingest = new Ingest();
+		await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)), membership(CAROL, newRkey(), configUri(ALICE, id)));
+		const rkeys: string[] = [];
+		for (let batch = 0; batch < 3; batch++) {
+			const batchKeys = Array.from({ length: 100 }, () => newRkey());
+			rkeys.push(...batchKeys);
+			await ingest.deliver(...batchKeys.map((rkey, i) => post(i % 10 ? BOB : CAROL, rkey, `#atr_${id} ${batch}/${i}`)));
+		}
+		const reader = community(id);
+		const rowsFor = async (limit: number, cursor?: string) => {
+			const before = (await reader.stats()).metering.rowsRead;
+			const result = await reader.getFeedSkeleton(id as CommunityId, limit, cursor);
+			if (!result.ok) throw new Error(result.error);
+			return { rows: (await reader.stats()).metering.rowsRead - before, page: result.page };
+		};
+		const first = await rowsFor(50);
+		expect(first.page.feed).toHaveLength(50);
+		expect(first.rows).toBeLessThanOrEqual(50 + 4);
+		const deep = await rowsFor(50, (await rowsFor(100, (await rowsFor(100)).page.cursor)).page.cursor);
+		expect(deep.page.feed).toHaveLength(50);
+		expect(deep.rows).toBeLessThanOrEqual(50 + 4);
+
+		// A hidden post and a blocked author's posts are skipped rows: the page reads past them, no more.
+		await ingest.deliver(action(ALICE, newRkey(), configUri(ALICE, id), 'hide_post', postUri(BOB, rkeys.at(-1)!)), action(ALICE, newRkey(), configUri(ALICE, id), 'block_user', CAROL));
+		const moderated = await rowsFor(50);
+		expect(moderated.page.feed).toHaveLength(50);
+		// 50 shown, 1 hidden and 5 of Carol's among the newest 56 posts.
+		expect(moderated.rows).toBeLessThanOrEqual(56 + 4);
 	});
 });
 

@@ -139,6 +139,26 @@ describe('applyMigrations', () => {
 		expect(await env.COMMUNITY_FEED.getByName(id).summary()).toMatchObject({ members: 1, pending: 1, posts: 2 });
 	});
 
+	it('migration 5 puts exactly the posts of members who are not blocked in the feed, and the feed reads them by index', async () => {
+		const id = '0c0c0c0d';
+		const stub = env.COMMUNITY_FEED.getByName(id);
+		await runInDurableObject(stub, (_instance, state) => {
+			const sql = state.storage.sql;
+			applyMigrations(state.storage, COMMUNITY_MIGRATIONS.slice(0, 4));
+			sql.exec('INSERT INTO binding (singleton, community_id, owner_did, config_uri, config_rev, bound_us, deleted) VALUES (1, ?, ?, ?, ?, 1, 0)', id, ALICE, configUri(ALICE, id), '3kaaaaaaaaaa2');
+			for (const row of [['did:plc:member', 1, 0, 0], ['did:plc:blocked', 1, 0, 1], ['did:plc:pending', 0, 1, 0]] as const) sql.exec('INSERT INTO authors (did, member, pending, blocked) VALUES (?, ?, ?, ?)', ...row);
+			const posters = ['did:plc:member', 'did:plc:blocked', 'did:plc:pending', 'did:plc:stranger', 'did:plc:member'];
+			posters.forEach((did, i) => sql.exec("INSERT INTO posts (uri, cid, rev, author_did, created_at, indexed_us) VALUES (?, 'bafy', '3k', ?, '', ?)", `at://${did}/app.bsky.feed.post/${i}`, did, i + 1));
+			applyMigrations(state.storage, COMMUNITY_MIGRATIONS);
+			expect(sql.exec('SELECT uri FROM posts WHERE in_feed = 1 ORDER BY indexed_us').toArray().map((r) => r.uri)).toEqual(['at://did:plc:member/app.bsky.feed.post/0', 'at://did:plc:member/app.bsky.feed.post/4']);
+			const plan = sql.exec<{ detail: string }>('EXPLAIN QUERY PLAN SELECT uri FROM posts WHERE in_feed = 1 AND (indexed_us, uri) < (?, ?) ORDER BY indexed_us DESC, uri DESC LIMIT 5', 10, 'z').toArray();
+			expect(plan.map((row) => row.detail).join('; ')).toMatch(/SEARCH posts USING (COVERING )?INDEX posts_by_time \(in_feed=\? AND/);
+		});
+		await evictDurableObject(stub);
+		const result = await env.COMMUNITY_FEED.getByName(id).getFeedSkeleton(id as never, 10);
+		expect(result.ok && result.page.feed.map((item) => item.post)).toEqual(['at://did:plc:member/app.bsky.feed.post/4', 'at://did:plc:member/app.bsky.feed.post/0']);
+	});
+
 	it("receiver migration 3 flags existing post routes, and the prune is an index range over them", async () => {
 		const stub = env.FIREHOSE_RECEIVER.getByName('prune-test');
 		await runInDurableObject(stub, (_instance, state) => {

@@ -49,9 +49,20 @@ describe('Worker HTTP surface', () => {
 		expect(body.message).toContain('net.atrarium.nope');
 	});
 
-	it('answers an unknown route with a JSON 404', async () => {
-		const res = await get('/no/such/route');
-		expect(res.status).toBe(404);
-		expect(await res.json()).toEqual({ error: 'NotFound', message: 'No route for GET /no/such/route' });
+	it('answers an unknown route of its own with a JSON 404', async () => {
+		for (const path of ['/api/no/such/route', '/xrpc/app.bsky.feed.noSuchMethod']) {
+			const res = await get(path);
+			expect(res.status, path).toBe(404);
+			expect(await res.json()).toEqual({ error: 'NotFound', message: `No route for GET ${path}` });
+		}
+	});
+
+	it('hands every other path to the dashboard Worker (its single-page app)', async () => {
+		for (const path of ['/', '/no/such/route', '/communities/0a1b2c3d']) {
+			const res = await get(path);
+			expect(res.status, path).toBe(200);
+			expect(res.headers.get('content-type'), path).toMatch(/^text\/html/);
+			expect(await res.text(), path).toContain('<div id="root"');
+		}
 	});
 });
