@@ -9,6 +9,7 @@ import { directoryObject } from '../objects';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
 import type { CommunityCounts, CommunitySummary, MemberView, ModerationLogEntry } from '../shared/views';
+import { Lru } from '../shared/lru';
 import { meteredSql, withOverride, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import { COMMUNITY_MIGRATIONS } from './migrations';
@@ -25,6 +26,8 @@ export interface CommunityStats {
 	applyCalls: number;
 	/** Feed pages this object served since it started (each is one billed DO request; cached pages never get here). */
 	feedReads: number;
+	/** Of those, pages answered from the object's memory (no query: nothing was written since the same page was read). */
+	pagesFromMemory: number;
 	/** Bytes of SQLite storage, for the cost of retention. */
 	databaseBytes: number;
 	posts: number;
@@ -42,6 +45,14 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	private readonly meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
 	private applyCalls = 0;
 	private feedReads = 0;
+	/**
+	 * Feed pages as last read, until the index next writes a row: between two posts, a page read again
+	 * (the AppView asks for the same first page over and over) is no query. Exact, never stale: every
+	 * write goes through the metered SQL, and any write clears them.
+	 */
+	private readonly pages = new Lru<string, FeedResult>(32);
+	private pagesAsOfWrites = 0;
+	private pagesFromMemory = 0;
 	/** The object's storage as the index sees it: SQL metered, everything else as is. */
 	private readonly storage: DurableObjectStorage;
 	/** API registrations waiting for the network to confirm who owns the id. */
@@ -120,7 +131,20 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 
 	getFeedSkeleton(_communityId: CommunityId, limit: number, cursor?: string): FeedResult {
 		this.feedReads++;
-		return this.reader()?.feedSkeleton(limit, cursor) ?? { ok: false, error: 'UnknownFeed' };
+		// Any row written since the pages were read (a post, a hide, retention) may change any page.
+		if (this.meter.rowsWritten !== this.pagesAsOfWrites) {
+			this.pages.clear();
+			this.pagesAsOfWrites = this.meter.rowsWritten;
+		}
+		const key = `${limit} ${cursor ?? ''}`;
+		const kept = this.pages.get(key);
+		if (kept) {
+			this.pagesFromMemory++;
+			return kept;
+		}
+		const result = this.reader()?.feedSkeleton(limit, cursor) ?? { ok: false, error: 'UnknownFeed' };
+		if (result.ok) this.pages.set(key, result);
+		return result;
 	}
 
 	async stats(): Promise<CommunityStats> {
@@ -131,6 +155,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			metering: { ...this.meter },
 			applyCalls: this.applyCalls,
 			feedReads: this.feedReads,
+			pagesFromMemory: this.pagesFromMemory,
 			databaseBytes: this.schemaVersion === null ? 0 : sql.databaseSize,
 			posts: count('SELECT count(*) AS n FROM posts'),
 			members: count('SELECT count(*) AS n FROM authors WHERE member = 1'),

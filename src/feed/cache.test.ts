@@ -1,16 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { cacheableFeed, feedCacheKey, servedCopy, storedCopy } from './cache';
+import { cacheableFeed, feedCacheKey, IsolatePages, servedCopy, storedCopy } from './cache';
 import { parseSkeletonParams } from './params';
 
 const FEED = 'at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.generator/a0000001';
 const ORIGIN = 'https://atrarium.example.com';
 
-function keyFor(query: Record<string, string>): Request {
+function keyOf(query: Record<string, string>): string {
 	const parsed = parseSkeletonParams(new URLSearchParams(query));
 	if (!parsed.ok) throw new Error(parsed.message);
 	return feedCacheKey(ORIGIN, parsed.params);
 }
-const keyOf = (query: Record<string, string>) => keyFor(query).url;
 
 describe('cacheableFeed', () => {
 	it('shares every community page (every feed is public) and never an error', () => {
@@ -22,11 +21,10 @@ describe('cacheableFeed', () => {
 });
 
 describe('feedCacheKey', () => {
-	it('is a bare GET on the service origin: no headers, so no Authorization', () => {
-		const key = keyFor({ feed: FEED });
-		expect(key.method).toBe('GET');
-		expect([...key.headers]).toEqual([]);
-		expect(new URL(key.url).origin).toBe(ORIGIN);
+	it('is a URL on the service origin (the Cache API looks it up as a bare GET: no headers, so no Authorization)', () => {
+		const key = new URL(keyOf({ feed: FEED }));
+		expect(key.origin).toBe(ORIGIN);
+		expect(key.pathname).toBe('/xrpc/app.bsky.feed.getFeedSkeleton');
 	});
 
 	it('names feed, limit and cursor only, in one order, with the default limit spelled out', () => {
@@ -54,5 +52,32 @@ describe('storedCopy and servedCopy', () => {
 		expect(served.headers.get('content-type')).toContain('application/json');
 		expect(await served.json()).toEqual({ feed: [] });
 		expect(await page.json()).toEqual({ feed: [] });
+	});
+});
+
+describe('IsolatePages', () => {
+	it('serves a page until its TTL has passed, then forgets it', () => {
+		const pages = new IsolatePages();
+		pages.set('k', '{"feed":[]}', 5, 1_000);
+		expect(pages.get('k', 1_000)).toBe('{"feed":[]}');
+		expect(pages.get('k', 5_999)).toBe('{"feed":[]}');
+		expect(pages.get('k', 6_000)).toBeUndefined();
+		expect(pages.get('k', 1_000)).toBeUndefined();
+	});
+
+	it('keeps pages apart by key and holds at most `max`, the least recently read going first', () => {
+		const pages = new IsolatePages(2);
+		pages.set('a', 'A', 5, 0);
+		pages.set('b', 'B', 5, 0);
+		expect(pages.get('a', 1)).toBe('A');
+		pages.set('c', 'C', 5, 0);
+		expect([pages.get('a', 1), pages.get('b', 1), pages.get('c', 1)]).toEqual(['A', undefined, 'C']);
+	});
+
+	it('a page stored again starts a new TTL', () => {
+		const pages = new IsolatePages();
+		pages.set('k', 'old', 5, 0);
+		pages.set('k', 'new', 5, 4_000);
+		expect(pages.get('k', 8_000)).toBe('new');
 	});
 });

@@ -1,11 +1,13 @@
 /**
- * Public feed pages in the Cache API (`caches.default`, one copy per Cloudflare location): a page that
+ * Public feed pages in the Cache API (`caches.default`, one copy per Cloudflare location) and, in front
+ * of it, in the isolate's memory (IsolatePages): a page that
  * reads the same for every viewer is served from there for FEED_CACHE_SECONDS, so repeated reads of a
  * page (the AppView asks for the same first page again and again) are no Durable Object request. Nothing
  * purges an entry: a hide, block or delete shows once the copies made before it expire, at most the TTL
  * after the community applied it.
  */
 import type { FeedResult } from '../community/reader';
+import { Lru } from '../shared/lru';
 import type { SkeletonParams } from './params';
 
 /**
@@ -23,10 +25,34 @@ export function cacheableFeed(result: FeedResult): boolean {
  * Authorization header nor any other parameter), so every viewer shares it. The host is the service's
  * own, as the Cache API expects.
  */
-export function feedCacheKey(serviceOrigin: string, params: SkeletonParams): Request {
+export function feedCacheKey(serviceOrigin: string, params: SkeletonParams): string {
 	const query = new URLSearchParams({ feed: params.feed, limit: String(params.limit) });
 	if (params.cursor !== undefined) query.set('cursor', params.cursor);
-	return new Request(`${serviceOrigin}/xrpc/app.bsky.feed.getFeedSkeleton?${query}`);
+	return `${serviceOrigin}/xrpc/app.bsky.feed.getFeedSkeleton?${query}`;
+}
+
+/**
+ * The same pages in the isolate's memory, in front of the Cache API: a page read again within the TTL
+ * costs no lookup at all. Only a community's own answers are kept here (never a copy from the Cache
+ * API), so no page served is older than the TTL, as with the Cache API alone.
+ */
+export class IsolatePages {
+	private readonly pages: Lru<string, { body: string; expiresAt: number }>;
+
+	constructor(max = 256) {
+		this.pages = new Lru(max);
+	}
+
+	get(key: string, now: number): string | undefined {
+		const page = this.pages.get(key);
+		if (page && page.expiresAt > now) return page.body;
+		if (page) this.pages.delete(key);
+		return undefined;
+	}
+
+	set(key: string, body: string, ttlSeconds: number, now: number): void {
+		this.pages.set(key, { body, expiresAt: now + ttlSeconds * 1000 });
+	}
 }
 
 /** The copy to store: its `max-age` is how long the cache keeps it. */

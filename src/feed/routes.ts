@@ -9,7 +9,7 @@ import { readConfig, type Config } from '../config';
 import { ApiError, invalidRequest } from '../errors';
 import { verifyCaller } from '../identity/service-auth';
 import { communityObject, directoryObject } from '../objects';
-import { cacheableFeed, feedCacheKey, servedCopy, storedCopy } from './cache';
+import { cacheableFeed, feedCacheKey, IsolatePages, servedCopy, storedCopy } from './cache';
 import { FeedReadLog } from './read-log';
 import { communityOfFeedUri, feedUriOf } from './feed-uri';
 import { parseSkeletonParams } from './params';
@@ -18,6 +18,7 @@ type FeedEnv = { Bindings: Env };
 const DEADLINE_MS = 2_000;
 const GET_FEED_SKELETON = 'app.bsky.feed.getFeedSkeleton';
 const readLog = new FeedReadLog();
+const isolatePages = new IsolatePages();
 
 export function registerFeedRoutes(app: Hono<FeedEnv>): void {
 	app.get('/.well-known/did.json', (c) => {
@@ -52,8 +53,12 @@ async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
 	if (!id) throw new ApiError(400, 'UnknownFeed', `This service does not serve ${feed}`);
 	const ttl = config.feedCacheSeconds;
 	const key = feedCacheKey(config.serviceOrigin, parsed.params);
-	const hit = ttl > 0 ? await caches.default.match(key) : undefined;
-	if (hit) return servedCopy(hit);
+	if (ttl > 0) {
+		const kept = isolatePages.get(key, Date.now());
+		if (kept !== undefined) return jsonPage(kept);
+		const hit = await caches.default.match(key);
+		if (hit) return servedCopy(hit);
+	}
 	const result = await communityObject(c.env, id).getFeedSkeleton(id, limit, cursor);
 	if (!result.ok) {
 		if (result.error === 'UnknownFeed') throw new ApiError(400, 'UnknownFeed', `No community ${id} on this service`);
@@ -62,9 +67,17 @@ async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
 	// Only Durable Object reads (cache misses, the billed ones) are logged, at most 10 lines a second (read-log.ts).
 	const line = readLog.record({ community: id, viewer, posts: result.page.feed.length });
 	if (line) console.log(JSON.stringify(line));
-	const page = c.json(result.page);
-	if (ttl > 0 && cacheableFeed(result)) c.executionCtx.waitUntil(caches.default.put(key, storedCopy(page, ttl)));
+	const body = JSON.stringify(result.page);
+	const page = jsonPage(body);
+	if (ttl > 0 && cacheableFeed(result)) {
+		isolatePages.set(key, body, ttl, Date.now());
+		c.executionCtx.waitUntil(caches.default.put(key, storedCopy(page, ttl)));
+	}
 	return page;
+}
+
+function jsonPage(body: string): Response {
+	return new Response(body, { headers: { 'Content-Type': 'application/json' } });
 }
 
 function requireOperator(config: Config): string {

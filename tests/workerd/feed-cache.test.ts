@@ -1,6 +1,6 @@
 /**
- * getFeedSkeleton through the Worker with the real `caches.default`: what a cached page saves (the
- * community object counts every read it serves: `metering.rowsRead`), what keeps pages apart, that a
+ * getFeedSkeleton through the Worker with the real `caches.default` and the isolate's copies in front of it:
+ * what a cached page saves (the community object counts every read it serves: `feedReads`), what keeps pages apart, that a
  * viewer's token is still verified, and that a hide or delete shows once the TTL has passed. Each
  * request carries its own FEED_CACHE_SECONDS and OPERATOR_DID (wrangler.jsonc turns the cache off locally).
  */
@@ -36,8 +36,8 @@ async function skeleton(id: string, { ttl = '5', limit, cursor, authorization }:
 }
 
 const posts = (body: { feed?: { post: string }[] }) => body.feed?.map((item) => item.post);
-/** Rows the community's index has read: unchanged means no feed read reached the object. */
-const rowsRead = async (id: string) => (await community(id).stats()).metering.rowsRead;
+/** Feed reads that reached the community's object (it counts every one): unchanged means the cache answered. */
+const objectReads = async (id: string) => (await community(id).stats()).feedReads;
 
 /** An open community owned by Alice with Bob as a member and `count` of his posts, oldest first. */
 async function communityWithPosts(id: string, count: number) {
@@ -56,21 +56,34 @@ describe('the feed page cache', () => {
 	it('serves a second identical read within the TTL without asking the community', async () => {
 		const id = 'fc000001';
 		const { uris } = await communityWithPosts(id, 2);
-		const before = await rowsRead(id);
+		const before = await objectReads(id);
 		const first = await skeleton(id);
 		expect(first.status).toBe(200);
 		expect(posts(first.body)).toEqual([...uris].reverse());
-		const afterFirst = await rowsRead(id);
+		const afterFirst = await objectReads(id);
 		expect(afterFirst).toBeGreaterThan(before);
 
 		const second = await skeleton(id);
 		expect(second.status).toBe(200);
 		expect(second.body).toEqual(first.body);
-		expect(await rowsRead(id)).toBe(afterFirst);
+		expect(await objectReads(id)).toBe(afterFirst);
 		// The stored copy carries the TTL; what is served does not (no cache downstream adds its own).
 		expect(second.headers.get('Cache-Control')).toBeNull();
 		const stored = await caches.default.match(feedCacheKey(readConfig(env).serviceOrigin, { feed: feedUri(id), limit: 50, cursor: undefined }));
 		expect(stored?.headers.get('Cache-Control')).toBe('public, max-age=5');
+	});
+
+	it("serves a copy another isolate put in the Cache API, when this isolate has none of its own", async () => {
+		const id = 'fc000007';
+		await communityWithPosts(id, 1);
+		const before = await objectReads(id);
+		// As another isolate at this location would have stored it (this one never read the page).
+		const elsewhere = { feed: [{ post: postUri(BOB, 'stored-elsewhere') }] };
+		await caches.default.put(feedCacheKey(readConfig(env).serviceOrigin, { feed: feedUri(id), limit: 50, cursor: undefined }), new Response(JSON.stringify(elsewhere), { headers: { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=5' } }));
+		const served = await skeleton(id);
+		expect(served.body).toEqual(elsewhere);
+		expect(served.headers.get('Cache-Control')).toBeNull();
+		expect(await objectReads(id)).toBe(before);
 	});
 
 	it('keeps a different limit or cursor in an entry of its own', async () => {
@@ -79,17 +92,17 @@ describe('the feed page cache', () => {
 		const newest = [...uris].reverse();
 		const pageOne = await skeleton(id, { limit: 1 });
 		expect(posts(pageOne.body)).toEqual(newest.slice(0, 1));
-		let read = await rowsRead(id);
+		let read = await objectReads(id);
 		for (const other of [{ limit: 2 }, { limit: 1, cursor: pageOne.body.cursor! }]) {
 			const res = await skeleton(id, other);
 			expect(res.status).toBe(200);
-			expect(await rowsRead(id)).toBeGreaterThan(read);
-			read = await rowsRead(id);
+			expect(await objectReads(id)).toBeGreaterThan(read);
+			read = await objectReads(id);
 		}
 		expect(posts((await skeleton(id, { limit: 2 })).body)).toEqual(newest.slice(0, 2));
 		expect(posts((await skeleton(id, { limit: 1, cursor: pageOne.body.cursor! })).body)).toEqual(newest.slice(1, 2));
 		expect(posts((await skeleton(id, { limit: 1 })).body)).toEqual(newest.slice(0, 1));
-		expect(await rowsRead(id)).toBe(read);
+		expect(await objectReads(id)).toBe(read);
 	});
 
 	it('serves a viewer with a valid token the same entry, and still refuses a bad token with 401', async () => {
@@ -109,11 +122,11 @@ describe('the feed page cache', () => {
 		const token = (keypair = key) => createServiceJwt({ keypair, issuer: viewer, audience: env.SERVICE_DID as Did, lxm: 'app.bsky.feed.getFeedSkeleton' });
 
 		const anonymous = await skeleton(id);
-		const read = await rowsRead(id);
+		const read = await objectReads(id);
 		const signedIn = await skeleton(id, { authorization: `Bearer ${await token()}` });
 		expect(signedIn.status).toBe(200);
 		expect(signedIn.body).toEqual(anonymous.body);
-		expect(await rowsRead(id)).toBe(read);
+		expect(await objectReads(id)).toBe(read);
 
 		const forged = await skeleton(id, { authorization: `Bearer ${await token(await P256PrivateKeyExportable.createKeypair())}` });
 		expect(forged.status).toBe(401);
@@ -127,9 +140,9 @@ describe('the feed page cache', () => {
 		const { uris } = await communityWithPosts(id, 1);
 		expect(posts((await skeleton(id)).body)).toEqual(uris);
 
-		const read = await rowsRead(id);
+		const read = await objectReads(id);
 		for (let i = 0; i < 2; i++) expect((await skeleton(id, { cursor: 'not-a-cursor' })).status).toBe(400);
-		expect(await rowsRead(id)).toBeGreaterThan(read);
+		expect(await objectReads(id)).toBeGreaterThan(read);
 	});
 
 	it('shows a hide and a delete once the TTL has passed, and not before', async () => {
@@ -141,12 +154,12 @@ describe('the feed page cache', () => {
 		expect(posts(first.body)).toEqual([kept, deleted, hidden]);
 
 		await ingest.deliver(action(ALICE, newRkey(), configUri(ALICE, id), 'hide_post', hidden), remove(BOB, 'app.bsky.feed.post', deleted.split('/').at(-1)!));
-		const read = await rowsRead(id);
+		const read = await objectReads(id);
 		const stale = await skeleton(id, { ttl: '1' });
 		// Inside the TTL (the ingest above takes milliseconds): the copy from before the hide and the delete.
 		expect(Date.now() - cachedAt).toBeLessThan(1000);
 		expect(posts(stale.body)).toEqual([kept, deleted, hidden]);
-		expect(await rowsRead(id)).toBe(read);
+		expect(await objectReads(id)).toBe(read);
 
 		await new Promise((resolve) => setTimeout(resolve, cachedAt + 1_050 - Date.now()));
 		expect(posts((await skeleton(id, { ttl: '1' })).body)).toEqual([kept]);
@@ -156,9 +169,9 @@ describe('the feed page cache', () => {
 		const id = 'fc000006';
 		const { ingest, uris } = await communityWithPosts(id, 1);
 		expect(posts((await skeleton(id, { ttl: '0' })).body)).toEqual(uris);
-		const read = await rowsRead(id);
+		const read = await objectReads(id);
 		expect(posts((await skeleton(id, { ttl: '0' })).body)).toEqual(uris);
-		expect(await rowsRead(id)).toBeGreaterThan(read);
+		expect(await objectReads(id)).toBeGreaterThan(read);
 		await ingest.deliver(action(ALICE, newRkey(), configUri(ALICE, id), 'hide_post', uris[0]!));
 		expect(posts((await skeleton(id, { ttl: '0' })).body)).toEqual([]);
 	});

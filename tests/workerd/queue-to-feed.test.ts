@@ -141,6 +141,29 @@ describe('delivery is at-least-once and unordered', () => {
 		expect((await community(id).stats()).feedReads).toBe(feedReads + 2);
 	});
 
+	it('answers a page read again from memory, without a query, until anything is written', async () => {
+		const id = 'a00000f2';
+		const ingest = new Ingest();
+		const first = newRkey();
+		await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)), post(BOB, first, `#atr_${id}`));
+		expect(await feedOf(id)).toEqual([postUri(BOB, first)]);
+		const before = await community(id).stats();
+		expect(await feedOf(id)).toEqual([postUri(BOB, first)]);
+		const kept = await community(id).stats();
+		expect(kept.metering.rowsRead).toBe(before.metering.rowsRead);
+		expect(kept.pagesFromMemory).toBe(before.pagesFromMemory + 1);
+
+		// A new post, a hide, a block: each write shows on the very next read.
+		const second = newRkey();
+		await ingest.deliver(post(BOB, second, `#atr_${id}`));
+		expect(await feedOf(id)).toEqual([postUri(BOB, second), postUri(BOB, first)]);
+		await ingest.deliver(action(ALICE, newRkey(), configUri(ALICE, id), 'hide_post', postUri(BOB, second)));
+		expect(await feedOf(id)).toEqual([postUri(BOB, first)]);
+		await ingest.deliver(action(ALICE, newRkey(), configUri(ALICE, id), 'block_user', BOB));
+		expect(await feedOf(id)).toEqual([]);
+		expect((await community(id).stats()).pagesFromMemory).toBe(kept.pagesFromMemory);
+	});
+
 	it('a post and membership arriving before the config still end up in the feed', async () => {
 		const id = 'a0000011';
 		const ingest = new Ingest();
