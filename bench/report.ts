@@ -128,7 +128,8 @@ export async function writeReport(results: any, quick: boolean): Promise<void> {
 	const unit = {
 		rowsWrittenPerMessage: perMessage(m.community.rowsWritten + m.receiver.rowsWritten),
 		rowsReadPerMessage: perMessage(m.community.rowsRead + m.receiver.rowsRead),
-		rowsReadPerRequest: Math.max(0, ...(Object.values(m.rowsReadPerRequest) as number[])),
+		// Every object call costed as a query (none answered from memory): the bill's upper bound.
+		rowsReadPerRequest: Math.max(0, ...(Object.values(rowsPerQuery(m)) as number[])),
 		storageBytesPerPost: m.storageBytesPerPost,
 		rowsWrittenPerIndexedPost: m.rowsWrittenPerPost,
 		messagesPer1000Events: (1000 * m.queueMessages) / Math.max(1, m.events),
@@ -301,7 +302,7 @@ local request tracing in front of workerd), and **direct**: the production bundl
 (\`sandbox/bundled-worker.ts\`). The Node + SQLite baseline holds the same posts (uris and times) and
 runs the same page query on one SQLite file behind \`node:http\`, as the official feed-generator starter
 does. The bare Worker answers a fixed skeleton, in each mode. Ratios at concurrency 16, first page:
-${['wrangler dev', 'direct'].filter((mode) => read('bare worker', 'fixed', 'first', 16, mode)).map((mode) => `${mode}: Atrarium ${communities.map((c) => `${c}: ${((read('atrarium', c, 'first', 16, mode)?.rps ?? 0) / Math.max(1, read('bare worker', 'fixed', 'first', 16, mode)?.rps ?? 1)).toFixed(2)} of the bare Worker, ${((read('atrarium', c, 'first', 16, mode)?.rps ?? 0) / Math.max(1, read('node+sqlite', c, 'first', 16)?.rps ?? 1)).toFixed(2)}x Node + SQLite`).join('; ')}`).join('. ')}.
+${['wrangler dev', ...DIRECT_MODES].filter((mode) => read('bare worker', 'fixed', 'first', 16, mode)).map((mode) => `${mode}: Atrarium ${communities.map((c) => `${c}: ${((read('atrarium', c, 'first', 16, mode)?.rps ?? 0) / Math.max(1, read('bare worker', 'fixed', 'first', 16, mode)?.rps ?? 1)).toFixed(2)} of the bare Worker, ${((read('atrarium', c, 'first', 16, mode)?.rps ?? 0) / Math.max(1, read('node+sqlite', c, 'first', 16)?.rps ?? 1)).toFixed(2)}x Node + SQLite`).join('; ')}`).join('. ')}.
 
 ${results.feedCache ? `**The feed page cache** (\`FEED_CACHE_SECONDS\`, direct mode): ${results.feedCache[0].requests.toLocaleString()} first-page reads across the ${results.feedCache[0].feeds} communities, feed k read with weight 1/k^1.1 (a seeded sequence, 8 at a time, the same in each run), counting the calls that reached a community object (its \`feedReads\`):
 
@@ -317,7 +318,7 @@ ingest runs (${m.events.toLocaleString()} events):
 - queue messages per 1,000 firehose events: ${unit.messagesPer1000Events.toFixed(1)} (queue operations: ${unit.queueOpsPer1000Events.toFixed(1)})
 - rows written per 1,000 events: ${unit.rowsWrittenPer1000Events.toFixed(1)}; per queue message: ${unit.rowsWrittenPerMessage.toFixed(2)} (posts, route memory, and the membership and moderation records of the mix, whose derived state is recomputed)
 - rows written per indexed post, measured while filling the ${results.plan.bigPosts.toLocaleString()}-post community: ${unit.rowsWrittenPerIndexedPost.toFixed(2)} (the post row, its time index, and the community's counts row, which keeps summaries O(1))
-- rows read per queue message: ${unit.rowsReadPerMessage.toFixed(2)}; per feed request (limit 50): ${Object.entries(m.rowsReadPerRequest).map(([k, v]) => `${k} ${v}`).join(', ')}
+- rows read per queue message: ${unit.rowsReadPerMessage.toFixed(2)}; per page query (limit 50): ${Object.entries(rowsPerQuery(m)).map(([k, v]) => `${k} ${v}`).join(', ')}${m.pagesFromMemory ? ` (a page read again before the community next writes a row is answered from the object's memory and reads none: ${Object.entries(m.pagesFromMemory).map(([k, v]) => `${k} ${(100 * (v as number)).toFixed(1)}%`).join(', ')} of the reads above, on an index nothing wrote to; the cost below counts every object call as a query)` : ''}
 - storage per indexed post: ${unit.storageBytesPerPost} bytes (SQLite file size / posts)
 
 Monthly cost at Cloudflare's published prices (Workers Paid plan, after its included allowances; the $5
@@ -383,14 +384,32 @@ function findRead(results: any, target: string, community: string, page: string,
 }
 const bareP50 = (r: any) => r.reads.find((x: any) => modeOf(x) === 'wrangler dev' && x.target === 'bare worker' && x.concurrency === 16)?.p50;
 
-/** The issue's read targets, in direct mode: errors, requests/s and p99 against the bare Worker, trivial routes within 10%. */
+/**
+ * The official feed-generator starter is not installed on this machine (it is a GitHub template, not a
+ * package); the issue measured it on a machine like this one: 1,364 requests/s at 1k posts, 63 at 100k
+ * (concurrency 16, first page). A comparison across runs, and said so.
+ */
+function starterVerdict(checked: any[]): string {
+	const small = checked.filter((x: any) => x.community.startsWith('1k') && x.page === 'first' && x.concurrency === 16).map((x: any) => x.rps);
+	if (small.length === 0) return 'not measured';
+	return `${Math.min(...small) > 1364 ? 'met' : '**missed**'} against the issue's figure for the starter (${Math.round(Math.min(...small)).toLocaleString()} against 1,364 requests/s at concurrency 16, first page; not the same run, the starter is not installed here)`;
+}
+
+/** The direct modes: every read reaching the community's object (the local setting), and production's cache setting. */
+const DIRECT_MODES = ['direct', 'direct, cache 5 s'];
+
+/** The issue's read targets, per direct mode: errors, requests/s and p99 against the bare Worker, trivial routes within 10%. */
 function directReadTargets(r: any): string {
-	const direct = r.reads.filter((x: any) => modeOf(x) === 'direct');
-	if (direct.length === 0) return 'Reads in direct mode: not measured in this run.';
+	return DIRECT_MODES.map((mode) => directModeTargets(r, mode)).join(' ');
+}
+
+function directModeTargets(r: any, mode: string): string {
+	const direct = r.reads.filter((x: any) => modeOf(x) === mode);
+	if (direct.length === 0) return `Reads in mode "${mode}": not measured in this run.`;
 	const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 	const ours = direct.filter((x: any) => x.target === 'atrarium' && x.community !== 'trivial');
 	const bare = (c: number) => direct.find((x: any) => x.target === 'bare worker' && x.concurrency === c);
-	const checked = ours.filter((x: any) => bare(x.concurrency));
+	const checked = ours.filter((x: any) => (x.concurrency === 16 || x.concurrency === 64) && bare(x.concurrency));
 	const errors = direct.reduce((n: number, x: any) => n + x.errors, 0);
 	const rpsRatios = checked.map((x: any) => x.rps / bare(x.concurrency).rps);
 	const p99Ratios = checked.map((x: any) => x.p99 / bare(x.concurrency).p99);
@@ -398,15 +417,19 @@ function directReadTargets(r: any): string {
 	const trivialRatios = trivial.map((x: any) => x.rps / bare(x.concurrency).rps);
 	const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
 	return [
-		`Reads in direct mode (the production bundle in workerd, concurrency ${[...new Set(checked.map((x: any) => x.concurrency))].join(' and ')}, first page and deep cursor, both communities):`,
+		`Reads in mode "${mode}" (the production bundle in workerd, ${mode === 'direct' ? 'every read reaching the community object' : 'pages kept 5 s by the isolate, as in production'}; concurrency ${[...new Set(checked.map((x: any) => x.concurrency))].join(', ')}, first page and deep cursor, both communities):`,
 		`zero errors ${verdict(errors === 0)} (${errors});`,
 		`at least half the bare Worker's requests/s ${verdict(Math.min(...rpsRatios) >= 0.5)} (${range(rpsRatios)} of it);`,
 		`p99 within 1.5x of the bare Worker's ${verdict(Math.max(...p99Ratios) <= 1.5)} (${range(p99Ratios)}x);`,
-		`trivial routes (\`/health\`, \`/.well-known/did.json\`) within 10% of the bare Worker's requests/s ${verdict(trivialRatios.length > 0 && Math.min(...trivialRatios) >= 0.9)} (${trivialRatios.length ? range(trivialRatios) : '-'} of it).`,
-		'The official feed-generator starter is not run here (it is not installed on this machine), so "more requests/s than the starter at 1k posts" is not checked by this run.',
-	].join(' ');
+		`more requests/s than the official feed-generator starter at 1k posts ${starterVerdict(checked)};`,
+		...(trivialRatios.length ? [`trivial routes (\`/health\`, \`/.well-known/did.json\`) within 10% of the bare Worker's requests/s ${verdict(Math.min(...trivialRatios) >= 0.9)} (${range(trivialRatios)} of it);`] : []),
+	]
+		.join(' ')
+		.replace(/;$/, '.');
 }
-const maxRowsRead = (r: any) => Math.max(...(Object.values(r.metering.rowsReadPerRequest) as number[]));
+/** Rows per page query; runs before 2026-12-01 recorded rows per request (every request was a query then). */
+const rowsPerQuery = (m: any): Record<string, number> => m.rowsReadPerQuery ?? m.rowsReadPerRequest;
+const maxRowsRead = (r: any) => Math.max(...(Object.values(rowsPerQuery(r.metering)) as number[]));
 function throughputRatio(r: any): string {
 	const bare = r.reads.find((x: any) => modeOf(x) === 'wrangler dev' && x.target === 'bare worker' && x.concurrency === 16)?.rps ?? 1;
 	const ours = r.reads.filter((x: any) => modeOf(x) === 'wrangler dev' && x.target === 'atrarium' && x.concurrency === 16).map((x: any) => x.rps);

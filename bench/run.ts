@@ -322,16 +322,31 @@ async function main(): Promise<void> {
 
 		const reads: any[] = [];
 		const feedCache: any[] = [];
-		const rowsReadPerRequest: Record<string, number> = {};
-		/** `mode`: under `wrangler dev`, or the production bundle in workerd with nothing in front ("direct"). */
-		let mode: 'wrangler dev' | 'direct' = 'wrangler dev';
+		/** Rows one page query reads (a read the object answers from memory reads none, so those are left out). */
+		const rowsReadPerQuery: Record<string, number> = {};
+		/** Of the reads that reached an object, the share it answered from memory (nothing written since). */
+		const pagesFromMemory: Record<string, number> = {};
+		/**
+		 * `mode`: under `wrangler dev`; the production bundle in workerd with nothing in front ("direct", the
+		 * local setting: every read reaches the community's object); or that with the production cache setting.
+		 */
+		let mode: 'wrangler dev' | 'direct' | 'direct, cache 5 s' = 'wrangler dev';
 		const measure = async (target: string, community: string, page: string, url: string, meteredId?: string) => {
+			const reading = async () => {
+				const stats = await worker.admin(`/communities/${meteredId}`);
+				return { rows: stats.metering.rowsRead as number, calls: stats.feedReads as number, fromMemory: stats.pagesFromMemory as number };
+			};
+			const start = meteredId ? await reading() : undefined;
 			for (const concurrency of PLAN.concurrencies) {
-				const before = meteredId ? (await worker.admin(`/communities/${meteredId}`)).metering.rowsRead : 0;
 				const result: LoadResult = await load(url, { concurrency, seconds: PLAN.readSeconds });
-				if (meteredId && mode === 'wrangler dev') rowsReadPerRequest[`${community} ${page}`] = +(((await worker.admin(`/communities/${meteredId}`)).metering.rowsRead - before) / result.requests).toFixed(1);
 				reads.push({ mode: target === 'node+sqlite' ? 'node' : mode, target, community, page, concurrency, ...round(result) });
 				log(`  ${(target === 'node+sqlite' ? 'node' : mode).padEnd(12)} ${target.padEnd(14)} ${community.padEnd(12)} ${page.padEnd(8)} c=${String(concurrency).padEnd(3)} ${Math.round(result.rps).toLocaleString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  ${result.errors} errors` : ''}`);
+			}
+			if (start) {
+				const end = await reading();
+				const queries = end.calls - end.fromMemory - (start.calls - start.fromMemory);
+				if (queries > 0) rowsReadPerQuery[`${community} ${page}`] = +((end.rows - start.rows) / queries).toFixed(1);
+				pagesFromMemory[`${community} ${page}`] = +((end.fromMemory - start.fromMemory) / Math.max(1, end.calls - start.calls)).toFixed(4);
 			}
 		};
 		log('Feed reads (getFeedSkeleton, limit 50) under wrangler dev…');
@@ -375,6 +390,19 @@ async function main(): Promise<void> {
 			await measure('bare worker', 'fixed', 'first', `${bareDirect.url}/skeleton`);
 		} finally {
 			await direct.close();
+		}
+		// The same, with production's FEED_CACHE_SECONDS: a page read again within 5 s is the isolate's copy.
+		mode = 'direct, cache 5 s';
+		const cachedDirect = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: { ...directVars, FEED_CACHE_SECONDS: '5' }, quiet: true });
+		try {
+			const skeletonAt = (id: string, params: Record<string, string> = {}) => `${cachedDirect.url}/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed: feedUri(id), ...params })}`;
+			for (const [label, index] of communitiesRead) {
+				await measure('atrarium', label, 'first', skeletonAt(ids[index]!));
+				await measure('atrarium', label, 'deep', skeletonAt(ids[index]!, { cursor: deepCursors.get(index)! }));
+			}
+			await measure('bare worker', 'fixed', 'first', `${bareDirect.url}/skeleton`);
+		} finally {
+			await cachedDirect.close();
 			await bareDirect.close();
 		}
 		// Object calls per 1,000 Zipf-like reads, with the feed page cache off and on.
@@ -576,7 +604,8 @@ async function main(): Promise<void> {
 				receiver: receiverStatus.metering,
 				enqueued: receiverStatus.counters.enqueued,
 				queueMessages: receiverStatus.counters.queueMessages,
-				rowsReadPerRequest,
+				rowsReadPerQuery,
+				pagesFromMemory,
 				rowsWrittenPerPost: +rowsWrittenPerPost.toFixed(2),
 				storageBytesPerPost: Math.round(storageBytesPerPost),
 			},
