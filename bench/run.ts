@@ -168,9 +168,11 @@ async function main(): Promise<void> {
 			const deadline = Date.now() + settleMs;
 			for (const id of touched) {
 				let uris: string[];
+				// Until every expected post is in (a count is not enough: the feed may hold posts of earlier runs).
 				do {
 					uris = await instance.allPosts(feedUri(id));
-					if (uris.length >= expected.get(id)!.size || Date.now() > deadline) break;
+					const present = new Set(uris);
+					if ([...expected.get(id)!].every((uri) => present.has(uri)) || Date.now() > deadline) break;
 					await new Promise((resolve) => setTimeout(resolve, 200));
 				} while (true);
 				const got = new Set(uris);
@@ -377,7 +379,18 @@ async function main(): Promise<void> {
 		log('Feed reads, production bundle served by workerd directly (no wrangler dev)…');
 		mode = 'direct';
 		const directVars = { JETSTREAM_URL: ready.url, OPERATOR_DID: ownerDid, ADMIN_TOKEN: ADMIN, SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' };
+		/**
+		 * The stored receiver was running, so it reconnects at boot and may replay from its checkpoint: stop
+		 * it, so the reads are measured alone (the index then writes nothing, as during the wrangler dev reads).
+		 */
+		const readsAlone = async (url: string) => {
+			const headers = { Authorization: `Bearer ${ADMIN}` };
+			await fetch(`${url}/health`);
+			const stopped = (await (await fetch(`${url}/admin/receiver/stop`, { method: 'POST', headers })).json()) as { counters?: { eventsSeen?: number } };
+			log(`  (receiver stopped for the reads; it had read ${stopped.counters?.eventsSeen ?? 0} events since boot)`);
+		};
 		const direct = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: directVars, quiet: true });
+		await readsAlone(direct.url);
 		const bareDirect = await startBundledWorker({ config: 'bench/baseline-worker/wrangler.jsonc', quiet: true });
 		try {
 			const directSkeleton = (id: string, params: Record<string, string> = {}) => `${direct.url}/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed: feedUri(id), ...params })}`;
@@ -394,6 +407,7 @@ async function main(): Promise<void> {
 		// The same, with production's FEED_CACHE_SECONDS: a page read again within 5 s is the isolate's copy.
 		mode = 'direct, cache 5 s';
 		const cachedDirect = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: { ...directVars, FEED_CACHE_SECONDS: '5' }, quiet: true });
+		await readsAlone(cachedDirect.url);
 		try {
 			const skeletonAt = (id: string, params: Record<string, string> = {}) => `${cachedDirect.url}/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed: feedUri(id), ...params })}`;
 			for (const [label, index] of communitiesRead) {
