@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from '../sandbox/ports';
+import { freePorts } from '../sandbox/ports';
 import { WorkerProcess } from '../sandbox/worker-process';
 
 export const ADMIN = 'bench-admin-token';
@@ -46,7 +46,7 @@ export class BenchInstance {
 	) {}
 
 	static async start(options: { dir: string; name: string; jetstreamUrl: string; ownerDid: string; communities: readonly string[]; setting?: Setting }): Promise<BenchInstance> {
-		const port = await freePort();
+		const [port, inspectorPort] = (await freePorts(2)) as [number, number];
 		const logFile = join(options.dir, `${options.name}.log`);
 		let configFile: string | null = null;
 		if (options.setting) {
@@ -58,7 +58,6 @@ export class BenchInstance {
 			);
 			await writeFile(configFile, text);
 		}
-		const inspectorPort = await freePort();
 		const worker = await WorkerProcess.start({
 			...(configFile ? { config: configFile } : {}),
 			port,

@@ -310,6 +310,7 @@ ${rows(results.feedCache, [['cache', (r) => (r.ttlSeconds ? `${r.ttlSeconds} s` 
 
 A cached page is at most that many seconds stale after a hide, block or delete (docs/api.md).
 ` : ''}
+${timeBreakdown(results)}
 ![reads](benchmarks/reads.svg) ![throughput](benchmarks/throughput.svg)
 
 ## 6. Cost
@@ -393,6 +394,33 @@ function starterVerdict(checked: any[]): string {
 	const small = checked.filter((x: any) => x.community.startsWith('1k') && x.page === 'first' && x.concurrency === 16).map((x: any) => x.rps);
 	if (small.length === 0) return 'not measured';
 	return `${Math.min(...small) > 1364 ? 'met' : '**missed**'} against the issue's figure for the starter (${Math.round(Math.min(...small)).toLocaleString()} against 1,364 requests/s at concurrency 16, first page; not the same run, the starter is not installed here)`;
+}
+
+/**
+ * Where a feed request's time goes, from rows of this run (direct mode, concurrency 16, first page of
+ * the smaller community): each step adds one part of the path, so the difference in time per request
+ * (1,000 / requests/s, both cores shared with the load generator) is that part's cost.
+ */
+function timeBreakdown(r: any): string {
+	const find = (mode: string, target: string, community: string, page: string) => findRead(r, target, community, page, 16, mode);
+	const small = r.reads.find((x: any) => x.target === 'atrarium' && x.community !== 'trivial')?.community;
+	const steps: [string, any][] = [
+		['the bare Worker: a fixed skeleton (the runtime, HTTP and the load generator)', find('direct', 'bare worker', 'fixed', 'first')],
+		["Atrarium's `/health`: its Worker entry and router", find('direct', 'atrarium', 'trivial', 'health')],
+		['getFeedSkeleton served from the isolate\'s memory (cache 5 s): parameters, feed URI, cache key, the page', find('direct, cache 5 s', 'atrarium', small, 'first')],
+		["getFeedSkeleton from the community's object (cache off; the page from the object's memory): the Durable Object call", find('direct', 'atrarium', small, 'first')],
+	];
+	if (steps.some(([, row]) => !row)) return '';
+	const ms = (row: any) => 1000 / row.rps;
+	const lines = steps.map(([what, row], i) => `| ${what} | ${Math.round(row.rps).toLocaleString()} | ${ms(row).toFixed(3)} | ${i === 0 ? '-' : `${ms(row) - ms(steps[i - 1]![1]) >= 0 ? '+' : ''}${(ms(row) - ms(steps[i - 1]![1])).toFixed(3)}`} |`);
+	return `**Where the time goes** (direct mode, concurrency 16, first page of the ${small} community; each row adds one part of the path, in this run):
+
+| path | requests/s | ms per request | added |
+|---|---|---|---|
+${lines.join('\n')}
+
+A page query itself (a read after the community last wrote) is not in these rows: it reads ${maxRowsRead(r)} rows at most (section 6); the difference between the 1k and the 100k community's rows above is what the index's size costs.
+`;
 }
 
 /** The direct modes: every read reaching the community's object (the local setting), and production's cache setting. */

@@ -12,7 +12,7 @@ import { cpus, freemem, tmpdir, totalmem, type as osType, release } from 'node:o
 import { join } from 'node:path';
 import { startBundledWorker } from '../sandbox/bundled-worker';
 import { WorkerProcess } from '../sandbox/worker-process';
-import { freePort } from '../sandbox/ports';
+import { freePorts } from '../sandbox/ports';
 import { zipfReads } from './feed-cache';
 import { HeapProbe } from './heap';
 import { load, percentiles, type LoadResult } from './http-load';
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
 	const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: +(totalmem() / 2 ** 30).toFixed(1), freeGb: +(freemem() / 2 ** 30).toFixed(1), os: `${osType()} ${release()}`, node: process.version };
 	log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGb} GiB, ${machine.os}, Node ${machine.node}${QUICK ? ' — quick mode' : ''}`);
 	const dir = await mkdtemp(join(tmpdir(), 'atrarium-bench-'));
-	const [streamPort, baselinePort, nodePort] = [await freePort(), await freePort(), await freePort()];
+	const [streamPort, baselinePort, nodePort, baselineInspectorPort] = (await freePorts(4)) as [number, number, number, number];
 	const generator = LoadGenerator.start();
 	const stoppers: (() => Promise<void> | void)[] = [() => generator.stop()];
 	try {
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
 		log('Starting Atrarium in workerd (wrangler dev) and the baseline Worker');
 		const worker = await startInstance('atrarium');
 		stoppers.push(() => worker.stop());
-		const baseline = await WorkerProcess.start({ config: 'bench/baseline-worker/wrangler.jsonc', port: baselinePort, inspectorPort: await freePort(), persistTo: join(dir, 'baseline'), logFile: join(dir, 'baseline.log'), vars: {} });
+		const baseline = await WorkerProcess.start({ config: 'bench/baseline-worker/wrangler.jsonc', port: baselinePort, inspectorPort: baselineInspectorPort, persistTo: join(dir, 'baseline'), logFile: join(dir, 'baseline.log'), vars: {} });
 		stoppers.push(() => baseline.stop());
 		process.on('exit', () => baseline.kill());
 

@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../sandbox/ports';
+import { freePorts } from '../../sandbox/ports';
 import { WorkerProcess } from '../../sandbox/worker-process';
 import { API_METHODS } from '../../src/api/methods';
 import { ADMIN_TOKEN, TestSandbox } from '../support/sandbox';
@@ -26,11 +26,11 @@ beforeAll(async () => {
 	targets.set(TARGETS[0], { port: sandbox.worker.port, serviceDid: sandbox.serviceDid });
 	// Under the sandbox's temp dir (TestSandbox points TMPDIR there), removed when it closes.
 	const dir = await mkdtemp(join(tmpdir(), 'wrangler-dev-'));
-	const port = await freePort();
+	const [port, inspectorPort] = (await freePorts(2)) as [number, number];
 	const serviceDid = `did:web:localhost%3A${port}`;
 	wranglerDev = await WorkerProcess.start({
 		port,
-		inspectorPort: await freePort(),
+		inspectorPort,
 		persistTo: join(dir, 'state'),
 		logFile: join(dir, 'worker.log'),
 		vars: { JETSTREAM_URL: sandbox.bridge.url, PLC_URL: sandbox.network.plc.url, SERVICE_HOST: `localhost:${port}`, SERVICE_DID: serviceDid, OPERATOR_DID: sandbox.operator.did, ADMIN_TOKEN },

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { freePort } from '../../sandbox/ports';
+import { freePorts } from '../../sandbox/ports';
 
 export interface SandboxPorts {
 	plc: number;
@@ -15,7 +15,8 @@ export interface SandboxPorts {
 }
 
 export async function freeSandboxPorts(): Promise<SandboxPorts> {
-	return { plc: await freePort(), pds: await freePort(), jetstream: await freePort(), worker: await freePort(), inspector: await freePort() };
+	const [plc, pds, jetstream, worker, inspector] = (await freePorts(5)) as [number, number, number, number, number];
+	return { plc, pds, jetstream, worker, inspector };
 }
 
 export interface RunningSandbox {
