@@ -82,24 +82,29 @@ async function crashReport(err: unknown, instance: BenchInstance, sampler: Sampl
 }
 
 /** Peak memory while it runs; `startRssMb` is workerd's size when it started (every object already loaded: the floor). */
-async function memorySampler(instance: BenchInstance): Promise<{ stop: () => Promise<{ startRssMb: number; rssMb: number; heapMb: number; liveHeapMb: number }> }> {
+/** Peak memory of a run; a heap figure is undefined when the inspector answered no sample (a busy isolate), never 0. */
+type MemoryPeaks = { startRssMb: number; rssMb: number; heapMb: number | undefined; liveHeapMb: number | undefined };
+
+async function memorySampler(instance: BenchInstance): Promise<{ stop: () => Promise<MemoryPeaks> }> {
 	const heap = await HeapProbe.connect(instance.inspectorPort);
 	// A busy isolate answers the inspector late; a sample that takes over 2 s is skipped.
-	const heapNow = () => Promise.race([heap.used(), new Promise<number>((resolve) => setTimeout(() => resolve(0), 2_000))]);
+	const within2s = (sample: Promise<number>) => Promise.race([sample, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000))]);
+	const peak = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
 	const startRssMb = workerdUsage(instance.worker.processGroup).rssMb;
 	let rssMb = startRssMb;
-	let heapMb = await heapNow();
-	let liveHeapMb = 0;
+	let heapMb = await within2s(heap.used());
+	let liveHeapMb: number | undefined;
 	let running = true;
 	const loop = (async () => {
 		for (let tick = 0; running; tick++) {
 			rssMb = Math.max(rssMb, workerdUsage(instance.worker.processGroup).rssMb);
-			heapMb = Math.max(heapMb, await heapNow());
-			if (tick % 4 === 0) liveHeapMb = Math.max(liveHeapMb, await Promise.race([heap.live(), new Promise<number>((resolve) => setTimeout(() => resolve(0), 2_000))]));
+			heapMb = peak(heapMb, await within2s(heap.used()));
+			if (tick % 4 === 0) liveHeapMb = peak(liveHeapMb, await within2s(heap.live()));
 			await new Promise((resolve) => setTimeout(resolve, 250));
 		}
 	})();
-	let stopped: Promise<{ startRssMb: number; rssMb: number; heapMb: number; liveHeapMb: number }> | null = null;
+	const round = (mb: number | undefined) => (mb === undefined ? undefined : Math.round(mb));
+	let stopped: Promise<MemoryPeaks> | null = null;
 	return {
 		// Once: a crash report may ask again.
 		stop: () =>
@@ -107,7 +112,7 @@ async function memorySampler(instance: BenchInstance): Promise<{ stop: () => Pro
 				running = false;
 				await loop;
 				heap.close();
-				return { startRssMb: Math.round(startRssMb), rssMb: Math.round(rssMb), heapMb: Math.round(heapMb), liveHeapMb: Math.round(liveHeapMb) };
+				return { startRssMb: Math.round(startRssMb), rssMb: Math.round(rssMb), heapMb: round(heapMb), liveHeapMb: round(liveHeapMb) };
 			})()),
 	};
 }
@@ -253,8 +258,8 @@ async function main(): Promise<void> {
 			const { missing, duplicates } = await checkIndexed(worker, expected, streamed.tagged);
 			const memory = await sampler.stop();
 			peakRss = Math.max(peakRss, memory.rssMb);
-			peakHeap = Math.max(peakHeap, memory.heapMb);
-			peakLiveHeap = Math.max(peakLiveHeap, memory.liveHeapMb);
+			peakHeap = Math.max(peakHeap, memory.heapMb ?? 0);
+			peakLiveHeap = Math.max(peakLiveHeap, memory.liveHeapMb ?? 0);
 			const usage1 = workerdUsage(worker.worker.processGroup);
 			const cpuSeconds = usage1.cpuSeconds - usage0.cpuSeconds;
 			const result = {
@@ -533,7 +538,7 @@ async function main(): Promise<void> {
 			}
 		};
 		const describeReplay = (r: Awaited<ReturnType<typeof replayRun>>) =>
-			`  caught up in ${r.caughtUpSeconds} s (${r.eventsPerSecond.toLocaleString()} events/s), all ${r.taggedPosts} tagged posts indexed after ${r.indexedSeconds} s: ${r.zeroLoss ? 'zero loss' : `${r.missing} missing, ${r.duplicates} duplicated`}; peak workerd RSS ${r.peakRssMb} MB (${r.startRssMb} MB at the start), V8 heap ${r.peakHeapMb} MB (live ${r.peakLiveHeapMb} MB), ${r.reconnects} reconnects, ${r.pauses} pauses; at most ${r.peakUnsentAtSenderMb} MB waited in the sender's socket`;
+			`  caught up in ${r.caughtUpSeconds} s (${r.eventsPerSecond.toLocaleString()} events/s), all ${r.taggedPosts} tagged posts indexed after ${r.indexedSeconds} s: ${r.zeroLoss ? 'zero loss' : `${r.missing} missing, ${r.duplicates} duplicated`}; peak workerd RSS ${r.peakRssMb} MB (${r.startRssMb} MB at the start), V8 heap ${r.peakHeapMb ?? '-'} MB (live ${r.peakLiveHeapMb ?? '-'} MB), ${r.reconnects} reconnects, ${r.pauses} pauses; at most ${r.peakUnsentAtSenderMb} MB waited in the sender's socket`;
 		log(`Replay at Jetstream's default max-sub-rate (${JETSTREAM_MAX_SUB_RATE.toLocaleString()} events/s per subscriber): ${PLAN.limitedReplayEvents.toLocaleString()} events held back while the receiver is stopped, then served from its cursor…`);
 		const limitedReplay = await survive(() => replayRun('replay-limited', PLAN.limitedReplayEvents, JETSTREAM_MAX_SUB_RATE));
 		log(limitedReplay.crashed ? `  workerd crashed: ${limitedReplay.error}` : describeReplay(limitedReplay));
@@ -578,7 +583,7 @@ async function main(): Promise<void> {
 			}
 		});
 		if (overload.crashed) log(`  workerd crashed: ${overload.error}`);
-		else log(`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB (${overload.startRssMb} MB at the start), V8 heap ${overload.peakHeapMb} MB (live ${overload.peakLiveHeapMb} MB), ${overload.reconnects} reconnects, ${overload.pauses} pauses; at most ${overload.peakUnsentAtSenderMb} MB waited in the sender's socket`);
+		else log(`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB (${overload.startRssMb} MB at the start), V8 heap ${overload.peakHeapMb ?? '-'} MB (live ${overload.peakLiveHeapMb ?? '-'} MB), ${overload.reconnects} reconnects, ${overload.pauses} pauses; at most ${overload.peakUnsentAtSenderMb} MB waited in the sender's socket`);
 
 		// ---- 6. latency as a user sees it on `npm start` ----
 		log(`npm start: ${PLAN.sandboxPosts} lone posts from createRecord to getFeedSkeleton…`);
@@ -644,7 +649,7 @@ async function main(): Promise<void> {
 }
 
 /** What every flood section reports: loss checked post by post, peak memory, reconnects and backpressure pauses over the section. */
-function floodOutcome(loss: { missing: number; duplicates: number }, memory: { startRssMb: number; rssMb: number; heapMb: number; liveHeapMb: number }, before: any, after: any) {
+function floodOutcome(loss: { missing: number; duplicates: number }, memory: MemoryPeaks, before: any, after: any) {
 	return {
 		...loss,
 		zeroLoss: loss.missing === 0 && loss.duplicates === 0,

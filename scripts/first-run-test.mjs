@@ -1,13 +1,14 @@
-// CI step (.ci/run, before `npm test`): the README's `npm install && npm start` on a fresh copy of this
-// checkout, as a first-time user meets it. First with the machine's own Node (PATH without .tools/):
-// when it is older than 22, `npm install` and `npm start` must each stop with the one line naming
-// `source scripts/use-node22.sh`, and `npm start` within its first seconds. Then, after that line's fix,
-// `npm install` must recover (better-sqlite3 rebuilt for Node 22) and `npm start` reach its ready line,
-// twice: both starts print only progress lines, the second reuses the seeded data, and neither
-// regenerates or rebuilds anything. Uses the machine's npm cache; servers on free loopback ports;
+// CI step (.ci/run, before `npm test`): the README's start command, read from the README and run as
+// written, on a fresh copy of this checkout, as a first-time user meets it, with the machine's own Node
+// (PATH without .tools/). When that Node is older than 22, first the commands a user may run without
+// the README's first step: `npm install` and `npm start` must each stop with the one line naming
+// `source scripts/use-node22.sh`, `npm start` within its first seconds. Then the README's command must
+// work as written, recovering from that failed install (better-sqlite3 rebuilt for Node 22), and reach
+// its ready line; a second `npm start` too. Both starts print only progress lines, the second reuses the
+// seeded data, and neither regenerates or rebuilds anything. Uses the machine's npm cache; servers on free loopback ports;
 // every process it starts is stopped, and the copy is deleted. Usage: node scripts/first-run-test.mjs
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -62,21 +63,34 @@ function killGroup(child, signal) {
 	}
 }
 
-async function freePort() {
-	return new Promise((resolve, reject) => {
+/** `count` distinct free loopback ports: each held open until all are picked, so none repeats. */
+async function freePorts(count) {
+	const servers = [];
+	for (let i = 0; i < count; i++) {
 		const server = createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address();
-			server.close(() => resolve(port));
+		servers.push(server);
+		await new Promise((resolve, reject) => {
+			server.once('error', reject);
+			server.listen(0, '127.0.0.1', resolve);
 		});
-	});
+	}
+	const ports = servers.map((server) => server.address().port);
+	await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+	return ports;
+}
+
+/** The start command of the README's "The two commands" block, as a user would copy it (comment left out). */
+function readmeStartCommand() {
+	const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+	const block = readme.slice(readme.indexOf('## The two commands'));
+	const line = block.slice(block.indexOf('```sh') + '```sh'.length).trim().split('\n')[0];
+	return line.replace(/\s+#.*$/, '').trim();
 }
 
 /** `npm start` until its ready line, then Ctrl-C (SIGINT to its process group) until it has stopped. */
-async function startAndStop(command, ports) {
+async function startAndStop(command, ports, timeoutMs = 180_000) {
 	const job = launch(command, ports);
-	const deadline = Date.now() + 180_000;
+	const deadline = Date.now() + timeoutMs;
 	while (!job.output().includes(READY)) {
 		expect(job.child.exitCode === null && Date.now() < deadline, '`npm start` did not reach its ready line', job.output());
 		await new Promise((resolve) => setTimeout(resolve, 200));
@@ -90,9 +104,9 @@ async function startAndStop(command, ports) {
 	return { output: job.output(), ms };
 }
 
-/** The lines a start printed before its summary, other than npm's own "> script" header. */
+/** The lines `npm start` printed before its summary, other than npm's own "> script" header (an install before it left out). */
 function ownLines(output) {
-	const lines = output.slice(0, output.indexOf('Atrarium is running.')).split('\n');
+	const lines = output.slice(Math.max(0, output.lastIndexOf('> atrarium@')), output.indexOf('Atrarium is running.')).split('\n');
 	return lines.filter((line) => line.trim() !== '' && !line.startsWith('> '));
 }
 
@@ -114,33 +128,28 @@ try {
 
 	const systemNode = execFileSync('node', ['-v'], { env, encoding: 'utf8' }).trim();
 	const oldNode = Number(systemNode.slice(1).split('.')[0]) < 22;
-	const install = await runToEnd('npm install', 20 * 60_000);
 	if (oldNode) {
+		const install = await runToEnd('npm install', 20 * 60_000);
 		const ours = install.output.split('\n').filter((line) => line.includes(FIX));
 		expect(install.code !== 0, `\`npm install\` on Node ${systemNode} should have failed`, install.output);
 		expect(ours.length === 1 && !install.output.includes('TypeError'), `\`npm install\` on Node ${systemNode} should stop with one line naming \`${FIX}\``, install.output);
-		log(`Node ${systemNode}: \`npm install\` stopped after ${seconds(install.ms)} (installing the dependencies) with: ${ours[0]}`);
+		log(`Node ${systemNode}, without the README's first step: \`npm install\` stopped after ${seconds(install.ms)} (installing the dependencies) with: ${ours[0]}`);
 		const start = await runToEnd('npm start', 60_000);
 		const line = start.output.split('\n').filter((l) => l.includes(FIX));
 		expect(start.code !== 0 && line.length === 1 && start.ms < 5_000, `\`npm start\` on Node ${systemNode} should stop at once with one line naming \`${FIX}\``, start.output);
-		log(`Node ${systemNode}: \`npm start\` stopped after ${seconds(start.ms)} with the same line`);
-	} else {
-		expect(install.code === 0, `\`npm install\` on Node ${systemNode} failed`, install.output);
-		log(`Node ${systemNode}: \`npm install\` succeeded in ${seconds(install.ms)}`);
+		log(`Node ${systemNode}, without it: \`npm start\` stopped after ${seconds(start.ms)} with the same line`);
 	}
 
-	const reinstall = await runToEnd(`${FIX} && npm install`, 20 * 60_000);
-	expect(reinstall.code === 0, '`npm install` after `source scripts/use-node22.sh` failed', reinstall.output);
-	if (oldNode) expect(reinstall.output.includes('better-sqlite3 rebuilt for Node v22'), 'the second `npm install` did not rebuild better-sqlite3 for Node 22', reinstall.output);
-	log(`after \`${FIX}\`: \`npm install\` succeeded in ${seconds(reinstall.ms)}${oldNode ? ' (better-sqlite3 rebuilt for Node 22)' : ''}`);
-
-	const node22 = `${FIX} 2>/dev/null && `;
-	const ports = {};
-	for (const name of ['ATRARIUM_PORT', 'ATRARIUM_PDS_PORT', 'ATRARIUM_PLC_PORT', 'ATRARIUM_JETSTREAM_PORT', 'ATRARIUM_INSPECTOR_PORT']) ports[name] = String(await freePort());
-	const first = await startAndStop(`${node22}exec npm start`, ports);
+	const readmeStart = readmeStartCommand();
+	expect(readmeStart.startsWith(FIX), `the README's start command should begin with \`${FIX}\`, it is: ${readmeStart}`, readmeStart);
+	const [port, pds, plc, jetstream, inspector] = await freePorts(5);
+	const ports = { ATRARIUM_PORT: String(port), ATRARIUM_PDS_PORT: String(pds), ATRARIUM_PLC_PORT: String(plc), ATRARIUM_JETSTREAM_PORT: String(jetstream), ATRARIUM_INSPECTOR_PORT: String(inspector) };
+	const first = await startAndStop(readmeStart, ports, 20 * 60_000);
+	if (oldNode) expect(first.output.includes('better-sqlite3 rebuilt for Node v22'), 'the README\'s command did not rebuild better-sqlite3 for Node 22 after the failed install', first.output);
 	assertOnlyProgress(first.output, 'the first');
 	expect(first.output.includes('[4/5] Seeding'), 'the first `npm start` did not seed the sandbox', first.output);
-	log(`first \`npm start\`: ready in ${seconds(first.ms)}; it printed:\n${ownLines(first.output).map((line) => `    ${line}`).join('\n')}`);
+	log(`the README's \`${readmeStart}\` on Node ${systemNode}: ready in ${seconds(first.ms)}${oldNode ? ' (Node 22 installed into .tools/, better-sqlite3 rebuilt for it)' : ''}; \`npm start\` printed:\n${ownLines(first.output).map((line) => `    ${line}`).join('\n')}`);
+	const node22 = `${FIX} 2>/dev/null && `;
 	const second = await startAndStop(`${node22}exec npm start`, ports);
 	assertOnlyProgress(second.output, 'the second');
 	expect(second.output.includes('[4/5] Reusing'), 'the second `npm start` did not reuse the seeded data', second.output);

