@@ -390,9 +390,11 @@ async function main(): Promise<void> {
 		 */
 		const readsAlone = async (url: string) => {
 			const headers = { Authorization: `Bearer ${ADMIN}` };
-			await fetch(`${url}/health`);
-			const stopped = (await (await fetch(`${url}/admin/receiver/stop`, { method: 'POST', headers })).json()) as { counters?: { eventsSeen?: number } };
-			log(`  (receiver stopped for the reads; it had read ${stopped.counters?.eventsSeen ?? 0} events since boot)`);
+			type Status = { counters?: { eventsSeen?: number } };
+			// eventsSeen is kept across restarts: the difference is what this boot read.
+			const booted = (await (await fetch(`${url}/admin/receiver`, { headers })).json()) as Status;
+			const stopped = (await (await fetch(`${url}/admin/receiver/stop`, { method: 'POST', headers })).json()) as Status;
+			log(`  (receiver stopped for the reads, after reading ${(stopped.counters?.eventsSeen ?? 0) - (booted.counters?.eventsSeen ?? 0)} events since boot)`);
 		};
 		const direct = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: directVars, quiet: true });
 		await readsAlone(direct.url);
