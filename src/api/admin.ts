@@ -6,10 +6,15 @@
  *   GET  /admin/communities/:id       a community's storage figures: rows read/written (metering), bytes, counts
  *   GET  /admin/dead-letters?limit=N  events that exhausted their retries
  *   POST /admin/dead-letters/replay   { ids?: number[] } back onto the queue (all if no ids)
+ *   GET  /admin/records/proof?uri=    whether the author's repo holds the record, proven from its PDS (identity/record-proof.ts)
  */
 import type { Context, Hono, Next } from 'hono';
 import { ApiError, invalidRequest } from '../errors';
 import { communityObject, receiverObject } from '../objects';
+import { readConfig } from '../config';
+import { didResolverFor } from '../identity/did-resolver';
+import { proveRecord } from '../identity/record-proof';
+import { parseRecordUri } from '../shared/at-uri';
 import { isCommunityId } from '../shared/hashtag';
 import { parseLimit } from './params';
 
@@ -27,6 +32,13 @@ export function registerAdminRoutes(app: Hono<AdminEnv>): void {
 		return c.json(await receiver(c).start(body.cursor as number | undefined));
 	});
 	app.post('/admin/receiver/stop', async (c) => c.json(await receiver(c).stop()));
+	app.get('/admin/records/proof', async (c) => {
+		const ref = parseRecordUri(c.req.query('uri') ?? '');
+		if (!ref) throw invalidRequest('uri must be a record at-uri: at://<did>/<collection>/<rkey>');
+		const started = Date.now();
+		const proof = await proveRecord(ref, didResolverFor(readConfig(c.env).plcUrl));
+		return c.json({ uri: c.req.query('uri'), ...proof, ms: Date.now() - started });
+	});
 	app.get('/admin/communities/:id', async (c) => {
 		const id = c.req.param('id');
 		if (!isCommunityId(id)) throw invalidRequest('A community id is 8 lowercase hex digits');
