@@ -405,8 +405,17 @@ async function main(): Promise<void> {
 				await measure('atrarium', label, 'first', directSkeleton(ids[index]!));
 				await measure('atrarium', label, 'deep', directSkeleton(ids[index]!, { cursor: deepCursors.get(index)! }));
 			}
-			await measure('atrarium', 'trivial', 'health', `${direct.url}/health`);
-			await measure('atrarium', 'trivial', 'did.json', `${direct.url}/.well-known/did.json`);
+			// Trivial routes, each right after a row of the bare Worker at the same concurrency: rows measured
+			// minutes apart drift by more than the 10% they are held to.
+			for (const concurrency of PLAN.concurrencies) {
+				for (const [page, url] of [['health', `${direct.url}/health`], ['did.json', `${direct.url}/.well-known/did.json`]] as const) {
+					for (const [target, community, at] of [['bare worker', 'trivial pair', `${bareDirect.url}/skeleton`], ['atrarium', 'trivial', url]] as const) {
+						const result: LoadResult = await load(at, { concurrency, seconds: PLAN.readSeconds });
+						reads.push({ mode, target, community, page, concurrency, ...round(result) });
+						log(`  ${mode.padEnd(12)} ${target.padEnd(14)} ${community.padEnd(12)} ${page.padEnd(8)} c=${String(concurrency).padEnd(3)} ${Math.round(result.rps).toLocaleString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  ${result.errors} errors` : ''}`);
+					}
+				}
+			}
 			await measure('bare worker', 'fixed', 'first', `${bareDirect.url}/skeleton`);
 		} finally {
 			await direct.close();
