@@ -338,6 +338,11 @@ async function main(): Promise<void> {
 		 * local setting: every read reaches the community's object); or that with the production cache setting.
 		 */
 		let mode: 'wrangler dev' | 'direct' | 'direct, cache 5 s' = 'wrangler dev';
+		/** One row of the reads table, kept and logged. */
+		const readRow = (rowMode: string, target: string, community: string, page: string, concurrency: number, result: LoadResult) => {
+			reads.push({ mode: rowMode, target, community, page, concurrency, ...round(result) });
+			log(`  ${rowMode.padEnd(12)} ${target.padEnd(14)} ${community.padEnd(12)} ${page.padEnd(8)} c=${String(concurrency).padEnd(3)} ${Math.round(result.rps).toLocaleString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  ${result.errors} errors` : ''}`);
+		};
 		const measure = async (target: string, community: string, page: string, url: string, meteredId?: string) => {
 			const reading = async () => {
 				const stats = await worker.admin(`/communities/${meteredId}`);
@@ -346,8 +351,7 @@ async function main(): Promise<void> {
 			const start = meteredId ? await reading() : undefined;
 			for (const concurrency of PLAN.concurrencies) {
 				const result: LoadResult = await load(url, { concurrency, seconds: PLAN.readSeconds });
-				reads.push({ mode: target === 'node+sqlite' ? 'node' : mode, target, community, page, concurrency, ...round(result) });
-				log(`  ${(target === 'node+sqlite' ? 'node' : mode).padEnd(12)} ${target.padEnd(14)} ${community.padEnd(12)} ${page.padEnd(8)} c=${String(concurrency).padEnd(3)} ${Math.round(result.rps).toLocaleString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  ${result.errors} errors` : ''}`);
+				readRow(target === 'node+sqlite' ? 'node' : mode, target, community, page, concurrency, result);
 			}
 			if (start) {
 				const end = await reading();
@@ -411,8 +415,7 @@ async function main(): Promise<void> {
 				for (const [page, url] of [['health', `${direct.url}/health`], ['did.json', `${direct.url}/.well-known/did.json`]] as const) {
 					for (const [target, community, at] of [['bare worker', 'trivial pair', `${bareDirect.url}/skeleton`], ['atrarium', 'trivial', url]] as const) {
 						const result: LoadResult = await load(at, { concurrency, seconds: PLAN.readSeconds });
-						reads.push({ mode, target, community, page, concurrency, ...round(result) });
-						log(`  ${mode.padEnd(12)} ${target.padEnd(14)} ${community.padEnd(12)} ${page.padEnd(8)} c=${String(concurrency).padEnd(3)} ${Math.round(result.rps).toLocaleString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  ${result.errors} errors` : ''}`);
+						readRow(mode, target, community, page, concurrency, result);
 					}
 				}
 			}

@@ -52,7 +52,8 @@ async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
 	const id = communityOfFeedUri(feed, requireOperator(config));
 	if (!id) throw new ApiError(400, 'UnknownFeed', `This service does not serve ${feed}`);
 	const ttl = config.feedCacheSeconds;
-	const key = feedCacheKey(config.serviceOrigin, parsed.params);
+	// The key is built only when there is a cache to look in (the local setting has none).
+	const key = ttl > 0 ? feedCacheKey(config.serviceOrigin, parsed.params) : '';
 	if (ttl > 0) {
 		const kept = isolatePages.get(key, Date.now());
 		if (kept !== undefined) return jsonPage(kept);

@@ -64,6 +64,13 @@ describe('Durable Object schemas', () => {
 	});
 });
 
+/** A bound community under an older schema: its binding, these authors' derived state, and posts by `posters` (the nth at time first + n). */
+function oldCommunity(sql: SqlStorage, id: string, authors: readonly (readonly [string, number, number, number])[], posters: readonly string[], firstTimeUs: number): void {
+	sql.exec('INSERT INTO binding (singleton, community_id, owner_did, config_uri, config_rev, bound_us, deleted) VALUES (1, ?, ?, ?, ?, 1, 0)', id, ALICE, configUri(ALICE, id), '3kaaaaaaaaaa2');
+	for (const row of authors) sql.exec('INSERT INTO authors (did, member, pending, blocked) VALUES (?, ?, ?, ?)', ...row);
+	posters.forEach((did, i) => sql.exec("INSERT INTO posts (uri, cid, rev, author_did, created_at, indexed_us) VALUES (?, 'bafy', '3k', ?, '', ?)", `at://${did}/app.bsky.feed.post/${i}`, did, firstTimeUs + i));
+}
+
 describe('applyMigrations', () => {
 	const v1: Migration = { id: 1, description: 'notes', sql: 'CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)' };
 	const v2: Migration = { id: 2, description: 'note authors', sql: "ALTER TABLE notes ADD COLUMN author TEXT NOT NULL DEFAULT 'unknown'" };
@@ -122,16 +129,13 @@ describe('applyMigrations', () => {
 		await runInDurableObject(stub, (_instance, state) => {
 			const sql = state.storage.sql;
 			applyMigrations(state.storage, COMMUNITY_MIGRATIONS.slice(0, 3));
-			sql.exec('INSERT INTO binding (singleton, community_id, owner_did, config_uri, config_rev, bound_us, deleted) VALUES (1, ?, ?, ?, ?, 1, 0)', id, ALICE, configUri(ALICE, id), '3kaaaaaaaaaa2');
-			const authors: [string, number, number, number][] = [
+			const authors = [
 				['did:plc:member', 1, 0, 0],
 				['did:plc:blocked', 1, 0, 1],
 				['did:plc:pending', 0, 1, 0],
 				['did:plc:left', 0, 0, 0],
-			];
-			for (const row of authors) sql.exec('INSERT INTO authors (did, member, pending, blocked) VALUES (?, ?, ?, ?)', ...row);
-			const posters = ['did:plc:member', 'did:plc:member', 'did:plc:blocked', 'did:plc:pending', 'did:plc:left', 'did:plc:stranger'];
-			posters.forEach((did, i) => sql.exec("INSERT INTO posts (uri, cid, rev, author_did, created_at, indexed_us) VALUES (?, 'bafy', '3k', ?, '', ?)", `at://${did}/app.bsky.feed.post/${i}`, did, i));
+			] as const;
+			oldCommunity(sql, id, authors, ['did:plc:member', 'did:plc:member', 'did:plc:blocked', 'did:plc:pending', 'did:plc:left', 'did:plc:stranger'], 0);
 			applyMigrations(state.storage, COMMUNITY_MIGRATIONS);
 			expect(sql.exec('SELECT members, pending, posts FROM counts').toArray()).toEqual([{ members: 1, pending: 1, posts: 2 }]);
 		});
@@ -145,10 +149,12 @@ describe('applyMigrations', () => {
 		await runInDurableObject(stub, (_instance, state) => {
 			const sql = state.storage.sql;
 			applyMigrations(state.storage, COMMUNITY_MIGRATIONS.slice(0, 4));
-			sql.exec('INSERT INTO binding (singleton, community_id, owner_did, config_uri, config_rev, bound_us, deleted) VALUES (1, ?, ?, ?, ?, 1, 0)', id, ALICE, configUri(ALICE, id), '3kaaaaaaaaaa2');
-			for (const row of [['did:plc:member', 1, 0, 0], ['did:plc:blocked', 1, 0, 1], ['did:plc:pending', 0, 1, 0]] as const) sql.exec('INSERT INTO authors (did, member, pending, blocked) VALUES (?, ?, ?, ?)', ...row);
-			const posters = ['did:plc:member', 'did:plc:blocked', 'did:plc:pending', 'did:plc:stranger', 'did:plc:member'];
-			posters.forEach((did, i) => sql.exec("INSERT INTO posts (uri, cid, rev, author_did, created_at, indexed_us) VALUES (?, 'bafy', '3k', ?, '', ?)", `at://${did}/app.bsky.feed.post/${i}`, did, i + 1));
+			const authors = [
+				['did:plc:member', 1, 0, 0],
+				['did:plc:blocked', 1, 0, 1],
+				['did:plc:pending', 0, 1, 0],
+			] as const;
+			oldCommunity(sql, id, authors, ['did:plc:member', 'did:plc:blocked', 'did:plc:pending', 'did:plc:stranger', 'did:plc:member'], 1);
 			applyMigrations(state.storage, COMMUNITY_MIGRATIONS);
 			expect(sql.exec('SELECT uri FROM posts WHERE in_feed = 1 ORDER BY indexed_us').toArray().map((r) => r.uri)).toEqual(['at://did:plc:member/app.bsky.feed.post/0', 'at://did:plc:member/app.bsky.feed.post/4']);
 			const plan = sql.exec<{ detail: string }>('EXPLAIN QUERY PLAN SELECT uri FROM posts WHERE in_feed = 1 AND (indexed_us, uri) < (?, ?) ORDER BY indexed_us DESC, uri DESC LIMIT 5', 10, 'z').toArray();
