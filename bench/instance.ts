@@ -70,6 +70,8 @@ export class BenchInstance {
 				ADMIN_TOKEN: ADMIN,
 				SERVICE_HOST: `localhost:${port}`,
 				SERVICE_DID: `did:web:localhost%3A${port}`,
+				// The synthetic firehose's DIDs are made up: no repo could prove their records.
+				VERIFY_AUTHORITY: 'off',
 				...(options.setting ? { RECEIVER_FLUSH_MS: String(options.setting.flushMs) } : {}),
 			},
 		});

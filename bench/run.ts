@@ -387,7 +387,7 @@ async function main(): Promise<void> {
 		// The same reads of the same stored objects, served by the production bundle in workerd directly.
 		log('Feed reads, production bundle served by workerd directly (no wrangler dev)…');
 		mode = 'direct';
-		const directVars = { JETSTREAM_URL: ready.url, OPERATOR_DID: ownerDid, ADMIN_TOKEN: ADMIN, SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' };
+		const directVars = { JETSTREAM_URL: ready.url, OPERATOR_DID: ownerDid, ADMIN_TOKEN: ADMIN, SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787', VERIFY_AUTHORITY: 'off' };
 		/**
 		 * The stored receiver was running, so it reconnects at boot and may replay from its checkpoint: stop
 		 * it, so the reads are measured alone (the index then writes nothing, as during the wrangler dev reads).

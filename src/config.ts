@@ -32,6 +32,12 @@ export interface Config {
 	 * 0 asks it every time. Also how stale a page may be after a hide, block or delete (feed/cache.ts).
 	 */
 	feedCacheSeconds: number;
+	/**
+	 * Whether configs, memberships and moderation actions from the firehose apply only once the author's
+	 * repo proves them (processor/authority.ts). Off only where DIDs are fake (the workerd test pool, the
+	 * benchmark's synthetic firehose).
+	 */
+	verifyAuthority: boolean;
 }
 
 export class ConfigError extends Error {
@@ -50,6 +56,7 @@ export interface RawVars {
 	RECEIVER_FLUSH_MS?: string;
 	JETSTREAM_TRANSPORT?: string;
 	FEED_CACHE_SECONDS?: string;
+	VERIFY_AUTHORITY?: string;
 }
 
 const HOST = /^[a-z0-9.-]+(:\d{1,5})?$/i;
@@ -87,7 +94,8 @@ function parseConfig(vars: RawVars): Config {
 	const receiverFlushMs = readFlushMs(vars.RECEIVER_FLUSH_MS);
 	const jetstreamTransport = readTransport(vars.JETSTREAM_TRANSPORT);
 	const feedCacheSeconds = readFeedCacheSeconds(vars.FEED_CACHE_SECONDS);
-	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars), receiverFlushMs, jetstreamTransport, feedCacheSeconds };
+	const verifyAuthority = readSwitch('VERIFY_AUTHORITY', vars.VERIFY_AUTHORITY, true);
+	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars), receiverFlushMs, jetstreamTransport, feedCacheSeconds, verifyAuthority };
 }
 
 export const DEFAULT_RECEIVER_FLUSH_MS = 20;
@@ -118,6 +126,14 @@ function readFeedCacheSeconds(value: string | undefined): number {
 	const seconds = Number(value);
 	if (!Number.isInteger(seconds) || seconds < 0 || seconds > 60) throw new ConfigError(`FEED_CACHE_SECONDS must be a whole number of seconds from 0 to 60, got ${JSON.stringify(value)}`);
 	return seconds;
+}
+
+/** "on" or "off"; unset is `fallback`. */
+function readSwitch(name: string, value: string | undefined, fallback: boolean): boolean {
+	const word = value?.trim() ?? '';
+	if (word === '') return fallback;
+	if (word === 'on' || word === 'off') return word === 'on';
+	throw new ConfigError(`${name} must be "on" or "off", got ${JSON.stringify(value)}`);
 }
 
 /** Both AppView vars or neither: half a configuration would hydrate from the wrong place. */

@@ -4,12 +4,18 @@
  * per batch). A malformed event is counted and dropped; an event whose community fails is sent again on
  * its own (and dead-lettered alone after MAX_EVENT_ATTEMPTS); the rest of its message is applied and the
  * message acked. Only when that re-send itself fails is the whole message retried (writes are idempotent).
+ * With VERIFY_AUTHORITY on, a record that grants or removes power applies only once its author's repo
+ * bears it out (authority.ts): a forged one is counted and dropped, one that cannot be proven yet goes again.
  */
+import { readConfig } from '../config';
+import { didResolverFor } from '../identity/did-resolver';
+import { proveRecord } from '../identity/record-proof';
 import { communityObject, receiverObject } from '../objects';
 import { sendPacked, sized } from '../receiver/pack';
 import type { DropReason } from '../shared/drop-reasons';
 import type { CommunityId } from '../shared/hashtag';
 import type { FirehoseMessage, IndexOp } from '../shared/index-op';
+import { checkAuthority, needsProof, PROOFS_PER_BATCH, type Prover } from './authority';
 import { parseAccountFrame, parseJetstreamFrame } from './parse-event';
 import { routeAccount, routeCommit } from './to-ops';
 
@@ -36,6 +42,8 @@ export interface CommunityWork {
 export interface BatchPlan {
 	/** Ops per community, with the events they came from. */
 	work: Map<CommunityId, CommunityWork>;
+	/** Events whose op grants or removes power, to be proven before it applies (authority.ts); empty when verification is off. */
+	proofs: Map<FirehoseMessage, { op: IndexOp; queued: QueuedEvent }>;
 	/** Events that would take the batch past its call budget: sent again, to come back in another batch. */
 	deferred: QueuedEvent[];
 	/** Events dropped, by reason (only the reasons that occurred). */
@@ -48,9 +56,12 @@ export function eventsOf(body: unknown): FirehoseMessage[] | null {
 	return Array.isArray(events) ? (events as FirehoseMessage[]) : null;
 }
 
-/** Pure: what to do with each event of a batch, within `budget` community calls. */
-export function planBatch(messages: readonly Message<unknown>[], budget = COMMUNITY_CALLS_PER_BATCH): BatchPlan {
-	const plan: BatchPlan = { work: new Map(), deferred: [], drops: {} };
+/**
+ * Pure: what to do with each event of a batch, within `budget` community calls and `proofBudget` proofs
+ * of authority records (null: verification is off, nothing is proven).
+ */
+export function planBatch(messages: readonly Message<unknown>[], budget = COMMUNITY_CALLS_PER_BATCH, proofBudget: number | null = null): BatchPlan {
+	const plan: BatchPlan = { work: new Map(), proofs: new Map(), deferred: [], drops: {} };
 	const count = (reason: DropReason) => (plan.drops[reason] = (plan.drops[reason] ?? 0) + 1);
 	for (const message of messages) {
 		const events = eventsOf(message.body);
@@ -65,10 +76,14 @@ export function planBatch(messages: readonly Message<unknown>[], budget = COMMUN
 				continue;
 			}
 			const newCommunities = [...routed.routes.keys()].filter((id) => !plan.work.has(id)).length;
-			if (newCommunities > 0 && plan.work.size + newCommunities > budget) {
+			// One op per event, whatever the number of communities it goes to.
+			const op = routed.routes.values().next().value;
+			const proven = proofBudget !== null && op !== undefined && needsProof(op);
+			if ((newCommunities > 0 && plan.work.size + newCommunities > budget) || (proven && plan.proofs.size >= proofBudget)) {
 				plan.deferred.push({ message, event });
 				continue;
 			}
+			if (proven) plan.proofs.set(event, { op, queued: { message, event } });
 			for (const [id, op] of routed.routes) {
 				let entry = plan.work.get(id);
 				if (!entry) plan.work.set(id, (entry = { ops: [], events: [] }));
@@ -80,24 +95,38 @@ export function planBatch(messages: readonly Message<unknown>[], budget = COMMUN
 	return plan;
 }
 
-export async function processFirehoseBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-	const { work, deferred, drops } = planBatch(batch.messages);
+/**
+ * `prove` is the authors' PDSes (identity/record-proof.ts) unless a test supplies one; it is used only
+ * when VERIFY_AUTHORITY is on.
+ */
+export async function processFirehoseBatch(batch: MessageBatch<unknown>, env: Env, prove?: Prover): Promise<void> {
+	const config = readConfig(env);
+	const { work, proofs, deferred, drops } = planBatch(batch.messages, COMMUNITY_CALLS_PER_BATCH, config.verifyAuthority ? PROOFS_PER_BATCH : null);
 
-	const failed = new Set<QueuedEvent>();
+	// Events that failed, by event: one routed to several communities goes again once.
+	const failed = new Map<FirehoseMessage, QueuedEvent>();
+	const verdicts = await checkAuthority(new Map([...proofs].map(([event, { op }]) => [event, op])), prove ?? ((ref) => proveRecord(ref, didResolverFor(config.plcUrl))));
+	for (const [event, verdict] of verdicts) {
+		if (verdict === 'refuse') drops.unproven_record = (drops.unproven_record ?? 0) + 1;
+		if (verdict === 'retry') failed.set(event, proofs.get(event)!.queued);
+	}
 	await Promise.all(
-		[...work].map(async ([id, { ops, events }]) => {
+		[...work].map(async ([id, entry]) => {
+			// Only what the authors' repos bear out applies; the rest is dropped (refused) or sent again (retry).
+			const kept = entry.events.map((queued, i) => ({ queued, op: entry.ops[i]! })).filter(({ queued }) => (verdicts.get(queued.event) ?? 'apply') === 'apply');
+			if (kept.length === 0) return;
 			try {
-				await communityObject(env, id).apply(id, ops);
+				await communityObject(env, id).apply(id, kept.map((k) => k.op));
 			} catch (err) {
-				console.error(`community ${id} failed to apply ${ops.length} ops; sending those events again`, err);
-				for (const queued of events) failed.add(queued);
+				console.error(`community ${id} failed to apply ${kept.length} ops; sending those events again`, err);
+				for (const { queued } of kept) failed.set(queued.event, queued);
 			}
 		}),
 	);
 
 	// Failed events go again on their own, counting attempts; deferred ones go again as they are.
-	const again = [...failed].filter((q) => (q.event.attempts ?? 0) + 1 < MAX_EVENT_ATTEMPTS).map((q) => ({ ...q.event, attempts: (q.event.attempts ?? 0) + 1 }));
-	const exhausted = [...failed].filter((q) => (q.event.attempts ?? 0) + 1 >= MAX_EVENT_ATTEMPTS);
+	const again = [...failed.values()].filter((q) => (q.event.attempts ?? 0) + 1 < MAX_EVENT_ATTEMPTS).map((q) => ({ ...q.event, attempts: (q.event.attempts ?? 0) + 1 }));
+	const exhausted = [...failed.values()].filter((q) => (q.event.attempts ?? 0) + 1 >= MAX_EVENT_ATTEMPTS);
 	const outcome = await Promise.allSettled([
 		sendAgain(env, again, backoffSeconds(again)),
 		sendAgain(env, deferred.map((q) => q.event), 0),
@@ -109,7 +138,7 @@ export async function processFirehoseBatch(batch: MessageBatch<unknown>, env: En
 	]);
 	const handedOn = outcome.every((o) => o.status === 'fulfilled');
 	if (!handedOn) console.error('could not hand failed events on; retrying their messages', outcome);
-	const touched = new Set([...failed, ...deferred].map((q) => q.message));
+	const touched = new Set([...failed.values(), ...deferred].map((q) => q.message));
 	for (const message of batch.messages) {
 		if (handedOn || !touched.has(message)) message.ack();
 		else message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });

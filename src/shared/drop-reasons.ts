@@ -14,6 +14,11 @@ export const DROP_REASONS = [
 	{ reason: 'invalid_record', meaning: 'a record that fails its lexicon (the post lexicon, or the `net.atrarium.*` one)' },
 	{ reason: 'bad_rkey', meaning: 'a community config whose record key is not a community id (8 lowercase hex digits)' },
 	{ reason: 'bad_community_uri', meaning: "a membership or moderation action whose `community` is not a config's at-uri" },
+	{
+		reason: 'unproven_record',
+		meaning:
+			"a config, membership or moderation action (or its delete) that the author's repo does not bear out: its signed proof holds another version or none (a create or update), or still holds the record (a delete). Forged upstream, or overtaken by a newer change whose own event follows",
+	},
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number]['reason'];

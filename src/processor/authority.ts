@@ -1,0 +1,92 @@
+/**
+ * Verified authority: a config, membership or moderation action (or its delete) from the firehose takes
+ * effect only once the author's own repo bears it out (identity/record-proof.ts). Jetstream strips
+ * signatures, so without this a hostile Jetstream instance could forge an owner, an approval or a hide.
+ * Posts grant nothing and are many: they are never proven.
+ */
+import type { RecordProof } from '../identity/record-proof';
+import { CONFIG_COLLECTION, parseRecordUri, type RecordUri } from '../shared/at-uri';
+import type { IndexOp } from '../shared/index-op';
+
+/**
+ * Events one queue batch may prove. Each is a getRecord and, uncached, a DID resolution; a contested
+ * config twice that (its rival's claim too): at most 4 subrequests, 200 in all beside the 800 community calls.
+ */
+export const PROOFS_PER_BATCH = 50;
+
+/** Asks the author's PDS for a record's proof. */
+export type Prover = (ref: RecordUri) => Promise<RecordProof>;
+
+export type AuthorityVerdict =
+	/** The repo bears the op out: apply it. */
+	| 'apply'
+	/** The repo's signed tree contradicts it: drop it, counted as `unproven_record`. */
+	| 'refuse'
+	/** No proof could be had (PDS down, DID unresolvable): try the event again later. */
+	| 'retry';
+
+const AUTHORITY_OPS: ReadonlySet<IndexOp['type']> = new Set(['config.put', 'config.delete', 'membership.put', 'membership.delete', 'moderation.put', 'moderation.delete']);
+
+/** Whether an op grants or removes power and so must be proven. API registrations read the record from its PDS already. */
+export function needsProof(op: IndexOp): boolean {
+	return op.ref.via === 'firehose' && AUTHORITY_OPS.has(op.type);
+}
+
+/**
+ * Pure: what a proof says about an op. A create or update counts when the repo holds exactly that version
+ * (same CID); a delete counts when the repo no longer holds the record. A repo that holds another version
+ * refuses this one: the newer version's own event follows and is proven in turn.
+ */
+export function judgeProof(op: IndexOp, proof: RecordProof): AuthorityVerdict {
+	if (proof.verdict === 'unavailable') return 'retry';
+	const isDelete = op.type.endsWith('.delete');
+	if (isDelete) return proof.verdict === 'held' ? 'refuse' : 'apply';
+	const cid = 'cid' in op ? op.cid : null;
+	return proof.verdict === 'held' && proof.cid === cid ? 'apply' : 'refuse';
+}
+
+/**
+ * A config claim whose receiver hint names an earlier claim by another DID: the community would refuse
+ * this claim on the hint's word, so that rival claim must be proven too, or one forged frame would squat
+ * the id for good.
+ */
+export function rivalClaimOf(op: IndexOp): RecordUri | null {
+	if (op.type !== 'config.put' && op.type !== 'config.delete') return null;
+	const rival = op.earliestClaim;
+	return rival && rival.did !== op.ref.did ? { did: rival.did, collection: CONFIG_COLLECTION, rkey: op.ref.rkey } : null;
+}
+
+/**
+ * Proves each op (at most `concurrency` at a time) and judges it; a prover that throws means retry. A
+ * config whose rival claim (rivalClaimOf) the rival's repo does not hold loses that hint: the op is
+ * changed in place to carry none.
+ */
+export async function checkAuthority<K>(ops: ReadonlyMap<K, IndexOp>, prove: Prover, concurrency = 16): Promise<Map<K, AuthorityVerdict>> {
+	const verdicts = new Map<K, AuthorityVerdict>();
+	const queue = [...ops];
+	const worker = async () => {
+		for (let next = queue.shift(); next; next = queue.shift()) {
+			const [key, op] = next;
+			const ref = parseRecordUri(op.ref.uri);
+			if (!ref) {
+				verdicts.set(key, 'refuse');
+				continue;
+			}
+			try {
+				let verdict = judgeProof(op, await prove(ref));
+				const rival = verdict === 'apply' ? rivalClaimOf(op) : null;
+				if (rival) {
+					const claim = await prove(rival);
+					if (claim.verdict === 'unavailable') verdict = 'retry';
+					else if (claim.verdict === 'refused' && (op.type === 'config.put' || op.type === 'config.delete')) op.earliestClaim = null;
+				}
+				verdicts.set(key, verdict);
+			} catch (err) {
+				console.warn(`could not prove ${op.ref.uri}; trying its event again later`, err);
+				verdicts.set(key, 'retry');
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+	return verdicts;
+}
