@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createCommunity, joinCommunity, leaveCommunity, moderate, postToCommunity, publishFeed, readFeed, type ModerationVerb } from './commands';
+import { rebuildCommunity } from './admin';
 import type { CliOptions } from './session';
 
 const USAGE = `Usage: atrarium <command> [options]
@@ -21,6 +22,8 @@ Commands:
   reject <community-id> <handle|did>
   feed <community-id> [--limit <n>]    the community's feed skeleton
   publish-feed <community-id>          (operator) publish the app.bsky.feed.generator record
+  admin rebuild <community-id>         (operator) rebuild the community's index from the authors' repos,
+                                       printing progress [--owner <did>] [--fresh: forget observed times]
 
 Options (or environment variables):
   --service <url>     Atrarium service        ATRARIUM_SERVICE   (default http://127.0.0.1:8787)
@@ -28,6 +31,7 @@ Options (or environment variables):
   --plc <url>         PLC directory           ATRARIUM_PLC       (default http://localhost:2582)
   --handle <handle>   your handle             ATRARIUM_HANDLE
   --password <pw>     an app password         ATRARIUM_PASSWORD
+  --admin-token <t>   the deployment's ADMIN_TOKEN (admin commands)   ATRARIUM_ADMIN_TOKEN
   --json              print JSON results
 Reasons: spam, harassment, off_topic, misinformation, explicit_content, rule_violation, other`;
 
@@ -47,6 +51,9 @@ export async function main(argv: string[]): Promise<number> {
 			moderator: { type: 'string', multiple: true },
 			reason: { type: 'string' },
 			limit: { type: 'string' },
+			owner: { type: 'string' },
+			fresh: { type: 'boolean' },
+			'admin-token': { type: 'string' },
 			json: { type: 'boolean' },
 			help: { type: 'boolean', short: 'h' },
 		},
@@ -102,6 +109,13 @@ export async function main(argv: string[]): Promise<number> {
 			need(1, 'a community id');
 			await publishFeed(options, rest[0]!, print);
 			return 0;
+		case 'admin': {
+			if (rest[0] !== 'rebuild') throw new Error(`Unknown admin command ${rest[0] ?? ''}\n\n${USAGE}`);
+			need(2, 'rebuild and a community id');
+			const adminToken = values['admin-token'] ?? process.env.ATRARIUM_ADMIN_TOKEN;
+			await rebuildCommunity({ service: options.service, ...(adminToken ? { adminToken } : {}) }, rest[1]!.replace(/^#?atr_/i, '').toLowerCase(), { ...(values.owner ? { owner: values.owner } : {}), fresh: values.fresh ?? false }, print);
+			return 0;
+		}
 		default:
 			throw new Error(`Unknown command ${command}\n\n${USAGE}`);
 	}

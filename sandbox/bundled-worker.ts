@@ -26,8 +26,8 @@ export interface BundledWorker {
 	url: string;
 	port: number;
 	mf: Miniflare;
-	/** Stops workerd and starts it again on the same bundle, port and (persisted) storage. */
-	restart(): Promise<void>;
+	/** Stops workerd and starts it again on the same bundle, port and (persisted) storage; `whileStopped` runs in between. */
+	restart(whileStopped?: () => Promise<void>): Promise<void>;
 	close(): Promise<void>;
 }
 
@@ -55,8 +55,9 @@ export async function startBundledWorker(options: BundledWorkerOptions = {}): Pr
 		get mf() {
 			return mf;
 		},
-		async restart() {
+		async restart(whileStopped) {
 			await mf.dispose();
+			await whileStopped?.();
 			mf = await boot();
 		},
 		async close() {

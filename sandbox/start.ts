@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole system on loopback, one command, one Ctrl-C.
  *   1. a real AT Protocol network (@atproto/dev-env PLC + PDS), data under .sandbox/
- *   2. the Jetstream bridge over the PDS firehose
+ *   2. the Jetstream bridge over the PDS firehose, and a relay's listReposByCollection over the PDS (for rebuilds)
  *   3. the Worker in workerd (`wrangler dev`), pointed at the bridge and the local PLC, receiver started
  *   4. on first start, seed accounts, communities and posts
  * With `--appview` the network also runs Bluesky's reference AppView on a throwaway PostgreSQL, and
@@ -14,6 +14,7 @@ import { AtpAgent } from '@atproto/api';
 import { createCommunity, joinCommunity, postToCommunity, publishFeed } from '../cli/commands';
 import type { CliOptions } from '../cli/session';
 import { JetstreamBridge } from './jetstream/bridge';
+import { SandboxRelay } from './relay';
 import { AppviewNetwork, SandboxNetwork, type Network } from './network';
 import { WorkerProcess } from './worker-process';
 
@@ -30,6 +31,7 @@ const settings = {
 	plcPort: Number(env('ATRARIUM_PLC_PORT', '2582')),
 	pdsPort: Number(env('ATRARIUM_PDS_PORT', '2583')),
 	jetstreamPort: Number(env('ATRARIUM_JETSTREAM_PORT', '6008')),
+	relayPort: Number(env('ATRARIUM_RELAY_PORT', '2584')),
 	workerPort: Number(env('ATRARIUM_PORT', '8787')),
 	inspectorPort: Number(env('ATRARIUM_INSPECTOR_PORT', '9229')),
 	adminToken: env('ATRARIUM_ADMIN_TOKEN', 'local-admin-token'),
@@ -82,9 +84,11 @@ async function main(): Promise<void> {
 		const saver = setInterval(() => void network.save().catch(() => {}), 5_000);
 		stoppers.push(async () => clearInterval(saver));
 
-		progress(`Starting the Jetstream bridge on :${settings.jetstreamPort}`);
+		progress(`Starting the Jetstream bridge on :${settings.jetstreamPort} and the relay (for rebuilds) on :${settings.relayPort}`);
 		const bridge = await JetstreamBridge.start({ pdsUrl: network.pdsUrl, plcUrl: network.plcUrl, port: settings.jetstreamPort });
 		stoppers.push(() => bridge.close());
+		const relay = await SandboxRelay.start({ pdsUrl: network.pdsUrl, port: settings.relayPort });
+		stoppers.push(() => relay.close());
 
 		const operator = firstStart ? await createAccount(network.pdsUrl, 'curator') : ((JSON.parse(await readFile(stateFile, 'utf8')) as SandboxState).operator);
 
@@ -96,6 +100,7 @@ async function main(): Promise<void> {
 			logFile: join(settings.dir, 'worker.log'),
 			vars: {
 				JETSTREAM_URL: bridge.url,
+				RELAY_URL: relay.url,
 				PLC_URL: network.plcUrl,
 				SIGN_IN_SERVICE: network.pdsUrl,
 				SERVICE_HOST: `localhost:${settings.workerPort}`,

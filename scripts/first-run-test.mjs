@@ -142,8 +142,8 @@ try {
 
 	const readmeStart = readmeStartCommand();
 	expect(readmeStart.startsWith(FIX), `the README's start command should begin with \`${FIX}\`, it is: ${readmeStart}`, readmeStart);
-	const [port, pds, plc, jetstream, inspector] = await freePorts(5);
-	const ports = { ATRARIUM_PORT: String(port), ATRARIUM_PDS_PORT: String(pds), ATRARIUM_PLC_PORT: String(plc), ATRARIUM_JETSTREAM_PORT: String(jetstream), ATRARIUM_INSPECTOR_PORT: String(inspector) };
+	const [port, pds, plc, jetstream, relay, inspector] = await freePorts(6);
+	const ports = { ATRARIUM_PORT: String(port), ATRARIUM_PDS_PORT: String(pds), ATRARIUM_PLC_PORT: String(plc), ATRARIUM_JETSTREAM_PORT: String(jetstream), ATRARIUM_RELAY_PORT: String(relay), ATRARIUM_INSPECTOR_PORT: String(inspector) };
 	const first = await startAndStop(readmeStart, ports, 20 * 60_000);
 	if (oldNode) expect(first.output.includes('better-sqlite3 rebuilt for Node v22'), 'the README\'s command did not rebuild better-sqlite3 for Node 22 after the failed install', first.output);
 	assertOnlyProgress(first.output, 'the first');

@@ -38,6 +38,8 @@ export interface Config {
 	 * benchmark's synthetic firehose).
 	 */
 	verifyAuthority: boolean;
+	/** A relay serving com.atproto.sync.listReposByCollection, for rebuilds (rebuild/); null until configured. */
+	relayUrl: URL | null;
 }
 
 export class ConfigError extends Error {
@@ -57,6 +59,7 @@ export interface RawVars {
 	JETSTREAM_TRANSPORT?: string;
 	FEED_CACHE_SECONDS?: string;
 	VERIFY_AUTHORITY?: string;
+	RELAY_URL?: string;
 }
 
 const HOST = /^[a-z0-9.-]+(:\d{1,5})?$/i;
@@ -95,7 +98,9 @@ function parseConfig(vars: RawVars): Config {
 	const jetstreamTransport = readTransport(vars.JETSTREAM_TRANSPORT);
 	const feedCacheSeconds = readFeedCacheSeconds(vars.FEED_CACHE_SECONDS);
 	const verifyAuthority = readSwitch('VERIFY_AUTHORITY', vars.VERIFY_AUTHORITY, true);
-	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars), receiverFlushMs, jetstreamTransport, feedCacheSeconds, verifyAuthority };
+	const relay = vars.RELAY_URL?.trim() || null;
+	const relayUrl = relay === null ? null : httpUrl('RELAY_URL', relay);
+	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars), receiverFlushMs, jetstreamTransport, feedCacheSeconds, verifyAuthority, relayUrl };
 }
 
 export const DEFAULT_RECEIVER_FLUSH_MS = 20;

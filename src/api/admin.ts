@@ -7,10 +7,12 @@
  *   GET  /admin/dead-letters?limit=N  events that exhausted their retries
  *   POST /admin/dead-letters/replay   { ids?: number[] } back onto the queue (all if no ids)
  *   GET  /admin/records/proof?uri=    whether the author's repo holds the record, proven from its PDS (identity/record-proof.ts)
+ *   POST /admin/communities/:id/rebuild  { ownerDid?, fresh? } rebuild the community's index from the authors' repos (rebuild/job.ts)
+ *   GET  /admin/communities/:id/rebuild  that rebuild's progress, or its outcome
  */
 import type { Context, Hono, Next } from 'hono';
 import { ApiError, invalidRequest } from '../errors';
-import { communityObject, receiverObject } from '../objects';
+import { communityObject, directoryObject, receiverObject } from '../objects';
 import { readConfig } from '../config';
 import { didResolverFor } from '../identity/did-resolver';
 import { proveRecord } from '../identity/record-proof';
@@ -39,10 +41,25 @@ export function registerAdminRoutes(app: Hono<AdminEnv>): void {
 		const proof = await proveRecord(ref, didResolverFor(readConfig(c.env).plcUrl));
 		return c.json({ uri: c.req.query('uri'), ...proof, ms: Date.now() - started });
 	});
-	app.get('/admin/communities/:id', async (c) => {
-		const id = c.req.param('id');
-		if (!isCommunityId(id)) throw invalidRequest('A community id is 8 lowercase hex digits');
-		return c.json(await communityObject(c.env, id).stats());
+	app.get('/admin/communities/:id', async (c) => c.json(await communityObject(c.env, communityIdOf(c)).stats()));
+	app.post('/admin/communities/:id/rebuild', async (c) => {
+		const id = communityIdOf(c);
+		if (!readConfig(c.env).relayUrl) throw new ApiError(503, 'RelayNotConfigured', 'RELAY_URL is not configured: a rebuild lists the repos holding memberships from a relay');
+		const body = (await c.req.json().catch(() => ({}))) as { ownerDid?: unknown; fresh?: unknown };
+		if (body.ownerDid !== undefined && !(typeof body.ownerDid === 'string' && /^did:[a-z]+:[a-zA-Z0-9._:%-]+$/.test(body.ownerDid))) throw invalidRequest('ownerDid must be a DID');
+		if (body.fresh !== undefined && typeof body.fresh !== 'boolean') throw invalidRequest('fresh must be true or false');
+		const community = communityObject(c.env, id);
+		// The owner the operator names, else the one the index or the directory knows: never a claim the firehose alone made.
+		const ownerDid = (body.ownerDid as string | undefined) ?? (await community.summary())?.ownerDid ?? (await directoryObject(c.env).get(id))?.ownerDid;
+		if (!ownerDid) throw new ApiError(409, 'OwnerUnknown', `Neither the index nor the directory knows who owns ${id}: pass {"ownerDid": "did:..."}`);
+		const { started, status } = await community.startRebuild(id, ownerDid, body.fresh === true);
+		return c.json({ started, ...status }, started ? 202 : 200);
+	});
+	app.get('/admin/communities/:id/rebuild', async (c) => {
+		const id = communityIdOf(c);
+		const status = await communityObject(c.env, id).rebuildStatus();
+		if (!status) throw new ApiError(404, 'NoRebuild', `${id} has never been rebuilt`);
+		return c.json(status);
 	});
 	app.get('/admin/dead-letters', async (c) => {
 		const limit = parseLimit(c.req.query('limit'), 100, 1000);
@@ -55,6 +72,12 @@ export function registerAdminRoutes(app: Hono<AdminEnv>): void {
 		}
 		return c.json(await receiver(c).replayDeadLetters((body.ids as number[] | undefined) ?? null));
 	});
+}
+
+function communityIdOf(c: Context<AdminEnv>) {
+	const id = c.req.param('id') ?? '';
+	if (!isCommunityId(id)) throw invalidRequest('A community id is 8 lowercase hex digits');
+	return id;
 }
 
 async function requireAdmin(c: Context<AdminEnv>, next: Next): Promise<void> {

@@ -5,10 +5,15 @@
  * its schema, and only ops that must be kept (see `needsStorage`) create it.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { readConfig } from '../config';
+import { didResolverFor } from '../identity/did-resolver';
+import { proveRecord } from '../identity/record-proof';
 import { directoryObject } from '../objects';
+import { RebuildJob } from '../rebuild/job';
+import { Crawler, noRequests } from '../rebuild/network';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
-import type { CommunityCounts, CommunitySummary, MemberView, ModerationLogEntry } from '../shared/views';
+import type { CommunityCounts, CommunitySummary, MemberView, ModerationLogEntry, RebuildStatus } from '../shared/views';
 import { Lru } from '../shared/lru';
 import { meteredSql, withOverride, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
@@ -73,18 +78,33 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			this.schemaVersion = applyMigrations(this.ctx.storage, COMMUNITY_MIGRATIONS);
 		}
 		const result = new CommunityWriter(this.storage, communityId).apply(ops);
+		// A rebuild under way applies these again over the index it builds (rebuild/job.ts).
+		const rebuild = new RebuildJob(this.storage);
+		if (rebuild.active()) rebuild.journal(ops);
 		if (result.postIndexed) await this.ensureRetentionAlarm();
 		// The directory learns the config on every config op, changed or not: a redelivery then repairs a
 		// push that failed the first time.
-		if (ops.some((op) => op.type === 'config.put' || op.type === 'config.delete')) {
-			const summary = this.reader()?.summary();
-			if (summary) await directoryObject(this.env).upsert(summary);
-		}
-		if (result.bindingChanged) {
-			for (const wake of this.bindingWaiters) wake();
-			this.bindingWaiters.clear();
-		}
+		if (ops.some((op) => op.type === 'config.put' || op.type === 'config.delete')) await this.pushSummary();
+		if (result.bindingChanged) this.wakeBindingWaiters();
 		return result;
+	}
+
+	/**
+	 * Starts rebuilding the index from the authors' repos, for the owner the operator names (rebuild/job.ts);
+	 * the alarm runs it in steps. A rebuild under way is left to run: its status is returned.
+	 */
+	async startRebuild(communityId: CommunityId, ownerDid: string, fresh = false): Promise<{ started: boolean; status: RebuildStatus }> {
+		if (this.schemaVersion === null) this.schemaVersion = applyMigrations(this.ctx.storage, COMMUNITY_MIGRATIONS);
+		const job = new RebuildJob(this.storage);
+		if (job.active()) return { started: false, status: job.status()! };
+		job.start(communityId, ownerDid, Date.now(), fresh);
+		await this.ctx.storage.setAlarm(Date.now());
+		this.alarmSet = true;
+		return { started: true, status: job.status()! };
+	}
+
+	rebuildStatus(): RebuildStatus | null {
+		return this.schemaVersion === null ? null : new RebuildJob(this.storage).status();
 	}
 
 	/**
@@ -164,14 +184,42 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		};
 	}
 
-	/** Retention: drop expired posts, then sleep until the next one expires. */
+	/** Retention: drop expired posts, then sleep until the next one expires; and the next step of a rebuild. */
 	override async alarm(): Promise<void> {
 		if (this.schemaVersion === null) return;
+		const nextStep = await this.rebuildStep();
 		// One transaction: the expired posts and the count they leave go together.
 		const { nextExpiryMs: due } = this.storage.transactionSync(() => pruneExpired(this.storage.sql, Date.now()));
-		this.alarmSet = due !== null;
-		if (due !== null) await this.ctx.storage.setAlarm(due);
+		const next = nextStep === null ? due : Math.min(Date.now() + nextStep, due ?? Infinity);
+		this.alarmSet = next !== null;
+		if (next !== null) await this.ctx.storage.setAlarm(next);
 	}
+
+	/** One step of a rebuild under way: ms until the next, or null when there is none (finished, failed or not rebuilding). */
+	private async rebuildStep(): Promise<number | null> {
+		const job = new RebuildJob(this.storage);
+		if (!job.active()) return null;
+		const config = readConfig(this.env);
+		const resolver = didResolverFor(config.plcUrl);
+		const next = await job.step({ crawler: new Crawler(resolver, noRequests()), prove: (ref) => proveRecord(ref, resolver), relayUrl: config.relayUrl });
+		if (!job.active()) {
+			// Finished: the directory and any API registration waiting on the binding learn the rebuilt config.
+			await this.pushSummary();
+			this.wakeBindingWaiters();
+		}
+		return next;
+	}
+
+	private async pushSummary(): Promise<void> {
+		const summary = this.reader()?.summary();
+		if (summary) await directoryObject(this.env).upsert(summary);
+	}
+
+	private wakeBindingWaiters(): void {
+		for (const wake of this.bindingWaiters) wake();
+		this.bindingWaiters.clear();
+	}
+
 
 	private reader(): CommunityReader | null {
 		return this.schemaVersion === null ? null : new CommunityReader(this.storage);

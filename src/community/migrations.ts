@@ -149,4 +149,41 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 			CREATE INDEX posts_by_time ON posts (in_feed, indexed_us, uri);
 		`,
 	},
+	{
+		id: 6,
+		description: 'rebuild from PDSes: the job, the repos it reads, the ops it stages, and the live ops applied meanwhile',
+		sql: `
+			-- The current or last rebuild (rebuild/job.ts); the index itself is replaced only when it finishes.
+			CREATE TABLE rebuild (
+				singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+				community_id TEXT NOT NULL,
+				owner_did TEXT NOT NULL,
+				started_us INTEGER NOT NULL,
+				-- 1: forget the times the index observed, as if the object had been lost.
+				fresh INTEGER NOT NULL DEFAULT 0,
+				phase TEXT NOT NULL,
+				relay_cursor TEXT,
+				step_failures INTEGER NOT NULL DEFAULT 0,
+				requests TEXT NOT NULL,
+				error TEXT,
+				finished_ms INTEGER,
+				result TEXT
+			);
+			CREATE TABLE rebuild_repos (
+				did TEXT PRIMARY KEY,
+				staff INTEGER NOT NULL,
+				state TEXT NOT NULL,
+				attempts INTEGER NOT NULL DEFAULT 0,
+				retry_ms INTEGER NOT NULL DEFAULT 0,
+				error TEXT,
+				records INTEGER NOT NULL DEFAULT 0
+			) WITHOUT ROWID;
+			CREATE INDEX rebuild_repos_by_state ON rebuild_repos (state, retry_ms);
+			-- Ops read from the repos, applied in one transaction when the rebuild finishes (kind: config 0, membership 1, action 2, post 3).
+			CREATE TABLE rebuild_ops (seq INTEGER PRIMARY KEY AUTOINCREMENT, did TEXT NOT NULL, kind INTEGER NOT NULL, op TEXT NOT NULL);
+			CREATE INDEX rebuild_ops_by_did ON rebuild_ops (did);
+			-- Ops the firehose applied while the rebuild ran, applied again over the rebuilt index.
+			CREATE TABLE rebuild_journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL);
+		`,
+	},
 ];

@@ -157,7 +157,7 @@ export class CommunityWriter {
 		const decision = decideBinding(current, {
 			did: ref.did,
 			rev: ref.rev,
-			seenUs: ref.via === 'firehose' ? ref.observedUs : null,
+			seenUs: ref.via === 'api' ? null : ref.observedUs,
 			earliestKnown: op.earliestClaim,
 		});
 		if (decision.decision === 'ignore') return skipped(ref, decision.reason);
@@ -219,13 +219,15 @@ export class CommunityWriter {
 	 */
 	private observeRevision(ref: RecordRef, record: CommunityConfigRecord | null): boolean {
 		const moderators = JSON.stringify([...new Set(record?.moderators ?? [])]);
+		// A rebuild knows only the current config: its moderators count for every rebuilt action.
+		const observedUs = ref.via === 'rebuild' ? 0 : ref.observedUs;
 		const before = this.sql.exec<{ observed_us: number }>('SELECT observed_us FROM config_revisions WHERE rev = ?', ref.rev).toArray()[0];
-		if (before && before.observed_us <= ref.observedUs) return false;
+		if (before && before.observed_us <= observedUs) return false;
 		this.sql.exec(
 			`INSERT INTO config_revisions (rev, observed_us, moderators) VALUES (?, ?, ?)
 			 ON CONFLICT (rev) DO UPDATE SET observed_us = excluded.observed_us`,
 			ref.rev,
-			ref.observedUs,
+			observedUs,
 			moderators,
 		);
 		return true;

@@ -46,6 +46,12 @@ export class CommunityDirectory extends DurableObject<Env> {
 		);
 	}
 
+	/** One community's summary as last pushed (closed ones too), or null. */
+	get(id: string): CommunitySummary | null {
+		const row = this.ctx.storage.sql.exec<{ summary: string }>('SELECT summary FROM communities WHERE id = ?', id).toArray()[0];
+		return row ? (JSON.parse(row.summary) as CommunitySummary) : null;
+	}
+
 	/** Open communities by id, optionally those whose name, description or hashtag contains `query`. */
 	list(options: { query?: string; limit: number; after?: string }): DirectoryPage {
 		const rows = this.ctx.storage.sql

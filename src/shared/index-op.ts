@@ -12,10 +12,13 @@ export interface RecordRef {
 	did: string;
 	rkey: string;
 	rev: string;
-	/** When the service observed this version: Jetstream's time_us, or the arrival time of an API call. */
+	/** When the service observed this version: Jetstream's time_us, the arrival time of an API call, or a rebuild's time (rebuild/records.ts). */
 	observedUs: number;
-	/** Where it was observed. Only the firehose orders ownership claims; the API only speeds up what it confirms. */
-	via: 'firehose' | 'api';
+	/**
+	 * Where it was observed. Only the firehose orders ownership claims; the API only speeds up what it
+	 * confirms; a rebuild re-reads what the authors' repos hold, proven, for an owner the operator named.
+	 */
+	via: 'firehose' | 'api' | 'rebuild';
 }
 
 export type IndexOp =

@@ -64,3 +64,37 @@ export interface DashboardConfig {
 	/** The OAuth client id; null on a loopback host, where the browser uses atproto's loopback client. */
 	oauthClientId: string | null;
 }
+
+export type RebuildPhase = 'config' | 'relay' | 'repos' | 'done' | 'failed';
+
+/** Requests a rebuild made, by kind: what it costs. */
+export interface CrawlRequests {
+	relayPages: number;
+	didResolutions: number;
+	latestCommits: number;
+	listRecordsPages: number;
+	proofs: number;
+}
+
+/** A community's rebuild from the authors' repos (rebuild/job.ts), as the operator routes and the CLI show it. */
+export interface RebuildStatus {
+	communityId: string;
+	ownerDid: string;
+	/** Whether the times the index had observed were forgotten (as for a lost object). */
+	fresh: boolean;
+	phase: RebuildPhase;
+	startedMs: number;
+	finishedMs: number | null;
+	/** Repos to read (found so far), read, given up on, and still to read. */
+	repos: { found: number; read: number; failed: number; left: number };
+	/** Repos given up on, with why (the first 20): their records are missing from the rebuilt index. */
+	failures: { did: string; error: string }[];
+	/** Records staged so far, by kind. */
+	staged: { configs: number; memberships: number; actions: number; posts: number };
+	/** Authority records whose proof the repo refused (listed by the PDS, not in its signed tree): left out. */
+	refused: number;
+	requests: CrawlRequests;
+	error: string | null;
+	/** Once done: what the rebuilt index holds, and how many live ops were applied over it. */
+	result: { members: number; pending: number; posts: number; hiddenPosts: number; blockedUsers: number; liveOpsReapplied: number } | null;
+}

@@ -10,13 +10,14 @@ export interface SandboxPorts {
 	plc: number;
 	pds: number;
 	jetstream: number;
+	relay: number;
 	worker: number;
 	inspector: number;
 }
 
 export async function freeSandboxPorts(): Promise<SandboxPorts> {
-	const [plc, pds, jetstream, worker, inspector] = (await freePorts(5)) as [number, number, number, number, number];
-	return { plc, pds, jetstream, worker, inspector };
+	const [plc, pds, jetstream, relay, worker, inspector] = (await freePorts(6)) as [number, number, number, number, number, number];
+	return { plc, pds, jetstream, relay, worker, inspector };
 }
 
 export interface RunningSandbox {
@@ -37,6 +38,7 @@ export async function startSandboxProcess(dir: string, ports: SandboxPorts, args
 			ATRARIUM_PLC_PORT: String(ports.plc),
 			ATRARIUM_PDS_PORT: String(ports.pds),
 			ATRARIUM_JETSTREAM_PORT: String(ports.jetstream),
+			ATRARIUM_RELAY_PORT: String(ports.relay),
 			ATRARIUM_PORT: String(ports.worker),
 			ATRARIUM_INSPECTOR_PORT: String(ports.inspector),
 		},

@@ -10,6 +10,7 @@ import { AtpAgent } from '@atproto/api';
 import { TestNetworkNoAppView } from '@atproto/dev-env';
 import { JetstreamBridge } from '../../sandbox/jetstream/bridge';
 import { freePort } from '../../sandbox/ports';
+import { SandboxRelay } from '../../sandbox/relay';
 import { promptSequencer } from '../../sandbox/prompt-sequencer';
 import { startBundledWorker, type BundledWorker } from '../../sandbox/bundled-worker';
 
@@ -27,11 +28,17 @@ export class TestSandbox {
 	private constructor(
 		readonly network: TestNetworkNoAppView,
 		readonly bridge: JetstreamBridge,
+		readonly relay: SandboxRelay,
 		readonly worker: BundledWorker,
 		readonly serviceDid: string,
 		readonly operator: SandboxUser,
 		private readonly tmp: string,
 	) {}
+
+	/** Where the Worker keeps its Durable Objects' storage (Miniflare's layout: do/<worker>-<class>/<id>.sqlite). */
+	get persistDir(): string {
+		return join(this.tmp, 'durable-objects');
+	}
 
 	static async create(): Promise<TestSandbox> {
 		// dev-env keeps its data under the OS temp dir and leaves it behind; give it one we remove.
@@ -41,6 +48,7 @@ export class TestSandbox {
 		// As on `npm start`; a PDS upgrade that changes the sequencer must be noticed here, not in a slow sandbox.
 		if (!promptSequencer(network.pds)) throw new Error('sandbox/prompt-sequencer.ts no longer fits this @atproto/pds');
 		const bridge = await JetstreamBridge.start({ pdsUrl: network.pds.url, plcUrl: network.plc.url });
+		const relay = await SandboxRelay.start({ pdsUrl: network.pds.url });
 		const operator = await createUser(network, 'curator.test');
 		const port = await freePort();
 		const serviceDid = `did:web:localhost%3A${port}`;
@@ -49,6 +57,7 @@ export class TestSandbox {
 			persistDir: join(tmp, 'durable-objects'),
 			vars: {
 				JETSTREAM_URL: bridge.url,
+				RELAY_URL: relay.url,
 				SERVICE_HOST: `localhost:${port}`,
 				SERVICE_DID: serviceDid,
 				PLC_URL: network.plc.url,
@@ -56,7 +65,7 @@ export class TestSandbox {
 				ADMIN_TOKEN,
 			},
 		});
-		const sandbox = new TestSandbox(network, bridge, worker, serviceDid, operator, tmp);
+		const sandbox = new TestSandbox(network, bridge, relay, worker, serviceDid, operator, tmp);
 		const started = await sandbox.fetch('/admin/receiver/start', { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
 		if (!started.ok) throw new Error(`receiver did not start: ${started.status} ${await started.text()}`);
 		return sandbox;
@@ -100,7 +109,7 @@ export class TestSandbox {
 
 	async close(): Promise<void> {
 		const failures: unknown[] = [];
-		for (const step of [() => this.worker.close(), () => this.bridge.close(), () => this.network.close(), () => rm(this.tmp, { recursive: true, force: true })]) {
+		for (const step of [() => this.worker.close(), () => this.relay.close(), () => this.bridge.close(), () => this.network.close(), () => rm(this.tmp, { recursive: true, force: true })]) {
 			await step().catch((err: unknown) => failures.push(err));
 		}
 		if (failures.length > 0) throw new AggregateError(failures, 'sandbox did not close cleanly');

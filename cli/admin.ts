@@ -1,0 +1,69 @@
+/**
+ * Operator commands (`npx atrarium admin ...`): they call the service's /admin routes with the operator
+ * token (ADMIN_TOKEN), never a user's session.
+ */
+import type { RebuildStatus } from '../src/shared/views';
+
+export interface AdminOptions {
+	service: string;
+	adminToken?: string;
+	/** Between two looks at a running rebuild. */
+	pollMs?: number;
+}
+
+type Print = (line: string, data?: unknown) => void;
+
+/** Starts (or joins) a rebuild of one community and prints its progress until it is over; resolves with its last status. */
+export async function rebuildCommunity(options: AdminOptions, id: string, args: { owner?: string; fresh?: boolean }, print: Print): Promise<RebuildStatus> {
+	const path = `/admin/communities/${encodeURIComponent(id)}/rebuild`;
+	const body = { ...(args.owner ? { ownerDid: args.owner } : {}), ...(args.fresh ? { fresh: true } : {}) };
+	const first = (await call(options, path, { method: 'POST', body: JSON.stringify(body) })) as RebuildStatus & { started: boolean };
+	print(first.started ? `Rebuilding ${id} for ${first.ownerDid} from the authors' repos…` : `A rebuild of ${id} is already running; following it.`);
+	let status: RebuildStatus = first;
+	let last = '';
+	for (;;) {
+		const line = progressLine(status);
+		if (line !== last) print(`  ${line}`);
+		last = line;
+		if (status.phase === 'done' || status.phase === 'failed') break;
+		await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+		status = (await call(options, path, { method: 'GET' })) as RebuildStatus;
+	}
+	print(summaryOf(status), status);
+	if (status.phase === 'failed') throw new Error(`The rebuild of ${id} failed: ${status.error}`);
+	return status;
+}
+
+/** One line of progress: the phase, the repos read, what is staged, the requests made. */
+export function progressLine(status: RebuildStatus): string {
+	const { repos, staged } = status;
+	const requests = Object.values(status.requests).reduce((a, b) => a + b, 0);
+	const phase = { config: "reading the owner's config", relay: 'listing repos from the relay', repos: 'reading repos', done: 'done', failed: 'failed' }[status.phase];
+	return `${phase}: ${repos.read}/${repos.found} repos read${repos.failed ? `, ${repos.failed} failed` : ''}; staged ${staged.memberships} memberships, ${staged.actions} actions, ${staged.posts} posts; ${requests} requests`;
+}
+
+export function summaryOf(status: RebuildStatus): string {
+	const seconds = status.finishedMs === null ? '?' : ((status.finishedMs - status.startedMs) / 1000).toFixed(1);
+	if (status.phase === 'failed') return `Rebuild of ${status.communityId} failed after ${seconds} s: ${status.error}`;
+	const r = status.result!;
+	const q = status.requests;
+	const lines = [
+		`Rebuilt ${status.communityId} in ${seconds} s: ${r.members} members, ${r.pending} pending, ${r.posts} posts by members (${r.hiddenPosts} hidden), ${r.blockedUsers} blocked; ${r.liveOpsReapplied} live ops applied again.`,
+		`  requests: ${q.relayPages} relay pages, ${q.didResolutions} DID lookups, ${q.latestCommits} latest commits, ${q.listRecordsPages} listRecords pages, ${q.proofs} proofs${status.refused ? ` (${status.refused} refused)` : ''}`,
+	];
+	if (status.failures.length > 0) lines.push(`  repos not read (their records are missing): ${status.failures.map((f) => `${f.did}: ${f.error}`).join('; ')}`);
+	return lines.join('\n');
+}
+
+async function call(options: AdminOptions, path: string, init: RequestInit): Promise<unknown> {
+	if (!options.adminToken) throw new Error('Admin commands need --admin-token (or ATRARIUM_ADMIN_TOKEN): the ADMIN_TOKEN of the deployment');
+	let res: Response;
+	try {
+		res = await fetch(`${options.service}${path}`, { ...init, headers: { Authorization: `Bearer ${options.adminToken}`, 'content-type': 'application/json' } });
+	} catch (err) {
+		throw new Error(`Could not reach ${options.service}: ${err instanceof Error ? err.message : String(err)}`);
+	}
+	const body = (await res.json().catch(() => null)) as { error?: string; message?: string } | null;
+	if (!res.ok) throw new Error(`${options.service} answered ${res.status}: ${body?.message ?? body?.error ?? 'no details'}`);
+	return body;
+}

@@ -1,0 +1,113 @@
+/**
+ * What a rebuild reads from the network, one bounded request at a time: the relay's
+ * com.atproto.sync.listReposByCollection (who holds a collection), and from each repo's own PDS
+ * com.atproto.sync.getLatestCommit (the revision the reads are at least as new as) and
+ * com.atproto.repo.listRecords. Every request has a deadline and a size cap (identity/bounded-fetch.ts)
+ * and is counted; a failure is a CrawlError naming the host and what went wrong.
+ */
+import { getPdsEndpoint } from '@atcute/identity';
+import type { Did } from '@atcute/lexicons/syntax';
+import { boundedFetch, UpstreamError } from '../identity/bounded-fetch';
+import type { CachedDidResolver } from '../identity/did-resolver';
+import type { CrawlRequests } from '../shared/views';
+
+const REQUEST_DEADLINE_MS = 10_000;
+/** listRecords pages of 100 records; a post is at most a few KB. */
+const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+export const RECORDS_PER_PAGE = 100;
+export const REPOS_PER_RELAY_PAGE = 2000;
+
+
+
+export const noRequests = (): CrawlRequests => ({ relayPages: 0, didResolutions: 0, latestCommits: 0, listRecordsPages: 0, proofs: 0 });
+
+export class CrawlError extends Error {
+	override name = 'CrawlError';
+}
+
+export interface ListedRecord {
+	uri: string;
+	cid: string;
+	value: unknown;
+}
+
+export class Crawler {
+	constructor(
+		private readonly resolver: CachedDidResolver,
+		readonly requests: CrawlRequests,
+		private readonly fetchImpl: typeof fetch = fetch,
+	) {}
+
+	/** One page of the DIDs whose repos hold a record of `collection`, from the relay. */
+	async reposWith(relayUrl: URL, collection: string, cursor: string | null): Promise<{ dids: string[]; cursor: string | null }> {
+		this.requests.relayPages++;
+		const body = await this.getJson(relayUrl.href.replace(/\/$/, ''), 'com.atproto.sync.listReposByCollection', {
+			collection,
+			limit: String(REPOS_PER_RELAY_PAGE),
+			...(cursor ? { cursor } : {}),
+		});
+		const repos = Array.isArray(body.repos) ? body.repos : null;
+		if (!repos) throw new CrawlError(`${relayUrl.host} answered listReposByCollection without repos`);
+		const dids = repos.map((r: unknown) => (r as { did?: unknown } | null)?.did).filter((did): did is string => typeof did === 'string' && did.startsWith('did:'));
+		return { dids, cursor: typeof body.cursor === 'string' && body.cursor !== '' && dids.length > 0 ? body.cursor : null };
+	}
+
+	/** The repo's PDS, from its DID document. */
+	async pdsOf(did: string): Promise<string> {
+		this.requests.didResolutions++;
+		let endpoint: string | undefined;
+		try {
+			endpoint = getPdsEndpoint(await this.resolver.resolve(did as Did));
+		} catch (err) {
+			throw new CrawlError(`cannot resolve ${did}: ${err instanceof Error ? err.message : String(err)}`);
+		}
+		if (!endpoint) throw new CrawlError(`${did}'s DID document names no PDS`);
+		return endpoint.replace(/\/$/, '');
+	}
+
+	/** The repo's current revision: every record read after this is at least this new, and any later change has a greater one. */
+	async latestRev(pds: string, did: string): Promise<string> {
+		this.requests.latestCommits++;
+		const body = await this.getJson(pds, 'com.atproto.sync.getLatestCommit', { did });
+		if (typeof body.rev !== 'string') throw new CrawlError(`${new URL(pds).host} gave no revision for ${did}`);
+		return body.rev;
+	}
+
+	/** One page of a repo's records of a collection, newest record key first. */
+	async listRecords(pds: string, did: string, collection: string, cursor: string | null): Promise<{ records: ListedRecord[]; cursor: string | null }> {
+		this.requests.listRecordsPages++;
+		const body = await this.getJson(pds, 'com.atproto.repo.listRecords', { repo: did, collection, limit: String(RECORDS_PER_PAGE), ...(cursor ? { cursor } : {}) });
+		if (!Array.isArray(body.records)) throw new CrawlError(`${new URL(pds).host} answered listRecords without records`);
+		const records = body.records.filter((r: unknown): r is ListedRecord => {
+			const rec = r as Partial<ListedRecord> | null;
+			return typeof rec?.uri === 'string' && typeof rec.cid === 'string' && typeof rec.value === 'object' && rec.value !== null;
+		});
+		return { records, cursor: typeof body.cursor === 'string' && body.cursor !== '' && records.length > 0 ? body.cursor : null };
+	}
+
+	private async getJson(origin: string, method: string, params: Record<string, string>): Promise<Record<string, unknown>> {
+		const host = new URL(origin).host;
+		let res;
+		try {
+			res = await boundedFetch(`${origin}/xrpc/${method}?${new URLSearchParams(params)}`, {
+				deadlineMs: REQUEST_DEADLINE_MS,
+				maxBytes: MAX_PAGE_BYTES,
+				headers: { accept: 'application/json' },
+				fetch: this.fetchImpl,
+			});
+		} catch (err) {
+			if (err instanceof UpstreamError) throw new CrawlError(`${method} at ${host}: ${err.message}`);
+			throw err;
+		}
+		let body: unknown;
+		try {
+			body = JSON.parse(new TextDecoder().decode(res.bytes));
+		} catch {
+			throw new CrawlError(`${method} at ${host} answered ${res.status} with something that is not JSON`);
+		}
+		if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new CrawlError(`${method} at ${host} answered ${res.status} with something that is not a JSON object`);
+		const object = body as Record<string, unknown>;
+		if (res.status !== 200) throw new CrawlError(`${method} at ${host} answered ${res.status}: ${String(object.message ?? object.error ?? '')}`);
+		return object;
+	}
+}

@@ -1,0 +1,106 @@
+/**
+ * Pure rules of a rebuild: which records read from a repo belong to the community, and the IndexOps they
+ * become. A rebuilt record carries the repo's revision read before it (any later change has a greater
+ * one, so the firehose's later events still win) and a time, since no firehose saw it:
+ *   - posts: the time the index first saw the post, if it did; else its `createdAt`, never later than the
+ *     rebuild's start (as Bluesky's AppView sorts by the earlier of createdAt and indexedAt), so a post
+ *     dated in the future cannot sit above the posts that come after;
+ *   - moderation actions: likewise, so no author-chosen date lets a rebuilt action win over one the
+ *     service observed after the rebuild started (docs/operations.md, Rebuilding a community).
+ */
+import { mainSchema as postSchema } from '@atcute/bluesky/types/app/feed/post';
+import { safeParse } from '@atcute/lexicons/validations';
+import { RETENTION_MS } from '../community/retention';
+import { validateRecord, type CommunityConfigRecord } from '../lexicon/validate';
+import { parseRecordUri } from '../shared/at-uri';
+import { communityIdsInPost, type CommunityId } from '../shared/hashtag';
+import type { IndexOp, RecordRef } from '../shared/index-op';
+import type { ListedRecord } from './network';
+
+export const MEMBERSHIP = 'net.atrarium.community.membership';
+export const ACTION = 'net.atrarium.moderation.action';
+export const POST = 'app.bsky.feed.post';
+export const CONFIG = 'net.atrarium.community.config';
+
+/** What every record read from one repo in one rebuild shares. */
+export interface RepoRead {
+	communityId: CommunityId;
+	configUri: string;
+	did: string;
+	/** The repo's revision, read before its records. */
+	rev: string;
+	/** When the rebuild started (µs): no rebuilt record is dated later. */
+	startedUs: number;
+}
+
+const B32 = '234567abcdefghijklmnopqrstuvwxyz';
+
+/** The microsecond timestamp of a TID record key, or null for any other key. */
+export function tidTimeUs(rkey: string): number | null {
+	if (!/^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/.test(rkey)) return null;
+	let n = 0n;
+	for (const c of rkey) n = (n << 5n) | BigInt(B32.indexOf(c));
+	return Number(n >> 10n);
+}
+
+/** A rebuilt record's time: its createdAt, never after the rebuild's start (and the start if createdAt is no date). */
+export function rebuiltTimeUs(createdAt: unknown, startedUs: number): number {
+	const ms = typeof createdAt === 'string' ? Date.parse(createdAt) : NaN;
+	return Number.isFinite(ms) ? Math.min(ms * 1000, startedUs) : startedUs;
+}
+
+function refOf(read: RepoRead, uri: string, observedUs: number): RecordRef | null {
+	const parsed = parseRecordUri(uri);
+	if (!parsed || parsed.did !== read.did) return null;
+	return { uri, did: read.did, rkey: parsed.rkey, rev: read.rev, observedUs, via: 'rebuild' };
+}
+
+/** A listed membership or moderation action that names this community (worth proving), by a cheap look at its value. */
+export function namesCommunity(record: ListedRecord, configUri: string): boolean {
+	return (record.value as { community?: unknown }).community === configUri;
+}
+
+/** The op for a proven authority record (the proof's own record and CID), or null if it is not valid or not this community's. */
+export function provenOp(read: RepoRead, collection: typeof MEMBERSHIP | typeof ACTION, uri: string, cid: string, value: unknown): IndexOp | null {
+	const valid = validateRecord(collection, value);
+	if (!valid.ok || valid.value.community !== read.configUri) return null;
+	if (valid.value.$type === MEMBERSHIP) {
+		const ref = refOf(read, uri, read.startedUs);
+		return ref ? { type: 'membership.put', ref, cid, record: valid.value } : null;
+	}
+	const ref = refOf(read, uri, rebuiltTimeUs(valid.value.createdAt, read.startedUs));
+	return ref ? { type: 'moderation.put', ref, cid, record: valid.value as Extract<IndexOp, { type: 'moderation.put' }>['record'] } : null;
+}
+
+/** The owner's proven config as a claim on the id, or the reason it cannot bind it. */
+export function configOp(read: RepoRead, cid: string, value: unknown): { ok: true; op: IndexOp; record: CommunityConfigRecord } | { ok: false; reason: string } {
+	const valid = validateRecord(CONFIG, value);
+	if (!valid.ok) return { ok: false, reason: `the owner's config is not valid: ${valid.message}` };
+	if (valid.value.hashtag.toLowerCase() !== `#atr_${read.communityId}`) return { ok: false, reason: `the owner's config names ${valid.value.hashtag}, not #atr_${read.communityId}` };
+	const ref: RecordRef = { uri: read.configUri, did: read.did, rkey: read.communityId, rev: read.rev, observedUs: read.startedUs, via: 'rebuild' };
+	return { ok: true, op: { type: 'config.put', ref, cid, record: valid.value, earliestClaim: null }, record: valid.value };
+}
+
+/**
+ * A page of the repo's posts (newest record key first) as ops: those tagged for the community, created
+ * within the retention window. `done` once the page reaches keys older than the window (TID keys sort by
+ * time), so the listing stops there.
+ */
+export function postPage(read: RepoRead, records: readonly ListedRecord[], nowMs: number): { ops: IndexOp[]; done: boolean } {
+	const windowStartUs = (nowMs - RETENTION_MS) * 1000;
+	const ops: IndexOp[] = [];
+	let done = false;
+	for (const record of records) {
+		const keyTime = tidTimeUs(parseRecordUri(record.uri)?.rkey ?? '');
+		if (keyTime !== null && keyTime < windowStartUs) done = true;
+		const post = safeParse(postSchema, record.value);
+		if (!post.ok) continue;
+		const communities = communityIdsInPost(record.value);
+		if (!communities.includes(read.communityId)) continue;
+		const timeUs = rebuiltTimeUs(post.value.createdAt, read.startedUs);
+		if (timeUs < windowStartUs) continue;
+		const ref = refOf(read, record.uri, timeUs);
+		if (ref) ops.push({ type: 'post.put', ref, cid: record.cid, createdAt: post.value.createdAt, communities });
+	}
+	return { ops, done };
+}
