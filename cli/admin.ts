@@ -67,3 +67,44 @@ async function call(options: AdminOptions, path: string, init: RequestInit): Pro
 	if (!res.ok) throw new Error(`${options.service} answered ${res.status}: ${body?.message ?? body?.error ?? 'no details'}`);
 	return body;
 }
+
+interface RebuildAllStatus {
+	phase: string;
+	startedMs: number;
+	finishedMs: number | null;
+	repos: { found: number; read: number; failed: number };
+	communities: { started: number; contested: number; waiting: number };
+	contested: { id: string; claimants: string[] }[];
+	failures: { did: string; error: string }[];
+	error: string | null;
+	startedCommunities: { id: string; ownerDid: string | null; phase: string; error: string | null }[];
+}
+
+/** Rebuilds the directory and then every community; prints progress until every community's rebuild is over. */
+export async function rebuildEverything(options: AdminOptions, args: { fresh?: boolean }, print: Print): Promise<RebuildAllStatus> {
+	await call(options, '/admin/rebuild', { method: 'POST', body: JSON.stringify(args.fresh ? { fresh: true } : {}) });
+	print('Rebuilding every community from the network: the directory from the relay, then each community…');
+	let last = '';
+	for (;;) {
+		const status = (await call(options, '/admin/rebuild', { method: 'GET' })) as RebuildAllStatus;
+		const over = status.startedCommunities.filter((c) => c.phase === 'done' || c.phase === 'failed');
+		const line = `${status.phase}: ${status.repos.read}/${status.repos.found} repos with configs read; ${status.communities.started} communities started (${over.length} finished), ${status.communities.contested} contested`;
+		if (line !== last) print(`  ${line}`);
+		last = line;
+		if (status.phase === 'failed') throw new Error(`The rebuild failed: ${status.error}`);
+		if (status.phase === 'done' && over.length === status.startedCommunities.length) {
+			const failed = over.filter((c) => c.phase === 'failed');
+			print(
+				[
+					`Rebuilt ${over.length - failed.length} communities in ${((Date.now() - status.startedMs) / 1000).toFixed(1)} s.`,
+					...failed.map((c) => `  ${c.id} failed: ${c.error}`),
+					...status.contested.map((c) => `  ${c.id} not rebuilt: claimed by ${c.claimants.join(', ')} and no owner known (name one: admin rebuild ${c.id} --owner <did>)`),
+					...status.failures.map((f) => `  repo ${f.did} not read: ${f.error}`),
+				].join('\n'),
+				status,
+			);
+			return status;
+		}
+		await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+	}
+}

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createCommunity, joinCommunity, leaveCommunity, moderate, postToCommunity, publishFeed, readFeed, type ModerationVerb } from './commands';
-import { rebuildCommunity } from './admin';
+import { rebuildCommunity, rebuildEverything } from './admin';
 import type { CliOptions } from './session';
 
 const USAGE = `Usage: atrarium <command> [options]
@@ -24,6 +24,7 @@ Commands:
   publish-feed <community-id>          (operator) publish the app.bsky.feed.generator record
   admin rebuild <community-id>         (operator) rebuild the community's index from the authors' repos,
                                        printing progress [--owner <did>] [--fresh: forget observed times]
+  admin rebuild --all                  (operator) rebuild the directory from the relay, then every community [--fresh]
 
 Options (or environment variables):
   --service <url>     Atrarium service        ATRARIUM_SERVICE   (default http://127.0.0.1:8787)
@@ -53,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
 			limit: { type: 'string' },
 			owner: { type: 'string' },
 			fresh: { type: 'boolean' },
+			all: { type: 'boolean' },
 			'admin-token': { type: 'string' },
 			json: { type: 'boolean' },
 			help: { type: 'boolean', short: 'h' },
@@ -111,8 +113,12 @@ export async function main(argv: string[]): Promise<number> {
 			return 0;
 		case 'admin': {
 			if (rest[0] !== 'rebuild') throw new Error(`Unknown admin command ${rest[0] ?? ''}\n\n${USAGE}`);
-			need(2, 'rebuild and a community id');
 			const adminToken = values['admin-token'] ?? process.env.ATRARIUM_ADMIN_TOKEN;
+			if (values.all) {
+				await rebuildEverything({ service: options.service, ...(adminToken ? { adminToken } : {}) }, { fresh: values.fresh ?? false }, print);
+				return 0;
+			}
+			need(2, 'rebuild and a community id (or --all)');
 			await rebuildCommunity({ service: options.service, ...(adminToken ? { adminToken } : {}) }, rest[1]!.replace(/^#?atr_/i, '').toLowerCase(), { ...(values.owner ? { owner: values.owner } : {}), fresh: values.fresh ?? false }, print);
 			return 0;
 		}

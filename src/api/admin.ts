@@ -9,6 +9,8 @@
  *   GET  /admin/records/proof?uri=    whether the author's repo holds the record, proven from its PDS (identity/record-proof.ts)
  *   POST /admin/communities/:id/rebuild  { ownerDid?, fresh? } rebuild the community's index from the authors' repos (rebuild/job.ts)
  *   GET  /admin/communities/:id/rebuild  that rebuild's progress, or its outcome
+ *   POST /admin/rebuild               { fresh? } rebuild every community: the directory from the relay, then each one
+ *   GET  /admin/rebuild               that rebuild's progress, with each started community's phase
  */
 import type { Context, Hono, Next } from 'hono';
 import { ApiError, invalidRequest } from '../errors';
@@ -54,6 +56,26 @@ export function registerAdminRoutes(app: Hono<AdminEnv>): void {
 		if (!ownerDid) throw new ApiError(409, 'OwnerUnknown', `Neither the index nor the directory knows who owns ${id}: pass {"ownerDid": "did:..."}`);
 		const { started, status } = await community.startRebuild(id, ownerDid, body.fresh === true);
 		return c.json({ started, ...status }, started ? 202 : 200);
+	});
+	app.post('/admin/rebuild', async (c) => {
+		if (!readConfig(c.env).relayUrl) throw new ApiError(503, 'RelayNotConfigured', 'RELAY_URL is not configured: a rebuild lists the repos holding configs from a relay');
+		const body = (await c.req.json().catch(() => ({}))) as { fresh?: unknown };
+		if (body.fresh !== undefined && typeof body.fresh !== 'boolean') throw invalidRequest('fresh must be true or false');
+		const { started, status } = await directoryObject(c.env).startRebuildAll(body.fresh === true);
+		return c.json({ started, ...status }, started ? 202 : 200);
+	});
+	app.get('/admin/rebuild', async (c) => {
+		const status = await directoryObject(c.env).rebuildAllStatus(200);
+		if (!status) throw new ApiError(404, 'NoRebuild', 'Nothing has been rebuilt yet');
+		const { startedIds, ...rest } = status;
+		// Each community's own phase, read from its object (at most 200 of them).
+		const communities = await Promise.all(
+			startedIds.map(async (id) => {
+				const own = await communityObject(c.env, id).rebuildStatus();
+				return { id, ownerDid: own?.ownerDid ?? null, phase: own?.phase ?? 'config', error: own?.error ?? null };
+			}),
+		);
+		return c.json({ ...rest, startedCommunities: communities });
 	});
 	app.get('/admin/communities/:id/rebuild', async (c) => {
 		const id = communityIdOf(c);

@@ -1,9 +1,17 @@
 /**
  * CommunityDirectory: the one Durable Object (named "main") that lists every bound community, for
  * describeFeedGenerator and the public listing. Each community pushes its summary when its config
- * changes; counts are read live from the communities themselves.
+ * changes; counts are read live from the communities themselves. Its alarm runs a rebuild of every
+ * community from the network (rebuild/directory-job.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
+import { readConfig } from '../config';
+import { didResolverFor } from '../identity/did-resolver';
+import { proveRecord } from '../identity/record-proof';
+import { communityObject } from '../objects';
+import { DirectoryRebuild, type DirectoryRebuildStatus } from '../rebuild/directory-job';
+import { Crawler, noRequests } from '../rebuild/network';
+import type { CommunityId } from '../shared/hashtag';
 import type { CommunitySummary } from '../shared/views';
 import { applyMigrations, type Migration } from '../storage/migrations';
 
@@ -19,6 +27,26 @@ const DIRECTORY_MIGRATIONS: readonly Migration[] = [
 				closed INTEGER NOT NULL,
 				updated_ms INTEGER NOT NULL
 			) WITHOUT ROWID;
+		`,
+	},
+	{
+		id: 2,
+		description: 'rebuilding every community from the network (rebuild/directory-job.ts)',
+		sql: `
+			CREATE TABLE rebuild_all (
+				singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+				phase TEXT NOT NULL,
+				fresh INTEGER NOT NULL,
+				started_ms INTEGER NOT NULL,
+				relay_cursor TEXT,
+				step_failures INTEGER NOT NULL DEFAULT 0,
+				requests TEXT NOT NULL,
+				error TEXT,
+				finished_ms INTEGER
+			);
+			CREATE TABLE rebuild_all_repos (did TEXT PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, retry_ms INTEGER NOT NULL DEFAULT 0, error TEXT) WITHOUT ROWID;
+			-- Proven (id, owner) claims found; state: found, started or contested (per id).
+			CREATE TABLE rebuild_all_claims (id TEXT NOT NULL, did TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (id, did)) WITHOUT ROWID;
 		`,
 	},
 ];
@@ -68,6 +96,38 @@ export class CommunityDirectory extends DurableObject<Env> {
 			communities: page.map((row) => JSON.parse(row.summary) as CommunitySummary),
 			...(rows.length > options.limit ? { cursor: page.at(-1)!.id } : {}),
 		};
+	}
+
+	/** Starts rebuilding every community from the network; one under way is left to run. */
+	async startRebuildAll(fresh: boolean): Promise<{ started: boolean; status: DirectoryRebuildStatus }> {
+		const job = new DirectoryRebuild(this.ctx.storage);
+		if (job.active()) return { started: false, status: job.status()! };
+		job.start(Date.now(), fresh);
+		await this.ctx.storage.setAlarm(Date.now());
+		return { started: true, status: job.status()! };
+	}
+
+	/** The rebuild of everything, with the ids whose own rebuilds it started (the first `limit`). */
+	rebuildAllStatus(limit: number): (DirectoryRebuildStatus & { startedIds: CommunityId[] }) | null {
+		const job = new DirectoryRebuild(this.ctx.storage);
+		const status = job.status();
+		return status ? { ...status, startedIds: job.startedIds(limit) } : null;
+	}
+
+	override async alarm(): Promise<void> {
+		const job = new DirectoryRebuild(this.ctx.storage);
+		const config = readConfig(this.env);
+		const resolver = didResolverFor(config.plcUrl);
+		const next = await job.step(
+			{ crawler: new Crawler(resolver, noRequests()), prove: (ref) => proveRecord(ref, resolver), relayUrl: config.relayUrl },
+			{
+				knownOwner: (id) => this.get(id)?.ownerDid ?? null,
+				startCommunity: async (id, ownerDid, fresh) => {
+					await communityObject(this.env, id).startRebuild(id, ownerDid, fresh);
+				},
+			},
+		);
+		if (next !== null) await this.ctx.storage.setAlarm(Date.now() + next);
 	}
 
 	/** The first `limit` open community ids, in id order (describeFeedGenerator's bounded list). */

@@ -8,7 +8,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join as joinPath } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { rebuildCommunity } from '../../cli/admin';
+import { rebuildCommunity, rebuildEverything } from '../../cli/admin';
 import type { RebuildStatus } from '../../src/shared/views';
 import { ADMIN_TOKEN, TestSandbox, type SandboxUser } from '../support/sandbox';
 
@@ -67,24 +67,29 @@ const act = (user: SandboxUser, id: string, action: string, target: Record<strin
 
 /** Deletes the community's Durable Object storage (its SQLite files) while the Worker is stopped: the object is lost. */
 async function loseObject(id: string): Promise<void> {
+	await loseStorage('CommunityFeedGenerator', `#atr_${id}`, 1);
+	// The receiver runs again (the first request nudges it); the community is gone.
+	expect((await json(`/api/communities/${id}`)).status).toBe(404);
+}
+
+/** Deletes, while the Worker is stopped, the storage of every object of `className` that holds `marker`. */
+async function loseStorage(className: string, marker: string, expected: number): Promise<void> {
 	await sandbox.worker.restart(async () => {
 		const root = joinPath(sandbox.persistDir, 'do');
-		const dirs = (await readdir(root)).filter((d) => d.includes('CommunityFeedGenerator'));
+		const dirs = (await readdir(root)).filter((d) => d.includes(className));
 		let lost = 0;
 		for (const dir of dirs) {
 			const files = await readdir(joinPath(root, dir));
 			for (const file of files.filter((f) => f.endsWith('.sqlite'))) {
 				// The rows may still be in the write-ahead log.
-				const holds = async (name: string) => files.includes(name) && (await readFile(joinPath(root, dir, name))).includes(Buffer.from(`#atr_${id}`));
+				const holds = async (name: string) => files.includes(name) && (await readFile(joinPath(root, dir, name))).includes(Buffer.from(marker));
 				if (!(await holds(file)) && !(await holds(`${file}-wal`))) continue;
 				for (const suffix of ['', '-wal', '-shm']) await rm(joinPath(root, dir, file + suffix), { force: true });
 				lost++;
 			}
 		}
-		expect(lost).toBe(1);
+		expect(lost).toBe(expected);
 	});
-	// The receiver runs again (the first request nudges it); the community is gone.
-	expect((await json(`/api/communities/${id}`)).status).toBe(404);
 }
 
 beforeAll(async () => {
@@ -149,7 +154,10 @@ describe('rebuilding a community from the PDSes', () => {
 		// Every repo holding a membership was read; only those naming the community yielded records.
 		expect(open!.repos.found).toBeGreaterThanOrEqual(5);
 		expect(open!.requests.proofs).toBe(1 + 3 + 2);
-		expect(lines.some((line) => line.includes('reading repos'))).toBe(true);
+		// The CLI's output: the start, progress lines, and the summary with the figures.
+		expect(lines[0]).toMatch(/^Rebuilding a1510001 for did:plc:/);
+		expect(lines.filter((line) => /^ {2}(reading|listing|done)/.test(line)).length).toBeGreaterThan(0);
+		expect(lines.find((line) => line.startsWith('Rebuilt a1510001'))).toMatch(/3 members, 0 pending, 6 posts by members \(1 hidden\), 1 blocked/);
 	});
 
 	it('a rebuild over the live index keeps serving the feed and loses no firehose event', async () => {
@@ -169,6 +177,31 @@ describe('rebuilding a community from the PDSes', () => {
 		await eventually(async () => expect((await admin(`/admin/communities/${OPEN}/rebuild`)).body.phase).toBe('failed'));
 		expect((await admin(`/admin/communities/${OPEN}/rebuild`)).body.error).toMatch(/does not hold a config/);
 		expect(await snapshot(OPEN)).toEqual(before);
+	});
+
+	it('rebuilds everything: the directory from the relay, then every community; an id claimed twice and known to nobody is reported, not given away', async () => {
+		const before = { open: await snapshot(OPEN), invite: await snapshot(INVITE), listing: (await json('/api/communities?limit=100')).body };
+		// Mallory also writes a config for Alice's id: the live index ignored it (a later claim).
+		await sandbox.putRecord(users.mallory ?? (users.mallory = await sandbox.user('mallory')), CONFIG, { name: 'Squat', hashtag: `#atr_${INVITE}`, stage: 'theme', accessType: 'open', createdAt: '2020-01-01T00:00:00.000Z' }, INVITE);
+		expect((await admin('/admin/receiver/stop', { method: 'POST' })).status).toBe(200);
+		// Every community object and the directory are lost.
+		await loseStorage('CommunityFeedGenerator', '#atr_a1510', 2);
+		await loseStorage('CommunityDirectory', '#atr_a1510', 1);
+		expect((await json('/api/communities?limit=100')).body.communities).toEqual([]);
+
+		const lines: string[] = [];
+		const status = await rebuildEverything({ service: sandbox.worker.url, adminToken: ADMIN_TOKEN, pollMs: 200 }, { fresh: true }, (line) => lines.push(line));
+		console.log(lines.join('\n'));
+		expect(status.contested).toEqual([{ id: INVITE, claimants: expect.arrayContaining([users.alice!.did, users.mallory!.did]) }]);
+		expect(status.startedCommunities.map((c) => [c.id, c.phase])).toEqual([[OPEN, 'done']]);
+		expect(await snapshot(OPEN)).toEqual(before.open);
+		expect((await json(`/api/communities/${INVITE}`)).status).toBe(404);
+
+		// The operator names the owner; the contested community comes back as it was.
+		await rebuildCommunity({ service: sandbox.worker.url, adminToken: ADMIN_TOKEN, pollMs: 200 }, INVITE, { owner: users.alice!.did, fresh: true }, () => {});
+		expect(await snapshot(INVITE)).toEqual(before.invite);
+		expect((await json('/api/communities?limit=100')).body).toEqual(before.listing);
+		expect((await admin('/admin/receiver/start', { method: 'POST' })).status).toBe(200);
 	});
 
 	it('refuses what it cannot do with a clear error', async () => {
