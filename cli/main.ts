@@ -72,7 +72,8 @@ export async function main(argv: string[]): Promise<number> {
 		...((values.handle ?? process.env.ATRARIUM_HANDLE) ? { handle: values.handle ?? process.env.ATRARIUM_HANDLE } : {}),
 		...((values.password ?? process.env.ATRARIUM_PASSWORD) ? { password: values.password ?? process.env.ATRARIUM_PASSWORD } : {}),
 	};
-	const print = (line: string, data?: unknown) => console.log(values.json && data !== undefined ? JSON.stringify(data, null, 2) : line);
+	// With --json, stdout is the one JSON result; progress and warnings (lines without data) go to stderr.
+	const print = (line: string, data?: unknown) => (values.json ? (data === undefined ? console.error(line) : console.log(JSON.stringify(data, null, 2))) : console.log(line));
 	const need = (n: number, what: string) => {
 		if (rest.length < n) throw new Error(`${command} needs ${what}\n\n${USAGE}`);
 	};

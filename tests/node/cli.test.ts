@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { TestSandbox, type SandboxUser } from '../support/sandbox';
+import { ADMIN_TOKEN, TestSandbox, type SandboxUser } from '../support/sandbox';
 
 const run = promisify(execFile);
 let sandbox: TestSandbox;
@@ -89,6 +89,18 @@ describe('npx atrarium', () => {
 		expect(published.out.uri).toBe(`at://${operator.did}/app.bsky.feed.generator/${id}`);
 		const record = await operator.agent.com.atproto.repo.getRecord({ repo: operator.did, collection: 'app.bsky.feed.generator', rkey: id });
 		expect(record.data.value).toMatchObject({ did: sandbox.serviceDid, displayName: 'Terminal Gardeners' });
+	});
+
+	it('admin rebuild rebuilds the community from the PDSes with the operator token, printing progress', async () => {
+		const before = await feed();
+		const rebuilt = await atrarium(null, 'admin', 'rebuild', id, '--admin-token', ADMIN_TOKEN);
+		expect(rebuilt.code).toBe(0);
+		// Bob left above: Alice, the owner, is the one member; Bob's membership record is gone from his repo.
+		expect(rebuilt.out).toMatchObject({ communityId: id, phase: 'done', ownerDid: alice.did, failures: [], result: { members: 1 } });
+		expect(await feed()).toEqual(before);
+		const noToken = await atrarium(null, 'admin', 'rebuild', id);
+		expect(noToken.code).toBe(1);
+		expect(noToken.err).toContain('--admin-token');
 	});
 
 	it('explains a wrong password and an unknown community instead of crashing', async () => {
