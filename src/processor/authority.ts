@@ -7,6 +7,7 @@
 import type { RecordProof } from '../identity/record-proof';
 import { CONFIG_COLLECTION, parseRecordUri, type RecordUri } from '../shared/at-uri';
 import type { IndexOp } from '../shared/index-op';
+import { forEachLimited } from '../shared/pool';
 
 /**
  * Events one queue batch may prove. Each is a getRecord and, uncached, a DID resolution; a contested
@@ -63,30 +64,25 @@ export function rivalClaimOf(op: IndexOp): RecordUri | null {
  */
 export async function checkAuthority<K>(ops: ReadonlyMap<K, IndexOp>, prove: Prover, concurrency = 16): Promise<Map<K, AuthorityVerdict>> {
 	const verdicts = new Map<K, AuthorityVerdict>();
-	const queue = [...ops];
-	const worker = async () => {
-		for (let next = queue.shift(); next; next = queue.shift()) {
-			const [key, op] = next;
-			const ref = parseRecordUri(op.ref.uri);
-			if (!ref) {
-				verdicts.set(key, 'refuse');
-				continue;
-			}
-			try {
-				let verdict = judgeProof(op, await prove(ref));
-				const rival = verdict === 'apply' ? rivalClaimOf(op) : null;
-				if (rival) {
-					const claim = await prove(rival);
-					if (claim.verdict === 'unavailable') verdict = 'retry';
-					else if (claim.verdict === 'refused' && (op.type === 'config.put' || op.type === 'config.delete')) op.earliestClaim = null;
-				}
-				verdicts.set(key, verdict);
-			} catch (err) {
-				console.warn(`could not prove ${op.ref.uri}; trying its event again later`, err);
-				verdicts.set(key, 'retry');
-			}
+	await forEachLimited([...ops], concurrency, async ([key, op]) => {
+		const ref = parseRecordUri(op.ref.uri);
+		if (!ref) {
+			verdicts.set(key, 'refuse');
+			return;
 		}
-	};
-	await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+		try {
+			let verdict = judgeProof(op, await prove(ref));
+			const rival = verdict === 'apply' ? rivalClaimOf(op) : null;
+			if (rival) {
+				const claim = await prove(rival);
+				if (claim.verdict === 'unavailable') verdict = 'retry';
+				else if (claim.verdict === 'refused' && (op.type === 'config.put' || op.type === 'config.delete')) op.earliestClaim = null;
+			}
+			verdicts.set(key, verdict);
+		} catch (err) {
+			console.warn(`could not prove ${op.ref.uri}; trying its event again later`, err);
+			verdicts.set(key, 'retry');
+		}
+	});
 	return verdicts;
 }

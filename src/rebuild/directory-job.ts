@@ -10,13 +10,14 @@
  * keeps it; an id nobody knew goes to its only claimant; an id several DIDs claim and nobody knew is
  * reported as contested and not rebuilt (the operator names the owner: POST /admin/communities/:id/rebuild).
  */
+import { validateRecord } from '../lexicon/validate';
 import type { Prover } from '../processor/authority';
+import { parseRecordUri } from '../shared/at-uri';
 import { isCommunityId, type CommunityId } from '../shared/hashtag';
+import { forEachLimited } from '../shared/pool';
 import type { CrawlRequests } from '../shared/views';
 import { CrawlError, noRequests, type Crawler } from './network';
 import { CONFIG } from './records';
-import { validateRecord } from '../lexicon/validate';
-import { parseRecordUri } from '../shared/at-uri';
 
 export type DirectoryRebuildPhase = 'configs' | 'claims' | 'communities' | 'done' | 'failed';
 
@@ -148,23 +149,19 @@ export class DirectoryRebuild {
 
 	private async readClaims(network: DirectoryNetwork, now: () => number): Promise<number> {
 		const due = this.sql.exec<{ did: string; attempts: number }>("SELECT did, attempts FROM rebuild_all_repos WHERE state = 'todo' AND retry_ms <= ? ORDER BY did LIMIT ?", now(), REPOS_PER_STEP).toArray();
-		const queue = [...due];
-		const worker = async () => {
-			for (let repo = queue.shift(); repo; repo = queue.shift()) {
-				try {
-					const claims = await this.claimsOf(network, repo.did);
-					this.storage.transactionSync(() => {
-						for (const id of claims) this.sql.exec("INSERT INTO rebuild_all_claims (id, did, state) VALUES (?, ?, 'found') ON CONFLICT DO NOTHING", id, repo.did);
-						this.sql.exec("UPDATE rebuild_all_repos SET state = 'done', error = NULL WHERE did = ?", repo.did);
-					});
-				} catch (err) {
-					if (!(err instanceof CrawlError)) throw err;
-					const tried = repo.attempts + 1;
-					this.sql.exec('UPDATE rebuild_all_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?', tried >= REPO_ATTEMPTS ? 'failed' : 'todo', tried, now() + 1000 * 2 ** tried, err.message, repo.did);
-				}
+		await forEachLimited(due, REPO_CONCURRENCY, async (repo) => {
+			try {
+				const claims = await this.claimsOf(network, repo.did);
+				this.storage.transactionSync(() => {
+					for (const id of claims) this.sql.exec("INSERT INTO rebuild_all_claims (id, did, state) VALUES (?, ?, 'found') ON CONFLICT DO NOTHING", id, repo.did);
+					this.sql.exec("UPDATE rebuild_all_repos SET state = 'done', error = NULL WHERE did = ?", repo.did);
+				});
+			} catch (err) {
+				if (!(err instanceof CrawlError)) throw err;
+				const tried = repo.attempts + 1;
+				this.sql.exec('UPDATE rebuild_all_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?', tried >= REPO_ATTEMPTS ? 'failed' : 'todo', tried, now() + 1000 * 2 ** tried, err.message, repo.did);
 			}
-		};
-		await Promise.all(Array.from({ length: Math.min(REPO_CONCURRENCY, queue.length) }, worker));
+		});
 		const waiting = this.sql.exec<{ next: number | null }>("SELECT min(retry_ms) AS next FROM rebuild_all_repos WHERE state = 'todo'").one().next;
 		if (waiting !== null) return Math.max(0, waiting - now());
 		this.sql.exec("UPDATE rebuild_all SET phase = 'communities'");

@@ -17,6 +17,7 @@ import type { Prover } from '../processor/authority';
 import { atUri, parseRecordUri } from '../shared/at-uri';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
+import { forEachLimited } from '../shared/pool';
 import type { CrawlRequests, RebuildPhase, RebuildStatus } from '../shared/views';
 import { CrawlError, noRequests, type Crawler } from './network';
 import { ACTION, CONFIG, configOp, MEMBERSHIP, namesCommunity, POST, postPage, provenOp, type RepoRead } from './records';
@@ -208,27 +209,22 @@ export class RebuildJob {
 		const due = this.sql
 			.exec<{ did: string; staff: number; attempts: number }>("SELECT did, staff, attempts FROM rebuild_repos WHERE state = 'todo' AND retry_ms <= ? ORDER BY did LIMIT ?", now(), REPOS_PER_STEP)
 			.toArray();
-		const queue = [...due];
-		const worker = async () => {
-			for (let repo = queue.shift(); repo; repo = queue.shift()) {
-				const { did, staff, attempts } = repo;
-				try {
-					const ops = await this.readRepo(row, network, requests, did, staff === 1, now());
-					this.storage.transactionSync(() => {
-						// A retried repo's earlier records go (the owner's config, staged by the config step, stays).
-						this.sql.exec('DELETE FROM rebuild_ops WHERE did = ? AND kind > 0', did);
-						this.stage(did, ops);
-						this.sql.exec("UPDATE rebuild_repos SET state = 'done', records = ?, error = NULL WHERE did = ?", ops.length, did);
-					});
-				} catch (err) {
-					if (!(err instanceof CrawlError)) throw err;
-					const tried = attempts + 1;
-					const state = tried >= REPO_ATTEMPTS ? 'failed' : 'todo';
-					this.sql.exec('UPDATE rebuild_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?', state, tried, now() + 1000 * 2 ** tried, err.message, did);
-				}
+		await forEachLimited(due, REPO_CONCURRENCY, async ({ did, staff, attempts }) => {
+			try {
+				const ops = await this.readRepo(row, network, requests, did, staff === 1, now());
+				this.storage.transactionSync(() => {
+					// A retried repo's earlier records go (the owner's config, staged by the config step, stays).
+					this.sql.exec('DELETE FROM rebuild_ops WHERE did = ? AND kind > 0', did);
+					this.stage(did, ops);
+					this.sql.exec("UPDATE rebuild_repos SET state = 'done', records = ?, error = NULL WHERE did = ?", ops.length, did);
+				});
+			} catch (err) {
+				if (!(err instanceof CrawlError)) throw err;
+				const tried = attempts + 1;
+				const state = tried >= REPO_ATTEMPTS ? 'failed' : 'todo';
+				this.sql.exec('UPDATE rebuild_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?', state, tried, now() + 1000 * 2 ** tried, err.message, did);
 			}
-		};
-		await Promise.all(Array.from({ length: Math.min(REPO_CONCURRENCY, queue.length) }, worker));
+		});
 
 		const waiting = this.sql.exec<{ next: number | null }>("SELECT min(retry_ms) AS next FROM rebuild_repos WHERE state = 'todo'").one().next;
 		if (waiting !== null) return Math.max(0, waiting - now());

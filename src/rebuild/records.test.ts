@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { tidAt } from '../../tests/workerd/_support/records';
+import type { CommunityId } from '../shared/hashtag';
 import { decideOwner } from './directory-job';
 import { configOp, namesCommunity, postPage, provenOp, rebuiltTimeUs, tidTimeUs, type RepoRead } from './records';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const NOW_MS = Date.parse('2026-12-01T12:00:00Z');
 const read: RepoRead = {
-	communityId: '0123abcd',
+	communityId: '0123abcd' as CommunityId,
 	configUri: 'at://did:plc:alice/net.atrarium.community.config/0123abcd',
 	did: 'did:plc:bob',
 	rev: '3mabcdefghij2',
