@@ -49,7 +49,8 @@ export class Crawler {
 		const repos = Array.isArray(body.repos) ? body.repos : null;
 		if (!repos) throw new CrawlError(`${relayUrl.host} answered listReposByCollection without repos`);
 		const dids = repos.map((r: unknown) => (r as { did?: unknown } | null)?.did).filter((did): did is string => typeof did === 'string' && did.startsWith('did:'));
-		return { dids, cursor: typeof body.cursor === 'string' && body.cursor !== '' && dids.length > 0 ? body.cursor : null };
+		// A short page is the last: no need to ask for the empty one after it.
+		return { dids, cursor: typeof body.cursor === 'string' && body.cursor !== '' && repos.length >= REPOS_PER_RELAY_PAGE ? body.cursor : null };
 	}
 
 	/** The repo's PDS, from its DID document. */
@@ -82,7 +83,7 @@ export class Crawler {
 			const rec = r as Partial<ListedRecord> | null;
 			return typeof rec?.uri === 'string' && typeof rec.cid === 'string' && typeof rec.value === 'object' && rec.value !== null;
 		});
-		return { records, cursor: typeof body.cursor === 'string' && body.cursor !== '' && records.length > 0 ? body.cursor : null };
+		return { records, cursor: typeof body.cursor === 'string' && body.cursor !== '' && body.records.length >= RECORDS_PER_PAGE ? body.cursor : null };
 	}
 
 	private async getJson(origin: string, method: string, params: Record<string, string>): Promise<Record<string, unknown>> {

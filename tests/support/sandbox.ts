@@ -40,7 +40,8 @@ export class TestSandbox {
 		return join(this.tmp, 'durable-objects');
 	}
 
-	static async create(): Promise<TestSandbox> {
+	/** `vars` are merged over the Worker's vars below (a benchmark passes `{ VERIFY_AUTHORITY: 'off' }`). */
+	static async create(options: { vars?: Record<string, string> } = {}): Promise<TestSandbox> {
 		// dev-env keeps its data under the OS temp dir and leaves it behind; give it one we remove.
 		const tmp = await mkdtemp(join(tmpdir(), 'atrarium-sandbox-'));
 		process.env.TMPDIR = tmp;
@@ -63,6 +64,7 @@ export class TestSandbox {
 				PLC_URL: network.plc.url,
 				OPERATOR_DID: operator.did,
 				ADMIN_TOKEN,
+				...options.vars,
 			},
 		});
 		const sandbox = new TestSandbox(network, bridge, relay, worker, serviceDid, operator, tmp);
