@@ -60,6 +60,10 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	private pagesFromMemory = 0;
 	/** The object's storage as the index sees it: SQL metered, everything else as is. */
 	private readonly storage: DurableObjectStorage;
+	/** This index's rebuild from the authors' repos (its tables exist once the schema does). */
+	private readonly rebuild: RebuildJob;
+	/** Whether a rebuild is under way (its live ops are journaled); null until read from storage. */
+	private rebuilding: boolean | null = null;
 	/** API registrations waiting for the network to confirm who owns the id. */
 	private readonly bindingWaiters = new Set<() => void>();
 
@@ -69,6 +73,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		const exists = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
 		this.schemaVersion = exists ? applyMigrations(ctx.storage, COMMUNITY_MIGRATIONS) : null;
 		this.storage = withOverride(ctx.storage, 'sql', meteredSql(ctx.storage.sql, this.meter));
+		this.rebuild = new RebuildJob(this.storage);
 	}
 
 	async apply(communityId: CommunityId, ops: readonly IndexOp[]): Promise<ApplyResult> {
@@ -79,8 +84,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		}
 		const result = new CommunityWriter(this.storage, communityId).apply(ops);
 		// A rebuild under way applies these again over the index it builds (rebuild/job.ts).
-		const rebuild = new RebuildJob(this.storage);
-		if (rebuild.active()) rebuild.journal(ops);
+		if ((this.rebuilding ??= this.rebuild.active())) this.rebuild.journal(ops);
 		if (result.postIndexed) await this.ensureRetentionAlarm();
 		// The directory learns the config on every config op, changed or not: a redelivery then repairs a
 		// push that failed the first time.
@@ -95,16 +99,17 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	 */
 	async startRebuild(communityId: CommunityId, ownerDid: string, fresh = false): Promise<{ started: boolean; status: RebuildStatus }> {
 		if (this.schemaVersion === null) this.schemaVersion = applyMigrations(this.ctx.storage, COMMUNITY_MIGRATIONS);
-		const job = new RebuildJob(this.storage);
+		const job = this.rebuild;
 		if (job.active()) return { started: false, status: job.status()! };
 		job.start(communityId, ownerDid, Date.now(), fresh);
+		this.rebuilding = true;
 		await this.ctx.storage.setAlarm(Date.now());
 		this.alarmSet = true;
 		return { started: true, status: job.status()! };
 	}
 
 	rebuildStatus(): RebuildStatus | null {
-		return this.schemaVersion === null ? null : new RebuildJob(this.storage).status();
+		return this.schemaVersion === null ? null : this.rebuild.status();
 	}
 
 	/**
@@ -197,12 +202,13 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 
 	/** One step of a rebuild under way: ms until the next, or null when there is none (finished, failed or not rebuilding). */
 	private async rebuildStep(): Promise<number | null> {
-		const job = new RebuildJob(this.storage);
+		const job = this.rebuild;
 		if (!job.active()) return null;
 		const config = readConfig(this.env);
 		const resolver = didResolverFor(config.plcUrl);
 		const next = await job.step({ crawler: new Crawler(resolver, noRequests()), prove: (ref) => proveRecord(ref, resolver), relayUrl: config.relayUrl });
 		if (!job.active()) {
+			this.rebuilding = false;
 			// Finished: the directory and any API registration waiting on the binding learn the rebuilt config.
 			await this.pushSummary();
 			this.wakeBindingWaiters();
