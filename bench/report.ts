@@ -206,6 +206,8 @@ Measured by \`${results.command}\` on ${results.date.slice(0, 10)} at commit \`$
 ${results.versions.wrangler}, workerd ${results.versions.workerd}. The run took ${results.durationSeconds} s. Raw figures:
 [benchmarks/results.json](benchmarks/results.json). Everything ran on one 2-core machine at once: the
 load generator, workerd (Atrarium and the baselines), wrangler, and the Node baseline share the cores.
+Rebuilding a community from the PDSes and what verified authority adds are measured on their own, by
+\`npm run bench:rebuild\`: [benchmarks/rebuild.md](benchmarks/rebuild.md).
 
 ## Setup
 Atrarium runs in workerd under \`wrangler dev\` with the settings of \`wrangler.jsonc\` (consumer batch 100,
