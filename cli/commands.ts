@@ -18,11 +18,13 @@ export interface CreateCommunityArgs {
 	description?: string;
 	access: 'open' | 'invite-only';
 	moderators: string[];
+	/** Serve the feed to members only (the posts stay public on Bluesky). */
+	membersOnlyFeed?: boolean;
 }
 
 export async function createCommunity(options: CliOptions, args: CreateCommunityArgs, print: Print) {
 	const client = await login(options);
-	const community = await client.createCommunity({ name: args.name, ...(args.description ? { description: args.description } : {}), accessType: args.access, moderators: args.moderators });
+	const community = await client.createCommunity({ name: args.name, ...(args.description ? { description: args.description } : {}), accessType: args.access, moderators: args.moderators, ...(args.membersOnlyFeed ? { feedReaders: 'members' as const } : {}) });
 	print(`Created community ${community.name} (${community.id})\n  hashtag: ${community.hashtag}\n  feed:    ${community.feedUri ?? '(no operator configured)'}`, community);
 	return community;
 }

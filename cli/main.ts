@@ -11,6 +11,7 @@ const USAGE = `Usage: atrarium <command> [options]
 
 Commands:
   create-community --name <name> [--description <text>] [--invite-only] [--moderator <did>]...
+                   [--members-only-feed: serve the feed to members only; the posts stay public on Bluesky]
   join <community-id>                  join (or ask to join) a community
   leave <community-id>                 delete your membership record
   post <community-id> <text>           post to Bluesky with the community's hashtag
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
 			name: { type: 'string' },
 			description: { type: 'string' },
 			'invite-only': { type: 'boolean' },
+			'members-only-feed': { type: 'boolean' },
 			moderator: { type: 'string', multiple: true },
 			reason: { type: 'string' },
 			limit: { type: 'string' },
@@ -81,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
 	switch (command) {
 		case 'create-community':
 			if (!values.name) throw new Error('create-community needs --name');
-			await createCommunity(options, { name: values.name, ...(values.description ? { description: values.description } : {}), access: values['invite-only'] ? 'invite-only' : 'open', moderators: values.moderator ?? [] }, print);
+			await createCommunity(options, { name: values.name, ...(values.description ? { description: values.description } : {}), access: values['invite-only'] ? 'invite-only' : 'open', moderators: values.moderator ?? [], membersOnlyFeed: values['members-only-feed'] ?? false }, print);
 			return 0;
 		case 'join':
 			need(1, 'a community id');

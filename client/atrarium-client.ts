@@ -81,12 +81,13 @@ export class AtrariumService {
 		return (await this.get<{ actions: ModerationLogEntry[] }>(`/api/communities/${encodeURIComponent(id)}/moderation?limit=${limit}`)).actions;
 	}
 
-	feedSkeleton(feedUri: string, options: { cursor?: string; limit?: number } = {}): Promise<{ feed: { post: string }[]; cursor?: string }> {
-		return this.get(`/xrpc/app.bsky.feed.getFeedSkeleton?${query({ feed: feedUri, cursor: options.cursor, limit: options.limit })}`);
+	/** A feed page; `token` is a viewer's service JWT (a members-only feed serves its posts only to members). */
+	feedSkeleton(feedUri: string, options: { cursor?: string; limit?: number } = {}, token?: string): Promise<{ feed: { post: string }[]; cursor?: string }> {
+		return this.get(`/xrpc/app.bsky.feed.getFeedSkeleton?${query({ feed: feedUri, cursor: options.cursor, limit: options.limit })}`, token);
 	}
 
-	async get<T>(path: string): Promise<T> {
-		return parseResponse<T>(await reach(`${this.url}${path}`));
+	async get<T>(path: string, token?: string): Promise<T> {
+		return parseResponse<T>(await reach(`${this.url}${path}`, token ? { headers: { Authorization: `Bearer ${token}` } } : undefined));
 	}
 }
 
@@ -122,7 +123,7 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 		return this.agent.assertDid;
 	}
 
-	async createCommunity(args: { name: string; description?: string; accessType: 'open' | 'invite-only'; moderators?: string[] }): Promise<Community> {
+	async createCommunity(args: { name: string; description?: string; accessType: 'open' | 'invite-only'; moderators?: string[]; feedReaders?: 'anyone' | 'members' }): Promise<Community> {
 		const id = newCommunityId();
 		const record = {
 			$type: CONFIG,
@@ -132,6 +133,7 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 			stage: 'theme',
 			accessType: args.accessType,
 			moderators: args.moderators ?? [],
+			...(args.feedReaders === 'members' ? { feedReaders: 'members' } : {}),
 			createdAt: now(),
 		};
 		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: CONFIG, rkey: id, record, validate: false });
@@ -139,7 +141,7 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 	}
 
 	/** The owner changes their config record (its moderators, say); the record in their repo stays the source of truth. */
-	async updateCommunity(id: string, changes: { moderators?: string[]; description?: string; name?: string }): Promise<Community> {
+	async updateCommunity(id: string, changes: { moderators?: string[]; description?: string; name?: string; feedReaders?: 'anyone' | 'members' }): Promise<Community> {
 		const { data: current } = await this.agent.com.atproto.repo.getRecord({ repo: this.did, collection: CONFIG, rkey: id });
 		const record = { ...(current.value as Record<string, unknown>), ...changes };
 		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: CONFIG, rkey: id, record, validate: false, ...(current.cid ? { swapRecord: current.cid } : {}) });
@@ -227,14 +229,23 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 
 	/** POSTs to the service with a service JWT for `lxm` from the user's own PDS. */
 	async callApi<T = Community>(path: string, lxm: string, body: unknown): Promise<T> {
-		const { serviceDid } = await this.service.dashboardConfig();
-		const { data } = await this.agent.com.atproto.server.getServiceAuth({ aud: serviceDid, lxm });
 		const res = await reach(`${this.service.url}${path}`, {
 			method: 'POST',
-			headers: { Authorization: `Bearer ${data.token}`, 'content-type': 'application/json' },
+			headers: { Authorization: `Bearer ${await this.serviceToken(lxm)}`, 'content-type': 'application/json' },
 			body: JSON.stringify(body),
 		});
 		return parseResponse<T>(res);
+	}
+
+	/** A feed page read as this user (with their service JWT), as the AppView reads it for a signed-in viewer. */
+	async feedSkeleton(feedUri: string, options: { cursor?: string; limit?: number } = {}): Promise<{ feed: { post: string }[]; cursor?: string }> {
+		return this.service.feedSkeleton(feedUri, options, await this.serviceToken('app.bsky.feed.getFeedSkeleton'));
+	}
+
+	/** A service JWT for `lxm`, minted by the user's own PDS for this service's DID. */
+	private async serviceToken(lxm: string): Promise<string> {
+		const { serviceDid } = await this.service.dashboardConfig();
+		return (await this.agent.com.atproto.server.getServiceAuth({ aud: serviceDid, lxm })).data.token;
 	}
 
 	private registerMembership(uri: string): Promise<MembershipResult> {

@@ -18,7 +18,7 @@ import { Lru } from '../shared/lru';
 import { meteredSql, withOverride, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import { COMMUNITY_MIGRATIONS } from './migrations';
-import { CommunityReader, type FeedResult, type MemberPageResult } from './reader';
+import { CommunityReader, WITHHELD_PAGE, type FeedResult, type MemberPageResult } from './reader';
 import { nextExpiryMs, pruneExpired } from './retention';
 import { CommunityWriter, needsStorage, skippedInEmpty, type ApplyResult } from './writer';
 
@@ -154,21 +154,26 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		return this.reader()?.moderationLog(limit) ?? [];
 	}
 
-	getFeedSkeleton(_communityId: CommunityId, limit: number, cursor?: string): FeedResult {
+	/** A feed page; `viewer` is the verified DID of the viewer's token, if any (a members-only feed needs a member). */
+	getFeedSkeleton(_communityId: CommunityId, limit: number, cursor?: string, viewer: string | null = null): FeedResult {
 		this.feedReads++;
 		// Any row written since the pages were read (a post, a hide, retention) may change any page.
 		if (this.meter.rowsWritten !== this.pagesAsOfWrites) {
 			this.pages.clear();
 			this.pagesAsOfWrites = this.meter.rowsWritten;
 		}
+		const reader = this.reader();
+		if (!reader) return { ok: false, error: 'UnknownFeed' };
 		const key = `${limit} ${cursor ?? ''}`;
 		const kept = this.pages.get(key);
 		if (kept) {
+			// A members-only page from memory is still for members only.
+			if (kept.ok && kept.membersOnly && !(viewer !== null && reader.isCountedMember(viewer))) return WITHHELD_PAGE;
 			this.pagesFromMemory++;
 			return kept;
 		}
-		const result = this.reader()?.feedSkeleton(limit, cursor) ?? { ok: false, error: 'UnknownFeed' };
-		if (result.ok) this.pages.set(key, result);
+		const result = reader.feedSkeleton(limit, cursor, viewer);
+		if (result.ok && !result.withheld) this.pages.set(key, result);
 		return result;
 	}
 

@@ -186,4 +186,11 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 			CREATE TABLE rebuild_journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL);
 		`,
 	},
+	{
+		id: 7,
+		description: "who the feed is served to: the config's feedReaders ('members', or NULL for anyone)",
+		sql: `
+			ALTER TABLE binding ADD COLUMN feed_readers TEXT;
+		`,
+	},
 ];

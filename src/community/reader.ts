@@ -13,7 +13,14 @@ export interface FeedPage {
 	cursor?: string;
 }
 
-export type FeedResult = { ok: true; page: FeedPage } | { ok: false; error: 'UnknownFeed' | 'BadCursor' };
+/**
+ * A page, or why there is none. `membersOnly`: the feed is served to members only (never cached for
+ * everyone); `withheld`: the viewer is not a member, so the page is empty whatever the feed holds.
+ */
+export type FeedResult = { ok: true; page: FeedPage; membersOnly?: true; withheld?: true } | { ok: false; error: 'UnknownFeed' | 'BadCursor' };
+
+/** What a members-only feed answers anyone who is not a member (logged out included): no posts, no cursor. */
+export const WITHHELD_PAGE: FeedResult = { ok: true, page: { feed: [] }, membersOnly: true, withheld: true };
 
 export interface MemberPage {
 	members: MemberView[];
@@ -35,6 +42,7 @@ interface BindingRow extends Record<string, SqlStorageValue> {
 	stage: string | null;
 	access_type: string | null;
 	created_at: string | null;
+	feed_readers: string | null;
 }
 
 interface ActionRow extends Record<string, SqlStorageValue> {
@@ -88,7 +96,7 @@ export class CommunityReader {
 	private bindingRow(): BindingRow | undefined {
 		return this.sql
 			.exec<BindingRow>(
-				'SELECT community_id, owner_did, config_uri, config_rev, bound_us, deleted, name, description, hashtag, stage, access_type, created_at FROM binding',
+				'SELECT community_id, owner_did, config_uri, config_rev, bound_us, deleted, name, description, hashtag, stage, access_type, created_at, feed_readers FROM binding',
 			)
 			.toArray()[0];
 	}
@@ -129,6 +137,7 @@ export class CommunityReader {
 			hashtag: row.hashtag ?? `#atr_${row.community_id}`,
 			stage: row.stage ?? 'theme',
 			accessType: binding.accessType,
+			feedReaders: row.feed_readers === 'members' ? 'members' : 'anyone',
 			ownerDid: binding.ownerDid,
 			moderators: [...currentModerators(binding)].sort(),
 			configUri: binding.configUri,
@@ -224,11 +233,21 @@ export class CommunityReader {
 		return this.sql.exec<ActionRow>(`SELECT ${ACTION_COLUMNS} FROM actions WHERE ${column} = ?`, value).toArray().map(toStoredAction);
 	}
 
-	/** Newest first; hidden posts, blocked authors and non-members excluded; no cursor on the last page. */
-	feedSkeleton(limit: number, cursor: string | undefined): FeedResult {
-		// Hot path: only whether the community is bound and open, not its moderators.
-		const open = this.sql.exec<{ deleted: number }>('SELECT deleted FROM binding').toArray()[0]?.deleted === 0;
-		if (!open) return { ok: false, error: 'UnknownFeed' };
+	/** Whether `did` counts as a member now (member and not blocked): who a members-only feed is served to. */
+	isCountedMember(did: string): boolean {
+		return this.sql.exec('SELECT 1 FROM authors WHERE did = ? AND member = 1 AND blocked = 0', did).toArray().length > 0;
+	}
+
+	/**
+	 * Newest first; hidden posts, blocked authors and non-members excluded; no cursor on the last page. A
+	 * members-only feed is read only for a `viewer` who is a member (WITHHELD_PAGE for anyone else).
+	 */
+	feedSkeleton(limit: number, cursor: string | undefined, viewer: string | null = null): FeedResult {
+		// Hot path: only whether the community is bound and open and who may read it, not its moderators.
+		const binding = this.sql.exec<{ deleted: number; feed_readers: string | null }>('SELECT deleted, feed_readers FROM binding').toArray()[0];
+		if (binding?.deleted !== 0) return { ok: false, error: 'UnknownFeed' };
+		const membersOnly = binding.feed_readers === 'members';
+		if (membersOnly && !(viewer !== null && this.isCountedMember(viewer))) return WITHHELD_PAGE;
 		const position = cursor === undefined ? { indexedUs: Number.MAX_SAFE_INTEGER, uri: '\u{10FFFF}' } : decodeCursor(cursor);
 		if (!position) return { ok: false, error: 'BadCursor' };
 		const rows = this.sql
@@ -252,6 +271,7 @@ export class CommunityReader {
 				feed: page.map((row) => ({ post: row.uri })),
 				...(rows.length > limit && last ? { cursor: encodeCursor({ indexedUs: last.indexed_us, uri: last.uri }) } : {}),
 			},
+			...(membersOnly ? { membersOnly: true as const } : {}),
 		};
 	}
 }

@@ -201,7 +201,7 @@ export class CommunityWriter {
 
 	private writeContent(record: CommunityConfigRecord, cid: string | null): void {
 		this.sql.exec(
-			`UPDATE binding SET config_cid = ?, name = ?, description = ?, hashtag = ?, stage = ?, access_type = ?, feed_mix = ?, created_at = ?`,
+			`UPDATE binding SET config_cid = ?, name = ?, description = ?, hashtag = ?, stage = ?, access_type = ?, feed_mix = ?, created_at = ?, feed_readers = ?`,
 			cid,
 			record.name,
 			record.description ?? null,
@@ -210,6 +210,7 @@ export class CommunityWriter {
 			record.accessType,
 			record.feedMix ? JSON.stringify(record.feedMix) : null,
 			record.createdAt,
+			record.feedReaders === 'members' ? 'members' : null,
 		);
 	}
 

@@ -17,7 +17,8 @@ import type { SkeletonParams } from './params';
  * simply misses.
  */
 export function cacheableFeed(result: FeedResult): boolean {
-	return result.ok;
+	// A members-only page is for its viewer alone: the cache key has no viewer in it.
+	return result.ok && !result.membersOnly;
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * What the Bluesky AppView calls: the service's did:web document, describeFeedGenerator, and
  * getFeedSkeleton. A viewer's service JWT, when sent, must verify (else 401); without one the caller is
- * anonymous, which every community allows. The skeleton answers within a 2 s deadline, from the cache of
- * public pages when it can (cache.ts).
+ * anonymous. A members-only community serves its posts only to a viewer who is a member (an empty feed
+ * to anyone else, logged out included). The skeleton answers within a 2 s deadline, from the cache of
+ * public pages when it can (cache.ts; members-only pages are never cached).
  */
 import type { Context, Hono } from 'hono';
 import { readConfig, type Config } from '../config';
@@ -60,7 +61,7 @@ async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
 		const hit = await caches.default.match(key);
 		if (hit) return servedCopy(hit);
 	}
-	const result = await communityObject(c.env, id).getFeedSkeleton(id, limit, cursor);
+	const result = await communityObject(c.env, id).getFeedSkeleton(id, limit, cursor, viewer);
 	if (!result.ok) {
 		if (result.error === 'UnknownFeed') throw new ApiError(400, 'UnknownFeed', `No community ${id} on this service`);
 		throw invalidRequest('cursor is not one this feed issued');

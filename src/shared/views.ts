@@ -9,6 +9,8 @@ export interface CommunitySummary {
 	hashtag: string;
 	stage: string;
 	accessType: 'open' | 'invite-only';
+	/** Who the feed is served to: anyone, or members only (the posts stay public on Bluesky either way). */
+	feedReaders: 'anyone' | 'members';
 	ownerDid: string;
 	moderators: string[];
 	configUri: string;

@@ -231,6 +231,37 @@ describe('dashboard', () => {
 		await alice.getByRole('region', { name: 'Moderators' }).getByText('@carol.test').waitFor();
 	});
 
+	it('a members-only feed reaches members only, and everyone is told its posts stay public on Bluesky', async () => {
+		await alice.goto(`${sandbox.url}/new`);
+		await alice.getByLabel('Name', { exact: true }).fill('Quiet Readers');
+		await alice.getByRole('radio', { name: /Members only/ }).check();
+		await alice.getByRole('button', { name: 'Create community' }).click();
+		await alice.getByRole('heading', { name: 'Quiet Readers is ready' }).waitFor();
+		await alice.getByRole('link', { name: 'Go to Quiet Readers' }).click();
+		await alice.getByText('Members-only feed').waitFor();
+		await alice.getByText(/This feed is shown to members only\. Its posts stay public on Bluesky/).waitFor();
+		const text = `For members ${Date.now()}`;
+		await alice.getByLabel('Write a post').fill(text);
+		await alice.getByRole('button', { name: 'Post', exact: true }).click();
+		await postBy(alice, 'alice.test', text).waitFor();
+		const quietUrl = alice.url();
+
+		// A visitor, and Bob before he joins, read an empty feed and are told why.
+		const visitor = await newPage();
+		await visitor.goto(quietUrl);
+		await visitor.getByText(/This feed is shown to members only: join to read it/).waitFor();
+		await visitor.getByText('For members only').waitFor();
+		expect(await postBy(visitor, 'alice.test', text).count()).toBe(0);
+		await expectAccessible(visitor, 'members-only feed, visitor');
+		await screenshot(visitor, ARTIFACTS, '09-members-only-visitor');
+		await bob.goto(quietUrl);
+		await bob.getByText('For members only').waitFor();
+		await bob.getByRole('button', { name: 'Join', exact: true }).click();
+		await bob.getByText('You joined Quiet Readers.').waitFor();
+		await bob.reload();
+		await postBy(bob, 'alice.test', text).waitFor();
+	});
+
 	it('Carol signs in with atproto OAuth on her PDS, and acts as herself with that session', async () => {
 		const carol = await newPage();
 		await carol.goto(`${sandbox.url}/sign-in`);

@@ -288,6 +288,7 @@ describe("describeFeedGenerator's bounded list", () => {
 			hashtag: `#atr_${id}`,
 			stage: 'theme',
 			accessType: 'open',
+			feedReaders: 'anyone',
 			ownerDid: ALICE,
 			moderators: [],
 			configUri: configUri(ALICE, id),

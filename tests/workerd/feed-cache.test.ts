@@ -134,6 +134,32 @@ describe('the feed page cache', () => {
 		expect((await skeleton(id, { authorization: 'Bearer not-a-jwt' })).status).toBe(401);
 	});
 
+	it("never caches a members-only page: a member's page is not served to anyone else, and every read asks the community", async () => {
+		const id = 'fc00000a';
+		const viewer = 'did:web:member.feed-cache.test' as Did;
+		const key = await P256PrivateKeyExportable.createKeypair();
+		const didDocument = {
+			'@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
+			id: viewer,
+			verificationMethod: [{ id: `${viewer}#atproto`, type: 'Multikey', controller: viewer, publicKeyMultibase: await key.exportPublicKey('multikey') }],
+		};
+		const realFetch = globalThis.fetch;
+		vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) =>
+			String(input instanceof Request ? input.url : input) === 'https://member.feed-cache.test/.well-known/did.json' ? Promise.resolve(Response.json(didDocument)) : realFetch(input, init),
+		);
+		const ingest = new Ingest();
+		const rkey = newRkey();
+		await ingest.deliver(config(ALICE, id, { feedReaders: 'members' }), membership(viewer, newRkey(), configUri(ALICE, id)), post(viewer, rkey, `#atr_${id}`));
+		const token = await createServiceJwt({ keypair: key, issuer: viewer, audience: env.SERVICE_DID as Did, lxm: 'app.bsky.feed.getFeedSkeleton' });
+
+		const before = await objectReads(id);
+		const member = await skeleton(id, { authorization: `Bearer ${token}` });
+		expect(posts(member.body)).toEqual([postUri(viewer, rkey)]);
+		expect(posts((await skeleton(id)).body)).toEqual([]);
+		expect(posts((await skeleton(id, { authorization: `Bearer ${token}` })).body)).toEqual([postUri(viewer, rkey)]);
+		expect(await objectReads(id)).toBe(before + 3);
+	});
+
 	it('never stores an error: an unknown feed or a bad cursor asks again, and a new community is served at once', async () => {
 		const id = 'fc000004';
 		expect((await skeleton(id)).body.error).toBe('UnknownFeed');

@@ -64,7 +64,7 @@ export function post(did: string, rkey: string, text: string, options: { operati
 export function config(
 	owner: string,
 	id: string,
-	options: { operation?: Operation; accessType?: 'open' | 'invite-only'; moderators?: string[]; name?: string; timeUs?: number } = {},
+	options: { operation?: Operation; accessType?: 'open' | 'invite-only'; moderators?: string[]; name?: string; timeUs?: number; feedReaders?: 'anyone' | 'members' } = {},
 ) {
 	return commit(
 		owner,
@@ -78,6 +78,7 @@ export function config(
 			stage: 'theme',
 			accessType: options.accessType ?? 'open',
 			moderators: options.moderators ?? [],
+			...(options.feedReaders ? { feedReaders: options.feedReaders } : {}),
 			createdAt: new Date().toISOString(),
 		},
 		options.timeUs,

@@ -14,6 +14,7 @@ export function CreateCommunityPage() {
 	const [name, setName] = useState('');
 	const [description, setDescription] = useState('');
 	const [accessType, setAccessType] = useState<'open' | 'invite-only'>('open');
+	const [feedReaders, setFeedReaders] = useState<'anyone' | 'members'>('anyone');
 	const [created, setCreated] = useState<Community | null>(null);
 	const action = useAction();
 	if (!user) {
@@ -53,7 +54,7 @@ export function CreateCommunityPage() {
 	const submit = (event: FormEvent) => {
 		event.preventDefault();
 		void action.run(async () => {
-			setCreated(await user.client.createCommunity({ name: name.trim(), ...(description.trim() ? { description: description.trim() } : {}), accessType }));
+			setCreated(await user.client.createCommunity({ name: name.trim(), ...(description.trim() ? { description: description.trim() } : {}), accessType, feedReaders }));
 		});
 	};
 	return (
@@ -72,6 +73,16 @@ export function CreateCommunityPage() {
 					<label className="choice">
 						<input type="radio" name="access" value="invite-only" checked={accessType === 'invite-only'} onChange={() => setAccessType('invite-only')} /> Invite-only: you or a
 						moderator approve each request
+					</label>
+				</fieldset>
+				<fieldset>
+					<legend>Who can read the feed</legend>
+					<label className="choice">
+						<input type="radio" name="readers" value="anyone" checked={feedReaders === 'anyone'} onChange={() => setFeedReaders('anyone')} /> Anyone
+					</label>
+					<label className="choice">
+						<input type="radio" name="readers" value="members" checked={feedReaders === 'members'} onChange={() => setFeedReaders('members')} /> Members only: others see an empty
+						feed. The posts stay public on Bluesky; this narrows the feed, it does not hide the posts.
 					</label>
 				</fieldset>
 				<button type="submit" className="primary" disabled={action.pending || name.trim() === ''}>

@@ -61,7 +61,8 @@ function CommunityHeader({ community, members, standing, onChanged }: { communit
 			</div>
 			{community.description && <p className="description">{community.description}</p>}
 			<p className="meta">
-				<span className="badge">{community.stage}</span> <span className="badge">{community.accessType === 'open' ? 'Open' : 'Invite-only'}</span> {count(community.members, 'member')} · {count(community.posts, 'post')} this week
+				<span className="badge">{community.stage}</span> <span className="badge">{community.accessType === 'open' ? 'Open' : 'Invite-only'}</span>{' '}
+				{community.feedReaders === 'members' && <span className="badge">Members-only feed</span>} {count(community.members, 'member')} · {count(community.posts, 'post')} this week
 				{community.pending > 0 && standing.canModerate ? ` · ${community.pending} waiting` : ''} · owner <PersonName did={community.ownerDid} />
 			</p>
 			<p className="meta row wrap">

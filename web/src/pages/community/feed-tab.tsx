@@ -27,6 +27,12 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 	const [feed, setFeed] = useState<FeedState>({ posts: [], cursor: undefined, loading: true, error: null, done: false });
 	const loadingRef = useRef(false);
 	const sentinel = useRef<HTMLDivElement>(null);
+	// A members-only feed serves its posts only to members: read it as the signed-in user, with their service JWT.
+	const readPage = useCallback(
+		(options: { cursor?: string; limit: number }) =>
+			community.feedReaders === 'members' && user ? user.client.feedSkeleton(community.feedUri!, options) : service.feedSkeleton(community.feedUri!, options),
+		[community.feedReaders, community.feedUri, service, user],
+	);
 
 	const loadPage = useCallback(
 		async (cursor: string | undefined, replace: boolean) => {
@@ -34,7 +40,7 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 			loadingRef.current = true;
 			setFeed((f) => ({ ...f, loading: true, error: null }));
 			try {
-				const page = await service.feedSkeleton(community.feedUri, { limit: PAGE, ...(cursor ? { cursor } : {}) });
+				const page = await readPage({ limit: PAGE, ...(cursor ? { cursor } : {}) });
 				const posts = await hydratorFor(config, user?.pds ?? null)(page.feed.map((item) => item.post));
 				setFeed((f) => ({ posts: replace ? posts : [...f.posts, ...posts.filter((p) => !f.posts.some((q) => q.uri === p.uri))], cursor: page.cursor, loading: false, error: null, done: !page.cursor }));
 			} catch (err) {
@@ -43,7 +49,7 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 				loadingRef.current = false;
 			}
 		},
-		[config, community.feedUri, service, user],
+		[config, community.feedUri, readPage, user],
 	);
 
 	useEffect(() => {
@@ -66,13 +72,13 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 			// The post reaches the index through the firehose, usually within a couple of seconds.
 			for (let attempt = 0; attempt < 10; attempt++) {
 				await new Promise((resolve) => setTimeout(resolve, 1000));
-				const page = await service.feedSkeleton(community.feedUri!, { limit: PAGE }).catch(() => null);
+				const page = await readPage({ limit: PAGE }).catch(() => null);
 				if (page?.feed.some((item) => item.post === uri)) break;
 			}
 			await loadPage(undefined, true);
 			onChanged();
 		},
-		[community.feedUri, loadPage, onChanged, service],
+		[loadPage, onChanged, readPage],
 	);
 
 	if (!community.feedUri) return <Notice kind="info">This service has no operator account configured yet, so it serves no feeds.</Notice>;
@@ -85,7 +91,14 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 			{user && standing.canPost && <Composer community={community} onPosted={(uri) => void refreshUntil(uri)} />}
 			{user && !standing.canPost && standing.status !== 'blocked' && <Notice kind="info">Join this community to post to its feed.</Notice>}
 			{standing.status === 'blocked' && <Notice kind="info">You are blocked in this community; your posts do not appear in its feed.</Notice>}
-			{!user && <Notice kind="info">Sign in and join to post here. Anyone can read the feed.</Notice>}
+			{community.feedReaders === 'members' ? (
+				<Notice kind="info">
+					{standing.canPost ? 'This feed is shown to members only.' : 'This feed is shown to members only: join to read it here or in Bluesky.'} Its posts stay public on Bluesky: this
+					narrows the feed, it does not hide the posts.
+				</Notice>
+			) : (
+				!user && <Notice kind="info">Sign in and join to post here. Anyone can read the feed.</Notice>
+			)}
 			{feed.error && (
 				<Notice kind="error">
 					Could not load the feed: {feed.error}{' '}
@@ -100,7 +113,12 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 				))}
 			</div>
 			{feed.loading && <Loading label={feed.posts.length ? 'Loading more posts…' : 'Loading the feed…'} />}
-			{!feed.loading && !feed.error && feed.posts.length === 0 && (
+			{!feed.loading && !feed.error && feed.posts.length === 0 && community.feedReaders === 'members' && !standing.canPost && (
+				<Empty title="For members only">
+					<p>Members read this community's posts here and in its Bluesky feed.</p>
+				</Empty>
+			)}
+			{!feed.loading && !feed.error && feed.posts.length === 0 && (community.feedReaders !== 'members' || standing.canPost) && (
 				<Empty title="No posts yet">
 					<p>
 						Posts tagged <strong>{community.hashtag}</strong> by members appear here, newest first, for 7 days.
