@@ -7,7 +7,7 @@
 import type { Agent } from '@atproto/api';
 import { API_METHODS, MODERATION_ROUTES } from '../src/api/methods';
 import { communityIdOfHashtag, communityIdsInText, hashtagOf, newCommunityId } from '../src/shared/hashtag';
-import type { CommunityCounts, CommunitySummary, DashboardConfig, MemberStatus, MemberView, ModerationLogEntry } from '../src/shared/views';
+import type { CommunityCounts, CommunitySummary, DashboardConfig, MemberStatus, MemberView, ModerationLogEntry, ReportedPost } from '../src/shared/views';
 import { detectFacets } from './facets';
 
 export type { DashboardConfig, MemberStatus, MemberView, ModerationLogEntry };
@@ -16,6 +16,7 @@ export type ModerationVerb = keyof typeof MODERATION_ROUTES;
 export type ModerationReason = 'spam' | 'harassment' | 'off_topic' | 'misinformation' | 'explicit_content' | 'rule_violation' | 'other';
 export type MembershipResult = { uri: string; communities: { id: string; status: MemberStatus; role: string }[] };
 export type ModerationTarget = { post: { uri: string; cid: string } } | { did: string };
+export type { ReportedPost };
 
 /** A refusal from the service (or a response it should never give), with its `{ error, message }`. */
 export class ApiFailure extends Error {
@@ -221,6 +222,8 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 			did: serviceDid,
 			displayName: community.name.slice(0, 24),
 			description: `${community.description ?? ''} ${community.hashtag}`.trim().slice(0, 300),
+			// Bluesky then sends "show less like this" here (app.bsky.feed.sendInteractions): members' reports.
+			acceptsInteractions: true,
 			createdAt: now(),
 		};
 		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: record.$type, rkey: community.id, record });
@@ -235,6 +238,21 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 			body: JSON.stringify(body),
 		});
 		return parseResponse<T>(res);
+	}
+
+	/** Reports a post of the community to its staff (a member's report; one per post counts). */
+	reportPost(community: Pick<Community, 'id'>, postUri: string, reason: ModerationReason): Promise<{ community: string; filed: boolean; reason?: string }> {
+		return this.callApi('/api/reports', API_METHODS.reportPost, { community: community.id, post: postUri, reason });
+	}
+
+	/** The community's moderation queue (owner and moderators only). */
+	async reports(community: Pick<Community, 'id'>): Promise<ReportedPost[]> {
+		const res = await reach(`${this.service.url}/api/communities/${encodeURIComponent(community.id)}/reports`, { headers: { Authorization: `Bearer ${await this.serviceToken(API_METHODS.listReports)}` } });
+		return (await parseResponse<{ reports: ReportedPost[] }>(res)).reports;
+	}
+
+	dismissReports(community: Pick<Community, 'id'>, postUri: string): Promise<{ post: string; dismissed: number }> {
+		return this.callApi(`/api/communities/${encodeURIComponent(community.id)}/reports/dismiss`, API_METHODS.dismissReports, { post: postUri });
 	}
 
 	/** A feed page read as this user (with their service JWT), as the AppView reads it for a signed-in viewer. */

@@ -9,6 +9,7 @@ import { registerDashboardRoutes } from './dashboard';
 import { registerLexiconRoutes } from './lexicons';
 import { registerMembershipRoutes } from './memberships';
 import { registerModerationRoutes } from './moderation';
+import { registerReportRoutes } from './reports';
 import { isServicePath } from './service-paths';
 
 export function createApp(): Hono<{ Bindings: Env }> {
@@ -18,6 +19,7 @@ export function createApp(): Hono<{ Bindings: Env }> {
 	registerCommunityRoutes(app);
 	registerMembershipRoutes(app);
 	registerModerationRoutes(app);
+	registerReportRoutes(app);
 	registerDashboardRoutes(app);
 	registerLexiconRoutes(app);
 	registerAdminRoutes(app);

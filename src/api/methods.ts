@@ -12,6 +12,9 @@ export const API_METHODS = {
 	unblockUser: 'net.atrarium.api.unblockUser',
 	approveMember: 'net.atrarium.api.approveMember',
 	rejectMember: 'net.atrarium.api.rejectMember',
+	reportPost: 'net.atrarium.api.reportPost',
+	listReports: 'net.atrarium.api.listReports',
+	dismissReports: 'net.atrarium.api.dismissReports',
 } as const;
 
 /** The moderation routes: /api/moderation/<route> takes a record whose action is <action>. */

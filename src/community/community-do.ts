@@ -13,13 +13,15 @@ import { RebuildJob } from '../rebuild/job';
 import { Crawler, noRequests } from '../rebuild/network';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
-import type { CommunityCounts, CommunitySummary, MemberView, ModerationLogEntry, RebuildStatus } from '../shared/views';
+import type { CommunityCounts, CommunitySummary, MemberView, ModerationLogEntry, RebuildStatus, ReportedPost } from '../shared/views';
 import { Lru } from '../shared/lru';
 import { meteredSql, withOverride, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import { COMMUNITY_MIGRATIONS } from './migrations';
 import { CommunityReader, WITHHELD_PAGE, type FeedResult, type MemberPageResult } from './reader';
+import { ReportBook, type Report, type ReportOutcome } from './reports';
 import { nextExpiryMs, pruneExpired } from './retention';
+import { isStaffNow } from './rules';
 import { CommunityWriter, needsStorage, skippedInEmpty, type ApplyResult } from './writer';
 
 export interface CommunityStats {
@@ -177,6 +179,27 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		return result;
 	}
 
+	/** A member's report of a post (community/reports.ts). */
+	fileReport(report: Report): ReportOutcome {
+		const reader = this.reader();
+		if (!reader?.summary()) return { filed: false, reason: 'not_member' };
+		return new ReportBook(this.storage.sql).file(report, Date.now());
+	}
+
+	/** The moderation queue: reported posts, most reported first. */
+	reportQueue(limit: number): ReportedPost[] {
+		return this.schemaVersion === null ? [] : new ReportBook(this.storage.sql).queue(limit);
+	}
+
+	/** Whether `did` is the owner or a moderator now (who may read and dismiss reports). */
+	isStaff(did: string): boolean {
+		return isStaffNow(did, this.reader()?.binding(undefined, 'current') ?? null);
+	}
+
+	dismissReports(postUri: string): number {
+		return this.schemaVersion === null ? 0 : new ReportBook(this.storage.sql).dismiss(postUri);
+	}
+
 	async stats(): Promise<CommunityStats> {
 		const sql = this.ctx.storage.sql;
 		const count = (query: string) => (this.schemaVersion === null ? 0 : sql.exec<{ n: number }>(query).one().n);
@@ -199,7 +222,10 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		if (this.schemaVersion === null) return;
 		const nextStep = await this.rebuildStep();
 		// One transaction: the expired posts and the count they leave go together.
-		const { nextExpiryMs: due } = this.storage.transactionSync(() => pruneExpired(this.storage.sql, Date.now()));
+		const { nextExpiryMs: due } = this.storage.transactionSync(() => {
+			new ReportBook(this.storage.sql).prune(Date.now());
+			return pruneExpired(this.storage.sql, Date.now());
+		});
 		const next = nextStep === null ? due : Math.min(Date.now() + nextStep, due ?? Infinity);
 		this.alarmSet = next !== null;
 		if (next !== null) await this.ctx.storage.setAlarm(next);

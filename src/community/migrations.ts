@@ -193,4 +193,20 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 			ALTER TABLE binding ADD COLUMN feed_readers TEXT;
 		`,
 	},
+	{
+		id: 8,
+		description: "members' reports of posts (community/reports.ts): the service's own data, kept 7 days",
+		sql: `
+			CREATE TABLE reports (
+				post_uri TEXT NOT NULL,
+				reporter_did TEXT NOT NULL,
+				reason TEXT NOT NULL,
+				source TEXT NOT NULL,
+				created_ms INTEGER NOT NULL,
+				PRIMARY KEY (post_uri, reporter_did)
+			) WITHOUT ROWID;
+			CREATE INDEX reports_by_reporter ON reports (reporter_did, created_ms);
+			CREATE INDEX reports_by_time ON reports (created_ms);
+		`,
+	},
 ];

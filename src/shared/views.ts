@@ -100,3 +100,12 @@ export interface RebuildStatus {
 	/** Once done: what the rebuilt index holds, and how many live ops were applied over it. */
 	result: { members: number; pending: number; posts: number; hiddenPosts: number; blockedUsers: number; liveOpsReapplied: number } | null;
 }
+
+/** A post in a community's moderation queue (community/reports.ts): how many members reported it, why, and when last. */
+export interface ReportedPost {
+	postUri: string;
+	reports: number;
+	reasons: Record<string, number>;
+	lastReportedAt: string;
+	hidden: boolean;
+}

@@ -260,6 +260,20 @@ describe('dashboard', () => {
 		await bob.getByText('You joined Quiet Readers.').waitFor();
 		await bob.reload();
 		await postBy(bob, 'alice.test', text).waitFor();
+
+		// Bob reports Alice's post; Alice finds it in her Reports and dismisses it.
+		await postBy(bob, 'alice.test', text).getByRole('button', { name: 'Report post' }).click();
+		await bob.getByLabel('Reason').selectOption('spam');
+		await bob.getByRole('button', { name: 'Report to moderators' }).click();
+		await bob.getByText("Reported to the community's moderators.").waitFor();
+		await alice.goto(`${quietUrl}/moderation`);
+		await alice.getByRole('heading', { name: 'Reports' }).waitFor();
+		const reported = alice.getByRole('listitem', { name: /^1 report on / });
+		await reported.getByText('Spam').waitFor();
+		await expectAccessible(alice, 'reports');
+		await screenshot(alice, ARTIFACTS, '10-reports');
+		await reported.getByRole('button', { name: 'Dismiss' }).click();
+		await alice.getByText('No reports').waitFor();
 	});
 
 	it('Carol signs in with atproto OAuth on her PDS, and acts as herself with that session', async () => {

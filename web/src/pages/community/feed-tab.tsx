@@ -173,6 +173,7 @@ function FeedPost({ post, community, standing, onRemoved, onChanged }: { post: P
 	const user = useUser();
 	const [asking, setAsking] = useState<'hide' | 'block' | null>(null);
 	const action = useAction();
+	if (user && !standing.canModerate && standing.canPost && post.author.did !== user.did) return <PostCard post={post} controls={<ReportControl post={post} community={community} />} />;
 	if (!user || !standing.canModerate) return <PostCard post={post} />;
 	const controls = (
 		<div className="post-controls">
@@ -212,4 +213,37 @@ function FeedPost({ post, community, standing, onRemoved, onChanged }: { post: P
 		</div>
 	);
 	return <PostCard post={post} controls={controls} />;
+}
+
+/** A member reports a post to the community's owner and moderators (a report, not a moderation action). */
+function ReportControl({ post, community }: { post: PostView; community: Community }) {
+	const user = useUser()!;
+	const [asking, setAsking] = useState(false);
+	const action = useAction();
+	return (
+		<div className="post-controls">
+			{!asking && !action.done && (
+				<button type="button" onClick={() => setAsking(true)}>
+					Report post
+				</button>
+			)}
+			{asking && (
+				<ModerationForm
+					verbLabel="Report to moderators"
+					pending={action.pending}
+					onCancel={() => setAsking(false)}
+					onSubmit={(reason) =>
+						void action
+							.run(async () => {
+								const result = await user.client.reportPost(community, post.uri, reason);
+								return result.filed ? "Reported to the community's moderators." : 'You have already reported this post.';
+							})
+							.then((ok) => ok && setAsking(false))
+					}
+				/>
+			)}
+			{action.done && <Notice kind="success">{action.done}</Notice>}
+			{action.error && <Notice kind="error">{action.error}</Notice>}
+		</div>
+	);
 }

@@ -1,0 +1,107 @@
+/**
+ * Reports (community/reports.ts):
+ *   POST /xrpc/app.bsky.feed.sendInteractions   what Bluesky sends a feed that accepts interactions: each
+ *        "show less like this" (requestLess) from a member on a post of the feed becomes a report
+ *   POST /api/reports { community, post, reason }        a member reports a post from the dashboard
+ *   GET  /api/communities/:id/reports                    the moderation queue, for the owner and moderators
+ *   POST /api/communities/:id/reports/dismiss { post }   staff dismiss a post's reports
+ * Every call carries the caller's service JWT (lxm checked); reports are the service's own data.
+ */
+import { mainSchema as sendInteractionsSchema } from '@atcute/bluesky/types/app/feed/sendInteractions';
+import { safeParse } from '@atcute/lexicons/validations';
+import type { Context, Hono } from 'hono';
+import { REPORT_REASONS, type ReportOutcome } from '../community/reports';
+import { readConfig } from '../config';
+import { ApiError, invalidRequest } from '../errors';
+import { communityOfFeedUri } from '../feed/feed-uri';
+import { verifyCaller } from '../identity/service-auth';
+import { communityObject } from '../objects';
+import { parseRecordUri } from '../shared/at-uri';
+import { isCommunityId, type CommunityId } from '../shared/hashtag';
+import { readBodyText } from './body';
+import { API_METHODS } from './methods';
+import { parseLimit } from './params';
+
+type ReportEnv = { Bindings: Env };
+const SEND_INTERACTIONS = 'app.bsky.feed.sendInteractions';
+const REQUEST_LESS = 'app.bsky.feed.defs#requestLess';
+const MAX_BODY_BYTES = 64 * 1024;
+/** Interactions read from one call (Bluesky batches them); the rest of a bigger batch is ignored. */
+const MAX_INTERACTIONS = 100;
+
+export function registerReportRoutes(app: Hono<ReportEnv>): void {
+	app.post(`/xrpc/${SEND_INTERACTIONS}`, async (c) => {
+		const config = readConfig(c.env);
+		const viewer = await verifyCaller(c.req.raw, config, SEND_INTERACTIONS);
+		const parsed = safeParse(sendInteractionsSchema.input.schema, await readJson(c));
+		if (!parsed.ok) throw invalidRequest(`Not a sendInteractions body: ${parsed.message}`);
+		const fromFeed = parsed.value.feed && config.operatorDid ? communityOfFeedUri(parsed.value.feed, config.operatorDid) : null;
+		if (parsed.value.feed && !fromFeed) throw new ApiError(400, 'UnknownFeed', `This service does not serve ${parsed.value.feed}`);
+		let filed = 0;
+		for (const interaction of parsed.value.interactions.slice(0, MAX_INTERACTIONS)) {
+			// Without `feed`, the feed context the skeleton gave the post names its community.
+			const id = fromFeed ?? (isCommunityId(interaction.feedContext ?? '') ? (interaction.feedContext as CommunityId) : null);
+			if (interaction.event !== REQUEST_LESS || !id || !interaction.item || !parseRecordUri(interaction.item)) continue;
+			const outcome = await communityObject(c.env, id).fileReport({ postUri: interaction.item, reporterDid: viewer, reason: 'show_less', source: 'bluesky' });
+			if (outcome.filed) filed++;
+		}
+		// The lexicon's answer is an empty object; the header says what became of the batch, for operators.
+		c.header('atrarium-reports-filed', String(filed));
+		return c.json({});
+	});
+
+	app.post('/api/reports', async (c) => {
+		const viewer = await verifyCaller(c.req.raw, readConfig(c.env), API_METHODS.reportPost);
+		const body = (await readJson(c)) as { community?: unknown; post?: unknown; reason?: unknown } | null;
+		const id = body?.community;
+		if (typeof id !== 'string' || !isCommunityId(id)) throw invalidRequest('community must be a community id (8 lowercase hex digits)');
+		if (typeof body?.post !== 'string' || parseRecordUri(body.post)?.collection !== 'app.bsky.feed.post') throw invalidRequest('post must be a post at-uri');
+		if (typeof body.reason !== 'string' || !REPORT_REASONS.includes(body.reason)) throw invalidRequest(`reason must be one of ${REPORT_REASONS.join(', ')}`);
+		const outcome = await communityObject(c.env, id).fileReport({ postUri: body.post, reporterDid: viewer, reason: body.reason, source: 'dashboard' });
+		return answerReport(c, id, outcome);
+	});
+
+	app.get('/api/communities/:id/reports', async (c) => {
+		const id = await requireStaff(c, API_METHODS.listReports);
+		return c.json({ reports: await communityObject(c.env, id).reportQueue(parseLimit(c.req.query('limit'), 50, 200)) });
+	});
+
+	app.post('/api/communities/:id/reports/dismiss', async (c) => {
+		const id = await requireStaff(c, API_METHODS.dismissReports);
+		const body = (await readJson(c)) as { post?: unknown } | null;
+		if (typeof body?.post !== 'string' || !parseRecordUri(body.post)) throw invalidRequest('post must be a post at-uri');
+		return c.json({ post: body.post, dismissed: await communityObject(c.env, id).dismissReports(body.post) });
+	});
+}
+
+function answerReport(c: Context<ReportEnv>, id: string, outcome: ReportOutcome): Response {
+	if (outcome.filed) return c.json({ community: id, filed: true });
+	switch (outcome.reason) {
+		case 'duplicate':
+			return c.json({ community: id, filed: false, reason: 'duplicate' });
+		case 'not_member':
+			throw new ApiError(403, 'NotAMember', `Only members of ${id} can report its posts`);
+		case 'unknown_post':
+			throw new ApiError(404, 'RecordNotFound', `That post is not in the feed of ${id}`);
+		case 'rate_limited':
+			throw new ApiError(429, 'RateLimitExceeded', 'Too many reports in this community in the last hour; try again later');
+	}
+}
+
+/** The community id of the path, once the caller's token shows the owner or a moderator. */
+async function requireStaff(c: Context<ReportEnv>, lxm: string): Promise<CommunityId> {
+	const id = c.req.param('id') ?? '';
+	if (!isCommunityId(id)) throw invalidRequest('A community id is 8 lowercase hex digits');
+	const caller = await verifyCaller(c.req.raw, readConfig(c.env), lxm);
+	if (!(await communityObject(c.env, id).isStaff(caller))) throw new ApiError(403, 'NotAModerator', `Only the owner and moderators of ${id} can see and dismiss its reports`);
+	return id;
+}
+
+async function readJson(c: Context<ReportEnv>): Promise<unknown> {
+	const text = await readBodyText(c.req.raw, MAX_BODY_BYTES);
+	try {
+		return JSON.parse(text);
+	} catch {
+		throw invalidRequest('The body must be JSON');
+	}
+}
