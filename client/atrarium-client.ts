@@ -8,10 +8,12 @@ import type { Agent } from '@atproto/api';
 import { API_METHODS, MODERATION_ROUTES } from '../src/api/methods';
 import { communityIdOfHashtag, communityIdsInText, hashtagOf, newCommunityId } from '../src/shared/hashtag';
 import type { CommunityCounts, CommunitySummary, DashboardConfig, MemberStatus, MemberView, ModerationLogEntry, ReportedPost } from '../src/shared/views';
+import type { StageStanding } from '../src/community/stages';
 import { detectFacets } from './facets';
 
 export type { DashboardConfig, MemberStatus, MemberView, ModerationLogEntry };
-export type Community = Omit<CommunitySummary, 'closed'> & CommunityCounts & { feedUri: string | null };
+/** A community as the service shows it; `stageStanding` comes with a single community's read. */
+export type Community = Omit<CommunitySummary, 'closed'> & CommunityCounts & { feedUri: string | null; stageStanding?: StageStanding };
 export type ModerationVerb = keyof typeof MODERATION_ROUTES;
 export type ModerationReason = 'spam' | 'harassment' | 'off_topic' | 'misinformation' | 'explicit_content' | 'rule_violation' | 'other';
 export type MembershipResult = { uri: string; communities: { id: string; status: MemberStatus; role: string }[] };
@@ -142,7 +144,7 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 	}
 
 	/** The owner changes their config record (its moderators, say); the record in their repo stays the source of truth. */
-	async updateCommunity(id: string, changes: { moderators?: string[]; description?: string; name?: string; feedReaders?: 'anyone' | 'members' }): Promise<Community> {
+	async updateCommunity(id: string, changes: { moderators?: string[]; description?: string; name?: string; feedReaders?: 'anyone' | 'members'; stage?: StageStanding['stage'] }): Promise<Community> {
 		const { data: current } = await this.agent.com.atproto.repo.getRecord({ repo: this.did, collection: CONFIG, rkey: id });
 		const record = { ...(current.value as Record<string, unknown>), ...changes };
 		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: CONFIG, rkey: id, record, validate: false, ...(current.cid ? { swapRecord: current.cid } : {}) });

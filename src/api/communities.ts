@@ -3,6 +3,7 @@
  * members (paged), and its moderation log (public GETs). Reads of an id nobody bound answer 404 and store nothing.
  */
 import type { Context, Hono } from 'hono';
+import { stageStanding } from '../community/stages';
 import { readConfig } from '../config';
 import { ApiError, invalidRequest, notFound } from '../errors';
 import { feedUriOf } from '../feed/feed-uri';
@@ -66,7 +67,7 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 		const id = communityIdParam(c);
 		const summary = await communityObject(c.env, id).summary();
 		if (!summary || summary.closed) throw noCommunity(id);
-		return c.json({ ...summary, feedUri: feedUri(c, id) });
+		return c.json({ ...summary, feedUri: feedUri(c, id), stageStanding: stageStanding(summary.stage, { members: summary.members, posts: summary.posts }) });
 	});
 
 	app.get('/api/communities/:id/members', async (c) => {

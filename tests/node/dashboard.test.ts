@@ -109,6 +109,9 @@ describe('dashboard', () => {
 		expect(communityUrl).toBe(`${sandbox.url}/c/${hashtag.slice(5)}`);
 		await alice.getByText('You own this community').waitFor();
 		await alice.getByText('No posts yet').waitFor();
+		// The stage, this week's figures, and what the next stage needs; not ready, so it cannot be moved yet.
+		await alice.getByRole('region', { name: 'Stage' }).getByText(/This week: 1 member, 0 posts\. The community stage needs 5 members and 20 posts a week: 4 more members and 20 more posts to go/).waitFor();
+		expect(await alice.getByRole('button', { name: 'Move to the community stage' }).isDisabled()).toBe(true);
 	});
 
 	it('the session stays in the browser: the service is only ever sent service JWTs', async () => {

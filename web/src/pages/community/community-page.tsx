@@ -76,8 +76,51 @@ function CommunityHeader({ community, members, standing, onChanged }: { communit
 					</a>
 				)}
 			</p>
+			{community.stageStanding && <StagePanel community={community} stageStanding={community.stageStanding} isOwner={standing.role === 'owner'} onChanged={onChanged} />}
 			{members.length === 0 && standing.role === 'owner' && <Notice kind="info">Your community is ready. Share its hashtag; people who join and post with it fill the feed.</Notice>}
 		</header>
+	);
+}
+
+const STAGE_NAMES = { theme: 'Theme', community: 'Community', graduated: 'Graduated' } as const;
+const figure = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The stage, this week's figures, and what the next stage needs; the owner moves it when it is ready. */
+function StagePanel({ community, stageStanding, isOwner, onChanged }: { community: Community; stageStanding: NonNullable<Community['stageStanding']>; isOwner: boolean; onChanged: () => void }) {
+	const user = useUser();
+	const action = useAction();
+	const { stage, earned, figures, next } = stageStanding;
+	const move = () =>
+		void action.run(async () => {
+			await user!.client.updateCommunity(community.id, { stage: next!.stage });
+			onChanged();
+			return `${community.name} is now at the ${STAGE_NAMES[next!.stage].toLowerCase()} stage.`;
+		});
+	return (
+		<section className="stage" aria-label="Stage">
+			<p className="meta">
+				Stage: <strong>{STAGE_NAMES[stage]}</strong>
+				{!earned && ' (declared; this week’s figures do not meet it yet, so nothing that needs it is open)'}. This week:{' '}
+				{figure(figures.members, 'member')}, {figure(figures.posts, 'post')}.
+				{next &&
+					(next.ready
+						? ` Ready for the ${STAGE_NAMES[next.stage].toLowerCase()} stage.`
+						: ` The ${STAGE_NAMES[next.stage].toLowerCase()} stage needs ${figure(next.needs.members, 'member')} and ${figure(next.needs.posts, 'post')} a week: ${[
+								next.missing.members ? `${next.missing.members} more ${next.missing.members === 1 ? 'member' : 'members'}` : null,
+								next.missing.posts ? `${next.missing.posts} more ${next.missing.posts === 1 ? 'post' : 'posts'}` : null,
+							]
+								.filter(Boolean)
+								.join(' and ')} to go.`)}
+				{!next && ' Graduated communities can have child communities.'}
+			</p>
+			{isOwner && user && next && (
+				<button type="button" disabled={!next.ready || action.pending} onClick={move}>
+					{action.pending ? 'Moving…' : `Move to the ${STAGE_NAMES[next.stage].toLowerCase()} stage`}
+				</button>
+			)}
+			{action.done && <Notice kind="success">{action.done}</Notice>}
+			{action.error && <Notice kind="error">{action.error}</Notice>}
+		</section>
 	);
 }
 
