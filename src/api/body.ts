@@ -7,7 +7,7 @@
  * wrangler exits). Read to its end, the body leaves the keep-alive connection usable for the next
  * request (tests/node/request-edges.test.ts).
  */
-import { ApiError } from '../errors';
+import { ApiError, invalidRequest } from '../errors';
 
 /**
  * How much of a body is read and discarded in all. Past it the body is cancelled, and workerd closes
@@ -39,6 +39,16 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
 		offset += chunk.byteLength;
 	}
 	return new TextDecoder().decode(bytes);
+}
+
+/** The body parsed as JSON; a 400 InvalidRequest saying `what` it must be if it is not JSON, a 413 past maxBytes. */
+export async function readJsonBody(request: Request, maxBytes: number, what = 'The body must be JSON'): Promise<unknown> {
+	const text = await readBodyText(request, maxBytes);
+	try {
+		return JSON.parse(text);
+	} catch {
+		throw invalidRequest(what);
+	}
 }
 
 /**

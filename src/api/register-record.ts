@@ -18,7 +18,7 @@ import { communityObject, receiverObject } from '../objects';
 import { routeCommit } from '../processor/to-ops';
 import { parseRecordUri, type RecordUri } from '../shared/at-uri';
 import type { CommunityId } from '../shared/hashtag';
-import { readBodyText } from './body';
+import { readJsonBody } from './body';
 
 const MAX_BODY_BYTES = 4_096;
 
@@ -89,13 +89,7 @@ export async function registerRecord(
 }
 
 async function readUri(c: Context): Promise<string> {
-	const text = await readBodyText(c.req.raw, MAX_BODY_BYTES);
-	let body: unknown;
-	try {
-		body = JSON.parse(text);
-	} catch {
-		throw invalidRequest('The body must be JSON: { "uri": "at://..." }');
-	}
+	const body = await readJsonBody(c.req.raw, MAX_BODY_BYTES, 'The body must be JSON: { "uri": "at://..." }');
 	const uri = (body as { uri?: unknown } | null)?.uri;
 	if (typeof uri !== 'string') throw invalidRequest('The body must be JSON: { "uri": "at://..." }');
 	return uri;

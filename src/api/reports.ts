@@ -18,7 +18,7 @@ import { verifyCaller } from '../identity/service-auth';
 import { communityObject } from '../objects';
 import { parseRecordUri } from '../shared/at-uri';
 import { isCommunityId, type CommunityId } from '../shared/hashtag';
-import { readBodyText } from './body';
+import { readJsonBody } from './body';
 import { API_METHODS } from './methods';
 import { parseLimit } from './params';
 
@@ -97,11 +97,4 @@ async function requireStaff(c: Context<ReportEnv>, lxm: string): Promise<Communi
 	return id;
 }
 
-async function readJson(c: Context<ReportEnv>): Promise<unknown> {
-	const text = await readBodyText(c.req.raw, MAX_BODY_BYTES);
-	try {
-		return JSON.parse(text);
-	} catch {
-		throw invalidRequest('The body must be JSON');
-	}
-}
+const readJson = (c: Context<ReportEnv>) => readJsonBody(c.req.raw, MAX_BODY_BYTES);

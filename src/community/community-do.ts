@@ -5,12 +5,9 @@
  * its schema, and only ops that must be kept (see `needsStorage`) create it.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { readConfig } from '../config';
-import { didResolverFor } from '../identity/did-resolver';
-import { proveRecord } from '../identity/record-proof';
 import { directoryObject } from '../objects';
 import { RebuildJob } from '../rebuild/job';
-import { Crawler, noRequests } from '../rebuild/network';
+import { networkOf } from '../rebuild/steps';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
 import type { CommunityCounts, CommunitySummary, MemberView, ModerationLogEntry, RebuildStatus, ReportedPost } from '../shared/views';
@@ -181,14 +178,14 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 
 	/** A member's report of a post (community/reports.ts). */
 	fileReport(report: Report): ReportOutcome {
-		const reader = this.reader();
-		if (!reader?.summary()) return { filed: false, reason: 'not_member' };
-		return new ReportBook(this.storage.sql).file(report, Date.now());
+		// An object that holds nothing has no members (and gets no schema for a report).
+		if (this.schemaVersion === null) return { filed: false, reason: 'not_member' };
+		return new ReportBook(this.storage).file(report, Date.now());
 	}
 
 	/** The moderation queue: reported posts, most reported first. */
 	reportQueue(limit: number): ReportedPost[] {
-		return this.schemaVersion === null ? [] : new ReportBook(this.storage.sql).queue(limit);
+		return this.schemaVersion === null ? [] : new ReportBook(this.storage).queue(limit);
 	}
 
 	/** Whether `did` is the owner or a moderator now (who may read and dismiss reports). */
@@ -197,7 +194,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	}
 
 	dismissReports(postUri: string): number {
-		return this.schemaVersion === null ? 0 : new ReportBook(this.storage.sql).dismiss(postUri);
+		return this.schemaVersion === null ? 0 : new ReportBook(this.storage).dismiss(postUri);
 	}
 
 	async stats(): Promise<CommunityStats> {
@@ -223,7 +220,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		const nextStep = await this.rebuildStep();
 		// One transaction: the expired posts and the count they leave go together.
 		const { nextExpiryMs: due } = this.storage.transactionSync(() => {
-			new ReportBook(this.storage.sql).prune(Date.now());
+			new ReportBook(this.storage).prune(Date.now());
 			return pruneExpired(this.storage.sql, Date.now());
 		});
 		const next = nextStep === null ? due : Math.min(Date.now() + nextStep, due ?? Infinity);
@@ -235,9 +232,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	private async rebuildStep(): Promise<number | null> {
 		const job = this.rebuild;
 		if (!job.active()) return null;
-		const config = readConfig(this.env);
-		const resolver = didResolverFor(config.plcUrl);
-		const next = await job.step({ crawler: new Crawler(resolver, noRequests()), prove: (ref) => proveRecord(ref, resolver), relayUrl: config.relayUrl });
+		const next = await job.step(networkOf(this.env));
 		if (!job.active()) {
 			this.rebuilding = false;
 			// Finished: the directory and any API registration waiting on the binding learn the rebuilt config.

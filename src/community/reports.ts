@@ -7,6 +7,7 @@
  */
 import moderationAction from '../../lexicons/net/atrarium/moderation/action.json';
 import type { ReportedPost } from '../shared/views';
+import { CommunityReader } from './reader';
 import { RETENTION_MS } from './retention';
 
 /** The reasons a member may give: the moderation lexicon's, and `show_less` for Bluesky's "show less like this". */
@@ -25,11 +26,17 @@ export type ReportOutcome = { filed: true } | { filed: false; reason: 'not_membe
 
 
 export class ReportBook {
-	constructor(private readonly sql: SqlStorage) {}
+	private readonly sql: SqlStorage;
+	private readonly reader: CommunityReader;
+
+	constructor(storage: DurableObjectStorage) {
+		this.sql = storage.sql;
+		this.reader = new CommunityReader(storage);
+	}
 
 	/** Files a report if the reporter is a member now, the post is in the index, and the reporter is within the rate. */
 	file(report: Report, nowMs: number): ReportOutcome {
-		if (this.sql.exec('SELECT 1 FROM authors WHERE did = ? AND member = 1 AND blocked = 0', report.reporterDid).toArray().length === 0) return { filed: false, reason: 'not_member' };
+		if (!this.reader.isCountedMember(report.reporterDid)) return { filed: false, reason: 'not_member' };
 		if (this.sql.exec('SELECT 1 FROM posts WHERE uri = ?', report.postUri).toArray().length === 0) return { filed: false, reason: 'unknown_post' };
 		if (this.sql.exec('SELECT 1 FROM reports WHERE post_uri = ? AND reporter_did = ?', report.postUri, report.reporterDid).toArray().length > 0) return { filed: false, reason: 'duplicate' };
 		const lastHour = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM reports WHERE reporter_did = ? AND created_ms > ?', report.reporterDid, nowMs - HOUR_MS).one().n;

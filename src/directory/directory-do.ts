@@ -5,12 +5,9 @@
  * community from the network (rebuild/directory-job.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
-import { readConfig } from '../config';
-import { didResolverFor } from '../identity/did-resolver';
-import { proveRecord } from '../identity/record-proof';
 import { communityObject } from '../objects';
 import { DirectoryRebuild, type DirectoryRebuildStatus } from '../rebuild/directory-job';
-import { Crawler, noRequests } from '../rebuild/network';
+import { networkOf } from '../rebuild/steps';
 import type { CommunityId } from '../shared/hashtag';
 import type { CommunitySummary } from '../shared/views';
 import { applyMigrations, type Migration } from '../storage/migrations';
@@ -116,17 +113,12 @@ export class CommunityDirectory extends DurableObject<Env> {
 
 	override async alarm(): Promise<void> {
 		const job = new DirectoryRebuild(this.ctx.storage);
-		const config = readConfig(this.env);
-		const resolver = didResolverFor(config.plcUrl);
-		const next = await job.step(
-			{ crawler: new Crawler(resolver, noRequests()), prove: (ref) => proveRecord(ref, resolver), relayUrl: config.relayUrl },
-			{
-				knownOwner: (id) => this.get(id)?.ownerDid ?? null,
-				startCommunity: async (id, ownerDid, fresh) => {
-					await communityObject(this.env, id).startRebuild(id, ownerDid, fresh);
-				},
+		const next = await job.step(networkOf(this.env), {
+			knownOwner: (id) => this.get(id)?.ownerDid ?? null,
+			startCommunity: async (id, ownerDid, fresh) => {
+				await communityObject(this.env, id).startRebuild(id, ownerDid, fresh);
 			},
-		);
+		});
 		if (next !== null) await this.ctx.storage.setAlarm(Date.now() + next);
 	}
 

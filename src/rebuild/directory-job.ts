@@ -11,13 +11,12 @@
  * reported as contested and not rebuilt (the operator names the owner: POST /admin/communities/:id/rebuild).
  */
 import { validateRecord } from '../lexicon/validate';
-import type { Prover } from '../processor/authority';
-import { parseRecordUri } from '../shared/at-uri';
+import { CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
 import { isCommunityId, type CommunityId } from '../shared/hashtag';
 import { forEachLimited } from '../shared/pool';
 import type { CrawlRequests } from '../shared/views';
-import { CrawlError, noRequests, type Crawler } from './network';
-import { CONFIG } from './records';
+import { CrawlError, noRequests } from './network';
+import { REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, type CrawlNetwork } from './steps';
 
 export type DirectoryRebuildPhase = 'configs' | 'claims' | 'communities' | 'done' | 'failed';
 
@@ -43,19 +42,8 @@ export interface DirectoryHooks {
 	startCommunity(id: CommunityId, ownerDid: string, fresh: boolean): Promise<void>;
 }
 
-export interface DirectoryNetwork {
-	crawler: Crawler;
-	prove: Prover;
-	relayUrl: URL | null;
-	now?: () => number;
-}
-
-const REPOS_PER_STEP = 8;
-const REPO_CONCURRENCY = 4;
-const REPO_ATTEMPTS = 3;
 const COMMUNITIES_PER_STEP = 20;
 const MAX_CONFIG_PAGES = 10;
-const STEP_ATTEMPTS = 5;
 
 type JobRow = { phase: DirectoryRebuildPhase; fresh: number; started_ms: number; relay_cursor: string | null; step_failures: number; requests: string; error: string | null; finished_ms: number | null };
 
@@ -117,7 +105,7 @@ export class DirectoryRebuild {
 	}
 
 	/** One step; ms until the next, or null when the job is over. */
-	async step(network: DirectoryNetwork, hooks: DirectoryHooks): Promise<number | null> {
+	async step(network: CrawlNetwork, hooks: DirectoryHooks): Promise<number | null> {
 		const row = this.row();
 		if (!row || !this.active()) return null;
 		Object.assign(network.crawler.requests, JSON.parse(row.requests) as CrawlRequests);
@@ -131,15 +119,15 @@ export class DirectoryRebuild {
 			const failures = row.step_failures + 1;
 			const message = err instanceof Error ? err.message : String(err);
 			this.sql.exec('UPDATE rebuild_all SET requests = ?, step_failures = ?, error = ?', JSON.stringify(network.crawler.requests), failures, message);
-			if (failures < STEP_ATTEMPTS) return 1000 * 2 ** failures;
+			if (failures < STEP_ATTEMPTS) return retryInMs(failures);
 			this.sql.exec("UPDATE rebuild_all SET phase = 'failed', finished_ms = ?, error = ?", now(), `gave up after ${failures} failed attempts: ${message}`);
 			return null;
 		}
 	}
 
-	private async listRepos(row: JobRow, network: DirectoryNetwork): Promise<number> {
+	private async listRepos(row: JobRow, network: CrawlNetwork): Promise<number> {
 		if (!network.relayUrl) throw new CrawlError('RELAY_URL is not configured: no relay to list the repos holding configs');
-		const listed = await network.crawler.reposWith(network.relayUrl, CONFIG, row.relay_cursor);
+		const listed = await network.crawler.reposWith(network.relayUrl, CONFIG_COLLECTION, row.relay_cursor);
 		this.storage.transactionSync(() => {
 			for (const did of listed.dids) this.sql.exec("INSERT INTO rebuild_all_repos (did, state) VALUES (?, 'todo') ON CONFLICT (did) DO NOTHING", did);
 			this.sql.exec(`UPDATE rebuild_all SET relay_cursor = ?${listed.cursor ? '' : ", phase = 'claims'"}`, listed.cursor);
@@ -147,7 +135,7 @@ export class DirectoryRebuild {
 		return 0;
 	}
 
-	private async readClaims(network: DirectoryNetwork, now: () => number): Promise<number> {
+	private async readClaims(network: CrawlNetwork, now: () => number): Promise<number> {
 		const due = this.sql.exec<{ did: string; attempts: number }>("SELECT did, attempts FROM rebuild_all_repos WHERE state = 'todo' AND retry_ms <= ? ORDER BY did LIMIT ?", now(), REPOS_PER_STEP).toArray();
 		await forEachLimited(due, REPO_CONCURRENCY, async (repo) => {
 			try {
@@ -158,8 +146,8 @@ export class DirectoryRebuild {
 				});
 			} catch (err) {
 				if (!(err instanceof CrawlError)) throw err;
-				const tried = repo.attempts + 1;
-				this.sql.exec('UPDATE rebuild_all_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?', tried >= REPO_ATTEMPTS ? 'failed' : 'todo', tried, now() + 1000 * 2 ** tried, err.message, repo.did);
+				const { state, retryAtMs } = repoFailure(repo.attempts + 1, now());
+				this.sql.exec('UPDATE rebuild_all_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?', state, repo.attempts + 1, retryAtMs, err.message, repo.did);
 			}
 		});
 		const waiting = this.sql.exec<{ next: number | null }>("SELECT min(retry_ms) AS next FROM rebuild_all_repos WHERE state = 'todo'").one().next;
@@ -169,12 +157,12 @@ export class DirectoryRebuild {
 	}
 
 	/** The community ids a repo holds a proven, valid config for. */
-	private async claimsOf(network: DirectoryNetwork, did: string): Promise<CommunityId[]> {
+	private async claimsOf(network: CrawlNetwork, did: string): Promise<CommunityId[]> {
 		const pds = await network.crawler.pdsOf(did);
 		const ids: CommunityId[] = [];
 		let cursor: string | null = null;
 		for (let page = 0; page < MAX_CONFIG_PAGES; page++) {
-			const listed = await network.crawler.listRecords(pds, did, CONFIG, cursor);
+			const listed = await network.crawler.listRecords(pds, did, CONFIG_COLLECTION, cursor);
 			for (const record of listed.records) {
 				const ref = parseRecordUri(record.uri);
 				if (!ref || ref.did !== did || !isCommunityId(ref.rkey)) continue;
@@ -182,7 +170,7 @@ export class DirectoryRebuild {
 				const proof = await network.prove(ref);
 				if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
 				if (proof.verdict !== 'held') continue;
-				const valid = validateRecord(CONFIG, proof.record);
+				const valid = validateRecord(CONFIG_COLLECTION, proof.record);
 				if (valid.ok && valid.value.hashtag.toLowerCase() === `#atr_${ref.rkey}`) ids.push(ref.rkey);
 			}
 			cursor = listed.cursor;

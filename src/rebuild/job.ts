@@ -13,34 +13,19 @@
  */
 import { CommunityReader } from '../community/reader';
 import { CommunityWriter } from '../community/writer';
-import type { Prover } from '../processor/authority';
-import { atUri, parseRecordUri } from '../shared/at-uri';
+import { atUri, CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
 import { forEachLimited } from '../shared/pool';
 import type { CrawlRequests, RebuildPhase, RebuildStatus } from '../shared/views';
-import { CrawlError, noRequests, type Crawler } from './network';
-import { ACTION, CONFIG, configOp, MEMBERSHIP, namesCommunity, POST, postPage, provenOp, type RepoRead } from './records';
+import { CrawlError, noRequests } from './network';
+import { ACTION, configOp, MEMBERSHIP, namesCommunity, POST, postPage, provenOp, type RepoRead } from './records';
+import { REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, type CrawlNetwork } from './steps';
 
-export interface RebuildNetwork {
-	crawler: Crawler;
-	prove: Prover;
-	/** Null when RELAY_URL is not configured: the rebuild fails at its relay step, saying so. */
-	relayUrl: URL | null;
-	now?: () => number;
-}
-
-/** Repos read per step, and at once. */
-const REPOS_PER_STEP = 8;
-const REPO_CONCURRENCY = 4;
 const RELAY_PAGES_PER_STEP = 5;
-/** Attempts per repo before it is reported and skipped; waits of 2, 4 s between them. */
-const REPO_ATTEMPTS = 3;
 /** Caps on one repo's listing (a hostile repo cannot keep a rebuild busy): 1,000 memberships and actions, 5,000 posts. */
 const MAX_AUTHORITY_PAGES = 10;
 const MAX_POST_PAGES = 50;
-/** Failed steps (the owner's PDS, the relay) before the rebuild gives up. */
-export const STEP_ATTEMPTS = 5;
 
 const KIND = { 'config.put': 0, 'membership.put': 1, 'moderation.put': 2, 'post.put': 3 } as const;
 
@@ -132,7 +117,7 @@ export class RebuildJob {
 	 * Runs one step; returns when the next should run (ms from now), or null when the rebuild is over. A
 	 * step that fails is tried again with backoff, and the rebuild fails after STEP_ATTEMPTS.
 	 */
-	async step(network: RebuildNetwork): Promise<number | null> {
+	async step(network: CrawlNetwork): Promise<number | null> {
 		const row = this.row();
 		if (!row || row.phase === 'done' || row.phase === 'failed') return null;
 		const requests = JSON.parse(row.requests) as CrawlRequests & { refused?: number };
@@ -151,7 +136,7 @@ export class RebuildJob {
 				this.fail(`gave up after ${failures} failed attempts: ${message}`, context.now());
 				return null;
 			}
-			return 1000 * 2 ** failures;
+			return retryInMs(failures);
 		}
 	}
 
@@ -168,7 +153,7 @@ export class RebuildJob {
 
 	private async readConfig({ row, network, requests, now }: StepContext): Promise<number | null> {
 		const owner = row.owner_did;
-		const configUri = atUri(owner, CONFIG, row.community_id);
+		const configUri = atUri(owner, CONFIG_COLLECTION, row.community_id);
 		const pds = await network.crawler.pdsOf(owner);
 		const rev = await network.crawler.latestRev(pds, owner);
 		requests.proofs++;
@@ -220,9 +205,8 @@ export class RebuildJob {
 				});
 			} catch (err) {
 				if (!(err instanceof CrawlError)) throw err;
-				const tried = attempts + 1;
-				const state = tried >= REPO_ATTEMPTS ? 'failed' : 'todo';
-				this.sql.exec('UPDATE rebuild_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?', state, tried, now() + 1000 * 2 ** tried, err.message, did);
+				const { state, retryAtMs } = repoFailure(attempts + 1, now());
+				this.sql.exec('UPDATE rebuild_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?', state, attempts + 1, retryAtMs, err.message, did);
 			}
 		});
 
@@ -233,7 +217,7 @@ export class RebuildJob {
 	}
 
 	/** One repo's records for the community, as ops (authority records proven). */
-	private async readRepo(row: JobRow, network: RebuildNetwork, requests: CrawlRequests & { refused?: number }, did: string, staff: boolean, nowMs: number): Promise<IndexOp[]> {
+	private async readRepo(row: JobRow, network: CrawlNetwork, requests: CrawlRequests & { refused?: number }, did: string, staff: boolean, nowMs: number): Promise<IndexOp[]> {
 		const { crawler } = network;
 		const pds = await crawler.pdsOf(did);
 		const read = this.readOf(row, did, await crawler.latestRev(pds, did));
@@ -335,7 +319,7 @@ export class RebuildJob {
 	}
 
 	private readOf(row: JobRow, did: string, rev: string): RepoRead {
-		return { communityId: row.community_id, configUri: atUri(row.owner_did, CONFIG, row.community_id), did, rev, startedUs: row.started_us };
+		return { communityId: row.community_id, configUri: atUri(row.owner_did, CONFIG_COLLECTION, row.community_id), did, rev, startedUs: row.started_us };
 	}
 
 	private row(): JobRow | null {
@@ -345,7 +329,7 @@ export class RebuildJob {
 
 interface StepContext {
 	row: JobRow;
-	network: RebuildNetwork;
+	network: CrawlNetwork;
 	requests: CrawlRequests & { refused?: number };
 	now: () => number;
 }

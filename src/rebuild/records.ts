@@ -12,7 +12,7 @@ import { mainSchema as postSchema } from '@atcute/bluesky/types/app/feed/post';
 import { safeParse } from '@atcute/lexicons/validations';
 import { RETENTION_MS } from '../community/retention';
 import { validateRecord, type CommunityConfigRecord } from '../lexicon/validate';
-import { parseRecordUri } from '../shared/at-uri';
+import { CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
 import { communityIdsInPost, type CommunityId } from '../shared/hashtag';
 import type { IndexOp, RecordRef } from '../shared/index-op';
 import type { ListedRecord } from './network';
@@ -20,7 +20,6 @@ import type { ListedRecord } from './network';
 export const MEMBERSHIP = 'net.atrarium.community.membership';
 export const ACTION = 'net.atrarium.moderation.action';
 export const POST = 'app.bsky.feed.post';
-export const CONFIG = 'net.atrarium.community.config';
 
 /** What every record read from one repo in one rebuild shares. */
 export interface RepoRead {
@@ -74,7 +73,7 @@ export function provenOp(read: RepoRead, collection: typeof MEMBERSHIP | typeof 
 
 /** The owner's proven config as a claim on the id, or the reason it cannot bind it. */
 export function configOp(read: RepoRead, cid: string, value: unknown): { ok: true; op: IndexOp; record: CommunityConfigRecord } | { ok: false; reason: string } {
-	const valid = validateRecord(CONFIG, value);
+	const valid = validateRecord(CONFIG_COLLECTION, value);
 	if (!valid.ok) return { ok: false, reason: `the owner's config is not valid: ${valid.message}` };
 	if (valid.value.hashtag.toLowerCase() !== `#atr_${read.communityId}`) return { ok: false, reason: `the owner's config names ${valid.value.hashtag}, not #atr_${read.communityId}` };
 	const ref: RecordRef = { uri: read.configUri, did: read.did, rkey: read.communityId, rev: read.rev, observedUs: read.startedUs, via: 'rebuild' };

@@ -6,13 +6,12 @@
  */
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { P256PrivateKeyExportable } from '@atcute/crypto';
-import type { Did } from '@atcute/lexicons/syntax';
-import { createServiceJwt } from '@atcute/xrpc-server/auth';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../../src/config';
 import { feedCacheKey } from '../../src/feed/cache';
 import worker from '../../src/index';
 import { community, Ingest } from './_support/ingest';
+import { didWebViewer } from './_support/viewer';
 import { action, ALICE, BOB, config, configUri, membership, newRkey, post, postUri, remove } from './_support/records';
 
 const OPERATOR = 'did:plc:operatoroperatoroperator';
@@ -108,18 +107,8 @@ describe('the feed page cache', () => {
 	it('serves a viewer with a valid token the same entry, and still refuses a bad token with 401', async () => {
 		const id = 'fc000003';
 		await communityWithPosts(id, 1);
-		const viewer = 'did:web:viewer.feed-cache.test' as Did;
-		const key = await P256PrivateKeyExportable.createKeypair();
-		const didDocument = {
-			'@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
-			id: viewer,
-			verificationMethod: [{ id: `${viewer}#atproto`, type: 'Multikey', controller: viewer, publicKeyMultibase: await key.exportPublicKey('multikey') }],
-		};
-		const realFetch = globalThis.fetch;
-		vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) =>
-			String(input instanceof Request ? input.url : input) === 'https://viewer.feed-cache.test/.well-known/did.json' ? Promise.resolve(Response.json(didDocument)) : realFetch(input, init),
-		);
-		const token = (keypair = key) => createServiceJwt({ keypair, issuer: viewer, audience: env.SERVICE_DID as Did, lxm: 'app.bsky.feed.getFeedSkeleton' });
+		const viewer = await didWebViewer('viewer.feed-cache.test');
+		const token = (keypair?: P256PrivateKeyExportable) => viewer.token('app.bsky.feed.getFeedSkeleton', keypair ? { keypair } : {});
 
 		const anonymous = await skeleton(id);
 		const read = await objectReads(id);
@@ -136,25 +125,16 @@ describe('the feed page cache', () => {
 
 	it("never caches a members-only page: a member's page is not served to anyone else, and every read asks the community", async () => {
 		const id = 'fc00000a';
-		const viewer = 'did:web:member.feed-cache.test' as Did;
-		const key = await P256PrivateKeyExportable.createKeypair();
-		const didDocument = {
-			'@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
-			id: viewer,
-			verificationMethod: [{ id: `${viewer}#atproto`, type: 'Multikey', controller: viewer, publicKeyMultibase: await key.exportPublicKey('multikey') }],
-		};
-		const realFetch = globalThis.fetch;
-		vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) =>
-			String(input instanceof Request ? input.url : input) === 'https://member.feed-cache.test/.well-known/did.json' ? Promise.resolve(Response.json(didDocument)) : realFetch(input, init),
-		);
+		const member = await didWebViewer('member.feed-cache.test');
+		const viewer = member.did;
 		const ingest = new Ingest();
 		const rkey = newRkey();
 		await ingest.deliver(config(ALICE, id, { feedReaders: 'members' }), membership(viewer, newRkey(), configUri(ALICE, id)), post(viewer, rkey, `#atr_${id}`));
-		const token = await createServiceJwt({ keypair: key, issuer: viewer, audience: env.SERVICE_DID as Did, lxm: 'app.bsky.feed.getFeedSkeleton' });
+		const token = await member.token('app.bsky.feed.getFeedSkeleton');
 
 		const before = await objectReads(id);
-		const member = await skeleton(id, { authorization: `Bearer ${token}` });
-		expect(posts(member.body)).toEqual([postUri(viewer, rkey)]);
+		const read = await skeleton(id, { authorization: `Bearer ${token}` });
+		expect(posts(read.body)).toEqual([postUri(viewer, rkey)]);
 		expect(posts((await skeleton(id)).body)).toEqual([]);
 		expect(posts((await skeleton(id, { authorization: `Bearer ${token}` })).body)).toEqual([postUri(viewer, rkey)]);
 		expect(await objectReads(id)).toBe(before + 3);

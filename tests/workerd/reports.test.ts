@@ -4,13 +4,11 @@
  * whose document the test serves). tests/node/reports.test.ts sends them through a real PDS's proxy.
  */
 import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
-import { P256PrivateKeyExportable } from '@atcute/crypto';
-import type { Did } from '@atcute/lexicons/syntax';
-import { createServiceJwt } from '@atcute/xrpc-server/auth';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { REPORTS_PER_HOUR } from '../../src/community/reports';
 import worker from '../../src/index';
 import { community, Ingest } from './_support/ingest';
+import { didWebViewer } from './_support/viewer';
 import { ALICE, BOB, CAROL, config, configUri, membership, newRkey, post, postUri } from './_support/records';
 
 const OPERATOR = 'did:plc:operatoroperatoroperator';
@@ -74,20 +72,12 @@ describe('the moderation queue', () => {
 });
 
 describe('app.bsky.feed.sendInteractions', () => {
-	const viewer = 'did:web:reporter.reports.test' as Did;
+	const host = 'reporter.reports.test';
+	const viewer = `did:web:${host}`;
 
 	async function signedIn() {
-		const key = await P256PrivateKeyExportable.createKeypair();
-		const didDocument = {
-			'@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
-			id: viewer,
-			verificationMethod: [{ id: `${viewer}#atproto`, type: 'Multikey', controller: viewer, publicKeyMultibase: await key.exportPublicKey('multikey') }],
-		};
-		const realFetch = globalThis.fetch;
-		vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) =>
-			String(input instanceof Request ? input.url : input) === 'https://reporter.reports.test/.well-known/did.json' ? Promise.resolve(Response.json(didDocument)) : realFetch(input, init),
-		);
-		return (lxm = 'app.bsky.feed.sendInteractions') => createServiceJwt({ keypair: key, issuer: viewer, audience: `${env.SERVICE_DID}#bsky_fg` as Did, lxm: lxm as never });
+		const reporter = await didWebViewer(host);
+		return (lxm = 'app.bsky.feed.sendInteractions') => reporter.token(lxm, { audience: `${env.SERVICE_DID}#bsky_fg` });
 	}
 
 	async function send(body: unknown, token: string | null) {

@@ -1,0 +1,40 @@
+/**
+ * What both rebuilds (one community: job.ts; everything: directory-job.ts) share: the network they read,
+ * as their objects build it from the Worker's config, and how they bound and retry their steps.
+ */
+import { readConfig } from '../config';
+import { didResolverFor } from '../identity/did-resolver';
+import { proveRecord } from '../identity/record-proof';
+import type { Prover } from '../processor/authority';
+import { Crawler, noRequests } from './network';
+
+export interface CrawlNetwork {
+	crawler: Crawler;
+	prove: Prover;
+	/** Null when RELAY_URL is not configured: the rebuild fails at its relay step, saying so. */
+	relayUrl: URL | null;
+	now?: () => number;
+}
+
+/** The authors' PDSes and the relay, as this Worker's config names them, with a fresh request count. */
+export function networkOf(env: Env): CrawlNetwork {
+	const config = readConfig(env);
+	const resolver = didResolverFor(config.plcUrl);
+	return { crawler: new Crawler(resolver, noRequests()), prove: (ref) => proveRecord(ref, resolver), relayUrl: config.relayUrl };
+}
+
+/** Repos read per step, and at once. */
+export const REPOS_PER_STEP = 8;
+export const REPO_CONCURRENCY = 4;
+/** Attempts per repo before it is reported and skipped; waits of 2, 4 s between them. */
+export const REPO_ATTEMPTS = 3;
+/** Failed steps (the owner's PDS, the relay) before a rebuild gives up; waits of 2, 4, 8, 16 s between them. */
+export const STEP_ATTEMPTS = 5;
+
+/** The wait before attempt `attempt` + 1 (1-based: 2 s after the first failure, doubling). */
+export const retryInMs = (attempt: number) => 1000 * 2 ** attempt;
+
+/** A repo that failed its `attempts`-th time: given up on, or tried again when. */
+export function repoFailure(attempts: number, nowMs: number): { state: 'failed' | 'todo'; retryAtMs: number } {
+	return { state: attempts >= REPO_ATTEMPTS ? 'failed' : 'todo', retryAtMs: nowMs + retryInMs(attempts) };
+}
