@@ -20,6 +20,8 @@ type ApiEnv = { Bindings: Env };
  * the firehose usually delivers within a second or two. Past this the answer is 202 (pending).
  */
 const CONFIRM_WAIT_MS = 8_000;
+/** Children listed for one parent, at most. */
+const MAX_CHILDREN_LISTED = 200;
 
 export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 	app.post('/api/communities', async (c) => {
@@ -68,6 +70,25 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 		const summary = await communityObject(c.env, id).summary();
 		if (!summary || summary.closed) throw noCommunity(id);
 		return c.json({ ...summary, feedUri: feedUri(c, id), stageStanding: stageStanding(summary.stage, { members: summary.members, posts: summary.posts }) });
+	});
+
+	// Communities naming this one as their parent: whether its staff accept each, and whether the link counts.
+	app.get('/api/communities/:id/children', async (c) => {
+		const id = communityIdParam(c);
+		const community = communityObject(c.env, id);
+		if (!(await community.summary())) throw noCommunity(id);
+		const [named, links] = await Promise.all([directoryObject(c.env).childrenOf(id, MAX_CHILDREN_LISTED), community.childLinks()]);
+		const accepted = new Set(links.filter((link) => link.accepted).map((link) => link.childUri));
+		return c.json({
+			children: named.map((child) => ({
+				id: child.id,
+				name: child.name,
+				ownerDid: child.ownerDid,
+				configUri: child.configUri,
+				accepted: accepted.has(child.configUri),
+				linked: child.parent?.linked ?? false,
+			})),
+		});
 	});
 
 	app.get('/api/communities/:id/members', async (c) => {

@@ -12,6 +12,8 @@ export const API_METHODS = {
 	unblockUser: 'net.atrarium.api.unblockUser',
 	approveMember: 'net.atrarium.api.approveMember',
 	rejectMember: 'net.atrarium.api.rejectMember',
+	acceptChild: 'net.atrarium.api.acceptChild',
+	releaseChild: 'net.atrarium.api.releaseChild',
 	reportPost: 'net.atrarium.api.reportPost',
 	listReports: 'net.atrarium.api.listReports',
 	dismissReports: 'net.atrarium.api.dismissReports',
@@ -25,4 +27,6 @@ export const MODERATION_ROUTES = {
 	unblock: { action: 'unblock_user', lxm: API_METHODS.unblockUser },
 	approve: { action: 'approve_member', lxm: API_METHODS.approveMember },
 	reject: { action: 'reject_member', lxm: API_METHODS.rejectMember },
+	'accept-child': { action: 'accept_child', lxm: API_METHODS.acceptChild },
+	'release-child': { action: 'release_child', lxm: API_METHODS.releaseChild },
 } as const;

@@ -209,4 +209,28 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 			CREATE INDEX reports_by_time ON reports (created_ms);
 		`,
 	},
+	{
+		id: 9,
+		description: 'parents and children (hierarchy.ts): the parent a config names, what a parent told each child, what a child was told',
+		sql: `
+			ALTER TABLE binding ADD COLUMN parent_id TEXT;
+			-- A parent's side: the child configs its staff accepted or released (derived from actions), and the last word each was told.
+			CREATE TABLE child_links (
+				child_uri TEXT PRIMARY KEY,
+				child_id TEXT NOT NULL,
+				accepted INTEGER NOT NULL,
+				told_key TEXT
+			) WITHOUT ROWID;
+			-- A child's side: what its parent last said about the link, and who is blocked there (while accepted and eligible).
+			CREATE TABLE parent_link (
+				singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+				parent_id TEXT NOT NULL,
+				child_uri TEXT NOT NULL,
+				accepted INTEGER NOT NULL,
+				eligible INTEGER NOT NULL,
+				members_only INTEGER NOT NULL
+			);
+			CREATE TABLE parent_blocks (did TEXT PRIMARY KEY) WITHOUT ROWID;
+		`,
+	},
 ];

@@ -4,8 +4,10 @@
  */
 import type { CommunityCounts, CommunitySummary, MemberStatus, MemberView, ModerationLogEntry } from '../shared/views';
 import { readCounts } from './counts';
-import { decodeCursor, encodeCursor } from './feed-cursor';
+import { decodeCursor, encodeCursor, type FeedPosition } from './feed-cursor';
 import { decodeMemberCursor, encodeMemberCursor } from './member-cursor';
+import { decodeMixCursor, isMixCursor, parentShare, type FeedMixShares, type MixRow } from './feed-mix';
+import { linkCounts, type ParentLink } from './hierarchy';
 import { actionVerdict, decidingAction, pairOf, roleOf, currentModerators, type Binding, type StoredAction } from './rules';
 
 export interface FeedPage {
@@ -43,6 +45,8 @@ interface BindingRow extends Record<string, SqlStorageValue> {
 	access_type: string | null;
 	created_at: string | null;
 	feed_readers: string | null;
+	feed_mix: string | null;
+	parent_id: string | null;
 }
 
 interface ActionRow extends Record<string, SqlStorageValue> {
@@ -86,6 +90,12 @@ function memberView(row: MemberRow, binding: Binding): MemberView {
 	return { did: row.did, role: roleOf(row.did, binding), status, joinedAt: row.joined_at };
 }
 
+function mixOf(json: string | null): FeedMixShares | null {
+	if (!json) return null;
+	const mix = JSON.parse(json) as Partial<FeedMixShares>;
+	return { own: mix.own ?? 0, parent: mix.parent ?? 0 };
+}
+
 export class CommunityReader {
 	private readonly sql: SqlStorage;
 
@@ -96,7 +106,7 @@ export class CommunityReader {
 	private bindingRow(): BindingRow | undefined {
 		return this.sql
 			.exec<BindingRow>(
-				'SELECT community_id, owner_did, config_uri, config_rev, bound_us, deleted, name, description, hashtag, stage, access_type, created_at, feed_readers FROM binding',
+				'SELECT community_id, owner_did, config_uri, config_rev, bound_us, deleted, name, description, hashtag, stage, access_type, created_at, feed_readers, feed_mix, parent_id FROM binding',
 			)
 			.toArray()[0];
 	}
@@ -143,7 +153,73 @@ export class CommunityReader {
 			configUri: binding.configUri,
 			createdAt: row.created_at ?? new Date(Math.floor(binding.boundUs / 1000)).toISOString(),
 			closed: binding.deleted,
+			feedMix: mixOf(row.feed_mix),
+			parent: row.parent_id ? { id: row.parent_id, linked: this.parentLinkCounts() } : null,
 		};
+	}
+
+	/** What the parent last said about this community's link (hierarchy.ts), or null. */
+	parentLink(): ParentLink | null {
+		const row = this.sql
+			.exec<{ parent_id: string; child_uri: string; accepted: number; eligible: number; members_only: number }>(
+				'SELECT parent_id, child_uri, accepted, eligible, members_only FROM parent_link',
+			)
+			.toArray()[0];
+		if (!row) return null;
+		const blocked = this.sql.exec<{ did: string }>('SELECT did FROM parent_blocks ORDER BY did').toArray().map((r) => r.did);
+		return { parentId: row.parent_id, childUri: row.child_uri, accepted: row.accepted === 1, eligible: row.eligible === 1, membersOnly: row.members_only === 1, blocked };
+	}
+
+	/** The parent this community's config names, for the config it is bound to; null without one (or closed). */
+	parentNamed(): { parentId: string; childUri: string } | null {
+		const row = this.sql.exec<{ parent_id: string | null; config_uri: string; deleted: number }>('SELECT parent_id, config_uri, deleted FROM binding').toArray()[0];
+		return row?.parent_id && row.deleted === 0 ? { parentId: row.parent_id, childUri: row.config_uri } : null;
+	}
+
+	/** Whether the link to the parent counts now (hierarchy.linkCounts). */
+	parentLinkCounts(): boolean {
+		return this.linkRow()?.counts ?? false;
+	}
+
+	/** The binding's parent fields with the parent's word, in one row read: whether the link counts, and the mix. */
+	private linkRow(): { counts: boolean; parentId: string | null; feedMix: string | null; parentMembersOnly: boolean } | null {
+		const row = this.sql
+			.exec<{ parent_id: string | null; config_uri: string; deleted: number; feed_mix: string | null; l_parent: string | null; child_uri: string | null; accepted: number | null; eligible: number | null; members_only: number | null }>(
+				`SELECT b.parent_id, b.config_uri, b.deleted, b.feed_mix, l.parent_id AS l_parent, l.child_uri, l.accepted, l.eligible, l.members_only
+				 FROM binding b LEFT JOIN parent_link l ON 1 = 1`,
+			)
+			.toArray()[0];
+		if (!row) return null;
+		const link = row.l_parent ? { parentId: row.l_parent, childUri: row.child_uri!, accepted: row.accepted === 1, eligible: row.eligible === 1, membersOnly: row.members_only === 1, blocked: [] } : null;
+		return {
+			counts: linkCounts({ parentId: row.parent_id, configUri: row.config_uri, closed: row.deleted === 1 }, link),
+			parentId: row.parent_id,
+			feedMix: row.feed_mix,
+			parentMembersOnly: row.members_only === 1,
+		};
+	}
+
+	/**
+	 * Whether this community's feed mixes in its parent's posts now, and by what share: only while the link
+	 * counts, the parent lends its posts (its feed is not members-only) and the config gives it a share.
+	 */
+	mixPlan(): { parentId: string; share: { parent: number; total: number } } | null {
+		const row = this.linkRow();
+		const share = row?.counts && !row.parentMembersOnly ? parentShare(mixOf(row.feedMix)) : null;
+		return share ? { parentId: row!.parentId!, share } : null;
+	}
+
+	/** A parent's side: the child configs its staff accepted or released, with the last word each was told. */
+	childLinks(): { childUri: string; childId: string; accepted: boolean; toldKey: string | null }[] {
+		return this.sql
+			.exec<{ child_uri: string; child_id: string; accepted: number; told_key: string | null }>('SELECT child_uri, child_id, accepted, told_key FROM child_links')
+			.toArray()
+			.map((r) => ({ childUri: r.child_uri, childId: r.child_id, accepted: r.accepted === 1, toldKey: r.told_key }));
+	}
+
+	/** Everyone blocked in this community now, in DID order. */
+	blockedDids(): string[] {
+		return this.sql.exec<{ did: string }>('SELECT did FROM authors WHERE blocked = 1 ORDER BY did').toArray().map((r) => r.did);
 	}
 
 	/** Kept by the writer as the index changes (counts.ts): one row, however many posts and authors. */
@@ -243,35 +319,86 @@ export class CommunityReader {
 	 * members-only feed is read only for a `viewer` who is a member (WITHHELD_PAGE for anyone else).
 	 */
 	feedSkeleton(limit: number, cursor: string | undefined, viewer: string | null = null): FeedResult {
-		// Hot path: only whether the community is bound and open and who may read it, not its moderators.
-		const binding = this.sql.exec<{ deleted: number; feed_readers: string | null }>('SELECT deleted, feed_readers FROM binding').toArray()[0];
-		if (binding?.deleted !== 0) return { ok: false, error: 'UnknownFeed' };
-		const membersOnly = binding.feed_readers === 'members';
-		if (membersOnly && !(viewer !== null && this.isCountedMember(viewer))) return WITHHELD_PAGE;
-		const position = cursor === undefined ? { indexedUs: Number.MAX_SAFE_INTEGER, uri: '\u{10FFFF}' } : decodeCursor(cursor);
+		const access = this.feedAccess(viewer);
+		if (access === 'unknown') return { ok: false, error: 'UnknownFeed' };
+		if (access === 'withheld') return WITHHELD_PAGE;
+		const membersOnly = access === 'members';
+		// A mixed walk's cursor, once the mix has ended: it goes on through this community's own posts.
+		const mixed = cursor !== undefined && isMixCursor(cursor) ? decodeMixCursor(cursor) : undefined;
+		const position = cursor === undefined ? { indexedUs: Number.MAX_SAFE_INTEGER, uri: '\u{10FFFF}' } : mixed !== undefined ? mixed?.own : decodeCursor(cursor);
 		if (!position) return { ok: false, error: 'BadCursor' };
-		const rows = this.sql
-			.exec<{ uri: string; indexed_us: number }>(
-				// in_feed: the author is a member and not blocked (writer.ts keeps it), so no row outside the page is read.
-				`SELECT p.uri, p.indexed_us FROM posts p
-				 WHERE p.in_feed = 1 AND (p.indexed_us, p.uri) < (?1, ?2) -- a row value: an index range, even deep in the feed
-				   AND NOT EXISTS (SELECT 1 FROM hidden_posts h WHERE h.uri = p.uri)
-				 ORDER BY p.indexed_us DESC, p.uri DESC
-				 LIMIT ?3`,
-				position.indexedUs,
-				position.uri,
-				limit + 1,
-			)
-			.toArray();
+		const rows = this.feedRows(position, limit + 1);
 		const page = rows.slice(0, limit);
 		const last = page.at(-1);
 		return {
 			ok: true,
 			page: {
 				feed: page.map((row) => ({ post: row.uri })),
-				...(rows.length > limit && last ? { cursor: encodeCursor({ indexedUs: last.indexed_us, uri: last.uri }) } : {}),
+				...(rows.length > limit && last ? { cursor: encodeCursor(last) } : {}),
 			},
 			...(membersOnly ? { membersOnly: true as const } : {}),
 		};
+	}
+
+	/**
+	 * Who may read the feed: `unknown` (no open community), `withheld` (members only, and the viewer is not
+	 * one), `members` (members only, and the viewer is one) or `open`. Hot path: one row of the binding.
+	 */
+	feedAccess(viewer: string | null): 'unknown' | 'withheld' | 'members' | 'open' {
+		const binding = this.sql.exec<{ deleted: number; feed_readers: string | null }>('SELECT deleted, feed_readers FROM binding').toArray()[0];
+		if (binding?.deleted !== 0) return 'unknown';
+		if (binding.feed_readers !== 'members') return 'open';
+		return viewer !== null && this.isCountedMember(viewer) ? 'members' : 'withheld';
+	}
+
+	/** The feed's posts after `position`, newest first: members' posts, not hidden. */
+	feedRows(position: FeedPosition, limit: number): (MixRow & { authorDid: string })[] {
+		return this.sql
+			.exec<{ uri: string; indexed_us: number; author_did: string }>(
+				// in_feed: the author is a member and not blocked (writer.ts keeps it), so no row outside the page is read.
+				`SELECT p.uri, p.indexed_us, p.author_did FROM posts p
+				 WHERE p.in_feed = 1 AND (p.indexed_us, p.uri) < (?1, ?2) -- a row value: an index range, even deep in the feed
+				   AND NOT EXISTS (SELECT 1 FROM hidden_posts h WHERE h.uri = p.uri)
+				 ORDER BY p.indexed_us DESC, p.uri DESC
+				 LIMIT ?3`,
+				position.indexedUs,
+				position.uri,
+				limit,
+			)
+			.toArray()
+			.map((r) => ({ uri: r.uri, indexedUs: r.indexed_us, authorDid: r.author_did }));
+	}
+
+	/**
+	 * A parent's posts lent to its children's feeds, after `position`: its own feed's posts, none while
+	 * its feed is members-only or it is closed. `more`: whether there are older ones.
+	 */
+	lentPosts(position: FeedPosition, limit: number): { posts: (MixRow & { authorDid: string })[]; more: boolean } {
+		const binding = this.sql.exec<{ deleted: number; feed_readers: string | null }>('SELECT deleted, feed_readers FROM binding').toArray()[0];
+		if (binding?.deleted !== 0 || binding.feed_readers === 'members') return { posts: [], more: false };
+		const rows = this.feedRows(position, limit + 1);
+		return { posts: rows.slice(0, limit), more: rows.length > limit };
+	}
+
+	/**
+	 * Of a parent's posts, those this community serves: not hidden here, not by someone blocked here, and
+	 * not already in its own feed (a post tagged for both comes from its own share).
+	 */
+	servedOfParents(posts: readonly (MixRow & { authorDid: string })[]): MixRow[] {
+		if (posts.length === 0) return [];
+		const excluded = new Set(
+			this.sql
+				.exec<{ uri: string }>(
+					// Point lookups by primary key, one per candidate: never a scan of this community's posts.
+					`SELECT j.value ->> '$.uri' AS uri FROM json_each(?1) j
+					 WHERE EXISTS (SELECT 1 FROM hidden_posts h WHERE h.uri = j.value ->> '$.uri')
+					    OR EXISTS (SELECT 1 FROM posts p WHERE p.uri = j.value ->> '$.uri' AND p.in_feed = 1)
+					    OR EXISTS (SELECT 1 FROM authors a WHERE a.did = j.value ->> '$.authorDid' AND a.blocked = 1)`,
+					JSON.stringify(posts.map((p) => ({ uri: p.uri, authorDid: p.authorDid }))),
+				)
+				.toArray()
+				.map((r) => r.uri),
+		);
+		return posts.filter((p) => !excluded.has(p.uri)).map((p) => ({ uri: p.uri, indexedUs: p.indexedUs }));
 	}
 }

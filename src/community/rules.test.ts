@@ -14,6 +14,7 @@ import {
 	pairOf,
 	roleOf,
 	targetKindOf,
+	isChildAccepted,
 	type Binding,
 	type BindingClaim,
 	type ConfigRevision,
@@ -82,11 +83,12 @@ const action = (kind: StoredAction['action'], observedUs: number, over: Partial<
 };
 const actionUri = (rkey: string, authorDid = MOD) => `at://${authorDid}/net.atrarium.moderation.action/${rkey}`;
 
-const ALL_ACTIONS = ['hide_post', 'unhide_post', 'block_user', 'unblock_user', 'approve_member', 'reject_member'] as const;
+const ALL_ACTIONS = ['hide_post', 'unhide_post', 'block_user', 'unblock_user', 'approve_member', 'reject_member', 'accept_child', 'release_child'] as const;
 const PAIRS = [
 	['hide_post', 'unhide_post'],
 	['block_user', 'unblock_user'],
 	['approve_member', 'reject_member'],
+	['accept_child', 'release_child'],
 ] as const;
 
 /** Every ordering of `items`. */
@@ -525,7 +527,7 @@ describe('actionVerdict', () => {
 
 describe('ACTION_PAIRS and pairOf', () => {
 	it('pairs each on action with its off action', () => {
-		expect(ACTION_PAIRS).toEqual({ hide_post: 'unhide_post', block_user: 'unblock_user', approve_member: 'reject_member' });
+		expect(ACTION_PAIRS).toEqual({ hide_post: 'unhide_post', block_user: 'unblock_user', approve_member: 'reject_member', accept_child: 'release_child' });
 	});
 
 	it.each([
@@ -535,6 +537,8 @@ describe('ACTION_PAIRS and pairOf', () => {
 		['unblock_user', 'block_user'],
 		['approve_member', 'approve_member'],
 		['reject_member', 'approve_member'],
+		['accept_child', 'accept_child'],
+		['release_child', 'accept_child'],
 	] as const)('%s belongs to %s', (kind, on) => {
 		expect(pairOf(kind)).toBe(on);
 	});
@@ -761,6 +765,14 @@ describe('authorState', () => {
 	});
 
 	describe('blocking', () => {
+		it("blocks an author the parent blocked (while the link counts), but never the community's owner", () => {
+			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [], blockedInParent: true }, open)).toEqual({ member: true, pending: false, blocked: true });
+			expect(authorState({ did: OWNER, hasActiveMembership: true, actions: [], blockedInParent: true }, open).blocked).toBe(false);
+			// The community's own unblock does not lift the parent's block.
+			const unblocked = [action('block_user', T + 10), action('unblock_user', T + 20)];
+			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: unblocked, blockedInParent: true }, open).blocked).toBe(true);
+		});
+
 		it('blocks an author a moderator blocked', () => {
 			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [action('block_user', T + 10)] }, open)).toEqual({ member: true, pending: false, blocked: true });
 		});
@@ -870,6 +882,19 @@ describe('isHidden', () => {
 	});
 });
 
+describe('isChildAccepted', () => {
+	it('says accept while the latest counting accept_child/release_child is an accept', () => {
+		expect(isChildAccepted([action('accept_child', T + 10)], binding())).toBe(true);
+		expect(isChildAccepted([action('accept_child', T + 10), action('release_child', T + 20)], binding())).toBe(false);
+		expect(isChildAccepted([action('release_child', T + 10), action('accept_child', T + 20)], binding())).toBe(true);
+	});
+
+	it('ignores an accept by someone who is not staff, and other pairs', () => {
+		expect(isChildAccepted([action('accept_child', T + 10, { authorDid: 'did:plc:stranger' })], binding())).toBe(false);
+		expect(isChildAccepted([action('approve_member', T + 10)], binding())).toBe(false);
+	});
+});
+
 describe('targetKindOf', () => {
 	it.each([
 		['hide_post', 'post'],
@@ -878,6 +903,8 @@ describe('targetKindOf', () => {
 		['unblock_user', 'user'],
 		['approve_member', 'user'],
 		['reject_member', 'user'],
+		['accept_child', 'child'],
+		['release_child', 'child'],
 	] as const)('%s takes a %s target', (kind, expected) => {
 		expect(targetKindOf(kind)).toBe(expected);
 	});

@@ -141,6 +141,7 @@ export const ACTION_PAIRS = {
 	hide_post: 'unhide_post',
 	block_user: 'unblock_user',
 	approve_member: 'reject_member',
+	accept_child: 'release_child',
 } as const satisfies Partial<Record<StoredAction['action'], StoredAction['action']>>;
 type OnAction = keyof typeof ACTION_PAIRS;
 
@@ -179,6 +180,8 @@ export interface AuthorFacts {
 	actions: readonly StoredAction[];
 	/** The account is not active (deactivated, taken down, suspended, deleted...): its posts leave the feed until it is. */
 	accountInactive?: boolean;
+	/** Blocked in the parent community while the link counts (hierarchy.ts): a parent's block holds in its children. */
+	blockedInParent?: boolean;
 }
 
 export interface AuthorState {
@@ -193,7 +196,8 @@ export function authorState(facts: AuthorFacts, binding: Binding | null): Author
 	if (!binding || binding.deleted) return { member: false, pending: false, blocked: false };
 	const staff = isStaffNow(facts.did, binding);
 	const approved = binding.accessType === 'open' || latestSays(facts.actions, 'approve_member', binding);
-	const blocked = facts.did !== binding.ownerDid && latestSays(facts.actions, 'block_user', binding);
+	// The owner is never blocked in their own community, by its staff or by a parent's (the parent can release the child).
+	const blocked = facts.did !== binding.ownerDid && (latestSays(facts.actions, 'block_user', binding) || !!facts.blockedInParent);
 	if (facts.accountInactive) return { member: false, pending: false, blocked };
 	return {
 		member: staff || (facts.hasActiveMembership && approved),
@@ -207,7 +211,16 @@ export function isHidden(actionsOnPost: readonly StoredAction[], binding: Bindin
 	return latestSays(actionsOnPost, 'hide_post', binding);
 }
 
-/** Post actions need a post target; user actions a user target. Anything else has no effect. */
-export function targetKindOf(action: ModerationActionRecord['action']): 'post' | 'user' {
-	return action === 'hide_post' || action === 'unhide_post' ? 'post' : 'user';
+/** Whether the latest counting accept_child/release_child for a child's config says accept. */
+export function isChildAccepted(actionsOnChild: readonly StoredAction[], binding: Binding | null): boolean {
+	return latestSays(actionsOnChild, 'accept_child', binding);
+}
+
+/**
+ * Post actions need a post target, child actions a child community's config (both strong references),
+ * user actions a user target. Anything else has no effect.
+ */
+export function targetKindOf(action: ModerationActionRecord['action']): 'post' | 'child' | 'user' {
+	if (action === 'hide_post' || action === 'unhide_post') return 'post';
+	return action === 'accept_child' || action === 'release_child' ? 'child' : 'user';
 }

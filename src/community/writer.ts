@@ -11,7 +11,10 @@ import type { IndexOp, RecordRef } from '../shared/index-op';
 import { addCounts, authorCountsDelta, authorPostsRange, isCounted, NO_CHANGE, postsBy, removePosts, storedAuthorState } from './counts';
 import { CommunityReader } from './reader';
 import { RETENTION_MS } from './retention';
-import { actionVerdict, authorState, currentModerators, decideBinding, isHidden, isNewerRev, targetKindOf, type ActionVerdict, type Binding } from './rules';
+import { communityOfConfigUri } from '../shared/at-uri';
+import { isCommunityId } from '../shared/hashtag';
+import type { ParentLink } from './hierarchy';
+import { actionVerdict, authorState, currentModerators, decideBinding, isChildAccepted, isHidden, isNewerRev, targetKindOf, type ActionVerdict, type Binding } from './rules';
 
 /** Why an op changed nothing. */
 export type SkipReason =
@@ -86,7 +89,39 @@ export class CommunityWriter {
 			this.postIndexed = false;
 			this.bindingChanged = false;
 			const outcomes = ops.map((op) => this.applyOne(op));
-			return { outcomes, postIndexed: this.postIndexed, bindingChanged: this.bindingChanged };
+			return { outcomes, postIndexed: this.postIndexed, bindingChanged: this.bindingChanged};
+		});
+	}
+
+	/**
+	 * The parent's word on this community's link (hierarchy.ts), or null for no parent: stored with who is
+	 * blocked there, and everyone whose standing it touches recomputed. Returns whether anything changed.
+	 */
+	setParentLink(link: ParentLink | null): boolean {
+		return this.storage.transactionSync(() => {
+			const before = this.reader.parentLink();
+			if (JSON.stringify(before) === JSON.stringify(link)) return false;
+			const touched = new Set([...(before?.blocked ?? []), ...(link?.blocked ?? [])]);
+			this.sql.exec('DELETE FROM parent_link');
+			this.sql.exec('DELETE FROM parent_blocks');
+			if (link) {
+				this.sql.exec(
+					'INSERT INTO parent_link (singleton, parent_id, child_uri, accepted, eligible, members_only) VALUES (1, ?, ?, ?, ?, ?)',
+					link.parentId,
+					link.childUri,
+					link.accepted ? 1 : 0,
+					link.eligible ? 1 : 0,
+					link.membersOnly ? 1 : 0,
+				);
+				for (const did of new Set(link.blocked)) this.sql.exec('INSERT INTO parent_blocks (did) VALUES (?)', did);
+			}
+			const binding = this.reader.binding();
+			// Only who this community knows: someone blocked in the parent is blocked here when they show up.
+			for (const did of touched) {
+				const known = this.sql.exec('SELECT 1 FROM authors WHERE did = ?1 UNION ALL SELECT 1 FROM memberships WHERE did = ?1 LIMIT 1', did).toArray().length > 0;
+				if (known) this.recomputeAuthor(did, binding);
+			}
+			return true;
 		});
 	}
 
@@ -201,7 +236,7 @@ export class CommunityWriter {
 
 	private writeContent(record: CommunityConfigRecord, cid: string | null): void {
 		this.sql.exec(
-			`UPDATE binding SET config_cid = ?, name = ?, description = ?, hashtag = ?, stage = ?, access_type = ?, feed_mix = ?, created_at = ?, feed_readers = ?`,
+			`UPDATE binding SET config_cid = ?, name = ?, description = ?, hashtag = ?, stage = ?, access_type = ?, feed_mix = ?, created_at = ?, feed_readers = ?, parent_id = ?`,
 			cid,
 			record.name,
 			record.description ?? null,
@@ -211,6 +246,8 @@ export class CommunityWriter {
 			record.feedMix ? JSON.stringify(record.feedMix) : null,
 			record.createdAt,
 			record.feedReaders === 'members' ? 'members' : null,
+			// A community cannot be its own parent.
+			record.parent && isCommunityId(record.parent) && record.parent !== this.communityId ? record.parent : null,
 		);
 	}
 
@@ -261,7 +298,10 @@ export class CommunityWriter {
 	private putAction(ref: RecordRef, cid: string, record: ModerationActionRecord): OpOutcome {
 		const kind = targetKindOf(record.action);
 		const target = record.target;
-		const targetUri = kind === 'post' && target.$type === 'com.atproto.repo.strongRef' ? target.uri : null;
+		const strongRef = target.$type === 'com.atproto.repo.strongRef' ? target.uri : null;
+		// A child action names a community's config; a community is never its own child.
+		const childTarget = kind === 'child' && strongRef ? communityOfConfigUri(strongRef) : null;
+		const targetUri = kind === 'post' ? strongRef : childTarget && childTarget.id !== this.communityId ? strongRef : null;
 		const targetDid = kind === 'user' && target.$type === 'net.atrarium.moderation.action#userTarget' ? target.did : null;
 		if (!targetUri && !targetDid) return skipped(ref, 'wrong_target');
 		const freshness = this.freshness('actions', ref);
@@ -372,9 +412,25 @@ export class CommunityWriter {
 
 	// ---- derived state ----
 
-	private recomputeTargetOf(row: Record<string, SqlStorageValue>): void {
-		if (typeof row.target_uri === 'string') this.recomputePost(row.target_uri);
-		if (typeof row.target_did === 'string') this.recomputeAuthor(row.target_did);
+	private recomputeTargetOf(row: Record<string, SqlStorageValue>, binding: Binding | null = this.reader.binding()): void {
+		if (typeof row.target_uri === 'string') {
+			if (communityOfConfigUri(row.target_uri)) this.recomputeChildLink(row.target_uri, binding);
+			else this.recomputePost(row.target_uri, binding);
+		}
+		if (typeof row.target_did === 'string') this.recomputeAuthor(row.target_did, binding);
+	}
+
+	/** A parent's side: whether its staff accept a child's config now (the object tells the child). */
+	private recomputeChildLink(childUri: string, binding: Binding | null): void {
+		const accepted = isChildAccepted(this.reader.actionsOn('target_uri', childUri), binding) ? 1 : 0;
+		const known = this.sql.exec<{ accepted: number }>('SELECT accepted FROM child_links WHERE child_uri = ?', childUri).toArray()[0];
+		if (known?.accepted === accepted || (!known && !accepted)) return;
+		this.sql.exec(
+			'INSERT INTO child_links (child_uri, child_id, accepted) VALUES (?, ?, ?) ON CONFLICT (child_uri) DO UPDATE SET accepted = excluded.accepted',
+			childUri,
+			communityOfConfigUri(childUri)!.id,
+			accepted,
+		);
 	}
 
 	private recomputeAll(): void {
@@ -390,8 +446,10 @@ export class CommunityWriter {
 		);
 		if (binding) for (const did of currentModerators(binding)) dids.add(did);
 		for (const did of dids) this.recomputeAuthor(did, binding);
-		const posts = this.sql.exec<{ uri: string }>('SELECT DISTINCT target_uri AS uri FROM actions WHERE target_uri IS NOT NULL UNION SELECT uri FROM hidden_posts').toArray();
-		for (const { uri } of posts) this.recomputePost(uri, binding);
+		const targets = this.sql
+			.exec<{ uri: string }>('SELECT DISTINCT target_uri AS uri FROM actions WHERE target_uri IS NOT NULL UNION SELECT uri FROM hidden_posts UNION SELECT child_uri FROM child_links')
+			.toArray();
+		for (const { uri } of targets) this.recomputeTargetOf({ target_uri: uri }, binding);
 	}
 
 	private recomputeAuthor(did: string, binding: Binding | null = this.reader.binding()): void {
@@ -399,7 +457,8 @@ export class CommunityWriter {
 			!!binding &&
 			this.sql.exec('SELECT 1 FROM memberships WHERE did = ? AND active = 1 AND community_uri = ? LIMIT 1', did, binding.configUri).toArray().length > 0;
 		const accountInactive = this.sql.exec('SELECT 1 FROM accounts WHERE did = ? AND active = 0', did).toArray().length > 0;
-		const state = authorState({ did, hasActiveMembership, actions: this.reader.actionsOn('target_did', did), accountInactive }, binding);
+		const blockedInParent = this.sql.exec('SELECT 1 FROM parent_blocks WHERE did = ?', did).toArray().length > 0 && this.reader.parentLinkCounts();
+		const state = authorState({ did, hasActiveMembership, actions: this.reader.actionsOn('target_did', did), accountInactive, blockedInParent }, binding);
 		const before = storedAuthorState(this.sql, did);
 		// Unchanged: nothing to write, and no count moves.
 		if (before && before.member === state.member && before.pending === state.pending && before.blocked === state.blocked) return;

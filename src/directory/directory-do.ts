@@ -95,6 +95,18 @@ export class CommunityDirectory extends DurableObject<Env> {
 		};
 	}
 
+	/** Open communities whose config names `parentId` as their parent, by id (a scan of the directory: a rare read). */
+	childrenOf(parentId: string, limit: number): CommunitySummary[] {
+		return this.ctx.storage.sql
+			.exec<{ summary: string }>(
+				`SELECT summary FROM communities WHERE closed = 0 AND json_extract(summary, '$.parent.id') = ? ORDER BY id LIMIT ?`,
+				parentId,
+				limit,
+			)
+			.toArray()
+			.map((row) => JSON.parse(row.summary) as CommunitySummary);
+	}
+
 	/** Starts rebuilding every community from the network; one under way is left to run. */
 	async startRebuildAll(fresh: boolean): Promise<{ started: boolean; status: DirectoryRebuildStatus }> {
 		const job = new DirectoryRebuild(this.ctx.storage);

@@ -272,7 +272,7 @@ export class RebuildJob {
 			const actionTimes = new Map(keep ? this.sql.exec<{ k: string; t: number }>("SELECT uri || ' ' || cid AS k, observed_us AS t FROM actions").toArray().map((r) => [r.k, r.t]) : []);
 			const bound = keep ? this.sql.exec<{ owner_did: string; bound_us: number }>('SELECT owner_did, bound_us FROM binding').toArray()[0] : undefined;
 
-			for (const table of ['binding', 'config_revisions', 'memberships', 'actions', 'posts', 'authors', 'hidden_posts']) this.sql.exec(`DELETE FROM ${table}`);
+			for (const table of ['binding', 'config_revisions', 'memberships', 'actions', 'posts', 'authors', 'hidden_posts', 'child_links']) this.sql.exec(`DELETE FROM ${table}`);
 			this.sql.exec('UPDATE counts SET members = 0, pending = 0, posts = 0');
 
 			const staged = this.sql.exec<{ op: string }>('SELECT op FROM rebuild_ops ORDER BY kind, seq').toArray().map((r) => JSON.parse(r.op) as IndexOp);

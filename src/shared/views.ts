@@ -16,6 +16,10 @@ export interface CommunitySummary {
 	configUri: string;
 	createdAt: string;
 	closed: boolean;
+	/** The config's feed mix (own and parent shares, percent); null: the feed is the community's own posts. */
+	feedMix: { own: number; parent: number } | null;
+	/** The parent the config names, and whether the link counts now (accepted by the parent's staff, parent graduated). */
+	parent: { id: string; linked: boolean } | null;
 }
 
 export interface CommunityCounts {

@@ -294,6 +294,8 @@ describe("describeFeedGenerator's bounded list", () => {
 			configUri: configUri(ALICE, id),
 			createdAt: new Date().toISOString(),
 			closed,
+			feedMix: null,
+			parent: null,
 		});
 		for (const [id, closed] of [['f3000003', false], ['f3000001', false], ['f3000002', true], ['f3000004', false]] as const) {
 			await directory.upsert(summary(id, closed));

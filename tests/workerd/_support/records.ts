@@ -64,7 +64,18 @@ export function post(did: string, rkey: string, text: string, options: { operati
 export function config(
 	owner: string,
 	id: string,
-	options: { operation?: Operation; accessType?: 'open' | 'invite-only'; moderators?: string[]; name?: string; timeUs?: number; feedReaders?: 'anyone' | 'members' } = {},
+	options: {
+		operation?: Operation;
+		accessType?: 'open' | 'invite-only';
+		moderators?: string[];
+		name?: string;
+		timeUs?: number;
+		feedReaders?: 'anyone' | 'members';
+		stage?: 'theme' | 'community' | 'graduated';
+		parent?: string;
+		feedMix?: { own: number; parent: number; global?: number };
+		successor?: string;
+	} = {},
 ) {
 	return commit(
 		owner,
@@ -75,10 +86,13 @@ export function config(
 			$type: 'net.atrarium.community.config',
 			name: options.name ?? `Community ${id}`,
 			hashtag: `#atr_${id}`,
-			stage: 'theme',
+			stage: options.stage ?? 'theme',
 			accessType: options.accessType ?? 'open',
 			moderators: options.moderators ?? [],
 			...(options.feedReaders ? { feedReaders: options.feedReaders } : {}),
+			...(options.parent ? { parent: options.parent } : {}),
+			...(options.feedMix ? { feedMix: options.feedMix } : {}),
+			...(options.successor ? { successor: options.successor } : {}),
 			createdAt: new Date().toISOString(),
 		},
 		options.timeUs,
@@ -95,10 +109,11 @@ export function membership(did: string, rkey: string, community: string, options
 	});
 }
 
-export type ActionKind = 'hide_post' | 'unhide_post' | 'block_user' | 'unblock_user' | 'approve_member' | 'reject_member';
+export type ActionKind = 'hide_post' | 'unhide_post' | 'block_user' | 'unblock_user' | 'approve_member' | 'reject_member' | 'accept_child' | 'release_child';
 
 export function action(did: string, rkey: string, community: string, kind: ActionKind, target: string, options: { createdAt?: string } = {}) {
-	const isPost = kind === 'hide_post' || kind === 'unhide_post';
+	// Post and child actions take a strong reference (a post, a child community's config).
+	const isPost = kind === 'hide_post' || kind === 'unhide_post' || kind === 'accept_child' || kind === 'release_child';
 	return commit(did, 'net.atrarium.moderation.action', rkey, 'create', {
 		$type: 'net.atrarium.moderation.action',
 		action: kind,
