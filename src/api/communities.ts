@@ -85,6 +85,7 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 				name: child.name,
 				ownerDid: child.ownerDid,
 				configUri: child.configUri,
+				configCid: child.configCid,
 				accepted: accepted.has(child.configUri),
 				linked: child.parent?.linked ?? false,
 			})),

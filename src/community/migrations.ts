@@ -211,9 +211,10 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 	},
 	{
 		id: 9,
-		description: 'parents and children (hierarchy.ts): the parent a config names, what a parent told each child, what a child was told',
+		description: 'parents and children (hierarchy.ts), and handover: the parent and the successor a config names, what a parent told each child, what a child was told',
 		sql: `
 			ALTER TABLE binding ADD COLUMN parent_id TEXT;
+			ALTER TABLE binding ADD COLUMN successor_did TEXT;
 			-- A parent's side: the child configs its staff accepted or released (derived from actions), and the last word each was told.
 			CREATE TABLE child_links (
 				child_uri TEXT PRIMARY KEY,
@@ -231,6 +232,15 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 				members_only INTEGER NOT NULL
 			);
 			CREATE TABLE parent_blocks (did TEXT PRIMARY KEY) WITHOUT ROWID;
+			-- Handover: whose config each revision is and the successor it names; the owners before the current one.
+			ALTER TABLE config_revisions ADD COLUMN did TEXT;
+			ALTER TABLE config_revisions ADD COLUMN successor TEXT;
+			UPDATE config_revisions SET did = (SELECT owner_did FROM binding);
+			CREATE INDEX config_revisions_by_owner ON config_revisions (did, rev);
+			CREATE TABLE former_owners (did TEXT PRIMARY KEY, config_uri TEXT NOT NULL, until_us INTEGER NOT NULL) WITHOUT ROWID;
+			-- Another DID's config claim the network showed, kept (the latest per DID) in case the owner's
+			-- revision naming them as successor is delivered after it.
+			CREATE TABLE pending_claims (did TEXT PRIMARY KEY, seen_us INTEGER NOT NULL, op TEXT NOT NULL) WITHOUT ROWID;
 		`,
 	},
 ];

@@ -8,7 +8,7 @@ import { decodeCursor, encodeCursor, type FeedPosition } from './feed-cursor';
 import { decodeMemberCursor, encodeMemberCursor } from './member-cursor';
 import { decodeMixCursor, isMixCursor, parentShare, type FeedMixShares, type MixRow } from './feed-mix';
 import { linkCounts, type ParentLink } from './hierarchy';
-import { actionVerdict, decidingAction, pairOf, roleOf, currentModerators, type Binding, type StoredAction } from './rules';
+import { actionVerdict, configUrisOf, decidingAction, pairOf, roleOf, currentModerators, type Binding, type StoredAction } from './rules';
 
 export interface FeedPage {
 	feed: { post: string }[];
@@ -47,6 +47,8 @@ interface BindingRow extends Record<string, SqlStorageValue> {
 	feed_readers: string | null;
 	feed_mix: string | null;
 	parent_id: string | null;
+	successor_did: string | null;
+	config_cid: string | null;
 }
 
 interface ActionRow extends Record<string, SqlStorageValue> {
@@ -80,9 +82,9 @@ interface MemberRow extends Record<string, SqlStorageValue> {
 	joined_at: string | null;
 }
 
-/** An author's standing, with when they joined under the bound config (?1). */
+/** An author's standing, with when they joined under the community's configs (?1, a JSON list: the owner's and former owners'). */
 const MEMBER_SELECT = `SELECT a.did, a.member, a.pending, a.blocked,
-	(SELECT min(m.joined_at) FROM memberships m WHERE m.did = a.did AND m.active = 1 AND m.community_uri = ?1) AS joined_at
+	(SELECT min(m.joined_at) FROM memberships m WHERE m.did = a.did AND m.active = 1 AND m.community_uri IN (SELECT value FROM json_each(?1))) AS joined_at
 	FROM authors a`;
 
 function memberView(row: MemberRow, binding: Binding): MemberView {
@@ -106,7 +108,7 @@ export class CommunityReader {
 	private bindingRow(): BindingRow | undefined {
 		return this.sql
 			.exec<BindingRow>(
-				'SELECT community_id, owner_did, config_uri, config_rev, bound_us, deleted, name, description, hashtag, stage, access_type, created_at, feed_readers, feed_mix, parent_id FROM binding',
+				'SELECT community_id, owner_did, config_uri, config_rev, bound_us, deleted, name, description, hashtag, stage, access_type, created_at, feed_readers, feed_mix, parent_id, successor_did, config_cid FROM binding',
 			)
 			.toArray()[0];
 	}
@@ -118,11 +120,16 @@ export class CommunityReader {
 	binding(row: BindingRow | undefined = this.bindingRow(), revisionsRead: 'all' | 'current' = 'all'): Binding | null {
 		if (!row) return null;
 		const revisions = this.sql
-			.exec<{ rev: string; observed_us: number; moderators: string }>(
-				`SELECT rev, observed_us, moderators FROM config_revisions${revisionsRead === 'current' ? ' ORDER BY rev DESC LIMIT 1' : ''}`,
+			.exec<{ rev: string; observed_us: number; moderators: string; did: string | null; successor: string | null }>(
+				`SELECT rev, observed_us, moderators, did, successor FROM config_revisions${revisionsRead === 'current' ? ' WHERE did = ?1 ORDER BY rev DESC LIMIT 1' : ''}`,
+				...(revisionsRead === 'current' ? [row.owner_did] : []),
 			)
 			.toArray()
-			.map((r) => ({ rev: r.rev, observedUs: r.observed_us, moderators: JSON.parse(r.moderators) as string[] }));
+			.map((r) => ({ rev: r.rev, observedUs: r.observed_us, moderators: JSON.parse(r.moderators) as string[], ownerDid: r.did ?? row.owner_did, successor: r.successor }));
+		const formerOwners = this.sql
+			.exec<{ did: string; config_uri: string; until_us: number }>('SELECT did, config_uri, until_us FROM former_owners ORDER BY until_us')
+			.toArray()
+			.map((r) => ({ did: r.did, configUri: r.config_uri, untilUs: r.until_us }));
 		return {
 			ownerDid: row.owner_did,
 			configUri: row.config_uri,
@@ -131,6 +138,7 @@ export class CommunityReader {
 			deleted: row.deleted === 1,
 			accessType: row.access_type === 'invite-only' ? 'invite-only' : 'open',
 			revisions,
+			formerOwners,
 		};
 	}
 
@@ -155,6 +163,8 @@ export class CommunityReader {
 			closed: binding.deleted,
 			feedMix: mixOf(row.feed_mix),
 			parent: row.parent_id ? { id: row.parent_id, linked: this.parentLinkCounts() } : null,
+			successor: row.deleted === 0 ? row.successor_did : null,
+			configCid: row.config_cid,
 		};
 	}
 
@@ -244,7 +254,7 @@ export class CommunityReader {
 				`${MEMBER_SELECT} WHERE a.did > ?2
 				   AND (a.member = 1 OR a.pending = 1 OR a.blocked = 1 OR a.did IN (SELECT value FROM json_each(?3)))
 				 ORDER BY a.did LIMIT ?4`,
-				binding.configUri,
+				JSON.stringify(configUrisOf(binding)),
 				after,
 				staff,
 				limit + 1,
@@ -262,7 +272,7 @@ export class CommunityReader {
 	memberOf(did: string): MemberView | null {
 		const binding = this.binding(undefined, 'current');
 		if (!binding) return null;
-		const row = this.sql.exec<MemberRow>(`${MEMBER_SELECT} WHERE a.did = ?2`, binding.configUri, did).toArray()[0];
+		const row = this.sql.exec<MemberRow>(`${MEMBER_SELECT} WHERE a.did = ?2`, JSON.stringify(configUrisOf(binding)), did).toArray()[0];
 		return row ? memberView(row, binding) : null;
 	}
 

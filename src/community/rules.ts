@@ -7,12 +7,24 @@
  */
 import type { ModerationActionRecord } from '../lexicon/validate';
 
-/** One revision of the owner's config as the service observed it: who the moderators were from then on. */
+/** One revision of an owner's config as the service observed it: who the moderators were from then on. */
 export interface ConfigRevision {
 	rev: string;
 	/** When the service first observed this revision (firehose or API), in microseconds. */
 	observedUs: number;
 	moderators: readonly string[];
+	/** Whose config it is; absent: the current owner's. A handed-over community keeps its former owners' revisions. */
+	ownerDid?: string;
+	/** The successor this revision names (handover), if any. */
+	successor?: string | null;
+}
+
+/** An owner who handed the community over: their config and actions count for the time they owned it. */
+export interface FormerOwner {
+	did: string;
+	configUri: string;
+	/** When the successor's config was observed: the end of this owner's time. */
+	untilUs: number;
 }
 
 export interface Binding {
@@ -23,8 +35,10 @@ export interface Binding {
 	boundUs: number;
 	deleted: boolean;
 	accessType: 'open' | 'invite-only';
-	/** Every revision of the owner's config observed so far: the roles at any point in time. */
+	/** Every revision of the owners' configs observed so far: the roles at any point in time. */
 	revisions: readonly ConfigRevision[];
+	/** Owners before the current one, oldest first (handover). */
+	formerOwners?: readonly FormerOwner[];
 }
 
 /** The earliest config claim for an id that the receiver had seen when it passed a frame on (firehose order). */
@@ -39,6 +53,8 @@ export interface BindingClaim {
 	/** Firehose time of this claim; null when it came only through the API, which the network has not confirmed. */
 	seenUs: number | null;
 	earliestKnown?: EarliestClaim | null;
+	/** The claim is a delete of the config. */
+	deletes?: boolean;
 }
 
 export type BindingDecision =
@@ -48,6 +64,8 @@ export type BindingDecision =
 	| { decision: 'update'; boundUs: number }
 	/** The owner's same or older revision: the content stays, though the binding's time may move earlier. */
 	| { decision: 'keep'; boundUs: number }
+	/** The successor the owner's config names took over with this claim (observed at `handedUs`). */
+	| { decision: 'handover'; handedUs: number }
 	| { decision: 'ignore'; reason: 'unconfirmed_claim' | 'later_claim' };
 
 /**
@@ -69,8 +87,38 @@ export function decideBinding(current: Binding | null, claim: BindingClaim): Bin
 		const boundUs = Math.min(current.boundUs, seenUs);
 		return { decision: isNewerRev(claim.rev, current.configRev) ? 'update' : 'keep', boundUs };
 	}
+	// Handover: the successor's config, observed while the owner's config in force named them.
+	if (!claim.deletes && !current.deleted && successorAt(current, claim.seenUs) === claim.did) return { decision: 'handover', handedUs: claim.seenUs };
+	// A former owner comes back only as a successor: their first claim is not a way back.
+	if (current.formerOwners?.some((former) => former.did === claim.did)) return { decision: 'ignore', reason: 'later_claim' };
 	const before = claimsBefore({ did: claim.did, timeUs: seenUs }, { did: current.ownerDid, timeUs: current.boundUs });
 	return before && !earlierElsewhere ? { decision: 'bind', boundUs: seenUs } : { decision: 'ignore', reason: 'later_claim' };
+}
+
+/** Who owned the community at `observedUs`: a former owner until their handover, then the next. */
+export function ownerAt(binding: Binding, observedUs: number): string {
+	for (const former of binding.formerOwners ?? []) if (observedUs < former.untilUs) return former.did;
+	return binding.ownerDid;
+}
+
+/** Every config this community has been bound to: the current owner's and the former owners'. */
+export function configUrisOf(binding: Binding): string[] {
+	return [binding.configUri, ...(binding.formerOwners ?? []).map((former) => former.configUri)];
+}
+
+/** The current owner's revision in force at `observedUs`: their newest observed by then. */
+function ownRevisionAt(binding: Binding, observedUs: number, ownerDid: string): ConfigRevision | null {
+	let inForce: ConfigRevision | null = null;
+	for (const revision of binding.revisions) {
+		if ((revision.ownerDid ?? binding.ownerDid) !== ownerDid || revision.observedUs > observedUs) continue;
+		if (!inForce || revision.rev > inForce.rev) inForce = revision;
+	}
+	return inForce;
+}
+
+/** The successor the current owner's config named at `observedUs` (null for none, or once withdrawn). */
+export function successorAt(binding: Binding, observedUs: number): string | null {
+	return ownRevisionAt(binding, observedUs, binding.ownerDid)?.successor ?? null;
 }
 
 /** Network order of two claims; the same microsecond is broken by DID, so every delivery order agrees. */
@@ -83,13 +131,9 @@ export function isNewerRev(incoming: string, existing: string): boolean {
 	return incoming > existing;
 }
 
-/** The moderators in force at `observedUs`: those of the newest revision observed by then. */
+/** The moderators in force at `observedUs`: those of the newest revision then owner had observed by then. */
 export function moderatorsAt(binding: Binding, observedUs: number): readonly string[] {
-	let inForce: ConfigRevision | null = null;
-	for (const revision of binding.revisions) {
-		if (revision.observedUs <= observedUs && (!inForce || revision.rev > inForce.rev)) inForce = revision;
-	}
-	return inForce?.moderators ?? [];
+	return ownRevisionAt(binding, observedUs, ownerAt(binding, observedUs))?.moderators ?? [];
 }
 
 /** The moderators now: those of the newest revision. */
@@ -122,15 +166,16 @@ export interface StoredAction {
 export type ActionVerdict = { counts: true } | { counts: false; reason: 'no_community' | 'closed' | 'other_config' | 'not_staff' };
 
 /**
- * An action counts only for the community's bound config, while it is open, and only if its author was
- * the owner or a moderator when the service observed it: appointing someone later does not activate what
- * they wrote before, and removing them does not undo what they did while they were one.
+ * An action counts only for the community's bound config (or a former owner's), while it is open, and
+ * only if its author was the owner or a moderator when the service observed it: appointing someone later
+ * does not activate what they wrote before, and removing them (or handing over) does not undo what they
+ * did while they were one.
  */
 export function actionVerdict(action: StoredAction, binding: Binding | null): ActionVerdict {
 	if (!binding) return { counts: false, reason: 'no_community' };
 	if (binding.deleted) return { counts: false, reason: 'closed' };
-	if (action.communityUri !== binding.configUri) return { counts: false, reason: 'other_config' };
-	if (action.authorDid !== binding.ownerDid && !moderatorsAt(binding, action.observedUs).includes(action.authorDid)) {
+	if (!configUrisOf(binding).includes(action.communityUri)) return { counts: false, reason: 'other_config' };
+	if (action.authorDid !== ownerAt(binding, action.observedUs) && !moderatorsAt(binding, action.observedUs).includes(action.authorDid)) {
 		return { counts: false, reason: 'not_staff' };
 	}
 	return { counts: true };

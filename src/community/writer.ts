@@ -14,7 +14,7 @@ import { RETENTION_MS } from './retention';
 import { communityOfConfigUri } from '../shared/at-uri';
 import { isCommunityId } from '../shared/hashtag';
 import type { ParentLink } from './hierarchy';
-import { actionVerdict, authorState, currentModerators, decideBinding, isChildAccepted, isHidden, isNewerRev, targetKindOf, type ActionVerdict, type Binding } from './rules';
+import { actionVerdict, authorState, configUrisOf, currentModerators, decideBinding, isChildAccepted, isHidden, isNewerRev, targetKindOf, type ActionVerdict, type Binding } from './rules';
 
 /** Why an op changed nothing. */
 export type SkipReason =
@@ -194,8 +194,13 @@ export class CommunityWriter {
 			rev: ref.rev,
 			seenUs: ref.via === 'api' ? null : ref.observedUs,
 			earliestKnown: op.earliestClaim,
+			deletes: record === null,
 		});
-		if (decision.decision === 'ignore') return skipped(ref, decision.reason);
+		if (decision.decision === 'ignore') {
+			if (decision.reason === 'later_claim' && op.type === 'config.put') this.keepPendingClaim(op);
+			return skipped(ref, decision.reason);
+		}
+		if (decision.decision === 'handover') return this.handOver(op as Extract<IndexOp, { type: 'config.put' }>, decision.handedUs);
 		const cid = op.type === 'config.put' ? op.cid : null;
 
 		if (decision.decision === 'keep') {
@@ -208,6 +213,7 @@ export class CommunityWriter {
 			if (!lowered && !filled && !revisionChanged) return skipped(ref, 'duplicate');
 			this.bindingChanged = true;
 			this.recomputeAll();
+			if (revisionChanged && record?.successor) this.adoptPendingSuccessor();
 			return stored(ref);
 		}
 
@@ -215,6 +221,8 @@ export class CommunityWriter {
 			// A new owner (the first claim, or one the network saw earlier): the previous owner's revisions go.
 			this.sql.exec('DELETE FROM binding');
 			this.sql.exec('DELETE FROM config_revisions');
+			// A rival who claimed first owns it: nobody before them did. (A rebuild, binding anew, keeps them.)
+			if (current) this.sql.exec('DELETE FROM former_owners');
 			this.sql.exec(
 				'INSERT INTO binding (singleton, community_id, owner_did, config_uri, config_rev, bound_us, deleted) VALUES (1, ?, ?, ?, ?, ?, ?)',
 				this.communityId,
@@ -231,12 +239,63 @@ export class CommunityWriter {
 		this.observeRevision(ref, record);
 		this.bindingChanged = true;
 		this.recomputeAll();
+		if (record?.successor) this.adoptPendingSuccessor();
 		return stored(ref);
+	}
+
+	/**
+	 * The successor's config binds the community to them (rules.decideBinding said so): the owner becomes a
+	 * former owner, whose config and actions count for the time they owned it; members, moderation and posts
+	 * stay. The community keeps the time it was first bound.
+	 */
+	private handOver(op: Extract<IndexOp, { type: 'config.put' }>, handedUs: number): OpOutcome {
+		const { ref } = op;
+		const before = this.sql.exec<{ owner_did: string; config_uri: string }>('SELECT owner_did, config_uri FROM binding').toArray()[0]!;
+		this.sql.exec(
+			'INSERT INTO former_owners (did, config_uri, until_us) VALUES (?, ?, ?) ON CONFLICT (did) DO UPDATE SET config_uri = excluded.config_uri, until_us = excluded.until_us',
+			before.owner_did,
+			before.config_uri,
+			handedUs,
+		);
+		// The new owner's own earlier time as a former owner (a community handed back) ends here.
+		this.sql.exec('DELETE FROM former_owners WHERE did = ?', ref.did);
+		this.sql.exec('UPDATE binding SET owner_did = ?, config_uri = ?, config_rev = ?, deleted = 0', ref.did, ref.uri, ref.rev);
+		this.sql.exec('DELETE FROM pending_claims WHERE did = ?', ref.did);
+		this.writeContent(op.record, op.cid);
+		this.observeRevision(ref, op.record);
+		this.bindingChanged = true;
+		this.recomputeAll();
+		return stored(ref);
+	}
+
+	/** Keeps another DID's config claim, the latest per DID, for a successor named by a revision delivered later. */
+	private keepPendingClaim(op: Extract<IndexOp, { type: 'config.put' }>): void {
+		if (op.ref.via !== 'firehose') return;
+		this.sql.exec(
+			`INSERT INTO pending_claims (did, seen_us, op) VALUES (?, ?, ?)
+			 ON CONFLICT (did) DO UPDATE SET seen_us = excluded.seen_us, op = excluded.op WHERE excluded.seen_us > pending_claims.seen_us`,
+			op.ref.did,
+			op.ref.observedUs,
+			JSON.stringify(op),
+		);
+	}
+
+	/** A revision named a successor: a claim of theirs the network showed after it (delivered first) takes over now. */
+	private adoptPendingSuccessor(): void {
+		const binding = this.reader.binding();
+		if (!binding) return;
+		for (const row of this.sql.exec<{ did: string; seen_us: number; op: string }>('SELECT did, seen_us, op FROM pending_claims').toArray()) {
+			const decision = decideBinding(binding, { did: row.did, rev: '', seenUs: row.seen_us });
+			if (decision.decision === 'handover') {
+				this.handOver(JSON.parse(row.op) as Extract<IndexOp, { type: 'config.put' }>, decision.handedUs);
+				return;
+			}
+		}
 	}
 
 	private writeContent(record: CommunityConfigRecord, cid: string | null): void {
 		this.sql.exec(
-			`UPDATE binding SET config_cid = ?, name = ?, description = ?, hashtag = ?, stage = ?, access_type = ?, feed_mix = ?, created_at = ?, feed_readers = ?, parent_id = ?`,
+			`UPDATE binding SET config_cid = ?, name = ?, description = ?, hashtag = ?, stage = ?, access_type = ?, feed_mix = ?, created_at = ?, feed_readers = ?, parent_id = ?, successor_did = ?`,
 			cid,
 			record.name,
 			record.description ?? null,
@@ -248,6 +307,7 @@ export class CommunityWriter {
 			record.feedReaders === 'members' ? 'members' : null,
 			// A community cannot be its own parent.
 			record.parent && isCommunityId(record.parent) && record.parent !== this.communityId ? record.parent : null,
+			record.successor ?? null,
 		);
 	}
 
@@ -257,16 +317,19 @@ export class CommunityWriter {
 	 */
 	private observeRevision(ref: RecordRef, record: CommunityConfigRecord | null): boolean {
 		const moderators = JSON.stringify([...new Set(record?.moderators ?? [])]);
+		const successor = record?.successor && record.successor !== ref.did ? record.successor : null;
 		// A rebuild knows only the current config: its moderators count for every rebuilt action.
 		const observedUs = ref.via === 'rebuild' ? 0 : ref.observedUs;
 		const before = this.sql.exec<{ observed_us: number }>('SELECT observed_us FROM config_revisions WHERE rev = ?', ref.rev).toArray()[0];
 		if (before && before.observed_us <= observedUs) return false;
 		this.sql.exec(
-			`INSERT INTO config_revisions (rev, observed_us, moderators) VALUES (?, ?, ?)
+			`INSERT INTO config_revisions (rev, observed_us, moderators, did, successor) VALUES (?, ?, ?, ?, ?)
 			 ON CONFLICT (rev) DO UPDATE SET observed_us = excluded.observed_us`,
 			ref.rev,
 			observedUs,
 			moderators,
+			ref.did,
+			successor,
 		);
 		return true;
 	}
@@ -453,9 +516,12 @@ export class CommunityWriter {
 	}
 
 	private recomputeAuthor(did: string, binding: Binding | null = this.reader.binding()): void {
+		// A membership naming a former owner's config still counts: members carry over a handover.
 		const hasActiveMembership =
 			!!binding &&
-			this.sql.exec('SELECT 1 FROM memberships WHERE did = ? AND active = 1 AND community_uri = ? LIMIT 1', did, binding.configUri).toArray().length > 0;
+			this.sql
+				.exec('SELECT 1 FROM memberships WHERE did = ? AND active = 1 AND community_uri IN (SELECT value FROM json_each(?)) LIMIT 1', did, JSON.stringify(configUrisOf(binding)))
+				.toArray().length > 0;
 		const accountInactive = this.sql.exec('SELECT 1 FROM accounts WHERE did = ? AND active = 0', did).toArray().length > 0;
 		const blockedInParent = this.sql.exec('SELECT 1 FROM parent_blocks WHERE did = ?', did).toArray().length > 0 && this.reader.parentLinkCounts();
 		const state = authorState({ did, hasActiveMembership, actions: this.reader.actionsOn('target_did', did), accountInactive, blockedInParent }, binding);

@@ -226,7 +226,7 @@ export class RebuildJob {
 			let cursor: string | null = null;
 			for (let page = 0; page < MAX_AUTHORITY_PAGES; page++) {
 				const listed = await crawler.listRecords(pds, did, collection, cursor);
-				for (const record of listed.records.filter((r) => namesCommunity(r, read.configUri))) {
+				for (const record of listed.records.filter((r) => namesCommunity(r, read))) {
 					const ref = parseRecordUri(record.uri);
 					if (!ref || ref.did !== did || ref.collection !== collection) continue;
 					requests.proofs++;
@@ -319,7 +319,9 @@ export class RebuildJob {
 	}
 
 	private readOf(row: JobRow, did: string, rev: string): RepoRead {
-		return { communityId: row.community_id, configUri: atUri(row.owner_did, CONFIG_COLLECTION, row.community_id), did, rev, startedUs: row.started_us };
+		// The index's former owners (handover) outlive the rebuild: their configs are still this community's.
+		const formerConfigUris = this.sql.exec<{ config_uri: string }>('SELECT config_uri FROM former_owners WHERE did != ?', row.owner_did).toArray().map((r) => r.config_uri);
+		return { communityId: row.community_id, configUri: atUri(row.owner_did, CONFIG_COLLECTION, row.community_id), formerConfigUris, did, rev, startedUs: row.started_us };
 	}
 
 	private row(): JobRow | null {

@@ -9,6 +9,7 @@ const NOW_MS = Date.parse('2026-12-01T12:00:00Z');
 const read: RepoRead = {
 	communityId: '0123abcd' as CommunityId,
 	configUri: 'at://did:plc:alice/net.atrarium.community.config/0123abcd',
+	formerConfigUris: ['at://did:plc:zoe/net.atrarium.community.config/0123abcd'],
 	did: 'did:plc:bob',
 	rev: '3mabcdefghij2',
 	startedUs: NOW_MS * 1000,
@@ -64,8 +65,13 @@ describe('authority records', () => {
 	const action = { $type: 'net.atrarium.moderation.action', action: 'block_user', target: { $type: 'net.atrarium.moderation.action#userTarget', did: 'did:plc:dave' }, community: read.configUri, createdAt: '2099-01-01T00:00:00Z' };
 
 	it('picks listed records naming the community, to prove', () => {
-		expect(namesCommunity({ uri: 'x', cid: 'c', value: membership }, read.configUri)).toBe(true);
-		expect(namesCommunity({ uri: 'x', cid: 'c', value: { ...membership, community: 'at://did:plc:alice/net.atrarium.community.config/89abcdef' } }, read.configUri)).toBe(false);
+		expect(namesCommunity({ uri: 'x', cid: 'c', value: membership }, read)).toBe(true);
+		expect(namesCommunity({ uri: 'x', cid: 'c', value: { ...membership, community: 'at://did:plc:alice/net.atrarium.community.config/89abcdef' } }, read)).toBe(false);
+	});
+
+	it("picks records naming a former owner's config of the community (handover), and no stranger's", () => {
+		expect(namesCommunity({ uri: 'x', cid: 'c', value: { ...membership, community: read.formerConfigUris[0] } }, read)).toBe(true);
+		expect(namesCommunity({ uri: 'x', cid: 'c', value: { ...membership, community: 'at://did:plc:mallory/net.atrarium.community.config/0123abcd' } }, read)).toBe(false);
 	});
 
 	it("makes ops of proven records: a membership at the start, an action at its createdAt capped at the start", () => {

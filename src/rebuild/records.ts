@@ -25,6 +25,8 @@ export const POST = 'app.bsky.feed.post';
 export interface RepoRead {
 	communityId: CommunityId;
 	configUri: string;
+	/** The former owners' configs, which members' and staff's records may still name (handover). */
+	formerConfigUris: readonly string[];
 	did: string;
 	/** The repo's revision, read before its records. */
 	rev: string;
@@ -55,14 +57,15 @@ function refOf(read: RepoRead, uri: string, observedUs: number): RecordRef | nul
 }
 
 /** A listed membership or moderation action that names this community (worth proving), by a cheap look at its value. */
-export function namesCommunity(record: ListedRecord, configUri: string): boolean {
-	return (record.value as { community?: unknown }).community === configUri;
+export function namesCommunity(record: ListedRecord, read: Pick<RepoRead, 'configUri' | 'formerConfigUris'>): boolean {
+	const named = (record.value as { community?: unknown }).community;
+	return typeof named === 'string' && (named === read.configUri || read.formerConfigUris.includes(named));
 }
 
 /** The op for a proven authority record (the proof's own record and CID), or null if it is not valid or not this community's. */
 export function provenOp(read: RepoRead, collection: typeof MEMBERSHIP | typeof ACTION, uri: string, cid: string, value: unknown): IndexOp | null {
 	const valid = validateRecord(collection, value);
-	if (!valid.ok || valid.value.community !== read.configUri) return null;
+	if (!valid.ok || !namesCommunity({ value: valid.value } as ListedRecord, read)) return null;
 	if (valid.value.$type === MEMBERSHIP) {
 		const ref = refOf(read, uri, read.startedUs);
 		return ref ? { type: 'membership.put', ref, cid, record: valid.value } : null;

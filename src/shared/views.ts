@@ -20,6 +20,10 @@ export interface CommunitySummary {
 	feedMix: { own: number; parent: number } | null;
 	/** The parent the config names, and whether the link counts now (accepted by the parent's staff, parent graduated). */
 	parent: { id: string; linked: boolean } | null;
+	/** Whom the owner's config names to take the community over (their config for this id then binds it); null for nobody. */
+	successor: string | null;
+	/** The CID of the bound config's revision, for a strong reference to it (a parent's accept_child). */
+	configCid: string | null;
 }
 
 export interface CommunityCounts {
