@@ -36,7 +36,9 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 			if (view?.ownerDid === registered.caller) return c.json({ ...view, feedUri: feedUri(c, id) });
 			throw new ApiError(404, 'RecordNotFound', `Your repo holds no net.atrarium.community.config/${id}: write the record to your PDS first`);
 		}
-		const view = await community.awaitConfirmed(CONFIRM_WAIT_MS);
+		const current = await community.summary();
+		// The successor the owner named: wait for their config to take the community over.
+		const view = await community.awaitConfirmed(CONFIRM_WAIT_MS, current?.successor === registered.caller ? registered.caller : undefined);
 		if (!view) {
 			return c.json(
 				{
@@ -44,6 +46,12 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 					status: 'pending',
 					message: `Community ${id} is registered but the network has not shown its config yet; GET /api/communities/${id} answers 404 until it has, then names its owner`,
 				},
+				202,
+			);
+		}
+		if (view.ownerDid !== registered.caller && view.successor === registered.caller) {
+			return c.json(
+				{ id, status: 'pending', message: `The owner of ${id} names you as successor; the network has not shown your config yet, so the handover is not done` },
 				202,
 			);
 		}

@@ -225,15 +225,16 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	}
 
 	/**
-	 * The community once the network has confirmed an owner, waiting up to `timeoutMs` for the firehose to
-	 * deliver the claim (an API registration arrives before it). Null if it has not by then.
+	 * The community once the network has confirmed an owner (`ownerDid`, if given: a successor's handover),
+	 * waiting up to `timeoutMs` for the firehose to deliver the claim (an API registration arrives before
+	 * it). Null if no owner is confirmed by then; the community as it stands if another owner still holds it.
 	 */
-	async awaitConfirmed(timeoutMs: number): Promise<CommunityView | null> {
+	async awaitConfirmed(timeoutMs: number, ownerDid?: string): Promise<CommunityView | null> {
 		const deadline = Date.now() + timeoutMs;
 		for (;;) {
 			const view = this.summary();
 			const left = deadline - Date.now();
-			if (view || left <= 0) return view;
+			if ((view && (ownerDid === undefined || view.ownerDid === ownerDid)) || left <= 0) return view;
 			await new Promise<void>((resolve) => {
 				const wake = () => {
 					clearTimeout(timer);

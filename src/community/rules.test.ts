@@ -15,6 +15,9 @@ import {
 	roleOf,
 	targetKindOf,
 	isChildAccepted,
+	ownerAt,
+	successorAt,
+	configUrisOf,
 	type Binding,
 	type BindingClaim,
 	type ConfigRevision,
@@ -279,6 +282,67 @@ describe('decideBinding', () => {
 	it('lets an API claim never take an id, even before the firehose claim arrives', () => {
 		expect(decideBinding(null, claim({ did: STRANGER, seenUs: null }))).toEqual({ decision: 'ignore', reason: 'unconfirmed_claim' });
 		expect(decideBinding(null, claim({ did: OWNER, seenUs: T + 50 }))).toEqual({ decision: 'bind', boundUs: T + 50 });
+	});
+});
+
+describe('handover', () => {
+	const SUCCESSOR = THIRD;
+	/** The owner names SUCCESSOR at T+100 (REV2) and withdraws at T+200 (REV3). */
+	const offered = binding({
+		configRev: REV3,
+		revisions: [revision(REV1, T, []), { ...revision(REV2, T + 100, [MOD]), successor: SUCCESSOR }, revision(REV3, T + 200, [MOD])],
+	});
+
+	it("binds the successor's claim observed while the owner's config in force names them", () => {
+		expect(decideBinding(offered, claim({ did: SUCCESSOR, rev: REV1, seenUs: T + 150 }))).toEqual({ decision: 'handover', handedUs: T + 150 });
+	});
+
+	it('ignores the successor before they were named, after the offer was withdrawn, by a delete, or unconfirmed', () => {
+		for (const seenUs of [T + 50, T + 250]) expect(decideBinding(offered, claim({ did: SUCCESSOR, seenUs }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
+		expect(decideBinding(offered, claim({ did: SUCCESSOR, seenUs: T + 150, deletes: true }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
+		expect(decideBinding(offered, claim({ did: SUCCESSOR, seenUs: null }))).toEqual({ decision: 'ignore', reason: 'unconfirmed_claim' });
+		expect(decideBinding({ ...offered, deleted: true }, claim({ did: SUCCESSOR, seenUs: T + 150 }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
+	});
+
+	it('ignores a stranger while an offer is open', () => {
+		expect(decideBinding(offered, claim({ did: STRANGER, seenUs: T + 150 }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
+	});
+
+	/** After the handover at T+150: SUCCESSOR owns it with MOD2 as moderator; OWNER owned it before. */
+	const handed = binding({
+		ownerDid: SUCCESSOR,
+		configUri: `at://${SUCCESSOR}/net.atrarium.community.config/0123abcd`,
+		configRev: REV4,
+		revisions: [{ ...revision(REV2, T + 100, [MOD]), ownerDid: OWNER, successor: SUCCESSOR }, { ...revision(REV4, T + 150, [MOD2]), ownerDid: SUCCESSOR }],
+		formerOwners: [{ did: OWNER, configUri: CONFIG_URI, untilUs: T + 150 }],
+	});
+
+	it('a former owner cannot claim it back, however early their claim', () => {
+		expect(decideBinding(handed, claim({ did: OWNER, seenUs: T + 300 }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
+		expect(decideBinding(handed, claim({ did: OWNER, seenUs: T + 300, earliestKnown: { did: OWNER, timeUs: T } }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
+	});
+
+	it('knows the owner and moderators at each time', () => {
+		expect(ownerAt(handed, T + 120)).toBe(OWNER);
+		expect(ownerAt(handed, T + 150)).toBe(SUCCESSOR);
+		expect(moderatorsAt(handed, T + 120)).toEqual([MOD]);
+		expect(moderatorsAt(handed, T + 160)).toEqual([MOD2]);
+		expect(configUrisOf(handed)).toEqual([handed.configUri, CONFIG_URI]);
+	});
+
+	it("counts the former owner's and former moderators' actions from their time, on either config, and not after", () => {
+		expect(actionVerdict(action('hide_post', T + 120, { authorDid: OWNER }), handed)).toEqual({ counts: true });
+		expect(actionVerdict(action('hide_post', T + 120, { authorDid: MOD }), handed)).toEqual({ counts: true });
+		expect(actionVerdict(action('hide_post', T + 200, { authorDid: OWNER }), handed)).toEqual({ counts: false, reason: 'not_staff' });
+		expect(actionVerdict(action('hide_post', T + 200, { authorDid: MOD }), handed)).toEqual({ counts: false, reason: 'not_staff' });
+		expect(actionVerdict(action('hide_post', T + 200, { authorDid: SUCCESSOR, communityUri: handed.configUri }), handed)).toEqual({ counts: true });
+		expect(actionVerdict(action('hide_post', T + 200, { authorDid: SUCCESSOR, communityUri: STRANGER_CONFIG_URI }), handed)).toEqual({ counts: false, reason: 'other_config' });
+	});
+
+	it("the successor's config may name a successor of its own", () => {
+		const again = { ...handed, revisions: [...handed.revisions, { ...revision('3kabcdefghij5', T + 400, []), ownerDid: SUCCESSOR, successor: MOD2 }] };
+		expect(successorAt(again, T + 500)).toBe(MOD2);
+		expect(decideBinding(again, claim({ did: MOD2, seenUs: T + 500 }))).toEqual({ decision: 'handover', handedUs: T + 500 });
 	});
 });
 
