@@ -147,7 +147,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		if (!reader || !summary) return { accepted: false, eligible: false, blocked: [], membersOnly: false };
 		const counts = reader.counts();
 		const eligible = mayHaveChildren(summary, { members: counts.members, posts: counts.posts });
-		return { accepted, eligible, blocked: accepted && eligible ? (blocked ?? reader.blockedDids()) : [], membersOnly: summary.feedReaders === 'members' };
+		return { accepted, eligible, blocked: accepted && eligible ? (blocked ?? reader.ownBlockedDids()) : [], membersOnly: summary.feedReaders === 'members' };
 	}
 
 	/** A parent's side: the child configs its staff accepted (and released). */
@@ -182,7 +182,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		if (!reader || links.length === 0) return;
 		const myId = reader.summary()?.id;
 		if (!myId) return;
-		const blocked = reader.blockedDids();
+		const blocked = reader.ownBlockedDids();
 		for (const link of links) {
 			const side = this.sideFor(link.childUri, link.accepted, blocked);
 			const key = parentSideKey(side);

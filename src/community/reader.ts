@@ -8,7 +8,7 @@ import { decodeCursor, encodeCursor, type FeedPosition } from './feed-cursor';
 import { decodeMemberCursor, encodeMemberCursor } from './member-cursor';
 import { decodeMixCursor, isMixCursor, parentShare, type FeedMixShares, type MixRow } from './feed-mix';
 import { linkCounts, type ParentLink } from './hierarchy';
-import { actionVerdict, configUrisOf, decidingAction, pairOf, roleOf, currentModerators, type Binding, type StoredAction } from './rules';
+import { actionVerdict, configUrisOf, decidingAction, latestSays, pairOf, roleOf, currentModerators, type Binding, type StoredAction } from './rules';
 
 export interface FeedPage {
 	feed: { post: string }[];
@@ -227,9 +227,19 @@ export class CommunityReader {
 			.map((r) => ({ childUri: r.child_uri, childId: r.child_id, accepted: r.accepted === 1, toldKey: r.told_key }));
 	}
 
-	/** Everyone blocked in this community now, in DID order. */
-	blockedDids(): string[] {
-		return this.sql.exec<{ did: string }>('SELECT did FROM authors WHERE blocked = 1 ORDER BY did').toArray().map((r) => r.did);
+	/**
+	 * Everyone this community's own staff block now, in DID order: what it passes on to its children. Not
+	 * the blocks it takes from its own parent, so blocks never travel down more than one link (nor round a
+	 * cycle of communities naming each other).
+	 */
+	ownBlockedDids(): string[] {
+		const rows = this.sql
+			.exec<{ did: string; inherited: number }>(
+				'SELECT a.did, EXISTS (SELECT 1 FROM parent_blocks p WHERE p.did = a.did) AS inherited FROM authors a WHERE a.blocked = 1 ORDER BY a.did',
+			)
+			.toArray();
+		const binding = rows.some((r) => r.inherited) ? this.binding() : null;
+		return rows.filter((r) => !r.inherited || latestSays(this.actionsOn('target_did', r.did), 'block_user', binding)).map((r) => r.did);
 	}
 
 	/** Kept by the writer as the index changes (counts.ts): one row, however many posts and authors. */

@@ -125,6 +125,26 @@ describe('parent and child communities', () => {
 		expect(await feedOf('b1600005')).toEqual(before);
 	});
 
+	it("passes on only the parent's own blocks: not those it takes from its own parent", async () => {
+		const ingest = new Ingest();
+		// a1600007 (Alice) is the parent of b1600007 (Bob), which is graduated too and the parent of c1600007 (Carol).
+		await parent(ingest, 'a1600007');
+		await ingest.deliver(config(BOB, 'b1600007', { parent: 'a1600007', stage: 'graduated' }));
+		const crowd2 = crowd('q07', 25);
+		await ingest.deliver(...crowd2.map((did) => membership(did, newRkey(), configUri(BOB, 'b1600007'))));
+		await ingest.deliver(...Array.from({ length: 100 }, (_, i) => post(crowd2[i % 25]!, newRkey(), `#atr_b1600007 ${i}`)));
+		await accept(ingest, ALICE, 'a1600007', 'b1600007');
+		await ingest.deliver(config(CAROL, 'c1600007', { parent: 'b1600007' }), membership(DAVE, newRkey(), configUri(CAROL, 'c1600007')), membership(MALLORY, newRkey(), configUri(CAROL, 'c1600007')));
+		await ingest.deliver(action(BOB, newRkey(), configUri(BOB, 'b1600007'), 'accept_child', configUri(CAROL, 'c1600007')));
+		expect(await linkOf('c1600007')).toEqual({ id: 'b1600007', linked: true });
+		// Alice blocks Dave in the grandparent; Bob blocks Mallory in the parent.
+		await ingest.deliver(membership(DAVE, newRkey(), configUri(BOB, 'b1600007')));
+		await ingest.deliver(action(ALICE, newRkey(), configUri(ALICE, 'a1600007'), 'block_user', DAVE), action(BOB, newRkey(), configUri(BOB, 'b1600007'), 'block_user', MALLORY));
+		expect(await community('b1600007').memberOf(DAVE)).toMatchObject({ status: 'blocked' });
+		expect(await community('c1600007').memberOf(MALLORY)).toMatchObject({ status: 'blocked' });
+		expect(await community('c1600007').memberOf(DAVE)).toMatchObject({ status: 'member' });
+	});
+
 	it("the parent's staff cannot hide posts in a child", async () => {
 		const ingest = new Ingest();
 		await parent(ingest, 'a1600006');
