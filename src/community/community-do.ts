@@ -125,7 +125,8 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	 * community; `childUri` is the config the child is bound to.
 	 */
 	childSide(childUri: string): ParentSide {
-		return this.sideFor(childUri, this.reader()?.childLinks().find((link) => link.childUri === childUri)?.accepted ?? false);
+		const accepted = this.reader()?.childLinks().find((link) => link.childUri === childUri)?.accepted ?? false;
+		return this.parentWord()(accepted);
 	}
 
 	/** A parent's word about this community's link, pushed when it changes; ignored unless the config names that parent. */
@@ -140,14 +141,18 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		return this.reader()?.lentPosts(after, limit) ?? { posts: [], more: false };
 	}
 
-	/** The parent's side for one child: accepted by its staff, eligible now, and (while both) who is blocked here. */
-	private sideFor(childUri: string, accepted: boolean, blocked?: readonly string[]): ParentSide {
+	/**
+	 * A parent's side, read once for all its children: whether it may have children now, and (for a child
+	 * its staff accept, while it may) who its own staff block.
+	 */
+	private parentWord(): (accepted: boolean) => ParentSide {
 		const reader = this.reader();
 		const summary = reader?.summary();
-		if (!reader || !summary) return { accepted: false, eligible: false, blocked: [], membersOnly: false };
+		if (!reader || !summary) return () => ({ accepted: false, eligible: false, blocked: [], membersOnly: false });
 		const counts = reader.counts();
 		const eligible = mayHaveChildren(summary, { members: counts.members, posts: counts.posts });
-		return { accepted, eligible, blocked: accepted && eligible ? (blocked ?? reader.ownBlockedDids()) : [], membersOnly: summary.feedReaders === 'members' };
+		let blocked: string[] | undefined;
+		return (accepted) => ({ accepted, eligible, blocked: accepted && eligible ? (blocked ??= reader.ownBlockedDids()) : [], membersOnly: summary.feedReaders === 'members' });
 	}
 
 	/** A parent's side: the child configs its staff accepted (and released). */
@@ -182,9 +187,9 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		if (!reader || links.length === 0) return;
 		const myId = reader.summary()?.id;
 		if (!myId) return;
-		const blocked = reader.ownBlockedDids();
+		const word = this.parentWord();
 		for (const link of links) {
-			const side = this.sideFor(link.childUri, link.accepted, blocked);
+			const side = word(link.accepted);
 			const key = parentSideKey(side);
 			if (key === link.toldKey) continue;
 			try {
