@@ -1,11 +1,11 @@
 /**
  * CommunityFeedGenerator: one Durable Object per community (named by its 8-hex id), holding the
- * community's 7-day index in SQLite. A thin shell: RPC in, CommunityWriter / CommunityReader inside, an
- * alarm for retention. An object nobody bound stays empty: reads answer "no community" without creating
+ * community's 7-day index in SQLite. A thin shell: RPC in; CommunityWriter, CommunityReader and
+ * CommunityLinks (parent and children) inside; an alarm for retention, rebuild steps and link retries. An object nobody bound stays empty: reads answer "no community" without creating
  * its schema, and only ops that must be kept (see `needsStorage`) create it.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { communityObject, directoryObject } from '../objects';
+import { directoryObject } from '../objects';
 import { RebuildJob } from '../rebuild/job';
 import { networkOf } from '../rebuild/steps';
 import type { CommunityId } from '../shared/hashtag';
@@ -15,9 +15,9 @@ import { Lru } from '../shared/lru';
 import { meteredSql, withOverride, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import type { FeedPosition } from './feed-cursor';
-import { blendPage, decodeMixCursor, encodeMixCursor, isMixCursor, MIX_START, type MixPosition, type MixRow } from './feed-mix';
-import { decodeCursor } from './feed-cursor';
-import { mayHaveChildren, parentSideKey, type ParentSide } from './hierarchy';
+import type { MixRow } from './feed-mix';
+import type { ParentSide } from './hierarchy';
+import { CommunityLinks } from './links';
 import { COMMUNITY_MIGRATIONS } from './migrations';
 import { CommunityReader, WITHHELD_PAGE, type FeedResult, type MemberPageResult } from './reader';
 import { ReportBook, type Report, type ReportOutcome } from './reports';
@@ -46,19 +46,6 @@ export interface CommunityStats {
 
 export type CommunityView = CommunitySummary & CommunityCounts;
 
-/** How soon a parent or child that could not be reached is tried again. */
-const LINK_RETRY_MS = 30_000;
-/** Reads of the parent per mixed page, at most: its posts hidden or blocked here are passed over. */
-const PARENT_READS_PER_PAGE = 3;
-
-/** Where a mixed walk stands; a plain cursor (the walk began before the mix) reads the parent from the same time. */
-function mixPositionOf(cursor: string | undefined): MixPosition | null {
-	if (cursor === undefined) return MIX_START;
-	if (isMixCursor(cursor)) return decodeMixCursor(cursor);
-	const position = decodeCursor(cursor);
-	return position ? { n: 0, own: position, parent: position } : null;
-}
-
 export class CommunityFeedGenerator extends DurableObject<Env> {
 	private schemaVersion: number | null;
 	/** Whether a retention alarm is known to be set; null until read from storage. */
@@ -84,8 +71,8 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	private rebuilding: boolean | null = null;
 	/** API registrations waiting for the network to confirm who owns the id. */
 	private readonly bindingWaiters = new Set<() => void>();
-	/** A parent or a child could not be reached: the alarm tries again. */
-	private linkRetryDue = false;
+	/** This community's links to its parent and children (links.ts). */
+	private readonly links: CommunityLinks;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -94,6 +81,17 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		this.schemaVersion = exists ? applyMigrations(ctx.storage, COMMUNITY_MIGRATIONS) : null;
 		this.storage = withOverride(ctx.storage, 'sql', meteredSql(ctx.storage.sql, this.meter));
 		this.rebuild = new RebuildJob(this.storage);
+		this.links = new CommunityLinks({
+			env,
+			storage: this.storage,
+			reader: () => this.reader(),
+			pushSummary: () => this.pushSummary(),
+			retryAt: async (atMs) => {
+				const current = await this.ctx.storage.getAlarm();
+				if (current === null || current > atMs) await this.ctx.storage.setAlarm(atMs);
+				this.alarmSet = true;
+			},
+		});
 	}
 
 	async apply(communityId: CommunityId, ops: readonly IndexOp[]): Promise<ApplyResult> {
@@ -111,29 +109,23 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		if (ops.some((op) => op.type === 'config.put' || op.type === 'config.delete')) await this.pushSummary();
 		if (result.bindingChanged) {
 			this.wakeBindingWaiters();
-			await this.askParent();
+			await this.links.askParent();
 		}
 		// Any batch may move this community's figures, and with them whether it may have children.
-		await this.tellChildren();
+		await this.links.tellChildren();
 		return result;
 	}
 
-	// ---- parents and children (hierarchy.ts) ----
+	// ---- parents and children (links.ts) ----
 
-	/**
-	 * A parent's side of the link for one child config, as the child asks it when its config names this
-	 * community; `childUri` is the config the child is bound to.
-	 */
+	/** A parent's side of the link for one child config, as the child asks it when its config names this community. */
 	childSide(childUri: string): ParentSide {
-		const accepted = this.reader()?.childLinks().find((link) => link.childUri === childUri)?.accepted ?? false;
-		return this.parentWord()(accepted);
+		return this.links.childSide(childUri);
 	}
 
 	/** A parent's word about this community's link, pushed when it changes; ignored unless the config names that parent. */
-	async hearFromParent(parentId: string, childUri: string, side: ParentSide): Promise<void> {
-		const named = this.reader()?.parentNamed();
-		if (!named || named.parentId !== parentId || named.childUri !== childUri) return;
-		if (this.writer().setParentLink({ ...side, parentId, childUri })) await this.pushSummary();
+	hearFromParent(parentId: string, childUri: string, side: ParentSide): Promise<void> {
+		return this.links.hearFromParent(parentId, childUri, side);
 	}
 
 	/** A parent's posts lent to a child's feed (the child applies its own hides and blocks). */
@@ -141,73 +133,9 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		return this.reader()?.lentPosts(after, limit) ?? { posts: [], more: false };
 	}
 
-	/**
-	 * A parent's side, read once for all its children: whether it may have children now, and (for a child
-	 * its staff accept, while it may) who its own staff block.
-	 */
-	private parentWord(): (accepted: boolean) => ParentSide {
-		const reader = this.reader();
-		const summary = reader?.summary();
-		if (!reader || !summary) return () => ({ accepted: false, eligible: false, blocked: [], membersOnly: false });
-		const counts = reader.counts();
-		const eligible = mayHaveChildren(summary, { members: counts.members, posts: counts.posts });
-		let blocked: string[] | undefined;
-		return (accepted) => ({ accepted, eligible, blocked: accepted && eligible ? (blocked ??= reader.ownBlockedDids()) : [], membersOnly: summary.feedReaders === 'members' });
-	}
-
 	/** A parent's side: the child configs its staff accepted (and released). */
 	childLinks(): { childUri: string; childId: string; accepted: boolean }[] {
 		return (this.reader()?.childLinks() ?? []).map(({ childUri, childId, accepted }) => ({ childUri, childId, accepted }));
-	}
-
-	/** A child's side: when the config names another parent (or none), ask it what it says about this config. */
-	private async askParent(): Promise<void> {
-		const reader = this.reader();
-		if (!reader) return;
-		const named = reader.parentNamed();
-		const known = reader.parentLink();
-		if (!named) {
-			if (known && this.writer().setParentLink(null)) await this.pushSummary();
-			return;
-		}
-		if (known && known.parentId === named.parentId && known.childUri === named.childUri) return;
-		try {
-			const side = await communityObject(this.env, named.parentId as CommunityId).childSide(named.childUri);
-			if (this.writer().setParentLink({ ...side, ...named })) await this.pushSummary();
-		} catch (error) {
-			console.warn(JSON.stringify({ event: 'parent_unreachable', parent: named.parentId, error: String(error) }));
-			await this.retryLinksSoon();
-		}
-	}
-
-	/** A parent's side: tell each child its staff accepted or released whatever changed since it was last told. */
-	private async tellChildren(): Promise<void> {
-		const reader = this.reader();
-		const links = reader?.childLinks() ?? [];
-		if (!reader || links.length === 0) return;
-		const myId = reader.summary()?.id;
-		if (!myId) return;
-		const word = this.parentWord();
-		for (const link of links) {
-			const side = word(link.accepted);
-			const key = parentSideKey(side);
-			if (key === link.toldKey) continue;
-			try {
-				await communityObject(this.env, link.childId as CommunityId).hearFromParent(myId, link.childUri, side);
-				this.storage.sql.exec('UPDATE child_links SET told_key = ? WHERE child_uri = ?', key, link.childUri);
-			} catch (error) {
-				console.warn(JSON.stringify({ event: 'child_unreachable', child: link.childId, error: String(error) }));
-				await this.retryLinksSoon();
-			}
-		}
-	}
-
-	private async retryLinksSoon(): Promise<void> {
-		this.linkRetryDue = true;
-		const due = Date.now() + LINK_RETRY_MS;
-		const current = await this.ctx.storage.getAlarm();
-		if (current === null || current > due) await this.ctx.storage.setAlarm(due);
-		this.alarmSet = true;
 	}
 
 	/**
@@ -285,7 +213,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		if (!reader) return { ok: false, error: 'UnknownFeed' };
 		// The mix changes only with a write here (the config, or the parent's word on the link).
 		const plan = this.mix === undefined ? (this.mix = reader.mixPlan()) : this.mix;
-		if (plan) return this.mixedFeed(plan, limit, cursor, viewer);
+		if (plan) return this.links.mixedFeed(reader, plan, limit, cursor, viewer);
 		const key = `${limit} ${cursor ?? ''}`;
 		const kept = this.pages.get(key);
 		if (kept) {
@@ -297,49 +225,6 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		const result = reader.feedSkeleton(limit, cursor, viewer);
 		if (result.ok && !result.withheld) this.pages.set(key, result);
 		return result;
-	}
-
-	/**
-	 * A feed that mixes in its parent's posts (feed-mix.ts): this community's own posts, and the parent's it
-	 * serves, blended by the config's shares. Never kept in the page memory: the parent's posts change
-	 * without a write here.
-	 */
-	private async mixedFeed(plan: { parentId: string; share: { parent: number; total: number } }, limit: number, cursor: string | undefined, viewer: string | null): Promise<FeedResult> {
-		const reader = this.reader()!;
-		const access = reader.feedAccess(viewer);
-		if (access === 'unknown') return { ok: false, error: 'UnknownFeed' };
-		if (access === 'withheld') return WITHHELD_PAGE;
-		const at = mixPositionOf(cursor);
-		if (!at) return { ok: false, error: 'BadCursor' };
-		const own = reader.feedRows(at.own, limit + 1);
-		const parentPosts: MixRow[] = [];
-		let scannedTo = at.parent;
-		let parentComplete = false;
-		try {
-			const parent = communityObject(this.env, plan.parentId as CommunityId);
-			// Posts hidden or blocked here are read and passed over: a few more reads fill the parent's share.
-			for (let round = 0; round < PARENT_READS_PER_PAGE && parentPosts.length <= limit; round++) {
-				const lent = await parent.lendPosts(scannedTo, limit + 1);
-				parentPosts.push(...reader.servedOfParents(lent.posts));
-				const last = lent.posts.at(-1);
-				if (last) scannedTo = { indexedUs: last.indexedUs, uri: last.uri };
-				if (!lent.more) {
-					parentComplete = true;
-					break;
-				}
-			}
-		} catch (error) {
-			// The parent cannot be read: this page is the community's own posts, and the next read tries again.
-			console.warn(JSON.stringify({ event: 'parent_unreadable', parent: plan.parentId, error: String(error) }));
-			parentPosts.length = 0;
-			parentComplete = true;
-		}
-		const page = blendPage({ own, parent: parentPosts, parentComplete, parentScannedTo: scannedTo, at, limit, share: plan.share });
-		return {
-			ok: true,
-			page: { feed: page.posts.map((post) => ({ post: post.uri })), ...(page.next ? { cursor: encodeMixCursor(page.next) } : {}) },
-			...(access === 'members' ? { membersOnly: true as const } : {}),
-		};
 	}
 
 	/** A member's report of a post (community/reports.ts). */
@@ -384,18 +269,15 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	override async alarm(): Promise<void> {
 		if (this.schemaVersion === null) return;
 		const nextStep = await this.rebuildStep();
-		if (this.linkRetryDue) {
-			this.linkRetryDue = false;
-			await this.askParent();
-		}
+		await this.links.retry();
 		// One transaction: the expired posts and the count they leave go together.
 		const { nextExpiryMs: due } = this.storage.transactionSync(() => {
 			new ReportBook(this.storage).prune(Date.now());
 			return pruneExpired(this.storage.sql, Date.now());
 		});
 		// Expired posts may take a parent below graduation: its children are told.
-		await this.tellChildren();
-		const soonest = Math.min(nextStep === null ? Infinity : Date.now() + nextStep, due ?? Infinity, this.linkRetryDue ? Date.now() + LINK_RETRY_MS : Infinity);
+		await this.links.tellChildren();
+		const soonest = Math.min(nextStep === null ? Infinity : Date.now() + nextStep, due ?? Infinity, this.links.retryAtMs() ?? Infinity);
 		const next = soonest === Infinity ? null : soonest;
 		this.alarmSet = next !== null;
 		if (next !== null) await this.ctx.storage.setAlarm(next);
@@ -411,7 +293,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			// Finished: the directory and any API registration waiting on the binding learn the rebuilt config.
 			await this.pushSummary();
 			this.wakeBindingWaiters();
-			await this.askParent();
+			await this.links.askParent();
 		}
 		return next;
 	}
@@ -429,10 +311,6 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 
 	private reader(): CommunityReader | null {
 		return this.schemaVersion === null ? null : new CommunityReader(this.storage);
-	}
-
-	private writer(): CommunityWriter {
-		return new CommunityWriter(this.storage, this.reader()!.summary()!.id as CommunityId);
 	}
 
 	private async ensureRetentionAlarm(): Promise<void> {
