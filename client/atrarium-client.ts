@@ -6,7 +6,7 @@
  */
 import type { Agent } from '@atproto/api';
 import { API_METHODS, MODERATION_ROUTES } from '../src/api/methods';
-import { communityIdOfHashtag, communityIdsInText, hashtagOf, newCommunityId } from '../src/shared/hashtag';
+import { communityIdOfHashtag, communityIdsInText, hashtagOf, isCommunityId, newCommunityId } from '../src/shared/hashtag';
 import type { CommunityCounts, CommunitySummary, DashboardConfig, MemberStatus, MemberView, ModerationLogEntry, ReportedPost } from '../src/shared/views';
 import type { StageStanding } from '../src/community/stages';
 import { detectFacets } from './facets';
@@ -19,6 +19,20 @@ export type ModerationReason = 'spam' | 'harassment' | 'off_topic' | 'misinforma
 export type MembershipResult = { uri: string; communities: { id: string; status: MemberStatus; role: string }[] };
 export type ModerationTarget = { post: { uri: string; cid: string } } | { did: string };
 export type { ReportedPost };
+/** The config's feed mix: own and parent shares, in percent (the feed blends them by their ratio). */
+export type FeedMix = NonNullable<CommunitySummary['feedMix']>;
+/** A community whose config names another as its parent (GET /api/communities/:id/children). */
+export interface ChildCommunity {
+	id: string;
+	name: string;
+	ownerDid: string;
+	configUri: string;
+	configCid: string | null;
+	/** The parent's staff accept this child's config. */
+	accepted: boolean;
+	/** The link counts now (accepted, and the parent is graduated: declared and earned). */
+	linked: boolean;
+}
 
 /** A refusal from the service (or a response it should never give), with its `{ error, message }`. */
 export class ApiFailure extends Error {
@@ -80,6 +94,11 @@ export class AtrariumService {
 		return members;
 	}
 
+	/** Communities whose config names this one as their parent, and where each link stands. */
+	async children(id: string): Promise<ChildCommunity[]> {
+		return (await this.get<{ children: ChildCommunity[] }>(`/api/communities/${encodeURIComponent(id)}/children`)).children;
+	}
+
 	async moderationLog(id: string, limit = 100): Promise<ModerationLogEntry[]> {
 		return (await this.get<{ actions: ModerationLogEntry[] }>(`/api/communities/${encodeURIComponent(id)}/moderation?limit=${limit}`)).actions;
 	}
@@ -126,7 +145,16 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 		return this.agent.assertDid;
 	}
 
-	async createCommunity(args: { name: string; description?: string; accessType: 'open' | 'invite-only'; moderators?: string[]; feedReaders?: 'anyone' | 'members' }): Promise<Community> {
+	/** `parent` names a parent community (its id); `feedMix` blends in the parent's posts while the link counts. */
+	async createCommunity(args: {
+		name: string;
+		description?: string;
+		accessType: 'open' | 'invite-only';
+		moderators?: string[];
+		feedReaders?: 'anyone' | 'members';
+		parent?: string;
+		feedMix?: FeedMix;
+	}): Promise<Community> {
 		const id = newCommunityId();
 		const record = {
 			$type: CONFIG,
@@ -137,25 +165,94 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 			accessType: args.accessType,
 			moderators: args.moderators ?? [],
 			...(args.feedReaders === 'members' ? { feedReaders: 'members' } : {}),
+			...(args.parent ? { parent: checkParent(args.parent, id) } : {}),
+			...(args.feedMix ? { feedMix: checkFeedMix(args.feedMix) } : {}),
 			createdAt: now(),
 		};
 		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: CONFIG, rkey: id, record, validate: false });
 		return this.registerConfig(id, data.uri);
 	}
 
-	/** The owner changes their config record (its moderators, say); the record in their repo stays the source of truth. */
-	async updateCommunity(id: string, changes: { moderators?: string[]; description?: string; name?: string; feedReaders?: 'anyone' | 'members'; stage?: StageStanding['stage'] }): Promise<Community> {
+	/**
+	 * The owner changes their config record (its moderators, say); the record in their repo stays the
+	 * source of truth. A field left out stays as it is; `null` drops it from the record (`parent`: leave
+	 * the parent; `successor`: withdraw the offer; `feedMix`: the feed is the community's own posts).
+	 */
+	async updateCommunity(
+		id: string,
+		changes: {
+			moderators?: string[];
+			description?: string;
+			name?: string;
+			feedReaders?: 'anyone' | 'members';
+			stage?: StageStanding['stage'];
+			parent?: string | null;
+			feedMix?: FeedMix | null;
+			successor?: string | null;
+		},
+	): Promise<Community> {
+		if (changes.parent) checkParent(changes.parent, id);
+		if (changes.feedMix) checkFeedMix(changes.feedMix);
+		if (changes.successor && !changes.successor.startsWith('did:')) throw new ApiFailure(400, 'InvalidSuccessor', `A successor is named by their DID, not ${JSON.stringify(changes.successor)}`);
+		if (changes.successor === this.did) throw new ApiFailure(400, 'InvalidSuccessor', 'You already own this community: name someone else as successor');
 		const { data: current } = await this.agent.com.atproto.repo.getRecord({ repo: this.did, collection: CONFIG, rkey: id });
-		const record = { ...(current.value as Record<string, unknown>), ...changes };
+		const record = { ...(current.value as Record<string, unknown>) };
+		for (const [key, value] of Object.entries(changes)) {
+			if (value === null) delete record[key];
+			else if (value !== undefined) record[key] = value;
+		}
 		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: CONFIG, rkey: id, record, validate: false, ...(current.cid ? { swapRecord: current.cid } : {}) });
 		return this.registerConfig(id, data.uri);
 	}
 
 	/**
-	 * Registers a config record. The network decides who owns an id, so the service may answer 202 (its
-	 * firehose has not shown the claim yet): then this waits until the community appears, up to a minute.
+	 * The successor the owner's config names takes the community over: writes their own config for its id
+	 * (a copy of the community as it stands, without a successor), which then binds it to them. Members,
+	 * moderators, posts and moderation carry over.
 	 */
-	private async registerConfig(id: string, uri: string): Promise<Community> {
+	async takeOver(community: Pick<Community, 'id'>): Promise<Community> {
+		const current = await this.service.community(community.id);
+		if (current.ownerDid === this.did) throw new ApiFailure(409, 'AlreadyOwner', `You already own ${current.name}`);
+		if (current.successor !== this.did) throw notTheSuccessor(current);
+		const record = {
+			$type: CONFIG,
+			name: current.name,
+			...(current.description ? { description: current.description } : {}),
+			hashtag: current.hashtag,
+			stage: current.stage,
+			accessType: current.accessType,
+			moderators: current.moderators.filter((did) => did !== this.did),
+			...(current.feedReaders === 'members' ? { feedReaders: 'members' } : {}),
+			...(current.parent ? { parent: current.parent.id } : {}),
+			...(current.feedMix ? { feedMix: { own: current.feedMix.own, parent: current.feedMix.parent } } : {}),
+			createdAt: current.createdAt,
+		};
+		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: CONFIG, rkey: current.id, record, validate: false });
+		try {
+			return await this.registerConfig(current.id, data.uri, true);
+		} catch (err) {
+			// The offer was withdrawn meanwhile: the service refuses the claim as another owner's id.
+			if (err instanceof ApiFailure && err.error === 'CommunityIdTaken') throw notTheSuccessor(current);
+			throw err;
+		}
+	}
+
+	/** The parent's staff accept a child's config: while the parent is graduated, the link counts. */
+	acceptChild(parent: Pick<Community, 'configUri'>, child: Pick<ChildCommunity, 'id' | 'configUri' | 'configCid'>) {
+		return this.moderate('accept-child', parent, { post: childRef(child) });
+	}
+
+	/** The parent's staff end the link to a child (the child ends it by dropping `parent` from its config). */
+	releaseChild(parent: Pick<Community, 'configUri'>, child: Pick<ChildCommunity, 'id' | 'configUri' | 'configCid'>) {
+		return this.moderate('release-child', parent, { post: childRef(child) });
+	}
+
+	/**
+	 * Registers a config record. The network decides who owns an id, so the service may answer 202 (its
+	 * firehose has not shown the claim yet): then this waits until the community appears, or (`handover`)
+	 * until it names this user as owner, up to a minute.
+	 */
+	private async registerConfig(id: string, uri: string, handover = false): Promise<Community> {
 		const answer = await this.callApi<Community | { status: 'pending' }>('/api/communities', API_METHODS.registerCommunity, { uri });
 		if (!('status' in answer && answer.status === 'pending')) return answer as Community;
 		const deadline = Date.now() + 60_000;
@@ -163,8 +260,10 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 			await new Promise((resolve) => setTimeout(resolve, 1_000));
 			try {
 				const community = await this.service.community(id);
-				if (community.ownerDid !== this.did) throw new ApiFailure(409, 'CommunityIdTaken', `Community ${id} already belongs to another owner; pick a new id`);
-				return community;
+				if (community.ownerDid === this.did) return community;
+				if (!handover) throw new ApiFailure(409, 'CommunityIdTaken', `Community ${id} already belongs to another owner; pick a new id`);
+				if (community.successor !== this.did) throw notTheSuccessor(community);
+				if (Date.now() > deadline) throw new ApiFailure(504, 'HandoverPending', `The network has not shown your config for ${id} yet; the handover is not done. Try again in a moment.`);
 			} catch (err) {
 				if (!(err instanceof ApiFailure && err.status === 404) || Date.now() > deadline) throw err;
 			}
@@ -285,6 +384,26 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 }
 
 const rkeyOf = (uri: string) => uri.split('/').at(-1)!;
+
+function checkParent(parent: string, id: string): string {
+	if (!isCommunityId(parent)) throw new ApiFailure(400, 'InvalidParent', `A parent community is named by its id, 8 lowercase hex digits, not ${JSON.stringify(parent)}`);
+	if (parent === id) throw new ApiFailure(400, 'InvalidParent', 'A community cannot be its own parent');
+	return parent;
+}
+
+function checkFeedMix(mix: FeedMix): FeedMix {
+	const share = (n: number) => Number.isInteger(n) && n >= 0 && n <= 100;
+	if (!share(mix.own) || !share(mix.parent)) throw new ApiFailure(400, 'InvalidFeedMix', 'Feed shares are whole percentages from 0 to 100');
+	return { own: mix.own, parent: mix.parent };
+}
+
+function childRef(child: Pick<ChildCommunity, 'id' | 'configUri' | 'configCid'>): { uri: string; cid: string } {
+	if (!child.configCid) throw new ApiFailure(400, 'NoConfigCid', `The service does not know which revision of ${child.id}'s config to name; try again in a moment`);
+	return { uri: child.configUri, cid: child.configCid };
+}
+
+const notTheSuccessor = (community: Pick<Community, 'id' | 'name'>) =>
+	new ApiFailure(403, 'NotTheSuccessor', `The owner of ${community.name} does not name you as successor, so you cannot take it over`);
 
 function query(params: Record<string, string | number | undefined>): string {
 	const search = new URLSearchParams();

@@ -4,7 +4,7 @@ import { ApiFailure, type ModerationLogEntry } from '../../client/atrarium-clien
 import actionLexicon from '../../lexicons/net/atrarium/moderation/action.json';
 import { explain } from '../../web/src/components/explain';
 import { relativeTime } from '../../web/src/feed/time';
-import { count, isStillHidden, MODERATION_REASONS, standingOf } from '../../web/src/pages/community/standing';
+import { actionWords, childCommunityOf, communityIdFrom, count, isStillHidden, MODERATION_REASONS, parentSharePercent, standingOf } from '../../web/src/pages/community/standing';
 import { routeOf, safeReturn } from '../../web/src/router';
 
 describe('routeOf', () => {
@@ -74,6 +74,53 @@ describe('isStillHidden', () => {
 	it('a hide the service says decides its post hides it', () => expect(isStillHidden(entry('hide_post', true))).toBe(true));
 	it('a hide that no longer decides (a later unhide, or it never counted) does not', () => expect(isStillHidden(entry('hide_post', false))).toBe(false));
 	it('other actions are not hides', () => expect(isStillHidden(entry('block_user', true))).toBe(false));
+});
+
+describe('parents and children', () => {
+	const entry = (action: string, targetUri: string | null): ModerationLogEntry => ({
+		uri: 'at://did:plc:mod/net.atrarium.moderation.action/3k',
+		authorDid: 'did:plc:mod',
+		action,
+		targetUri,
+		targetDid: null,
+		reason: null,
+		note: null,
+		createdAt: '2026-01-01T00:00:00Z',
+		observedAt: '2026-01-01T00:00:00Z',
+		effective: true,
+		notCounted: null,
+		inForce: true,
+	});
+	it('an accept_child or release_child names the child community by its config, not a post', () => {
+		expect(childCommunityOf(entry('accept_child', 'at://did:plc:child/net.atrarium.community.config/0123abcd'))).toBe('0123abcd');
+		expect(childCommunityOf(entry('release_child', 'at://did:plc:child/net.atrarium.community.config/0123abcd'))).toBe('0123abcd');
+		expect(isStillHidden(entry('accept_child', 'at://did:plc:child/net.atrarium.community.config/0123abcd'))).toBe(false);
+		expect(childCommunityOf(entry('accept_child', 'at://did:plc:child/app.bsky.feed.post/3k'))).toBeNull();
+		expect(childCommunityOf(entry('hide_post', 'at://did:plc:child/net.atrarium.community.config/0123abcd'))).toBeNull();
+		expect(childCommunityOf(entry('accept_child', null))).toBeNull();
+		expect([actionWords('accept_child'), actionWords('release_child')]).toEqual(['accepted the child community', 'released the child community']);
+	});
+	it.each([
+		[null, null],
+		[{ own: 80, parent: 20 }, 20],
+		[{ own: 60, parent: 40 }, 40],
+		[{ own: 1, parent: 2 }, 67],
+		[{ own: 100, parent: 0 }, 0],
+		[{ own: 0, parent: 0 }, 0],
+		[{ own: 0, parent: 100 }, 100],
+	])('the parent’s share of %j is %s%', (mix, share) => expect(parentSharePercent(mix)).toBe(share));
+	it.each([
+		['0123abcd', '0123abcd'],
+		[' 0123ABCD ', '0123abcd'],
+		['#atr_0123abcd', '0123abcd'],
+		['atr_0123abcd', '0123abcd'],
+		['https://atrarium.example/c/0123abcd', '0123abcd'],
+		['https://atrarium.example/c/0123abcd/', '0123abcd'],
+		['0123abc', null],
+		['0123abcde', null],
+		['#atr_0123abcd9', null],
+		['', null],
+	])('%j names community %s', (input, id) => expect(communityIdFrom(input)).toBe(id));
 });
 
 describe('MODERATION_REASONS', () => {

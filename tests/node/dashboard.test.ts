@@ -3,28 +3,34 @@
  * (`npm start`: dev-env PLC + PDS, Jetstream bridge, the Worker in workerd serving the dashboard).
  * Alice signs in and creates a community; Bob signs in (keyboard only), joins and posts; Alice sees the
  * post, hides it, and it disappears for everyone; Bob never sees moderation controls; Carol signs in with
- * atproto OAuth on the sandbox PDS's own pages. Every page visited
+ * atproto OAuth on the sandbox PDS's own pages. Bob's new community names a graduated parent, whose
+ * owner accepts it; Alice hands a community over to Bob, who takes it over. Every page visited
  * is checked with axe-core. Screenshots are saved under test-results/dashboard/.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { AtpAgent } from '@atproto/api';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AtrariumClient, AtrariumService, type Community } from '../../client/atrarium-client';
+import { STAGE_CRITERIA } from '../../src/community/stages';
 import { accessibilityViolations, launchChromium, screenshot } from '../support/browser';
-import { freeSandboxPorts, startSandboxProcess, type RunningSandbox } from '../support/sandbox-process';
+import { freeSandboxPorts, startSandboxProcess, type RunningSandbox, type SandboxPorts } from '../support/sandbox-process';
 
 const ARTIFACTS = resolve('test-results/dashboard');
 const WAIT = { timeout: 20_000 };
 
 let dir: string;
+let ports: SandboxPorts;
 let sandbox: RunningSandbox;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
 	dir = await mkdtemp(join(tmpdir(), 'atrarium-dashboard-'));
-	sandbox = await startSandboxProcess(dir, await freeSandboxPorts());
+	ports = await freeSandboxPorts();
+	sandbox = await startSandboxProcess(dir, ports);
 	browser = await launchChromium();
 }, 180_000);
 
@@ -54,6 +60,45 @@ async function signInWithPassword(page: Page, handle: string, password: string) 
 	await page.getByLabel('App password', { exact: true }).fill(password);
 	await page.getByRole('button', { name: 'Sign in with app password' }).click();
 	await page.getByTestId('signed-in-as').getByText(`@${handle}`).waitFor();
+}
+
+/** An account on the sandbox's PDS, signed in with its password (which the dashboard's app-password form takes too). */
+async function sandboxAccount(name: string) {
+	const agent = new AtpAgent({ service: `http://localhost:${ports.pds}` });
+	const password = `${name}-sandbox-pw`;
+	await agent.createAccount({ handle: `${name}.test`, email: `${name}@sandbox.test`, password });
+	return { handle: `${name}.test`, password, did: agent.session!.did, agent };
+}
+
+const readCommunity = async (id: string) => (await (await fetch(`${sandbox.url}/api/communities/${id}`)).json()) as Community;
+
+/**
+ * A community declared graduated that earns it: its owner and 24 members, 100 posts this week. The members'
+ * records and the posts go straight to the PDS (the firehose brings them in), a few accounts at a time.
+ */
+async function graduatedParent(name: string) {
+	const owner = await sandboxAccount('elder');
+	const client = new AtrariumClient(new AtrariumService(sandbox.url), owner.agent);
+	const { id, configUri } = await client.createCommunity({ name, accessType: 'open' });
+	await client.updateCommunity(id, { stage: 'graduated' });
+	const crowd: Awaited<ReturnType<typeof sandboxAccount>>[] = [];
+	const { members, posts } = STAGE_CRITERIA.graduated;
+	for (let i = 0; i < members - 1; i += 8) crowd.push(...(await Promise.all(Array.from({ length: Math.min(8, members - 1 - i) }, (_, j) => sandboxAccount(`grove${i + j}`)))));
+	const now = () => new Date().toISOString();
+	await Promise.all(
+		crowd.map((user) =>
+			user.agent.com.atproto.repo.createRecord({ repo: user.did, collection: 'net.atrarium.community.membership', record: { $type: 'net.atrarium.community.membership', community: configUri, role: 'member', joinedAt: now(), active: true }, validate: false }),
+		),
+	);
+	await vi.waitFor(async () => expect((await readCommunity(id)).members).toBe(members), { timeout: 60_000, interval: 500 });
+	for (const user of crowd.slice(0, 2)) {
+		await user.agent.com.atproto.repo.applyWrites({
+			repo: user.did,
+			writes: Array.from({ length: posts / 2 }, (_, i) => ({ $type: 'com.atproto.repo.applyWrites#create' as const, collection: 'app.bsky.feed.post', value: { $type: 'app.bsky.feed.post', text: `grove ${i} #atr_${id}`, createdAt: now() } })),
+		});
+	}
+	await vi.waitFor(async () => expect((await readCommunity(id)).stageStanding).toMatchObject({ stage: 'graduated', earned: true }), { timeout: 60_000, interval: 500 });
+	return { id, owner };
 }
 
 const postBy = (page: Page, handle: string, text: string) => page.getByRole('article', { name: `Post by ${handle}` }).filter({ hasText: text });
@@ -312,6 +357,104 @@ describe('dashboard', () => {
 		expect(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
 		await screenshot(phone, ARTIFACTS, '07-phone-feed');
 		await expectAccessible(phone, 'phone feed');
+	});
+
+	it("a child names a graduated parent; the parent's owner accepts it in the dashboard, and the child shows the link", async () => {
+		const parent = await graduatedParent('Elder Grove');
+
+		// Bob creates the child in the dashboard, naming the parent and a 30 % share of its posts.
+		await bob.goto(`${sandbox.url}/new`);
+		await bob.getByLabel('Name', { exact: true }).fill('Seedling Swap');
+		await bob.getByLabel('Parent community').fill(parent.id);
+		await bob.getByLabel("Share of the parent's posts in the feed").fill('30');
+		await bob.getByText(/people blocked in the parent are blocked in the child too/).waitFor();
+		await expectAccessible(bob, 'create page with a parent');
+		await bob.getByRole('button', { name: 'Create community' }).click();
+		await bob.getByRole('heading', { name: 'Seedling Swap is ready' }).waitFor();
+		await bob.getByRole('link', { name: 'Go to Seedling Swap' }).click();
+		const childId = new URL(bob.url()).pathname.split('/')[2]!;
+		expect(await readCommunity(childId)).toMatchObject({ parent: { id: parent.id, linked: false }, feedMix: { own: 70, parent: 30 } });
+		const line = bob.getByTestId('parent-link');
+		await line.getByRole('link', { name: 'Elder Grove' }).waitFor();
+		expect(await line.textContent()).toMatch(/^Child of Elder Grove not linked: waiting for the parent's staff to accept, or the parent is not graduated · 30% of the feed from the parent's posts once linked$/);
+		await expectAccessible(bob, 'child, not linked');
+
+		// The parent's owner finds it under Children in the moderation tab and accepts it.
+		const elder = await newPage();
+		await signInWithPassword(elder, parent.owner.handle, parent.owner.password);
+		await elder.goto(`${sandbox.url}/c/${parent.id}/moderation`);
+		await elder.getByRole('heading', { name: 'Children' }).waitFor();
+		await elder.getByText(/Only a graduated community can have children/).waitFor();
+		const child = elder.getByRole('listitem').filter({ hasText: 'Seedling Swap' });
+		await child.getByText('waiting for you to accept').waitFor();
+		await child.getByText('@bob.test').waitFor();
+		await expectAccessible(elder, 'children of a parent');
+		await child.getByRole('button', { name: 'Accept' }).click();
+		await child.getByText('Seedling Swap is now linked to Elder Grove.').waitFor({ timeout: 30_000 });
+		await child.getByText('linked', { exact: true }).waitFor();
+		await child.getByRole('button', { name: 'Release' }).waitFor();
+		// The log names the child community (a config, not a post): no post controls on it.
+		const logged = elder.getByRole('listitem').filter({ hasText: 'accepted the child community' });
+		await logged.getByRole('link', { name: childId }).waitFor();
+		expect(await logged.getByRole('button').count()).toBe(0);
+		await screenshot(elder, ARTIFACTS, '11-children');
+
+		await bob.reload();
+		await line.getByText('linked', { exact: true }).waitFor();
+		await line.getByRole('link', { name: 'Elder Grove' }).waitFor();
+		expect(await line.textContent()).toMatch(/^Child of Elder Grove linked \(people blocked there are blocked here too\) · 30% of the feed from the parent's posts$/);
+		await screenshot(bob, ARTIFACTS, '12-child-linked');
+	});
+
+	it('the owner names a successor in the dashboard; the successor takes over and then owns the community', async () => {
+		const id = new URL(communityUrl).pathname.split('/')[2]!;
+		const before = await readCommunity(id);
+		await alice.goto(`${communityUrl}/members`);
+		const offered = alice.getByRole('region', { name: 'Successor' });
+		// An offer withdrawn is gone from the record (the field dropped, not set to null).
+		await alice.getByLabel('Successor (handle or DID)').fill('carol.test');
+		await alice.getByRole('button', { name: 'Name successor' }).click();
+		await offered.getByText('@carol.test').waitFor();
+		await offered.getByRole('button', { name: 'Withdraw offer' }).click();
+		await alice.getByText('Offer withdrawn.').waitFor();
+		expect((await readCommunity(id)).successor).toBeNull();
+		const record = (await (await fetch(`http://localhost:${ports.pds}/xrpc/com.atproto.repo.getRecord?${new URLSearchParams({ repo: before.ownerDid, collection: 'net.atrarium.community.config', rkey: id })}`)).json()) as { value: object };
+		expect(record.value).not.toHaveProperty('successor');
+
+		await alice.getByLabel('Successor (handle or DID)').fill('bob.test');
+		await alice.getByRole('button', { name: 'Name successor' }).click();
+		await alice.getByText('bob.test can now take over Balcony Botanists.').waitFor();
+		await offered.getByText('@bob.test').waitFor();
+		await offered.getByRole('button', { name: 'Withdraw offer' }).waitFor();
+		await expectAccessible(alice, 'successor named');
+		const bobDid = (await readCommunity(id)).successor;
+		expect(bobDid).toMatch(/^did:plc:/);
+
+		// Only the successor the owner names can take over; anyone else is told so, and nothing is written.
+		const carol = new AtpAgent({ service: `http://localhost:${ports.pds}` });
+		await carol.login({ identifier: 'carol.test', password: 'carol-sandbox-pw' });
+		await expect(new AtrariumClient(new AtrariumService(sandbox.url), carol).takeOver({ id })).rejects.toMatchObject({ error: 'NotTheSuccessor', message: /does not name you as successor/ });
+
+		await bob.goto(communityUrl);
+		const offer = bob.getByRole('region', { name: 'Balcony Botanists is offered to you' });
+		await offer.getByText(/members, moderators, posts and moderation carry over/).waitFor();
+		await offer.getByText('@alice.test').waitFor();
+		await expectAccessible(bob, 'community offered to its successor');
+		await screenshot(bob, ARTIFACTS, '13-offered');
+		await offer.getByRole('button', { name: 'Take over this community' }).click();
+		await bob.getByText('You own this community').waitFor({ timeout: 70_000 });
+		expect(await bob.getByRole('region', { name: 'Balcony Botanists is offered to you' }).count()).toBe(0);
+
+		const after = await readCommunity(id);
+		expect(after).toMatchObject({ ownerDid: bobDid, successor: null, name: before.name, hashtag: before.hashtag, moderators: before.moderators });
+		expect(after.configUri).toBe(`at://${bobDid}/net.atrarium.community.config/${id}`);
+		const visitor = await newPage();
+		await visitor.goto(communityUrl);
+		await visitor.locator('.community-header .meta').first().getByText('@bob.test').waitFor();
+		expect(await visitor.locator('.community-header .meta').first().textContent()).toMatch(/owner @bob\.test/);
+		await alice.reload();
+		await alice.getByRole('heading', { name: 'Members' }).waitFor();
+		expect(await alice.getByText('You own this community').count()).toBe(0);
 	});
 
 	it('explains what went wrong: a wrong password, and an unknown community', async () => {

@@ -8,9 +8,10 @@ import { blueskyFeedUrl } from '../../feed/identity';
 import { Link } from '../../router';
 import { useSession, useUser } from '../../session/session';
 import { FeedTab } from './feed-tab';
+import { TakeOver } from './handover';
 import { MembersTab } from './members-tab';
 import { ModerationTab } from './moderation-tab';
-import { count, standingOf, type Standing } from './standing';
+import { count, parentSharePercent, standingOf, type Standing } from './standing';
 
 export function CommunityPage({ id, tab }: { id: string; tab: 'feed' | 'members' | 'moderation' }) {
 	const { service } = useSession();
@@ -52,6 +53,7 @@ export function CommunityPage({ id, tab }: { id: string; tab: 'feed' | 'members'
 
 function CommunityHeader({ community, members, standing, onChanged }: { community: Community; members: MemberView[]; standing: Standing; onChanged: () => void }) {
 	const { config } = useSession();
+	const user = useUser();
 	const bskyFeed = blueskyFeedUrl(config?.operatorDid, community.id);
 	return (
 		<header className="community-header">
@@ -76,9 +78,43 @@ function CommunityHeader({ community, members, standing, onChanged }: { communit
 					</a>
 				)}
 			</p>
+			{community.parent && <ParentLine community={community} parent={community.parent} isOwner={standing.role === 'owner'} onChanged={onChanged} />}
+			{user && community.successor === user.did && community.ownerDid !== user.did && <TakeOver community={community} onChanged={onChanged} />}
 			{community.stageStanding && <StagePanel community={community} stageStanding={community.stageStanding} isOwner={standing.role === 'owner'} onChanged={onChanged} />}
 			{members.length === 0 && standing.role === 'owner' && <Notice kind="info">Your community is ready. Share its hashtag; people who join and post with it fill the feed.</Notice>}
 		</header>
+	);
+}
+
+/** The parent the config names, whether the link counts, and the feed's share of the parent's posts. */
+function ParentLine({ community, parent, isOwner, onChanged }: { community: Community; parent: NonNullable<Community['parent']>; isOwner: boolean; onChanged: () => void }) {
+	const { service } = useSession();
+	const user = useUser();
+	const named = useAsync(() => service.community(parent.id), [parent.id]);
+	const action = useAction();
+	const share = parentSharePercent(community.feedMix);
+	const leave = () =>
+		void action.run(async () => {
+			await user!.client.updateCommunity(community.id, { parent: null });
+			onChanged();
+			return 'This community no longer names a parent.';
+		});
+	return (
+		<section className="stage" aria-label="Parent community">
+			<p className="meta" data-testid="parent-link">
+				Child of <Link to={`/c/${parent.id}`}>{named.data?.name ?? parent.id}</Link>{' '}
+				{parent.linked ? <span className="badge">linked</span> : <span className="badge badge-warn">not linked</span>}
+				{parent.linked ? ' (people blocked there are blocked here too)' : ": waiting for the parent's staff to accept, or the parent is not graduated"}
+				{share !== null && ` · ${share}% of the feed from the parent's posts${parent.linked ? '' : ' once linked'}`}
+			</p>
+			{isOwner && user && (
+				<button type="button" disabled={action.pending} onClick={leave}>
+					Stop naming a parent
+				</button>
+			)}
+			{action.done && <Notice kind="success">{action.done}</Notice>}
+			{action.error && <Notice kind="error">{action.error}</Notice>}
+		</section>
 	);
 }
 

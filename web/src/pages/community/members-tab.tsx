@@ -4,6 +4,7 @@ import { useAction } from '../../components/hooks';
 import { Empty, Notice } from '../../components/notice';
 import { PersonName } from '../../components/person';
 import { useUser } from '../../session/session';
+import { SuccessorEditor } from './handover';
 import { ModerationForm } from './moderation-form';
 import type { Standing } from './standing';
 
@@ -35,6 +36,7 @@ export function MembersTab({ community, members, standing, onChanged }: { commun
 				</>
 			)}
 			{standing.role === 'owner' && <ModeratorsEditor community={community} onChanged={onChanged} />}
+			{standing.role === 'owner' && <SuccessorEditor community={community} onChanged={onChanged} />}
 		</section>
 	);
 }

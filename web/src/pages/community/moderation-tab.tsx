@@ -5,7 +5,9 @@ import { PersonName } from '../../components/person';
 import { getRecord, personOf } from '../../feed/identity';
 import { relativeTime } from '../../feed/time';
 import { useSession, useUser } from '../../session/session';
-import { actionWords, isStillHidden, reasonLabel } from './standing';
+import { Link } from '../../router';
+import { ChildrenSection } from './children-section';
+import { actionWords, childCommunityOf, isStillHidden, reasonLabel } from './standing';
 import { parseRecordUri } from '../../../../src/shared/at-uri';
 
 /** Members' reports, then the moderation log, newest first; hidden posts can be shown again from here. */
@@ -15,6 +17,7 @@ export function ModerationTab({ community, onChanged }: { community: Community; 
 	return (
 		<>
 			<Reports community={community} onChanged={() => (log.reload(), onChanged())} />
+			<ChildrenSection community={community} onChanged={() => (log.reload(), onChanged())} />
 			<ModerationLog community={community} onChanged={onChanged} log={log} />
 		</>
 	);
@@ -112,6 +115,13 @@ function ModerationLog({ community, onChanged, log }: { community: Community; on
 	);
 }
 
+const NOT_COUNTED: Record<NonNullable<ModerationLogEntry['notCounted']>, string> = {
+	not_staff: 'author is not a moderator',
+	other_config: 'it names another config of this community',
+	closed: 'the community was closed',
+	no_community: 'no such community',
+};
+
 function LogEntry({ entry, community, onChanged, hiddenNow }: { entry: ModerationLogEntry; community: Community; onChanged: () => void; hiddenNow: boolean }) {
 	const user = useUser();
 	const { config } = useSession();
@@ -125,13 +135,15 @@ function LogEntry({ entry, community, onChanged, hiddenNow }: { entry: Moderatio
 			await user!.client.moderate('unhide', community, { post: { uri: record.uri, cid: record.cid } });
 			onChanged();
 		});
+	const child = childCommunityOf(entry);
 	return (
 		<li className="log-entry">
 			<PersonName did={entry.authorDid} /> {actionWords(entry.action)}{' '}
 			{entry.targetDid && <PersonName did={entry.targetDid} />}
-			{entry.targetUri && !entry.targetDid && <code className="uri">{entry.targetUri.split('/').at(-1)}</code>}
+			{child && <Link to={`/c/${child}`}>{child}</Link>}
+			{entry.targetUri && !entry.targetDid && !child && <code className="uri">{entry.targetUri.split('/').at(-1)}</code>}
 			{entry.reason && <span className="badge">{reasonLabel(entry.reason)}</span>}
-			{!entry.effective && <span className="badge badge-warn">not in force (author is not a moderator)</span>}
+			{!entry.effective && <span className="badge badge-warn">not in force ({NOT_COUNTED[entry.notCounted ?? 'not_staff']})</span>}
 			<time dateTime={entry.createdAt}> · {relativeTime(entry.createdAt)}</time>
 			{entry.note && <p className="hint">“{entry.note}”</p>}
 			{hiddenNow && user && (
