@@ -317,6 +317,16 @@ describe('handover', () => {
 		formerOwners: [{ did: OWNER, configUri: CONFIG_URI, untilUs: T + 150 }],
 	});
 
+	it("reverts when the former owner's newer revision, observed before the handover, no longer names the successor", () => {
+		const withdrawn = claim({ did: OWNER, rev: REV3, seenUs: T + 120 });
+		expect(decideBinding(handed, withdrawn)).toEqual({ decision: 'revert' });
+		expect(decideBinding(handed, { ...withdrawn, deletes: true })).toEqual({ decision: 'revert' });
+		// Still naming the successor, older than the revision in force, or observed after the handover: ignored.
+		expect(decideBinding(handed, { ...withdrawn, successor: SUCCESSOR })).toEqual({ decision: 'ignore', reason: 'later_claim' });
+		expect(decideBinding(handed, { ...withdrawn, rev: REV1 })).toEqual({ decision: 'ignore', reason: 'later_claim' });
+		expect(decideBinding(handed, { ...withdrawn, seenUs: T + 160 })).toEqual({ decision: 'ignore', reason: 'later_claim' });
+	});
+
 	it('a former owner cannot claim it back, however early their claim', () => {
 		expect(decideBinding(handed, claim({ did: OWNER, seenUs: T + 300 }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
 		expect(decideBinding(handed, claim({ did: OWNER, seenUs: T + 300, earliestKnown: { did: OWNER, timeUs: T } }))).toEqual({ decision: 'ignore', reason: 'later_claim' });

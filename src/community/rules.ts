@@ -55,6 +55,8 @@ export interface BindingClaim {
 	earliestKnown?: EarliestClaim | null;
 	/** The claim is a delete of the config. */
 	deletes?: boolean;
+	/** The successor the claimed revision names, if any. */
+	successor?: string | null;
 }
 
 export type BindingDecision =
@@ -66,6 +68,11 @@ export type BindingDecision =
 	| { decision: 'keep'; boundUs: number }
 	/** The successor the owner's config names took over with this claim (observed at `handedUs`). */
 	| { decision: 'handover'; handedUs: number }
+	/**
+	 * The last former owner's revision, observed before the handover but delivered after it, withdrew the
+	 * offer: the handover never happened, and this revision is theirs again.
+	 */
+	| { decision: 'revert' }
 	| { decision: 'ignore'; reason: 'unconfirmed_claim' | 'later_claim' };
 
 /**
@@ -89,10 +96,22 @@ export function decideBinding(current: Binding | null, claim: BindingClaim): Bin
 	}
 	// Handover: the successor's config, observed while the owner's config in force named them.
 	if (!claim.deletes && !current.deleted && successorAt(current, claim.seenUs) === claim.did) return { decision: 'handover', handedUs: claim.seenUs };
-	// A former owner comes back only as a successor: their first claim is not a way back.
-	if (current.formerOwners?.some((former) => former.did === claim.did)) return { decision: 'ignore', reason: 'later_claim' };
+	const former = current.formerOwners?.find((owner) => owner.did === claim.did);
+	if (former) return withdrewBeforeHandover(current, former, claim, claim.seenUs) ? { decision: 'revert' } : { decision: 'ignore', reason: 'later_claim' };
 	const before = claimsBefore({ did: claim.did, timeUs: seenUs }, { did: current.ownerDid, timeUs: current.boundUs });
 	return before && !earlierElsewhere ? { decision: 'bind', boundUs: seenUs } : { decision: 'ignore', reason: 'later_claim' };
+}
+
+/**
+ * Whether a former owner's revision undoes the handover that followed them: only the last handover, by
+ * a revision the network showed before it and newer than the one then in force, that no longer names
+ * the current owner. A former owner's other claims never take the community back.
+ */
+function withdrewBeforeHandover(current: Binding, former: FormerOwner, claim: BindingClaim, seenUs: number): boolean {
+	if (current.formerOwners?.at(-1) !== former || seenUs >= former.untilUs) return false;
+	const inForce = ownRevisionAt(current, former.untilUs, former.did);
+	if (inForce && !isNewerRev(claim.rev, inForce.rev)) return false;
+	return !!claim.deletes || claim.successor !== current.ownerDid;
 }
 
 /** Who owned the community at `observedUs`: a former owner until their handover, then the next. */

@@ -195,12 +195,14 @@ export class CommunityWriter {
 			seenUs: ref.via === 'api' ? null : ref.observedUs,
 			earliestKnown: op.earliestClaim,
 			deletes: record === null,
+			successor: record?.successor ?? null,
 		});
 		if (decision.decision === 'ignore') {
 			if (decision.reason === 'later_claim' && op.type === 'config.put') this.keepPendingClaim(op);
 			return skipped(ref, decision.reason);
 		}
 		if (decision.decision === 'handover') return this.handOver(op as Extract<IndexOp, { type: 'config.put' }>, decision.handedUs);
+		if (decision.decision === 'revert') return this.revertHandover(op, record);
 		const cid = op.type === 'config.put' ? op.cid : null;
 
 		if (decision.decision === 'keep') {
@@ -263,6 +265,22 @@ export class CommunityWriter {
 		this.sql.exec('DELETE FROM pending_claims WHERE did = ?', ref.did);
 		this.writeContent(op.record, op.cid);
 		this.observeRevision(ref, op.record);
+		this.bindingChanged = true;
+		this.recomputeAll();
+		return stored(ref);
+	}
+
+	/**
+	 * The former owner withdrew the offer before the successor's config was observed (their revision was
+	 * delivered late): the community is theirs again, as this revision says; the successor accepts again
+	 * by writing their config after a revision that names them.
+	 */
+	private revertHandover(op: Extract<IndexOp, { type: 'config.put' | 'config.delete' }>, record: CommunityConfigRecord | null): OpOutcome {
+		const { ref } = op;
+		this.sql.exec('DELETE FROM former_owners WHERE did = ?', ref.did);
+		this.sql.exec('UPDATE binding SET owner_did = ?, config_uri = ?, config_rev = ?, deleted = ?', ref.did, ref.uri, ref.rev, record ? 0 : 1);
+		if (record) this.writeContent(record, op.type === 'config.put' ? op.cid : null);
+		this.observeRevision(ref, record);
 		this.bindingChanged = true;
 		this.recomputeAll();
 		return stored(ref);

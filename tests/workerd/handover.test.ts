@@ -93,6 +93,30 @@ describe('handing a community over', () => {
 		expect(await community(id).memberOf(CAROL)).toMatchObject({ status: 'member' });
 	});
 
+	it("a withdrawal the network showed before the successor's config undoes the handover, even delivered after it", async () => {
+		const id = 'e1600007';
+		const { ingest, kept } = await aliceCommunity(id);
+		const [naming, withdrawal, claim] = ingest.messages(
+			config(ALICE, id, { operation: 'update', moderators: [DAVE], successor: BOB }),
+			config(ALICE, id, { operation: 'update', moderators: [DAVE], name: 'Still Alice' }),
+			config(BOB, id, { name: 'Bob took it' }),
+		);
+		await ingest.deliverMessages(naming!);
+		await ingest.deliverMessages(claim!);
+		expect(await ownerOf(id)).toBe(BOB);
+		await ingest.deliverMessages(withdrawal!);
+		expect(await community(id).summary()).toMatchObject({ ownerDid: ALICE, name: 'Still Alice', successor: null, configUri: configUri(ALICE, id) });
+		expect(await community(id).memberOf(CAROL)).toMatchObject({ status: 'member' });
+		expect(await feedOf(id)).toEqual([kept]);
+		// A withdrawal written after the handover was seen is too late: the handover stands.
+		const id2 = 'e1600008';
+		const second = await aliceCommunity(id2);
+		await second.ingest.deliver(config(ALICE, id2, { operation: 'update', successor: BOB }));
+		await second.ingest.deliver(config(BOB, id2));
+		await second.ingest.deliver(config(ALICE, id2, { operation: 'update' }));
+		expect(await ownerOf(id2)).toBe(BOB);
+	});
+
 	it('a config the successor wrote before being named does not bind: they accept by writing after', async () => {
 		const id = 'e1600006';
 		const { ingest } = await aliceCommunity(id);
