@@ -20,11 +20,21 @@ export interface CreateCommunityArgs {
 	moderators: string[];
 	/** Serve the feed to members only (the posts stay public on Bluesky). */
 	membersOnlyFeed?: boolean;
+	/** A parent community's id, and the share of its posts (percent) mixed into the feed while the link counts. */
+	parent?: string;
+	parentShare?: number;
 }
 
 export async function createCommunity(options: CliOptions, args: CreateCommunityArgs, print: Print) {
 	const client = await login(options);
-	const community = await client.createCommunity({ name: args.name, ...(args.description ? { description: args.description } : {}), accessType: args.access, moderators: args.moderators, ...(args.membersOnlyFeed ? { feedReaders: 'members' as const } : {}) });
+	const community = await client.createCommunity({
+		name: args.name,
+		...(args.description ? { description: args.description } : {}),
+		accessType: args.access,
+		moderators: args.moderators,
+		...(args.membersOnlyFeed ? { feedReaders: 'members' as const } : {}),
+		...(args.parent ? { parent: args.parent, ...(args.parentShare ? { feedMix: { own: 100 - args.parentShare, parent: args.parentShare } } : {}) } : {}),
+	});
 	print(`Created community ${community.name} (${community.id})\n  hashtag: ${community.hashtag}\n  feed:    ${community.feedUri ?? '(no operator configured)'}`, community);
 	return community;
 }

@@ -12,6 +12,8 @@ const USAGE = `Usage: atrarium <command> [options]
 Commands:
   create-community --name <name> [--description <text>] [--invite-only] [--moderator <did>]...
                    [--members-only-feed: serve the feed to members only; the posts stay public on Bluesky]
+                   [--parent <community-id> [--parent-share <percent>]: name a parent community, and mix
+                    that share of its posts into the feed once its staff accept the link]
   join <community-id>                  join (or ask to join) a community
   leave <community-id>                 delete your membership record
   post <community-id> <text>           post to Bluesky with the community's hashtag
@@ -37,6 +39,14 @@ Options (or environment variables):
   --json              print JSON results
 Reasons: spam, harassment, off_topic, misinformation, explicit_content, rule_violation, other`;
 
+/** A share in percent: a whole number from 0 to 100 (none given: 0, the parent's posts are not mixed in). */
+function parseShare(value: string | undefined): number {
+	if (value === undefined) return 0;
+	const share = Number(value);
+	if (!/^\d{1,3}$/.test(value) || share > 100) throw new Error(`--parent-share is a whole percentage from 0 to 100, not ${JSON.stringify(value)}`);
+	return share;
+}
+
 export async function main(argv: string[]): Promise<number> {
 	const { values, positionals } = parseArgs({
 		args: argv,
@@ -51,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
 			description: { type: 'string' },
 			'invite-only': { type: 'boolean' },
 			'members-only-feed': { type: 'boolean' },
+			parent: { type: 'string' },
+			'parent-share': { type: 'string' },
 			moderator: { type: 'string', multiple: true },
 			reason: { type: 'string' },
 			limit: { type: 'string' },
@@ -83,7 +95,19 @@ export async function main(argv: string[]): Promise<number> {
 	switch (command) {
 		case 'create-community':
 			if (!values.name) throw new Error('create-community needs --name');
-			await createCommunity(options, { name: values.name, ...(values.description ? { description: values.description } : {}), access: values['invite-only'] ? 'invite-only' : 'open', moderators: values.moderator ?? [], membersOnlyFeed: values['members-only-feed'] ?? false }, print);
+			if (values['parent-share'] !== undefined && !values.parent) throw new Error('--parent-share needs --parent');
+			await createCommunity(
+				options,
+				{
+					name: values.name,
+					...(values.description ? { description: values.description } : {}),
+					access: values['invite-only'] ? 'invite-only' : 'open',
+					moderators: values.moderator ?? [],
+					membersOnlyFeed: values['members-only-feed'] ?? false,
+					...(values.parent ? { parent: values.parent, parentShare: parseShare(values['parent-share']) } : {}),
+				},
+				print,
+			);
 			return 0;
 		case 'join':
 			need(1, 'a community id');

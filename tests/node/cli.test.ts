@@ -52,6 +52,17 @@ describe('npx atrarium', () => {
 		expect(stored.data.value).toMatchObject({ name: 'Terminal Gardeners', hashtag: `#atr_${id}` });
 	});
 
+	it('create-community --parent names a parent and mixes in its share; a bad share is refused before anything is written', async () => {
+		const child = await atrarium(alice, 'create-community', '--name', 'Terminal Seedlings', '--parent', id, '--parent-share', '30');
+		expect(child.code).toBe(0);
+		expect(child.out).toMatchObject({ parent: { id, linked: false }, feedMix: { own: 70, parent: 30 } });
+		const stored = await alice.agent.com.atproto.repo.getRecord({ repo: alice.did, collection: 'net.atrarium.community.config', rkey: child.out.id });
+		expect(stored.data.value).toMatchObject({ parent: id, feedMix: { own: 70, parent: 30 } });
+		const refused = await atrarium(alice, 'create-community', '--name', 'Bad share', '--parent', id, '--parent-share', '130');
+		expect(refused.code).toBe(1);
+		expect(refused.err).toContain('--parent-share is a whole percentage from 0 to 100');
+	});
+
 	it('join, post, and the post is in the feed', async () => {
 		const joined = await atrarium(bob, 'join', id);
 		expect(joined.out.communities).toEqual([{ id, status: 'member', role: 'member' }]);
