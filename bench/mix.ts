@@ -34,15 +34,6 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 
 const summary = async (sandbox: TestSandbox, id: string) => (await (await sandbox.fetch(`/api/communities/${id}`)).json()) as any;
 
-async function postMany(user: SandboxUser, id: string, count: number): Promise<void> {
-	for (let done = 0; done < count; done += 100) {
-		await user.agent.com.atproto.repo.applyWrites({
-			repo: user.did,
-			writes: Array.from({ length: Math.min(100, count - done) }, (_, i) => ({ $type: 'com.atproto.repo.applyWrites#create' as const, collection: 'app.bsky.feed.post', value: { $type: 'app.bsky.feed.post', text: `post ${done + i} #atr_${id}`, createdAt: now() } })),
-		});
-	}
-}
-
 async function page(sandbox: TestSandbox, limit: number, cursor?: string): Promise<{ ms: number; posts: number; cursor?: string }> {
 	const feed = `at://${sandbox.operator.did}/app.bsky.feed.generator/${CHILD}`;
 	const t0 = performance.now();
@@ -80,9 +71,9 @@ try {
 	for (let i = 0; i < 24; i++) crowd.push(await sandbox.user(`mixcrowd${i}`));
 	for (const user of crowd) await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: parentConfig.uri, role: 'member', joinedAt: now(), active: true });
 	log(`${PARENT_POSTS} parent posts, ${OWN_POSTS} own posts`);
-	await postMany(crowd[0]!, PARENT, PARENT_POSTS);
+	await sandbox.postTagged(crowd[0]!, PARENT, PARENT_POSTS);
 	const childConfig = await sandbox.putRecord(childOwner, 'net.atrarium.community.config', { name: 'Child', hashtag: `#atr_${CHILD}`, stage: 'theme', accessType: 'open', parent: PARENT, feedMix: { own: 70, parent: 30 }, createdAt: now() }, CHILD);
-	await postMany(childOwner, CHILD, OWN_POSTS);
+	await sandbox.postTagged(childOwner, CHILD, OWN_POSTS);
 	await until('the index to hold every post', async () => (await summary(sandbox, PARENT)).posts === PARENT_POSTS && (await summary(sandbox, CHILD)).posts === OWN_POSTS);
 	await until('the parent to earn graduated', async () => (await summary(sandbox, PARENT)).stageStanding?.earned === true);
 

@@ -218,7 +218,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		const kept = this.pages.get(key);
 		if (kept) {
 			// A members-only page from memory is still for members only.
-			if (kept.ok && kept.membersOnly && !(viewer !== null && reader.isCountedMember(viewer))) return WITHHELD_PAGE;
+			if (kept.ok && kept.membersOnly && reader.feedAccess(viewer) === 'withheld') return WITHHELD_PAGE;
 			this.pagesFromMemory++;
 			return kept;
 		}

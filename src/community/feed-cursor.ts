@@ -7,6 +7,9 @@ export interface FeedPosition {
 	uri: string;
 }
 
+/** Before every post: where a walk of the feed starts. */
+export const FEED_START: FeedPosition = { indexedUs: Number.MAX_SAFE_INTEGER, uri: '\u{10FFFF}' };
+
 const CURSOR = /^(\d{1,16})::(at:\/\/[\x21-\x7e]{1,500})$/;
 
 export function encodeCursor(position: FeedPosition): string {

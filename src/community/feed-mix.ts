@@ -5,7 +5,7 @@
  * the cursor carries n and where each source stands. A source with nothing older left gives its places to
  * the other. docs/communities.md describes the mix and what it costs.
  */
-import type { FeedPosition } from './feed-cursor';
+import { FEED_START, type FeedPosition } from './feed-cursor';
 
 export interface FeedMixShares {
 	own: number;
@@ -34,11 +34,7 @@ export interface MixPosition {
 }
 
 /** Where a walk starts: before everything in both sources. */
-export const MIX_START: MixPosition = {
-	n: 0,
-	own: { indexedUs: Number.MAX_SAFE_INTEGER, uri: '\u{10FFFF}' },
-	parent: { indexedUs: Number.MAX_SAFE_INTEGER, uri: '\u{10FFFF}' },
-};
+export const MIX_START: MixPosition = { n: 0, own: FEED_START, parent: FEED_START };
 
 export interface MixRow {
 	uri: string;
@@ -96,7 +92,7 @@ export function blendPage(input: MixInput): MixPage {
 }
 
 const MIX_CURSOR = /^mix1\.(\d{1,9})\.(\d{1,16})\.(\d{1,16})\.(at:\/\/[\x21-\x7b\x7d\x7e]{0,500})\|(at:\/\/[\x21-\x7b\x7d\x7e]{0,500})$/;
-const START_URI = '\u{10FFFF}';
+const START_URI = FEED_START.uri;
 
 /** `mix1.<n>.<own time>.<parent time>.<own uri>|<parent uri>`; a source not read yet has an empty uri (`at://`). */
 export function encodeMixCursor(position: MixPosition): string {

@@ -4,7 +4,7 @@
  */
 import type { CommunityCounts, CommunitySummary, MemberStatus, MemberView, ModerationLogEntry } from '../shared/views';
 import { readCounts } from './counts';
-import { decodeCursor, encodeCursor, type FeedPosition } from './feed-cursor';
+import { decodeCursor, encodeCursor, FEED_START, type FeedPosition } from './feed-cursor';
 import { decodeMemberCursor, encodeMemberCursor } from './member-cursor';
 import { decodeMixCursor, isMixCursor, parentShare, type FeedMixShares, type MixRow } from './feed-mix';
 import { linkCounts, type ParentLink } from './hierarchy';
@@ -345,7 +345,7 @@ export class CommunityReader {
 		const membersOnly = access === 'members';
 		// A mixed walk's cursor, once the mix has ended: it goes on through this community's own posts.
 		const mixed = cursor !== undefined && isMixCursor(cursor) ? decodeMixCursor(cursor) : undefined;
-		const position = cursor === undefined ? { indexedUs: Number.MAX_SAFE_INTEGER, uri: '\u{10FFFF}' } : mixed !== undefined ? mixed?.own : decodeCursor(cursor);
+		const position = cursor === undefined ? FEED_START : mixed !== undefined ? mixed?.own : decodeCursor(cursor);
 		if (!position) return { ok: false, error: 'BadCursor' };
 		const rows = this.feedRows(position, limit + 1);
 		const page = rows.slice(0, limit);

@@ -261,13 +261,8 @@ export class CommunityWriter {
 		);
 		// The new owner's own earlier time as a former owner (a community handed back) ends here.
 		this.sql.exec('DELETE FROM former_owners WHERE did = ?', ref.did);
-		this.sql.exec('UPDATE binding SET owner_did = ?, config_uri = ?, config_rev = ?, deleted = 0', ref.did, ref.uri, ref.rev);
 		this.sql.exec('DELETE FROM pending_claims WHERE did = ?', ref.did);
-		this.writeContent(op.record, op.cid);
-		this.observeRevision(ref, op.record);
-		this.bindingChanged = true;
-		this.recomputeAll();
-		return stored(ref);
+		return this.moveOwnership(ref, op.record, op.cid);
 	}
 
 	/**
@@ -278,8 +273,13 @@ export class CommunityWriter {
 	private revertHandover(op: Extract<IndexOp, { type: 'config.put' | 'config.delete' }>, record: CommunityConfigRecord | null): OpOutcome {
 		const { ref } = op;
 		this.sql.exec('DELETE FROM former_owners WHERE did = ?', ref.did);
+		return this.moveOwnership(ref, record, op.type === 'config.put' ? op.cid : null);
+	}
+
+	/** The binding now belongs to `ref`'s author, as their revision (`record`, or null for a delete) says. */
+	private moveOwnership(ref: RecordRef, record: CommunityConfigRecord | null, cid: string | null): OpOutcome {
 		this.sql.exec('UPDATE binding SET owner_did = ?, config_uri = ?, config_rev = ?, deleted = ?', ref.did, ref.uri, ref.rev, record ? 0 : 1);
-		if (record) this.writeContent(record, op.type === 'config.put' ? op.cid : null);
+		if (record) this.writeContent(record, cid);
 		this.observeRevision(ref, record);
 		this.bindingChanged = true;
 		this.recomputeAll();

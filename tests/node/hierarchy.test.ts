@@ -27,15 +27,6 @@ const now = () => new Date().toISOString();
 const eventually = (assertion: () => Promise<void>) => vi.waitFor(assertion, { timeout: 60_000, interval: 250 });
 const json = async (path: string) => (await (await sandbox.fetch(path)).json()) as any;
 
-/** Posts `count` tagged posts in one commit; returns their at-uris, newest first as the feed shows them. */
-async function postMany(user: SandboxUser, id: string, count: number): Promise<string[]> {
-	const res = await user.agent.com.atproto.repo.applyWrites({
-		repo: user.did,
-		writes: Array.from({ length: count }, (_, i) => ({ $type: 'com.atproto.repo.applyWrites#create' as const, collection: 'app.bsky.feed.post', value: { $type: 'app.bsky.feed.post', text: `post ${i} #atr_${id}`, createdAt: now() } })),
-	});
-	return (res.data.results ?? []).map((r) => (r as { uri: string }).uri);
-}
-
 /** Every page of a community's feed at `limit`, through the feed generator route. */
 async function pages(id: string, limit: number): Promise<string[][]> {
 	const feed = `at://${sandbox.operator.did}/app.bsky.feed.generator/${id}`;
@@ -63,14 +54,14 @@ beforeAll(async () => {
 	for (let i = 0; i < STAGE_CRITERIA.graduated.members - 1; i++) crowd.push(await sandbox.user(`crowd${i}`));
 	for (const user of crowd) await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: parentConfigUri, role: 'member', joinedAt: now(), active: true });
 	await eventually(async () => expect(await json(`/api/communities/${PARENT}`)).toMatchObject({ members: STAGE_CRITERIA.graduated.members }));
-	parentPosts = [...(await postMany(crowd[0]!, PARENT, 60)), ...(await postMany(crowd[1]!, PARENT, 40))];
+	parentPosts = [...(await sandbox.postTagged(crowd[0]!, PARENT, 60)), ...(await sandbox.postTagged(crowd[1]!, PARENT, 40))];
 	await eventually(async () => expect(await json(`/api/communities/${PARENT}`)).toMatchObject({ posts: 100, stageStanding: { stage: 'graduated', earned: true } }));
 
 	// The child names the parent and mixes in 40 percent of its posts.
 	childConfig = await sandbox.putRecord(childOwner, 'net.atrarium.community.config', configRecord(CHILD, { name: 'Child', parent: PARENT, feedMix: SHARE }), CHILD);
 	await sandbox.putRecord(childMember, 'net.atrarium.community.membership', { community: childConfig.uri, role: 'member', joinedAt: now(), active: true });
 	await eventually(async () => expect(await json(`/api/communities/${CHILD}`)).toMatchObject({ members: 2 }));
-	childPosts = await postMany(childMember, CHILD, 30);
+	childPosts = await sandbox.postTagged(childMember, CHILD, 30);
 	await eventually(async () => expect(await json(`/api/communities/${CHILD}`)).toMatchObject({ posts: 30 }));
 }, 600_000);
 

@@ -33,10 +33,7 @@ describe('stages', () => {
 		for (const user of joiners) await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: configUri, role: 'member', joinedAt: now(), active: true });
 		await eventually(async () => expect(await standing(id)).toMatchObject({ stage: 'theme', earned: true, figures: { members, posts: 0 }, next: { stage: 'community', ready: false, missing: { members: 0, posts } } }));
 
-		await joiners[0]!.agent.com.atproto.repo.applyWrites({
-			repo: joiners[0]!.did,
-			writes: Array.from({ length: posts }, (_, i) => ({ $type: 'com.atproto.repo.applyWrites#create' as const, collection: 'app.bsky.feed.post', value: { $type: 'app.bsky.feed.post', text: `post ${i} #atr_${id}`, createdAt: now() } })),
-		});
+		await sandbox.postTagged(joiners[0]!, id, posts);
 		await eventually(async () => expect(await standing(id)).toMatchObject({ figures: { members, posts }, next: { ready: true } }));
 
 		const client = new AtrariumClient(new AtrariumService(sandbox.worker.url), owner.agent);

@@ -104,6 +104,23 @@ export class TestSandbox {
 		return { uri: res.data.uri, cid: res.data.cid };
 	}
 
+	/** Posts `count` posts tagged for community `id` (100 per commit); returns their at-uris, oldest first. */
+	async postTagged(user: SandboxUser, id: string, count: number): Promise<string[]> {
+		const uris: string[] = [];
+		for (let done = 0; done < count; done += 100) {
+			const res = await user.agent.com.atproto.repo.applyWrites({
+				repo: user.did,
+				writes: Array.from({ length: Math.min(100, count - done) }, (_, i) => ({
+					$type: 'com.atproto.repo.applyWrites#create' as const,
+					collection: 'app.bsky.feed.post',
+					value: { $type: 'app.bsky.feed.post', text: `post ${done + i} #atr_${id}`, createdAt: new Date().toISOString() },
+				})),
+			});
+			uris.push(...(res.data.results ?? []).map((r) => (r as { uri: string }).uri));
+		}
+		return uris;
+	}
+
 	async deleteRecord(user: SandboxUser, uri: string): Promise<void> {
 		const [, , , collection, rkey] = uri.split('/');
 		await user.agent.com.atproto.repo.deleteRecord({ repo: user.did, collection: collection!, rkey: rkey! });
