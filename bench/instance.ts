@@ -1,14 +1,17 @@
 /**
- * One Atrarium under `wrangler dev` for the benchmark, with its operator routes wrapped: receiver status,
- * waiting for the receiver to drain, a community's posts, and the counts that set the bill (queue
- * messages, consumer invocations, community object calls). A setting other than the shipped one (the
- * consumer's `max_batch_timeout`, the receiver's flush) runs from a copy of wrangler.jsonc changed only there.
+ * One Atrarium for the benchmark: the production bundle (`wrangler deploy --dry-run`) served by workerd
+ * directly (sandbox/bundled-worker.ts), with its operator routes wrapped: receiver status, waiting for
+ * the receiver to drain, a community's posts, and the counts that set the bill (queue messages, consumer
+ * invocations, community object calls). A setting other than the shipped one (the consumer's
+ * `max_batch_timeout`, the receiver's flush) is passed to workerd as such; nothing else differs.
+ *
+ * Not `wrangler dev`: a bench that started and stopped several `wrangler dev` instances stopped halfway
+ * (its proxy lost workerd mid-request, and wrangler exited failing to log it); docs/benchmarks.md.
  */
 import { readFileSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startBundledWorker, type BundledWorker } from '../sandbox/bundled-worker';
 import { freePorts } from '../sandbox/ports';
-import { WorkerProcess } from '../sandbox/worker-process';
 
 export const ADMIN = 'bench-admin-token';
 
@@ -36,34 +39,28 @@ export interface CallCounts {
 }
 
 export class BenchInstance {
+	/** The last log lines, for a crash report, and the consumer invocations the local queue logged. */
+	private readonly lines: string[] = [];
+	private consumerInvocations = 0;
+
 	private constructor(
-		readonly worker: WorkerProcess,
-		/** The wrangler inspector's port (see heap.ts). */
+		private worker: BundledWorker | null,
+		/** workerd's inspector port (see heap.ts). */
 		readonly inspectorPort: number,
-		private readonly logFile: string,
-		private readonly configFile: string | null,
 		private readonly communities: readonly string[],
 	) {}
 
-	static async start(options: { dir: string; name: string; jetstreamUrl: string; ownerDid: string; communities: readonly string[]; setting?: Setting }): Promise<BenchInstance> {
+	static async start(options: { dir: string; name: string; bundleDir: string; jetstreamUrl: string; ownerDid: string; communities: readonly string[]; setting?: Setting; vars?: Record<string, string> }): Promise<BenchInstance> {
 		const [port, inspectorPort] = (await freePorts(2)) as [number, number];
-		const logFile = join(options.dir, `${options.name}.log`);
-		let configFile: string | null = null;
-		if (options.setting) {
-			// Next to wrangler.jsonc, so its relative paths (main, assets) still resolve.
-			configFile = `wrangler.bench-${options.name}.jsonc`;
-			const text = readFileSync('wrangler.jsonc', 'utf8').replace(
-				/("queue": "firehose-events",\s*"max_batch_size": \d+,\s*"max_batch_timeout": )[\d.]+/,
-				`$1${options.setting.consumerTimeoutS}`,
-			);
-			await writeFile(configFile, text);
-		}
-		const worker = await WorkerProcess.start({
-			...(configFile ? { config: configFile } : {}),
+		const instance = new BenchInstance(null, inspectorPort, options.communities);
+		instance.worker = await startBundledWorker({
+			bundleDir: options.bundleDir,
 			port,
 			inspectorPort,
-			persistTo: join(options.dir, options.name),
-			logFile,
+			persistDir: join(options.dir, options.name),
+			quiet: true,
+			onLog: (line) => instance.logged(line),
+			...(options.setting ? { queueBatchTimeoutS: options.setting.consumerTimeoutS } : {}),
 			vars: {
 				JETSTREAM_URL: options.jetstreamUrl,
 				OPERATOR_DID: options.ownerDid,
@@ -73,29 +70,38 @@ export class BenchInstance {
 				// The synthetic firehose's DIDs are made up: no repo could prove their records.
 				VERIFY_AUTHORITY: 'off',
 				...(options.setting ? { RECEIVER_FLUSH_MS: String(options.setting.flushMs) } : {}),
+				...options.vars,
 			},
 		});
-		process.on('exit', () => worker.kill());
-		return new BenchInstance(worker, inspectorPort, logFile, configFile, options.communities);
+		return instance;
+	}
+
+	private logged(line: string): void {
+		// The local queue logs one line per consumer invocation: "QUEUE firehose-events 3/3 (12ms)".
+		if (/QUEUE firehose-events \d+\/\d+/.test(line)) this.consumerInvocations++;
+		else {
+			this.lines.push(line);
+			if (this.lines.length > 50) this.lines.shift();
+		}
+	}
+
+	/** The workerd processes serving it. */
+	get pids(): number[] {
+		return this.worker?.pids ?? [];
 	}
 
 	get url(): string {
-		return this.worker.url;
+		return this.worker!.url;
 	}
 
 	async stop(): Promise<void> {
-		await this.worker.stop();
-		if (this.configFile) await rm(this.configFile, { force: true });
+		await this.worker?.close();
+		this.worker = null;
 	}
 
-	/** The end of wrangler's and workerd's log, for a crash report. */
+	/** The end of Miniflare's log, for a crash report. */
 	async lastWords(lines = 12): Promise<string> {
-		const log = (await readFile(this.logFile, 'utf8').catch(() => '')).replace(/\x1b\[[0-9;]*m/g, '');
-		return log
-			.split('\n')
-			.filter((line) => line.trim() && !/QUEUE firehose-events|GET \/admin/.test(line))
-			.slice(-lines)
-			.join(' | ');
+		return this.lines.slice(-lines).join(' | ') || '(nothing logged)';
 	}
 
 	async admin(path: string, method = 'GET', body?: unknown): Promise<any> {
@@ -152,10 +158,7 @@ export class BenchInstance {
 		const s = await this.status();
 		let communityCalls = 0;
 		for (const id of this.communities) communityCalls += (await this.admin(`/communities/${id}`)).applyCalls as number;
-		// The local queue logs one line per consumer invocation: "QUEUE firehose-events 3/3 (12ms)".
-		const log = (await readFile(this.logFile, 'utf8').catch(() => '')).replace(/\x1b\[[0-9;]*m/g, '');
-		const consumerInvocations = log.match(/QUEUE firehose-events \d+\/\d+/g)?.length ?? 0;
-		return { enqueued: s.counters.enqueued, queueMessages: s.counters.queueMessages, consumerInvocations, communityCalls };
+		return { enqueued: s.counters.enqueued, queueMessages: s.counters.queueMessages, consumerInvocations: this.consumerInvocations, communityCalls };
 	}
 }
 

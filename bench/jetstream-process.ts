@@ -8,8 +8,24 @@ import { SyntheticStream, type TaggedPost } from './synthetic-stream';
 export type Command =
 	| { type: 'init'; port: number; seed: number; communities: number; membersPerCommunity: number; randomTagCommunities: number; bufferSize?: number }
 	| { type: 'setup' }
+	/** Drops the replay buffer (see JetstreamServer.forget). */
+	| { type: 'forget' }
 	/** `probeCommunity`: every `probeEvery`th event (default: 20 a second) is a tagged post there, timed. */
-	| { type: 'stream'; rate: number; seconds: number; forceTag?: { community: number; count: number }; probeCommunity?: number; probeEvery?: number }
+	| {
+			type: 'stream';
+			rate: number;
+			seconds: number;
+			forceTag?: { community: number; count: number };
+			probeCommunity?: number;
+			probeEvery?: number;
+			/**
+			 * Make every frame before the clock starts, then only send while it runs (each frame's time_us set
+			 * as it goes). Making a frame costs ~20 µs of this process's CPU; at 20,000 events/s that is 40% of a
+			 * core taken from the two the readers share, so a ceiling measured while making them measures this
+			 * process as much as the reader.
+			 */
+			pregenerate?: boolean;
+	  }
 	/** Adds `events` to the replay buffer at once, for a receiver that is away to catch up on. */
 	| { type: 'backlog'; events: number }
 	/** Caps what a replay sends one subscriber (Jetstream's max-sub-rate); null for no cap. */
@@ -22,8 +38,9 @@ export type Reply =
 	| { type: 'ready'; url: string; communityIds: string[] }
 	| { type: 'setup-done'; events: number }
 	| { type: 'limited' }
+	| { type: 'forgotten' }
 	| { type: 'peak-unsent'; bytes: number }
-	| { type: 'streamed'; sent: number; seconds: number; tagged: TaggedPost[]; probes: { uri: string; sentAt: number }[]; lastTimeUs: number };
+	| { type: 'streamed'; sent: number; seconds: number; /** Epoch ms the first frame went out (a stream's). */ startedAt?: number; tagged: TaggedPost[]; probes: { uri: string; sentAt: number }[]; lastTimeUs: number };
 
 let server: JetstreamServer;
 let stream: SyntheticStream;
@@ -46,6 +63,10 @@ process.on('message', async (command: Command) => {
 		}
 		case 'stream':
 			reply(await streamAt(command));
+			return;
+		case 'forget':
+			server.forget();
+			reply({ type: 'forgotten' });
 			return;
 		case 'limit':
 			server.maxSubRate = command.maxSubRate ?? Infinity;
@@ -80,16 +101,29 @@ async function streamAt(command: Extract<Command, { type: 'stream' }>): Promise<
 	let forced = 0;
 	const forceEvery = command.forceTag ? Math.max(1, Math.floor(total / command.forceTag.count)) : 0;
 	const probeEvery = command.probeEvery ?? Math.max(1, Math.round(command.rate / 20));
+	const make = (n: number) => {
+		const force = command.forceTag && forced < command.forceTag.count && n % forceEvery === 0 ? command.forceTag.community : undefined;
+		if (force !== undefined) forced++;
+		return stream.next(force ?? (command.probeCommunity !== undefined && n % probeEvery === 0 ? command.probeCommunity : undefined));
+	};
+	const made = command.pregenerate ? Array.from({ length: total }, (_, n) => make(n)) : null;
 	const started = performance.now();
+	const startedAt = Date.now();
 	let sent = 0;
+	let lastTimeUs = 0;
 	while (sent < total) {
 		const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * command.rate) + 1);
 		for (; sent < due; sent++) {
-			const force = command.forceTag && forced < command.forceTag.count && sent % forceEvery === 0 ? command.forceTag.community : undefined;
-			if (force !== undefined) forced++;
-			const { frame, tagged: post } = stream.next(force ?? (command.probeCommunity !== undefined && sent % probeEvery === 0 ? command.probeCommunity : undefined));
+			let next: { frame: string; tagged: TaggedPost | null };
+			if (made) {
+				next = made[sent]!;
+				made[sent] = undefined as never; // let it go once sent
+				lastTimeUs = Math.max(Date.now() * 1000, lastTimeUs + 1);
+				next = { frame: withTimeUs(next.frame, lastTimeUs), tagged: next.tagged && { ...next.tagged, timeUs: lastTimeUs } };
+			} else next = make(sent);
+			const post = next.tagged;
 			const did = post ? post.uri.split('/')[2]! : 'did:plc:x';
-			server.publishRaw(frame, { did, collection: 'app.bsky.feed.post' });
+			server.publishRaw(next.frame, { did, collection: 'app.bsky.feed.post' });
 			if (post) {
 				tagged.push(post);
 				if (command.probeCommunity !== undefined && post.community === stream.communityIds[command.probeCommunity]) probes.push({ uri: post.uri, sentAt: Date.now() });
@@ -97,5 +131,11 @@ async function streamAt(command: Extract<Command, { type: 'stream' }>): Promise<
 		}
 		await new Promise((resolve) => setTimeout(resolve, 10));
 	}
-	return { type: 'streamed', sent, seconds: (performance.now() - started) / 1000, tagged, probes, lastTimeUs: stream.lastTimeUs };
+	return { type: 'streamed', sent, seconds: (performance.now() - started) / 1000, startedAt, tagged, probes, lastTimeUs: Math.max(lastTimeUs, stream.lastTimeUs) };
+}
+
+/** The frame with its time_us replaced (16 digits, as every time_us since 2001 has). */
+function withTimeUs(frame: string, timeUs: number): string {
+	const at = frame.indexOf('"time_us":') + '"time_us":'.length;
+	return frame.slice(0, at) + String(timeUs) + frame.slice(at + 16);
 }

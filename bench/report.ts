@@ -2,7 +2,7 @@
  * Turns a benchmark run into docs/benchmarks/results.json (or quick-results.json), SVG charts and
  * docs/benchmarks.md, with the cost model at Cloudflare's published prices.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 
 /** Cloudflare's published prices (Workers Paid plan, 2026): included allowance per month, then price per unit. */
 export const PRICES = {
@@ -154,20 +154,23 @@ export async function writeReport(results: any, quick: boolean): Promise<void> {
 	}
 	results.cost = { unit: mapValues(unit, (v) => +v.toFixed(3)), seedScenario: seed, seedScenarioWithFeedCache: seedCached, realNetwork: { queuedEvents: Math.round(networkEvents), queueMessages: Math.round(networkMessages), ...network }, prices: PRICES };
 	await writeFile(`docs/benchmarks/${prefix}results.json`, `${JSON.stringify(results, null, 2)}\n`);
+	// Each full run's headline figures are kept, so the report can show how they held from run to run.
+	if (!quick) {
+		await mkdir('docs/benchmarks/runs', { recursive: true });
+		await writeFile(`docs/benchmarks/runs/${results.date.replace(/[:.]/g, '-')}-${results.commit}.json`, `${JSON.stringify(headline(results), null, 2)}\n`);
+	}
+	const runs = quick ? [] : await runsOf(results.commit);
 
-	// The rate actually achieved (the load generator may not reach the offered rate on a busy machine).
-	const sustained = results.ingest.filter((r: any) => r.sustained).map((r: any) => r.receivedRate);
-	const bareSustained = results.bare.filter((r: any) => r.sustained).map((r: any) => r.receivedRate);
-	const maxOurs = sustained.length ? Math.max(...sustained) : 0;
-	const maxBare = bareSustained.length ? Math.max(...bareSustained) : 0;
-	// The Node baseline runs outside workerd ('node'; older results filed it under 'wrangler dev').
-	const read = (target: string, community: string, page: string, c: number, mode = 'wrangler dev') =>
-		target === 'node+sqlite' ? (findRead(results, target, community, page, c, 'node') ?? findRead(results, target, community, page, c, 'wrangler dev')) : findRead(results, target, community, page, c, mode);
+	const ingest = results.ingest;
+	const maxOurs: number = ingest.atrarium.median ?? 0;
+	const maxBare: number = ingest.bare.median ?? 0;
+	const read = (target: string, community: string, page: string, c: number, mode = 'direct') =>
+		target === 'node+sqlite' ? findRead(results, target, community, page, c, 'node') : findRead(results, target, community, page, c, mode);
 	const communities = [...new Set(results.reads.filter((r: any) => r.target === 'atrarium' && r.community !== 'trivial').map((r: any) => r.community))] as string[];
 
-	await writeFile(`docs/benchmarks/${prefix}ingest.svg`, barChart('Ingest: events/s received at each offered rate', 'events/s', results.ingest.map((r: any, i: number) => ({
-		label: `${r.rate / 1000}k offered${r.sustained ? '' : ' (not sustained)'}`,
-		values: [{ series: 'Atrarium receiver', value: r.receivedRate }, { series: 'bare WebSocket reader', value: results.bare[i]?.receivedRate ?? 0 }],
+	await writeFile(`docs/benchmarks/${prefix}ingest.svg`, barChart('Ingest ceiling per trial: the highest rate sustained (events/s)', 'events/s', ingest.trials.map((t: any, i: number) => ({
+		label: `trial ${i + 1}`,
+		values: [{ series: 'Atrarium', value: t.atrarium.ceiling ?? 0 }, { series: 'bare WebSocket reader', value: t.bare.ceiling ?? 0 }],
 	}))));
 	const settingLabel = (row: any) => `timeout ${row.setting.consumerTimeoutS} s, flush ${row.setting.flushMs} ms`;
 	await writeFile(`docs/benchmarks/${prefix}latency.svg`, barChart('Jetstream -> getFeedSkeleton, per batching setting', 'ms', results.curve.map((row: any) => ({
@@ -205,28 +208,42 @@ Measured by \`${results.command}\` on ${results.date.slice(0, 10)} at commit \`$
 (${results.machine.cpuModel}), ${results.machine.memoryGb} GiB, ${results.machine.os}, Node ${results.versions.node}, wrangler
 ${results.versions.wrangler}, workerd ${results.versions.workerd}. The run took ${results.durationSeconds} s. Raw figures:
 [benchmarks/results.json](benchmarks/results.json). Everything ran on one 2-core machine at once: the
-load generator, workerd (Atrarium and the baselines), wrangler, and the Node baseline share the cores.
+load generator, workerd (Atrarium and the baselines) and the Node baseline share the cores. No
+section runs under \`wrangler dev\` but the last (latency on \`npm start\`): runs that started and stopped
+several \`wrangler dev\` instances stopped halfway (see "Why not wrangler dev" below).
 Rebuilding a community from the PDSes and what verified authority adds are measured on their own, by
 \`npm run bench:rebuild\`: [benchmarks/rebuild.md](benchmarks/rebuild.md).
 
 ## Setup
-Atrarium runs in workerd under \`wrangler dev\` with the settings of \`wrangler.jsonc\` (consumer batch 100,
+Atrarium runs as the production bundle (\`wrangler deploy --dry-run\`) served by workerd directly
+(\`sandbox/bundled-worker.ts\`, Miniflare ${results.versions.miniflare ?? ''}), with the settings of \`wrangler.jsonc\` (consumer batch 100,
 \`max_batch_timeout\` ${results.shippedSetting.consumerTimeoutS} s, receiver flush ${results.shippedSetting.flushMs} ms) unless a section says otherwise. A separate Node process (\`bench/jetstream-process.ts\`) serves a synthetic Jetstream:
 post creates of 100-3000 bytes, 1% of all events tagged for one of ${100} communities and written by a
 member, 3% post deletes, some memberships and moderation actions (\`bench/synthetic-stream.ts\`).
 
-## 1. Ingest throughput (zero loss = every tagged member post in its feed exactly once)
-${rows(results.ingest, [['offered events/s', (r) => r.rate.toLocaleString()], ['received events/s', (r) => r.receivedRate.toLocaleString()], ['caught up after stream (s)', (r) => r.catchUpSeconds], ['tagged posts', (r) => r.taggedPosts], ['events enqueued', (r) => r.enqueued], ['queue messages', (r) => r.queueMessages ?? r.enqueued], ['loss', (r) => (r.zeroLoss ? 'zero' : `${r.missing} missing / ${r.duplicates} dup`)], ['sustained', (r) => (r.sustained ? 'yes' : 'no')], ['events per workerd CPU-s', (r) => r.eventsPerCpuSecond.toLocaleString()]])}
+## 1. Ingest ceiling (zero loss = every tagged member post in its feed exactly once)
+The highest rate each reader sustains, found by a search, in ${ingest.trials.length} trials that take turns:
+in each trial the bare WebSocket reader (a Durable Object that only counts frames) is searched, then
+Atrarium (receiver, queue, consumer, community objects), on the same stream, the other one disconnected.
+Each rate is held for ${ingest.holdSeconds} s. A rate is **sustained** when the load generator sent it on time, the
+reader was never more than ${ingest.maxLagSeconds} s behind it (sampled every 250 ms), had seen every event
+${ingest.maxLagSeconds} s after the stream ended, and (Atrarium) every tagged post of the step reached its community.
+Held ${ingest.holdSeconds} s, a reader 5% short of the rate ends ${(ingest.holdSeconds * 0.05).toFixed(1)} s behind, so the hold tells apart what the
+search's resolution (${Math.round((ingest.resolution - 1) * 100)}%: it stops when the lowest rate not sustained is within that of the
+highest sustained) asks of it. Frames are made before each step and only sent during it: making one
+costs the generator ~20 µs, which at 20,000 events/s would take 40% of a core from the readers.
 
-Bare WebSocket reader in workerd (counts frames, nothing else), same stream:
-${rows(results.bare, [['offered events/s', (r) => r.rate.toLocaleString()], ['received events/s', (r) => r.receivedRate.toLocaleString()], ['caught up after (s)', (r) => r.catchUpSeconds], ['sustained', (r) => (r.sustained ? 'yes' : 'no')]])}
+| reader | ceiling: median | range | received events/s at the ceiling (median) | events per workerd CPU-s at the ceiling |
+|---|---|---|---|---|
+| Atrarium | **${ingest.atrarium.median?.toLocaleString()}** | ${ingest.atrarium.min?.toLocaleString()}-${ingest.atrarium.max?.toLocaleString()} | ${ingest.atrarium.receivedRate.median?.toLocaleString()} | ${ingest.atrarium.eventsPerCpuSecond.median?.toLocaleString()} |
+| bare WebSocket reader | ${ingest.bare.median?.toLocaleString()} | ${ingest.bare.min?.toLocaleString()}-${ingest.bare.max?.toLocaleString()} | ${ingest.bare.receivedRate.median?.toLocaleString()} | ${ingest.bare.eventsPerCpuSecond.median?.toLocaleString()} |
 
-**Highest sustained rate with zero loss: ${maxOurs.toLocaleString()} events/s** (bare reader: ${maxBare.toLocaleString()} events/s${maxBare ? `, ratio ${(maxOurs / maxBare).toFixed(2)}` : ''}).
-"Sustained" means no loss, the receiver never fell half a second behind while the stream ran, and it
-had seen every event less than 1 s after the stream ended. "Received" is events over the time from the
-first frame sent to the last one seen: on this 2-core machine the load generator, sharing the cores,
-cannot always send at the offered rate, so the received rate is the figure to read. Peak resident
-memory of Atrarium's workerd processes during the ingest runs: ${results.peakWorkerdRssMb} MB.
+**Atrarium's ceiling: ${maxOurs.toLocaleString()} events/s** (median of ${ingest.trials.length}, range ${ingest.atrarium.min?.toLocaleString()}-${ingest.atrarium.max?.toLocaleString()}), **${ingest.ratio.median} of the bare reader's** in the same trial (range ${ingest.ratio.min}-${ingest.ratio.max}).
+${ingest.zeroLoss ? 'Zero loss' : `**${ingest.missing} missing, ${ingest.duplicates} duplicated**`} over the ${ingest.taggedPosts.toLocaleString()} tagged posts of every step (checked one by one in their feeds after the last trial).
+Peak resident memory of Atrarium's workerd during the steps: ${ingest.peakRssMb} MB.
+
+Every step, in order:
+${rows(ingest.trials.flatMap((t: any, i: number) => [...t.bare.steps.map((s: any) => ({ ...s, trial: i + 1, reader: 'bare reader' })), ...t.atrarium.steps.map((s: any) => ({ ...s, trial: i + 1, reader: 'Atrarium' }))]), [['trial', (r) => r.trial], ['reader', (r) => r.reader], ['offered events/s', (r) => r.rate.toLocaleString()], ['received events/s', (r) => r.receivedRate.toLocaleString()], ['most behind (s)', (r) => r.maxLagSeconds], ['caught up after (s)', (r) => r.catchUpSeconds], ['sender on time', (r) => (r.senderKeptUp ? 'yes' : 'no')], ['tagged posts', (r) => (r.reader === 'Atrarium' ? r.taggedPosts : '-')], ['sustained', (r) => (r.sustained ? 'yes' : 'no')], ['events per workerd CPU-s', (r) => r.eventsPerCpuSecond.toLocaleString()]])}
 
 ![ingest](benchmarks/ingest.svg)
 
@@ -298,13 +315,12 @@ Jetstream's per-subscriber cap, \`max-sub-rate\` (5,000 events/s by default), as
 ## 5. Feed reads (getFeedSkeleton, limit 50)
 ${rows(results.reads, [['mode', modeOf], ['server', (r) => r.target], ['community', (r) => r.community], ['page', (r) => r.page], ['concurrency', (r) => r.concurrency], ['requests/s', (r) => r.rps.toLocaleString()], ['p50 ms', (r) => r.p50], ['p99 ms', (r) => r.p99], ['errors', (r) => r.errors]])}
 
-"deep" is a cursor half-way down the feed. Two modes: under \`wrangler dev\` (its proxy in Node and its
-local request tracing in front of workerd), and **direct**: the production bundle (\`wrangler deploy
---dry-run\`) served by workerd through Miniflare with nothing in front, reading the same stored objects
-(\`sandbox/bundled-worker.ts\`). The Node + SQLite baseline holds the same posts (uris and times) and
+"deep" is a cursor half-way down the feed. **direct**: the production bundle (\`wrangler deploy
+--dry-run\`) served by workerd through Miniflare with nothing in front (\`sandbox/bundled-worker.ts\`);
+**direct, cache 5 s**: the same stored objects with production's \`FEED_CACHE_SECONDS\`. The Node + SQLite baseline holds the same posts (uris and times) and
 runs the same page query on one SQLite file behind \`node:http\`, as the official feed-generator starter
 does. The bare Worker answers a fixed skeleton, in each mode. Ratios at concurrency 16, first page:
-${['wrangler dev', ...DIRECT_MODES].filter((mode) => read('bare worker', 'fixed', 'first', 16, mode)).map((mode) => `${mode}: Atrarium ${communities.map((c) => `${c}: ${((read('atrarium', c, 'first', 16, mode)?.rps ?? 0) / Math.max(1, read('bare worker', 'fixed', 'first', 16, mode)?.rps ?? 1)).toFixed(2)} of the bare Worker, ${((read('atrarium', c, 'first', 16, mode)?.rps ?? 0) / Math.max(1, read('node+sqlite', c, 'first', 16)?.rps ?? 1)).toFixed(2)}x Node + SQLite`).join('; ')}`).join('. ')}.
+${DIRECT_MODES.filter((mode) => read('bare worker', 'fixed', 'first', 16, mode)).map((mode) => `${mode}: Atrarium ${communities.map((c) => `${c}: ${((read('atrarium', c, 'first', 16, mode)?.rps ?? 0) / Math.max(1, read('bare worker', 'fixed', 'first', 16, mode)?.rps ?? 1)).toFixed(2)} of the bare Worker, ${((read('atrarium', c, 'first', 16, mode)?.rps ?? 0) / Math.max(1, read('node+sqlite', c, 'first', 16)?.rps ?? 1)).toFixed(2)}x Node + SQLite`).join('; ')}`).join('. ')}.
 
 ${results.feedCache ? `**The feed page cache** (\`FEED_CACHE_SECONDS\`, direct mode): ${results.feedCache[0].requests.toLocaleString()} first-page reads across the ${results.feedCache[0].feeds} communities, feed k read with weight 1/k^1.1 (a seeded sequence, 8 at a time, the same in each run), counting the calls that reached a community object (its \`feedReads\`):
 
@@ -338,15 +354,35 @@ What sets the floor is per-request fees, not storage: every lone event is a queu
 operations), a consumer invocation (a Worker request) and a community call (a DO request), and every
 feed read is a Worker request and a DO request. Packing only helps when events arrive together.
 
+## Run to run
+${runs.length ? `The headline figures of every full run of commit \`${results.commit}\` (\`docs/benchmarks/runs/\`), this one included:
+
+${rows(runs, [['run (UTC)', (r) => r.date.slice(0, 16).replace('T', ' ')], ['exit', (r) => r.exitCode ?? 0], ['ingest ceiling: median (range)', (r) => `${dash(r.ingest.atrarium.median)} (${dash(r.ingest.atrarium.min)}-${dash(r.ingest.atrarium.max)})`], ['bare reader: median (range)', (r) => `${dash(r.ingest.bare.median)} (${dash(r.ingest.bare.min)}-${dash(r.ingest.bare.max)})`], ['ratio: median (range)', (r) => `${r.ingest.ratio.median} (${r.ingest.ratio.min}-${r.ingest.ratio.max})`], ['ingest loss', (r) => (r.ingest.zeroLoss ? 'zero' : 'some')], ['lone post p50 / p99 ms', (r) => `${r.idle.p50} / ${r.idle.p99}`], ['2,000 ev/s p50 / p99 ms', (r) => `${r.loaded.p50} / ${r.loaded.p99}`], ['reads c=16, 100k first, of the bare Worker', (r) => r.readRatio ?? '-']])}
+
+Across these runs the ingest ceiling's median moved by ${runSpread(runs)}.` : 'No other full run of this commit is kept.'}
+
+## Why not wrangler dev
+Until 2026-12-05 the bench ran Atrarium under \`wrangler dev\`, one instance per section, and full and quick
+runs of \`3110d8c\` stopped in the latency section. A run that kept its folder with wrangler's debug log
+(\`WRANGLER_LOG=debug npm run bench -- --quick --keep\`) shows, in the fresh instance being set up: workerd
+reporting \`disconnected: stream disconnected prematurely\` and three uncaught \`Network connection lost.\`
+rejections during its first consumer batch (102 new community objects, 5 s); wrangler's proxy answering
+the bench's request in flight with a 500 whose body is \`Error: Network connection lost.\` (not the
+product's: every error the API renders is JSON \`{ error, message }\`); and wrangler then exiting, because
+its esbuild service, which it needs to print an error, had already stopped ("The service is no longer
+running", "error handler also failed"). The dev registry changed once, at the instance's own start
+("Connection status updated"), and wrangler never reloaded the Worker ("Reloading local server" does not
+appear): the reload the issue suspected did not happen here. Run on the production bundle in workerd
+directly, as every section now is, the same steps complete.
+
 ## Against the targets and the seed's claims
 ${targets(results, maxOurs, maxBare, seed.total, unit)}
 
 ## Reproducing
 \`npm run bench\` (about ${Math.ceil(results.durationSeconds / 60)} minutes; \`npm run bench -- --quick\` in about 2, for checking the harness;
-\`-- --report-only\` rewrites this page from results.json). Noise, from earlier full runs on this machine:
-highest sustained ingest within ±8% (the load generator shares the cores), read throughput at
-concurrency 16 within ±10%, peak memory within ±20% (it depends on when V8 collects). Loss checks, call
-counts per event and row counts are exact and do not vary.
+\`-- --report-only\` rewrites this page from results.json; \`-- --keep\` keeps the run's folder). The ingest
+ceiling is reported as a median with its range over the trials of one run; how it held across three
+runs is in "Run to run" above. Loss checks, call counts per event and row counts are exact and do not vary.
 `;
 	await writeFile('docs/benchmarks.md', md);
 }
@@ -381,11 +417,11 @@ receiver reads so little until it stops; not isolated. Nothing is lost either wa
 not read waits at the sender.`;
 }
 
-const modeOf = (r: any): string => r.mode ?? 'wrangler dev';
+const modeOf = (r: any): string => r.mode ?? 'direct';
 function findRead(results: any, target: string, community: string, page: string, c: number, mode: string) {
 	return results.reads.find((r: any) => modeOf(r) === mode && r.target === target && r.community === community && r.page === page && r.concurrency === c);
 }
-const bareP50 = (r: any) => r.reads.find((x: any) => modeOf(x) === 'wrangler dev' && x.target === 'bare worker' && x.concurrency === 16)?.p50;
+const bareP50 = (r: any) => r.reads.find((x: any) => modeOf(x) === 'direct' && x.target === 'bare worker' && x.concurrency === 16)?.p50;
 
 /**
  * The official feed-generator starter is not installed on this machine (it is a GitHub template, not a
@@ -502,13 +538,13 @@ function directModeTargets(r: any, mode: string): string {
 const rowsPerQuery = (m: any): Record<string, number> => m.rowsReadPerQuery ?? m.rowsReadPerRequest;
 const maxRowsRead = (r: any) => Math.max(...(Object.values(rowsPerQuery(r.metering)) as number[]));
 function throughputRatio(r: any): string {
-	const bare = r.reads.find((x: any) => modeOf(x) === 'wrangler dev' && x.target === 'bare worker' && x.concurrency === 16)?.rps ?? 1;
-	const ours = r.reads.filter((x: any) => modeOf(x) === 'wrangler dev' && x.target === 'atrarium' && x.concurrency === 16).map((x: any) => x.rps);
+	const bare = r.reads.find((x: any) => modeOf(x) === 'direct' && x.target === 'bare worker' && x.community === 'fixed' && x.concurrency === 16)?.rps ?? 1;
+	const ours = r.reads.filter((x: any) => modeOf(x) === 'direct' && x.target === 'atrarium' && x.community !== 'trivial' && x.concurrency === 16).map((x: any) => x.rps);
 	return `${Math.round((100 * Math.min(...ours)) / bare)}-${Math.round((100 * Math.max(...ours)) / bare)}%`;
 }
 
 function targets(r: any, maxOurs: number, maxBare: number, seedTotal: number, unit: any): string {
-	const read16 = r.reads.filter((x: any) => modeOf(x) === 'wrangler dev' && x.target === 'atrarium' && x.concurrency === 16);
+	const read16 = r.reads.filter((x: any) => modeOf(x) === 'direct' && x.target === 'atrarium' && x.community !== 'trivial' && x.concurrency === 16);
 	const worstP50 = Math.max(...read16.map((x: any) => x.p50));
 	const worstP99 = Math.max(...read16.map((x: any) => x.p99));
 	const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
@@ -517,15 +553,40 @@ function targets(r: any, maxOurs: number, maxBare: number, seedTotal: number, un
 	// Messages a month that $0.10 of queue buys: 1 M operations are included, three operations a message.
 	const affordable = (PRICES.queueOpsIncluded + (0.1 / PRICES.queuePerMillionOps) * 1e6) / PRICES.opsPerMessage;
 	return [
-		`- Ingest >= 20,000 events/s with zero loss: ${verdict(maxOurs >= 20_000)} (${maxOurs.toLocaleString()}); within 70% of the bare reader: ${verdict(maxBare === 0 || maxOurs >= 0.7 * maxBare)}. The last full run with the consumer's old 1 s batch timeout (2026-11-30) sustained 18,838 events/s; with a timeout of 0 the local consumer runs whenever a message waits (${r.e2e.consumerInvocationsPerEvent} invocations per event at 2,000 events/s, against 0.016), on the same two cores as the receiver. That is the likely cause of the lower ceiling here; it is not isolated, and in production the consumer runs elsewhere.`,
+		`- Ingest ceiling (median of ${r.ingest.trials.length} trials) >= 20,000 events/s with zero loss: ${verdict(maxOurs >= 20_000 && r.ingest.zeroLoss)} (${maxOurs.toLocaleString()}); at least 0.95 of the bare reader's in the same trial: ${verdict((r.ingest.ratio.median ?? 0) >= 0.95)} (${r.ingest.ratio.median}, range ${r.ingest.ratio.min}-${r.ingest.ratio.max}).`,
 		`- Jetstream -> getFeedSkeleton, p50 <= 300 ms and p99 <= 1 s, shipped setting: lone posts p50 ${verdict(r.idle.p50 <= 300)} (${r.idle.p50} ms), p99 ${verdict(r.idle.p99 <= 1000)} (${r.idle.p99} ms); at 2,000 events/s p50 ${verdict(r.e2e.p50 <= 300)} (${r.e2e.p50} ms), p99 ${verdict(r.e2e.p99 <= 1000)} (${r.e2e.p99} ms).${old ? ` With the old \`max_batch_timeout\` of 1 s every message waited for the timeout (lone posts p50 ${old.idle.p50} ms, loaded ${old.loaded.p50} ms): the batch timeout, not the work, was the latency.` : ''}`,
 		`- On \`npm start\`, createRecord -> getFeedSkeleton median <= 500 ms: ${verdict(r.sandboxLatency.total.p50 <= 500)} (${r.sandboxLatency.total.p50} ms; it was 1.83 s). Two waits made it: the consumer's 1 s batch timeout, and the sandbox PDS's sequencer, which polls its event log and backs off to once a second when idle (683 ms median before the bridge saw a post). The sandbox now wakes that poll when the PDS sequences an event (\`sandbox/prompt-sequencer.ts\`); a busy PDS on the network never backs off that far.`,
-		`- Reads at concurrency 16, p50 < 5 ms and p99 < 20 ms: p50 ${verdict(worstP50 < 5)} (worst ${worstP50} ms), p99 ${verdict(worstP99 < 20)} (worst ${worstP99} ms). The bare Worker, which does nothing but answer a fixed skeleton, has p50 ${bareP50(r)} ms at concurrency 16 under \`wrangler dev\` on this machine: the local request path (wrangler's proxy in Node, then workerd, two cores shared with the load generator) sets the floor, not the query. Atrarium's throughput is ${throughputRatio(r)} of the bare Worker's (target: at least half). The per-request work inside the Durable Object is one indexed range read of about ${maxRowsRead(r)} rows.`,
+		`- Reads at concurrency 16, p50 < 5 ms and p99 < 20 ms: p50 ${verdict(worstP50 < 5)} (worst ${worstP50} ms), p99 ${verdict(worstP99 < 20)} (worst ${worstP99} ms). The bare Worker, which does nothing but answer a fixed skeleton, has p50 ${bareP50(r)} ms at concurrency 16 on this machine: the local request path (workerd, two cores shared with the load generator) sets the floor, not the query. Atrarium's throughput is ${throughputRatio(r)} of the bare Worker's (target: at least half). The per-request work inside the Durable Object is one indexed range read of about ${maxRowsRead(r)} rows.`,
 		`- ${directReadTargets(r)}`,
 		`- ${directMisses(r)}`,
 		`- Queue <= $0.10/month for the seed's scenario: ${verdict(seedQueue <= 0.1)} ($${seedQueue}). Under load the receiver packs ${r.e2e.queueMessagesPerEvent} messages per event at 2,000 events/s (${unit.messagesPer1000Events.toFixed(1)} per 1,000 firehose events over the ingest runs), so the real network's queue costs $${r.cost.realNetwork.dollars.queues}. But the seed's 5 M events a month arrive 1.9 a second, about 500 ms apart, and a message cannot wait for the next event and stay sub-second: each lone event is its own message. $0.10 buys about ${Math.round(affordable).toLocaleString()} messages a month, one per ${(30 * 24 * 3600 / affordable).toFixed(1)} s; only a flush that long would meet it, at that much latency. What would meet both: sending lone events straight to their community (one DO request, $0.15 per million, instead of three queue operations at $0.40 per million) and keeping the queue for bursts and retries; we kept one path through the queue for its retries and dead letters.`,
 		`- Rows written per indexed post: ${unit.rowsWrittenPerIndexedPost.toFixed(2)} in the community (post + time index, the minimum for a time-ordered feed, + the counts row that keeps summaries O(1)), plus one route row in the receiver; cursor checkpoints are at most one row per 5 s. Every statement goes through the meter, the route prune included.`,
-		`- Floods: ${floodsVerdict(r)} In the ingest ladder: ${r.peakWorkerdRssMb} MB RSS, ${r.peakHeapMb} MB heap, ${r.peakLiveHeapMb} MB live. Storage per post under 1 KB: ${verdict(unit.storageBytesPerPost < 1024)} (${unit.storageBytesPerPost} bytes).`,
+		`- Floods: ${floodsVerdict(r)} In the ingest steps: ${r.peakWorkerdRssMb} MB RSS (the heap is not sampled there: the inspector's forced collections would slow the reader it measures). Storage per post under 1 KB: ${verdict(unit.storageBytesPerPost < 1024)} (${unit.storageBytesPerPost} bytes).`,
 		`- The seed's claims: feed generation < 100 ms (ours: p99 ${worstP99} ms at concurrency 16), indexing < 5 s (ours: p99 ${r.e2e.p99} ms at 2,000 events/s), storage read < 10 ms (the whole request p50 ${worstP50} ms), 5,000 msg/s (the receiver sustained ${maxOurs.toLocaleString()} firehose events/s; queue messages are ~${unit.messagesPer1000Events.toFixed(0)} per 1,000 of them).`,
 	].join('\n');
+}
+
+/** What the report compares from run to run. */
+function headline(results: any) {
+	const ratio = (mode: string) => {
+		const ours = findRead(results, 'atrarium', `${results.plan.bigPosts / 1000}k posts`, 'first', 16, mode)?.rps;
+		const bare = findRead(results, 'bare worker', 'fixed', 'first', 16, mode)?.rps;
+		return ours && bare ? +(ours / bare).toFixed(2) : null;
+	};
+	const { trials: _trials, ...ingest } = results.ingest;
+	return { date: results.date, commit: results.commit, durationSeconds: results.durationSeconds, ingest, idle: results.idle, loaded: results.e2e, readRatio: ratio('direct') };
+}
+
+async function runsOf(commit: string): Promise<any[]> {
+	const names = (await readdir('docs/benchmarks/runs').catch(() => [] as string[])).filter((name) => name.endsWith(`-${commit}.json`)).sort();
+	return Promise.all(names.map(async (name) => JSON.parse(await readFile(`docs/benchmarks/runs/${name}`, 'utf8'))));
+}
+
+/** How far the runs' ingest medians are apart, relative to the lowest. */
+function runSpread(runs: any[]): string {
+	const medians = runs.map((r) => r.ingest.atrarium.median).filter((m: number | null) => m !== null) as number[];
+	if (medians.length < 2) return 'nothing (one run)';
+	const low = Math.min(...medians);
+	const high = Math.max(...medians);
+	return `${Math.round((100 * (high - low)) / low)}% (${low.toLocaleString()}-${high.toLocaleString()})`;
 }

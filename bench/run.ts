@@ -10,26 +10,35 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, freemem, tmpdir, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
-import { startBundledWorker } from '../sandbox/bundled-worker';
-import { WorkerProcess } from '../sandbox/worker-process';
+import { bundleWorker, startBundledWorker } from '../sandbox/bundled-worker';
 import { freePorts } from '../sandbox/ports';
 import { zipfReads } from './feed-cache';
 import { HeapProbe } from './heap';
 import { load, percentiles, type LoadResult } from './http-load';
 import { ADMIN, BenchInstance, countsBetween, shippedSetting, type CallCounts, type Setting } from './instance';
 import type { Command, Reply } from './jetstream-process';
+import { RESOLUTION, searchCeiling, spread, type IngestStep, type IngestTrial } from './ceiling';
 import { writeReport } from './report';
 import { measureSandboxLatency } from './sandbox-latency';
 import { did, type TaggedPost } from './synthetic-stream';
 
 const QUICK = process.argv.includes('--quick');
+/** `--keep`: leave the bench folder (every instance's wrangler log and stored objects) for a post-mortem. */
+const KEEP = process.argv.includes('--keep');
 /** The batching settings the curve measures: the consumer's max_batch_timeout and the receiver's flush. */
 const SETTINGS: Setting[] = QUICK
 	? [{ consumerTimeoutS: 1, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 20 }]
 	: [{ consumerTimeoutS: 1, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 0 }, { consumerTimeoutS: 0, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 100 }, { consumerTimeoutS: 0, flushMs: 250 }];
 const PLAN = QUICK
-	? { ingestRates: [5_000, 10_000, 20_000], ingestSeconds: 3, idleSeconds: 3, loadedSeconds: 5, readSeconds: 1, smallPosts: 1_000, bigPosts: 5_000, concurrencies: [1, 16, 64], replayEvents: 50_000, limitedReplayEvents: 50_000, overload: { rate: 30_000, seconds: 10 }, sandboxPosts: 10, cacheReads: 1_000, settings: SETTINGS }
-	: { ingestRates: [5_000, 10_000, 15_000, 20_000], ingestSeconds: 5, idleSeconds: 6, loadedSeconds: 15, readSeconds: 3, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64], replayEvents: 200_000, limitedReplayEvents: 500_000, overload: { rate: 30_000, seconds: 60 }, sandboxPosts: 30, cacheReads: 5_000, settings: SETTINGS };
+	? { trials: 2, holdSeconds: 5, firstGuess: { bare: 30_000, atrarium: 15_000 }, idleSeconds: 3, loadedSeconds: 5, readSeconds: 1, smallPosts: 1_000, bigPosts: 5_000, concurrencies: [1, 16, 64], replayEvents: 50_000, limitedReplayEvents: 50_000, overload: { rate: 30_000, seconds: 10 }, sandboxPosts: 10, cacheReads: 1_000, settings: SETTINGS }
+	: { trials: 3, holdSeconds: 10, firstGuess: { bare: 30_000, atrarium: 15_000 }, idleSeconds: 6, loadedSeconds: 15, readSeconds: 3, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64], replayEvents: 200_000, limitedReplayEvents: 500_000, overload: { rate: 30_000, seconds: 60 }, sandboxPosts: 30, cacheReads: 5_000, settings: SETTINGS };
+/**
+ * A step of the ingest search is sustained when the reader was never more than this far behind the sender
+ * (in seconds of the stream) and had seen every event this soon after the stream ended. Held for
+ * PLAN.holdSeconds (10 s), a reader 5% short of the rate falls 0.5 s behind by the end: the search's
+ * resolution (RESOLUTION) is what the hold can tell apart. A shorter hold passes readers further short.
+ */
+const MAX_LAG_SECONDS = 0.5;
 /** Jetstream's default cap on the events a second it sends one subscriber (its `max-sub-rate` flag). */
 const JETSTREAM_MAX_SUB_RATE = 5_000;
 const COMMUNITIES = 100;
@@ -90,14 +99,14 @@ async function memorySampler(instance: BenchInstance): Promise<{ stop: () => Pro
 	// A busy isolate answers the inspector late; a sample that takes over 2 s is skipped.
 	const within2s = (sample: Promise<number>) => Promise.race([sample, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000))]);
 	const peak = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
-	const startRssMb = workerdUsage(instance.worker.processGroup).rssMb;
+	const startRssMb = processUsage(instance.pids).rssMb;
 	let rssMb = startRssMb;
 	let heapMb = await within2s(heap.used());
 	let liveHeapMb: number | undefined;
 	let running = true;
 	const loop = (async () => {
 		for (let tick = 0; running; tick++) {
-			rssMb = Math.max(rssMb, workerdUsage(instance.worker.processGroup).rssMb);
+			rssMb = Math.max(rssMb, processUsage(instance.pids).rssMb);
 			heapMb = peak(heapMb, await within2s(heap.used()));
 			if (tick % 4 === 0) liveHeapMb = peak(liveHeapMb, await within2s(heap.live()));
 			await new Promise((resolve) => setTimeout(resolve, 250));
@@ -117,17 +126,14 @@ async function memorySampler(instance: BenchInstance): Promise<{ stop: () => Pro
 	};
 }
 
-/** CPU seconds and resident memory of the workerd processes in one wrangler's process group. */
-function workerdUsage(processGroup: number | undefined): { cpuSeconds: number; rssMb: number } {
+/** CPU seconds and resident memory of some processes (an instance's workerd). */
+function processUsage(pids: readonly number[]): { cpuSeconds: number; rssMb: number } {
 	const ticks = 100;
 	let cpu = 0;
 	let rss = 0;
-	for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+	for (const pid of pids) {
 		try {
-			const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-			if (!cmd.includes('workerd') || !cmd.includes('serve')) continue;
 			const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-			if (Number(fields[2]) !== processGroup) continue; // fields[2] is the process group id
 			cpu += (Number(fields[11]) + Number(fields[12])) / ticks;
 			rss += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 		} catch {
@@ -137,11 +143,30 @@ function workerdUsage(processGroup: number | undefined): { cpuSeconds: number; r
 	return { cpuSeconds: cpu, rssMb: rss };
 }
 
+/** The trials' ceilings as median and range, the ratio within each trial, and the loss over every step. */
+function summarizeIngest(trials: IngestTrial[], loss: { missing: number; duplicates: number }) {
+	const ceilings = (reader: 'bare' | 'atrarium') => trials.map((t) => t[reader].ceiling).filter((c): c is number => c !== null);
+	const atCeiling = (reader: 'bare' | 'atrarium') => trials.map((t) => t[reader].steps.find((s) => s.rate === t[reader].ceiling)).filter((s): s is IngestStep => s !== undefined);
+	return {
+		holdSeconds: PLAN.holdSeconds,
+		maxLagSeconds: MAX_LAG_SECONDS,
+		resolution: RESOLUTION,
+		trials,
+		atrarium: { ...spread(ceilings('atrarium')), receivedRate: spread(atCeiling('atrarium').map((s) => s.receivedRate)), eventsPerCpuSecond: spread(atCeiling('atrarium').map((s) => s.eventsPerCpuSecond)) },
+		bare: { ...spread(ceilings('bare')), receivedRate: spread(atCeiling('bare').map((s) => s.receivedRate)), eventsPerCpuSecond: spread(atCeiling('bare').map((s) => s.eventsPerCpuSecond)) },
+		ratio: spread(trials.filter((t) => t.atrarium.ceiling && t.bare.ceiling).map((t) => t.atrarium.ceiling! / t.bare.ceiling!), 3),
+		taggedPosts: trials.reduce((n, t) => n + t.atrarium.steps.reduce((m, s) => m + s.taggedPosts, 0), 0),
+		...loss,
+		zeroLoss: loss.missing === 0 && loss.duplicates === 0,
+		peakRssMb: Math.max(0, ...trials.flatMap((t) => t.atrarium.steps.map((s) => s.peakRssMb))),
+	};
+}
+
 async function main(): Promise<void> {
 	const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: +(totalmem() / 2 ** 30).toFixed(1), freeGb: +(freemem() / 2 ** 30).toFixed(1), os: `${osType()} ${release()}`, node: process.version };
 	log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGb} GiB, ${machine.os}, Node ${machine.node}${QUICK ? ' — quick mode' : ''}`);
 	const dir = await mkdtemp(join(tmpdir(), 'atrarium-bench-'));
-	const [streamPort, baselinePort, nodePort, baselineInspectorPort] = (await freePorts(4)) as [number, number, number, number];
+	const [streamPort, nodePort] = (await freePorts(2)) as [number, number];
 	const generator = LoadGenerator.start();
 	const stoppers: (() => Promise<void> | void)[] = [() => generator.stop()];
 	try {
@@ -152,14 +177,18 @@ async function main(): Promise<void> {
 		log(`Load generator: synthetic Jetstream at ${ready.url}`);
 		const ownerDid = did('owner', 0);
 		const feedUri = (id: string) => `at://${ownerDid}/app.bsky.feed.generator/${id}`;
-		const startInstance = (name: string, setting?: Setting) => BenchInstance.start({ dir, name, jetstreamUrl: ready.url, ownerDid, communities: ids, ...(setting ? { setting } : {}) });
 
-		log('Starting Atrarium in workerd (wrangler dev) and the baseline Worker');
+		log('Bundling Atrarium and the baseline Worker as `wrangler deploy` would (served by workerd directly)');
+		const bundleDir = join(dir, 'bundle');
+		const baselineBundleDir = join(dir, 'baseline-bundle');
+		await bundleWorker(bundleDir, '');
+		await bundleWorker(baselineBundleDir, '', 'bench/baseline-worker/wrangler.jsonc');
+		const startInstance = (name: string, options: { setting?: Setting; vars?: Record<string, string> } = {}) =>
+			BenchInstance.start({ dir, name, bundleDir, jetstreamUrl: ready.url, ownerDid, communities: ids, ...options });
 		const worker = await startInstance('atrarium');
 		stoppers.push(() => worker.stop());
-		const baseline = await WorkerProcess.start({ config: 'bench/baseline-worker/wrangler.jsonc', port: baselinePort, inspectorPort: baselineInspectorPort, persistTo: join(dir, 'baseline'), logFile: join(dir, 'baseline.log'), vars: {} });
-		stoppers.push(() => baseline.stop());
-		process.on('exit', () => baseline.kill());
+		const baseline = await startBundledWorker({ config: 'bench/baseline-worker/wrangler.jsonc', bundleDir: baselineBundleDir, quiet: true });
+		stoppers.push(() => baseline.close());
 
 		/** Every tagged member post of `tagged` in its community's feed, exactly once (waits up to `settleMs` for stragglers). */
 		const checkIndexed = async (instance: BenchInstance, expected: Map<string, Set<string>>, tagged: readonly TaggedPost[], settleMs = 60_000) => {
@@ -203,86 +232,108 @@ async function main(): Promise<void> {
 			return setup.events;
 		};
 
-		// ---- the bare WebSocket reader (ingest ceiling), before Atrarium's receiver connects ----
-		const bare: any[] = [];
-		await fetch(`${baseline.url}/connect?url=${encodeURIComponent(ready.url)}`);
-		for (const rate of PLAN.ingestRates) {
-			log(`Bare WebSocket reader at ${rate.toLocaleString()} events/s…`);
-			const before = (await (await fetch(`${baseline.url}/count`)).json()) as { frames: number };
-			const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate, seconds: PLAN.ingestSeconds });
-			const streamEnd = Date.now();
-			let count = before;
-			while (Date.now() - streamEnd < 60_000) {
-				count = (await (await fetch(`${baseline.url}/count`)).json()) as { frames: number };
-				if (count.frames - before.frames >= streamed.sent) break;
-				await new Promise((resolve) => setTimeout(resolve, 100));
-			}
-			const catchUpSeconds = (Date.now() - streamEnd) / 1000;
-			const received = count.frames - before.frames;
-			bare.push({ rate, sent: streamed.sent, received, catchUpSeconds: +catchUpSeconds.toFixed(2), receivedRate: Math.round(received / (streamed.seconds + catchUpSeconds)), sustained: received === streamed.sent && catchUpSeconds < 2 });
-			log(`  counted ${received.toLocaleString()}/${streamed.sent.toLocaleString()} frames, caught up ${catchUpSeconds.toFixed(2)} s after`);
-		}
-		await fetch(`${baseline.url}/disconnect`);
-
 		// ---- setup ----
-		let seen = await setUp(worker);
-		log(`Setup: ${ids.length} communities, ${MEMBERS} members each (${seen} events) ingested`);
+		await setUp(worker);
+		log(`Setup: ${ids.length} communities, ${MEMBERS} members each ingested`);
+		await worker.admin('/receiver/stop', 'POST');
 
-		// ---- 1. ingest throughput ----
-		const expected = new Map<string, Set<string>>();
-		const ingest: any[] = [];
-		let peakRss = 0;
-		let peakHeap = 0;
-		let peakLiveHeap = 0;
-		for (const rate of PLAN.ingestRates) {
-			log(`Ingest at ${rate.toLocaleString()} events/s for ${PLAN.ingestSeconds} s…`);
-			const before = await worker.status();
-			const usage0 = workerdUsage(worker.worker.processGroup);
-			const sampler = await memorySampler(worker);
-			// One second at a time: a receiver that falls more than half a second behind is not sustaining the
-			// rate (the overload section below is where a flood is measured).
-			const streamed = { sent: 0, seconds: 0, tagged: [] as TaggedPost[] };
-			let fellBehind = false;
-			for (let second = 0; second < PLAN.ingestSeconds && !fellBehind; second++) {
-				const chunk = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate, seconds: 1 });
-				streamed.sent += chunk.sent;
-				streamed.seconds += chunk.seconds;
-				streamed.tagged.push(...chunk.tagged);
-				const lag = seen + streamed.sent - (await worker.status()).counters.eventsSeen;
-				fellBehind = lag > rate / 2;
+		// ---- 1. the ingest ceiling: the bare reader and Atrarium, searched in turns ----
+		const bareCount = async () => ((await (await fetch(`${baseline.url}/count`)).json()) as { frames: number }).frames;
+		/** Posts each community holds that the ingest steps tagged: the per-step loss check (the exact check is after the last trial). */
+		const expectedCounts = new Map<string, number>();
+		const allTagged: TaggedPost[] = [];
+		const holdRate = async (reader: 'bare' | 'atrarium', rate: number): Promise<IngestStep> => {
+			const seen = reader === 'bare' ? bareCount : async () => (await worker.status()).counters.eventsSeen as number;
+			const pids = reader === 'bare' ? baseline.pids : worker.pids;
+			const seen0 = await seen();
+			const usage0 = processUsage(pids);
+			const samples: { at: number; seen: number }[] = [];
+			let streaming = true;
+			const sampling = (async () => {
+				while (streaming) {
+					samples.push({ at: Date.now(), seen: (await seen()) - seen0 });
+					await new Promise((resolve) => setTimeout(resolve, 250));
+				}
+			})();
+			let rssMb = usage0.rssMb;
+			const rssTimer = setInterval(() => (rssMb = Math.max(rssMb, processUsage(pids).rssMb)), 250);
+			await generator.ask({ type: 'forget' });
+			const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate, seconds: PLAN.holdSeconds, pregenerate: true });
+			streaming = false;
+			await sampling;
+			const endAt = streamed.startedAt! + streamed.seconds * 1000;
+			// How far behind the sender the reader was at each sample, in seconds of the stream.
+			const lags = samples.filter((s) => s.at >= streamed.startedAt! && s.at <= endAt).map((s) => (Math.min(streamed.sent, (rate * (s.at - streamed.startedAt!)) / 1000) - s.seen) / rate);
+			let received = samples.at(-1)?.seen ?? 0;
+			const deadline = Date.now() + 60_000;
+			while (received < streamed.sent && Date.now() < deadline) {
+				await new Promise((resolve) => setTimeout(resolve, 50));
+				received = (await seen()) - seen0;
 			}
-			const streamEnd = Date.now();
-			seen += streamed.sent;
-			const after = await worker.drain(seen);
-			const catchUpSeconds = (Date.now() - streamEnd) / 1000;
-			const { missing, duplicates } = await checkIndexed(worker, expected, streamed.tagged);
-			const memory = await sampler.stop();
-			peakRss = Math.max(peakRss, memory.rssMb);
-			peakHeap = Math.max(peakHeap, memory.heapMb ?? 0);
-			peakLiveHeap = Math.max(peakLiveHeap, memory.liveHeapMb ?? 0);
-			const usage1 = workerdUsage(worker.worker.processGroup);
-			const cpuSeconds = usage1.cpuSeconds - usage0.cpuSeconds;
-			const result = {
+			const catchUpSeconds = Math.max(0, (Date.now() - endAt) / 1000);
+			clearInterval(rssTimer);
+			const cpuSeconds = processUsage(pids).cpuSeconds - usage0.cpuSeconds;
+			let missing = 0;
+			if (reader === 'atrarium') {
+				// Every tagged post in: each community's count reaches what the steps sent it.
+				for (const post of streamed.tagged) expectedCounts.set(post.community, (expectedCounts.get(post.community) ?? 0) + 1);
+				allTagged.push(...streamed.tagged);
+				await worker.drain(0);
+				const touched = [...new Set(streamed.tagged.map((p) => p.community))];
+				const settle = Date.now() + 60_000;
+				for (const id of touched) {
+					let stored = await worker.postsOf(id);
+					while (stored < expectedCounts.get(id)! && Date.now() < settle) {
+						await new Promise((resolve) => setTimeout(resolve, 200));
+						stored = await worker.postsOf(id);
+					}
+					missing += Math.max(0, expectedCounts.get(id)! - stored);
+				}
+			}
+			const keptUp = streamed.seconds <= PLAN.holdSeconds * 1.03;
+			const maxLagSeconds = Math.max(0, ...lags);
+			const step: IngestStep = {
 				rate,
 				sent: streamed.sent,
 				sendSeconds: +streamed.seconds.toFixed(2),
+				received,
+				receivedRate: Math.round(received / (streamed.seconds + catchUpSeconds)),
+				maxLagSeconds: +maxLagSeconds.toFixed(2),
 				catchUpSeconds: +catchUpSeconds.toFixed(2),
-				receivedRate: Math.round(streamed.sent / (streamed.seconds + catchUpSeconds)),
 				taggedPosts: streamed.tagged.length,
-				enqueued: after.counters.enqueued - before.counters.enqueued,
-				queueMessages: after.counters.queueMessages - before.counters.queueMessages,
 				missing,
-				duplicates,
-				zeroLoss: missing === 0 && duplicates === 0,
-				fellBehind,
-				sustained: missing === 0 && duplicates === 0 && !fellBehind && catchUpSeconds < 1,
+				senderKeptUp: keptUp,
+				sustained: keptUp && received >= streamed.sent && missing === 0 && maxLagSeconds <= MAX_LAG_SECONDS && catchUpSeconds <= MAX_LAG_SECONDS,
 				workerdCpuSeconds: +cpuSeconds.toFixed(2),
 				eventsPerCpuSecond: Math.round(streamed.sent / Math.max(cpuSeconds, 0.001)),
+				peakRssMb: Math.round(rssMb),
 			};
-			ingest.push(result);
-			log(`  received ${result.receivedRate.toLocaleString()}/s${fellBehind ? ' (fell behind: stream stopped early)' : ''}, caught up ${result.catchUpSeconds} s after the stream, ${result.taggedPosts} tagged posts: ${result.zeroLoss ? 'zero loss' : `${missing} missing, ${duplicates} duplicated`}, ${result.eventsPerCpuSecond.toLocaleString()} events per workerd CPU-second`);
-			if (!result.sustained) break; // higher rates would only fall further behind
+			log(`  ${reader.padEnd(8)} ${rate.toLocaleString().padStart(6)}/s: ${step.sustained ? 'sustained' : 'not sustained'} (received ${step.receivedRate.toLocaleString()}/s, at most ${step.maxLagSeconds} s behind, caught up ${step.catchUpSeconds} s after${keptUp ? '' : `, the sender took ${step.sendSeconds} s`}${reader === 'atrarium' ? `, ${step.taggedPosts} tagged posts${missing ? `, ${missing} missing` : ''}` : ''}), ${step.eventsPerCpuSecond.toLocaleString()} events per workerd CPU-second`);
+			await new Promise((resolve) => setTimeout(resolve, 1_000)); // quiet between steps
+			return step;
+		};
+		const trials: IngestTrial[] = [];
+		const guess = { ...PLAN.firstGuess };
+		for (let trial = 1; trial <= PLAN.trials; trial++) {
+			log(`Ingest ceiling, trial ${trial} of ${PLAN.trials}: the bare WebSocket reader…`);
+			await fetch(`${baseline.url}/connect?url=${encodeURIComponent(ready.url)}`);
+			const bare = await searchCeiling((rate) => holdRate('bare', rate), guess.bare);
+			await fetch(`${baseline.url}/disconnect`);
+			log(`Ingest ceiling, trial ${trial} of ${PLAN.trials}: Atrarium (receiver, queue, consumer, community objects)…`);
+			// From now: what streamed while it was stopped is not its to read.
+			await worker.admin('/receiver/start', 'POST', { cursor: Date.now() * 1000 });
+			const atrarium = await searchCeiling((rate) => holdRate('atrarium', rate), guess.atrarium);
+			await worker.admin('/receiver/stop', 'POST');
+			trials.push({ bare, atrarium });
+			guess.bare = bare.ceiling ?? guess.bare;
+			guess.atrarium = atrarium.ceiling ?? guess.atrarium;
+			log(`  trial ${trial}: Atrarium ${atrarium.ceiling?.toLocaleString() ?? '-'} events/s, bare reader ${bare.ceiling?.toLocaleString() ?? '-'} events/s`);
 		}
+		await worker.admin('/receiver/start', 'POST', { cursor: Date.now() * 1000 });
+		log('Every tagged post of every ingest step, checked one by one in its feed…');
+		const ingestLoss = await checkIndexed(worker, new Map(), allTagged);
+		const ingest = summarizeIngest(trials, ingestLoss);
+		log(`  ${ingestLoss.missing} missing, ${ingestLoss.duplicates} duplicated of ${allTagged.length.toLocaleString()}. Ceiling: Atrarium median ${ingest.atrarium.median?.toLocaleString()} events/s (${ingest.atrarium.min?.toLocaleString()}-${ingest.atrarium.max?.toLocaleString()}), bare reader ${ingest.bare.median?.toLocaleString()} (${ingest.bare.min?.toLocaleString()}-${ingest.bare.max?.toLocaleString()}), ratio ${ingest.ratio.median} (${ingest.ratio.min}-${ingest.ratio.max})`);
 
 		// ---- cost counters, from the ingest runs ----
 		const communityMetering = { rowsRead: 0, rowsWritten: 0, databaseBytes: 0, posts: 0 };
@@ -294,7 +345,8 @@ async function main(): Promise<void> {
 			communityMetering.posts += stats.posts;
 		}
 		const receiverStatus = await worker.status();
-		const ingestedEvents = seen;
+		const ingestedEvents = receiverStatus.counters.eventsSeen as number;
+		let seen = ingestedEvents;
 
 		// ---- 2. feed reads ----
 		const fill = async (index: number, count: number) => {
@@ -320,6 +372,8 @@ async function main(): Promise<void> {
 			}
 			return cursor!;
 		};
+		// The reads are measured alone: the index writes nothing meanwhile.
+		await worker.admin('/receiver/stop', 'POST');
 
 		const nodeBaseline = fork(new URL('./node-sqlite-baseline.mjs', import.meta.url).pathname, [], { env: { ...process.env, PORT: String(nodePort) }, stdio: 'inherit' });
 		nodeBaseline.on('error', () => {});
@@ -333,11 +387,9 @@ async function main(): Promise<void> {
 		const rowsReadPerQuery: Record<string, number> = {};
 		/** Of the reads that reached an object, the share it answered from memory (nothing written since). */
 		const pagesFromMemory: Record<string, number> = {};
-		/**
-		 * `mode`: under `wrangler dev`; the production bundle in workerd with nothing in front ("direct", the
-		 * local setting: every read reaches the community's object); or that with the production cache setting.
-		 */
-		let mode: 'wrangler dev' | 'direct' | 'direct, cache 5 s' = 'wrangler dev';
+		/** `mode`: the production bundle in workerd with nothing in front ("direct", the local setting: every read reaches the community's object), or that with the production cache setting. */
+		let mode: 'direct' | 'direct, cache 5 s' = 'direct';
+		let reader: BenchInstance = worker;
 		/** One row of the reads table, kept and logged. */
 		const readRow = (rowMode: string, target: string, community: string, page: string, concurrency: number, result: LoadResult) => {
 			reads.push({ mode: rowMode, target, community, page, concurrency, ...round(result) });
@@ -345,7 +397,7 @@ async function main(): Promise<void> {
 		};
 		const measure = async (target: string, community: string, page: string, url: string, meteredId?: string) => {
 			const reading = async () => {
-				const stats = await worker.admin(`/communities/${meteredId}`);
+				const stats = await reader.admin(`/communities/${meteredId}`);
 				return { rows: stats.metering.rowsRead as number, calls: stats.feedReads as number, fromMemory: stats.pagesFromMemory as number };
 			};
 			const start = meteredId ? await reading() : undefined;
@@ -360,7 +412,7 @@ async function main(): Promise<void> {
 				pagesFromMemory[`${community} ${page}`] = +((end.fromMemory - start.fromMemory) / Math.max(1, end.calls - start.calls)).toFixed(4);
 			}
 		};
-		log('Feed reads (getFeedSkeleton, limit 50) under wrangler dev…');
+		log('Feed reads (getFeedSkeleton, limit 50), production bundle served by workerd directly…');
 		const communitiesRead = [[`${PLAN.smallPosts / 1000}k posts`, SMALL, smallPosts], [`${PLAN.bigPosts / 1000}k posts`, BIG, bigPosts]] as const;
 		const deepCursors = new Map<number, string>();
 		for (const [label, index, posts] of communitiesRead) {
@@ -378,87 +430,58 @@ async function main(): Promise<void> {
 			await measure('node+sqlite', label, 'first', nodeUrl());
 			await measure('node+sqlite', label, 'deep', nodeUrl({ cursor: deep }));
 		}
+		// Trivial routes, each right after a row of the bare Worker at the same concurrency: rows measured
+		// minutes apart drift by more than the 10% they are held to.
+		for (const concurrency of PLAN.concurrencies) {
+			for (const [page, url] of [['health', `${worker.url}/health`], ['did.json', `${worker.url}/.well-known/did.json`]] as const) {
+				for (const [target, community, at] of [['bare worker', 'trivial pair', `${baseline.url}/skeleton`], ['atrarium', 'trivial', url]] as const) {
+					const result: LoadResult = await load(at, { concurrency, seconds: PLAN.readSeconds });
+					readRow(mode, target, community, page, concurrency, result);
+				}
+			}
+		}
 		await measure('bare worker', 'fixed', 'first', `${baseline.url}/skeleton`);
 		const storageBytesPerPost = (await worker.admin(`/communities/${ids[BIG]}`)).databaseBytes / PLAN.bigPosts;
 		await worker.stop();
-		await baseline.stop();
 		void nodeBaseline.kill();
 
-		// The same reads of the same stored objects, served by the production bundle in workerd directly.
-		log('Feed reads, production bundle served by workerd directly (no wrangler dev)…');
-		mode = 'direct';
-		const directVars = { JETSTREAM_URL: ready.url, OPERATOR_DID: ownerDid, ADMIN_TOKEN: ADMIN, SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787', VERIFY_AUTHORITY: 'off' };
-		/**
-		 * The stored receiver was running, so it reconnects at boot and may replay from its checkpoint: stop
-		 * it, so the reads are measured alone (the index then writes nothing, as during the wrangler dev reads).
-		 */
-		const readsAlone = async (url: string) => {
-			const headers = { Authorization: `Bearer ${ADMIN}` };
-			type Status = { counters?: { eventsSeen?: number } };
-			// eventsSeen is kept across restarts: the difference is what this boot read.
-			const booted = (await (await fetch(`${url}/admin/receiver`, { headers })).json()) as Status;
-			const stopped = (await (await fetch(`${url}/admin/receiver/stop`, { method: 'POST', headers })).json()) as Status;
-			log(`  (receiver stopped for the reads, after reading ${(stopped.counters?.eventsSeen ?? 0) - (booted.counters?.eventsSeen ?? 0)} events since boot)`);
-		};
-		const direct = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: directVars, quiet: true });
-		await readsAlone(direct.url);
-		const bareDirect = await startBundledWorker({ config: 'bench/baseline-worker/wrangler.jsonc', quiet: true });
-		try {
-			const directSkeleton = (id: string, params: Record<string, string> = {}) => `${direct.url}/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed: feedUri(id), ...params })}`;
-			for (const [label, index] of communitiesRead) {
-				await measure('atrarium', label, 'first', directSkeleton(ids[index]!));
-				await measure('atrarium', label, 'deep', directSkeleton(ids[index]!, { cursor: deepCursors.get(index)! }));
-			}
-			// Trivial routes, each right after a row of the bare Worker at the same concurrency: rows measured
-			// minutes apart drift by more than the 10% they are held to.
-			for (const concurrency of PLAN.concurrencies) {
-				for (const [page, url] of [['health', `${direct.url}/health`], ['did.json', `${direct.url}/.well-known/did.json`]] as const) {
-					for (const [target, community, at] of [['bare worker', 'trivial pair', `${bareDirect.url}/skeleton`], ['atrarium', 'trivial', url]] as const) {
-						const result: LoadResult = await load(at, { concurrency, seconds: PLAN.readSeconds });
-						readRow(mode, target, community, page, concurrency, result);
-					}
-				}
-			}
-			await measure('bare worker', 'fixed', 'first', `${bareDirect.url}/skeleton`);
-		} finally {
-			await direct.close();
-		}
 		// The same, with production's FEED_CACHE_SECONDS: a page read again within 5 s is the isolate's copy.
 		mode = 'direct, cache 5 s';
-		const cachedDirect = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: { ...directVars, FEED_CACHE_SECONDS: '5' }, quiet: true });
-		await readsAlone(cachedDirect.url);
+		/** The stored objects again, with other vars, the receiver stopped (it was, and it stays so at boot). */
+		const reopen = (vars: Record<string, string>) => startInstance('atrarium', { vars });
+		const cached = await reopen({ FEED_CACHE_SECONDS: '5' });
+		reader = cached;
 		try {
-			const skeletonAt = (id: string, params: Record<string, string> = {}) => `${cachedDirect.url}/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed: feedUri(id), ...params })}`;
 			for (const [label, index] of communitiesRead) {
-				await measure('atrarium', label, 'first', skeletonAt(ids[index]!));
-				await measure('atrarium', label, 'deep', skeletonAt(ids[index]!, { cursor: deepCursors.get(index)! }));
+				await measure('atrarium', label, 'first', cached.skeletonUrl(feedUri(ids[index]!)));
+				await measure('atrarium', label, 'deep', cached.skeletonUrl(feedUri(ids[index]!), { cursor: deepCursors.get(index)! }));
 			}
-			await measure('bare worker', 'fixed', 'first', `${bareDirect.url}/skeleton`);
+			await measure('bare worker', 'fixed', 'first', `${baseline.url}/skeleton`);
 		} finally {
-			await cachedDirect.close();
-			await bareDirect.close();
+			await cached.stop();
 		}
 		// Object calls per 1,000 Zipf-like reads, with the feed page cache off and on.
 		log('Feed page cache: Zipf-like first-page reads across every community…');
 		for (const ttlSeconds of [0, 5]) {
-			const instance = await startBundledWorker({ persistDir: join(dir, 'atrarium', 'v3'), vars: { ...directVars, FEED_CACHE_SECONDS: String(ttlSeconds) }, quiet: true });
+			const instance = await reopen({ FEED_CACHE_SECONDS: String(ttlSeconds) });
 			try {
 				const feedReads = async () => {
 					let n = 0;
-					for (const id of ids) n += (await (await fetch(`${instance.url}/admin/communities/${id}`, { headers: { Authorization: `Bearer ${ADMIN}` } })).json()).feedReads as number;
+					for (const id of ids) n += (await instance.admin(`/communities/${id}`)).feedReads as number;
 					return n;
 				};
 				const before = await feedReads();
 				const t0 = Date.now();
-				const result = await zipfReads({ skeletonUrl: (uri) => `${instance.url}/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed: uri })}`, feedUris: ids.map(feedUri), requests: PLAN.cacheReads });
+				const result = await zipfReads({ skeletonUrl: (uri) => instance.skeletonUrl(uri), feedUris: ids.map(feedUri), requests: PLAN.cacheReads });
 				const seconds = +((Date.now() - t0) / 1000).toFixed(1);
 				const doCalls = (await feedReads()) - before;
 				feedCache.push({ ttlSeconds, feeds: ids.length, ...result, doCalls, doCallsPer1000Reads: +((1000 * doCalls) / result.requests).toFixed(1), seconds });
 				log(`  cache ${ttlSeconds ? `${ttlSeconds} s` : 'off'}: ${result.requests.toLocaleString()} reads, ${result.errors} errors, ${doCalls.toLocaleString()} object calls (${feedCache.at(-1).doCallsPer1000Reads} per 1,000), ${seconds} s`);
 			} finally {
-				await instance.close();
+				await instance.stop();
 			}
 		}
+		await baseline.close();
 
 		// ---- 3. latency and what it costs, per batching setting ----
 		/** Probe posts' latency from the stream to the feed, polled every 10 ms, and the calls they cost. */
@@ -497,7 +520,7 @@ async function main(): Promise<void> {
 		for (const [i, setting] of PLAN.settings.entries()) {
 			const label = `max_batch_timeout ${setting.consumerTimeoutS} s, flush ${setting.flushMs} ms`;
 			log(`Latency and cost with ${label}${setting.consumerTimeoutS === shipped.consumerTimeoutS && setting.flushMs === shipped.flushMs ? ' (shipped)' : ''}…`);
-			const instance = await startInstance(`curve-${i}`, setting);
+			const instance = await startInstance(`curve-${i}`, { setting });
 			try {
 				let curveSeen = await setUp(instance);
 				const idle = await probeRun(instance, { type: 'stream', rate: 4, seconds: PLAN.idleSeconds, probeCommunity: 0, probeEvery: 1 }, curveSeen);
@@ -616,11 +639,10 @@ async function main(): Promise<void> {
 			date: new Date().toISOString(),
 			commit: git(['rev-parse', '--short', 'HEAD']),
 			machine,
-			versions: { wrangler: pkgVersion('wrangler'), workerd: pkgVersion('workerd'), node: process.version },
+			versions: { wrangler: pkgVersion('wrangler'), workerd: pkgVersion('workerd'), miniflare: pkgVersion('miniflare'), node: process.version },
 			plan: PLAN,
 			shippedSetting: shipped,
 			ingest,
-			bare,
 			// End to end at 2,000 events/s and for lone posts, with the shipped setting (from the curve).
 			e2e: shippedRow.loaded,
 			idle: shippedRow.idle,
@@ -642,9 +664,7 @@ async function main(): Promise<void> {
 				rowsWrittenPerPost: +rowsWrittenPerPost.toFixed(2),
 				storageBytesPerPost: Math.round(storageBytesPerPost),
 			},
-			peakWorkerdRssMb: Math.round(peakRss),
-			peakHeapMb: Math.round(peakHeap),
-			peakLiveHeapMb: Math.round(peakLiveHeap),
+			peakWorkerdRssMb: ingest.peakRssMb,
 			durationSeconds: Math.round((Date.now() - started) / 1000),
 		};
 		await mkdir('docs/benchmarks', { recursive: true });
@@ -658,7 +678,8 @@ async function main(): Promise<void> {
 		throw err;
 	} finally {
 		for (const stop of stoppers.reverse()) await Promise.resolve(stop()).catch(() => {});
-		await rm(dir, { recursive: true, force: true });
+		if (KEEP) log(`Kept the bench folder (logs, stored objects): ${dir}`);
+		else await rm(dir, { recursive: true, force: true });
 	}
 }
 

@@ -149,6 +149,14 @@ export class JetstreamServer {
 		return (await Promise.all(answers)).filter(Boolean).length;
 	}
 
+	/**
+	 * Drops every stored event: later cursors replay from the next one published. The benchmark forgets
+	 * between ingest steps, which replay nothing, so a million stored frames do not slow its sender's GC.
+	 */
+	forget(): void {
+		this.buffer.length = 0;
+	}
+
 	/** Closes every subscriber's socket abruptly, as a network failure would. */
 	dropConnections(): void {
 		for (const subscriber of this.subscribers) subscriber.socket.terminate();
