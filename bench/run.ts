@@ -245,6 +245,9 @@ async function main(): Promise<void> {
 		const holdRate = async (reader: 'bare' | 'atrarium', rate: number): Promise<IngestStep> => {
 			const seen = reader === 'bare' ? bareCount : async () => (await worker.status()).counters.eventsSeen as number;
 			const pids = reader === 'bare' ? baseline.pids : worker.pids;
+			await generator.ask({ type: 'forget' });
+			// A fresh socket each step: a step the bare reader cannot take may end its connection (at 64,000/s it did).
+			if (reader === 'bare') await fetch(`${baseline.url}/connect?url=${encodeURIComponent(ready.url)}`);
 			const seen0 = await seen();
 			const usage0 = processUsage(pids);
 			const samples: { at: number; seen: number }[] = [];
@@ -257,7 +260,6 @@ async function main(): Promise<void> {
 			})();
 			let rssMb = usage0.rssMb;
 			const rssTimer = setInterval(() => (rssMb = Math.max(rssMb, processUsage(pids).rssMb)), 250);
-			await generator.ask({ type: 'forget' });
 			const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate, seconds: PLAN.holdSeconds, pregenerate: true });
 			streaming = false;
 			await sampling;
@@ -272,6 +274,7 @@ async function main(): Promise<void> {
 			}
 			const catchUpSeconds = Math.max(0, (Date.now() - endAt) / 1000);
 			clearInterval(rssTimer);
+			if (reader === 'bare') await fetch(`${baseline.url}/disconnect`);
 			const cpuSeconds = processUsage(pids).cpuSeconds - usage0.cpuSeconds;
 			let missing = 0;
 			if (reader === 'atrarium') {
@@ -316,7 +319,6 @@ async function main(): Promise<void> {
 		const guess = { ...PLAN.firstGuess };
 		for (let trial = 1; trial <= PLAN.trials; trial++) {
 			log(`Ingest ceiling, trial ${trial} of ${PLAN.trials}: the bare WebSocket reader…`);
-			await fetch(`${baseline.url}/connect?url=${encodeURIComponent(ready.url)}`);
 			const bare = await searchCeiling((rate) => holdRate('bare', rate), guess.bare);
 			await fetch(`${baseline.url}/disconnect`);
 			log(`Ingest ceiling, trial ${trial} of ${PLAN.trials}: Atrarium (receiver, queue, consumer, community objects)…`);
