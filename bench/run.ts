@@ -247,7 +247,10 @@ async function main(): Promise<void> {
 			const pids = reader === 'bare' ? baseline.pids : worker.pids;
 			await generator.ask({ type: 'forget' });
 			// A fresh socket each step: a step the bare reader cannot take may end its connection (at 64,000/s it did).
-			if (reader === 'bare') await fetch(`${baseline.url}/connect?url=${encodeURIComponent(ready.url)}`);
+			if (reader === 'bare') {
+				await fetch(`${baseline.url}/connect?url=${encodeURIComponent(ready.url)}`);
+				await new Promise((resolve) => setTimeout(resolve, 500)); // its socket opens (loopback: a few ms)
+			}
 			const seen0 = await seen();
 			const usage0 = processUsage(pids);
 			const samples: { at: number; seen: number }[] = [];
