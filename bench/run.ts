@@ -18,7 +18,7 @@ import { load, percentiles, type LoadResult } from './http-load';
 import { ADMIN, BenchInstance, countsBetween, shippedSetting, type CallCounts, type Setting } from './instance';
 import type { Command, Reply } from './jetstream-process';
 import { RESOLUTION, searchCeiling, spread, type IngestStep, type IngestTrial } from './ceiling';
-import { writeReport } from './report';
+import { recordRun, writeReport } from './report';
 import { measureSandboxLatency } from './sandbox-latency';
 import { did, type TaggedPost } from './synthetic-stream';
 
@@ -673,6 +673,7 @@ async function main(): Promise<void> {
 			durationSeconds: Math.round((Date.now() - started) / 1000),
 		};
 		await mkdir('docs/benchmarks', { recursive: true });
+		if (!QUICK) await recordRun(results);
 		await writeReport(results, QUICK);
 		log(`Done in ${results.durationSeconds} s: docs/benchmarks.md, docs/benchmarks/${QUICK ? 'quick-' : ''}results.json and charts`);
 	} catch (err) {
