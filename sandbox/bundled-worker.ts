@@ -146,7 +146,7 @@ async function bootBundle(outdir: string, port: number, options: BundledWorkerOp
 		...(converted as object),
 		...(options.persistDir ? { resourcePersistencePath: options.persistDir } : {}),
 		...(options.quiet ? { handleStructuredLogs: () => {} } : {}),
-		...(options.onLog ? { log: new LineLog(options.onLog) } : {}),
+		...(options.onLog ? { log: new LineLog(options.onLog), logRequests: false } : {}),
 		...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
 		// The first worker takes the port; the dashboard's (assets only) answers behind its service binding.
 		workers: [...workers, ...(config === 'wrangler.jsonc' ? [dashboardWorker()] : [])],
