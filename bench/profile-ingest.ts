@@ -7,6 +7,7 @@
  * stage of the pipeline it belongs to.
  */
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,9 @@ import { did } from './synthetic-stream';
 const argRate = process.argv.indexOf('--rate');
 const RATE = argRate > 0 ? Number(process.argv[argRate + 1]) : 9_000;
 const SECONDS = 10;
+/** `--steps K`: stream K steps in a row (profiling the last), printing each step's workerd CPU per event: does it grow? */
+const argSteps = process.argv.indexOf('--steps');
+const STEPS = argSteps > 0 ? Number(process.argv[argSteps + 1]) : 1;
 
 interface ProfileNode {
 	id: number;
@@ -83,12 +87,25 @@ async function main(): Promise<void> {
 				socket.on('message', onMessage);
 				socket.send(JSON.stringify({ id, method, params }));
 			});
-		await call('Profiler.enable');
-		await call('Profiler.setSamplingInterval', { interval: 200 });
-		await call('Profiler.start');
-		const before = (await instance.status()).counters.eventsSeen as number;
-		const streamed = await ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate: RATE, seconds: SECONDS, pregenerate: true });
-		await instance.drain(before + streamed.sent);
+		const cpuOf = (pids: number[]) => pids.reduce((n, pid) => {
+			const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+			return n + (Number(fields[11]) + Number(fields[12])) / 100;
+		}, 0);
+		let streamed!: Extract<Reply, { type: 'streamed' }>;
+		for (let step = 1; step <= STEPS; step++) {
+			if (step === STEPS) {
+				await call('Profiler.enable');
+				await call('Profiler.setSamplingInterval', { interval: 200 });
+				await call('Profiler.start');
+			}
+			const before = (await instance.status()).counters.eventsSeen as number;
+			const cpu0 = cpuOf(instance.pids);
+			await ask({ type: 'forget' });
+			streamed = await ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate: RATE, seconds: SECONDS, pregenerate: true });
+			await instance.drain(before + streamed.sent);
+			const cpu = cpuOf(instance.pids) - cpu0;
+			console.log(`step ${step}: ${streamed.sent.toLocaleString()} events, ${Math.round((1e6 * cpu) / streamed.sent)} µs of workerd CPU per event, routes ${(await instance.status()).routes}`);
+		}
 		const { profile } = (await call('Profiler.stop')) as { profile: { nodes: ProfileNode[]; startTime: number; endTime: number } };
 		socket.close();
 
@@ -99,7 +116,9 @@ async function main(): Promise<void> {
 			const hits = node.hitCount ?? 0;
 			if (!hits) continue;
 			const name = node.callFrame.functionName || '(anonymous)';
-			byFunction.set(name, (byFunction.get(name) ?? 0) + hits);
+			// Anonymous functions by where they are in the bundle (index.js line, 1-based).
+			const key = node.callFrame.functionName ? name : `(anonymous) index.js:${node.callFrame.lineNumber + 1}`;
+			byFunction.set(key, (byFunction.get(key) ?? 0) + hits);
 			const stage = STAGES.find(([, pattern]) => pattern.test(name))?.[0] ?? 'other JavaScript';
 			byStage.set(stage, (byStage.get(stage) ?? 0) + hits);
 		}

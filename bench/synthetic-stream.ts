@@ -84,9 +84,13 @@ export class SyntheticStream {
 			})), tagged: null };
 		}
 		if (roll < 0.05) {
+			// Owners blocking and unblocking users, spread over many users and every community. Aimed all at
+			// one user in one community (as until 2026-12-05), they piled up on that target, and each new one
+			// cost more than the last: the community reads every action on a user to decide the one in force
+			// (docs/benchmarks.md, "Run to run").
 			return { frame: this.frame(this.commit(this.owner, 'net.atrarium.moderation.action', this.rkey(), {
-				$type: 'net.atrarium.moderation.action', action: this.seq % 2 ? 'block_user' : 'unblock_user', target: { $type: 'net.atrarium.moderation.action#userTarget', did: did('troll', 1) },
-				community: `at://${this.owner}/net.atrarium.community.config/${this.communityIds[0]}`, reason: 'spam', createdAt: new Date(Date.now() - 60_000).toISOString(),
+				$type: 'net.atrarium.moderation.action', action: this.seq % 2 ? 'block_user' : 'unblock_user', target: { $type: 'net.atrarium.moderation.action#userTarget', did: did('troll', Math.floor(this.rng() * 100_000)) },
+				community: `at://${this.owner}/net.atrarium.community.config/${this.communityIds[this.seq % this.communityIds.length]}`, reason: 'spam', createdAt: new Date(Date.now() - 60_000).toISOString(),
 			})), tagged: null };
 		}
 		// 100-3000 bytes of text: multi-byte scripts reach 3000 bytes within the 300-grapheme limit.
