@@ -245,6 +245,20 @@ share that thread, so Atrarium's ceiling is where they fill one core, while the 
 bench take the other. In production the receiver is an object of its own, and the queue, the consumer
 and each community run elsewhere. Runs before 2026-12-05 made each frame while sending it (~20 µs
 each), which capped both readers near 20,000 events/s; their 0.87 measured that, not the readers.
+Inside the isolate, a V8 CPU profile at 8,000 events/s ([benchmarks/profile.md](benchmarks/profile.md), \`npm run bench:profile\`)
+splits the thread's time by function: SQLite statements (the receiver's route lookups for deletes and
+tagged posts, the communities' writes) are the largest share, then the receiver's WebSocket read loop
+over its TCP socket and its filter; the consumer and the community objects' JavaScript are a few percent.
+
+**What made the figure move from run to run.** The synthetic stream aimed every moderation action (0.5%
+of events) at one user in one community. Each action makes that community read every action on the user
+to decide the one in force (\`CommunityReader.actionsOn\`, used by \`recomputeAuthor\`), so each cost more
+than the last: over eight 10 s steps of 80,000 events, workerd's CPU per event went 52, 55, 66, 66, 64,
+68, 73, 100 µs (\`npm run bench:profile -- --rate 8000 --steps 8\`, before the change), and a full run's
+trials fell from 15,000 to 6,140 events/s. Where the first ingest step fell in that pile decided the
+figure. Spread over many users and every community, as a network's are, the same steps cost 46-48 µs
+each. The product's part, a user with n actions making the next cost O(n), is left to the hardening
+issue (it bounds what actions are kept).
 
 Every step, in order:
 ${rows(ingest.trials.flatMap((t: any, i: number) => [...t.bare.steps.map((s: any) => ({ ...s, trial: i + 1, reader: 'bare reader' })), ...t.atrarium.steps.map((s: any) => ({ ...s, trial: i + 1, reader: 'Atrarium' }))]), [['trial', (r) => r.trial], ['reader', (r) => r.reader], ['offered events/s', (r) => r.rate.toLocaleString()], ['received events/s', (r) => r.receivedRate.toLocaleString()], ['most behind (s)', (r) => r.maxLagSeconds], ['caught up after (s)', (r) => r.catchUpSeconds], ['sender on time', (r) => (r.senderKeptUp ? 'yes' : 'no')], ['tagged posts', (r) => (r.reader === 'Atrarium' ? r.taggedPosts : '-')], ['sustained', (r) => (r.sustained ? 'yes' : 'no')], ['events per workerd CPU-s', (r) => r.eventsPerCpuSecond.toLocaleString()]])}

@@ -318,15 +318,36 @@ async function main(): Promise<void> {
 			await new Promise((resolve) => setTimeout(resolve, 1_000)); // quiet between steps
 			return step;
 		};
+		/**
+		 * Half the guess for 3 s before a search, not counted: the first step after a reader (re)connects
+		 * otherwise pays for waking it (in a run without it, each trial's first Atrarium step failed at a rate
+		 * the trial before had sustained).
+		 */
+		const warmUp = async (reader: 'bare' | 'atrarium', guessed: number) => {
+			if (reader === 'bare') {
+				await fetch(`${baseline.url}/connect?url=${encodeURIComponent(ready.url)}`);
+				await new Promise((resolve) => setTimeout(resolve, 500));
+			}
+			const before = reader === 'atrarium' ? ((await worker.status()).counters.eventsSeen as number) : 0;
+			const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate: Math.round(guessed / 2), seconds: 3, pregenerate: true });
+			if (reader === 'atrarium') {
+				allTagged.push(...streamed.tagged);
+				for (const post of streamed.tagged) expectedCounts.set(post.community, (expectedCounts.get(post.community) ?? 0) + 1);
+				await worker.drain(before + streamed.sent);
+			} else await fetch(`${baseline.url}/disconnect`);
+			await new Promise((resolve) => setTimeout(resolve, 1_000));
+		};
 		const trials: IngestTrial[] = [];
 		const guess = { ...PLAN.firstGuess };
 		for (let trial = 1; trial <= PLAN.trials; trial++) {
 			log(`Ingest ceiling, trial ${trial} of ${PLAN.trials}: the bare WebSocket reader…`);
+			await warmUp('bare', guess.bare);
 			const bare = await searchCeiling((rate) => holdRate('bare', rate), guess.bare);
 			await fetch(`${baseline.url}/disconnect`);
 			log(`Ingest ceiling, trial ${trial} of ${PLAN.trials}: Atrarium (receiver, queue, consumer, community objects)…`);
 			// From now: what streamed while it was stopped is not its to read.
 			await worker.admin('/receiver/start', 'POST', { cursor: Date.now() * 1000 });
+			await warmUp('atrarium', guess.atrarium);
 			const atrarium = await searchCeiling((rate) => holdRate('atrarium', rate), guess.atrarium);
 			await worker.admin('/receiver/stop', 'POST');
 			trials.push({ bare, atrarium });
