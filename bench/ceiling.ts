@@ -23,6 +23,8 @@ export interface IngestStep {
 	/** The load generator sent the rate on time (on two shared cores it may not). */
 	senderKeptUp: boolean;
 	sustained: boolean;
+	/** The reader's workerd failed during the step (the bare reader's, at rates it cannot take). */
+	readerFailed?: boolean;
 	workerdCpuSeconds: number;
 	eventsPerCpuSecond: number;
 	peakRssMb: number;

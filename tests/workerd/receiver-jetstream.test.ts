@@ -279,3 +279,19 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		expect((await jetstreamStatus()).connections).toBe(0);
 	});
 });
+
+describe('FirehoseReceiver status', () => {
+	it('costs the same however many routes it remembers: a polled status does not read every route each time', async () => {
+		const stub = env.FIREHOSE_RECEIVER.getByName('status-cost');
+		await runInDurableObject(stub, (instance) => {
+			for (let i = 0; i < 500; i++) instance.addRoutes(`at://${ALICE}/app.bsky.feed.post/3kstatus${String(i).padStart(5, '0')}`, ['0123abcd']);
+		});
+		const first = await stub.status();
+		expect(first.routes).toBe(500);
+		// Ten more polls, as a dashboard or a benchmark makes: they must not each count the 500 routes again.
+		for (let i = 0; i < 10; i++) await stub.status();
+		const last = await stub.status();
+		expect(last.metering.rowsRead - first.metering.rowsRead).toBeLessThan(500);
+		expect(last.routes).toBe(500);
+	});
+});
