@@ -8,6 +8,7 @@ import { describe, expect, inject, it, vi } from 'vitest';
 import worker from '../../src/index';
 import type { ReceiverStatus } from '../../src/receiver/receiver-do';
 import { DROP_REASONS } from '../../src/shared/drop-reasons';
+import type { CommunityId } from '../../src/shared/hashtag';
 import type { FixtureStatus, PublishRequest } from '../support/jetstream-fixture';
 import { feedOf } from './_support/ingest';
 import { ALICE, BOB, CAROL, config, configUri, membership, newRkey, post, postUri, remove } from './_support/records';
@@ -284,7 +285,7 @@ describe('FirehoseReceiver status', () => {
 	it('costs the same however many routes it remembers: a polled status does not read every route each time', async () => {
 		const stub = env.FIREHOSE_RECEIVER.getByName('status-cost');
 		await runInDurableObject(stub, (instance) => {
-			for (let i = 0; i < 500; i++) instance.addRoutes(`at://${ALICE}/app.bsky.feed.post/3kstatus${String(i).padStart(5, '0')}`, ['0123abcd']);
+			for (let i = 0; i < 500; i++) instance.addRoutes(`at://${ALICE}/app.bsky.feed.post/3kstatus${String(i).padStart(5, '0')}`, ['0123abcd' as CommunityId]);
 		});
 		const first = await stub.status();
 		expect(first.routes).toBe(500);
