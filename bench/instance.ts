@@ -58,7 +58,7 @@ export class BenchInstance {
 			port,
 			inspectorPort,
 			persistDir: join(options.dir, options.name),
-			quiet: !process.env.BENCH_LOUD,
+			quiet: true,
 			onLog: (line) => instance.logged(line),
 			...(options.setting ? { queueBatchTimeoutS: options.setting.consumerTimeoutS } : {}),
 			vars: {
