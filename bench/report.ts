@@ -377,7 +377,7 @@ ${runs.length ? `The headline figures of every full run kept in \`docs/benchmark
 
 ${rows(runs, [['run (UTC)', (r) => r.date.slice(0, 16).replace('T', ' ')], ['commit', (r) => `\`${r.commit}\``], ['ingest ceiling: median (range)', (r) => `${dash(r.ingest.atrarium.median)} (${dash(r.ingest.atrarium.min)}-${dash(r.ingest.atrarium.max)})`], ['bare reader: median (range)', (r) => `${dash(r.ingest.bare.median)} (${dash(r.ingest.bare.min)}-${dash(r.ingest.bare.max)})`], ['ratio: median (range)', (r) => `${r.ingest.ratio.median} (${r.ingest.ratio.min}-${r.ingest.ratio.max})`], ['ingest loss', (r) => (r.ingest.zeroLoss ? 'zero' : 'some')], ['lone post p50 / p99 ms', (r) => `${r.idle.p50} / ${r.idle.p99}`], ['2,000 ev/s p50 / p99 ms', (r) => `${r.loaded.p50} / ${r.loaded.p99}`], ['reads c=16, 100k first, of the bare Worker', (r) => r.readRatio ?? '-']])}
 
-Across these runs the ingest ceiling's median moved by ${runSpread(runs)}.` : 'No other full run of this commit is kept.'}
+Across these runs the ingest ceiling's median moved by ${runSpread(runs)}. The bare reader's median, measured in the same runs and trials, moved by ${spreadOf(runs.map((r) => r.ingest.bare.median))}, and the work each event costs moved with it: events per workerd CPU-second ${spreadOf(runs.map((r) => r.ingest.atrarium.eventsPerCpuSecond?.median))} for Atrarium, ${spreadOf(runs.map((r) => r.ingest.bare.eventsPerCpuSecond?.median))} for the bare reader. What moves between runs is what a CPU-second of this machine does, for both alike; within one run the trials are interleaved, so the ratio is the figure to compare across commits, with its range.` : 'No other full run of this commit is kept.'}
 
 ## Why not wrangler dev
 Until 2026-12-05 the bench ran Atrarium under \`wrangler dev\`, one instance per section, and full and quick
@@ -616,10 +616,15 @@ async function runsOf(_commit: string): Promise<any[]> {
 
 /** How far the runs' ingest medians are apart, relative to the lowest. */
 function runSpread(runs: any[]): string {
-	const medians = runs.map((r) => r.ingest.atrarium.median).filter((m: number | null) => m !== null) as number[];
-	if (medians.length < 2) return 'nothing (one run)';
-	const low = Math.min(...medians);
-	const high = Math.max(...medians);
+	return spreadOf(runs.map((r) => r.ingest.atrarium.median));
+}
+
+/** How far values are apart, relative to the lowest, with their range. */
+function spreadOf(values: (number | null | undefined)[]): string {
+	const known = values.filter((v): v is number => typeof v === 'number');
+	if (known.length < 2) return 'nothing (one run)';
+	const low = Math.min(...known);
+	const high = Math.max(...known);
 	return `${Math.round((100 * (high - low)) / low)}% (${low.toLocaleString()}-${high.toLocaleString()})`;
 }
 
