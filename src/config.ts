@@ -40,6 +40,11 @@ export interface Config {
 	verifyAuthority: boolean;
 	/** A relay serving com.atproto.sync.listReposByCollection, for rebuilds (rebuild/); null until configured. */
 	relayUrl: URL | null;
+	/**
+	 * `/health` answers 503 once no firehose frame has arrived for this long while the receiver should run
+	 * (s); 0 turns the check off (the sandbox's firehose is quiet whenever nobody posts).
+	 */
+	ingestQuietAlertSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -60,6 +65,7 @@ export interface RawVars {
 	FEED_CACHE_SECONDS?: string;
 	VERIFY_AUTHORITY?: string;
 	RELAY_URL?: string;
+	INGEST_QUIET_ALERT_SECONDS?: string;
 }
 
 const HOST = /^[a-z0-9.-]+(:\d{1,5})?$/i;
@@ -100,7 +106,8 @@ function parseConfig(vars: RawVars): Config {
 	const verifyAuthority = readSwitch('VERIFY_AUTHORITY', vars.VERIFY_AUTHORITY, true);
 	const relay = vars.RELAY_URL?.trim() || null;
 	const relayUrl = relay === null ? null : httpUrl('RELAY_URL', relay);
-	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars), receiverFlushMs, jetstreamTransport, feedCacheSeconds, verifyAuthority, relayUrl };
+	const ingestQuietAlertSeconds = readQuietAlertSeconds(vars.INGEST_QUIET_ALERT_SECONDS);
+	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars), receiverFlushMs, jetstreamTransport, feedCacheSeconds, verifyAuthority, relayUrl, ingestQuietAlertSeconds };
 }
 
 export const DEFAULT_RECEIVER_FLUSH_MS = 20;
@@ -121,6 +128,14 @@ function readFlushMs(value: string | undefined): number {
 	const ms = Number(value);
 	if (!Number.isInteger(ms) || ms < 0 || ms > 1_000) throw new ConfigError(`RECEIVER_FLUSH_MS must be a whole number of milliseconds from 0 to 1000, got ${JSON.stringify(value)}`);
 	return ms;
+}
+
+/** Whole seconds, 0 (off) to a day: the network's firehose is never quiet for minutes. */
+function readQuietAlertSeconds(value: string | undefined): number {
+	if (value === undefined || value.trim() === '') return 0;
+	const seconds = Number(value);
+	if (!Number.isInteger(seconds) || seconds < 0 || seconds > 86_400) throw new ConfigError(`INGEST_QUIET_ALERT_SECONDS must be a whole number of seconds from 0 (off) to 86400, got ${JSON.stringify(value)}`);
+	return seconds;
 }
 
 export const DEFAULT_FEED_CACHE_SECONDS = 5;

@@ -1,6 +1,8 @@
 /** The Worker's HTTP surface: every route is registered here, errors are rendered in one place. */
-import { Hono } from 'hono';
-import { renderError, renderNotFound } from '../errors';
+import { Hono, type Context } from 'hono';
+import { readConfig } from '../config';
+import { ApiError, renderError, renderNotFound } from '../errors';
+import { receiverObject } from '../objects';
 import { registerFeedRoutes } from '../feed/routes';
 import { registerAdminRoutes } from './admin';
 import { discardUnreadBody } from './body';
@@ -12,9 +14,24 @@ import { registerModerationRoutes } from './moderation';
 import { registerReportRoutes } from './reports';
 import { isServicePath } from './service-paths';
 
+/**
+ * Whether the service is up and, with INGEST_QUIET_ALERT_SECONDS set, still reading the firehose: an
+ * operator's monitor alerts on the 503 (a receiver that should run has seen no frame for that long).
+ */
+async function health(c: Context<{ Bindings: Env }>): Promise<Response> {
+	const quietAlertSeconds = readConfig(c.env).ingestQuietAlertSeconds;
+	if (quietAlertSeconds === 0) return c.json({ ok: true });
+	const receiver = await receiverObject(c.env).status();
+	if (receiver.quietMs !== null && receiver.quietMs > quietAlertSeconds * 1000) {
+		const reason = receiver.lastDisconnect ? `; last disconnect: ${receiver.lastDisconnect.reason}` : '';
+		throw new ApiError(503, 'IngestStalled', `No firehose frame for ${Math.round(receiver.quietMs / 1000)} s while the receiver should run (connected: ${receiver.connected}${reason})`);
+	}
+	return c.json({ ok: true });
+}
+
 export function createApp(): Hono<{ Bindings: Env }> {
 	const app = new Hono<{ Bindings: Env }>();
-	app.get('/health', (c) => c.json({ ok: true }));
+	app.get('/health', health);
 	registerFeedRoutes(app);
 	registerCommunityRoutes(app);
 	registerMembershipRoutes(app);

@@ -10,11 +10,13 @@
 import { ApiError, invalidRequest } from '../errors';
 
 /**
- * How much of a body is read and discarded in all. Past it the body is cancelled, and workerd closes
- * the connection after the answer, which a client still uploading may not get to read. There is no
- * `Connection: close` to send instead: workerd drops that header from a Worker's response.
+ * How much of a body is read and discarded in all: the 100 MB Cloudflare lets any request body reach a
+ * Worker with. Past it the body is cancelled, and workerd closes the connection after the answer, which
+ * a client still uploading may not get to read (a reset instead of the 413). There is no
+ * `Connection: close` to send instead: workerd drops that header from a Worker's response. Discarding
+ * costs no memory (nothing is kept) and little CPU.
  */
-const DRAIN_LIMIT = 1_048_576;
+const DRAIN_LIMIT = 100 * 1024 * 1024;
 
 /** The body as UTF-8 text; a 413 PayloadTooLarge past maxBytes. */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {

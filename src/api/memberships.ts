@@ -15,7 +15,7 @@ export function registerMembershipRoutes(app: Hono<{ Bindings: Env }>): void {
 		const results = await Promise.all(
 			[...registered.outcomes.keys()].map(async (id) => {
 				const community = communityObject(c.env, id);
-				if (!(await community.summary()) && registered.record) throw notFound(`No community ${id}: the membership is kept, but counts once the community exists`);
+				if (!(await community.summary()) && registered.record) throw notFound(`No community ${id}`);
 				const me = await community.memberOf(registered.caller);
 				return { id, status: me?.status ?? 'left', role: me?.role ?? 'member' };
 			}),

@@ -83,8 +83,10 @@ export async function registerRecord(
 			outcomes.set(id, result.outcomes[0]!);
 		}),
 	);
-	// So the firehose's later update or delete of this record finds its communities.
-	if (fetched.found) await receiver.addRoutes(uri, [...outcomes.keys()]);
+	// So the firehose's later update or delete of this record finds the communities that hold it (what
+	// they refused leaves no route either).
+	const holding = [...outcomes].filter(([, outcome]) => outcome.result === 'stored').map(([id]) => id);
+	if (fetched.found && holding.length > 0) await receiver.addRoutes(uri, holding);
 	return { caller, uri, ref, record: fetched.found ? (fetched.value as Record<string, unknown>) : null, outcomes };
 }
 

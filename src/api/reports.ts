@@ -10,7 +10,7 @@
 import { mainSchema as sendInteractionsSchema } from '@atcute/bluesky/types/app/feed/sendInteractions';
 import { safeParse } from '@atcute/lexicons/validations';
 import type { Context, Hono } from 'hono';
-import { REPORT_REASONS, type ReportOutcome } from '../community/reports';
+import { REPORT_REASONS, SHOW_LESS, type ReportOutcome } from '../community/reports';
 import { readConfig } from '../config';
 import { ApiError, invalidRequest } from '../errors';
 import { communityOfFeedUri } from '../feed/feed-uri';
@@ -28,21 +28,34 @@ const REQUEST_LESS = 'app.bsky.feed.defs#requestLess';
 const MAX_BODY_BYTES = 64 * 1024;
 /** Interactions read from one call (Bluesky batches them); the rest of a bigger batch is ignored. */
 const MAX_INTERACTIONS = 100;
+/**
+ * Communities one sendInteractions call may report to, and reports it may file: the caller picks the
+ * communities (feedContext), so this is what bounds the objects a request reaches. A reporter files at
+ * most REPORTS_PER_HOUR an hour in a community anyway.
+ */
+export const MAX_COMMUNITIES_PER_CALL = 5;
+export const MAX_REPORTS_PER_CALL = 20;
 
 export function registerReportRoutes(app: Hono<ReportEnv>): void {
 	app.post(`/xrpc/${SEND_INTERACTIONS}`, async (c) => {
 		const config = readConfig(c.env);
 		const viewer = await verifyCaller(c.req.raw, config, SEND_INTERACTIONS);
+		await limitWrites(c, viewer);
 		const parsed = safeParse(sendInteractionsSchema.input.schema, await readJson(c));
 		if (!parsed.ok) throw invalidRequest(`Not a sendInteractions body: ${parsed.message}`);
 		const fromFeed = parsed.value.feed && config.operatorDid ? communityOfFeedUri(parsed.value.feed, config.operatorDid) : null;
 		if (parsed.value.feed && !fromFeed) throw new ApiError(400, 'UnknownFeed', `This service does not serve ${parsed.value.feed}`);
 		let filed = 0;
+		let asked = 0;
+		const reached = new Set<CommunityId>();
 		for (const interaction of parsed.value.interactions.slice(0, MAX_INTERACTIONS)) {
 			// Without `feed`, the feed context the skeleton gave the post names its community.
 			const id = fromFeed ?? (isCommunityId(interaction.feedContext ?? '') ? (interaction.feedContext as CommunityId) : null);
 			if (interaction.event !== REQUEST_LESS || !id || !interaction.item || !parseRecordUri(interaction.item)) continue;
-			const outcome = await communityObject(c.env, id).fileReport({ postUri: interaction.item, reporterDid: viewer, reason: 'show_less', source: 'bluesky' });
+			if (asked >= MAX_REPORTS_PER_CALL || (!reached.has(id) && reached.size >= MAX_COMMUNITIES_PER_CALL)) continue;
+			reached.add(id);
+			asked++;
+			const outcome = await communityObject(c.env, id).fileReport({ postUri: interaction.item, reporterDid: viewer, reason: SHOW_LESS, source: 'bluesky' });
 			if (outcome.filed) filed++;
 		}
 		// The lexicon's answer is an empty object; the header says what became of the batch, for operators.
@@ -52,6 +65,7 @@ export function registerReportRoutes(app: Hono<ReportEnv>): void {
 
 	app.post('/api/reports', async (c) => {
 		const viewer = await verifyCaller(c.req.raw, readConfig(c.env), API_METHODS.reportPost);
+		await limitWrites(c, viewer);
 		const body = (await readJson(c)) as { community?: unknown; post?: unknown; reason?: unknown } | null;
 		const id = body?.community;
 		if (typeof id !== 'string' || !isCommunityId(id)) throw invalidRequest('community must be a community id (8 lowercase hex digits)');
@@ -98,3 +112,8 @@ async function requireStaff(c: Context<ReportEnv>, lxm: string): Promise<Communi
 }
 
 const readJson = (c: Context<ReportEnv>) => readJsonBody(c.req.raw, MAX_BODY_BYTES);
+
+/** Reports count against the caller's writes (30 a minute, like every write of the API). */
+async function limitWrites(c: Context<ReportEnv>, caller: string): Promise<void> {
+	if (!(await c.env.WRITE_LIMITER.limit({ key: caller })).success) throw new ApiError(429, 'RateLimitExceeded', 'Too many writes; try again in a minute');
+}

@@ -46,10 +46,15 @@ export interface CommunityStats {
 
 export type CommunityView = CommunitySummary & CommunityCounts;
 
+/** How soon follow-ups that failed after an apply are tried again. */
+const FOLLOW_UP_RETRY_MS = 30_000;
+
 export class CommunityFeedGenerator extends DurableObject<Env> {
 	private schemaVersion: number | null;
 	/** Whether a retention alarm is known to be set; null until read from storage. */
 	private alarmSet: boolean | null = null;
+	/** Telling the directory, the parent or the children failed after an apply: the alarm does it again. */
+	private followUpDue = false;
 	private readonly meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
 	private applyCalls = 0;
 	private feedReads = 0;
@@ -104,15 +109,19 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		// A rebuild under way applies these again over the index it builds (rebuild/job.ts).
 		if ((this.rebuilding ??= this.rebuild.active())) this.rebuild.journal(ops);
 		if (result.postIndexed) await this.ensureRetentionAlarm();
-		// The directory learns the config on every config op, changed or not: a redelivery then repairs a
-		// push that failed the first time.
-		if (ops.some((op) => op.type === 'config.put' || op.type === 'config.delete')) await this.pushSummary();
-		if (result.bindingChanged) {
-			this.wakeBindingWaiters();
-			await this.links.askParent();
-		}
-		// Any batch may move this community's figures, and with them whether it may have children.
-		await this.links.tellChildren();
+		if (result.bindingChanged) this.wakeBindingWaiters();
+		// What follows tells other objects; the index has changed already, so a failure here must not fail
+		// the apply (the consumer would send applied events again, the API answer 500 for a write that
+		// happened): it is retried from the alarm.
+		const configOp = ops.some((op) => op.type === 'config.put' || op.type === 'config.delete');
+		await this.afterCommit(async () => {
+			// The directory learns the config on every config op, changed or not: a redelivery then repairs a
+			// push that failed the first time.
+			if (configOp) await this.pushSummary();
+			if (result.bindingChanged) await this.links.askParent();
+			// Any batch may move this community's figures, and with them whether it may have children.
+			await this.links.tellChildren();
+		});
 		return result;
 	}
 
@@ -270,6 +279,13 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		if (this.schemaVersion === null) return;
 		const nextStep = await this.rebuildStep();
 		await this.links.retry();
+		if (this.followUpDue) {
+			this.followUpDue = false;
+			await this.afterCommit(async () => {
+				await this.pushSummary();
+				await this.links.askParent();
+			});
+		}
 		// One transaction: the expired posts and the count they leave go together.
 		const { nextExpiryMs: due } = this.storage.transactionSync(() => {
 			new ReportBook(this.storage).prune(Date.now());
@@ -277,7 +293,8 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		});
 		// Expired posts may take a parent below graduation: its children are told.
 		await this.links.tellChildren();
-		const soonest = Math.min(nextStep === null ? Infinity : Date.now() + nextStep, due ?? Infinity, this.links.retryAtMs() ?? Infinity);
+		const followUp = this.followUpDue ? Date.now() + FOLLOW_UP_RETRY_MS : Infinity;
+		const soonest = Math.min(nextStep === null ? Infinity : Date.now() + nextStep, due ?? Infinity, this.links.retryAtMs() ?? Infinity, followUp);
 		const next = soonest === Infinity ? null : soonest;
 		this.alarmSet = next !== null;
 		if (next !== null) await this.ctx.storage.setAlarm(next);
@@ -296,6 +313,20 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			await this.links.askParent();
 		}
 		return next;
+	}
+
+	/** Runs `work`; if it fails, logs it and has the alarm do the follow-ups again (pushSummary, askParent, tellChildren). */
+	private async afterCommit(work: () => Promise<void>): Promise<void> {
+		try {
+			await work();
+		} catch (error) {
+			console.warn(JSON.stringify({ event: 'after_commit_failed', error: String(error) }));
+			this.followUpDue = true;
+			const at = Date.now() + FOLLOW_UP_RETRY_MS;
+			const current = await this.ctx.storage.getAlarm();
+			if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+			this.alarmSet = true;
+		}
 	}
 
 	private async pushSummary(): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blendPage, decodeMixCursor, encodeMixCursor, MIX_START, parentShare, sourceAt, type MixPosition, type MixRow } from './feed-mix';
+import { blendPage, decodeMixCursor, encodeMixCursor, MIX_START, pageWithoutParent, parentShare, sourceAt, type MixPosition, type MixRow } from './feed-mix';
 
 const rows = (prefix: string, count: number, fromUs: number): MixRow[] =>
 	Array.from({ length: count }, (_, i) => ({ uri: `at://did:plc:${prefix}/app.bsky.feed.post/${String(count - i).padStart(6, '0')}`, indexedUs: fromUs - i * 10 }));
@@ -115,5 +115,21 @@ describe('mix cursors', () => {
 		for (const bad of ['', 'mix1.', 'mix1.x.1.2.at://a|at://b', 'mix1.1.99999999999999999.2.at://a|at://b', '12::at://did:plc:a/app.bsky.feed.post/1', 'mix1.1.1.1.at://a']) {
 			expect(decodeMixCursor(bad)).toBeNull();
 		}
+	});
+});
+
+describe('pageWithoutParent (the parent could not be read)', () => {
+	const rows = (prefix: string, n: number, fromUs: number): MixRow[] => Array.from({ length: n }, (_, i) => ({ uri: `at://${prefix}/${i}`, indexedUs: fromUs - i }));
+	const at: MixPosition = { n: 6, own: { indexedUs: 900, uri: 'at://own/x' }, parent: { indexedUs: 800, uri: 'at://parent/y' } };
+
+	it("serves the community's own posts and keeps the parent where the page found it: nothing of the parent is skipped", () => {
+		const page = pageWithoutParent(rows('own', 5, 899), at, 3);
+		expect(page.posts).toEqual([0, 1, 2].map((i) => ({ uri: `at://own/${i}`, source: 'own' })));
+		expect(page.next).toEqual({ n: 9, own: { indexedUs: 897, uri: 'at://own/2' }, parent: at.parent });
+	});
+
+	it('goes on (the parent may come back) while own posts remain, and ends on an empty page rather than repeat a cursor', () => {
+		expect(pageWithoutParent(rows('own', 1, 899), at, 3).next).toMatchObject({ parent: at.parent });
+		expect(pageWithoutParent([], at, 3)).toEqual({ posts: [], next: null });
 	});
 });

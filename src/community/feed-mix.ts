@@ -91,6 +91,21 @@ export function blendPage(input: MixInput): MixPage {
 	};
 }
 
+/**
+ * The page when the parent could not be read: the community's own posts fill it, and the cursor keeps
+ * the parent where this page found it, so the next page reads the parent again instead of skipping its
+ * posts. An empty page ends the walk (a cursor that never moves would be read forever).
+ */
+export function pageWithoutParent(own: readonly MixRow[], at: MixPosition, limit: number): MixPage {
+	const served = own.slice(0, limit);
+	const last = served.at(-1);
+	if (!last) return { posts: [], next: null };
+	return {
+		posts: served.map((row) => ({ uri: row.uri, source: 'own' as const })),
+		next: { n: at.n + served.length, own: { indexedUs: last.indexedUs, uri: last.uri }, parent: at.parent },
+	};
+}
+
 const MIX_CURSOR = /^mix1\.(\d{1,9})\.(\d{1,16})\.(\d{1,16})\.(at:\/\/[\x21-\x7b\x7d\x7e]{0,500})\|(at:\/\/[\x21-\x7b\x7d\x7e]{0,500})$/;
 const START_URI = FEED_START.uri;
 

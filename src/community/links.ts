@@ -8,7 +8,7 @@
 import { communityObject } from '../objects';
 import type { CommunityId } from '../shared/hashtag';
 import { decodeCursor } from './feed-cursor';
-import { blendPage, decodeMixCursor, encodeMixCursor, isMixCursor, MIX_START, type MixPosition, type MixRow } from './feed-mix';
+import { blendPage, decodeMixCursor, encodeMixCursor, isMixCursor, MIX_START, pageWithoutParent, type MixPage, type MixPosition, type MixRow } from './feed-mix';
 import { mayHaveChildren, parentSideKey, type ParentSide } from './hierarchy';
 import { WITHHELD_PAGE, type CommunityReader, type FeedResult } from './reader';
 import { CommunityWriter } from './writer';
@@ -129,6 +129,7 @@ export class CommunityLinks {
 		const parentPosts: MixRow[] = [];
 		let scannedTo = at.parent;
 		let parentComplete = false;
+		let page: MixPage | null = null;
 		try {
 			const parent = communityObject(this.host.env, plan.parentId as CommunityId);
 			// Posts hidden or blocked here are read and passed over: a few more reads fill the parent's share.
@@ -143,12 +144,12 @@ export class CommunityLinks {
 				}
 			}
 		} catch (error) {
-			// The parent cannot be read: this page is the community's own posts, and the next read tries again.
+			// The parent cannot be read (even after a good round): this page is the community's own posts,
+			// and its cursor keeps the parent's place, so the next page reads it again and skips nothing.
 			console.warn(JSON.stringify({ event: 'parent_unreadable', parent: plan.parentId, error: String(error) }));
-			parentPosts.length = 0;
-			parentComplete = true;
+			page = pageWithoutParent(own, at, limit);
 		}
-		const page = blendPage({ own, parent: parentPosts, parentComplete, parentScannedTo: scannedTo, at, limit, share: plan.share });
+		page ??= blendPage({ own, parent: parentPosts, parentComplete, parentScannedTo: scannedTo, at, limit, share: plan.share });
 		return {
 			ok: true,
 			page: { feed: page.posts.map((post) => ({ post: post.uri })), ...(page.next ? { cursor: encodeMixCursor(page.next) } : {}) },

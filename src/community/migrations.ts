@@ -243,4 +243,37 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 			CREATE TABLE pending_claims (did TEXT PRIMARY KEY, seen_us INTEGER NOT NULL, op TEXT NOT NULL) WITHOUT ROWID;
 		`,
 	},
+	{
+		id: 10,
+		description: 'what a stranger sends takes no lasting storage: records that cannot count yet wait, bounded, in `unconfirmed`',
+		sql: `
+			-- A firehose action whose author was never staff, or a membership naming no config of this
+			-- community: kept (capped per DID and in all, for a day) in case a revision or a claim delivered
+			-- later makes it count (writer.ts, holdUnconfirmed). kind: 'membership' or 'action'.
+			CREATE TABLE unconfirmed (
+				uri TEXT PRIMARY KEY,
+				did TEXT NOT NULL,
+				kind TEXT NOT NULL,
+				community_uri TEXT NOT NULL,
+				rev TEXT NOT NULL,
+				observed_us INTEGER NOT NULL,
+				op TEXT NOT NULL
+			) WITHOUT ROWID;
+			CREATE INDEX unconfirmed_by_did ON unconfirmed (did, observed_us);
+			CREATE INDEX unconfirmed_by_community ON unconfirmed (kind, community_uri);
+			CREATE INDEX unconfirmed_by_time ON unconfirmed (observed_us);
+			CREATE TABLE unconfirmed_tally (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), n INTEGER NOT NULL);
+			INSERT INTO unconfirmed_tally (singleton, n) VALUES (1, 0);
+			-- What strangers stored before this rule: actions by someone who was never staff, memberships
+			-- naming another config, and rows for people the community holds nothing about. None of it counted.
+			DELETE FROM actions WHERE EXISTS (SELECT 1 FROM binding) AND author_did NOT IN (
+				SELECT owner_did FROM binding UNION SELECT did FROM former_owners
+				UNION SELECT j.value FROM config_revisions r, json_each(r.moderators) j
+			);
+			DELETE FROM memberships WHERE EXISTS (SELECT 1 FROM binding)
+				AND community_uri NOT IN (SELECT config_uri FROM binding UNION SELECT config_uri FROM former_owners);
+			DELETE FROM authors WHERE member = 0 AND pending = 0 AND blocked = 0
+				AND did NOT IN (SELECT did FROM memberships UNION SELECT target_did FROM actions WHERE target_did IS NOT NULL);
+		`,
+	},
 ];

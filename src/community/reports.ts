@@ -10,8 +10,10 @@ import type { ReportedPost } from '../shared/views';
 import { CommunityReader } from './reader';
 import { RETENTION_MS } from './retention';
 
-/** The reasons a member may give: the moderation lexicon's, and `show_less` for Bluesky's "show less like this". */
-export const REPORT_REASONS: readonly string[] = [...moderationAction.defs.main.record.properties.reason.enum, 'show_less'];
+/** The reasons a member may give from the dashboard (POST /api/reports): the moderation lexicon's. */
+export const REPORT_REASONS: readonly string[] = moderationAction.defs.main.record.properties.reason.enum;
+/** The reason a report made from Bluesky's "show less like this" carries (sendInteractions only). */
+export const SHOW_LESS = 'show_less';
 export const REPORTS_PER_HOUR = 20;
 const HOUR_MS = 60 * 60 * 1000;
 

@@ -1,12 +1,13 @@
 /** 7-day retention of a community's index: expired rows are deleted by index range, never by a full scan. */
 import { removePosts } from './counts';
+import { expireUnconfirmed } from './unconfirmed';
 
 export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Tombstones outlive the posts they guard, so a late replay of a deleted post stays deleted. */
 export const TOMBSTONE_RETENTION_MS = RETENTION_MS + 24 * 60 * 60 * 1000;
 
 /**
- * Deletes posts and tombstones past retention, taking the expired posts off the summary's count (run it
+ * Deletes posts, tombstones and held records (unconfirmed.ts) past retention, taking the expired posts off the summary's count (run it
  * in a transaction, so the two agree); returns how many posts went and when the next expires.
  */
 export function pruneExpired(sql: SqlStorage, now: number): { postsDeleted: number; nextExpiryMs: number | null } {
@@ -16,6 +17,7 @@ export function pruneExpired(sql: SqlStorage, now: number): { postsDeleted: numb
 		.map((r) => r.author_did);
 	removePosts(sql, authors);
 	sql.exec('DELETE FROM tombstones WHERE deleted_ms < ?', now - TOMBSTONE_RETENTION_MS);
+	expireUnconfirmed(sql, now);
 	return { postsDeleted: authors.length, nextExpiryMs: nextExpiryMs(sql) };
 }
 

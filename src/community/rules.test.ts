@@ -6,6 +6,7 @@ import {
 	currentModerators,
 	decideBinding,
 	decidingAction,
+	everStaff,
 	isHidden,
 	isNewerRev,
 	isStaffNow,
@@ -497,6 +498,29 @@ describe('isStaffNow', () => {
 			expect(isStaffNow(did, binding({ deleted: true }))).toBe(false);
 			expect(isStaffNow(did, null)).toBe(false);
 		}
+	});
+});
+
+describe('everStaff', () => {
+	it('holds the owner, former owners and the moderators of every revision, removed ones included', () => {
+		const handedOver = binding({
+			ownerDid: THIRD,
+			formerOwners: [{ did: OWNER, configUri: CONFIG_URI, untilUs: T + 300 }],
+			revisions: [revision(REV1, T, []), revision(REV2, T + 100, [MOD]), revision(REV3, T + 200, [MOD2])],
+		});
+		expect([...everStaff(handedOver)].sort()).toEqual([MOD, MOD2, OWNER, THIRD].sort());
+		expect([...everStaff(timeline)].sort()).toEqual([MOD, MOD2, OWNER].sort());
+	});
+
+	it('holds nobody else: no action by a stranger or a member can count, whenever it was observed', () => {
+		for (const did of [STRANGER, MEMBER]) {
+			expect(everStaff(timeline).has(did)).toBe(false);
+			for (const at of [T - 1, T, T + 150, T + 10_000]) expect(actionVerdict(action('block_user', at, { authorDid: did }), timeline).counts).toBe(false);
+		}
+	});
+
+	it('is only the owner when no revision names a moderator', () => {
+		expect([...everStaff(binding({ revisions: [] }))]).toEqual([OWNER]);
 	});
 });
 

@@ -168,6 +168,17 @@ export function roleOf(did: string, binding: Binding): Role {
 	return currentModerators(binding).includes(did) ? 'moderator' : 'member';
 }
 
+/**
+ * Everyone whose moderation actions could count, now or for some time in the past: the owner, the former
+ * owners, and every moderator of any observed revision. An action by anyone else cannot count until a
+ * revision naming them is observed, so the index holds it only briefly (writer.ts, `unconfirmed`).
+ */
+export function everStaff(binding: Binding): Set<string> {
+	const staff = new Set([binding.ownerDid, ...(binding.formerOwners ?? []).map((former) => former.did)]);
+	for (const revision of binding.revisions) for (const did of revision.moderators) staff.add(did);
+	return staff;
+}
+
 /** Staff now: the owner and the current moderators, while the community is not closed. */
 export function isStaffNow(did: string, binding: Binding | null): boolean {
 	return !!binding && !binding.deleted && roleOf(did, binding) !== 'member';

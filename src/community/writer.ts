@@ -5,16 +5,17 @@
  * and the summary's counts (counts.ts) move with it in the same transaction. Every op reports what it
  * did, so the API can tell the truth. Every write is idempotent.
  */
-import type { CommunityConfigRecord, MembershipRecord, ModerationActionRecord } from '../lexicon/validate';
+import type { CommunityConfigRecord } from '../lexicon/validate';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp, RecordRef } from '../shared/index-op';
 import { addCounts, authorCountsDelta, authorPostsRange, isCounted, NO_CHANGE, postsBy, removePosts, storedAuthorState } from './counts';
 import { CommunityReader } from './reader';
 import { RETENTION_MS } from './retention';
+import { forgetUnconfirmed, holdUnconfirmed, unconfirmedFor, type UnconfirmedKind } from './unconfirmed';
 import { communityOfConfigUri } from '../shared/at-uri';
 import { isCommunityId } from '../shared/hashtag';
 import type { ParentLink } from './hierarchy';
-import { actionVerdict, authorState, configUrisOf, currentModerators, decideBinding, isChildAccepted, isHidden, isNewerRev, targetKindOf, type ActionVerdict, type Binding } from './rules';
+import { actionVerdict, authorState, configUrisOf, currentModerators, decideBinding, everStaff, isChildAccepted, isHidden, isNewerRev, targetKindOf, type ActionVerdict, type Binding } from './rules';
 
 /** Why an op changed nothing. */
 export type SkipReason =
@@ -33,7 +34,11 @@ export type SkipReason =
 	/** A post replayed from beyond the 7-day window. */
 	| 'expired'
 	/** A delete of something this community never indexed. */
-	| 'not_indexed';
+	| 'not_indexed'
+	/** A record that cannot count yet, held in bounded space in case an earlier revision arrives late (unconfirmed.ts). */
+	| 'unconfirmed'
+	/** Through the API: a record that does not count, refused before anything is stored. */
+	| 'not_counted';
 
 export interface OpOutcome {
 	uri: string;
@@ -52,17 +57,18 @@ export interface ApplyResult {
 }
 
 /**
- * Whether an op must be kept even in an object that holds nothing yet: everything from the firehose (the
- * receiver routes posts only to ids a config claimed; a delete may overtake its create), but not an API
- * claim the network has not shown. Reads never create storage.
+ * Whether an op must be kept even in an object that holds nothing yet: what the firehose or a rebuild
+ * brings (the receiver routes posts only to ids a config claimed; a delete may overtake its create), but
+ * nothing an API call sends: an id nobody bound gets no storage, whoever asks. Reads never create storage.
  */
 export function needsStorage(op: IndexOp): boolean {
-	return op.ref.via === 'firehose' || !op.type.startsWith('config.');
+	return op.ref.via !== 'api';
 }
 
-/** What an empty object answers for the ops it does not store (API claims the network has not shown). */
+/** What an empty object answers for the ops it does not store: there is no community to count them in. */
 export function skippedInEmpty(op: IndexOp): OpOutcome {
-	return { uri: op.ref.uri, result: 'skipped', reason: 'unconfirmed_claim' };
+	if (op.type === 'moderation.put' || op.type === 'moderation.delete') return { uri: op.ref.uri, result: 'skipped', reason: 'not_counted', verdict: { counts: false, reason: 'no_community' } };
+	return { uri: op.ref.uri, result: 'skipped', reason: op.type.startsWith('config.') ? 'unconfirmed_claim' : 'not_counted' };
 }
 
 const skipped = (ref: RecordRef, reason: SkipReason): OpOutcome => ({ uri: ref.uri, result: 'skipped', reason });
@@ -128,15 +134,15 @@ export class CommunityWriter {
 	private applyOne(op: IndexOp): OpOutcome {
 		switch (op.type) {
 			case 'config.put':
-				return this.putConfig(op);
+				return this.admitUnconfirmed(this.putConfig(op));
 			case 'config.delete':
-				return this.claimConfig(op, null);
+				return this.admitUnconfirmed(this.claimConfig(op, null));
 			case 'membership.put':
-				return this.putMembership(op.ref, op.cid, op.record);
+				return this.putMembership(op);
 			case 'membership.delete':
 				return this.deleteRecord('memberships', op.ref);
 			case 'moderation.put':
-				return this.putAction(op.ref, op.cid, op.record);
+				return this.putAction(op);
 			case 'moderation.delete':
 				return this.deleteRecord('actions', op.ref);
 			case 'post.put':
@@ -354,9 +360,13 @@ export class CommunityWriter {
 
 	// ---- memberships ----
 
-	private putMembership(ref: RecordRef, cid: string, record: MembershipRecord): OpOutcome {
+	private putMembership(op: Extract<IndexOp, { type: 'membership.put' }>): OpOutcome {
+		const { ref, cid, record } = op;
 		const freshness = this.freshness('memberships', ref);
 		if (freshness === 'duplicate' || freshness === 'tombstoned') return skipped(ref, freshness);
+		// A membership naming no config of this community counts for nothing (unless a claim delivered later binds it).
+		const binding = this.reader.binding();
+		if (freshness === 'first' && !(binding && configUrisOf(binding).includes(record.community))) return this.notCountedYet(op, 'membership', record.community);
 		this.sql.exec(
 			`INSERT INTO memberships (uri, did, cid, rev, community_uri, role, active, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			 ON CONFLICT (uri) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, community_uri = excluded.community_uri,
@@ -376,7 +386,8 @@ export class CommunityWriter {
 
 	// ---- moderation actions ----
 
-	private putAction(ref: RecordRef, cid: string, record: ModerationActionRecord): OpOutcome {
+	private putAction(op: Extract<IndexOp, { type: 'moderation.put' }>): OpOutcome {
+		const { ref, cid, record } = op;
 		const kind = targetKindOf(record.action);
 		const target = record.target;
 		const strongRef = target.$type === 'com.atproto.repo.strongRef' ? target.uri : null;
@@ -392,6 +403,15 @@ export class CommunityWriter {
 			const earlier = this.sql.exec('UPDATE actions SET observed_us = ? WHERE uri = ? AND rev = ? AND observed_us > ? RETURNING 1', ref.observedUs, ref.uri, ref.rev, ref.observedUs);
 			if (earlier.toArray().length > 0) this.recomputeTargetOf({ target_uri: targetUri, target_did: targetDid });
 			return { ...skipped(ref, 'duplicate'), verdict: this.verdictOf(ref.uri) };
+		}
+		if (freshness === 'first') {
+			// An action that cannot count takes no lasting storage: through the API it is refused, from the
+			// firehose it waits (bounded) for a revision naming its author that may be delivered late.
+			const binding = this.reader.binding();
+			const verdict = actionVerdict({ uri: ref.uri, authorDid: ref.did, communityUri: record.community, action: record.action, observedUs: ref.observedUs }, binding);
+			if (ref.via === 'api' && !verdict.counts) return { ...skipped(ref, 'not_counted'), verdict };
+			const mayCount = !!binding && everStaff(binding).has(ref.did) && configUrisOf(binding).includes(record.community);
+			if (!mayCount) return { ...this.notCountedYet(op, 'action', record.community), verdict };
 		}
 		const previous = this.sql.exec('SELECT target_uri, target_did FROM actions WHERE uri = ?', ref.uri).toArray()[0];
 		this.sql.exec(
@@ -417,6 +437,29 @@ export class CommunityWriter {
 		if (previous) this.recomputeTargetOf(previous);
 		this.recomputeTargetOf({ target_uri: targetUri, target_did: targetDid });
 		return { ...stored(ref), verdict: this.verdictOf(ref.uri) };
+	}
+
+	/** A record that cannot count now: refused through the API, held (bounded) from the firehose. */
+	private notCountedYet(op: Extract<IndexOp, { type: 'membership.put' | 'moderation.put' }>, kind: UnconfirmedKind, communityUri: string): OpOutcome {
+		if (op.ref.via === 'api') return skipped(op.ref, 'not_counted');
+		return holdUnconfirmed(this.sql, op, kind, communityUri, this.now()) ? skipped(op.ref, 'unconfirmed') : skipped(op.ref, 'duplicate');
+	}
+
+	/**
+	 * After a config op changed the binding: the held records it lets count (memberships naming its
+	 * configs, actions by its staff) move into the index, read by index so strangers' records are not.
+	 */
+	private admitUnconfirmed(outcome: OpOutcome): OpOutcome {
+		if (outcome.result !== 'stored') return outcome;
+		const binding = this.reader.binding();
+		if (!binding) return outcome;
+		const configs = configUrisOf(binding);
+		for (const op of unconfirmedFor(this.sql, configs, everStaff(binding))) {
+			if (!configs.includes(op.record.community)) continue;
+			forgetUnconfirmed(this.sql, op.ref.uri);
+			this.applyOne(op);
+		}
+		return outcome;
 	}
 
 	private verdictOf(uri: string): ActionVerdict | undefined {
@@ -479,8 +522,11 @@ export class CommunityWriter {
 	private deleteRecord(table: 'memberships' | 'actions' | 'posts', ref: RecordRef): OpOutcome {
 		const tombstone = this.sql.exec<{ rev: string }>('SELECT rev FROM tombstones WHERE uri = ?', ref.uri).toArray()[0];
 		if (tombstone && !isNewerRev(ref.rev, tombstone.rev)) return skipped(ref, 'duplicate');
-		this.tombstone(ref.uri, ref.rev);
+		if (table !== 'posts') forgetUnconfirmed(this.sql, ref.uri);
 		const row = this.sql.exec(`SELECT * FROM ${table} WHERE uri = ?`, ref.uri).toArray()[0];
+		// The API only confirms what the index holds: a delete of anything else is left to the firehose's own.
+		if (!row && ref.via === 'api') return skipped(ref, tombstone ? 'tombstoned' : 'not_indexed');
+		this.tombstone(ref.uri, ref.rev);
 		// A delete that finds the record gone after an earlier delete: it was removed already (by the other path).
 		if (!row || !isNewerRev(ref.rev, row.rev as string)) return skipped(ref, tombstone ? 'tombstoned' : 'not_indexed');
 		const verdict = table === 'actions' ? this.verdictOf(ref.uri) : undefined;
@@ -544,6 +590,8 @@ export class CommunityWriter {
 		const blockedInParent = this.sql.exec('SELECT 1 FROM parent_blocks WHERE did = ?', did).toArray().length > 0 && this.reader.parentLinkCounts();
 		const state = authorState({ did, hasActiveMembership, actions: this.reader.actionsOn('target_did', did), accountInactive, blockedInParent }, binding);
 		const before = storedAuthorState(this.sql, did);
+		// Nobody yet and nobody now (the target of an action that does not count, say): no row.
+		if (!before && !state.member && !state.pending && !state.blocked) return;
 		// Unchanged: nothing to write, and no count moves.
 		if (before && before.member === state.member && before.pending === state.pending && before.blocked === state.blocked) return;
 		addCounts(this.sql, authorCountsDelta(before, state, () => postsBy(this.sql, did)));

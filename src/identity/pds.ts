@@ -4,7 +4,7 @@
  * com.atproto.repo.getRecord, both through boundedFetch under one deadline.
  */
 import { getPdsEndpoint } from '@atcute/identity';
-import type { Did } from '@atcute/lexicons/syntax';
+import { isTid, type Did } from '@atcute/lexicons/syntax';
 import { ApiError } from '../errors';
 import type { RecordUri } from '../shared/at-uri';
 import { boundedFetch, upstreamApiError, UpstreamError, type BoundedResponse } from './bounded-fetch';
@@ -21,7 +21,8 @@ export async function fetchRecordFromPds(ref: RecordUri, resolver: CachedDidReso
 	const pds = await pdsOf(ref.did as Did, resolver);
 	const deadline = Date.now() + PDS_DEADLINE_MS;
 	const commit = await getJson(pds, 'com.atproto.sync.getLatestCommit', { did: ref.did }, deadline);
-	if (!commit.ok || typeof commit.body.rev !== 'string') throw upstream(`com.atproto.sync.getLatestCommit did not give ${ref.did}'s latest commit`);
+	// Versions are ordered by revision: one that is not a TID would compare as nonsense.
+	if (!commit.ok || !isTid(commit.body.rev)) throw upstream(`com.atproto.sync.getLatestCommit did not give ${ref.did}'s latest commit revision (a TID)`);
 	const rev = commit.body.rev;
 	const record = await getJson(pds, 'com.atproto.repo.getRecord', { repo: ref.did, collection: ref.collection, rkey: ref.rkey }, deadline);
 	if (!record.ok) {

@@ -2,6 +2,7 @@
  * Runtime validation of Atrarium records against their lexicons. The schemas are generated from the
  * lexicon JSON (`npm run codegen`), so there is no second, hand-maintained schema.
  */
+import { isDatetime } from '@atcute/lexicons/syntax';
 import { safeParse, type InferOutput } from '@atcute/lexicons/validations';
 import type { Issue } from '@atcute/lexicons/validations';
 import {
@@ -34,8 +35,26 @@ export function isAtrariumCollection(collection: string): collection is Atrarium
 export function validateRecord<C extends AtrariumCollection>(collection: C, value: unknown): RecordValidation<C> {
 	const result = safeParse(RECORD_SCHEMAS[collection], value);
 	if (result.ok) return { ok: true, value: result.value as AtrariumRecord<C> };
+	if (onlyStricterThanProtocol(result.issues, value)) return { ok: true, value: value as AtrariumRecord<C> };
 	const details = result.issues.map((issue) => describeIssue(issue, value)).join('; ');
 	return { ok: false, message: `invalid ${collection} record: ${details}`, issues: result.issues };
+}
+
+/**
+ * Whether a record failed validation only where the library is stricter than the protocol, as the
+ * protocol's conformance vectors show (tests/node/interop-vectors.test.ts): a datetime in the year 0000,
+ * and language tags. Such a record is valid and is kept. Language tags are not Atrarium's to judge at all
+ * (nothing here reads them; the AppView does), so any string is let through there: deliberately looser.
+ */
+export function onlyStricterThanProtocol(issues: readonly Issue[], root: unknown): boolean {
+	return issues.length > 0 && issues.every((issue) => issue.code === 'invalid_string_format' && protocolAllows(issue.expected, valueAt(root, issue.path)));
+}
+
+function protocolAllows(format: string, value: unknown): boolean {
+	if (typeof value !== 'string') return false;
+	if (format === 'language') return true;
+	// The library refuses year 0000, which the protocol's datetime syntax allows; nothing else differs.
+	return format === 'datetime' && value.startsWith('0000-') && isDatetime(`0001${value.slice(4)}`);
 }
 
 function describeIssue(issue: Issue, root: unknown): string {

@@ -4,8 +4,10 @@
  * signatures, so without this a hostile Jetstream instance could forge an owner, an approval or a hide.
  * Posts grant nothing and are many: they are never proven.
  */
+import type { AccountProof } from '../identity/account-status';
 import type { RecordProof } from '../identity/record-proof';
 import { CONFIG_COLLECTION, parseRecordUri, type RecordUri } from '../shared/at-uri';
+import { isNewerRev } from '../community/rules';
 import type { IndexOp } from '../shared/index-op';
 import { forEachLimited } from '../shared/pool';
 
@@ -17,6 +19,8 @@ export const PROOFS_PER_BATCH = 50;
 
 /** Asks the author's PDS for a record's proof. */
 export type Prover = (ref: RecordUri) => Promise<RecordProof>;
+/** Asks the account's PDS whether it is active (identity/account-status.ts). */
+export type AccountProver = (did: string) => Promise<AccountProof>;
 
 export type AuthorityVerdict =
 	/** The repo bears the op out: apply it. */
@@ -28,20 +32,32 @@ export type AuthorityVerdict =
 
 const AUTHORITY_OPS: ReadonlySet<IndexOp['type']> = new Set(['config.put', 'config.delete', 'membership.put', 'membership.delete', 'moderation.put', 'moderation.delete']);
 
-/** Whether an op grants or removes power and so must be proven. API registrations read the record from its PDS already. */
+/**
+ * Whether an op grants or removes power and so must be proven: a record's, or an account event that takes
+ * an account out (inactive, deleted). API registrations read the record from its PDS already.
+ */
 export function needsProof(op: IndexOp): boolean {
-	return op.ref.via === 'firehose' && AUTHORITY_OPS.has(op.type);
+	if (op.ref.via !== 'firehose') return false;
+	return AUTHORITY_OPS.has(op.type) || (op.type === 'account.status' && !op.active);
+}
+
+/** Pure: an account event that takes an account out applies only when its PDS says the account is not active. */
+export function judgeAccount(proof: AccountProof): AuthorityVerdict {
+	if (proof.verdict === 'unavailable') return 'retry';
+	return proof.verdict === 'inactive' ? 'apply' : 'refuse';
 }
 
 /**
  * Pure: what a proof says about an op. A create or update counts when the repo holds exactly that version
- * (same CID); a delete counts when the repo no longer holds the record. A repo that holds another version
- * refuses this one: the newer version's own event follows and is proven in turn.
+ * (same CID); a delete counts only when the repo's signed commit shows the record absent. A repo that
+ * holds another version refuses this one: the newer version's own event follows and is proven in turn.
+ * A failed proof is never proof of absence: a delete whose proof fails waits and is tried again (a bad
+ * signature, a commit for another DID or missing blocks could otherwise remove real data).
  */
 export function judgeProof(op: IndexOp, proof: RecordProof): AuthorityVerdict {
 	if (proof.verdict === 'unavailable') return 'retry';
 	const isDelete = op.type.endsWith('.delete');
-	if (isDelete) return proof.verdict === 'held' ? 'refuse' : 'apply';
+	if (isDelete) return proof.verdict === 'absent' ? 'apply' : proof.verdict === 'held' ? 'refuse' : 'retry';
 	const cid = 'cid' in op ? op.cid : null;
 	return proof.verdict === 'held' && proof.cid === cid ? 'apply' : 'refuse';
 }
@@ -62,21 +78,34 @@ export function rivalClaimOf(op: IndexOp): RecordUri | null {
  * config whose rival claim (rivalClaimOf) the rival's repo does not hold loses that hint: the op is
  * changed in place to carry none.
  */
-export async function checkAuthority<K>(ops: ReadonlyMap<K, IndexOp>, prove: Prover, concurrency = 16): Promise<Map<K, AuthorityVerdict>> {
+export async function checkAuthority<K>(ops: ReadonlyMap<K, IndexOp>, prove: Prover, concurrency = 16, proveAccount?: AccountProver): Promise<Map<K, AuthorityVerdict>> {
 	const verdicts = new Map<K, AuthorityVerdict>();
 	await forEachLimited([...ops], concurrency, async ([key, op]) => {
+		if (op.type === 'account.status') {
+			try {
+				verdicts.set(key, proveAccount ? judgeAccount(await proveAccount(op.ref.did)) : 'retry');
+			} catch (err) {
+				console.warn(`could not check ${op.ref.did}'s account status; trying its event again later`, err);
+				verdicts.set(key, 'retry');
+			}
+			return;
+		}
 		const ref = parseRecordUri(op.ref.uri);
 		if (!ref) {
 			verdicts.set(key, 'refuse');
 			return;
 		}
 		try {
-			let verdict = judgeProof(op, await prove(ref));
+			const proof = await prove(ref);
+			let verdict = judgeProof(op, proof);
+			// A version is no newer than the signed commit that proves it: a forged rev past it (which would
+			// freeze the record against its genuine later changes) is brought back to it.
+			if (verdict === 'apply' && (proof.verdict === 'held' || proof.verdict === 'absent') && isNewerRev(op.ref.rev, proof.rev)) op.ref.rev = proof.rev;
 			const rival = verdict === 'apply' ? rivalClaimOf(op) : null;
 			if (rival) {
 				const claim = await prove(rival);
 				if (claim.verdict === 'unavailable') verdict = 'retry';
-				else if (claim.verdict === 'refused' && (op.type === 'config.put' || op.type === 'config.delete')) op.earliestClaim = null;
+				else if (claim.verdict !== 'held' && (op.type === 'config.put' || op.type === 'config.delete')) op.earliestClaim = null;
 			}
 			verdicts.set(key, verdict);
 		} catch (err) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { config, post } from '../../tests/workerd/_support/records';
-import { COMMUNITY_CALLS_PER_BATCH, planBatch } from './consumer';
+import { COMMUNITY_CALLS_PER_BATCH, MAX_PROOF_ATTEMPTS, planBatch, proofRetrySeconds } from './consumer';
 
 const message = (body: unknown) => ({ id: String(Math.random()), timestamp: new Date(), attempts: 1, body }) as unknown as Message<unknown>;
 /** A queue message packing these events. */
@@ -60,5 +60,26 @@ describe('planBatch', () => {
 		expect(hinted.work.get('0123abcd' as never)!.ops[0]).toMatchObject({ type: 'config.put', earliestClaim: { did: 'did:plc:x', timeUs: 5 } });
 		const bad = planBatch([packed({ frame, priorRoutes: [], earliestClaim: { did: 7, timeUs: 'soon' } })]);
 		expect(bad.work.get('0123abcd' as never)!.ops[0]).toMatchObject({ type: 'config.put', earliestClaim: null });
+	});
+});
+
+describe('proofRetrySeconds', () => {
+	it('waits minutes, then hours, never past the queue\'s 12 h delay, each between half and all of its step', () => {
+		const steps = Array.from({ length: MAX_PROOF_ATTEMPTS }, (_, n) => [proofRetrySeconds(n + 1, () => 0), proofRetrySeconds(n + 1, () => 1)]);
+		expect(steps).toEqual([
+			[30, 60],
+			[120, 240],
+			[480, 960],
+			[1_920, 3_840],
+			[7_680, 15_360],
+			[21_600, 43_200],
+			[21_600, 43_200],
+			[21_600, 43_200],
+		]);
+	});
+
+	it('keeps an event whose PDS has no answer for 15 to 30 hours before it is a dead letter', () => {
+		const shortest = Array.from({ length: MAX_PROOF_ATTEMPTS - 1 }, (_, n) => proofRetrySeconds(n + 1, () => 0)).reduce((a, b) => a + b, 0);
+		expect(shortest).toBeGreaterThan(14 * 3_600);
 	});
 });

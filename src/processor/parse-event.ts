@@ -1,7 +1,11 @@
 /**
  * Parses one Jetstream v1 frame (untrusted JSON text) into a typed event. Never throws: a bad frame is
- * a drop the consumer counts, under a reason of the shared list (shared/drop-reasons.ts).
+ * a drop the consumer counts, under a reason of the shared list (shared/drop-reasons.ts). The DID,
+ * collection, record key and revision must be valid by the protocol's syntax (@atcute/lexicons/syntax;
+ * the protocol's own conformance vectors check it: tests/node/interop-vectors.test.ts): a key like `..`
+ * or one with a space would make an at-uri the AppView refuses, and a moderator could not hide it.
  */
+import { isDid, isNsid, isRecordKey, isTid } from '@atcute/lexicons/syntax';
 export interface CommitEvent {
 	did: string;
 	timeUs: number;
@@ -20,7 +24,6 @@ export type ParseDrop = { reason: 'malformed'; detail: string } | { reason: 'not
 export type ParseResult = { ok: true; event: CommitEvent } | { ok: false; drop: ParseDrop };
 
 const OPERATIONS = new Set(['create', 'update', 'delete']);
-const TID = /^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/;
 
 export function parseJetstreamFrame(frame: unknown): ParseResult {
 	if (typeof frame !== 'string') return bad('frame is not a string');
@@ -31,15 +34,15 @@ export function parseJetstreamFrame(frame: unknown): ParseResult {
 		return bad('frame is not JSON');
 	}
 	if (!isObject(value)) return bad('frame is not an object');
-	if (typeof value.did !== 'string' || !value.did.startsWith('did:')) return bad('did');
+	if (!isDid(value.did)) return bad('did');
 	if (typeof value.time_us !== 'number' || !Number.isSafeInteger(value.time_us)) return bad('time_us');
 	if (value.kind !== 'commit') return { ok: false, drop: { reason: 'not_commit' } };
 	const commit = value.commit;
 	if (!isObject(commit)) return bad('commit');
 	if (typeof commit.operation !== 'string' || !OPERATIONS.has(commit.operation)) return bad('commit.operation');
-	if (typeof commit.collection !== 'string' || commit.collection === '') return bad('commit.collection');
-	if (typeof commit.rkey !== 'string' || commit.rkey === '') return bad('commit.rkey');
-	if (typeof commit.rev !== 'string' || !TID.test(commit.rev)) return bad('commit.rev');
+	if (!isNsid(commit.collection)) return bad('commit.collection');
+	if (!isRecordKey(commit.rkey)) return bad('commit.rkey');
+	if (!isTid(commit.rev)) return bad('commit.rev');
 	const isDelete = commit.operation === 'delete';
 	if (!isDelete && (typeof commit.cid !== 'string' || !isObject(commit.record))) return bad('commit.record');
 	return {
@@ -74,7 +77,7 @@ export function parseAccountFrame(frame: unknown): AccountEvent | null {
 	} catch {
 		return null;
 	}
-	if (!isObject(value) || value.kind !== 'account' || typeof value.did !== 'string' || !value.did.startsWith('did:')) return null;
+	if (!isObject(value) || value.kind !== 'account' || !isDid(value.did)) return null;
 	if (typeof value.time_us !== 'number' || !Number.isSafeInteger(value.time_us)) return null;
 	const account = value.account;
 	if (!isObject(account) || typeof account.active !== 'boolean' || (account.did !== undefined && account.did !== value.did)) return null;

@@ -4,7 +4,7 @@
  */
 import { mainSchema as postSchema } from '@atcute/bluesky/types/app/feed/post';
 import { safeParse } from '@atcute/lexicons/validations';
-import { isAtrariumCollection, validateRecord } from '../lexicon/validate';
+import { isAtrariumCollection, onlyStricterThanProtocol, validateRecord } from '../lexicon/validate';
 import { atUri, communityOfConfigUri } from '../shared/at-uri';
 import { communityIdsInPost, isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
 import type { EarliestClaim } from '../community/rules';
@@ -45,11 +45,12 @@ export function routeCommit(event: CommitEvent, priorRoutes: readonly CommunityI
 			return { ok: true, routes };
 		}
 		const post = safeParse(postSchema, event.record);
-		if (!post.ok) return invalid(event.collection, post.message);
+		if (!post.ok && !onlyStricterThanProtocol(post.issues, event.record)) return invalid(event.collection, post.message);
+		const createdAt = post.ok ? post.value.createdAt : String((event.record as { createdAt: unknown }).createdAt);
 		// Every community it is tagged for, plus those an earlier version was in (an edit may drop a tag).
 		const communities = communityIdsInPost(event.record);
 		const targets = source.postRoutes ? source.postRoutes.filter(isCommunityId) : [...communities, ...prior];
-		sendTo([...new Set(targets)].slice(0, MAX_ROUTES_PER_RECORD), { type: 'post.put', ref, cid: event.cid!, createdAt: post.value.createdAt, communities });
+		sendTo([...new Set(targets)].slice(0, MAX_ROUTES_PER_RECORD), { type: 'post.put', ref, cid: event.cid!, createdAt, communities });
 		return { ok: true, routes };
 	}
 

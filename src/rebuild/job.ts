@@ -13,6 +13,7 @@
  */
 import { CommunityReader } from '../community/reader';
 import { CommunityWriter } from '../community/writer';
+import { clearUnconfirmed } from '../community/unconfirmed';
 import { atUri, CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
@@ -159,7 +160,7 @@ export class RebuildJob {
 		requests.proofs++;
 		const proof = await network.prove(parseRecordUri(configUri)!);
 		if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
-		if (proof.verdict === 'refused') return this.fail(`${owner}'s repo does not hold a config for ${row.community_id} (${proof.reason})`, now());
+		if (proof.verdict !== 'held') return this.fail(`${owner}'s repo does not hold a config for ${row.community_id} (${proof.verdict === 'absent' ? 'its signed commit shows none' : proof.reason})`, now());
 		const made = configOp(this.readOf(row, owner, rev), proof.cid, proof.record);
 		if (!made.ok) return this.fail(made.reason, now());
 		this.storage.transactionSync(() => {
@@ -232,7 +233,7 @@ export class RebuildJob {
 					requests.proofs++;
 					const proof = await network.prove(ref);
 					if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
-					if (proof.verdict === 'refused') {
+					if (proof.verdict !== 'held') {
 						requests.refused = (requests.refused ?? 0) + 1;
 						continue;
 					}
@@ -274,6 +275,7 @@ export class RebuildJob {
 
 			for (const table of ['binding', 'config_revisions', 'memberships', 'actions', 'posts', 'authors', 'hidden_posts', 'child_links']) this.sql.exec(`DELETE FROM ${table}`);
 			this.sql.exec('UPDATE counts SET members = 0, pending = 0, posts = 0');
+			clearUnconfirmed(this.sql);
 
 			const staged = this.sql.exec<{ op: string }>('SELECT op FROM rebuild_ops ORDER BY kind, seq').toArray().map((r) => JSON.parse(r.op) as IndexOp);
 			for (const op of staged) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EarliestClaim } from '../community/rules';
 import { MAX_COMMUNITIES_PER_POST, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
-import { classifyFrame, MAX_MESSAGE_BYTES, utf8Length, type EarliestClaimOf, type FrameVerdict, type PriorRoutes } from './filter';
+import { classifyFrame, MAX_FUTURE_US, MAX_MESSAGE_BYTES, utf8Length, type EarliestClaimOf, type FrameVerdict, type PriorRoutes } from './filter';
 
 const DID = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
 const OWNER = 'did:plc:ownerzzzzzzzzzzzzzzzzzzz';
@@ -697,5 +697,30 @@ describe('classifyFrame: account events', () => {
 
 	it('is dropped without account routes at all (a caller with no route memory)', () => {
 		expect(classifyFrame(frame, () => [A])).toEqual({ verdict: 'drop', reason: 'not_commit', timeUs: 42 });
+	});
+});
+
+describe('classifyFrame: the clock', () => {
+	const now = TIME_US;
+	const routed = () => lookup({ [POST_URI]: [A] });
+
+	it(`drops a frame stamped more than ${MAX_FUTURE_US / 1_000_000} s past the receiver's clock, and its time moves no checkpoint`, () => {
+		const frame = commitFrame('update', POST, '3kxyz', postRecord('#atr_0123abcd'), now + MAX_FUTURE_US + 1);
+		expect(classifyFrame(frame, routed(), undefined, undefined, now)).toEqual({ verdict: 'drop', reason: 'future_time', timeUs: null });
+		const config = commitFrame('create', CONFIG, A, { $type: CONFIG }, now + 3_600_000_000);
+		expect(classifyFrame(config, lookup(), undefined, undefined, now)).toMatchObject({ verdict: 'drop', reason: 'future_time', timeUs: null });
+		const account = JSON.stringify({ did: DID, time_us: 9e15, kind: 'account', account: { did: DID, active: false, status: 'deleted', seq: 1, time: '' } });
+		expect(classifyFrame(account, lookup(), undefined, () => [A], now)).toEqual({ verdict: 'drop', reason: 'future_time', timeUs: null });
+	});
+
+	it('keeps what it drops anyway under its own reason, without the future time', () => {
+		expect(classifyFrame(postFrame('create', 'no tag here').replace(String(TIME_US), String(now + 10 * MAX_FUTURE_US)), lookup(), undefined, undefined, now)).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: null });
+	});
+
+	it('passes a frame up to a minute ahead (clocks differ), and every frame when it is not given the clock', () => {
+		const ahead = commitFrame('update', POST, '3kxyz', postRecord('#atr_0123abcd'), now + MAX_FUTURE_US);
+		expect(classifyFrame(ahead, routed(), undefined, undefined, now)).toMatchObject({ verdict: 'enqueue', timeUs: now + MAX_FUTURE_US });
+		const far = commitFrame('update', POST, '3kxyz', postRecord('#atr_0123abcd'), now + 100 * MAX_FUTURE_US);
+		expect(classifyFrame(far, routed())).toMatchObject({ verdict: 'enqueue' });
 	});
 });

@@ -40,7 +40,24 @@ const TIME_US = /"time_us":(\d{1,17})/;
 /** Every community an account's records were routed to (for its account events). */
 export type AccountRoutes = (did: string) => CommunityId[];
 
-export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: EarliestClaimOf, accountRoutesOf?: AccountRoutes): FrameVerdict {
+/**
+ * How far past the receiver's clock a frame's time_us may be. Jetstream stamps frames as it reads them, so
+ * a later time is forged or broken: taken as is, it would outrank every genuine later event (a hide no
+ * unhide could beat, an account frozen inactive) and move the checkpoint into the future.
+ */
+export const MAX_FUTURE_US = 60_000_000;
+
+/**
+ * What to do with one frame. With `nowUs` (the receiver's clock), a frame stamped more than MAX_FUTURE_US
+ * past it is dropped as `future_time`, and no dropped frame's time moves the checkpoint past the clock.
+ */
+export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: EarliestClaimOf, accountRoutesOf?: AccountRoutes, nowUs?: number): FrameVerdict {
+	const verdict = classify(frame, priorRoutesOf, earliestClaimOf, accountRoutesOf);
+	if (nowUs === undefined || verdict.timeUs === null || verdict.timeUs <= nowUs + MAX_FUTURE_US) return verdict;
+	return { verdict: 'drop', reason: verdict.verdict === 'drop' ? verdict.reason : 'future_time', timeUs: null };
+}
+
+function classify(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: EarliestClaimOf, accountRoutesOf?: AccountRoutes): FrameVerdict {
 	// Cheap stage. Jetstream writes `operation` and `collection` before `record`; only that head is
 	// trusted, since a record may carry fields of any name. Quotes inside strings are escaped, so the
 	// head's markers cannot be faked by text either. A frame laid out otherwise is simply parsed.

@@ -48,6 +48,11 @@ export function openConnection(transport: Transport, url: URL, handlers: Connect
 
 /** How long the read loop may run before it yields to the event loop (the clock moves between reads). */
 const YIELD_EVERY_MS = 50;
+/**
+ * An upgrade not done by then ends the attempt (`gone`), and the receiver reconnects: a peer that accepts
+ * the connection and never answers (a load balancer whose backend is down) would otherwise hold it forever.
+ */
+export const HANDSHAKE_DEADLINE_MS = 10_000;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -62,6 +67,7 @@ function textOf(data: Uint8Array): string | null {
 class TcpConnection implements JetstreamConnection {
 	readonly canPause = true;
 	private ended = false;
+	private pongPending = false;
 	private readonly socket: ReturnType<typeof connect>;
 	private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
 
@@ -84,9 +90,11 @@ class TcpConnection implements JetstreamConnection {
 	}
 
 	private async run(): Promise<void> {
+		const deadline = setTimeout(() => this.end(`no WebSocket handshake within ${HANDSHAKE_DEADLINE_MS / 1000} s`), HANDSHAKE_DEADLINE_MS);
 		try {
 			const reader = this.socket.readable.getReader();
 			const response = await this.handshake(reader);
+			clearTimeout(deadline);
 			if (this.ended) return;
 			this.handlers.open();
 			const decoder = new FrameDecoder();
@@ -99,7 +107,14 @@ class TcpConnection implements JetstreamConnection {
 						const paused = this.handlers.message(incoming.binary ? null : textOf(incoming.data));
 						if (paused) await paused;
 					} else if (incoming.kind === 'ping') {
-						this.writer.write(encodeClientFrame(Opcode.pong, incoming.data)).catch(() => {});
+						// One pong owed at a time: a peer that pings and never reads cannot pile writes up in memory.
+						if (!this.pongPending) {
+							this.pongPending = true;
+							this.writer
+								.write(encodeClientFrame(Opcode.pong, incoming.data))
+								.catch(() => {})
+								.finally(() => (this.pongPending = false));
+						}
 					} else if (incoming.kind === 'close') {
 						this.writer.write(encodeClientFrame(Opcode.close, incoming.code === null ? new Uint8Array(0) : closePayload(incoming.code, ''))).catch(() => {});
 						return this.end(`Jetstream closed the connection (${incoming.code ?? 'no code'}${incoming.reason ? `: ${incoming.reason}` : ''})`);
@@ -120,6 +135,7 @@ class TcpConnection implements JetstreamConnection {
 				chunk = value;
 			}
 		} catch (err) {
+			clearTimeout(deadline);
 			this.end(err instanceof Error ? err.message : String(err));
 		}
 	}
@@ -156,11 +172,17 @@ class RuntimeWebSocketConnection implements JetstreamConnection {
 	constructor(url: URL, handlers: ConnectionHandlers) {
 		this.socket = new WebSocket(url.href);
 		const gone = (reason: string) => {
+			clearTimeout(deadline);
 			if (this.ended) return;
 			this.ended = true;
+			this.closeQuietly();
 			handlers.gone(reason);
 		};
-		this.socket.addEventListener('open', () => !this.ended && handlers.open());
+		const deadline = setTimeout(() => gone(`no WebSocket handshake within ${HANDSHAKE_DEADLINE_MS / 1000} s`), HANDSHAKE_DEADLINE_MS);
+		this.socket.addEventListener('open', () => {
+			clearTimeout(deadline);
+			if (!this.ended) handlers.open();
+		});
 		this.socket.addEventListener('message', (event) => {
 			if (!this.ended) void handlers.message(typeof event.data === 'string' ? event.data : null);
 		});
@@ -171,10 +193,14 @@ class RuntimeWebSocketConnection implements JetstreamConnection {
 	close(): void {
 		if (this.ended) return;
 		this.ended = true;
+		this.closeQuietly();
+	}
+
+	private closeQuietly(): void {
 		try {
 			this.socket.close(1000, 'receiver closing');
 		} catch {
-			// already closed
+			// already closed, or never opened
 		}
 	}
 }

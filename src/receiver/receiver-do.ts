@@ -16,7 +16,7 @@ import type { FirehoseMessage } from '../shared/index-op';
 import { meteredSql, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import { reconnectDelayMs } from './backoff';
-import { openConnection, type JetstreamConnection } from './jetstream-connection';
+import { HANDSHAKE_DEADLINE_MS, openConnection, type JetstreamConnection } from './jetstream-connection';
 import { DeadLetterStore, type DeadLetter, type StoredDeadLetter } from './dead-letter-store';
 import { classifyFrame } from './filter';
 import { gapOf, type Gap } from './gap';
@@ -39,6 +39,11 @@ const ROUTE_COUNT_EVERY_MS = 10_000;
 const WATCHDOG_EVERY_MS = 30_000;
 /** No frame for this long on an open socket counts as a stall. */
 const STALL_MS = 120_000;
+/**
+ * TCP attempts in a row that never completed the upgrade before the receiver falls back to the runtime's
+ * WebSocket by itself (if Jetstream's host ever refuses raw TCP from Workers, ingest goes on; status says so).
+ */
+export const TCP_FALLBACK_AFTER = 3;
 /**
  * More unsent event bytes than this: stop reading until the outbox drains (over TCP the stream pauses; the
  * runtime's WebSocket cannot pause, so it is closed and resumed from the checkpoint). Counted in bytes,
@@ -75,6 +80,8 @@ export interface ReceiverStatus {
 	cursor: number | null;
 	lagMs: number | null;
 	lastFrameAt: number | null;
+	/** How long no frame has arrived while the receiver should run (since its last frame, or since it started), ms; null when stopped. */
+	quietMs: number | null;
 	/** Messages received but not yet enqueued. */
 	backlog: number;
 	counters: ReceiverCounters;
@@ -82,6 +89,8 @@ export interface ReceiverStatus {
 	gap: Gap | null;
 	/** Why the connection last ended other than by a stop (closed by Jetstream, failed, over budget, stalled), and when. */
 	lastDisconnect: { at: number; reason: string } | null;
+	/** Set when TCP failed TCP_FALLBACK_AFTER times in a row and the receiver moved to the WebSocket transport by itself. */
+	transportFallback: { at: number; from: Transport; reason: string } | null;
 	deadLetters: number;
 	/** Records the route memory holds (counted at most every 10 s). */
 	routes: number;
@@ -148,6 +157,13 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	private routesCounted: { n: number; at: number } | null = null;
 	/** JETSTREAM_TRANSPORT; a test switches it to exercise the other one. */
 	private transport: Transport;
+	/** When the current socket was opened, until its upgrade completes. */
+	private openedAt: number | null = null;
+	/** Attempts in a row whose upgrade never completed (reset by an open). */
+	private failedOpens = 0;
+	private transportFallback: { at: number; from: Transport; reason: string } | null = null;
+	/** When this object (or the receiver, by `start`) began: a receiver that never got a frame is quiet since then. */
+	private activeSince = Date.now();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -172,6 +188,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 
 	/** Starts (or keeps) the socket; with `fromCursor` (a time_us), restarts it there to replay or rebuild. */
 	async start(fromCursor?: number): Promise<ReceiverStatus> {
+		if (!this.state()?.running) this.activeSince = Date.now();
 		this.saveState({ running: true });
 		// The first start ever: resume from this moment if the object restarts before its first checkpoint,
 		// or a restart would connect live and skip what was written meanwhile.
@@ -216,8 +233,9 @@ export class FirehoseReceiver extends DurableObject<Env> {
 
 	status(): ReceiverStatus {
 		const cursor = Math.max(this.savedCursor ?? 0, this.outbox.checkpointUs) || null;
+		const running = this.state()?.running === 1;
 		return {
-			running: this.state()?.running === 1,
+			running,
 			connected: this.connected,
 			paused: this.paused,
 			jetstreamUrl: readConfig(this.env).jetstreamUrl.href,
@@ -225,10 +243,12 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			cursor,
 			lagMs: cursor === null ? null : Math.max(0, Date.now() - Math.floor(cursor / 1000)),
 			lastFrameAt: this.lastFrameAt,
+			quietMs: running ? Date.now() - Math.max(this.lastFrameAt ?? 0, this.activeSince) : null,
 			backlog: this.outbox.buffered + (this.outbox.sending ? 1 : 0),
 			counters: structuredClone(this.counters),
 			gap: this.gap && { ...this.gap },
 			lastDisconnect: this.lastDisconnect && { ...this.lastDisconnect },
+			transportFallback: this.transportFallback && { ...this.transportFallback },
 			deadLetters: this.deadLetters.count(),
 			routes: this.routeCount(),
 			metering: { ...this.meter },
@@ -251,9 +271,20 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		// A paused stream is quiet because the queue is behind, not the socket.
 		const stalled = this.connected && !this.paused && this.lastFrameAt !== null && Date.now() - this.lastFrameAt > STALL_MS;
 		if (stalled) this.lostConnection(`no frame for ${STALL_MS / 1000} s`);
+		// A socket whose upgrade never completed (its own deadline should have ended it): replace it.
+		const hung = this.socket !== null && !this.connected && this.openedAt !== null && Date.now() - this.openedAt > 2 * HANDSHAKE_DEADLINE_MS;
+		if (hung) {
+			const reason = `no WebSocket handshake within ${(2 * HANDSHAKE_DEADLINE_MS) / 1000} s`;
+			this.failedToOpen(reason);
+			this.lostConnection(reason);
+		}
 		if (!this.socket && !this.reconnectTimer) this.openSocket();
 		this.checkpoint();
 		this.routes.prune();
+		// Authority letters go back by themselves, a few per tick, where their proof decides whether they apply.
+		if (readConfig(this.env).verifyAuthority) {
+			await this.deadLetters.replayAuthority(this.env.FIREHOSE_EVENTS).catch((err: unknown) => console.warn('could not send dead letters back', err));
+		}
 		await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_EVERY_MS);
 	}
 
@@ -274,13 +305,17 @@ export class FirehoseReceiver extends DurableObject<Env> {
 
 	/** Sends dead letters (all, or those named) back to the queue; see DeadLetterStore.replay. */
 	replayDeadLetters(ids: readonly number[] | null): Promise<{ replayed: number; expired: number }> {
-		return this.deadLetters.replay(ids, this.env.FIREHOSE_EVENTS);
+		return this.deadLetters.replay(ids, this.env.FIREHOSE_EVENTS, readConfig(this.env).verifyAuthority);
 	}
 
 	// ---- the socket ----
 
 	private openSocket(): void {
 		this.clearReconnectTimer();
+		// Never two sockets: one left open would go on reading the whole stream, its frames ignored.
+		this.socket?.close();
+		this.socket = null;
+		this.connected = false;
 		const generation = ++this.generation;
 		const url = new URL(readConfig(this.env).jetstreamUrl);
 		for (const collection of WANTED_COLLECTIONS) url.searchParams.append('wantedCollections', collection);
@@ -290,11 +325,14 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		if (this.askedUs !== null) url.searchParams.set('cursor', String(this.askedUs));
 		this.outbox = new Outbox(resumeFrom);
 
+		this.openedAt = Date.now();
 		try {
 			this.socket = openConnection(this.transport, url, {
 				open: () => {
 					if (generation !== this.generation) return;
 					this.connected = true;
+					this.openedAt = null;
+					this.failedOpens = 0;
 					this.attempt = 0;
 					this.lastFrameAt = Date.now();
 					this.startCheckpointTimer();
@@ -308,6 +346,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 					if (generation !== this.generation) return;
 					console.error('Jetstream connection lost:', reason);
 					this.lastDisconnect = { at: Date.now(), reason };
+					if (!this.connected) this.failedToOpen(reason);
 					this.socket = null;
 					this.connected = false;
 					this.paused = false;
@@ -317,8 +356,19 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		} catch (err) {
 			console.error('cannot open Jetstream connection', url.href, err);
 			this.lastDisconnect = { at: Date.now(), reason: `cannot open the connection: ${err instanceof Error ? err.message : String(err)}` };
+			this.failedToOpen(this.lastDisconnect.reason);
 			this.scheduleReconnect(generation);
 		}
+	}
+
+	/** An attempt ended before its upgrade: after TCP_FALLBACK_AFTER such TCP attempts, use the WebSocket transport. */
+	private failedToOpen(reason: string): void {
+		this.openedAt = null;
+		if (++this.failedOpens < TCP_FALLBACK_AFTER || this.transport !== 'tcp') return;
+		console.error(`Jetstream over TCP failed ${this.failedOpens} times in a row (${reason}); falling back to the WebSocket transport`);
+		this.transportFallback = { at: Date.now(), from: 'tcp', reason };
+		this.transport = 'websocket';
+		this.failedOpens = 0;
 	}
 
 	/** Drops the connection for a reason the status should show (not a stop). */
@@ -338,6 +388,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		this.socket = null;
 		this.connected = false;
 		this.paused = false;
+		this.openedAt = null;
 	}
 
 	private scheduleReconnect(generation: number): void {
@@ -347,7 +398,10 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			this.reconnectTimer = null;
 			if (generation !== this.generation || !this.state()?.running) return;
 			this.counters.reconnects++;
-			void this.drain().then(() => this.openSocket());
+			// The drain may take seconds: a stop, or a socket the watchdog opened meanwhile, wins.
+			void this.drain().then(() => {
+				if (generation === this.generation && this.state()?.running && !this.socket) this.openSocket();
+			});
 		}, delay);
 	}
 
@@ -367,6 +421,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			(uri) => this.routes.routesOf(uri),
 			(id) => this.routes.earliestClaim(id),
 			(did) => this.routes.accountRoutes(did),
+			this.lastFrameAt * 1000,
 		);
 		if (this.askedUs !== null && verdict.timeUs !== null) this.resumedAt(this.askedUs, verdict.timeUs);
 		if (verdict.verdict === 'drop') {

@@ -7,6 +7,7 @@ import {
 	expectedAccept,
 	FrameDecoder,
 	handshakeRequest,
+	MAX_FRAGMENTS,
 	MAX_MESSAGE_BYTES,
 	Opcode,
 	parseHandshakeResponse,
@@ -159,6 +160,22 @@ describe('FrameDecoder', () => {
 		expect(() => {
 			for (let i = 0; i * piece.length <= MAX_MESSAGE_BYTES; i++) decoder.push(serverFrame(Opcode.continuation, piece, { fin: false }));
 		}).toThrow(`a message over ${MAX_MESSAGE_BYTES} bytes`);
+	});
+
+	it('refuses a flood of empty continuation frames before it costs memory (each fragment is charged)', () => {
+		const decoder = new FrameDecoder();
+		decoder.push(serverFrame(Opcode.text, new Uint8Array(0), { fin: false }));
+		// 64 KiB of input is 32,768 empty continuations: far past what a message may be cut into.
+		const flood = join(...Array.from({ length: 32_768 }, () => serverFrame(Opcode.continuation, new Uint8Array(0), { fin: false })));
+		expect(() => decoder.push(flood)).toThrow(`a message in more than ${MAX_FRAGMENTS} fragments`);
+	});
+
+	it('still joins a message cut into many small fragments, up to the limit', () => {
+		const decoder = new FrameDecoder();
+		const frames = [serverFrame(Opcode.text, bytes('a'), { fin: false })];
+		for (let i = 1; i < MAX_FRAGMENTS - 1; i++) frames.push(serverFrame(Opcode.continuation, bytes('a'), { fin: false }));
+		frames.push(serverFrame(Opcode.continuation, bytes('a')));
+		expect(readable(decoder.push(join(...frames)))).toEqual([{ kind: 'message', binary: false, data: 'a'.repeat(MAX_FRAGMENTS) }]);
 	});
 });
 

@@ -9,6 +9,10 @@
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** A message larger than this is refused (the connection fails): Jetstream's frames are far smaller. */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+/** What a fragment costs at least against MAX_MESSAGE_BYTES, however small (an empty one is not free to hold). */
+export const FRAGMENT_OVERHEAD_BYTES = 64;
+/** Jetstream does not fragment its messages; a peer that sends a message in more pieces than this is hostile. */
+export const MAX_FRAGMENTS = 1_024;
 const MAX_HEADER_BYTES = 16 * 1024;
 
 export const Opcode = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
@@ -159,8 +163,11 @@ export class FrameDecoder {
 	}
 
 	private addFragment(payload: Uint8Array): void {
-		this.fragmentBytes += payload.length;
+		// Each fragment costs memory beyond its bytes (an array slot, a view): charged at least
+		// FRAGMENT_OVERHEAD_BYTES, so a flood of empty continuations meets the cap like a big message.
+		this.fragmentBytes += Math.max(payload.length, FRAGMENT_OVERHEAD_BYTES);
 		if (this.fragmentBytes > MAX_MESSAGE_BYTES) throw new WebSocketProtocolError(`a message over ${MAX_MESSAGE_BYTES} bytes`);
+		if (this.fragments.length >= MAX_FRAGMENTS) throw new WebSocketProtocolError(`a message in more than ${MAX_FRAGMENTS} fragments`);
 		this.fragments.push(payload);
 	}
 }

@@ -1,4 +1,5 @@
 /** at-uris of records, and the community a config at-uri names. */
+import { isDid, isNsid, isRecordKey } from '@atcute/lexicons/syntax';
 import { isCommunityId, type CommunityId } from './hashtag';
 
 export const CONFIG_COLLECTION = 'net.atrarium.community.config';
@@ -7,7 +8,7 @@ export function atUri(did: string, collection: string, rkey: string): string {
 	return `at://${did}/${collection}/${rkey}`;
 }
 
-const RECORD_URI = /^at:\/\/(did:[a-z]+:[a-zA-Z0-9._:%-]+)\/([a-zA-Z0-9.-]+)\/([a-zA-Z0-9._:~-]{1,512})$/;
+const RECORD_URI = /^at:\/\/([^/?#]+)\/([^/?#]+)\/([^/?#]+)$/;
 
 export interface RecordUri {
 	did: string;
@@ -15,9 +16,15 @@ export interface RecordUri {
 	rkey: string;
 }
 
+/**
+ * A record's at-uri (`at://<did>/<collection>/<rkey>`), each part valid by the protocol's syntax (a key
+ * like `..` is not a record key); null for anything else, a handle authority, a query or a fragment too:
+ * the records Atrarium indexes are addressed by their repo's DID.
+ */
 export function parseRecordUri(uri: string): RecordUri | null {
 	const match = RECORD_URI.exec(uri);
-	return match ? { did: match[1]!, collection: match[2]!, rkey: match[3]! } : null;
+	if (!match || !isDid(match[1]) || !isNsid(match[2]) || !isRecordKey(match[3])) return null;
+	return { did: match[1], collection: match[2], rkey: match[3] };
 }
 
 /** The community a config record's at-uri names, and the DID that claims to own it. */

@@ -9,7 +9,8 @@ const A = '0123abcd';
 
 /** The receiver's verdict on a frame, with claim memory that knows only A. */
 const receiverDrop = (frame: string) => {
-	const verdict = classifyFrame(frame, () => [], (id) => (id === A ? { did: ALICE, timeUs: 1 } : null), () => []);
+	// The receiver's clock: frames of the builders are stamped now; one from an hour ahead is `future_time`.
+	const verdict = classifyFrame(frame, () => [], (id) => (id === A ? { did: ALICE, timeUs: 1 } : null), () => [], Date.now() * 1000);
 	return verdict.verdict === 'drop' ? verdict.reason : null;
 };
 /** What the consumer counts for one event carrying the frame. */
@@ -37,6 +38,7 @@ describe('the shared drop reasons', () => {
 			json(post(BOB, '3kabcdefghij2', `#atr_${A} ${'x'.repeat(130_000)}`)),
 			identity,
 			like,
+			json({ ...post(BOB, '3kabcdefghij2', `#atr_${A}`), time_us: (Date.now() + 3_600_000) * 1000 }),
 		].map(receiverDrop);
 		const processor = processorDrops(
 			'not an event',
@@ -47,7 +49,7 @@ describe('the shared drop reasons', () => {
 			event(json(config(ALICE, 'nothex'))),
 			event(json(membership(BOB, '3kabcdefghij2', configUri(ALICE, 'self')))),
 		);
-		expect(receiver).toEqual(['untagged', 'unbound', 'malformed', 'oversized', 'not_commit', 'unwanted_collection']);
+		expect(receiver).toEqual(['untagged', 'unbound', 'malformed', 'oversized', 'not_commit', 'unwanted_collection', 'future_time']);
 		expect(processor).toEqual({ bad_message: 1, malformed: 1, not_commit: 1, unwanted_collection: 1, invalid_record: 1, bad_rkey: 1, bad_community_uri: 1 });
 		// Counted after the plan, once proofs are in (tests/workerd/authority.test.ts counts it).
 		const afterProofs = 'unproven_record';

@@ -50,6 +50,10 @@ export interface FirehoseMessage {
 	earliestClaim?: EarliestClaim;
 	/** Times the consumer already failed to apply this event (it is sent again on its own until it succeeds or is dead-lettered). */
 	attempts?: number;
+	/** Times its proof found no answer (the author's PDS down or slow): sent again on a longer schedule of its own. */
+	proofAttempts?: number;
+	/** Times the receiver sent it back from the dead letters by itself (receiver/dead-letter-store.ts, replayAuthority). */
+	autoReplays?: number;
 }
 
 /** A queue message: many events, within the queue's 128 KB per message. */

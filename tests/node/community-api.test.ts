@@ -187,10 +187,9 @@ describe('memberships and moderation, then the feed as the AppView reads it', ()
 		expect(undone.body.undone === true || undone.body.reason === 'already_deleted').toBe(true);
 		await vi.waitFor(async () => expect(await readWholeFeed(feed, 100)).toContain(newest), { timeout: 20_000, interval: 250 });
 
+		// Bob's refused hide never reaches the public moderation log (it is not stored: issue 25).
 		const log = (await json(await sandbox.fetch(`/api/communities/${id}/moderation`))).body.actions;
-		expect(log.map((a: { authorDid: string; effective: boolean }) => [a.authorDid, a.effective])).toEqual(
-			expect.arrayContaining([[bob.did, false]]),
-		);
+		expect(log.filter((a: { authorDid: string }) => a.authorDid === bob.did)).toEqual([]);
 	});
 
 	it('Bob leaves by deleting his membership record; his posts leave the feed', async () => {

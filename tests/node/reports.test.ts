@@ -50,6 +50,8 @@ describe('reports', () => {
 		expect(await client(bob).reportPost({ id }, posts[0]!, 'spam')).toMatchObject({ filed: true });
 		expect(await client(bob).reportPost({ id }, posts[1]!, 'off_topic')).toMatchObject({ filed: true });
 		expect(await client(bob).reportPost({ id }, posts[1]!, 'spam')).toMatchObject({ filed: false, reason: 'duplicate' });
+		// `show_less` is Bluesky's "show less like this" (sendInteractions), not a reason the dashboard gives.
+		await expect(client(bob).reportPost({ id }, posts[0]!, 'show_less' as never)).rejects.toThrow(/reason must be one of spam/);
 		await expect(client(mallory).reportPost({ id }, posts[0]!, 'spam')).rejects.toThrow(/NotAMember|members/);
 		const queue = await client(alice).reports({ id });
 		expect(queue.map((r) => [r.postUri, r.reports])).toEqual([

@@ -197,3 +197,23 @@ describe.each(TARGETS)('%s', (name) => {
 		});
 	});
 });
+
+describe('a body far over its cap', () => {
+	it('an 8 MiB body to a write gets its complete 413 JSON, and the connection serves the next request', async () => {
+		const target = targets.get(TARGETS[0])!;
+		const { header, pieces } = framedBody(8 * 1024 * 1024, 'content-length');
+		const host = `Host: 127.0.0.1:${target.port}`;
+		const connection = await RawConnection.open(target.port);
+		try {
+			for (let i = 0; i < 3; i++) {
+				const headers = await bearer('edgehuge', WRITES[i % 2]!.lxm, target.serviceDid);
+				const res = await connection.request([`POST ${WRITES[i % 2]!.path} HTTP/1.1`, host, ...headers, 'Content-Type: application/json', header], pieces);
+				expect(res.status, `request ${i + 1}: ${res.body}`).toBe(413);
+				expect(JSON.parse(res.body)).toEqual({ error: 'PayloadTooLarge', message: 'The body must be at most 4096 bytes' });
+			}
+			expect((await connection.request(['GET /health HTTP/1.1', host])).status).toBe(200);
+		} finally {
+			connection.close();
+		}
+	});
+});

@@ -239,8 +239,8 @@ describe('moderation through the API, by observation order and roles at the time
 		expect(stranger.res).toEqual({ status: 403, body: { error: 'NotAModerator', message: expect.stringContaining(id) } });
 		expect(await feedPosts(id)).toContain(post.uri);
 
-		// Undoing an action that never counted removes nothing that counted.
-		expect(await undo(bob, 'hide', notStaff.uri)).toEqual({ status: 200, body: { uri: notStaff.uri, community: id, undone: false, reason: 'not_staff' } });
+		// Undoing an action that never counted removes nothing that counted (the index never held it).
+		expect(await undo(bob, 'hide', notStaff.uri)).toEqual({ status: 200, body: { uri: notStaff.uri, community: id, undone: false, reason: 'not_indexed' } });
 
 		const hide = await moderate(alice, 'hide', configUri, postTarget(post), 'hide_post');
 		expect(hide.res).toEqual({ status: 200, body: { uri: hide.uri, community: id, action: 'hide_post', effective: true, undone: false } });

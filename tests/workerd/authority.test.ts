@@ -6,29 +6,40 @@
  * forges records against the real sandbox PDS.
  */
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RecordProof } from '../../src/identity/record-proof';
-import { PROOFS_PER_BATCH, type Prover } from '../../src/processor/authority';
+import { PROOFS_PER_BATCH, type AccountProver, type Prover } from '../../src/processor/authority';
 import { planBatch, processFirehoseBatch } from '../../src/processor/consumer';
 import { atUri } from '../../src/shared/at-uri';
 import type { FirehoseMessage } from '../../src/shared/index-op';
 import type { JetstreamEvent } from '../../sandbox/jetstream/server';
 import { community, feedOf, Ingest } from './_support/ingest';
-import { action, ALICE, BOB, CAROL, CID, config, configUri, membership, newRkey, post, postUri, remove } from './_support/records';
+import { action, ALICE, BOB, CAROL, CID, config, configUri, membership, newRkey, nextTimeUs, post, postUri, remove, tidAt } from './_support/records';
 
 const verifying = { ...env, VERIFY_AUTHORITY: 'on' } as Env;
 
-/** The authors' repos: at-uri -> CID held (a scripted prover: what each author's PDS would prove). */
+/**
+ * The authors' repos: at-uri -> CID held (a scripted prover: what each author's PDS would prove; a record
+ * not held is proven absent, unless its proof is `broken`: a bad signature, say). Accounts are active
+ * unless `inactive` (what their PDS's getRepoStatus says).
+ */
 class Repos {
 	readonly held = new Map<string, string>();
+	readonly broken = new Set<string>();
+	readonly inactive = new Set<string>();
 	down = false;
 	proofs = 0;
 	readonly prove: Prover = async (ref) => {
 		this.proofs++;
 		if (this.down) return { verdict: 'unavailable', reason: 'PDS down' };
-		const cid = this.held.get(atUri(ref.did, ref.collection, ref.rkey));
-		return cid ? ({ verdict: 'held', cid, record: {} } satisfies RecordProof) : { verdict: 'refused', reason: 'could not find record' };
+		const uri = atUri(ref.did, ref.collection, ref.rkey);
+		if (this.broken.has(uri)) return { verdict: 'refused', reason: 'signature verification failed' };
+		const cid = this.held.get(uri);
+		// Proven at the repo's latest commit, as a PDS answers.
+		const rev = tidAt(nextTimeUs());
+		return cid ? ({ verdict: 'held', cid, record: {}, rev } satisfies RecordProof) : { verdict: 'absent', rev };
 	};
+	readonly proveAccount: AccountProver = async (did) => (this.down ? { verdict: 'unavailable', reason: 'PDS down' } : this.inactive.has(did) ? { verdict: 'inactive', status: 'deleted' } : { verdict: 'active' });
 	/** The author really wrote this event's record (its CID is what the repo holds). */
 	wrote(event: JetstreamEvent): JetstreamEvent {
 		this.held.set(atUri(event.did, event.commit!.collection, event.commit!.rkey), event.commit!.cid ?? CID);
@@ -47,7 +58,7 @@ async function deliver(ingest: Ingest, repos: Repos, ...events: JetstreamEvent[]
 		ingest.messages(...events).map((event) => ({ id: `auth${++seq}`, timestamp: new Date(), attempts: 1, body: { events: [event] } })),
 	);
 	const ctx = createExecutionContext();
-	await processFirehoseBatch(batch, verifying, repos.prove);
+	await processFirehoseBatch(batch, verifying, repos.prove, repos.proveAccount);
 	return getQueueResult(batch, ctx);
 }
 
@@ -56,7 +67,7 @@ async function deliverEvents(repos: Repos, ...events: FirehoseMessage[]) {
 		'firehose-events',
 		events.map((event) => ({ id: `auth${++seq}`, timestamp: new Date(), attempts: 1, body: { events: [event] } })),
 	);
-	await processFirehoseBatch(batch, verifying, repos.prove);
+	await processFirehoseBatch(batch, verifying, repos.prove, repos.proveAccount);
 }
 
 const unproven = async () => (await env.FIREHOSE_RECEIVER.getByName('main').status()).counters.processorDropped.unproven_record;
@@ -135,6 +146,65 @@ describe('verified authority in the consumer', () => {
 		expect(await feedOf(id)).toEqual([]);
 		await deliver(ingest, repos, repos.deleted(remove(ALICE, 'net.atrarium.moderation.action', hide)));
 		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
+	});
+
+	it('a delete whose proof fails (a bad signature, another repo, missing blocks) is never taken for absence: it waits, and applies once proven', async () => {
+		const id = 'a1000009';
+		const { ingest, repos } = await genuineCommunity(id);
+		const rkey = newRkey();
+		const hide = newRkey();
+		await deliver(ingest, repos, post(BOB, rkey, `hi #atr_${id}`), repos.wrote(action(ALICE, hide, configUri(ALICE, id), 'hide_post', postUri(BOB, rkey))));
+		expect(await feedOf(id)).toEqual([]);
+		const deletion = repos.deleted(remove(ALICE, 'net.atrarium.moderation.action', hide));
+		repos.broken.add(atUri(ALICE, 'net.atrarium.moderation.action', hide));
+		const before = await unproven();
+		const result = await deliver(ingest, repos, deletion);
+		expect(result.explicitAcks).toHaveLength(1);
+		expect(await feedOf(id)).toEqual([]);
+		expect(await unproven()).toBe(before);
+		repos.broken.clear();
+		await deliver(ingest, repos, deletion);
+		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
+	});
+
+	it("a forged account deletion removes nobody: it applies only when the account's PDS says it is gone", async () => {
+		const id = 'a100000a';
+		const { ingest, repos } = await genuineCommunity(id);
+		const rkey = newRkey();
+		await deliver(ingest, repos, post(BOB, rkey, `hi #atr_${id}`));
+		const gone = { did: BOB, time_us: Date.now() * 1000, kind: 'account' as const, account: { did: BOB, active: false, status: 'deleted', seq: 1, time: new Date().toISOString() } };
+		const before = await unproven();
+		await deliver(ingest, repos, gone);
+		expect(await community(id).memberOf(BOB)).toMatchObject({ status: 'member' });
+		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
+		expect(await unproven()).toBe(before + 1);
+		repos.inactive.add(BOB);
+		await deliver(ingest, repos, { ...gone, time_us: Date.now() * 1000 });
+		expect(await community(id).memberOf(BOB)).toMatchObject({ status: 'left' });
+		expect(await feedOf(id)).toEqual([]);
+	});
+
+	it("a post does not wait for the proofs of its batch: a slow PDS holds back only its own author's record", async () => {
+		const id = 'a100000b';
+		const { ingest, repos } = await genuineCommunity(id);
+		const rkey = newRkey();
+		let answer!: () => void;
+		const slowPds = new Promise<void>((resolve) => (answer = resolve));
+		const slow: Prover = async (ref) => {
+			await slowPds;
+			return repos.prove(ref);
+		};
+		const join = repos.wrote(membership(CAROL, newRkey(), configUri(ALICE, id)));
+		const batch = createMessageBatch(
+			'firehose-events',
+			ingest.messages(join, post(BOB, rkey, `#atr_${id}`)).map((event) => ({ id: `auth${++seq}`, timestamp: new Date(), attempts: 1, body: { events: [event] } })),
+		);
+		const processing = processFirehoseBatch(batch, verifying, slow, repos.proveAccount);
+		await vi.waitFor(async () => expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]), { timeout: 5_000, interval: 20 });
+		expect(await community(id).memberOf(CAROL)).toBeNull();
+		answer();
+		await processing;
+		expect(await community(id).memberOf(CAROL)).toMatchObject({ status: 'member' });
 	});
 
 	it('a version the repo no longer holds is refused (its newer version follows), posts are never proven', async () => {

@@ -3,11 +3,12 @@
  * its own while the rest is applied and acked; an event that keeps failing is stored alone for an
  * operator, who can list and replay it. The fault is real: the community's storage is broken, not mocked.
  */
-import { env, runInDurableObject } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { COMMUNITY_MIGRATIONS } from '../../src/community/migrations';
-import { MAX_EVENT_ATTEMPTS } from '../../src/processor/consumer';
+import { MAX_EVENT_ATTEMPTS, MAX_PROOF_ATTEMPTS } from '../../src/processor/consumer';
+import { AUTO_REPLAY_AFTER_MS } from '../../src/receiver/dead-letter-store';
 import type { StoredDeadLetter } from '../../src/receiver/receiver-do';
 import { community, deliverBodies, feedOf, Ingest } from './_support/ingest';
 import { ALICE, BOB, config, configUri, membership, newRkey, post, postUri } from './_support/records';
@@ -92,6 +93,30 @@ describe('the dead-letter path, through the real local queues', () => {
 		await vi.waitFor(async () => expect(await feedOf(id, 100)).toHaveLength(1_200), { timeout: 30_000, interval: 250 });
 		const left = await deadLetters();
 		expect(left.map((l) => JSON.parse(l.body))).toEqual([stale]);
+	});
+
+	it('sends authority letters back by itself once they have waited an hour, a few at a time; a post waits for the operator', { timeout: 30_000 }, async () => {
+		const id = 'd0000007';
+		const ingest = new Ingest();
+		await ingest.deliver(config(ALICE, id));
+		const [join, tagged] = ingest.messages(membership(BOB, newRkey(), configUri(ALICE, id)), post(BOB, newRkey(), `#atr_${id}`));
+		const receiver = env.FIREHOSE_RECEIVER.getByName('main');
+		const before = (await deadLetters()).length;
+		// Its PDS had no answer for a day and more; the letter is an hour old.
+		await receiver.recordDeadLetters([join!, tagged!].map((event) => ({ body: JSON.stringify({ ...event, proofAttempts: MAX_PROOF_ATTEMPTS }), attempts: MAX_EVENT_ATTEMPTS, queuedMs: Date.now() })));
+		await runInDurableObject(receiver, (instance, state) => {
+			state.storage.sql.exec('UPDATE dead_letters SET stored_ms = stored_ms - ?', AUTO_REPLAY_AFTER_MS + 60_000);
+			// Only where authority is proven: a replayed record then applies only if its repo still holds it.
+			const rigged = instance as unknown as { env: Env };
+			rigged.env = { ...rigged.env, VERIFY_AUTHORITY: 'on' };
+		});
+		await receiver.start();
+		expect(await runDurableObjectAlarm(receiver)).toBe(true);
+		await vi.waitFor(async () => expect(await community(id).memberOf(BOB)).toMatchObject({ status: 'member' }), { timeout: 10_000, interval: 100 });
+		const left = (await deadLetters()).map((letter) => JSON.parse(letter.body) as { frame: string });
+		expect(left).toHaveLength(before + 1);
+		expect(left.at(-1)!.frame).toBe(tagged!.frame);
+		await receiver.stop();
 	});
 
 	it('a healthy message goes producer -> consumer -> community without a retry', async () => {

@@ -66,7 +66,7 @@ class ScriptedNetwork {
 		const uri = `at://${ref.did}/${ref.collection}/${ref.rkey}`;
 		const value = this.repos.get(ref.did)?.get(ref.collection)?.get(ref.rkey);
 		if (!value || this.forged.has(uri)) return { verdict: 'refused', reason: 'could not find record' };
-		return { verdict: 'held', cid: cidOf(uri), record: value };
+		return { verdict: 'held', cid: cidOf(uri), record: value, rev: tidAt(Date.now() * 1000) };
 	};
 
 	crawler(): Crawler {

@@ -24,11 +24,58 @@ describe('proveRecord', () => {
 		expect(proof).toMatchObject({ verdict: 'held', cid: fixture.held.cid, record: { $type: 'net.atrarium.community.membership', role: 'member' } });
 	});
 
-	it('refuses a record its author deleted: the signed tree does not lead to it', async () => {
-		expect(await proveRecord(ref(fixture.deleted.uri), genuineResolver(), { fetch: serving(bytes(fixture.deleted.car)) })).toMatchObject({
-			verdict: 'refused',
-			reason: expect.stringMatching(/could not find record/),
+	it('proves absent a record its author deleted: the signed tree has no entry where it was', async () => {
+		expect(await proveRecord(ref(fixture.deleted.uri), genuineResolver(), { fetch: serving(bytes(fixture.deleted.car)) })).toMatchObject({ verdict: 'absent', rev: expect.stringMatching(/^[2-7a-z]{13}$/) });
+	});
+
+	describe('a failed proof is never proof of absence', () => {
+		const strangerDoc = async () => {
+			const stranger = await Secp256k1PrivateKeyExportable.createKeypair();
+			return {
+				...fixture.didDocument,
+				'@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
+				verificationMethod: [{ id: `${fixture.did}#atproto`, type: 'Multikey', controller: fixture.did, publicKeyMultibase: await stranger.exportPublicKey('multikey') }],
+			} as DidDocument;
+		};
+
+		it("the deleted record's proof under a key that did not sign it", async () => {
+			expect(await proveRecord(ref(fixture.deleted.uri), resolverOf(await strangerDoc()), { fetch: serving(bytes(fixture.deleted.car)) })).toMatchObject({
+				verdict: 'refused',
+				reason: expect.stringMatching(/signature/),
+			});
 		});
+
+		it("the deleted record's proof offered for another repo", async () => {
+			const elsewhere = fixture.deleted.uri.replace(fixture.did, 'did:plc:ffffffffffffffffffffffff');
+			expect(await proveRecord(ref(elsewhere), genuineResolver(), { fetch: serving(bytes(fixture.deleted.car)) })).toMatchObject({ verdict: 'refused' });
+		});
+
+		it('a proof whose tree blocks are missing or changed', async () => {
+			const car = bytes(fixture.deleted.car);
+			// The last block is a node of the tree on the way to the record (the commit comes first).
+			car[car.length - 1] = car[car.length - 1]! ^ 0xff;
+			expect(await proveRecord(ref(fixture.deleted.uri), genuineResolver(), { fetch: serving(car) })).toMatchObject({ verdict: 'refused' });
+			expect(await proveRecord(ref(fixture.held.uri), genuineResolver(), { fetch: serving(bytes(fixture.deleted.car)) })).not.toMatchObject({ verdict: 'absent' });
+		});
+
+		it('a PDS saying the record is not there, without its signed commit', async () => {
+			expect(await proveRecord(ref(fixture.deleted.uri), genuineResolver(), { fetch: serving('', 404) })).toMatchObject({ verdict: 'refused' });
+		});
+	});
+
+	it("reads the author's DID document again once after a bad signature: a rotated key is not a forgery", async () => {
+		const stranger = await Secp256k1PrivateKeyExportable.createKeypair();
+		const stale = {
+			...fixture.didDocument,
+			'@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
+			verificationMethod: [{ id: `${fixture.did}#atproto`, type: 'Multikey', controller: fixture.did, publicKeyMultibase: await stranger.exportPublicKey('multikey') }],
+		};
+		const asked: boolean[] = [];
+		// The cache holds the old document; only a fresh read gives the rotated key.
+		const rotating = new CachedDidResolver({ resolve: async (_did: string, options?: { noCache?: boolean }) => (asked.push(!!options?.noCache), options?.noCache ? fixture.didDocument : stale) } as never);
+		expect(await proveRecord(ref(fixture.deleted.uri), rotating, { fetch: serving(bytes(fixture.deleted.car)) })).toMatchObject({ verdict: 'absent', rev: expect.stringMatching(/^[2-7a-z]{13}$/) });
+		expect(await proveRecord(ref(fixture.held.uri), rotating, { fetch: serving(bytes(fixture.held.car)) })).toMatchObject({ verdict: 'held', cid: fixture.held.cid });
+		expect(asked).toEqual([false, true]);
 	});
 
 	it('refuses the proof of another record offered for this one', async () => {

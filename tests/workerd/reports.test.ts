@@ -5,6 +5,7 @@
  */
 import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MAX_COMMUNITIES_PER_CALL } from '../../src/api/reports';
 import { REPORTS_PER_HOUR } from '../../src/community/reports';
 import worker from '../../src/index';
 import { community, Ingest } from './_support/ingest';
@@ -106,6 +107,17 @@ describe('app.bsky.feed.sendInteractions', () => {
 		expect(await community(id).reportQueue(10)).toEqual([expect.objectContaining({ postUri: a, reports: 1, reasons: { show_less: 1 } })]);
 		// Without `feed`, the feed context names the community.
 		expect((await send({ interactions: [{ item: b, event: 'app.bsky.feed.defs#requestLess', feedContext: id }] }, await token())).filed).toBe('1');
+	});
+
+	it(`reaches at most ${MAX_COMMUNITIES_PER_CALL} communities per call, whatever feed contexts the caller names`, async () => {
+		const token = await signedIn();
+		const ids = Array.from({ length: MAX_COMMUNITIES_PER_CALL + 2 }, (_, i) => `d16001${String(i).padStart(2, '0')}`);
+		const posts = new Map<string, string>();
+		for (const id of ids) posts.set(id, (await withPosts(id, 1, [viewer]))[0]!);
+		const interactions = ids.map((id) => ({ item: posts.get(id)!, event: 'app.bsky.feed.defs#requestLess', feedContext: id }));
+		expect(await send({ interactions }, await token())).toEqual({ status: 200, filed: String(MAX_COMMUNITIES_PER_CALL), body: {} });
+		const queues = await Promise.all(ids.map(async (id) => (await community(id).reportQueue(10)).length));
+		expect(queues).toEqual(ids.map((_, i) => (i < MAX_COMMUNITIES_PER_CALL ? 1 : 0)));
 	});
 
 	it('needs a token for sendInteractions itself, a body of the lexicon, and a feed of this service', async () => {
