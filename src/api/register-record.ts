@@ -54,7 +54,10 @@ export async function registerRecord(
 	if (ref.did !== caller) throw new ApiError(403, 'NotYourRecord', 'You can only register records from your own repo');
 
 	const fetched = await fetchRecordFromPds(ref, didResolverFor(config.plcUrl));
-	const receiver = receiverObject(c.env);
+	// A record still on the PDS names its community; only a deleted one must be looked up where the
+	// firehose routed it. So a create or update never calls the object that reads Jetstream, and a
+	// delete asks it once (read only). The firehose's own copy of the record keeps its routes.
+	const priorRoutes = fetched.found ? [] : await receiverObject(c.env).routesOf(uri);
 	const routing = routeCommit(
 		{
 			did: ref.did,
@@ -66,7 +69,7 @@ export async function registerRecord(
 			cid: fetched.found ? fetched.cid : null,
 			record: fetched.found ? fetched.value : null,
 		},
-		await receiver.routesOf(uri),
+		priorRoutes,
 		{ via: 'api' },
 	);
 	if (!routing.ok) {
@@ -83,10 +86,6 @@ export async function registerRecord(
 			outcomes.set(id, result.outcomes[0]!);
 		}),
 	);
-	// So the firehose's later update or delete of this record finds the communities that hold it (what
-	// they refused leaves no route either).
-	const holding = [...outcomes].filter(([, outcome]) => outcome.result === 'stored').map(([id]) => id);
-	if (fetched.found && holding.length > 0) await receiver.addRoutes(uri, holding);
 	return { caller, uri, ref, record: fetched.found ? (fetched.value as Record<string, unknown>) : null, outcomes };
 }
 

@@ -555,13 +555,8 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		);
 	}
 
-	/** Communities a record was routed to (the community API uses it for leaves and undos). */
+	/** Communities a record was routed to (the community API asks it only for a record deleted from its PDS). */
 	routesOf(uri: string): CommunityId[] {
 		return this.routes.routesOf(uri);
-	}
-
-	/** Adds communities to a record's routes (the API registered it before the firehose delivered it). */
-	addRoutes(uri: string, routes: readonly CommunityId[]): void {
-		this.routes.add(uri, routes);
 	}
 }

@@ -31,12 +31,6 @@ export class RouteMemory {
 		);
 	}
 
-	/** Adds communities to a record's routes (the API registered it before the firehose delivered it). */
-	add(uri: string, routes: readonly CommunityId[]): void {
-		const merged = [...new Set([...this.routesOf(uri), ...routes])].slice(0, MAX_ROUTES_PER_RECORD);
-		if (merged.length > 0) this.remember(uri, merged);
-	}
-
 	/** Communities any record of this DID was routed to: a range of the keys (`at://<did>/...`). */
 	accountRoutes(did: string): CommunityId[] {
 		const rows = this.sql.exec<{ communities: string }>('SELECT communities FROM routes WHERE uri >= ? AND uri < ?', `at://${did}/`, `at://${did}0`).toArray();

@@ -285,7 +285,8 @@ describe('FirehoseReceiver status', () => {
 	it('costs the same however many routes it remembers: a polled status does not read every route each time', async () => {
 		const stub = env.FIREHOSE_RECEIVER.getByName('status-cost');
 		await runInDurableObject(stub, (instance) => {
-			for (let i = 0; i < 500; i++) instance.addRoutes(`at://${ALICE}/app.bsky.feed.post/3kstatus${String(i).padStart(5, '0')}`, ['0123abcd' as CommunityId]);
+			const memory = (instance as unknown as { routes: { remember(uri: string, routes: CommunityId[]): void } }).routes;
+			for (let i = 0; i < 500; i++) memory.remember(`at://${ALICE}/app.bsky.feed.post/3kstatus${String(i).padStart(5, '0')}`, ['0123abcd' as CommunityId]);
 		});
 		const first = await stub.status();
 		expect(first.routes).toBe(500);
