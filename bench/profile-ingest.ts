@@ -38,7 +38,7 @@ interface ProfileNode {
  */
 const STAGES: [string, RegExp][] = [
 	['receiver: WebSocket frames (ws-protocol.ts, jetstream-connection.ts)', /^(push|readFrame|accept|addFragment|concat|textOf|run|decode)$/],
-	['receiver: filter and outbox (filter.ts, outbox.ts, receiver-do.ts)', /^(classifyFrame|cheapTimeUs|utf8Length|onFrame|onDrop|dropped|add|take|sent|scheduleFlush|flush|send|routesOf|earliestClaim|accountRoutes|communityIdsInPost|resumedAt)$/],
+	['receiver: filter and outbox (filter.ts, outbox.ts, receiver-do.ts)', /^(classifyFrame|classify|cheapTimeUs|utf8Length|onFrame|onDrop|dropped|add|take|sent|scheduleFlush|flush|send|routesOf|earliestClaim|accountRoutes|communityIdsInPost|resumedAt)$/],
 	['queue send and consumer (pack.ts, consumer.ts, parse-event.ts, to-ops.ts)', /^(sendPacked|pack\w*|processFirehoseBatch|planBatch|routeEvent|parseJetstreamFrame|routeCommit|validClaim|queue)$/],
 	['community objects (writer.ts, reader.ts, rules.ts)', /^(apply|applyOp|recompute\w*|writeContent|tombstone|\w*Post\w*|\w*Member\w*|summary|tellChildren|pushSummary)$/],
 	['JSON', /^(parse|stringify)$/],
