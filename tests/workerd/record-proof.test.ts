@@ -18,6 +18,16 @@ const genuineResolver = () => resolverOf(fixture.didDocument);
 /** A PDS that answers every getRecord with `body` and `status`. */
 const serving = (body: Uint8Array | string, status = 200) => (async () => new Response(body as BodyInit, { status })) as unknown as typeof fetch;
 
+/** The author's DID document with its #atproto key replaced by a stranger's (a key that signed nothing here). */
+async function strangerDoc(): Promise<DidDocument> {
+	const stranger = await Secp256k1PrivateKeyExportable.createKeypair();
+	return {
+		...fixture.didDocument,
+		'@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
+		verificationMethod: [{ id: `${fixture.did}#atproto`, type: 'Multikey', controller: fixture.did, publicKeyMultibase: await stranger.exportPublicKey('multikey') }],
+	} as DidDocument;
+}
+
 describe('proveRecord', () => {
 	it('proves a record its repo holds: the CID and the record, from the signed commit down', async () => {
 		const proof = await proveRecord(ref(fixture.held.uri), genuineResolver(), { fetch: serving(bytes(fixture.held.car)) });
@@ -29,14 +39,6 @@ describe('proveRecord', () => {
 	});
 
 	describe('a failed proof is never proof of absence', () => {
-		const strangerDoc = async () => {
-			const stranger = await Secp256k1PrivateKeyExportable.createKeypair();
-			return {
-				...fixture.didDocument,
-				'@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
-				verificationMethod: [{ id: `${fixture.did}#atproto`, type: 'Multikey', controller: fixture.did, publicKeyMultibase: await stranger.exportPublicKey('multikey') }],
-			} as DidDocument;
-		};
 
 		it("the deleted record's proof under a key that did not sign it", async () => {
 			expect(await proveRecord(ref(fixture.deleted.uri), resolverOf(await strangerDoc()), { fetch: serving(bytes(fixture.deleted.car)) })).toMatchObject({
@@ -64,12 +66,7 @@ describe('proveRecord', () => {
 	});
 
 	it("reads the author's DID document again once after a bad signature: a rotated key is not a forgery", async () => {
-		const stranger = await Secp256k1PrivateKeyExportable.createKeypair();
-		const stale = {
-			...fixture.didDocument,
-			'@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
-			verificationMethod: [{ id: `${fixture.did}#atproto`, type: 'Multikey', controller: fixture.did, publicKeyMultibase: await stranger.exportPublicKey('multikey') }],
-		};
+		const stale = await strangerDoc();
 		const asked: boolean[] = [];
 		// The cache holds the old document; only a fresh read gives the rotated key.
 		const rotating = new CachedDidResolver({ resolve: async (_did: string, options?: { noCache?: boolean }) => (asked.push(!!options?.noCache), options?.noCache ? fixture.didDocument : stale) } as never);
@@ -91,12 +88,7 @@ describe('proveRecord', () => {
 	});
 
 	it("refuses a commit not signed by the #atproto key of the author's DID document", async () => {
-		const stranger = await Secp256k1PrivateKeyExportable.createKeypair();
-		const doc = {
-			...fixture.didDocument,
-			'@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
-			verificationMethod: [{ id: `${fixture.did}#atproto`, type: 'Multikey', controller: fixture.did, publicKeyMultibase: await stranger.exportPublicKey('multikey') }],
-		} as DidDocument;
+		const doc = await strangerDoc();
 		expect(await proveRecord(ref(fixture.held.uri), resolverOf(doc), { fetch: serving(bytes(fixture.held.car)) })).toMatchObject({ verdict: 'refused', reason: expect.stringMatching(/signature/) });
 	});
 
