@@ -284,7 +284,8 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 		if (mine.length === 0) throw new ApiFailure(400, 'NotAMember', `You have no membership record for ${community.name}`);
 		for (const record of mine) {
 			await this.agent.com.atproto.repo.deleteRecord({ repo: this.did, collection: MEMBERSHIP, rkey: rkeyOf(record.uri) });
-			await this.registerMembership(record.uri);
+			// The record is gone, so it no longer names the community: say which.
+			await this.registerMembership(record.uri, rkeyOf(community.configUri));
 		}
 		return mine.map((r) => r.uri);
 	}
@@ -367,8 +368,8 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 		return (await this.agent.com.atproto.server.getServiceAuth({ aud: serviceDid, lxm })).data.token;
 	}
 
-	private registerMembership(uri: string): Promise<MembershipResult> {
-		return this.callApi<MembershipResult>('/api/memberships', API_METHODS.registerMembership, { uri });
+	private registerMembership(uri: string, community?: string): Promise<MembershipResult> {
+		return this.callApi<MembershipResult>('/api/memberships', API_METHODS.registerMembership, { uri, ...(community ? { community } : {}) });
 	}
 
 	private async listOwn(collection: string) {

@@ -11,6 +11,7 @@ import { registerDashboardRoutes } from './dashboard';
 import { registerLexiconRoutes } from './lexicons';
 import { registerMembershipRoutes } from './memberships';
 import { registerModerationRoutes } from './moderation';
+import { limitByAddress } from '../rate-limits';
 import { registerReportRoutes } from './reports';
 import { isServicePath } from './service-paths';
 
@@ -32,6 +33,12 @@ async function health(c: Context<{ Bindings: Env }>): Promise<Response> {
 export function createApp(): Hono<{ Bindings: Env }> {
 	const app = new Hono<{ Bindings: Env }>();
 	app.get('/health', health);
+	// Routes that reach an object count against the client's address; the AppView's own calls
+	// (getFeedSkeleton, sendInteractions) do not, since a few addresses carry everyone's (rate-limits.ts).
+	// `/api/communities/*` matches `/api/communities` too: one count per request.
+	for (const path of ['/api/communities/*', '/api/memberships', '/api/moderation/*', '/api/reports', '/xrpc/app.bsky.feed.describeFeedGenerator']) {
+		app.use(path, limitByAddress);
+	}
 	registerFeedRoutes(app);
 	registerCommunityRoutes(app);
 	registerMembershipRoutes(app);

@@ -14,11 +14,12 @@ import { didResolverFor } from '../identity/did-resolver';
 import { fetchRecordFromPds } from '../identity/pds';
 import { verifyCaller } from '../identity/service-auth';
 import type { AtrariumCollection } from '../lexicon/validate';
-import { communityObject, receiverObject } from '../objects';
+import { communityObject } from '../objects';
 import { routeCommit } from '../processor/to-ops';
 import { parseRecordUri, type RecordUri } from '../shared/at-uri';
-import type { CommunityId } from '../shared/hashtag';
+import { isCommunityId, type CommunityId } from '../shared/hashtag';
 import { readJsonBody } from './body';
+import { limitWrites } from '../rate-limits';
 
 const MAX_BODY_BYTES = 4_096;
 
@@ -43,21 +44,19 @@ export async function registerRecord(
 ): Promise<Registered> {
 	const config = readConfig(c.env);
 	const caller = await verifyCaller(c.req.raw, config, lxm);
-	if (!(await c.env.WRITE_LIMITER.limit({ key: caller })).success) {
-		throw new ApiError(429, 'RateLimitExceeded', 'Too many writes; try again in a minute');
-	}
+	await limitWrites(c.env, caller);
 
-	const uri = await readUri(c);
+	const { uri, community } = await readBody(c);
 	const ref = parseRecordUri(uri);
 	if (!ref) throw invalidRequest(`uri is not a record at-uri: ${JSON.stringify(uri)}`);
 	if (ref.collection !== collection) throw invalidRequest(`uri must name a ${collection} record`);
 	if (ref.did !== caller) throw new ApiError(403, 'NotYourRecord', 'You can only register records from your own repo');
 
 	const fetched = await fetchRecordFromPds(ref, didResolverFor(config.plcUrl));
-	// A record still on the PDS names its community; only a deleted one must be looked up where the
-	// firehose routed it. So a create or update never calls the object that reads Jetstream, and a
-	// delete asks it once (read only). The firehose's own copy of the record keeps its routes.
-	const priorRoutes = fetched.found ? [] : await receiverObject(c.env).routesOf(uri);
+	// A record still on the PDS names its community; a deleted one names none, so the caller says which
+	// (a config's key is its id). The index of that community decides what the delete undoes; one that
+	// never held the record keeps nothing of it. The API never asks the object that reads Jetstream.
+	const priorRoutes = fetched.found || collection === 'net.atrarium.community.config' ? [] : [communityOfDeleted(community)];
 	const routing = routeCommit(
 		{
 			did: ref.did,
@@ -89,9 +88,18 @@ export async function registerRecord(
 	return { caller, uri, ref, record: fetched.found ? (fetched.value as Record<string, unknown>) : null, outcomes };
 }
 
-async function readUri(c: Context): Promise<string> {
+/** The body: `{ uri }`, and `community` (its id) when the record is gone from the PDS. */
+async function readBody(c: Context): Promise<{ uri: string; community: unknown }> {
 	const body = await readJsonBody(c.req.raw, MAX_BODY_BYTES, 'The body must be JSON: { "uri": "at://..." }');
-	const uri = (body as { uri?: unknown } | null)?.uri;
+	const { uri, community } = (body ?? {}) as { uri?: unknown; community?: unknown };
 	if (typeof uri !== 'string') throw invalidRequest('The body must be JSON: { "uri": "at://..." }');
-	return uri;
+	return { uri, community };
+}
+
+function communityOfDeleted(community: unknown): CommunityId {
+	if (community === undefined) {
+		throw new ApiError(400, 'CommunityRequired', 'The record is gone from your repo, so it no longer says its community: send { "uri", "community": "<id>" } (the firehose applies the delete by itself too)');
+	}
+	if (typeof community !== 'string' || !isCommunityId(community)) throw invalidRequest('community must be a community id (8 lowercase hex digits)');
+	return community;
 }

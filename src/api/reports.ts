@@ -21,6 +21,7 @@ import { isCommunityId, type CommunityId } from '../shared/hashtag';
 import { readJsonBody } from './body';
 import { API_METHODS } from './methods';
 import { parseLimit } from './params';
+import { limitReads, limitWrites } from '../rate-limits';
 
 type ReportEnv = { Bindings: Env };
 const SEND_INTERACTIONS = 'app.bsky.feed.sendInteractions';
@@ -40,7 +41,7 @@ export function registerReportRoutes(app: Hono<ReportEnv>): void {
 	app.post(`/xrpc/${SEND_INTERACTIONS}`, async (c) => {
 		const config = readConfig(c.env);
 		const viewer = await verifyCaller(c.req.raw, config, SEND_INTERACTIONS);
-		await limitWrites(c, viewer);
+		await limitWrites(c.env, viewer);
 		const parsed = safeParse(sendInteractionsSchema.input.schema, await readJson(c));
 		if (!parsed.ok) throw invalidRequest(`Not a sendInteractions body: ${parsed.message}`);
 		const fromFeed = parsed.value.feed && config.operatorDid ? communityOfFeedUri(parsed.value.feed, config.operatorDid) : null;
@@ -65,7 +66,7 @@ export function registerReportRoutes(app: Hono<ReportEnv>): void {
 
 	app.post('/api/reports', async (c) => {
 		const viewer = await verifyCaller(c.req.raw, readConfig(c.env), API_METHODS.reportPost);
-		await limitWrites(c, viewer);
+		await limitWrites(c.env, viewer);
 		const body = (await readJson(c)) as { community?: unknown; post?: unknown; reason?: unknown } | null;
 		const id = body?.community;
 		if (typeof id !== 'string' || !isCommunityId(id)) throw invalidRequest('community must be a community id (8 lowercase hex digits)');
@@ -76,12 +77,12 @@ export function registerReportRoutes(app: Hono<ReportEnv>): void {
 	});
 
 	app.get('/api/communities/:id/reports', async (c) => {
-		const id = await requireStaff(c, API_METHODS.listReports);
+		const id = await requireStaff(c, API_METHODS.listReports, limitReads);
 		return c.json({ reports: await communityObject(c.env, id).reportQueue(parseLimit(c.req.query('limit'), 50, 200)) });
 	});
 
 	app.post('/api/communities/:id/reports/dismiss', async (c) => {
-		const id = await requireStaff(c, API_METHODS.dismissReports);
+		const id = await requireStaff(c, API_METHODS.dismissReports, limitWrites);
 		const body = (await readJson(c)) as { post?: unknown } | null;
 		if (typeof body?.post !== 'string' || !parseRecordUri(body.post)) throw invalidRequest('post must be a post at-uri');
 		return c.json({ post: body.post, dismissed: await communityObject(c.env, id).dismissReports(body.post) });
@@ -103,17 +104,13 @@ function answerReport(c: Context<ReportEnv>, id: string, outcome: ReportOutcome)
 }
 
 /** The community id of the path, once the caller's token shows the owner or a moderator. */
-async function requireStaff(c: Context<ReportEnv>, lxm: string): Promise<CommunityId> {
+async function requireStaff(c: Context<ReportEnv>, lxm: string, limit: typeof limitReads): Promise<CommunityId> {
 	const id = c.req.param('id') ?? '';
 	if (!isCommunityId(id)) throw invalidRequest('A community id is 8 lowercase hex digits');
 	const caller = await verifyCaller(c.req.raw, readConfig(c.env), lxm);
+	await limit(c.env, caller);
 	if (!(await communityObject(c.env, id).isStaff(caller))) throw new ApiError(403, 'NotAModerator', `Only the owner and moderators of ${id} can see and dismiss its reports`);
 	return id;
 }
 
 const readJson = (c: Context<ReportEnv>) => readJsonBody(c.req.raw, MAX_BODY_BYTES);
-
-/** Reports count against the caller's writes (30 a minute, like every write of the API). */
-async function limitWrites(c: Context<ReportEnv>, caller: string): Promise<void> {
-	if (!(await c.env.WRITE_LIMITER.limit({ key: caller })).success) throw new ApiError(429, 'RateLimitExceeded', 'Too many writes; try again in a minute');
-}

@@ -8,6 +8,7 @@
 import type { Context, Hono } from 'hono';
 import { readConfig, type Config } from '../config';
 import { ApiError, invalidRequest } from '../errors';
+import { limitReads } from '../rate-limits';
 import { verifyCaller } from '../identity/service-auth';
 import { communityObject, directoryObject } from '../objects';
 import { cacheableFeed, feedCacheKey, IsolatePages, servedCopy, storedCopy } from './cache';
@@ -50,6 +51,7 @@ async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
 	const { feed, limit, cursor } = parsed.params;
 	// Verify a viewer's token if one was sent, cached page or not: a bad token is refused, never ignored.
 	const viewer = c.req.header('Authorization') !== undefined ? await verifyCaller(c.req.raw, config, GET_FEED_SKELETON, AbortSignal.timeout(DEADLINE_MS)) : null;
+	if (viewer) await limitReads(c.env, viewer);
 	const id = communityOfFeedUri(feed, requireOperator(config));
 	if (!id) throw new ApiError(400, 'UnknownFeed', `This service does not serve ${feed}`);
 	const ttl = config.feedCacheSeconds;

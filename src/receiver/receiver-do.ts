@@ -554,9 +554,4 @@ export class FirehoseReceiver extends DurableObject<Env> {
 			this.gap && JSON.stringify(this.gap),
 		);
 	}
-
-	/** Communities a record was routed to (the community API asks it only for a record deleted from its PDS). */
-	routesOf(uri: string): CommunityId[] {
-		return this.routes.routesOf(uri);
-	}
 }

@@ -182,7 +182,7 @@ describe('memberships and moderation, then the feed as the AppView reads it', ()
 		// Undo: delete the hide record on the PDS and register its uri again. The firehose may deliver the
 		// delete first (trust-races.test.ts pins down both orders).
 		await sandbox.deleteRecord(alice, hide.uri);
-		const undone = await json(await sandbox.write(alice, '/api/moderation/hide', (await import('../../src/api/methods')).MODERATION_ROUTES.hide.lxm, { uri: hide.uri }));
+		const undone = await json(await sandbox.write(alice, '/api/moderation/hide', (await import('../../src/api/methods')).MODERATION_ROUTES.hide.lxm, { uri: hide.uri, community: id }));
 		expect(undone.status).toBe(200);
 		expect(undone.body.undone === true || undone.body.reason === 'already_deleted').toBe(true);
 		await vi.waitFor(async () => expect(await readWholeFeed(feed, 100)).toContain(newest), { timeout: 20_000, interval: 250 });
@@ -198,7 +198,10 @@ describe('memberships and moderation, then the feed as the AppView reads it', ()
 		const { records } = (await bob.agent.com.atproto.repo.listRecords({ repo: bob.did, collection: 'net.atrarium.community.membership' })).data;
 		const membershipUri = records.find((r) => (r.value as { community: string }).community === configUri)!.uri;
 		await sandbox.deleteRecord(bob, membershipUri);
-		const left = await json(await sandbox.write(bob, '/api/memberships', API_METHODS.registerMembership, { uri: membershipUri }));
+		// The record is gone, so it no longer says its community: without `community` the API cannot tell.
+		const unnamed = await json(await sandbox.write(bob, '/api/memberships', API_METHODS.registerMembership, { uri: membershipUri }));
+		expect(unnamed).toEqual({ status: 400, body: { error: 'CommunityRequired', message: expect.stringContaining('"community"') } });
+		const left = await json(await sandbox.write(bob, '/api/memberships', API_METHODS.registerMembership, { uri: membershipUri, community: id }));
 		expect(left.body.communities).toEqual([{ id, status: 'left', role: 'member' }]);
 		expect(await readWholeFeed(feed, 100)).toEqual([]);
 	});

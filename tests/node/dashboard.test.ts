@@ -35,7 +35,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-	if (sandbox && sandbox.child.exitCode !== null) console.error(`The sandbox exited early:\n${sandbox.output()}`);
+	const diagnosis = await sandbox?.diagnoseWorker();
+	if (diagnosis) console.error(diagnosis);
 	await browser?.close();
 	await sandbox?.interrupt();
 	await rm(dir, { recursive: true, force: true });

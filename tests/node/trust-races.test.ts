@@ -64,16 +64,17 @@ async function moderate(user: SandboxUser, route: Route, configUri: string, targ
 	return { uri, res: await postAction(user, route, uri) };
 }
 
-async function postAction(user: SandboxUser, route: Route, uri: string): Promise<Json> {
-	return json(await sandbox.write(user, `/api/moderation/${route}`, MODERATION_ROUTES[route].lxm, { uri }));
+/** `community` names where a deleted record was (a record gone from the PDS no longer says). */
+async function postAction(user: SandboxUser, route: Route, uri: string, community?: string): Promise<Json> {
+	return json(await sandbox.write(user, `/api/moderation/${route}`, MODERATION_ROUTES[route].lxm, { uri, ...(community ? { community } : {}) }));
 }
 
 /** Deletes the record and registers the delete before the firehose can (the receiver waits meanwhile). */
-async function undo(user: SandboxUser, route: Route, uri: string): Promise<Json> {
+async function undo(user: SandboxUser, route: Route, uri: string, community: string): Promise<Json> {
 	expect((await admin('/admin/receiver/stop')).status).toBe(200);
 	try {
 		await sandbox.deleteRecord(user, uri);
-		return await postAction(user, route, uri);
+		return await postAction(user, route, uri, community);
 	} finally {
 		expect((await admin('/admin/receiver/start')).status).toBe(200);
 	}
@@ -240,12 +241,12 @@ describe('moderation through the API, by observation order and roles at the time
 		expect(await feedPosts(id)).toContain(post.uri);
 
 		// Undoing an action that never counted removes nothing that counted (the index never held it).
-		expect(await undo(bob, 'hide', notStaff.uri)).toEqual({ status: 200, body: { uri: notStaff.uri, community: id, undone: false, reason: 'not_indexed' } });
+		expect(await undo(bob, 'hide', notStaff.uri, id)).toEqual({ status: 200, body: { uri: notStaff.uri, community: id, undone: false, reason: 'not_indexed' } });
 
 		const hide = await moderate(alice, 'hide', configUri, postTarget(post), 'hide_post');
 		expect(hide.res).toEqual({ status: 200, body: { uri: hide.uri, community: id, action: 'hide_post', effective: true, undone: false } });
 		expect(await feedPosts(id)).not.toContain(post.uri);
-		expect(await undo(alice, 'hide', hide.uri)).toEqual({ status: 200, body: { uri: hide.uri, community: id, undone: true } });
+		expect(await undo(alice, 'hide', hide.uri, id)).toEqual({ status: 200, body: { uri: hide.uri, community: id, undone: true } });
 		expect(await feedPosts(id)).toContain(post.uri);
 
 		// When the firehose delivers the delete first, the API says so rather than claim the undo.
@@ -253,7 +254,7 @@ describe('moderation through the API, by observation order and roles at the time
 		expect(again.res).toMatchObject({ status: 200, body: { effective: true } });
 		await sandbox.deleteRecord(alice, again.uri);
 		await vi.waitFor(async () => expect(await feedPosts(id)).toContain(post.uri), { timeout: 20_000, interval: 100 });
-		expect(await postAction(alice, 'hide', again.uri)).toEqual({ status: 200, body: { uri: again.uri, community: id, undone: false, reason: 'already_deleted' } });
+		expect(await postAction(alice, 'hide', again.uri, id)).toEqual({ status: 200, body: { uri: again.uri, community: id, undone: false, reason: 'already_deleted' } });
 
 		// Alice closes the community by deleting its config; then no action counts.
 		await sandbox.deleteRecord(alice, configUri);

@@ -4,6 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { freePorts } from '../../sandbox/ports';
 
 export interface SandboxPorts {
@@ -28,6 +30,11 @@ export interface RunningSandbox {
 	url: string;
 	/** Sends SIGINT and resolves with the exit code. */
 	interrupt: () => Promise<number | null>;
+	/**
+	 * When the Worker no longer answers /health: what the start script printed and the end of wrangler's
+	 * log (its folder is removed with the test's, so this is the only trace left); else null.
+	 */
+	diagnoseWorker: () => Promise<string | null>;
 }
 
 export async function startSandboxProcess(dir: string, ports: SandboxPorts, args: string[] = []): Promise<RunningSandbox> {
@@ -63,5 +70,12 @@ export async function startSandboxProcess(dir: string, ports: SandboxPorts, args
 		}
 		await new Promise((resolve) => setTimeout(resolve, 250));
 	}
-	return { child, output: () => output, url: `http://127.0.0.1:${ports.worker}`, interrupt };
+	const url = `http://127.0.0.1:${ports.worker}`;
+	const diagnoseWorker = async () => {
+		const answered = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5_000) }).then(() => true, () => false);
+		if (answered) return null;
+		const log = await readFile(join(dir, 'worker.log'), 'utf8').catch((error: Error) => `(no worker.log: ${error.message})`);
+		return `The Worker stopped answering on ${url} (start script ${child.exitCode === null ? 'still running' : `exited with ${child.exitCode}`}).\n--- npm start printed:\n${output.slice(-4_000)}\n--- worker.log (last 12 KB):\n${log.slice(-12_000)}`;
+	};
+	return { child, output: () => output, url, interrupt, diagnoseWorker };
 }
