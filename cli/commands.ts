@@ -4,8 +4,7 @@
  */
 import type { Agent } from '@atproto/api';
 import { AtrariumService, type ModerationReason, type ModerationVerb } from '../client/atrarium-client';
-import { didResolverFor } from '../src/identity/did-resolver';
-import { fetchRecordFromPds } from '../src/identity/pds';
+import { recordOnPds } from '../client/identity';
 import { parseRecordUri } from '../src/shared/at-uri';
 import { hashtagOf, isCommunityId, type CommunityId } from '../src/shared/hashtag';
 import { login, type CliOptions } from './session';
@@ -110,7 +109,7 @@ async function resolveDid(agent: Agent, actor: string): Promise<string> {
 async function postCid(options: CliOptions, uri: string): Promise<string> {
 	const ref = parseRecordUri(uri);
 	if (!ref || ref.collection !== 'app.bsky.feed.post') throw new Error(`Not a post at-uri: ${uri}`);
-	const record = await fetchRecordFromPds(ref, didResolverFor(new URL(options.plc)));
-	if (!record.found) throw new Error(`${uri} is not on its author's PDS (deleted?)`);
+	const record = await recordOnPds(options.plc, ref);
+	if (!record) throw new Error(`${uri} is not on its author's PDS (deleted?)`);
 	return record.cid;
 }

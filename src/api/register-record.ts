@@ -15,7 +15,7 @@ import { fetchRecordFromPds } from '../identity/pds';
 import { verifyCaller } from '../identity/service-auth';
 import type { AtrariumCollection } from '../lexicon/validate';
 import { communityObject } from '../objects';
-import { routeCommit } from '../processor/to-ops';
+import { routeCommit } from '../shared/route-commit';
 import { parseRecordUri, type RecordUri } from '../shared/at-uri';
 import { isCommunityId, type CommunityId } from '../shared/hashtag';
 import { readJsonBody } from './body';

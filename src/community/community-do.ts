@@ -21,7 +21,7 @@ import { CommunityLinks } from './links';
 import { COMMUNITY_MIGRATIONS } from './migrations';
 import { CommunityReader, WITHHELD_PAGE, type FeedResult, type MemberPageResult } from './reader';
 import { ReportBook, type Report, type ReportOutcome } from './reports';
-import { nextExpiryMs, pruneExpired } from './retention';
+import { nextExpiryMs, pruneExpired } from './expiry';
 import { isStaffNow } from './rules';
 import { CommunityWriter, needsStorage, skippedInEmpty, type ApplyResult } from './writer';
 

@@ -8,7 +8,7 @@
 import moderationAction from '../../lexicons/net/atrarium/moderation/action.json';
 import type { ReportedPost } from '../shared/views';
 import { CommunityReader } from './reader';
-import { RETENTION_MS } from './retention';
+import { RETENTION_MS } from '../shared/retention';
 
 /** The reasons a member may give from the dashboard (POST /api/reports): the moderation lexicon's. */
 export const REPORT_REASONS: readonly string[] = moderationAction.defs.main.record.properties.reason.enum;

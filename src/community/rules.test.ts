@@ -8,7 +8,6 @@ import {
 	decidingAction,
 	everStaff,
 	isHidden,
-	isNewerRev,
 	isStaffNow,
 	latestSays,
 	moderatorsAt,
@@ -24,6 +23,7 @@ import {
 	type ConfigRevision,
 	type StoredAction,
 } from './rules';
+import { isNewerRev } from '../shared/index-op';
 
 const OWNER = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
 const MOD = 'did:plc:modzzzzzzzzzzzzzzzzzzzzz';

@@ -6,6 +6,7 @@
  * an action counts; the writer, the readers and the API all ask it.
  */
 import type { ModerationActionRecord } from '../lexicon/validate';
+import { isNewerRev, type EarliestClaim } from '../shared/index-op';
 
 /** One revision of an owner's config as the service observed it: who the moderators were from then on. */
 export interface ConfigRevision {
@@ -42,11 +43,6 @@ export interface Binding {
 }
 
 /** The earliest config claim for an id that the receiver had seen when it passed a frame on (firehose order). */
-export interface EarliestClaim {
-	did: string;
-	timeUs: number;
-}
-
 export interface BindingClaim {
 	did: string;
 	rev: string;
@@ -143,11 +139,6 @@ export function successorAt(binding: Binding, observedUs: number): string | null
 /** Network order of two claims; the same microsecond is broken by DID, so every delivery order agrees. */
 function claimsBefore(a: EarliestClaim, b: EarliestClaim): boolean {
 	return a.timeUs < b.timeUs || (a.timeUs === b.timeUs && a.did < b.did);
-}
-
-/** Repo revisions are TIDs: within one repo, a later commit has a lexicographically greater rev. */
-export function isNewerRev(incoming: string, existing: string): boolean {
-	return incoming > existing;
 }
 
 /** The moderators in force at `observedUs`: those of the newest revision then owner had observed by then. */

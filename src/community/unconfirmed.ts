@@ -7,8 +7,7 @@
  * index when a binding change makes it able to count. Whatever strangers send, this is all it costs the
  * community. docs/trust-model.md states the bound.
  */
-import type { IndexOp } from '../shared/index-op';
-import { isNewerRev } from './rules';
+import { isNewerRev, type IndexOp } from '../shared/index-op';
 
 export const UNCONFIRMED_PER_DID = 10;
 export const UNCONFIRMED_MAX = 1_000;

@@ -7,15 +7,15 @@
  */
 import type { CommunityConfigRecord } from '../lexicon/validate';
 import type { CommunityId } from '../shared/hashtag';
-import type { IndexOp, RecordRef } from '../shared/index-op';
+import { isNewerRev, type IndexOp, type RecordRef } from '../shared/index-op';
 import { addCounts, authorCountsDelta, authorPostsRange, isCounted, NO_CHANGE, postsBy, removePosts, storedAuthorState } from './counts';
 import { CommunityReader } from './reader';
-import { RETENTION_MS } from './retention';
+import { RETENTION_MS } from '../shared/retention';
 import { forgetUnconfirmed, holdUnconfirmed, unconfirmedFor, type UnconfirmedKind } from './unconfirmed';
 import { communityOfConfigUri } from '../shared/at-uri';
 import { isCommunityId } from '../shared/hashtag';
 import type { ParentLink } from './hierarchy';
-import { actionVerdict, authorState, configUrisOf, currentModerators, decideBinding, everStaff, isChildAccepted, isHidden, isNewerRev, targetKindOf, type ActionVerdict, type Binding } from './rules';
+import { actionVerdict, authorState, configUrisOf, currentModerators, decideBinding, everStaff, isChildAccepted, isHidden, targetKindOf, type ActionVerdict, type Binding } from './rules';
 
 /** Why an op changed nothing. */
 export type SkipReason =

@@ -18,6 +18,9 @@ export type AccountProof =
 	/** No answer to judge: the DID does not resolve, names no PDS, or the PDS failed. Try again later. */
 	| { verdict: 'unavailable'; reason: string };
 
+/** Asks the account's PDS whether it is active. */
+export type AccountProver = (did: string) => Promise<AccountProof>;
+
 export async function proveAccountStatus(did: string, resolver: CachedDidResolver, options: { fetch?: typeof fetch } = {}): Promise<AccountProof> {
 	let pds: string | undefined;
 	try {

@@ -39,6 +39,9 @@ export type RecordProof =
 	/** No answer to judge: the DID does not resolve, names no PDS or key, or the PDS failed or timed out. Try again later. */
 	| { verdict: 'unavailable'; reason: string };
 
+/** Asks the author's PDS for a record's proof (the consumer and the rebuild take one). */
+export type Prover = (ref: RecordUri) => Promise<RecordProof>;
+
 export async function proveRecord(ref: RecordUri, resolver: CachedDidResolver, options: { fetch?: typeof fetch } = {}): Promise<RecordProof> {
 	const proof = await proveWith(ref, resolver, options, false);
 	// The key may have rotated or the repo moved since the document was cached: read it again, once.

@@ -4,11 +4,10 @@
  * signatures, so without this a hostile Jetstream instance could forge an owner, an approval or a hide.
  * Posts grant nothing and are many: they are never proven.
  */
-import type { AccountProof } from '../identity/account-status';
-import type { RecordProof } from '../identity/record-proof';
+import type { AccountProof, AccountProver } from '../identity/account-status';
+import type { Prover, RecordProof } from '../identity/record-proof';
 import { CONFIG_COLLECTION, parseRecordUri, type RecordUri } from '../shared/at-uri';
-import { isNewerRev } from '../community/rules';
-import type { IndexOp } from '../shared/index-op';
+import { isNewerRev, type IndexOp } from '../shared/index-op';
 import { forEachLimited } from '../shared/pool';
 
 /**
@@ -17,10 +16,6 @@ import { forEachLimited } from '../shared/pool';
  */
 export const PROOFS_PER_BATCH = 50;
 
-/** Asks the author's PDS for a record's proof. */
-export type Prover = (ref: RecordUri) => Promise<RecordProof>;
-/** Asks the account's PDS whether it is active (identity/account-status.ts). */
-export type AccountProver = (did: string) => Promise<AccountProof>;
 
 export type AuthorityVerdict =
 	/** The repo bears the op out: apply it. */

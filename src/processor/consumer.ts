@@ -12,13 +12,16 @@ import { didResolverFor } from '../identity/did-resolver';
 import { proveAccountStatus } from '../identity/account-status';
 import { proveRecord } from '../identity/record-proof';
 import { communityObject, receiverObject } from '../objects';
-import { sendPacked, sized } from '../receiver/pack';
+import { sendPacked, sized } from '../shared/queue-message';
 import type { DropReason } from '../shared/drop-reasons';
 import type { CommunityId } from '../shared/hashtag';
-import type { FirehoseMessage, IndexOp } from '../shared/index-op';
-import { checkAuthority, needsProof, PROOFS_PER_BATCH, type AccountProver, type Prover } from './authority';
+import type { IndexOp } from '../shared/index-op';
+import type { FirehoseMessage } from '../shared/queue-message';
+import type { AccountProver } from '../identity/account-status';
+import type { Prover } from '../identity/record-proof';
+import { checkAuthority, needsProof, PROOFS_PER_BATCH } from './authority';
 import { parseAccountFrame, parseJetstreamFrame } from './parse-event';
-import { routeAccount, routeCommit } from './to-ops';
+import { routeAccount, routeCommit } from '../shared/route-commit';
 
 /**
  * Community calls one batch may make. Workers allow 1,000 subrequests per invocation; events past the

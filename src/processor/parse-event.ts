@@ -6,17 +6,8 @@
  * or one with a space would make an at-uri the AppView refuses, and a moderator could not hide it.
  */
 import { isDid, isNsid, isRecordKey, isTid } from '@atcute/lexicons/syntax';
-export interface CommitEvent {
-	did: string;
-	timeUs: number;
-	operation: 'create' | 'update' | 'delete';
-	collection: string;
-	rkey: string;
-	/** Repo revision of the commit (a TID; later commits to a repo sort higher). */
-	rev: string;
-	cid: string | null;
-	record: unknown;
-}
+import { isObject } from '../shared/is-object';
+import type { AccountEvent, CommitEvent } from '../shared/route-commit';
 
 /** `detail` says what is wrong with a malformed frame, for logs; only the reason is counted. */
 export type ParseDrop = { reason: 'malformed'; detail: string } | { reason: 'not_commit' };
@@ -60,13 +51,6 @@ export function parseJetstreamFrame(frame: unknown): ParseResult {
 	};
 }
 
-/** A Jetstream `account` event: whether the account is active, and why not. */
-export interface AccountEvent {
-	did: string;
-	timeUs: number;
-	active: boolean;
-	status: string | null;
-}
 
 /** Parses an `account` frame (untrusted JSON text); null for anything else or a malformed one. Never throws. */
 export function parseAccountFrame(frame: unknown): AccountEvent | null {
@@ -86,8 +70,4 @@ export function parseAccountFrame(frame: unknown): AccountEvent | null {
 
 function bad(detail: string): ParseResult {
 	return { ok: false, drop: { reason: 'malformed', detail } };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -10,7 +10,7 @@
  */
 import { mainSchema as postSchema } from '@atcute/bluesky/types/app/feed/post';
 import { safeParse } from '@atcute/lexicons/validations';
-import { RETENTION_MS } from '../community/retention';
+import { RETENTION_MS } from '../shared/retention';
 import { validateRecord, type CommunityConfigRecord } from '../lexicon/validate';
 import { CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
 import { communityIdsInPost, type CommunityId } from '../shared/hashtag';

@@ -5,7 +5,7 @@
 import { readConfig } from '../config';
 import { didResolverFor } from '../identity/did-resolver';
 import { proveRecord } from '../identity/record-proof';
-import type { Prover } from '../processor/authority';
+import type { Prover } from '../identity/record-proof';
 import { Crawler, noRequests } from './network';
 
 export interface CrawlNetwork {

@@ -6,10 +6,10 @@
  * are also sent back by themselves, a few at a time (replayAuthority): a PDS that was down for a day
  * must not leave people "joined but not a member" until an operator notices.
  */
-import { TOMBSTONE_RETENTION_MS } from '../community/retention';
-import type { FirehoseMessage } from '../shared/index-op';
+import { TOMBSTONE_RETENTION_MS } from '../shared/retention';
+import type { FirehoseMessage } from '../shared/queue-message';
 import { cheapTimeUs } from './filter';
-import { sendPacked, sized } from './pack';
+import { sendPacked, sized } from '../shared/queue-message';
 
 export interface DeadLetter {
 	/** One event (or a queue body of unknown shape), as JSON text. */

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { EarliestClaim } from '../community/rules';
+import type { EarliestClaim } from '../shared/index-op';
+import { MAX_MESSAGE_BYTES } from '../shared/queue-message';
+import { utf8Length } from '../shared/utf8';
 import { MAX_COMMUNITIES_PER_POST, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
-import { classifyFrame, MAX_FUTURE_US, MAX_MESSAGE_BYTES, utf8Length, type EarliestClaimOf, type FrameVerdict, type PriorRoutes } from './filter';
+import { classifyFrame, MAX_FUTURE_US, type EarliestClaimOf, type FrameVerdict, type PriorRoutes } from './filter';
 
 const DID = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
 const OWNER = 'did:plc:ownerzzzzzzzzzzzzzzzzzzz';

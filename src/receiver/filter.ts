@@ -7,11 +7,10 @@
 import { communityOfConfigUri } from '../shared/at-uri';
 import type { DropReason } from '../shared/drop-reasons';
 import { communityIdsInPost, isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
-import type { EarliestClaim } from '../community/rules';
-import type { FirehoseMessage } from '../shared/index-op';
-
-/** Queue messages are limited to 128 KB; no valid post or Atrarium record comes near this. */
-export const MAX_MESSAGE_BYTES = 120_000;
+import type { EarliestClaim } from '../shared/index-op';
+import { MAX_MESSAGE_BYTES, type FirehoseMessage } from '../shared/queue-message';
+import { utf8Length } from '../shared/utf8';
+import { isObject } from '../shared/is-object';
 
 export type FrameVerdict =
 	| { verdict: 'drop'; reason: DropReason; timeUs: number | null }
@@ -139,22 +138,4 @@ function union(a: readonly CommunityId[], b: readonly CommunityId[]): CommunityI
 export function cheapTimeUs(frame: string): number | null {
 	const match = TIME_US.exec(frame.slice(0, 300));
 	return match ? Number(match[1]) : null;
-}
-
-export function utf8Length(text: string): number {
-	let bytes = 0;
-	for (let i = 0; i < text.length; i++) {
-		const code = text.charCodeAt(i);
-		if (code < 0x80) bytes += 1;
-		else if (code < 0x800) bytes += 2;
-		else if (code >= 0xd800 && code < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-			bytes += 4; // a surrogate pair: one 4-byte code point
-			i++;
-		} else bytes += 3; // other BMP characters, and lone surrogates (encoded as U+FFFD)
-	}
-	return bytes;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

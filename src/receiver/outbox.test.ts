@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ALICE, newRkey, post } from '../../tests/workerd/_support/records';
+import { MAX_PACKED_BYTES, packEvents, sendBatches, sized, type FirehoseMessage } from '../shared/queue-message';
+import { utf8Length } from '../shared/utf8';
 import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, Outbox } from './outbox';
 
 describe('limits', () => {
@@ -322,5 +325,30 @@ describe('bufferedBytes', () => {
 		expect(outbox.bufferedBytes).toBe(500);
 		outbox.reset();
 		expect(outbox.bufferedBytes).toBe(0);
+	});
+});
+
+describe('a flush as the queue takes it', () => {
+	const postEvent = (text: string): FirehoseMessage => ({ frame: JSON.stringify(post(ALICE, newRkey(), text)), priorRoutes: [] });
+
+	it('packs a full outbox flush into at most two messages and one sendBatch', () => {
+		const outbox = new Outbox<FirehoseMessage>(0);
+		for (const { event, bytes } of sized(Array.from({ length: 5_000 }, (_, i) => postEvent(`flush ${i} ${'z'.repeat(i % 90)}`)))) {
+			outbox.add(event, bytes, JSON.parse(event.frame).time_us);
+		}
+		const batch = outbox.take()!;
+		expect(batch.messages.length).toBeLessThanOrEqual(MAX_BATCH_MESSAGES);
+		const flushBytes = batch.sizes.reduce((sum, n) => sum + n, 0);
+		expect(flushBytes).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+		const packed = packEvents(batch.messages.map((event, i) => ({ event, bytes: batch.sizes[i]! })));
+		// Every event, the same objects in order, each message within the limit (packing itself: shared/queue-message.test.ts).
+		const carried = packed.flatMap((message) => message.events);
+		expect(carried).toHaveLength(batch.messages.length);
+		carried.forEach((event, i) => expect(event).toBe(batch.messages[i]));
+		for (const message of packed) expect(utf8Length(JSON.stringify(message))).toBeLessThanOrEqual(MAX_PACKED_BYTES);
+		expect(packed.length).toBeLessThanOrEqual(2);
+		const batches = sendBatches(packed);
+		expect(batches).toHaveLength(1);
+		expect(batches[0]).toEqual(packed);
 	});
 });

@@ -11,8 +11,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { readConfig, type Transport } from '../config';
 import { addDrops, noDrops, type DropCounts, type DropReason } from '../shared/drop-reasons';
-import type { CommunityId } from '../shared/hashtag';
-import type { FirehoseMessage } from '../shared/index-op';
+import type { FirehoseMessage } from '../shared/queue-message';
 import { meteredSql, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import { reconnectDelayMs } from './backoff';
@@ -22,7 +21,7 @@ import { classifyFrame } from './filter';
 import { gapOf, type Gap } from './gap';
 import { RECEIVER_MIGRATIONS } from './migrations';
 import { Outbox, type Batch } from './outbox';
-import { sendPacked } from './pack';
+import { sendPacked } from '../shared/queue-message';
 import { RouteMemory } from './route-memory';
 
 const WANTED_COLLECTIONS = ['app.bsky.feed.post', 'net.atrarium.*'];

@@ -4,8 +4,8 @@
  * earliest config claim seen (so a later claim is refused even when the queue delivers it first). Post
  * routes age out after 8 days; the rest are kept (a membership's delete may come much later).
  */
-import type { EarliestClaim } from '../community/rules';
-import { isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
+import type { EarliestClaim } from '../shared/index-op';
+import { isCommunityId, type CommunityId } from '../shared/hashtag';
 
 const POST_ROUTE_RETENTION_MS = 8 * 24 * 60 * 60 * 1000;
 

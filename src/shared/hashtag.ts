@@ -10,6 +10,7 @@
  * ignored. So `#atr_0123abcd,` and `(#atr_0123abcd)` match, while `foo#atr_0123abcd`, `#atr_0123abcd9`
  * and `#atr_0123abcd_x` do not.
  */
+import { isObject } from './is-object';
 
 export type CommunityId = string & { readonly __brand: 'CommunityId' };
 
@@ -108,8 +109,4 @@ function addTag(found: Set<CommunityId>, tag: unknown): void {
 	if (typeof tag !== 'string') return;
 	const id = communityIdOfTag(tag);
 	if (id) found.add(id);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null;
 }

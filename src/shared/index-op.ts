@@ -3,8 +3,13 @@
  * events and API registrations both become IndexOps, so the community applies one set of rules.
  */
 import type { CommunityConfigRecord, MembershipRecord, ModerationActionRecord } from '../lexicon/validate';
-import type { EarliestClaim } from '../community/rules';
 import type { CommunityId } from './hashtag';
+
+/** The earliest config claim on an id the receiver has seen on the firehose (a later claim binds nothing). */
+export interface EarliestClaim {
+	did: string;
+	timeUs: number;
+}
 
 /** Which record, in which repo, at which repo revision (a TID: later revisions sort higher). */
 export interface RecordRef {
@@ -21,6 +26,11 @@ export interface RecordRef {
 	via: 'firehose' | 'api' | 'rebuild';
 }
 
+/** Repo revisions are TIDs: within one repo, a later commit has a lexicographically greater rev. */
+export function isNewerRev(incoming: string, existing: string): boolean {
+	return incoming > existing;
+}
+
 export type IndexOp =
 	| { type: 'post.put'; ref: RecordRef; cid: string; createdAt: string; communities: CommunityId[] }
 	| { type: 'post.delete'; ref: RecordRef }
@@ -32,31 +42,3 @@ export type IndexOp =
 	| { type: 'moderation.delete'; ref: RecordRef }
 	/** A Jetstream account event: `ref.uri` is `at://<did>`. */
 	| { type: 'account.status'; ref: RecordRef; active: boolean; status: string | null };
-
-/**
- * One firehose event as the queue carries it: the raw frame plus what the receiver decided about it.
- * Events travel packed, many to a queue message (PackedMessage), and each is handled on its own.
- */
-export interface FirehoseMessage {
-	frame: string;
-	/** Communities an earlier version of this record was routed to (needed for updates and deletes). */
-	priorRoutes: CommunityId[];
-	/** For a post: the communities the receiver routed it to (tagged ids with a config claim, plus prior routes). */
-	routes?: CommunityId[];
-	/**
-	 * For a community config: the earliest claim on its id the receiver had seen when it passed this frame
-	 * on. The queue does not keep order; this lets a community refuse a later claim delivered first.
-	 */
-	earliestClaim?: EarliestClaim;
-	/** Times the consumer already failed to apply this event (it is sent again on its own until it succeeds or is dead-lettered). */
-	attempts?: number;
-	/** Times its proof found no answer (the author's PDS down or slow): sent again on a longer schedule of its own. */
-	proofAttempts?: number;
-	/** Times the receiver sent it back from the dead letters by itself (receiver/dead-letter-store.ts, replayAuthority). */
-	autoReplays?: number;
-}
-
-/** A queue message: many events, within the queue's 128 KB per message. */
-export interface PackedMessage {
-	events: FirehoseMessage[];
-}

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { monthlyCost, PRICES, SEED_SCENARIO } from '../../bench/report';
 import { SyntheticStream } from '../../bench/synthetic-stream';
 import { parseJetstreamFrame } from '../../src/processor/parse-event';
-import { routeCommit } from '../../src/processor/to-ops';
-import { utf8Length } from '../../src/receiver/filter';
+import { routeCommit } from '../../src/shared/route-commit';
+import { utf8Length } from '../../src/shared/utf8';
 
 describe('SyntheticStream', () => {
 	const stream = new SyntheticStream({ seed: 1, communities: 102, membersPerCommunity: 20, randomTagCommunities: 100 });

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAccountFrame, parseJetstreamFrame } from '../../src/processor/parse-event';
-import { routeCommit } from '../../src/processor/to-ops';
+import { routeCommit } from '../../src/shared/route-commit';
 import { validateRecord } from '../../src/lexicon/validate';
 import { parseRecordUri } from '../../src/shared/at-uri';
 import type { CommunityId } from '../../src/shared/hashtag';

@@ -9,7 +9,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest';
 import { directoryObject } from '../../src/objects';
 import { parseJetstreamFrame } from '../../src/processor/parse-event';
-import { routeCommit } from '../../src/processor/to-ops';
+import { routeCommit } from '../../src/shared/route-commit';
 import type { CommunityId } from '../../src/shared/hashtag';
 import { community, Ingest } from './_support/ingest';
 import { ALICE, config } from './_support/records';

@@ -7,11 +7,12 @@
  */
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
-import type { RecordProof } from '../../src/identity/record-proof';
-import { PROOFS_PER_BATCH, type AccountProver, type Prover } from '../../src/processor/authority';
+import type { AccountProver } from '../../src/identity/account-status';
+import type { Prover, RecordProof } from '../../src/identity/record-proof';
+import { PROOFS_PER_BATCH } from '../../src/processor/authority';
 import { planBatch, processFirehoseBatch } from '../../src/processor/consumer';
 import { atUri } from '../../src/shared/at-uri';
-import type { FirehoseMessage } from '../../src/shared/index-op';
+import type { FirehoseMessage } from '../../src/shared/queue-message';
 import type { JetstreamEvent } from '../../sandbox/jetstream/server';
 import { community, feedOf, Ingest } from './_support/ingest';
 import { action, ALICE, BOB, CAROL, CID, config, configUri, membership, newRkey, nextTimeUs, post, postUri, remove, tidAt } from './_support/records';

@@ -6,7 +6,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { RETENTION_MS } from '../../src/community/retention';
+import { RETENTION_MS } from '../../src/shared/retention';
 import type { CommunityCounts, CommunitySummary, MemberView } from '../../src/shared/views';
 import type { CommunityId } from '../../src/shared/hashtag';
 import { community, Ingest } from './_support/ingest';

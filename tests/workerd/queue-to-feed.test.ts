@@ -4,7 +4,7 @@
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { RETENTION_MS } from '../../src/community/retention';
+import { RETENTION_MS } from '../../src/shared/retention';
 import { community, deliverBodies, feedOf, Ingest } from './_support/ingest';
 import { action, ALICE, BOB, CAROL, config, configUri, membership, newRkey, nextTimeUs, post, postUri, remove } from './_support/records';
 

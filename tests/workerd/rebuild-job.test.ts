@@ -8,7 +8,7 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { CachedDidResolver } from '../../src/identity/did-resolver';
-import type { Prover } from '../../src/processor/authority';
+import type { Prover } from '../../src/identity/record-proof';
 import { RebuildJob } from '../../src/rebuild/job';
 import { Crawler, noRequests, type ListedRecord } from '../../src/rebuild/network';
 import { parseRecordUri } from '../../src/shared/at-uri';

@@ -6,10 +6,10 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
 import { expect } from 'vitest';
 import worker from '../../../src/index';
-import type { EarliestClaim } from '../../../src/community/rules';
+import type { EarliestClaim } from '../../../src/shared/index-op';
 import { classifyFrame } from '../../../src/receiver/filter';
 import type { CommunityId } from '../../../src/shared/hashtag';
-import type { FirehoseMessage, PackedMessage } from '../../../src/shared/index-op';
+import type { FirehoseMessage, PackedMessage } from '../../../src/shared/queue-message';
 import type { JetstreamEvent } from '../../../sandbox/jetstream/server';
 
 let messageSeq = 0;

@@ -3,8 +3,7 @@
  * avatar). Cached per page load; a person who cannot be resolved is shown by their DID.
  */
 import { getAtprotoHandle, getPdsEndpoint } from '@atcute/identity';
-import type { Did } from '@atcute/lexicons/syntax';
-import { didResolverFor } from '../../../src/identity/did-resolver';
+import { resolveDidDocument } from '../../../client/identity';
 
 export interface Person {
 	did: string;
@@ -26,7 +25,7 @@ async function resolvePerson(plcUrl: string, did: string): Promise<Person> {
 	const unknown: Person = { did, handle: null, pds: null, displayName: null, avatar: null };
 	let doc;
 	try {
-		doc = await didResolverFor(new URL(plcUrl)).resolve(did as Did);
+		doc = await resolveDidDocument(plcUrl, did);
 	} catch {
 		return unknown;
 	}

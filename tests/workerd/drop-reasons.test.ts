@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ALICE, BOB, config, configUri, membership, post } from '../../tests/workerd/_support/records';
-import { planBatch } from '../processor/consumer';
-import { classifyFrame } from '../receiver/filter';
-import { addDrops, DROP_REASONS, isDropReason, noDrops } from './drop-reasons';
+import { ALICE, BOB, config, configUri, membership, post } from './_support/records';
+import { planBatch } from '../../src/processor/consumer';
+import { classifyFrame } from '../../src/receiver/filter';
+import { addDrops, DROP_REASONS, isDropReason, noDrops } from '../../src/shared/drop-reasons';
 
 const REASONS = DROP_REASONS.map((d) => d.reason);
 const A = '0123abcd';

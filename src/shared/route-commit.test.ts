@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { EarliestClaim } from '../community/rules';
-import { MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
-import type { IndexOp, RecordRef } from '../shared/index-op';
-import type { CommitEvent } from './parse-event';
-import { routeCommit, type CommitSource, type Routing } from './to-ops';
+import { MAX_ROUTES_PER_RECORD, type CommunityId } from './hashtag';
+import type { EarliestClaim, IndexOp, RecordRef } from './index-op';
+import { routeCommit, type CommitEvent, type CommitSource, type Routing } from './route-commit';
 
 const DID = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
 const OWNER = 'did:plc:bob2zzzzzzzzzzzzzzzzzzzz';

@@ -3,13 +3,45 @@
  * out as few messages as fit: each at most MAX_PACKED_BYTES of JSON, and one sendBatch at most
  * MAX_SEND_BYTES in all. Pure.
  */
-import type { FirehoseMessage, PackedMessage } from '../shared/index-op';
-import { utf8Length } from './filter';
+import type { CommunityId } from './hashtag';
+import type { EarliestClaim } from './index-op';
+import { utf8Length } from './utf8';
+
+/** Queue messages are limited to 128 KB; no valid post or Atrarium record comes near this. */
+export const MAX_MESSAGE_BYTES = 120_000;
 
 /** Below the queue's 128 KB per message, with room for the envelope. */
 export const MAX_PACKED_BYTES = 120_000;
 /** Below sendBatch's 256 KB per call. */
 export const MAX_SEND_BYTES = 240_000;
+
+/**
+ * One firehose event as the queue carries it: the raw frame plus what the receiver decided about it.
+ * Events travel packed, many to a queue message (PackedMessage), and each is handled on its own.
+ */
+export interface FirehoseMessage {
+	frame: string;
+	/** Communities an earlier version of this record was routed to (needed for updates and deletes). */
+	priorRoutes: CommunityId[];
+	/** For a post: the communities the receiver routed it to (tagged ids with a config claim, plus prior routes). */
+	routes?: CommunityId[];
+	/**
+	 * For a community config: the earliest claim on its id the receiver had seen when it passed this frame
+	 * on. The queue does not keep order; this lets a community refuse a later claim delivered first.
+	 */
+	earliestClaim?: EarliestClaim;
+	/** Times the consumer already failed to apply this event (it is sent again on its own until it succeeds or is dead-lettered). */
+	attempts?: number;
+	/** Times its proof found no answer (the author's PDS down or slow): sent again on a longer schedule of its own. */
+	proofAttempts?: number;
+	/** Times the receiver sent it back from the dead letters by itself (receiver/dead-letter-store.ts, replayAuthority). */
+	autoReplays?: number;
+}
+
+/** A queue message: many events, within the queue's 128 KB per message. */
+export interface PackedMessage {
+	events: FirehoseMessage[];
+}
 
 export interface SizedEvent {
 	event: FirehoseMessage;
@@ -79,4 +111,3 @@ export async function sendPacked(queue: Queue, events: readonly SizedEvent[], op
 	}
 	return sent;
 }
-

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ALICE, BOB, CAROL, config, membership, newRkey, nextTimeUs, post, remove, tidAt } from '../../tests/workerd/_support/records';
-import type { CommunityId } from '../shared/hashtag';
-import type { FirehoseMessage, PackedMessage } from '../shared/index-op';
-import { MAX_MESSAGE_BYTES, utf8Length } from './filter';
-import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, Outbox } from './outbox';
-import { MAX_PACKED_BYTES, MAX_SEND_BYTES, packEvents, sendBatches, sized, type SizedEvent } from './pack';
+import type { CommunityId } from './hashtag';
+import { MAX_MESSAGE_BYTES, MAX_PACKED_BYTES, MAX_SEND_BYTES, packEvents, sendBatches, sized, type FirehoseMessage, type PackedMessage, type SizedEvent } from './queue-message';
+import { utf8Length } from './utf8';
 
 const A = '0123abcd' as CommunityId;
 const B = '89abcdef' as CommunityId;
@@ -225,23 +223,6 @@ describe('packEvents', () => {
 		];
 		expect(packEvents(given)).toEqual([{ events: [a] }, { events: [b] }]);
 		expect(packEvents(sized([a, b]))).toEqual([{ events: [a, b] }]);
-	});
-
-	it('packs a full outbox flush into at most two messages and one sendBatch', () => {
-		const outbox = new Outbox<FirehoseMessage>(0);
-		for (const { event, bytes } of sized(Array.from({ length: 5_000 }, (_, i) => postEvent(`flush ${i} ${'z'.repeat(i % 90)}`)))) {
-			outbox.add(event, bytes, JSON.parse(event.frame).time_us);
-		}
-		const batch = outbox.take()!;
-		expect(batch.messages.length).toBeLessThanOrEqual(MAX_BATCH_MESSAGES);
-		const flushBytes = batch.sizes.reduce((sum, n) => sum + n, 0);
-		expect(flushBytes).toBeLessThanOrEqual(MAX_BATCH_BYTES);
-		const packed = packEvents(batch.messages.map((event, i) => ({ event, bytes: batch.sizes[i]! })));
-		expectPacked(batch.messages, packed, MAX_PACKED_BYTES);
-		expect(packed.length).toBeLessThanOrEqual(2);
-		const batches = sendBatches(packed);
-		expect(batches).toHaveLength(1);
-		expect(batches[0]).toEqual(packed);
 	});
 });
 

@@ -1,10 +1,8 @@
-/** 7-day retention of a community's index: expired rows are deleted by index range, never by a full scan. */
+/** Expiry of a community's index (shared/retention.ts): expired rows are deleted by index range, never by a full scan. */
+import { RETENTION_MS, TOMBSTONE_RETENTION_MS } from '../shared/retention';
 import { removePosts } from './counts';
 import { expireUnconfirmed } from './unconfirmed';
 
-export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
-/** Tombstones outlive the posts they guard, so a late replay of a deleted post stays deleted. */
-export const TOMBSTONE_RETENTION_MS = RETENTION_MS + 24 * 60 * 60 * 1000;
 
 /**
  * Deletes posts, tombstones and held records (unconfirmed.ts) past retention, taking the expired posts off the summary's count (run it

@@ -1,15 +1,35 @@
 /**
- * The heavyweight filter: turns one parsed Jetstream commit into IndexOps, grouped by the community each
- * goes to. Validates records (lexicons for net.atrarium.*, the post lexicon for posts). Pure; never throws.
+ * Routing a commit: turns one commit into IndexOps, grouped by the community each goes to, the same way
+ * for the firehose (processor/consumer.ts) and the API (api/register-record.ts). Validates records
+ * (lexicons for net.atrarium.*, the post lexicon for posts). Pure; never throws.
  */
 import { mainSchema as postSchema } from '@atcute/bluesky/types/app/feed/post';
 import { safeParse } from '@atcute/lexicons/validations';
 import { isAtrariumCollection, onlyStricterThanProtocol, validateRecord } from '../lexicon/validate';
-import { atUri, communityOfConfigUri } from '../shared/at-uri';
-import { communityIdsInPost, isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from '../shared/hashtag';
-import type { EarliestClaim } from '../community/rules';
-import type { IndexOp, RecordRef } from '../shared/index-op';
-import type { AccountEvent, CommitEvent } from './parse-event';
+import { atUri, communityOfConfigUri } from './at-uri';
+import { communityIdsInPost, isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from './hashtag';
+import type { EarliestClaim, IndexOp, RecordRef } from './index-op';
+
+/** One Jetstream commit, parsed (processor/parse-event.ts) or read from a PDS (api/register-record.ts). */
+export interface CommitEvent {
+	did: string;
+	timeUs: number;
+	operation: 'create' | 'update' | 'delete';
+	collection: string;
+	rkey: string;
+	/** Repo revision of the commit (a TID; later commits to a repo sort higher). */
+	rev: string;
+	cid: string | null;
+	record: unknown;
+}
+
+/** A Jetstream `account` event: whether the account is active, and why not. */
+export interface AccountEvent {
+	did: string;
+	timeUs: number;
+	active: boolean;
+	status: string | null;
+}
 
 export type RoutingDrop =
 	| { reason: 'unwanted_collection'; collection: string }
