@@ -5,7 +5,7 @@
  *   3. the Worker in workerd (`wrangler dev`), pointed at the bridge and the local PLC, receiver started
  *   4. on first start, seed accounts, communities and posts
  * With `--appview` the network also runs Bluesky's reference AppView on a throwaway PostgreSQL, and
- * starts empty every time. Ports and the folder can be changed with ATRARIUM_* variables (see README).
+ * starts empty every time. Ports and the folder can be changed with ATRARIUM_* variables (see docs/operations.md).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';

@@ -2,7 +2,7 @@
  * Atrarium's Worker: the table of contents.
  *
  *   Jetstream -> FirehoseReceiver (receiver/) -> queue firehose-events -> processor/ -> CommunityFeedGenerator (community/)
- *   HTTP -> api/ (lexicons, health, operator routes; feed and community routes as they land)
+ *   HTTP -> api/app.ts: the feed generator (feed/), the community API, lexicons, health, operator routes (api/)
  */
 import { createApp } from './api/app';
 import { processFirehoseBatch } from './processor/consumer';
