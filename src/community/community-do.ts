@@ -23,6 +23,7 @@ import { CommunityReader, WITHHELD_PAGE, type FeedResult, type MemberPageResult 
 import { ReportBook, type Report, type ReportOutcome } from './reports';
 import { nextExpiryMs, pruneExpired } from './expiry';
 import { isStaffNow } from './rules';
+import { rebuildTarget } from './replace-index';
 import { CommunityWriter, needsStorage, skippedInEmpty, type ApplyResult } from './writer';
 
 export interface CommunityStats {
@@ -85,7 +86,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		const exists = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
 		this.schemaVersion = exists ? applyMigrations(ctx.storage, COMMUNITY_MIGRATIONS) : null;
 		this.storage = withOverride(ctx.storage, 'sql', meteredSql(ctx.storage.sql, this.meter));
-		this.rebuild = new RebuildJob(this.storage);
+		this.rebuild = new RebuildJob(this.storage, rebuildTarget(this.storage));
 		this.links = new CommunityLinks({
 			env,
 			storage: this.storage,

@@ -89,7 +89,7 @@ export class CommunityLinks {
 			if (key === link.toldKey) continue;
 			try {
 				await communityObject(this.host.env, link.childId as CommunityId).hearFromParent(myId, link.childUri, side);
-				this.host.storage.sql.exec('UPDATE child_links SET told_key = ? WHERE child_uri = ?', key, link.childUri);
+				this.writer().childTold(link.childUri, key);
 			} catch (error) {
 				console.warn(JSON.stringify({ event: 'child_unreachable', child: link.childId, error: String(error) }));
 				await this.retrySoon();

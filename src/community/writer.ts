@@ -100,6 +100,11 @@ export class CommunityWriter {
 		});
 	}
 
+	/** A parent's side: what it last told a child about their link (links.ts tells again only on change). */
+	childTold(childUri: string, key: string): void {
+		this.sql.exec('UPDATE child_links SET told_key = ? WHERE child_uri = ?', key, childUri);
+	}
+
 	/**
 	 * The parent's word on this community's link (hierarchy.ts), or null for no parent: stored with who is
 	 * blocked there, and everyone whose standing it touches recomputed. Returns whether anything changed.

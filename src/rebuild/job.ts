@@ -11,9 +11,6 @@
  * Until `finish` the feed serves the old index and the firehose keeps writing to it, so a rebuild loses
  * neither reads nor events. Records are staged in SQLite, so a restart resumes where it stopped.
  */
-import { CommunityReader } from '../community/reader';
-import { CommunityWriter } from '../community/writer';
-import { clearUnconfirmed } from '../community/unconfirmed';
 import { atUri, CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
@@ -44,10 +41,30 @@ type JobRow = {
 	result: string | null;
 };
 
+/** The index after a rebuild replaced it. */
+export interface RebuiltIndex {
+	members: number;
+	pending: number;
+	posts: number;
+	hiddenPosts: number;
+	blockedUsers: number;
+}
+
+/** What a rebuild asks of the community's index, which owns its tables (community/replace-index.ts). */
+export interface RebuildTarget {
+	/** Empties what the repos say again and applies `staged`, then `journal`, inside the caller's transaction. */
+	replaceIndex(communityId: CommunityId, staged: IndexOp[], journal: readonly IndexOp[], options: { keepObservedTimes: boolean; nowMs: number }): RebuiltIndex;
+	/** The configs of the community's former owners other than `ownerDid` (handover outlives a rebuild). */
+	formerConfigUris(ownerDid: string): string[];
+}
+
 export class RebuildJob {
 	private readonly sql: SqlStorage;
 
-	constructor(private readonly storage: DurableObjectStorage) {
+	constructor(
+		private readonly storage: DurableObjectStorage,
+		private readonly target: RebuildTarget,
+	) {
 		this.sql = storage.sql;
 	}
 
@@ -261,46 +278,15 @@ export class RebuildJob {
 		return [...memberships, ...actions, ...posts];
 	}
 
-	/**
-	 * Replaces the index with the staged ops, then applies the journal over it, in one transaction. Unless
-	 * the rebuild is fresh, the times the index had already observed are kept: a post keeps its place, an
-	 * action its order, the owner's binding its time.
-	 */
+	/** Replaces the index with the staged ops, then the journal over it, in one transaction. */
 	private finish(row: JobRow, nowMs: number): void {
 		this.storage.transactionSync(() => {
-			const keep = row.fresh === 0;
-			const postTimes = new Map(keep ? this.sql.exec<{ uri: string; t: number }>('SELECT uri, indexed_us AS t FROM posts').toArray().map((r) => [r.uri, r.t]) : []);
-			const actionTimes = new Map(keep ? this.sql.exec<{ k: string; t: number }>("SELECT uri || ' ' || cid AS k, observed_us AS t FROM actions").toArray().map((r) => [r.k, r.t]) : []);
-			const bound = keep ? this.sql.exec<{ owner_did: string; bound_us: number }>('SELECT owner_did, bound_us FROM binding').toArray()[0] : undefined;
-
-			for (const table of ['binding', 'config_revisions', 'memberships', 'actions', 'posts', 'authors', 'hidden_posts', 'child_links']) this.sql.exec(`DELETE FROM ${table}`);
-			this.sql.exec('UPDATE counts SET members = 0, pending = 0, posts = 0');
-			clearUnconfirmed(this.sql);
-
 			const staged = this.sql.exec<{ op: string }>('SELECT op FROM rebuild_ops ORDER BY kind, seq').toArray().map((r) => JSON.parse(r.op) as IndexOp);
-			for (const op of staged) {
-				if (op.type === 'post.put') op.ref.observedUs = postTimes.get(op.ref.uri) ?? op.ref.observedUs;
-				if (op.type === 'moderation.put') op.ref.observedUs = actionTimes.get(`${op.ref.uri} ${op.cid}`) ?? op.ref.observedUs;
-				if (op.type === 'config.put' && bound?.owner_did === op.ref.did) op.ref.observedUs = Math.min(bound.bound_us, op.ref.observedUs);
-			}
-			const writer = new CommunityWriter(this.storage, row.community_id, () => nowMs);
-			writer.apply(staged);
 			const journal = this.sql.exec<{ op: string }>('SELECT op FROM rebuild_journal ORDER BY seq').toArray().map((r) => JSON.parse(r.op) as IndexOp);
-			writer.apply(journal);
-
-			const reader = new CommunityReader(this.storage);
-			const counts = reader.counts();
-			const count = (query: string) => this.sql.exec<{ n: number }>(query).one().n;
 			const kinds = (kind: number) => staged.filter((op) => KIND[op.type as keyof typeof KIND] === kind).length;
-			const result = {
-				members: counts.members,
-				pending: counts.pending,
-				posts: counts.posts,
-				hiddenPosts: count('SELECT count(*) AS n FROM hidden_posts'),
-				blockedUsers: count('SELECT count(*) AS n FROM authors WHERE blocked = 1'),
-				liveOpsReapplied: journal.length,
-				staged: { configs: kinds(0), memberships: kinds(1), actions: kinds(2), posts: kinds(3) },
-			};
+			const stagedKinds = { configs: kinds(0), memberships: kinds(1), actions: kinds(2), posts: kinds(3) };
+			const rebuilt = this.target.replaceIndex(row.community_id, staged, journal, { keepObservedTimes: row.fresh === 0, nowMs });
+			const result = { ...rebuilt, liveOpsReapplied: journal.length, staged: stagedKinds };
 			this.sql.exec('DELETE FROM rebuild_ops');
 			this.sql.exec('DELETE FROM rebuild_journal');
 			this.sql.exec("UPDATE rebuild SET phase = 'done', finished_ms = ?, error = NULL, result = ?", nowMs, JSON.stringify(result));
@@ -322,7 +308,7 @@ export class RebuildJob {
 
 	private readOf(row: JobRow, did: string, rev: string): RepoRead {
 		// The index's former owners (handover) outlive the rebuild: their configs are still this community's.
-		const formerConfigUris = this.sql.exec<{ config_uri: string }>('SELECT config_uri FROM former_owners WHERE did != ?', row.owner_did).toArray().map((r) => r.config_uri);
+		const formerConfigUris = this.target.formerConfigUris(row.owner_did);
 		return { communityId: row.community_id, configUri: atUri(row.owner_did, CONFIG_COLLECTION, row.community_id), formerConfigUris, did, rev, startedUs: row.started_us };
 	}
 

@@ -9,6 +9,7 @@ import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { CachedDidResolver } from '../../src/identity/did-resolver';
 import type { Prover } from '../../src/identity/record-proof';
+import { rebuildTarget } from '../../src/community/replace-index';
 import { RebuildJob } from '../../src/rebuild/job';
 import { Crawler, noRequests, type ListedRecord } from '../../src/rebuild/network';
 import { parseRecordUri } from '../../src/shared/at-uri';
@@ -93,7 +94,7 @@ async function rebuild(id: string, net: ScriptedNetwork, between?: (apply: (ops:
 		// run here, on the scripted network, not by the alarm it sets.
 		await instance.startRebuild(id as CommunityId, ALICE);
 		await state.storage.deleteAlarm();
-		const job = new RebuildJob(state.storage);
+		const job = new RebuildJob(state.storage, rebuildTarget(state.storage));
 		const network = { crawler: net.crawler(), prove: net.prove, relayUrl: new URL('https://relay.test'), now: () => Date.now() + waited };
 		let waited = 0;
 		for (let step = 0; job.active() && step < 50; step++) {
