@@ -8,7 +8,7 @@ import { readConfig } from '../config';
 import { ApiError, invalidRequest, notFound } from '../errors';
 import { feedUriOf } from '../feed/feed-uri';
 import { communityObject, directoryObject } from '../objects';
-import { isCommunityId, type CommunityId } from '../shared/hashtag';
+import { configHashtagMatches, isCommunityId, type CommunityId } from '../shared/hashtag';
 import { API_METHODS } from './methods';
 import { parseLimit } from './params';
 import { registerRecord } from './register-record';
@@ -26,7 +26,7 @@ const MAX_CHILDREN_LISTED = 200;
 export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 	app.post('/api/communities', async (c) => {
 		const registered = await registerRecord(c, 'net.atrarium.community.config', API_METHODS.registerCommunity, (record, ref) =>
-			typeof record.hashtag === 'string' && record.hashtag.toLowerCase() !== `#atr_${ref.rkey}` ? `hashtag must be #atr_${ref.rkey}, the record key` : null,
+			typeof record.hashtag === 'string' && !configHashtagMatches(record.hashtag, ref.rkey) ? `hashtag must be #atr_${ref.rkey}, the record key` : null,
 		);
 		const id = registered.ref.rkey as CommunityId;
 		const community = communityObject(c.env, id);

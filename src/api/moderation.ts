@@ -9,7 +9,7 @@
  */
 import type { Hono } from 'hono';
 import type { ActionVerdict } from '../community/rules';
-import type { OpOutcome } from '../community/writer';
+import type { OpOutcome } from '../community/outcome';
 import { ApiError } from '../errors';
 import { MODERATION_ROUTES } from './methods';
 import { registerRecord } from './register-record';

@@ -7,7 +7,7 @@
  * decide who owns a community (see rules.decideBinding).
  */
 import type { Context } from 'hono';
-import type { OpOutcome } from '../community/writer';
+import type { OpOutcome } from '../community/outcome';
 import { readConfig } from '../config';
 import { ApiError, invalidRequest } from '../errors';
 import { didResolverFor } from '../identity/did-resolver';

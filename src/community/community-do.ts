@@ -24,7 +24,8 @@ import { ReportBook, type Report, type ReportOutcome } from './reports';
 import { nextExpiryMs, pruneExpired } from './expiry';
 import { isStaffNow } from './rules';
 import { rebuildTarget } from './replace-index';
-import { CommunityWriter, needsStorage, skippedInEmpty, type ApplyResult } from './writer';
+import { needsStorage, skippedInEmpty, type ApplyResult } from './outcome';
+import { CommunityWriter } from './writer';
 
 export interface CommunityStats {
 	/** Null for an object that has never stored anything. */
@@ -269,7 +270,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			pagesFromMemory: this.pagesFromMemory,
 			databaseBytes: this.schemaVersion === null ? 0 : sql.databaseSize,
 			posts: count('SELECT count(*) AS n FROM posts'),
-			members: count('SELECT count(*) AS n FROM authors WHERE member = 1'),
+			members: count('SELECT count(*) AS n FROM authors WHERE member = 1 AND blocked = 0'), // counted members, as the summary (counts.isCounted)
 			tombstones: count('SELECT count(*) AS n FROM tombstones'),
 			retentionAlarm: this.schemaVersion === null ? null : await this.ctx.storage.getAlarm(),
 		};

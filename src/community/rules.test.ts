@@ -51,7 +51,7 @@ const binding = (over: Partial<Binding> = {}): Binding => ({
 	configUri: CONFIG_URI,
 	configRev: REV2,
 	boundUs: T,
-	deleted: false,
+	closed: false,
 	accessType: 'open',
 	revisions: [revision(REV2, T, [MOD])],
 	...over,
@@ -130,7 +130,7 @@ describe('decideBinding', () => {
 		});
 
 		it('treats a deleted binding the same', () => {
-			const deleted = binding({ deleted: true });
+			const deleted = binding({ closed: true });
 			expect(decideBinding(deleted, claim({ rev: REV3, seenUs: null }))).toEqual({ decision: 'update', boundUs: T });
 			expect(decideBinding(deleted, claim({ rev: REV2, seenUs: null }))).toEqual({ decision: 'keep', boundUs: T });
 			expect(decideBinding(deleted, claim({ did: STRANGER, rev: REV3, seenUs: null }))).toEqual({ decision: 'ignore', reason: 'unconfirmed_claim' });
@@ -215,7 +215,7 @@ describe('decideBinding', () => {
 		});
 
 		it('treats a deleted binding the same', () => {
-			const deleted = binding({ deleted: true });
+			const deleted = binding({ closed: true });
 			expect(decideBinding(deleted, claim({ rev: REV3, seenUs: T + 10 }))).toEqual({ decision: 'update', boundUs: T });
 			expect(decideBinding(deleted, claim({ rev: REV1, seenUs: T - 10 }))).toEqual({ decision: 'keep', boundUs: T - 10 });
 		});
@@ -262,7 +262,7 @@ describe('decideBinding', () => {
 		});
 
 		it('treats a deleted binding the same', () => {
-			const deleted = binding({ deleted: true });
+			const deleted = binding({ closed: true });
 			expect(decideBinding(deleted, claim({ did: STRANGER, seenUs: T - 1 }))).toEqual({ decision: 'bind', boundUs: T - 1 });
 			expect(decideBinding(deleted, claim({ did: STRANGER, seenUs: T }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
 			expect(decideBinding(deleted, claim({ did: STRANGER, seenUs: T + 1 }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
@@ -302,7 +302,7 @@ describe('handover', () => {
 		for (const seenUs of [T + 50, T + 250]) expect(decideBinding(offered, claim({ did: SUCCESSOR, seenUs }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
 		expect(decideBinding(offered, claim({ did: SUCCESSOR, seenUs: T + 150, deletes: true }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
 		expect(decideBinding(offered, claim({ did: SUCCESSOR, seenUs: null }))).toEqual({ decision: 'ignore', reason: 'unconfirmed_claim' });
-		expect(decideBinding({ ...offered, deleted: true }, claim({ did: SUCCESSOR, seenUs: T + 150 }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
+		expect(decideBinding({ ...offered, closed: true }, claim({ did: SUCCESSOR, seenUs: T + 150 }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
 	});
 
 	it('ignores a stranger while an offer is open', () => {
@@ -470,8 +470,8 @@ describe('roleOf', () => {
 	});
 
 	it('ignores deletion', () => {
-		expect(roleOf(OWNER, binding({ deleted: true }))).toBe('owner');
-		expect(roleOf(MOD, binding({ deleted: true }))).toBe('moderator');
+		expect(roleOf(OWNER, binding({ closed: true }))).toBe('owner');
+		expect(roleOf(MOD, binding({ closed: true }))).toBe('moderator');
 	});
 });
 
@@ -495,7 +495,7 @@ describe('isStaffNow', () => {
 
 	it('counts nobody once deleted or without a binding', () => {
 		for (const did of [OWNER, MOD, STRANGER]) {
-			expect(isStaffNow(did, binding({ deleted: true }))).toBe(false);
+			expect(isStaffNow(did, binding({ closed: true }))).toBe(false);
 			expect(isStaffNow(did, null)).toBe(false);
 		}
 	});
@@ -543,9 +543,9 @@ describe('actionVerdict', () => {
 
 	it('rejects every action of a deleted binding as closed', () => {
 		for (const authorDid of [OWNER, MOD, STRANGER]) {
-			expect(actionVerdict(action('hide_post', T + 10, { authorDid }), binding({ deleted: true }))).toEqual({ counts: false, reason: 'closed' });
+			expect(actionVerdict(action('hide_post', T + 10, { authorDid }), binding({ closed: true }))).toEqual({ counts: false, reason: 'closed' });
 		}
-		expect(actionVerdict(action('hide_post', T + 10, { authorDid: STRANGER, communityUri: OTHER_CONFIG_URI }), binding({ deleted: true }))).toEqual({
+		expect(actionVerdict(action('hide_post', T + 10, { authorDid: STRANGER, communityUri: OTHER_CONFIG_URI }), binding({ closed: true }))).toEqual({
 			counts: false,
 			reason: 'closed',
 		});
@@ -726,7 +726,7 @@ describe('decidingAction', () => {
 	it('is null without a binding or once deleted', () => {
 		const actions = [action('hide_post', T + 10, { authorDid: OWNER })];
 		expect(decidingAction(actions, 'hide_post', null)).toBeNull();
-		expect(decidingAction(actions, 'hide_post', binding({ deleted: true }))).toBeNull();
+		expect(decidingAction(actions, 'hide_post', binding({ closed: true }))).toBeNull();
 	});
 });
 
@@ -763,7 +763,7 @@ describe('latestSays', () => {
 
 	it('says off without a binding or once deleted', () => {
 		expect(latestSays([action('hide_post', T + 10, { authorDid: OWNER })], 'hide_post', null)).toBe(false);
-		expect(latestSays([action('hide_post', T + 10, { authorDid: OWNER })], 'hide_post', binding({ deleted: true }))).toBe(false);
+		expect(latestSays([action('hide_post', T + 10, { authorDid: OWNER })], 'hide_post', binding({ closed: true }))).toBe(false);
 	});
 });
 
@@ -932,8 +932,8 @@ describe('authorState', () => {
 	it('reports nothing once the binding is deleted', () => {
 		const actions = [action('block_user', T + 10, { authorDid: OWNER }), action('approve_member', T + 10, { authorDid: OWNER })];
 		for (const did of [OWNER, MOD, MEMBER]) {
-			expect(authorState({ did, hasActiveMembership: true, actions }, binding({ deleted: true }))).toEqual(none);
-			expect(authorState({ did, hasActiveMembership: true, actions }, binding({ deleted: true, accessType: 'invite-only' }))).toEqual(none);
+			expect(authorState({ did, hasActiveMembership: true, actions }, binding({ closed: true }))).toEqual(none);
+			expect(authorState({ did, hasActiveMembership: true, actions }, binding({ closed: true, accessType: 'invite-only' }))).toEqual(none);
 		}
 	});
 
@@ -976,7 +976,7 @@ describe('isHidden', () => {
 
 	it('is not hidden without a binding or once deleted', () => {
 		expect(isHidden([action('hide_post', T + 10)], null)).toBe(false);
-		expect(isHidden([action('hide_post', T + 10)], binding({ deleted: true }))).toBe(false);
+		expect(isHidden([action('hide_post', T + 10)], binding({ closed: true }))).toBe(false);
 	});
 });
 

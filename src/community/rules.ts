@@ -34,7 +34,8 @@ export interface Binding {
 	configRev: string;
 	/** The earliest firehose time of any of the owner's claims for this id; an earlier claim elsewhere would win. */
 	boundUs: number;
-	deleted: boolean;
+	/** The owner deleted the config: the community is closed (the `deleted` column of `binding`). */
+	closed: boolean;
 	accessType: 'open' | 'invite-only';
 	/** Every revision of the owners' configs observed so far: the roles at any point in time. */
 	revisions: readonly ConfigRevision[];
@@ -91,7 +92,7 @@ export function decideBinding(current: Binding | null, claim: BindingClaim): Bin
 		return { decision: isNewerRev(claim.rev, current.configRev) ? 'update' : 'keep', boundUs };
 	}
 	// Handover: the successor's config, observed while the owner's config in force named them.
-	if (!claim.deletes && !current.deleted && successorAt(current, claim.seenUs) === claim.did) return { decision: 'handover', handedUs: claim.seenUs };
+	if (!claim.deletes && !current.closed && successorAt(current, claim.seenUs) === claim.did) return { decision: 'handover', handedUs: claim.seenUs };
 	const former = current.formerOwners?.find((owner) => owner.did === claim.did);
 	if (former) return withdrewBeforeHandover(current, former, claim, claim.seenUs) ? { decision: 'revert' } : { decision: 'ignore', reason: 'later_claim' };
 	const before = claimsBefore({ did: claim.did, timeUs: seenUs }, { did: current.ownerDid, timeUs: current.boundUs });
@@ -172,7 +173,7 @@ export function everStaff(binding: Binding): Set<string> {
 
 /** Staff now: the owner and the current moderators, while the community is not closed. */
 export function isStaffNow(did: string, binding: Binding | null): boolean {
-	return !!binding && !binding.deleted && roleOf(did, binding) !== 'member';
+	return !!binding && !binding.closed && roleOf(did, binding) !== 'member';
 }
 
 export interface StoredAction {
@@ -194,7 +195,7 @@ export type ActionVerdict = { counts: true } | { counts: false; reason: 'no_comm
  */
 export function actionVerdict(action: StoredAction, binding: Binding | null): ActionVerdict {
 	if (!binding) return { counts: false, reason: 'no_community' };
-	if (binding.deleted) return { counts: false, reason: 'closed' };
+	if (binding.closed) return { counts: false, reason: 'closed' };
 	if (!configUrisOf(binding).includes(action.communityUri)) return { counts: false, reason: 'other_config' };
 	if (action.authorDid !== ownerAt(binding, action.observedUs) && !moderatorsAt(binding, action.observedUs).includes(action.authorDid)) {
 		return { counts: false, reason: 'not_staff' };
@@ -259,7 +260,7 @@ export interface AuthorState {
 }
 
 export function authorState(facts: AuthorFacts, binding: Binding | null): AuthorState {
-	if (!binding || binding.deleted) return { member: false, pending: false, blocked: false };
+	if (!binding || binding.closed) return { member: false, pending: false, blocked: false };
 	const staff = isStaffNow(facts.did, binding);
 	const approved = binding.accessType === 'open' || latestSays(facts.actions, 'approve_member', binding);
 	// The owner is never blocked in their own community, by its staff or by a parent's (the parent can release the child).

@@ -12,7 +12,7 @@
  */
 import { validateRecord } from '../lexicon/validate';
 import { CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
-import { isCommunityId, type CommunityId } from '../shared/hashtag';
+import { configHashtagMatches, isCommunityId, type CommunityId } from '../shared/hashtag';
 import { forEachLimited } from '../shared/pool';
 import type { CrawlRequests } from '../shared/views';
 import { CrawlError, noRequests } from './network';
@@ -171,7 +171,7 @@ export class DirectoryRebuild {
 				if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
 				if (proof.verdict !== 'held') continue;
 				const valid = validateRecord(CONFIG_COLLECTION, proof.record);
-				if (valid.ok && valid.value.hashtag.toLowerCase() === `#atr_${ref.rkey}`) ids.push(ref.rkey);
+				if (valid.ok && configHashtagMatches(valid.value.hashtag, ref.rkey)) ids.push(ref.rkey);
 			}
 			cursor = listed.cursor;
 			if (!cursor) break;

@@ -13,7 +13,7 @@ import { safeParse } from '@atcute/lexicons/validations';
 import { RETENTION_MS } from '../shared/retention';
 import { validateRecord, type CommunityConfigRecord } from '../lexicon/validate';
 import { CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
-import { communityIdsInPost, type CommunityId } from '../shared/hashtag';
+import { communityIdsInPost, configHashtagMatches, type CommunityId } from '../shared/hashtag';
 import type { IndexOp, RecordRef } from '../shared/index-op';
 import type { ListedRecord } from './network';
 
@@ -78,7 +78,7 @@ export function provenOp(read: RepoRead, collection: typeof MEMBERSHIP | typeof 
 export function configOp(read: RepoRead, cid: string, value: unknown): { ok: true; op: IndexOp; record: CommunityConfigRecord } | { ok: false; reason: string } {
 	const valid = validateRecord(CONFIG_COLLECTION, value);
 	if (!valid.ok) return { ok: false, reason: `the owner's config is not valid: ${valid.message}` };
-	if (valid.value.hashtag.toLowerCase() !== `#atr_${read.communityId}`) return { ok: false, reason: `the owner's config names ${valid.value.hashtag}, not #atr_${read.communityId}` };
+	if (!configHashtagMatches(valid.value.hashtag, read.communityId)) return { ok: false, reason: `the owner's config names ${valid.value.hashtag}, not #atr_${read.communityId}` };
 	const ref: RecordRef = { uri: read.configUri, did: read.did, rkey: read.communityId, rev: read.rev, observedUs: read.startedUs, via: 'rebuild' };
 	return { ok: true, op: { type: 'config.put', ref, cid, record: valid.value, earliestClaim: null }, record: valid.value };
 }

@@ -38,6 +38,11 @@ export function hashtagOf(id: CommunityId): string {
 	return `#atr_${id}`;
 }
 
+/** Whether a config's hashtag names the id that is its record key (any ASCII case): else it binds nothing. */
+export function configHashtagMatches(hashtag: unknown, rkey: string): boolean {
+	return typeof hashtag === 'string' && hashtag.toLowerCase() === `#atr_${rkey}`;
+}
+
 /** The community id named by a hashtag (`#atr_0123abcd`, any ASCII case), or null. */
 export function communityIdOfHashtag(hashtag: string): CommunityId | null {
 	if (!hashtag.startsWith('#')) return null;
