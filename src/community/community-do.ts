@@ -11,7 +11,6 @@ import { networkOf } from '../rebuild/steps';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
 import type { CommunityCounts, CommunitySummary, MemberView, ModerationLogEntry, RebuildStatus, ReportedPost } from '../shared/views';
-import { Lru } from '../shared/lru';
 import { meteredSql, withOverride, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import type { FeedPosition } from './feed-cursor';
@@ -19,7 +18,8 @@ import type { MixRow } from './feed-mix';
 import type { ParentSide } from './hierarchy';
 import { CommunityLinks } from './links';
 import { COMMUNITY_MIGRATIONS } from './migrations';
-import { CommunityReader, WITHHELD_PAGE, type FeedResult, type MemberPageResult } from './reader';
+import { FeedPages, type FeedResult } from './feed-page';
+import { CommunityReader, type MemberPageResult } from './reader';
 import { ReportBook, type Report, type ReportOutcome } from './reports';
 import { nextExpiryMs, pruneExpired } from './expiry';
 import { isStaffNow } from './rules';
@@ -60,16 +60,8 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	private readonly meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
 	private applyCalls = 0;
 	private feedReads = 0;
-	/**
-	 * Feed pages as last read, until the index next writes a row: between two posts, a page read again
-	 * (the AppView asks for the same first page over and over) is no query. Exact, never stale: every
-	 * write goes through the metered SQL, and any write clears them.
-	 */
-	private readonly pages = new Lru<string, FeedResult>(32);
-	private pagesAsOfWrites = 0;
-	/** Whether the feed mixes in the parent's posts, as last read; undefined until read since the last write. */
-	private mix: ReturnType<CommunityReader['mixPlan']> | undefined;
-	private pagesFromMemory = 0;
+	/** Feed pages (feed-page.ts): access, the page memory, plain and mixed pages. */
+	private readonly feed: FeedPages;
 	/** The object's storage as the index sees it: SQL metered, everything else as is. */
 	private readonly storage: DurableObjectStorage;
 	/** This index's rebuild from the authors' repos (its tables exist once the schema does). */
@@ -88,6 +80,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		this.schemaVersion = exists ? applyMigrations(ctx.storage, COMMUNITY_MIGRATIONS) : null;
 		this.storage = withOverride(ctx.storage, 'sql', meteredSql(ctx.storage.sql, this.meter));
 		this.rebuild = new RebuildJob(this.storage, rebuildTarget(this.storage));
+		this.feed = new FeedPages(env, this.meter);
 		this.links = new CommunityLinks({
 			env,
 			storage: this.storage,
@@ -214,28 +207,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	/** A feed page; `viewer` is the verified DID of the viewer's token, if any (a members-only feed needs a member). */
 	async getFeedSkeleton(_communityId: CommunityId, limit: number, cursor?: string, viewer: string | null = null): Promise<FeedResult> {
 		this.feedReads++;
-		// Any row written since the pages were read (a post, a hide, retention) may change any page.
-		if (this.meter.rowsWritten !== this.pagesAsOfWrites) {
-			this.pages.clear();
-			this.mix = undefined;
-			this.pagesAsOfWrites = this.meter.rowsWritten;
-		}
-		const reader = this.reader();
-		if (!reader) return { ok: false, error: 'UnknownFeed' };
-		// The mix changes only with a write here (the config, or the parent's word on the link).
-		const plan = this.mix === undefined ? (this.mix = reader.mixPlan()) : this.mix;
-		if (plan) return this.links.mixedFeed(reader, plan, limit, cursor, viewer);
-		const key = `${limit} ${cursor ?? ''}`;
-		const kept = this.pages.get(key);
-		if (kept) {
-			// A members-only page from memory is still for members only.
-			if (kept.ok && kept.membersOnly && reader.feedAccess(viewer) === 'withheld') return WITHHELD_PAGE;
-			this.pagesFromMemory++;
-			return kept;
-		}
-		const result = reader.feedSkeleton(limit, cursor, viewer);
-		if (result.ok && !result.withheld) this.pages.set(key, result);
-		return result;
+		return this.feed.page(this.reader(), limit, cursor, viewer);
 	}
 
 	/** A member's report of a post (community/reports.ts). */
@@ -267,7 +239,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			metering: { ...this.meter },
 			applyCalls: this.applyCalls,
 			feedReads: this.feedReads,
-			pagesFromMemory: this.pagesFromMemory,
+			pagesFromMemory: this.feed.fromMemory,
 			databaseBytes: this.schemaVersion === null ? 0 : sql.databaseSize,
 			posts: count('SELECT count(*) AS n FROM posts'),
 			members: count('SELECT count(*) AS n FROM authors WHERE member = 1 AND blocked = 0'), // counted members, as the summary (counts.isCounted)

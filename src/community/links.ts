@@ -1,22 +1,17 @@
 /**
- * CommunityLinks: one community's links to its parent and its children (hierarchy.ts), and its mixed
- * feed (feed-mix.ts), for the community's Durable Object. Objects talk to each other only here: a child
- * asks its parent when its config starts naming one; a parent tells each child its staff accepted
- * whenever its word changes (accepted, graduated now, who its staff block); a mixed feed reads the
- * parent's posts from the parent's object. A parent or child that cannot be reached is tried again.
+ * CommunityLinks: one community's links to its parent and its children (hierarchy.ts), for the
+ * community's Durable Object: a child asks its parent when its config starts naming one; a parent tells
+ * each child its staff accepted whenever its word changes (accepted, graduated now, who its staff block).
+ * A parent or child that cannot be reached is tried again. (A mixed feed reads its parent: feed-page.ts.)
  */
 import { communityObject } from '../objects';
 import type { CommunityId } from '../shared/hashtag';
-import { decodeCursor } from './feed-cursor';
-import { blendPage, decodeMixCursor, encodeMixCursor, isMixCursor, MIX_START, pageWithoutParent, type MixPage, type MixPosition, type MixRow } from './feed-mix';
 import { mayHaveChildren, parentSideKey, type ParentSide } from './hierarchy';
-import { WITHHELD_PAGE, type CommunityReader, type FeedResult } from './reader';
+import type { CommunityReader } from './reader';
 import { CommunityWriter } from './writer';
 
 /** How soon a parent or child that could not be reached is tried again. */
 const RETRY_MS = 30_000;
-/** Reads of the parent per mixed page, at most: its posts hidden or blocked here are passed over. */
-const PARENT_READS_PER_PAGE = 3;
 
 export interface LinkHost {
 	env: Env;
@@ -26,14 +21,6 @@ export interface LinkHost {
 	pushSummary(): Promise<void>;
 	/** Wake the object by `atMs` at the latest (its alarm calls `retry`). */
 	retryAt(atMs: number): Promise<void>;
-}
-
-/** Where a mixed walk stands; a plain cursor (the walk began before the mix) reads the parent from the same time. */
-function mixPositionOf(cursor: string | undefined): MixPosition | null {
-	if (cursor === undefined) return MIX_START;
-	if (isMixCursor(cursor)) return decodeMixCursor(cursor);
-	const position = decodeCursor(cursor);
-	return position ? { n: 0, own: position, parent: position } : null;
 }
 
 export class CommunityLinks {
@@ -107,54 +94,6 @@ export class CommunityLinks {
 	/** When the alarm must run again for a retry; null when none is due. */
 	retryAtMs(): number | null {
 		return this.retryDue ? Date.now() + RETRY_MS : null;
-	}
-
-	/**
-	 * A feed that mixes in its parent's posts: this community's own posts, and the parent's it serves,
-	 * blended by the config's shares (feed-mix.ts).
-	 */
-	async mixedFeed(
-		reader: CommunityReader,
-		plan: { parentId: string; share: { parent: number; total: number } },
-		limit: number,
-		cursor: string | undefined,
-		viewer: string | null,
-	): Promise<FeedResult> {
-		const access = reader.feedAccess(viewer);
-		if (access === 'unknown') return { ok: false, error: 'UnknownFeed' };
-		if (access === 'withheld') return WITHHELD_PAGE;
-		const at = mixPositionOf(cursor);
-		if (!at) return { ok: false, error: 'BadCursor' };
-		const own = reader.feedRows(at.own, limit + 1);
-		const parentPosts: MixRow[] = [];
-		let scannedTo = at.parent;
-		let parentComplete = false;
-		let page: MixPage | null = null;
-		try {
-			const parent = communityObject(this.host.env, plan.parentId as CommunityId);
-			// Posts hidden or blocked here are read and passed over: a few more reads fill the parent's share.
-			for (let round = 0; round < PARENT_READS_PER_PAGE && parentPosts.length <= limit; round++) {
-				const lent = await parent.lendPosts(scannedTo, limit + 1);
-				parentPosts.push(...reader.servedOfParents(lent.posts));
-				const last = lent.posts.at(-1);
-				if (last) scannedTo = { indexedUs: last.indexedUs, uri: last.uri };
-				if (!lent.more) {
-					parentComplete = true;
-					break;
-				}
-			}
-		} catch (error) {
-			// The parent cannot be read (even after a good round): this page is the community's own posts,
-			// and its cursor keeps the parent's place, so the next page reads it again and skips nothing.
-			console.warn(JSON.stringify({ event: 'parent_unreadable', parent: plan.parentId, error: String(error) }));
-			page = pageWithoutParent(own, at, limit);
-		}
-		page ??= blendPage({ own, parent: parentPosts, parentComplete, parentScannedTo: scannedTo, at, limit, share: plan.share });
-		return {
-			ok: true,
-			page: { feed: page.posts.map((post) => ({ post: post.uri })), ...(page.next ? { cursor: encodeMixCursor(page.next) } : {}) },
-			...(access === 'members' ? { membersOnly: true as const } : {}),
-		};
 	}
 
 	/**

@@ -1,28 +1,16 @@
 /**
- * CommunityReader: the read side of one community's SQLite index, for the feed, the API and the
- * directory. It decides nothing itself: roles and whether an action counts come from rules.ts.
+ * CommunityReader: the read side of one community's SQLite index (its queries), for the feed page
+ * (feed-page.ts), the API and the directory. It decides nothing itself: roles and whether an action
+ * counts come from rules.ts.
  */
 import type { CommunityCounts, CommunitySummary, MemberStatus, MemberView, ModerationLogEntry } from '../shared/views';
 import { readCounts } from './counts';
-import { decodeCursor, encodeCursor, FEED_START, type FeedPosition } from './feed-cursor';
+import type { FeedPosition } from './feed-cursor';
 import { decodeMemberCursor, encodeMemberCursor } from './member-cursor';
-import { decodeMixCursor, isMixCursor, parentShare, type FeedMixShares, type MixRow } from './feed-mix';
+import { parentShare, type FeedMixShares, type MixRow } from './feed-mix';
 import { linkCounts, type ParentLink } from './hierarchy';
 import { actionVerdict, configUrisOf, decidingAction, latestSays, pairOf, roleOf, currentModerators, type Binding, type StoredAction } from './rules';
 
-export interface FeedPage {
-	feed: { post: string }[];
-	cursor?: string;
-}
-
-/**
- * A page, or why there is none. `membersOnly`: the feed is served to members only (never cached for
- * everyone); `withheld`: the viewer is not a member, so the page is empty whatever the feed holds.
- */
-export type FeedResult = { ok: true; page: FeedPage; membersOnly?: true; withheld?: true } | { ok: false; error: 'UnknownFeed' | 'BadCursor' };
-
-/** What a members-only feed answers anyone who is not a member (logged out included): no posts, no cursor. */
-export const WITHHELD_PAGE: FeedResult = { ok: true, page: { feed: [] }, membersOnly: true, withheld: true };
 
 export interface MemberPage {
 	members: MemberView[];
@@ -332,32 +320,6 @@ export class CommunityReader {
 	/** Whether `did` counts as a member now (member and not blocked): who a members-only feed is served to. */
 	isCountedMember(did: string): boolean {
 		return this.sql.exec('SELECT 1 FROM authors WHERE did = ? AND member = 1 AND blocked = 0', did).toArray().length > 0;
-	}
-
-	/**
-	 * Newest first; hidden posts, blocked authors and non-members excluded; no cursor on the last page. A
-	 * members-only feed is read only for a `viewer` who is a member (WITHHELD_PAGE for anyone else).
-	 */
-	feedSkeleton(limit: number, cursor: string | undefined, viewer: string | null = null): FeedResult {
-		const access = this.feedAccess(viewer);
-		if (access === 'unknown') return { ok: false, error: 'UnknownFeed' };
-		if (access === 'withheld') return WITHHELD_PAGE;
-		const membersOnly = access === 'members';
-		// A mixed walk's cursor, once the mix has ended: it goes on through this community's own posts.
-		const mixed = cursor !== undefined && isMixCursor(cursor) ? decodeMixCursor(cursor) : undefined;
-		const position = cursor === undefined ? FEED_START : mixed !== undefined ? mixed?.own : decodeCursor(cursor);
-		if (!position) return { ok: false, error: 'BadCursor' };
-		const rows = this.feedRows(position, limit + 1);
-		const page = rows.slice(0, limit);
-		const last = page.at(-1);
-		return {
-			ok: true,
-			page: {
-				feed: page.map((row) => ({ post: row.uri })),
-				...(rows.length > limit && last ? { cursor: encodeCursor(last) } : {}),
-			},
-			...(membersOnly ? { membersOnly: true as const } : {}),
-		};
 	}
 
 	/**

@@ -1,20 +1,22 @@
 /**
- * Public feed pages in the Cache API (`caches.default`, one copy per Cloudflare location) and, in front
- * of it, in the isolate's memory (IsolatePages): a page that
- * reads the same for every viewer is served from there for FEED_CACHE_SECONDS, so repeated reads of a
- * page (the AppView asks for the same first page again and again) are no Durable Object request. Nothing
- * purges an entry: a hide, block or delete shows once the copies made before it expire, at most the TTL
- * after the community applied it.
+ * Public feed pages, cached in the Worker. A read is answered by the first of three that has the page:
+ * 1. the isolate's memory (IsolatePages, below), then
+ * 2. the Cache API (`caches.default`, one copy per Cloudflare location), both for FEED_CACHE_SECONDS and
+ *    only for pages that read the same for every viewer; then
+ * 3. the community's object, which keeps the pages it last read until its index next writes a row
+ *    (community/feed-page.ts: exact, never stale).
+ * So repeated reads of a page (the AppView asks for the same first page again and again) are no Durable
+ * Object request. Nothing purges 1 or 2: a hide, block or delete shows once the copies made before it
+ * expire, at most the TTL after the community applied it.
  */
-import type { FeedResult } from '../community/reader';
+import type { FeedResult } from '../community/feed-page';
 import { Lru } from '../shared/lru';
 import type { SkeletonParams } from './params';
 
 /**
- * Whether the community's answer may be shared with every viewer. Only pages are (errors never), and
- * every page is today, since every feed is public. Members-only feeds will answer per viewer: their
- * pages must return false here. The rule is applied when a page is stored, so a lookup for such a feed
- * simply misses.
+ * Whether the community's answer may be shared with every viewer: pages are (errors never), except a
+ * members-only feed's, which is answered per viewer. The rule is applied when a page is stored, so a
+ * lookup for such a feed simply misses.
  */
 export function cacheableFeed(result: FeedResult): boolean {
 	// A members-only page is for its viewer alone: the cache key has no viewer in it.
