@@ -164,7 +164,7 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 	// A queue that stops accepting sends (a fault we cannot cause otherwise), and a 20 KB budget instead
 	// of 16 MiB so the tests need not publish that much. The stall is a flag the object polls: a promise
 	// resolved from the test's own context would never wake the object's.
-	type Rigged = { env: Env; backlogBudgetBytes: number; queueStalled?: boolean; transport: 'tcp' | 'websocket' };
+	type Rigged = { env: Env; queueStalled?: boolean; stream: { backlogBudgetBytes: number; transport: 'tcp' | 'websocket' } };
 	const rig = (change: (receiver: Rigged) => void) => runInDurableObject(env.FIREHOSE_RECEIVER.getByName('main'), (instance) => change(instance as unknown as Rigged));
 	const stallQueue = () =>
 		rig((receiver) => {
@@ -175,12 +175,12 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 			};
 			receiver.queueStalled = true;
 			receiver.env = { ...receiver.env, FIREHOSE_EVENTS: { send: queue.send.bind(queue), sendBatch } as Queue };
-			receiver.backlogBudgetBytes = 20_000;
+			receiver.stream.backlogBudgetBytes = 20_000;
 		});
 	const unrig = () =>
 		rig((receiver) => {
 			receiver.env = env as Env;
-			receiver.backlogBudgetBytes = 16 * 1024 * 1024;
+			receiver.stream.backlogBudgetBytes = 16 * 1024 * 1024;
 		});
 	/**
 	 * 80 posts of about 450 bytes (a valid post: under 300 graphemes), 100 ms apart in stream time: twice
@@ -229,7 +229,7 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 	}, 30_000);
 
 	it('on the runtime WebSocket, which cannot pause, over budget it closes, drains, and resumes from a later checkpoint: every post once', async () => {
-		await rig((receiver) => void (receiver.transport = 'websocket'));
+		await rig((receiver) => void (receiver.stream.transport = 'websocket'));
 		await fetch(`${control}/drop`, { method: 'POST' });
 		await waitFor(async () => expect(await receiverStatus()).toMatchObject({ connected: true, transport: 'websocket' }));
 		const before = await feedOf(id);
@@ -253,7 +253,7 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		expect(resumed.length).toBeGreaterThanOrEqual(1);
 		expect(resumed.at(-1)! + REWIND_US).toBeGreaterThanOrEqual(waiting.cursor!);
 		await unrig();
-		await rig((receiver) => void (receiver.transport = 'tcp'));
+		await rig((receiver) => void (receiver.stream.transport = 'tcp'));
 		await fetch(`${control}/drop`, { method: 'POST' });
 		await waitFor(async () => expect(await receiverStatus()).toMatchObject({ connected: true, transport: 'tcp' }));
 	}, 30_000);

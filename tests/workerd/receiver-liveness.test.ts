@@ -8,7 +8,8 @@ import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext
 import { describe, expect, inject, it, vi } from 'vitest';
 import worker from '../../src/index';
 import { HANDSHAKE_DEADLINE_MS } from '../../src/receiver/jetstream-connection';
-import { TCP_FALLBACK_AFTER, type ReceiverStatus } from '../../src/receiver/receiver-do';
+import type { ReceiverStatus } from '../../src/receiver/receiver-do';
+import { TCP_FALLBACK_AFTER } from '../../src/receiver/stream';
 
 const control = inject('jetstreamControl');
 const jetstreamUrl = `${control.replace(/^http/, 'ws').replace(/\/control$/, '')}/subscribe`;
