@@ -134,7 +134,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 
 	/** A parent's posts lent to a child's feed (the child applies its own hides and blocks). */
 	lendPosts(after: FeedPosition, limit: number): { posts: (MixRow & { authorDid: string })[]; more: boolean } {
-		return this.reader()?.lentPosts(after, limit) ?? { posts: [], more: false };
+		return this.reader()?.feed.lent(after, limit) ?? { posts: [], more: false };
 	}
 
 	/** A parent's side: the child configs its staff accepted (and released). */

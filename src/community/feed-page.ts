@@ -82,7 +82,7 @@ export class FeedPages {
 		if (refused) return refused;
 		const at = mixPositionOf(cursor);
 		if (!at) return { ok: false, error: 'BadCursor' };
-		const own = reader.feedRows(at.own, limit + 1);
+		const own = reader.feed.rows(at.own, limit + 1);
 		const parentPosts: MixRow[] = [];
 		let scannedTo = at.parent;
 		let parentComplete = false;
@@ -92,7 +92,7 @@ export class FeedPages {
 			// Posts hidden or blocked here are read and passed over: a few more reads fill the parent's share.
 			for (let round = 0; round < PARENT_READS_PER_PAGE && parentPosts.length <= limit; round++) {
 				const lent = await parent.lendPosts(scannedTo, limit + 1);
-				parentPosts.push(...reader.servedOfParents(lent.posts));
+				parentPosts.push(...reader.feed.servedOfParents(lent.posts));
 				const last = lent.posts.at(-1);
 				if (last) scannedTo = { indexedUs: last.indexedUs, uri: last.uri };
 				if (!lent.more) {
@@ -123,7 +123,7 @@ function plainPage(reader: CommunityReader, limit: number, cursor: string | unde
 	const mixed = cursor !== undefined && isMixCursor(cursor) ? decodeMixCursor(cursor) : undefined;
 	const position = cursor === undefined ? FEED_START : mixed !== undefined ? mixed?.own : decodeCursor(cursor);
 	if (!position) return { ok: false, error: 'BadCursor' };
-	const rows = reader.feedRows(position, limit + 1);
+	const rows = reader.feed.rows(position, limit + 1);
 	const page = rows.slice(0, limit);
 	const last = page.at(-1);
 	return {
