@@ -8,7 +8,7 @@ import type { Agent } from '@atproto/api';
 import { API_METHODS, MODERATION_ROUTES } from '../src/api/methods';
 import { communityIdOfHashtag, communityIdsInText, hashtagOf, isCommunityId, newCommunityId } from '../src/shared/hashtag';
 import type { CommunityCounts, CommunitySummary, DashboardConfig, MemberStatus, MemberView, ModerationLogEntry, ReportedPost } from '../src/shared/views';
-import type { StageStanding } from '../src/community/stages';
+import type { StageStanding } from '../src/community/links/stages';
 import { detectFacets } from './facets';
 
 export type { DashboardConfig, MemberStatus, MemberView, ModerationLogEntry };

@@ -3,7 +3,7 @@
  * members (paged), and its moderation log (public GETs). Reads of an id nobody bound answer 404 and store nothing.
  */
 import type { Context, Hono } from 'hono';
-import { stageStanding } from '../community/stages';
+import { stageStanding } from '../community/links/stages';
 import { readConfig } from '../config';
 import { ApiError, invalidRequest, notFound } from '../errors';
 import { feedUriOf } from '../feed/feed-uri';

@@ -5,10 +5,10 @@
  */
 import type { CommunityCounts, CommunitySummary, MemberStatus, MemberView, ModerationLogEntry } from '../shared/views';
 import { readCounts } from './counts';
-import { FeedRows } from './feed-rows';
+import { FeedRows } from './feed/feed-rows';
 import { decodeMemberCursor, encodeMemberCursor } from './member-cursor';
-import { parentShare, type FeedMixShares } from './feed-mix';
-import { linkCounts, type ParentLink } from './hierarchy';
+import { parentShare, type FeedMixShares } from './feed/feed-mix';
+import { linkCounts, type ParentLink } from './links/hierarchy';
 import { actionVerdict, configUrisOf, decidingAction, latestSays, pairOf, roleOf, currentModerators, type Binding, type StoredAction } from './rules';
 
 

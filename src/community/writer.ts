@@ -12,7 +12,7 @@ import { RETENTION_MS } from '../shared/retention';
 import { BindingWriter } from './binding-writer';
 import { addCounts, isCounted, NO_CHANGE, removePosts, storedAuthorState } from './counts';
 import { Derivation } from './derive';
-import type { ParentLink } from './hierarchy';
+import type { ParentLink } from './links/hierarchy';
 import { skipped, stored, type ApplyResult, type OpOutcome } from './outcome';
 import { CommunityReader } from './reader';
 import { actionVerdict, configUrisOf, everStaff, targetKindOf, type ActionVerdict } from './rules';

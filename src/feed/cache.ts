@@ -9,7 +9,7 @@
  * Object request. Nothing purges 1 or 2: a hide, block or delete shows once the copies made before it
  * expire, at most the TTL after the community applied it.
  */
-import type { FeedResult } from '../community/feed-page';
+import type { FeedResult } from '../community/feed/feed-page';
 import { Lru } from '../shared/lru';
 import type { SkeletonParams } from './params';
 

@@ -14,7 +14,7 @@ import { AtpAgent } from '@atproto/api';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AtrariumClient, AtrariumService, type Community } from '../../client/atrarium-client';
-import { STAGE_CRITERIA } from '../../src/community/stages';
+import { STAGE_CRITERIA } from '../../src/community/links/stages';
 import { accessibilityViolations, launchChromium, screenshot } from '../support/browser';
 import { freeSandboxPorts, startSandboxProcess, type RunningSandbox, type SandboxPorts } from '../support/sandbox-process';
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { API_METHODS } from '../../src/api/methods';
-import { STAGE_CRITERIA } from '../../src/community/stages';
+import { STAGE_CRITERIA } from '../../src/community/links/stages';
 import { TestSandbox, type SandboxUser } from '../support/sandbox';
 
 const PARENT = 'a1600f01';

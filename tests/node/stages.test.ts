@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AtrariumClient, AtrariumService } from '../../client/atrarium-client';
-import { STAGE_CRITERIA } from '../../src/community/stages';
+import { STAGE_CRITERIA } from '../../src/community/links/stages';
 import { TestSandbox, type SandboxUser } from '../support/sandbox';
 
 let sandbox: TestSandbox;

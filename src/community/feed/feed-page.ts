@@ -4,13 +4,13 @@
  * feed-mix.ts), with their cursors. The object delegates getFeedSkeleton here in one line; the reader
  * (reader.ts) runs the queries. Before any of this, the Worker's page cache may answer (feed/cache.ts).
  */
-import { communityObject } from '../objects';
-import type { CommunityId } from '../shared/hashtag';
-import { Lru } from '../shared/lru';
-import type { SqlMeter } from '../storage/metered-sql';
+import { communityObject } from '../../objects';
+import type { CommunityId } from '../../shared/hashtag';
+import { Lru } from '../../shared/lru';
+import type { SqlMeter } from '../../storage/metered-sql';
 import { decodeCursor, encodeCursor, FEED_START } from './feed-cursor';
 import { blendPage, decodeMixCursor, encodeMixCursor, isMixCursor, MIX_START, pageWithoutParent, type MixPage, type MixPosition, type MixRow } from './feed-mix';
-import type { CommunityReader } from './reader';
+import type { CommunityReader } from '../reader';
 
 export interface FeedPage {
 	feed: { post: string }[];

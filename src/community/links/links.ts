@@ -4,11 +4,11 @@
  * each child its staff accepted whenever its word changes (accepted, graduated now, who its staff block).
  * A parent or child that cannot be reached is tried again. (A mixed feed reads its parent: feed-page.ts.)
  */
-import { communityObject } from '../objects';
-import type { CommunityId } from '../shared/hashtag';
+import { communityObject } from '../../objects';
+import type { CommunityId } from '../../shared/hashtag';
 import { mayHaveChildren, parentSideKey, type ParentSide } from './hierarchy';
-import type { CommunityReader } from './reader';
-import { CommunityWriter } from './writer';
+import type { CommunityReader } from '../reader';
+import { CommunityWriter } from '../writer';
 
 /** How soon a parent or child that could not be reached is tried again. */
 const RETRY_MS = 30_000;
