@@ -60,7 +60,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	private readonly meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
 	private applyCalls = 0;
 	private feedReads = 0;
-	/** Feed pages (feed-page.ts): access, the page memory, plain and mixed pages. */
+	/** Feed pages (feed/feed-page.ts): access, the page memory, plain and mixed pages. */
 	private readonly feed: FeedPages;
 	/** The object's storage as the index sees it: SQL metered, everything else as is. */
 	private readonly storage: DurableObjectStorage;
@@ -70,7 +70,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	private rebuilding: boolean | null = null;
 	/** API registrations waiting for the network to confirm who owns the id. */
 	private readonly bindingWaiters = new Set<() => void>();
-	/** This community's links to its parent and children (links.ts). */
+	/** This community's links to its parent and children (links/links.ts). */
 	private readonly links: CommunityLinks;
 
 	constructor(ctx: DurableObjectState, env: Env) {
@@ -120,7 +120,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		return result;
 	}
 
-	// ---- parents and children (links.ts) ----
+	// ---- parents and children (links/links.ts) ----
 
 	/** A parent's side of the link for one child config, as the child asks it when its config names this community. */
 	childSide(childUri: string): ParentSide {

@@ -1,6 +1,6 @@
 /**
  * CommunityReader: the read side of one community's SQLite index (its queries), for the feed page
- * (feed-page.ts), the API and the directory. It decides nothing itself: roles and whether an action
+ * (feed/feed-page.ts, its queries in feed/feed-rows.ts), the API and the directory. It decides nothing itself: roles and whether an action
  * counts come from rules.ts.
  */
 import type { CommunityCounts, CommunitySummary, MemberStatus, MemberView, ModerationLogEntry } from '../shared/views';

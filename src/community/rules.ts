@@ -247,7 +247,7 @@ export interface AuthorFacts {
 	actions: readonly StoredAction[];
 	/** The account is not active (deactivated, taken down, suspended, deleted...): its posts leave the feed until it is. */
 	accountInactive?: boolean;
-	/** Blocked in the parent community while the link counts (hierarchy.ts): a parent's block holds in its children. */
+	/** Blocked in the parent community while the link counts (links/hierarchy.ts): a parent's block holds in its children. */
 	blockedInParent?: boolean;
 }
 

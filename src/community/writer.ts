@@ -47,13 +47,13 @@ export class CommunityWriter {
 		});
 	}
 
-	/** A parent's side: what it last told a child about their link (links.ts tells again only on change). */
+	/** A parent's side: what it last told a child about their link (links/links.ts tells again only on change). */
 	childTold(childUri: string, key: string): void {
 		this.sql.exec('UPDATE child_links SET told_key = ? WHERE child_uri = ?', key, childUri);
 	}
 
 	/**
-	 * The parent's word on this community's link (hierarchy.ts), or null for no parent: stored with who is
+	 * The parent's word on this community's link (links/hierarchy.ts), or null for no parent: stored with who is
 	 * blocked there, and everyone whose standing it touches recomputed. Returns whether anything changed.
 	 */
 	setParentLink(link: ParentLink | null): boolean {

@@ -4,7 +4,7 @@
  * 2. the Cache API (`caches.default`, one copy per Cloudflare location), both for FEED_CACHE_SECONDS and
  *    only for pages that read the same for every viewer; then
  * 3. the community's object, which keeps the pages it last read until its index next writes a row
- *    (community/feed-page.ts: exact, never stale).
+ *    (community/feed/feed-page.ts: exact, never stale).
  * So repeated reads of a page (the AppView asks for the same first page again and again) are no Durable
  * Object request. Nothing purges 1 or 2: a hide, block or delete shows once the copies made before it
  * expire, at most the TTL after the community applied it.

@@ -1,8 +1,8 @@
 /**
  * One community's feed page, whole: who may read it (a members-only feed serves members), the page
  * memory, the plain page, and the mixed one (the parent's posts blended in by the config's shares,
- * feed-mix.ts), with their cursors. The object delegates getFeedSkeleton here in one line; the reader
- * (reader.ts) runs the queries. Before any of this, the Worker's page cache may answer (feed/cache.ts).
+ * feed-mix.ts), with their cursors. The object delegates getFeedSkeleton here in one line; feed-rows.ts
+ * runs the queries. Before any of this, the Worker's page cache may answer (feed/cache.ts).
  */
 import { communityObject } from '../../objects';
 import type { CommunityId } from '../../shared/hashtag';

@@ -9,7 +9,7 @@ export class FeedRows {
 	rows(position: FeedPosition, limit: number): (MixRow & { authorDid: string })[] {
 		return this.sql
 			.exec<{ uri: string; indexed_us: number; author_did: string }>(
-				// in_feed: the author is a member and not blocked (writer.ts keeps it), so no row outside the page is read.
+				// in_feed: the author is a member and not blocked (derive.ts keeps it), so no row outside the page is read.
 				`SELECT p.uri, p.indexed_us, p.author_did FROM posts p
 				 WHERE p.in_feed = 1 AND (p.indexed_us, p.uri) < (?1, ?2) -- a row value: an index range, even deep in the feed
 				   AND NOT EXISTS (SELECT 1 FROM hidden_posts h WHERE h.uri = p.uri)

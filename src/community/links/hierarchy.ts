@@ -2,7 +2,7 @@
  * Parent and child communities, as pure rules. A child names its parent in its config; the parent's
  * staff accept that config with an accept_child action (rules.isChildAccepted). The link counts while
  * both hold and the parent is graduated, declared and earned; while it counts, a user blocked in the
- * parent is blocked in the child, and the child's feed may mix in the parent's posts (feed-mix.ts).
+ * parent is blocked in the child, and the child's feed may mix in the parent's posts (feed/feed-mix.ts).
  * The parent's object decides its side and tells each child it accepted; the child decides the rest.
  */
 import { meets, type StageFigures } from './stages';

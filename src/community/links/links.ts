@@ -2,7 +2,7 @@
  * CommunityLinks: one community's links to its parent and its children (hierarchy.ts), for the
  * community's Durable Object: a child asks its parent when its config starts naming one; a parent tells
  * each child its staff accepted whenever its word changes (accepted, graduated now, who its staff block).
- * A parent or child that cannot be reached is tried again. (A mixed feed reads its parent: feed-page.ts.)
+ * A parent or child that cannot be reached is tried again. (A mixed feed reads its parent: feed/feed-page.ts.)
  */
 import { communityObject } from '../../objects';
 import type { CommunityId } from '../../shared/hashtag';
