@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALICE, newRkey, post } from '../../tests/workerd/_support/records';
 import { MAX_PACKED_BYTES, packEvents, sendBatches, sized, type FirehoseMessage } from '../shared/queue-message';
-import { utf8Length } from '../shared/utf8';
+import { expectPacked } from '../../tests/workerd/_support/packing';
 import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, Outbox } from './outbox';
 
 describe('limits', () => {
@@ -341,11 +341,7 @@ describe('a flush as the queue takes it', () => {
 		const flushBytes = batch.sizes.reduce((sum, n) => sum + n, 0);
 		expect(flushBytes).toBeLessThanOrEqual(MAX_BATCH_BYTES);
 		const packed = packEvents(batch.messages.map((event, i) => ({ event, bytes: batch.sizes[i]! })));
-		// Every event, the same objects in order, each message within the limit (packing itself: shared/queue-message.test.ts).
-		const carried = packed.flatMap((message) => message.events);
-		expect(carried).toHaveLength(batch.messages.length);
-		carried.forEach((event, i) => expect(event).toBe(batch.messages[i]));
-		for (const message of packed) expect(utf8Length(JSON.stringify(message))).toBeLessThanOrEqual(MAX_PACKED_BYTES);
+		expectPacked(batch.messages, packed, MAX_PACKED_BYTES);
 		expect(packed.length).toBeLessThanOrEqual(2);
 		const batches = sendBatches(packed);
 		expect(batches).toHaveLength(1);

@@ -2,13 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ALICE, BOB, CAROL, config, membership, newRkey, nextTimeUs, post, remove, tidAt } from '../../tests/workerd/_support/records';
 import type { CommunityId } from './hashtag';
 import { MAX_MESSAGE_BYTES, MAX_PACKED_BYTES, MAX_SEND_BYTES, packEvents, sendBatches, sized, type FirehoseMessage, type PackedMessage, type SizedEvent } from './queue-message';
-import { utf8Length } from './utf8';
+import { expectPacked, flatten, jsonBytes } from '../../tests/workerd/_support/packing';
 
 const A = '0123abcd' as CommunityId;
 const B = '89abcdef' as CommunityId;
 
-/** The UTF-8 length of a value's JSON, as the queue counts a `contentType: 'json'` body. */
-const jsonBytes = (value: unknown) => utf8Length(JSON.stringify(value));
 /** The same, by the runtime's own encoder (a cross-check on utf8Length). */
 const encodedBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
 /** `{"events":[]}`: what a packed message costs beyond its events and the commas between them. */
@@ -38,23 +36,6 @@ function sizes(count: number, min: number, max: number, seed = 1): number[] {
 		state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
 		return min + (state % (max - min + 1));
 	});
-}
-
-/** Every event, in the order the messages carry them. */
-const flatten = (messages: readonly PackedMessage[]) => messages.flatMap((m) => m.events);
-
-/** Checks the packing invariants, including that it is as few messages as fit (greedy is optimal when order is kept). */
-function expectPacked(events: readonly FirehoseMessage[], messages: readonly PackedMessage[], maxBytes: number) {
-	const out = flatten(messages);
-	expect(out).toHaveLength(events.length);
-	out.forEach((event, i) => expect(event).toBe(events[i])); // the same objects, in order: none split, dropped or copied
-	for (const [i, message] of messages.entries()) {
-		expect(message.events.length).toBeGreaterThan(0);
-		expect(jsonBytes(message)).toBeLessThanOrEqual(maxBytes);
-		const next = messages[i + 1];
-		// No message could have taken the next event as well.
-		if (next) expect(jsonBytes({ events: [...message.events, next.events[0]!] })).toBeGreaterThan(maxBytes);
-	}
 }
 
 describe('limits', () => {
