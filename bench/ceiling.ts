@@ -59,8 +59,7 @@ export async function searchCeiling(hold: (rate: number) => Promise<IngestStep>,
 		} else if (sustained !== null) {
 			if (sustained >= MAX_RATE) break;
 			rate = Math.min(MAX_RATE, Math.round((sustained * 1.5) / 10) * 10);
-		}
-		else if (rate <= 500) break;
+		} else if (rate <= 500) break;
 		else rate = Math.round(failed! / 1.25 / 10) * 10;
 	}
 	return { ceiling: sustained, steps };
@@ -75,4 +74,3 @@ export const spread = (values: number[], digits = 0) => {
 	const f = (v: number | null) => (v === null ? null : +v.toFixed(digits));
 	return { median: f(median(values)), min: f(values.length ? Math.min(...values) : null), max: f(values.length ? Math.max(...values) : null) };
 };
-

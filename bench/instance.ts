@@ -50,7 +50,16 @@ export class BenchInstance {
 		private readonly communities: readonly string[],
 	) {}
 
-	static async start(options: { dir: string; name: string; bundleDir: string; jetstreamUrl: string; ownerDid: string; communities: readonly string[]; setting?: Setting; vars?: Record<string, string> }): Promise<BenchInstance> {
+	static async start(options: {
+		dir: string;
+		name: string;
+		bundleDir: string;
+		jetstreamUrl: string;
+		ownerDid: string;
+		communities: readonly string[];
+		setting?: Setting;
+		vars?: Record<string, string>;
+	}): Promise<BenchInstance> {
 		const [port, inspectorPort] = (await freePorts(2)) as [number, number];
 		const instance = new BenchInstance(null, inspectorPort, options.communities);
 		instance.worker = await startBundledWorker({
@@ -105,7 +114,11 @@ export class BenchInstance {
 	}
 
 	async admin(path: string, method = 'GET', body?: unknown): Promise<any> {
-		const res = await fetch(`${this.url}/admin${path}`, { method, headers: { Authorization: `Bearer ${ADMIN}` }, ...(body ? { body: JSON.stringify(body) } : {}) });
+		const res = await fetch(`${this.url}/admin${path}`, {
+			method,
+			headers: { Authorization: `Bearer ${ADMIN}` },
+			...(body ? { body: JSON.stringify(body) } : {}),
+		});
 		if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
 		return res.json();
 	}
@@ -146,7 +159,10 @@ export class BenchInstance {
 		const uris: string[] = [];
 		let cursor: string | undefined;
 		do {
-			const page = (await (await fetch(this.skeletonUrl(feedUri, { limit: '100', ...(cursor ? { cursor } : {}) }))).json()) as { feed: { post: string }[]; cursor?: string };
+			const page = (await (await fetch(this.skeletonUrl(feedUri, { limit: '100', ...(cursor ? { cursor } : {}) }))).json()) as {
+				feed: { post: string }[];
+				cursor?: string;
+			};
 			uris.push(...page.feed.map((item) => item.post));
 			cursor = page.cursor;
 		} while (cursor);

@@ -40,7 +40,15 @@ export type Reply =
 	| { type: 'limited' }
 	| { type: 'forgotten' }
 	| { type: 'peak-unsent'; bytes: number }
-	| { type: 'streamed'; sent: number; seconds: number; /** Epoch ms the first frame went out (a stream's). */ startedAt?: number; tagged: TaggedPost[]; probes: { uri: string; sentAt: number }[]; lastTimeUs: number };
+	| {
+			type: 'streamed';
+			sent: number;
+			seconds: number;
+			/** Epoch ms the first frame went out (a stream's). */ startedAt?: number;
+			tagged: TaggedPost[];
+			probes: { uri: string; sentAt: number }[];
+			lastTimeUs: number;
+	  };
 
 let server: JetstreamServer;
 let stream: SyntheticStream;
@@ -126,12 +134,21 @@ async function streamAt(command: Extract<Command, { type: 'stream' }>): Promise<
 			server.publishRaw(next.frame, { did, collection: 'app.bsky.feed.post' });
 			if (post) {
 				tagged.push(post);
-				if (command.probeCommunity !== undefined && post.community === stream.communityIds[command.probeCommunity]) probes.push({ uri: post.uri, sentAt: Date.now() });
+				if (command.probeCommunity !== undefined && post.community === stream.communityIds[command.probeCommunity])
+					probes.push({ uri: post.uri, sentAt: Date.now() });
 			}
 		}
 		await new Promise((resolve) => setTimeout(resolve, 10));
 	}
-	return { type: 'streamed', sent, seconds: (performance.now() - started) / 1000, startedAt, tagged, probes, lastTimeUs: Math.max(lastTimeUs, stream.lastTimeUs) };
+	return {
+		type: 'streamed',
+		sent,
+		seconds: (performance.now() - started) / 1000,
+		startedAt,
+		tagged,
+		probes,
+		lastTimeUs: Math.max(lastTimeUs, stream.lastTimeUs),
+	};
 }
 
 /** The frame with its time_us replaced (16 digits, as every time_us since 2001 has). */

@@ -66,24 +66,44 @@ try {
 	log('making a graduated parent: 25 members');
 	const parentOwner = await sandbox.user('mixparent');
 	const childOwner = await sandbox.user('mixchild');
-	const parentConfig = await sandbox.putRecord(parentOwner, 'net.atrarium.community.config', { name: 'Parent', hashtag: `#atr_${PARENT}`, stage: 'graduated', accessType: 'open', createdAt: now() }, PARENT);
+	const parentConfig = await sandbox.putRecord(
+		parentOwner,
+		'net.atrarium.community.config',
+		{ name: 'Parent', hashtag: `#atr_${PARENT}`, stage: 'graduated', accessType: 'open', createdAt: now() },
+		PARENT,
+	);
 	const crowd: SandboxUser[] = [];
 	for (let i = 0; i < 24; i++) crowd.push(await sandbox.user(`mixcrowd${i}`));
-	for (const user of crowd) await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: parentConfig.uri, role: 'member', joinedAt: now(), active: true });
+	for (const user of crowd)
+		await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: parentConfig.uri, role: 'member', joinedAt: now(), active: true });
 	log(`${PARENT_POSTS} parent posts, ${OWN_POSTS} own posts`);
 	await sandbox.postTagged(crowd[0]!, PARENT, PARENT_POSTS);
-	const childConfig = await sandbox.putRecord(childOwner, 'net.atrarium.community.config', { name: 'Child', hashtag: `#atr_${CHILD}`, stage: 'theme', accessType: 'open', parent: PARENT, feedMix: { own: 70, parent: 30 }, createdAt: now() }, CHILD);
+	const childConfig = await sandbox.putRecord(
+		childOwner,
+		'net.atrarium.community.config',
+		{ name: 'Child', hashtag: `#atr_${CHILD}`, stage: 'theme', accessType: 'open', parent: PARENT, feedMix: { own: 70, parent: 30 }, createdAt: now() },
+		CHILD,
+	);
 	await sandbox.postTagged(childOwner, CHILD, OWN_POSTS);
-	await until('the index to hold every post', async () => (await summary(sandbox, PARENT)).posts === PARENT_POSTS && (await summary(sandbox, CHILD)).posts === OWN_POSTS);
+	await until(
+		'the index to hold every post',
+		async () => (await summary(sandbox, PARENT)).posts === PARENT_POSTS && (await summary(sandbox, CHILD)).posts === OWN_POSTS,
+	);
 	await until('the parent to earn graduated', async () => (await summary(sandbox, PARENT)).stageStanding?.earned === true);
 
 	log('reading the plain feed (the link does not count yet)');
 	const plain = await measure(sandbox);
-	await sandbox.putRecord(parentOwner, 'net.atrarium.moderation.action', { action: 'accept_child', target: { $type: 'com.atproto.repo.strongRef', ...childConfig }, community: parentConfig.uri, createdAt: now() });
+	await sandbox.putRecord(parentOwner, 'net.atrarium.moderation.action', {
+		action: 'accept_child',
+		target: { $type: 'com.atproto.repo.strongRef', ...childConfig },
+		community: parentConfig.uri,
+		createdAt: now(),
+	});
 	await until('the link to count', async () => (await summary(sandbox, CHILD)).parent?.linked === true);
 	log('reading the mixed feed');
 	const mixed = await measure(sandbox);
-	if (plain.postsWalked !== OWN_POSTS || mixed.postsWalked !== OWN_POSTS + PARENT_POSTS) throw new Error(`walked ${plain.postsWalked} and ${mixed.postsWalked} posts`);
+	if (plain.postsWalked !== OWN_POSTS || mixed.postsWalked !== OWN_POSTS + PARENT_POSTS)
+		throw new Error(`walked ${plain.postsWalked} and ${mixed.postsWalked} posts`);
 
 	const machine = { os: `${osType()} ${release()}`, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
 	const result = { date: now(), machine, parentPosts: PARENT_POSTS, ownPosts: OWN_POSTS, firstPageSamples: FIRST_PAGE_SAMPLES, walks: WALKS, plain, mixed };

@@ -38,9 +38,18 @@ interface ProfileNode {
  */
 const STAGES: [string, RegExp][] = [
 	['receiver: WebSocket frames (ws-protocol.ts, jetstream-connection.ts)', /^(push|readFrame|accept|addFragment|concat|textOf|run|decode)$/],
-	['receiver: filter and outbox (filter.ts, outbox.ts, receiver-do.ts)', /^(classifyFrame|classify|cheapTimeUs|utf8Length|onFrame|onDrop|dropped|add|take|sent|scheduleFlush|flush|send|routesOf|earliestClaim|accountRoutes|communityIdsInPost|resumedAt)$/],
-	['queue send and consumer (pack.ts, consumer.ts, parse-event.ts, to-ops.ts)', /^(sendPacked|pack\w*|processFirehoseBatch|planBatch|routeEvent|parseJetstreamFrame|routeCommit|validClaim|queue)$/],
-	['community objects (writer.ts, reader.ts, rules.ts)', /^(apply|applyOp|recompute\w*|writeContent|tombstone|\w*Post\w*|\w*Member\w*|summary|tellChildren|pushSummary)$/],
+	[
+		'receiver: filter and outbox (filter.ts, outbox.ts, receiver-do.ts)',
+		/^(classifyFrame|classify|cheapTimeUs|utf8Length|onFrame|onDrop|dropped|add|take|sent|scheduleFlush|flush|send|routesOf|earliestClaim|accountRoutes|communityIdsInPost|resumedAt)$/,
+	],
+	[
+		'queue send and consumer (pack.ts, consumer.ts, parse-event.ts, to-ops.ts)',
+		/^(sendPacked|pack\w*|processFirehoseBatch|planBatch|routeEvent|parseJetstreamFrame|routeCommit|validClaim|queue)$/,
+	],
+	[
+		'community objects (writer.ts, reader.ts, rules.ts)',
+		/^(apply|applyOp|recompute\w*|writeContent|tombstone|\w*Post\w*|\w*Member\w*|summary|tellChildren|pushSummary)$/,
+	],
 	['JSON', /^(parse|stringify)$/],
 	['garbage collection', /^\(garbage collector\)$/],
 	['idle (waiting for the next frame)', /^\(idle\)$/],
@@ -58,16 +67,34 @@ async function main(): Promise<void> {
 	let instance: BenchInstance | null = null;
 	try {
 		const [streamPort] = (await freePorts(1)) as [number];
-		const ready = await ask<Extract<Reply, { type: 'ready' }>>({ type: 'init', port: streamPort, seed: 7, communities: 102, membersPerCommunity: 20, randomTagCommunities: 100 });
+		const ready = await ask<Extract<Reply, { type: 'ready' }>>({
+			type: 'init',
+			port: streamPort,
+			seed: 7,
+			communities: 102,
+			membersPerCommunity: 20,
+			randomTagCommunities: 100,
+		});
 		const bundleDir = join(dir, 'bundle');
 		await bundleWorker(bundleDir, '');
-		instance = await BenchInstance.start({ dir, name: 'atrarium', bundleDir, jetstreamUrl: ready.url, ownerDid: did('owner', 0), communities: ready.communityIds });
+		instance = await BenchInstance.start({
+			dir,
+			name: 'atrarium',
+			bundleDir,
+			jetstreamUrl: ready.url,
+			ownerDid: did('owner', 0),
+			communities: ready.communityIds,
+		});
 		await instance.admin('/receiver/start', 'POST');
 		const setup = await ask<Extract<Reply, { type: 'setup-done' }>>({ type: 'setup' });
 		await instance.drain(setup.events);
 		while ((await instance.admin(`/communities/${ready.communityIds.at(-1)}`)).members < 20) await new Promise((resolve) => setTimeout(resolve, 200));
 
-		const targets = (await (await fetch(`http://127.0.0.1:${instance.inspectorPort}/json`)).json()) as { title?: string; url?: string; webSocketDebuggerUrl: string }[];
+		const targets = (await (await fetch(`http://127.0.0.1:${instance.inspectorPort}/json`)).json()) as {
+			title?: string;
+			url?: string;
+			webSocketDebuggerUrl: string;
+		}[];
 		const target = targets.find((t) => /core:user:atrarium$/.test(t.title ?? t.url ?? '') || /core:user:atrarium$/.test(t.webSocketDebuggerUrl)) ?? targets[0]!;
 		const socket = new WebSocket(target.webSocketDebuggerUrl);
 		await new Promise((resolve, reject) => {
@@ -87,10 +114,11 @@ async function main(): Promise<void> {
 				socket.on('message', onMessage);
 				socket.send(JSON.stringify({ id, method, params }));
 			});
-		const cpuOf = (pids: number[]) => pids.reduce((n, pid) => {
-			const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-			return n + (Number(fields[11]) + Number(fields[12])) / 100;
-		}, 0);
+		const cpuOf = (pids: number[]) =>
+			pids.reduce((n, pid) => {
+				const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+				return n + (Number(fields[11]) + Number(fields[12])) / 100;
+			}, 0);
 		let streamed!: Extract<Reply, { type: 'streamed' }>;
 		for (let step = 1; step <= STEPS; step++) {
 			if (step === STEPS) {
@@ -104,7 +132,9 @@ async function main(): Promise<void> {
 			streamed = await ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate: RATE, seconds: SECONDS, pregenerate: true });
 			await instance.drain(before + streamed.sent);
 			const cpu = cpuOf(instance.pids) - cpu0;
-			console.log(`step ${step}: ${streamed.sent.toLocaleString()} events, ${Math.round((1e6 * cpu) / streamed.sent)} µs of workerd CPU per event, routes ${(await instance.status()).routes}`);
+			console.log(
+				`step ${step}: ${streamed.sent.toLocaleString()} events, ${Math.round((1e6 * cpu) / streamed.sent)} µs of workerd CPU per event, routes ${(await instance.status()).routes}`,
+			);
 		}
 		const { profile } = (await call('Profiler.stop')) as { profile: { nodes: ProfileNode[]; startTime: number; endTime: number } };
 		socket.close();
@@ -134,13 +164,20 @@ its own and is not in this profile. Stages are assigned by function name (\`benc
 
 | stage | share of the isolate's thread |
 |---|---|
-${[...byStage].sort((a, b) => b[1] - a[1]).map(([stage, hits]) => `| ${stage} | ${share(hits)} |`).join('\n')}
+${[...byStage]
+	.sort((a, b) => b[1] - a[1])
+	.map(([stage, hits]) => `| ${stage} | ${share(hits)} |`)
+	.join('\n')}
 
 The 25 functions with the most self time:
 
 | function | self time |
 |---|---|
-${[...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([name, hits]) => `| \`${name}\` | ${share(hits)} |`).join('\n')}
+${[...byFunction]
+	.sort((a, b) => b[1] - a[1])
+	.slice(0, 25)
+	.map(([name, hits]) => `| \`${name}\` | ${share(hits)} |`)
+	.join('\n')}
 `;
 		await writeFile('docs/benchmarks/profile.md', md);
 		console.log(md);

@@ -89,7 +89,10 @@ async function walkFeed(sandbox: TestSandbox, id: string): Promise<string[]> {
 	const uris: string[] = [];
 	let cursor: string | undefined;
 	for (let page = 0; page < 100_000; page++) {
-		const body = (await getJson(sandbox, `/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed, limit: '100', ...(cursor ? { cursor } : {}) })}`)) as { feed: { post: string }[]; cursor?: string };
+		const body = (await getJson(
+			sandbox,
+			`/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed, limit: '100', ...(cursor ? { cursor } : {}) })}`,
+		)) as { feed: { post: string }[]; cursor?: string };
 		uris.push(...body.feed.map((item) => item.post));
 		cursor = body.cursor;
 		if (!cursor || body.feed.length === 0) return uris;
@@ -162,16 +165,25 @@ async function buildCommunity(sandbox: TestSandbox): Promise<{ owner: SandboxUse
 	const { members: memberCount, posts: postsPerMember } = ARGS;
 	const owner = await sandbox.user('rbowner'); // 'owner' is a reserved handle
 	const community = configUri(owner, REBUILT);
-	await sandbox.putRecord(owner, CONFIG, { name: 'Rebuild bench', hashtag: `#atr_${REBUILT}`, stage: 'theme', accessType: 'open', createdAt: new Date().toISOString() }, REBUILT);
+	await sandbox.putRecord(
+		owner,
+		CONFIG,
+		{ name: 'Rebuild bench', hashtag: `#atr_${REBUILT}`, stage: 'theme', accessType: 'open', createdAt: new Date().toISOString() },
+		REBUILT,
+	);
 
 	log(`creating ${memberCount} members and their memberships (${CONCURRENCY} at a time)`);
 	const members: SandboxUser[] = new Array(memberCount);
 	const memberships: string[] = new Array(memberCount);
-	await eachLimited(Array.from({ length: memberCount }, (_, i) => i), CONCURRENCY, async (i) => {
-		const user = await sandbox.user(`member${pad(i)}`);
-		members[i] = user;
-		memberships[i] = (await sandbox.putRecord(user, MEMBERSHIP, { community, role: 'member', joinedAt: new Date().toISOString(), active: true })).uri;
-	});
+	await eachLimited(
+		Array.from({ length: memberCount }, (_, i) => i),
+		CONCURRENCY,
+		async (i) => {
+			const user = await sandbox.user(`member${pad(i)}`);
+			members[i] = user;
+			memberships[i] = (await sandbox.putRecord(user, MEMBERSHIP, { community, role: 'member', joinedAt: new Date().toISOString(), active: true })).uri;
+		},
+	);
 	await until('every member to be listed', 120_000, 500, async () => {
 		const listed = await listMembers(sandbox, REBUILT);
 		return members.every((m) => listed.get(m.did) === 'member') ? true : undefined;
@@ -216,11 +228,15 @@ async function buildCommunity(sandbox: TestSandbox): Promise<{ owner: SandboxUse
 	// The owner hides one of the first member's posts and blocks the last member.
 	const hidden = written[Math.floor(postsPerMember / 2)]!;
 	const blocked = members[memberCount - 1]!;
-	const act = (action: string, target: Record<string, unknown>) => sandbox.putRecord(owner, ACTION, { action, target, community, reason: 'spam', createdAt: new Date().toISOString() });
+	const act = (action: string, target: Record<string, unknown>) =>
+		sandbox.putRecord(owner, ACTION, { action, target, community, reason: 'spam', createdAt: new Date().toISOString() });
 	await act('hide_post', { $type: 'com.atproto.repo.strongRef', uri: hidden.uri, cid: hidden.cid });
 	await act('block_user', { $type: 'net.atrarium.moderation.action#userTarget', did: blocked.did });
 
-	const expected = written.filter((p) => p.member !== memberCount - 1 && p.uri !== hidden.uri).map((p) => p.uri).reverse();
+	const expected = written
+		.filter((p) => p.member !== memberCount - 1 && p.uri !== hidden.uri)
+		.map((p) => p.uri)
+		.reverse();
 	const expectedSet = new Set(expected);
 	log(`waiting for the live feed to hold the ${expected.length} expected posts (all but the blocked member's and the hidden one)`);
 	let lastLength = -1;
@@ -232,12 +248,23 @@ async function buildCommunity(sandbox: TestSandbox): Promise<{ owner: SandboxUse
 	});
 	const liveSeconds = (performance.now() - writeStart) / 1000;
 	const liveMatchesWriteOrder = live.every((u, i) => u === expected[i]);
-	log(`  live ingest: ${total} posts written in ${writeSeconds.toFixed(1)} s (${calls} applyWrites calls), all in the feed after ${liveSeconds.toFixed(1)} s; live order ${liveMatchesWriteOrder ? 'is' : 'is NOT'} the write order`);
+	log(
+		`  live ingest: ${total} posts written in ${writeSeconds.toFixed(1)} s (${calls} applyWrites calls), all in the feed after ${liveSeconds.toFixed(1)} s; live order ${liveMatchesWriteOrder ? 'is' : 'is NOT'} the write order`,
+	);
 	return {
 		owner,
 		members,
 		memberships,
-		ingest: { members: memberCount, postsPerMember, postsWritten: total, applyWritesCalls: calls, writeSeconds, liveSeconds, expectedFeedPosts: expected.length, liveMatchesWriteOrder },
+		ingest: {
+			members: memberCount,
+			postsPerMember,
+			postsWritten: total,
+			applyWritesCalls: calls,
+			writeSeconds,
+			liveSeconds,
+			expectedFeedPosts: expected.length,
+			liveMatchesWriteOrder,
+		},
 	};
 }
 
@@ -246,7 +273,9 @@ async function measureRebuild(sandbox: TestSandbox): Promise<RebuildFigures> {
 	const live = await walkFeed(sandbox, REBUILT);
 	log(`rebuilding ${REBUILT} from the PDSes (fresh: the observed times forgotten)`);
 	const clientStart = performance.now();
-	const status = await rebuildCommunity({ service: sandbox.worker.url, adminToken: ADMIN_TOKEN, pollMs: 100 }, REBUILT, { fresh: true }, (line) => log(`  ${line}`));
+	const status = await rebuildCommunity({ service: sandbox.worker.url, adminToken: ADMIN_TOKEN, pollMs: 100 }, REBUILT, { fresh: true }, (line) =>
+		log(`  ${line}`),
+	);
 	const clientSeconds = (performance.now() - clientStart) / 1000;
 	if (status.phase !== 'done' || status.finishedMs === null) throw new Error(`the rebuild ended in phase ${status.phase}: ${status.error}`);
 	const rebuilt = await walkFeed(sandbox, REBUILT);
@@ -295,14 +324,27 @@ async function measureProofs(sandbox: TestSandbox, uris: string[]): Promise<Proo
 	for (let i = 0; i < PROOF_SAMPLES; i++) {
 		const uri = uris[i % uris.length]!;
 		const t0 = performance.now();
-		const body = (await getJson(sandbox, `/admin/records/proof?${new URLSearchParams({ uri })}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })) as { verdict: string; ms: number; reason?: string };
+		const body = (await getJson(sandbox, `/admin/records/proof?${new URLSearchParams({ uri })}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })) as {
+			verdict: string;
+			ms: number;
+			reason?: string;
+		};
 		roundTripMs.push(performance.now() - t0);
 		routeMs.push(body.ms);
 		verdicts[body.verdict] = (verdicts[body.verdict] ?? 0) + 1;
 		if (body.verdict !== 'held') log(`  ${uri}: ${body.verdict} (${body.reason ?? ''})`);
 	}
-	const figures = { samples: PROOF_SAMPLES, records: uris.length, verdicts, routeMs: percentiles(routeMs), roundTripMs: percentiles(roundTripMs), raw: { routeMs, roundTripMs } };
-	log(`  proof: route ms p50 ${figures.routeMs.p50}, p90 ${figures.routeMs.p90}, p99 ${figures.routeMs.p99}; round trip p50 ${figures.roundTripMs.p50.toFixed(1)} ms`);
+	const figures = {
+		samples: PROOF_SAMPLES,
+		records: uris.length,
+		verdicts,
+		routeMs: percentiles(routeMs),
+		roundTripMs: percentiles(roundTripMs),
+		raw: { routeMs, roundTripMs },
+	};
+	log(
+		`  proof: route ms p50 ${figures.routeMs.p50}, p90 ${figures.routeMs.p90}, p99 ${figures.routeMs.p99}; round trip p50 ${figures.roundTripMs.p50.toFixed(1)} ms`,
+	);
 	return figures;
 }
 
@@ -320,7 +362,12 @@ interface VisibleFigures {
 async function measureVisible(sandbox: TestSandbox, verifyAuthority: 'on' | 'off'): Promise<VisibleFigures> {
 	const owner = await sandbox.user('joinedowner');
 	const community = configUri(owner, JOINED);
-	await sandbox.putRecord(owner, CONFIG, { name: 'Join bench', hashtag: `#atr_${JOINED}`, stage: 'theme', accessType: 'open', createdAt: new Date().toISOString() }, JOINED);
+	await sandbox.putRecord(
+		owner,
+		CONFIG,
+		{ name: 'Join bench', hashtag: `#atr_${JOINED}`, stage: 'theme', accessType: 'open', createdAt: new Date().toISOString() },
+		JOINED,
+	);
 	await until(`community ${JOINED} to be bound`, 60_000, 200, async () => ((await sandbox.fetch(`/api/communities/${JOINED}`)).ok ? true : undefined));
 	const joiners: SandboxUser[] = [];
 	for (let i = 0; i < ARGS.e2eSamples; i++) joiners.push(await sandbox.user(`joiner${pad(i)}`));
@@ -343,8 +390,16 @@ async function measureVisible(sandbox: TestSandbox, verifyAuthority: 'on' | 'off
 		visibleMs.push(performance.now() - returned);
 		createRecordMs.push(returned - t0);
 	}
-	const figures: VisibleFigures = { verifyAuthority, samples: joiners.length, visibleMs: percentiles(visibleMs), createRecordMs: percentiles(createRecordMs), raw: { visibleMs, createRecordMs } };
-	log(`  VERIFY_AUTHORITY ${verifyAuthority}: listed p50 ${figures.visibleMs.p50.toFixed(0)} ms, p90 ${figures.visibleMs.p90.toFixed(0)} ms, max ${figures.visibleMs.max.toFixed(0)} ms after createRecord`);
+	const figures: VisibleFigures = {
+		verifyAuthority,
+		samples: joiners.length,
+		visibleMs: percentiles(visibleMs),
+		createRecordMs: percentiles(createRecordMs),
+		raw: { visibleMs, createRecordMs },
+	};
+	log(
+		`  VERIFY_AUTHORITY ${verifyAuthority}: listed p50 ${figures.visibleMs.p50.toFixed(0)} ms, p90 ${figures.visibleMs.p90.toFixed(0)} ms, max ${figures.visibleMs.max.toFixed(0)} ms after createRecord`,
+	);
 	return figures;
 }
 
@@ -398,7 +453,13 @@ function markdown(r: Results): string {
 		'',
 		'## What verified authority adds to an authority record',
 		'',
-		`Proof: \`GET /admin/records/proof\` ${r.proof.samples} times over ${r.proof.records} membership records in turn (verdicts: ${Object.entries(r.proof.verdicts).map(([k, v]) => `${v} ${k}`).join(', ')}); the route's own \`ms\` (DID document, cached after a DID's first, + com.atproto.sync.getRecord + verifying the CAR and signature) and the client's round trip.`,
+		`Proof: \`GET /admin/records/proof\` ${r.proof.samples} times over ${r.proof.records} membership records in turn (verdicts: ${Object.entries(
+			r.proof.verdicts,
+		)
+			.map(([k, v]) => `${v} ${k}`)
+			.join(
+				', ',
+			)}); the route's own \`ms\` (DID document, cached after a DID's first, + com.atproto.sync.getRecord + verifying the CAR and signature) and the client's round trip.`,
 		`End to end: a user writes a membership record to their PDS (firehose only, no API registration); the time from createRecord returning to \`GET /api/communities/:id/members\` listing them as "member", ${r.visible.on.samples} users one after another with VERIFY_AUTHORITY on (the sandbox above) and ${r.visible.off.samples} in a second sandbox with it off.`,
 		'',
 		'| | p50 | p90 | p99 | max |',

@@ -55,7 +55,7 @@ export function monthlyCost(m: UnitCosts, scenario = SEED_SCENARIO) {
 	// Feed requests and consumer invocations are both Worker requests.
 	const workerRequests = scenario.feedRequests + scenario.queuedEvents * (m.consumerInvocationsPerEvent ?? 1);
 	// Seven days of posts, if every message were a post.
-	const storageGb = ((scenario.queuedEvents * 7) / 30) * m.storageBytesPerPost / 2 ** 30;
+	const storageGb = (((scenario.queuedEvents * 7) / 30) * m.storageBytesPerPost) / 2 ** 30;
 	// The receiver holds its socket all month (128 MB billed); communities wake only to work.
 	const durationGbSeconds = 0.125 * 30 * 24 * 3600;
 	const lines = {
@@ -68,7 +68,11 @@ export function monthlyCost(m: UnitCosts, scenario = SEED_SCENARIO) {
 		workerRequests: (over(workerRequests, PRICES.workerRequestsIncluded) / 1e6) * PRICES.perMillionWorkerRequests,
 	};
 	const total = Object.values(lines).reduce((a, b) => a + b, 0);
-	return { usage: { queueOps, rowsWritten, rowsRead, doRequests, workerRequests, storageGb: +storageGb.toFixed(3), durationGbSeconds }, dollars: mapValues(lines, (v) => +v.toFixed(2)), total: +total.toFixed(2) };
+	return {
+		usage: { queueOps, rowsWritten, rowsRead, doRequests, workerRequests, storageGb: +storageGb.toFixed(3), durationGbSeconds },
+		dollars: mapValues(lines, (v) => +v.toFixed(2)),
+		total: +total.toFixed(2),
+	};
 }
 
 function mapValues<T extends Record<string, number>>(o: T, f: (v: number) => number): T {
@@ -106,13 +110,19 @@ export function barChart(title: string, unit: string, bars: Bar[], options: { lo
 			const s = series.indexOf(value.series);
 			const h = scale(value.value);
 			const x = x0 + s * barWidth;
-			parts.push(`<rect x="${x.toFixed(1)}" y="${(height - bottom - h).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colors[s % colors.length]}"><title>${escape(`${value.series}: ${value.value} ${unit}`)}</title></rect>`);
-			parts.push(`<text x="${(x + barWidth / 2 - 1).toFixed(1)}" y="${(height - bottom - h - 4).toFixed(1)}" text-anchor="middle" font-size="10">${formatNumber(value.value)}</text>`);
+			parts.push(
+				`<rect x="${x.toFixed(1)}" y="${(height - bottom - h).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colors[s % colors.length]}"><title>${escape(`${value.series}: ${value.value} ${unit}`)}</title></rect>`,
+			);
+			parts.push(
+				`<text x="${(x + barWidth / 2 - 1).toFixed(1)}" y="${(height - bottom - h - 4).toFixed(1)}" text-anchor="middle" font-size="10">${formatNumber(value.value)}</text>`,
+			);
 		}
 		parts.push(`<text x="${(left + i * groupWidth + groupWidth / 2).toFixed(1)}" y="${height - bottom + 18}" text-anchor="middle">${escape(bar.label)}</text>`);
 	});
 	series.forEach((name, s) => {
-		parts.push(`<rect x="${left + s * 170}" y="${height - 24}" width="12" height="12" fill="${colors[s % colors.length]}"/><text x="${left + s * 170 + 18}" y="${height - 14}">${escape(name)}</text>`);
+		parts.push(
+			`<rect x="${left + s * 170}" y="${height - 24}" width="12" height="12" fill="${colors[s % colors.length]}"/><text x="${left + s * 170 + 18}" y="${height - 14}">${escape(name)}</text>`,
+		);
 	});
 	parts.push('</svg>');
 	return parts.join('\n');
@@ -139,20 +149,33 @@ export async function writeReport(results: any, quick: boolean): Promise<void> {
 	};
 	// The seed's 5 M events a month are 1.9 a second: each arrives alone, as in the curve's idle run. The
 	// real network's rate is the loaded run's. Both with the shipped batching setting.
-	const callsOf = (run: any) => ({ queueMessagesPerEvent: run.queueMessagesPerEvent, consumerInvocationsPerEvent: run.consumerInvocationsPerEvent, communityCallsPerEvent: run.communityCallsPerEvent });
+	const callsOf = (run: any) => ({
+		queueMessagesPerEvent: run.queueMessagesPerEvent,
+		consumerInvocationsPerEvent: run.consumerInvocationsPerEvent,
+		communityCallsPerEvent: run.communityCallsPerEvent,
+	});
 	const seed = monthlyCost({ ...unit, ...callsOf(results.idle) });
 	// The same with the feed page cache, at the share of reads it left to the objects under Zipf-like reads.
 	const cached = results.feedCache?.find((c: any) => c.ttlSeconds > 0);
 	const seedCached = cached ? monthlyCost({ ...unit, ...callsOf(results.idle), doCallsPerFeedRequest: cached.doCallsPer1000Reads / 1000 }) : null;
 	// The real network: about 2.2 M posts a day; our receiver enqueues only what can matter.
-	const networkEvents = (2.2e6 * 30 * (1000 * m.enqueued) / Math.max(1, m.events)) / 1000;
+	const networkEvents = (2.2e6 * 30 * (1000 * m.enqueued)) / Math.max(1, m.events) / 1000;
 	const networkScenario = { ...SEED_SCENARIO, queuedEvents: networkEvents };
 	const network = monthlyCost({ ...unit, ...callsOf(results.e2e) }, networkScenario);
 	const networkMessages = networkEvents * results.e2e.queueMessagesPerEvent;
 	for (const row of results.curve) {
-		row.cost = { seedScenario: monthlyCost({ ...unit, ...callsOf(row.idle) }).total, realNetwork: monthlyCost({ ...unit, ...callsOf(row.loaded) }, networkScenario).total };
+		row.cost = {
+			seedScenario: monthlyCost({ ...unit, ...callsOf(row.idle) }).total,
+			realNetwork: monthlyCost({ ...unit, ...callsOf(row.loaded) }, networkScenario).total,
+		};
 	}
-	results.cost = { unit: mapValues(unit, (v) => +v.toFixed(3)), seedScenario: seed, seedScenarioWithFeedCache: seedCached, realNetwork: { queuedEvents: Math.round(networkEvents), queueMessages: Math.round(networkMessages), ...network }, prices: PRICES };
+	results.cost = {
+		unit: mapValues(unit, (v) => +v.toFixed(3)),
+		seedScenario: seed,
+		seedScenarioWithFeedCache: seedCached,
+		realNetwork: { queuedEvents: Math.round(networkEvents), queueMessages: Math.round(networkMessages), ...network },
+		prices: PRICES,
+	};
 	await writeFile(`docs/benchmarks/${prefix}results.json`, `${JSON.stringify(results, null, 2)}\n`);
 	const runs = quick ? [] : await runsOf(results.commit);
 
@@ -161,42 +184,82 @@ export async function writeReport(results: any, quick: boolean): Promise<void> {
 	const maxBare: number = ingest.bare.median ?? 0;
 	const read = (target: string, community: string, page: string, c: number, mode = 'direct') =>
 		target === 'node+sqlite' ? findRead(results, target, community, page, c, 'node') : findRead(results, target, community, page, c, mode);
-	const communities = [...new Set(results.reads.filter((r: any) => r.target === 'atrarium' && r.community !== 'trivial').map((r: any) => r.community))] as string[];
+	const communities = [
+		...new Set(results.reads.filter((r: any) => r.target === 'atrarium' && r.community !== 'trivial').map((r: any) => r.community)),
+	] as string[];
 
-	await writeFile(`docs/benchmarks/${prefix}ingest.svg`, barChart('Ingest ceiling per trial: the highest rate sustained (events/s)', 'events/s', ingest.trials.map((t: any, i: number) => ({
-		label: `trial ${i + 1}`,
-		values: [{ series: 'Atrarium', value: t.atrarium.ceiling ?? 0 }, { series: 'bare WebSocket reader', value: t.bare.ceiling ?? 0 }],
-	}))));
+	await writeFile(
+		`docs/benchmarks/${prefix}ingest.svg`,
+		barChart(
+			'Ingest ceiling per trial: the highest rate sustained (events/s)',
+			'events/s',
+			ingest.trials.map((t: any, i: number) => ({
+				label: `trial ${i + 1}`,
+				values: [
+					{ series: 'Atrarium', value: t.atrarium.ceiling ?? 0 },
+					{ series: 'bare WebSocket reader', value: t.bare.ceiling ?? 0 },
+				],
+			})),
+		),
+	);
 	const settingLabel = (row: any) => `timeout ${row.setting.consumerTimeoutS} s, flush ${row.setting.flushMs} ms`;
-	await writeFile(`docs/benchmarks/${prefix}latency.svg`, barChart('Jetstream -> getFeedSkeleton, per batching setting', 'ms', results.curve.map((row: any) => ({
-		label: `${settingLabel(row)}${row.shipped ? ' (shipped)' : ''}`,
-		values: [
-			{ series: 'lone post p50', value: row.idle.p50 },
-			{ series: 'lone post p99', value: row.idle.p99 },
-			{ series: '2,000 ev/s p50', value: row.loaded.p50 },
-			{ series: '2,000 ev/s p99', value: row.loaded.p99 },
-		],
-	})), { log: true }));
-	await writeFile(`docs/benchmarks/${prefix}reads.svg`, barChart('getFeedSkeleton at concurrency 16: p50 and p99', 'ms', communities.flatMap((community) => ['first', 'deep'].map((page) => ({
-		label: `${community}, ${page}`,
-		values: [
-			{ series: 'Atrarium p50', value: read('atrarium', community, page, 16)?.p50 ?? 0 },
-			{ series: 'Atrarium p99', value: read('atrarium', community, page, 16)?.p99 ?? 0 },
-			{ series: 'Node+SQLite p50', value: read('node+sqlite', community, page, 16)?.p50 ?? 0 },
-			{ series: 'Node+SQLite p99', value: read('node+sqlite', community, page, 16)?.p99 ?? 0 },
-		],
-	})))));
-	await writeFile(`docs/benchmarks/${prefix}throughput.svg`, barChart('getFeedSkeleton throughput (first page)', 'requests/s', results.plan.concurrencies.map((c: number) => ({
-		label: `concurrency ${c}`,
-		values: [
-			...communities.map((community) => ({ series: `Atrarium ${community}`, value: read('atrarium', community, 'first', c)?.rps ?? 0 })),
-			{ series: 'bare Worker', value: read('bare worker', 'fixed', 'first', c)?.rps ?? 0 },
-		],
-	}))));
+	await writeFile(
+		`docs/benchmarks/${prefix}latency.svg`,
+		barChart(
+			'Jetstream -> getFeedSkeleton, per batching setting',
+			'ms',
+			results.curve.map((row: any) => ({
+				label: `${settingLabel(row)}${row.shipped ? ' (shipped)' : ''}`,
+				values: [
+					{ series: 'lone post p50', value: row.idle.p50 },
+					{ series: 'lone post p99', value: row.idle.p99 },
+					{ series: '2,000 ev/s p50', value: row.loaded.p50 },
+					{ series: '2,000 ev/s p99', value: row.loaded.p99 },
+				],
+			})),
+			{ log: true },
+		),
+	);
+	await writeFile(
+		`docs/benchmarks/${prefix}reads.svg`,
+		barChart(
+			'getFeedSkeleton at concurrency 16: p50 and p99',
+			'ms',
+			communities.flatMap((community) =>
+				['first', 'deep'].map((page) => ({
+					label: `${community}, ${page}`,
+					values: [
+						{ series: 'Atrarium p50', value: read('atrarium', community, page, 16)?.p50 ?? 0 },
+						{ series: 'Atrarium p99', value: read('atrarium', community, page, 16)?.p99 ?? 0 },
+						{ series: 'Node+SQLite p50', value: read('node+sqlite', community, page, 16)?.p50 ?? 0 },
+						{ series: 'Node+SQLite p99', value: read('node+sqlite', community, page, 16)?.p99 ?? 0 },
+					],
+				})),
+			),
+		),
+	);
+	await writeFile(
+		`docs/benchmarks/${prefix}throughput.svg`,
+		barChart(
+			'getFeedSkeleton throughput (first page)',
+			'requests/s',
+			results.plan.concurrencies.map((c: number) => ({
+				label: `concurrency ${c}`,
+				values: [
+					...communities.map((community) => ({ series: `Atrarium ${community}`, value: read('atrarium', community, 'first', c)?.rps ?? 0 })),
+					{ series: 'bare Worker', value: read('bare worker', 'fixed', 'first', c)?.rps ?? 0 },
+				],
+			})),
+		),
+	);
 
 	if (quick) return; // the quick run checks the harness; docs/benchmarks.md shows the full run
 	const rows = (list: any[], cols: [string, (r: any) => unknown][]) =>
-		[`| ${cols.map(([h]) => h).join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`, ...list.map((r) => `| ${cols.map(([, f]) => String(f(r))).join(' | ')} |`)].join('\n');
+		[
+			`| ${cols.map(([h]) => h).join(' | ')} |`,
+			`|${cols.map(() => '---').join('|')}|`,
+			...list.map((r) => `| ${cols.map(([, f]) => String(f(r))).join(' | ')} |`),
+		].join('\n');
 	const md = `# Benchmarks
 
 Measured by \`${results.command}\` on ${results.date.slice(0, 10)} at commit \`${results.commit}\`: ${results.machine.cpus} cores
@@ -261,7 +324,24 @@ each. The product's part, a user with n actions making the next cost O(n), is le
 issue (it bounds what actions are kept).
 
 Every step, in order:
-${rows(ingest.trials.flatMap((t: any, i: number) => [...t.bare.steps.map((s: any) => ({ ...s, trial: i + 1, reader: 'bare reader' })), ...t.atrarium.steps.map((s: any) => ({ ...s, trial: i + 1, reader: 'Atrarium' }))]), [['trial', (r) => r.trial], ['reader', (r) => r.reader], ['offered events/s', (r) => r.rate.toLocaleString()], ['received events/s', (r) => r.receivedRate.toLocaleString()], ['most behind (s)', (r) => (r.readerFailed ? 'its workerd failed' : r.maxLagSeconds)], ['caught up after (s)', (r) => (r.readerFailed ? '-' : r.catchUpSeconds)], ['sender on time', (r) => (r.senderKeptUp ? 'yes' : 'no')], ['tagged posts', (r) => (r.reader === 'Atrarium' ? r.taggedPosts : '-')], ['sustained', (r) => (r.sustained ? 'yes' : 'no')], ['events per workerd CPU-s', (r) => r.eventsPerCpuSecond.toLocaleString()]])}
+${rows(
+	ingest.trials.flatMap((t: any, i: number) => [
+		...t.bare.steps.map((s: any) => ({ ...s, trial: i + 1, reader: 'bare reader' })),
+		...t.atrarium.steps.map((s: any) => ({ ...s, trial: i + 1, reader: 'Atrarium' })),
+	]),
+	[
+		['trial', (r) => r.trial],
+		['reader', (r) => r.reader],
+		['offered events/s', (r) => r.rate.toLocaleString()],
+		['received events/s', (r) => r.receivedRate.toLocaleString()],
+		['most behind (s)', (r) => (r.readerFailed ? 'its workerd failed' : r.maxLagSeconds)],
+		['caught up after (s)', (r) => (r.readerFailed ? '-' : r.catchUpSeconds)],
+		['sender on time', (r) => (r.senderKeptUp ? 'yes' : 'no')],
+		['tagged posts', (r) => (r.reader === 'Atrarium' ? r.taggedPosts : '-')],
+		['sustained', (r) => (r.sustained ? 'yes' : 'no')],
+		['events per workerd CPU-s', (r) => r.eventsPerCpuSecond.toLocaleString()],
+	],
+)}
 
 ![ingest](benchmarks/ingest.svg)
 
@@ -276,7 +356,18 @@ setting. Monthly cost is the whole bill of the cost section below, with the lone
 seed's scenario (its 5 M events a month are 1.9 a second: each arrives alone) and the loaded calls for
 the real network's rate.
 
-${rows(results.curve, [['consumer max_batch_timeout', (r) => `${r.setting.consumerTimeoutS} s`], ['receiver flush', (r) => `${r.setting.flushMs} ms${r.shipped ? ' **(shipped)**' : ''}`], ['lone post p50 / p99', (r) => `${r.idle.p50} / ${r.idle.p99} ms`], ['2,000 ev/s p50 / p99', (r) => `${r.loaded.p50} / ${r.loaded.p99} ms`], ['probes seen', (r) => `${r.idle.seenWithin5s}/${r.idle.probes}, ${r.loaded.seenWithin5s}/${r.loaded.probes}`], ['messages / event', (r) => r.loaded.queueMessagesPerEvent], ['invocations / event', (r) => r.loaded.consumerInvocationsPerEvent], ['community calls / event', (r) => r.loaded.communityCallsPerEvent], ['seed scenario $/month', (r) => r.cost.seedScenario], ['real network $/month', (r) => r.cost.realNetwork]])}
+${rows(results.curve, [
+	['consumer max_batch_timeout', (r) => `${r.setting.consumerTimeoutS} s`],
+	['receiver flush', (r) => `${r.setting.flushMs} ms${r.shipped ? ' **(shipped)**' : ''}`],
+	['lone post p50 / p99', (r) => `${r.idle.p50} / ${r.idle.p99} ms`],
+	['2,000 ev/s p50 / p99', (r) => `${r.loaded.p50} / ${r.loaded.p99} ms`],
+	['probes seen', (r) => `${r.idle.seenWithin5s}/${r.idle.probes}, ${r.loaded.seenWithin5s}/${r.loaded.probes}`],
+	['messages / event', (r) => r.loaded.queueMessagesPerEvent],
+	['invocations / event', (r) => r.loaded.consumerInvocationsPerEvent],
+	['community calls / event', (r) => r.loaded.communityCallsPerEvent],
+	['seed scenario $/month', (r) => r.cost.seedScenario],
+	['real network $/month', (r) => r.cost.realNetwork],
+])}
 
 ![latency](benchmarks/latency.svg)
 
@@ -303,7 +394,31 @@ isolate needs, not the live set (even the rate-capped replay, which the receiver
 The live heap is read once a second after a forced collection (\`HeapProfiler.collectGarbage\`): that is
 what must fit in production's 128 MB.
 
-${rows([results.limitedReplay, results.replay].map((r, i) => ({ ...r, maxSubRate: i === 0 ? 5_000 : null, events: i === 0 ? results.plan.limitedReplayEvents : results.plan.replayEvents })), [['served', (r) => (r.maxSubRate ? `at ${r.maxSubRate.toLocaleString()} events/s (Jetstream's default max-sub-rate)` : 'as fast as the socket takes them')], ['events', (r) => r.events.toLocaleString()], ['outcome', (r) => (r.crashed ? `**workerd crashed** (${r.error})` : 'ran to the end')], ['tagged posts', (r) => dash(r.taggedPosts)], ['caught up (s)', (r) => dash(r.caughtUpSeconds)], ['events/s', (r) => dash(r.eventsPerSecond)], ['all indexed (s)', (r) => dash(r.indexedSeconds)], ['loss', (r) => (r.crashed ? '-' : r.zeroLoss ? 'zero' : `${r.missing} missing / ${r.duplicates} dup`)], ['peak RSS MB', (r) => dash(r.peakRssMb)], ['peak V8 heap MB', (r) => dash(r.peakHeapMb)], ['peak live heap MB', (r) => dash(r.peakLiveHeapMb)], ['RSS MB at the start', (r) => dash(r.startRssMb)], ['reconnects', (r) => dash(r.reconnects)], ['pauses', (r) => dash(r.pauses)], ['most MB waiting at the sender', (r) => dash(r.peakUnsentAtSenderMb)], ['queue messages / events enqueued', (r) => (r.crashed ? '-' : `${r.queueMessages.toLocaleString()} / ${r.enqueued.toLocaleString()}`)]])}
+${rows(
+	[results.limitedReplay, results.replay].map((r, i) => ({
+		...r,
+		maxSubRate: i === 0 ? 5_000 : null,
+		events: i === 0 ? results.plan.limitedReplayEvents : results.plan.replayEvents,
+	})),
+	[
+		['served', (r) => (r.maxSubRate ? `at ${r.maxSubRate.toLocaleString()} events/s (Jetstream's default max-sub-rate)` : 'as fast as the socket takes them')],
+		['events', (r) => r.events.toLocaleString()],
+		['outcome', (r) => (r.crashed ? `**workerd crashed** (${r.error})` : 'ran to the end')],
+		['tagged posts', (r) => dash(r.taggedPosts)],
+		['caught up (s)', (r) => dash(r.caughtUpSeconds)],
+		['events/s', (r) => dash(r.eventsPerSecond)],
+		['all indexed (s)', (r) => dash(r.indexedSeconds)],
+		['loss', (r) => (r.crashed ? '-' : r.zeroLoss ? 'zero' : `${r.missing} missing / ${r.duplicates} dup`)],
+		['peak RSS MB', (r) => dash(r.peakRssMb)],
+		['peak V8 heap MB', (r) => dash(r.peakHeapMb)],
+		['peak live heap MB', (r) => dash(r.peakLiveHeapMb)],
+		['RSS MB at the start', (r) => dash(r.startRssMb)],
+		['reconnects', (r) => dash(r.reconnects)],
+		['pauses', (r) => dash(r.pauses)],
+		['most MB waiting at the sender', (r) => dash(r.peakUnsentAtSenderMb)],
+		['queue messages / events enqueued', (r) => (r.crashed ? '-' : `${r.queueMessages.toLocaleString()} / ${r.enqueued.toLocaleString()}`)],
+	],
+)}
 
 ## 4. Overload: more than the receiver sustains, for ${results.plan.overload.seconds} s
 ${overloadText(results)}
@@ -331,21 +446,47 @@ Where a TCP socket cannot reach Jetstream's host (Cloudflare refuses sockets to 
 Jetstream's per-subscriber cap, \`max-sub-rate\` (5,000 events/s by default), as in the first replay.
 
 ## 5. Feed reads (getFeedSkeleton, limit 50)
-${rows(results.reads, [['mode', modeOf], ['server', (r) => r.target], ['community', (r) => r.community], ['page', (r) => r.page], ['concurrency', (r) => r.concurrency], ['requests/s', (r) => r.rps.toLocaleString()], ['p50 ms', (r) => r.p50], ['p99 ms', (r) => r.p99], ['errors', (r) => r.errors]])}
+${rows(results.reads, [
+	['mode', modeOf],
+	['server', (r) => r.target],
+	['community', (r) => r.community],
+	['page', (r) => r.page],
+	['concurrency', (r) => r.concurrency],
+	['requests/s', (r) => r.rps.toLocaleString()],
+	['p50 ms', (r) => r.p50],
+	['p99 ms', (r) => r.p99],
+	['errors', (r) => r.errors],
+])}
 
 "deep" is a cursor half-way down the feed. **direct**: the production bundle (\`wrangler deploy
 --dry-run\`) served by workerd through Miniflare with nothing in front (\`sandbox/bundled-worker.ts\`);
 **direct, cache 5 s**: the same stored objects with production's \`FEED_CACHE_SECONDS\`. The Node + SQLite baseline holds the same posts (uris and times) and
 runs the same page query on one SQLite file behind \`node:http\`, as the official feed-generator starter
 does. The bare Worker answers a fixed skeleton, in each mode. Ratios at concurrency 16, first page:
-${DIRECT_MODES.filter((mode) => read('bare worker', 'fixed', 'first', 16, mode)).map((mode) => `${mode}: Atrarium ${communities.map((c) => `${c}: ${((read('atrarium', c, 'first', 16, mode)?.rps ?? 0) / Math.max(1, read('bare worker', 'fixed', 'first', 16, mode)?.rps ?? 1)).toFixed(2)} of the bare Worker, ${((read('atrarium', c, 'first', 16, mode)?.rps ?? 0) / Math.max(1, read('node+sqlite', c, 'first', 16)?.rps ?? 1)).toFixed(2)}x Node + SQLite`).join('; ')}`).join('. ')}.
+${DIRECT_MODES.filter((mode) => read('bare worker', 'fixed', 'first', 16, mode))
+	.map(
+		(mode) =>
+			`${mode}: Atrarium ${communities.map((c) => `${c}: ${((read('atrarium', c, 'first', 16, mode)?.rps ?? 0) / Math.max(1, read('bare worker', 'fixed', 'first', 16, mode)?.rps ?? 1)).toFixed(2)} of the bare Worker, ${((read('atrarium', c, 'first', 16, mode)?.rps ?? 0) / Math.max(1, read('node+sqlite', c, 'first', 16)?.rps ?? 1)).toFixed(2)}x Node + SQLite`).join('; ')}`,
+	)
+	.join('. ')}.
 
-${results.feedCache ? `**The feed page cache** (\`FEED_CACHE_SECONDS\`, direct mode): ${results.feedCache[0].requests.toLocaleString()} first-page reads across the ${results.feedCache[0].feeds} communities, feed k read with weight 1/k^1.1 (a seeded sequence, 8 at a time, the same in each run), counting the calls that reached a community object (its \`feedReads\`):
+${
+	results.feedCache
+		? `**The feed page cache** (\`FEED_CACHE_SECONDS\`, direct mode): ${results.feedCache[0].requests.toLocaleString()} first-page reads across the ${results.feedCache[0].feeds} communities, feed k read with weight 1/k^1.1 (a seeded sequence, 8 at a time, the same in each run), counting the calls that reached a community object (its \`feedReads\`):
 
-${rows(results.feedCache, [['cache', (r) => (r.ttlSeconds ? `${r.ttlSeconds} s` : 'off')], ['reads', (r) => r.requests.toLocaleString()], ['errors', (r) => r.errors], ['object calls', (r) => r.doCalls.toLocaleString()], ['per 1,000 reads', (r) => r.doCallsPer1000Reads], ['seconds', (r) => r.seconds]])}
+${rows(results.feedCache, [
+	['cache', (r) => (r.ttlSeconds ? `${r.ttlSeconds} s` : 'off')],
+	['reads', (r) => r.requests.toLocaleString()],
+	['errors', (r) => r.errors],
+	['object calls', (r) => r.doCalls.toLocaleString()],
+	['per 1,000 reads', (r) => r.doCallsPer1000Reads],
+	['seconds', (r) => r.seconds],
+])}
 
 A cached page is at most that many seconds stale after a hide, block or delete (docs/api.md).
-` : ''}
+`
+		: ''
+}
 ${timeBreakdown(results)}
 ![reads](benchmarks/reads.svg) ![throughput](benchmarks/throughput.svg)
 
@@ -355,7 +496,15 @@ ingest runs (${m.events.toLocaleString()} events):
 - queue messages per 1,000 firehose events: ${unit.messagesPer1000Events.toFixed(1)} (queue operations: ${unit.queueOpsPer1000Events.toFixed(1)})
 - rows written per 1,000 events: ${unit.rowsWrittenPer1000Events.toFixed(1)}; per queue message: ${unit.rowsWrittenPerMessage.toFixed(2)} (posts, route memory, and the membership and moderation records of the mix, whose derived state is recomputed)
 - rows written per indexed post, measured while filling the ${results.plan.bigPosts.toLocaleString()}-post community: ${unit.rowsWrittenPerIndexedPost.toFixed(2)} (the post row, its time index, and the community's counts row, which keeps summaries O(1))
-- rows read per queue message: ${unit.rowsReadPerMessage.toFixed(2)}; per page query (limit 50): ${Object.entries(rowsPerQuery(m)).map(([k, v]) => `${k} ${v}`).join(', ')}${m.pagesFromMemory ? ` (a page read again before the community next writes a row is answered from the object's memory and reads none: ${Object.entries(m.pagesFromMemory).map(([k, v]) => `${k} ${(100 * (v as number)).toFixed(1)}%`).join(', ')} of the reads above, on an index nothing wrote to; the cost below counts every object call as a query)` : ''}
+- rows read per queue message: ${unit.rowsReadPerMessage.toFixed(2)}; per page query (limit 50): ${Object.entries(rowsPerQuery(m))
+		.map(([k, v]) => `${k} ${v}`)
+		.join(', ')}${
+		m.pagesFromMemory
+			? ` (a page read again before the community next writes a row is answered from the object's memory and reads none: ${Object.entries(m.pagesFromMemory)
+					.map(([k, v]) => `${k} ${(100 * (v as number)).toFixed(1)}%`)
+					.join(', ')} of the reads above, on an index nothing wrote to; the cost below counts every object call as a query)`
+			: ''
+	}
 - storage per indexed post: ${unit.storageBytesPerPost} bytes (SQLite file size / posts)
 
 Monthly cost at Cloudflare's published prices (Workers Paid plan, after its included allowances; the $5
@@ -365,19 +514,37 @@ the lone-post figures (${seed.usage.queueOps.toLocaleString()} queue operations)
 | scenario | queues | rows written | rows read | DO requests | Worker requests | storage | duration | **total** |
 |---|---|---|---|---|---|---|---|---|
 | seed: 1,000 communities, 5 M events, 10 M requests | $${seed.dollars.queues} | $${seed.dollars.rowsWritten} | $${seed.dollars.rowsRead} | $${seed.dollars.doRequests} | $${seed.dollars.workerRequests} | $${seed.dollars.storage} | $${seed.dollars.duration} | **$${seed.total}** |
-${seedCached ? `| seed, with the feed page cache (${cached.ttlSeconds} s: ${cached.doCallsPer1000Reads} object calls per 1,000 reads) | $${seedCached.dollars.queues} | $${seedCached.dollars.rowsWritten} | $${seedCached.dollars.rowsRead} | $${seedCached.dollars.doRequests} | $${seedCached.dollars.workerRequests} | $${seedCached.dollars.storage} | $${seedCached.dollars.duration} | **$${seedCached.total}** |
-` : ''}| the real network (2.2 M posts/day -> ${Math.round(networkEvents).toLocaleString()} events, ${Math.round(networkMessages).toLocaleString()} messages), 10 M requests | $${network.dollars.queues} | $${network.dollars.rowsWritten} | $${network.dollars.rowsRead} | $${network.dollars.doRequests} | $${network.dollars.workerRequests} | $${network.dollars.storage} | $${network.dollars.duration} | **$${network.total}** |
+${
+	seedCached
+		? `| seed, with the feed page cache (${cached.ttlSeconds} s: ${cached.doCallsPer1000Reads} object calls per 1,000 reads) | $${seedCached.dollars.queues} | $${seedCached.dollars.rowsWritten} | $${seedCached.dollars.rowsRead} | $${seedCached.dollars.doRequests} | $${seedCached.dollars.workerRequests} | $${seedCached.dollars.storage} | $${seedCached.dollars.duration} | **$${seedCached.total}** |
+`
+		: ''
+}| the real network (2.2 M posts/day -> ${Math.round(networkEvents).toLocaleString()} events, ${Math.round(networkMessages).toLocaleString()} messages), 10 M requests | $${network.dollars.queues} | $${network.dollars.rowsWritten} | $${network.dollars.rowsRead} | $${network.dollars.doRequests} | $${network.dollars.workerRequests} | $${network.dollars.storage} | $${network.dollars.duration} | **$${network.total}** |
 
 What sets the floor is per-request fees, not storage: every lone event is a queue message (three
 operations), a consumer invocation (a Worker request) and a community call (a DO request), and every
 feed read is a Worker request and a DO request. Packing only helps when events arrive together.
 
 ## Run to run
-${runs.length ? `The headline figures of every full run kept in \`docs/benchmarks/runs/\`, this one included (a run that failed keeps no file; the closing notes of the issues list them):
+${
+	runs.length
+		? `The headline figures of every full run kept in \`docs/benchmarks/runs/\`, this one included (a run that failed keeps no file; the closing notes of the issues list them):
 
-${rows(runs, [['run (UTC)', (r) => r.date.slice(0, 16).replace('T', ' ')], ['commit', (r) => `\`${r.commit}\``], ['ingest ceiling: median (range)', (r) => `${dash(r.ingest.atrarium.median)} (${dash(r.ingest.atrarium.min)}-${dash(r.ingest.atrarium.max)})`], ['bare reader: median (range)', (r) => `${dash(r.ingest.bare.median)} (${dash(r.ingest.bare.min)}-${dash(r.ingest.bare.max)})`], ['ratio: median (range)', (r) => `${r.ingest.ratio.median} (${r.ingest.ratio.min}-${r.ingest.ratio.max})`], ['ingest loss', (r) => (r.ingest.zeroLoss ? 'zero' : 'some')], ['lone post p50 / p99 ms', (r) => `${r.idle.p50} / ${r.idle.p99}`], ['2,000 ev/s p50 / p99 ms', (r) => `${r.loaded.p50} / ${r.loaded.p99}`], ['reads c=16, 100k first, of the bare Worker', (r) => r.readRatio ?? '-']])}
+${rows(runs, [
+	['run (UTC)', (r) => r.date.slice(0, 16).replace('T', ' ')],
+	['commit', (r) => `\`${r.commit}\``],
+	['ingest ceiling: median (range)', (r) => `${dash(r.ingest.atrarium.median)} (${dash(r.ingest.atrarium.min)}-${dash(r.ingest.atrarium.max)})`],
+	['bare reader: median (range)', (r) => `${dash(r.ingest.bare.median)} (${dash(r.ingest.bare.min)}-${dash(r.ingest.bare.max)})`],
+	['ratio: median (range)', (r) => `${r.ingest.ratio.median} (${r.ingest.ratio.min}-${r.ingest.ratio.max})`],
+	['ingest loss', (r) => (r.ingest.zeroLoss ? 'zero' : 'some')],
+	['lone post p50 / p99 ms', (r) => `${r.idle.p50} / ${r.idle.p99}`],
+	['2,000 ev/s p50 / p99 ms', (r) => `${r.loaded.p50} / ${r.loaded.p99}`],
+	['reads c=16, 100k first, of the bare Worker', (r) => r.readRatio ?? '-'],
+])}
 
-Across these runs the ingest ceiling's median moved by ${runSpread(runs)}. The bare reader's median, measured in the same runs and trials, moved by ${spreadOf(runs.map((r) => r.ingest.bare.median))}, and the work each event costs moved with it: events per workerd CPU-second ${spreadOf(runs.map((r) => r.ingest.atrarium.eventsPerCpuSecond?.median))} for Atrarium, ${spreadOf(runs.map((r) => r.ingest.bare.eventsPerCpuSecond?.median))} for the bare reader. What moves between runs is what a CPU-second of this machine does, for both alike; within one run the trials are interleaved, so the ratio is the figure to compare across commits, with its range.` : 'No other full run of this commit is kept.'}
+Across these runs the ingest ceiling's median moved by ${runSpread(runs)}. The bare reader's median, measured in the same runs and trials, moved by ${spreadOf(runs.map((r) => r.ingest.bare.median))}, and the work each event costs moved with it: events per workerd CPU-second ${spreadOf(runs.map((r) => r.ingest.atrarium.eventsPerCpuSecond?.median))} for Atrarium, ${spreadOf(runs.map((r) => r.ingest.bare.eventsPerCpuSecond?.median))} for the bare reader. What moves between runs is what a CPU-second of this machine does, for both alike; within one run the trials are interleaved, so the ratio is the figure to compare across commits, with its range.`
+		: 'No other full run of this commit is kept.'
+}
 
 ## Why not wrangler dev
 Until 2026-12-05 the bench ran Atrarium under \`wrangler dev\`, one instance per section, and full and quick
@@ -470,12 +637,21 @@ function timeBreakdown(r: any): string {
 	const steps: [string, any][] = [
 		['the bare Worker: a fixed skeleton (the runtime, HTTP and the load generator)', find('direct', 'bare worker', 'fixed', 'first')],
 		["Atrarium's `/health`: its Worker entry and router", find('direct', 'atrarium', 'trivial', 'health')],
-		['getFeedSkeleton served from the isolate\'s memory (cache 5 s): parameters, feed URI, cache key, the page', find('direct, cache 5 s', 'atrarium', small, 'first')],
-		["getFeedSkeleton from the community's object (cache off; the page from the object's memory): the Durable Object call", find('direct', 'atrarium', small, 'first')],
+		[
+			"getFeedSkeleton served from the isolate's memory (cache 5 s): parameters, feed URI, cache key, the page",
+			find('direct, cache 5 s', 'atrarium', small, 'first'),
+		],
+		[
+			"getFeedSkeleton from the community's object (cache off; the page from the object's memory): the Durable Object call",
+			find('direct', 'atrarium', small, 'first'),
+		],
 	];
 	if (steps.some(([, row]) => !row)) return '';
 	const ms = (row: any) => 1000 / row.rps;
-	const lines = steps.map(([what, row], i) => `| ${what} | ${Math.round(row.rps).toLocaleString()} | ${ms(row).toFixed(3)} | ${i === 0 ? '-' : `${ms(row) - ms(steps[i - 1]![1]) >= 0 ? '+' : ''}${(ms(row) - ms(steps[i - 1]![1])).toFixed(3)}`} |`);
+	const lines = steps.map(
+		([what, row], i) =>
+			`| ${what} | ${Math.round(row.rps).toLocaleString()} | ${ms(row).toFixed(3)} | ${i === 0 ? '-' : `${ms(row) - ms(steps[i - 1]![1]) >= 0 ? '+' : ''}${(ms(row) - ms(steps[i - 1]![1])).toFixed(3)}`} |`,
+	);
 	return `**Where the time goes** (direct mode, concurrency 16, first page of the ${small} community; each row adds one part of the path, in this run):
 
 | path | requests/s | ms per request | added |
@@ -488,7 +664,10 @@ A page query itself (a read after the community last wrote) is not in these rows
 
 /** The bare Worker's row measured just before a trivial route's (runs before 2026-12-01: its one row at that concurrency). */
 function pairedBare(r: any, row: any): any {
-	return findRead(r, 'bare worker', 'trivial pair', row.page, row.concurrency, modeOf(row)) ?? findRead(r, 'bare worker', 'fixed', 'first', row.concurrency, modeOf(row));
+	return (
+		findRead(r, 'bare worker', 'trivial pair', row.page, row.concurrency, modeOf(row)) ??
+		findRead(r, 'bare worker', 'fixed', 'first', row.concurrency, modeOf(row))
+	);
 }
 
 /** What production's cache setting does to the same targets, in this run's words. */
@@ -498,7 +677,8 @@ function cachedVerdict(r: any): string {
 	const rpsMet = on.rpsRatios.every((x) => x >= 0.5);
 	const p99Met = on.p99Ratios.every((x) => x <= 1.5);
 	const bareP99 = r.reads.filter((x: any) => DIRECT_MODES.includes(modeOf(x)) && x.target === 'bare worker' && x.concurrency === 16).map((x: any) => x.p99);
-	const head = 'What removes that call is not calling the object for a page it has just served, which is what production does: the "direct, cache 5 s" rows, where the isolate serves a page it read within 5 s,';
+	const head =
+		'What removes that call is not calling the object for a page it has just served, which is what production does: the "direct, cache 5 s" rows, where the isolate serves a page it read within 5 s,';
 	if (rpsMet && p99Met) return `${head} meet both.`;
 	return `${head} ${rpsMet ? 'meet requests/s' : '**miss** requests/s'} (${Math.min(...on.rpsRatios).toFixed(2)}-${Math.max(...on.rpsRatios).toFixed(2)}) and ${p99Met ? 'meet' : '**miss**'} p99 (${Math.min(...on.p99Ratios).toFixed(2)}-${Math.max(...on.p99Ratios).toFixed(2)}x). A p99 over 3 s at concurrency 16-64 is the slowest few dozen requests, on two cores shared with the load generator: the bare Worker's own p99 at concurrency 16 ranged ${Math.min(...bareP99).toFixed(1)}-${Math.max(...bareP99).toFixed(1)} ms across its rows in this run, so a ratio of p99s moves with which row a stall fell in; longer rows would settle it.`;
 }
@@ -511,10 +691,14 @@ function directMisses(r: any): string {
 	return [
 		'Where direct mode misses, and what would meet it. With every read reaching the community object (the local setting), the difference from the bare Worker is the Durable Object call itself (see "Where the time goes"): the page comes from the object\'s memory, so no query is left to cut, and at concurrency 16-64 on two cores shared with the load generator the call\'s queueing shows in p99.',
 		cachedVerdict(r),
-		`Trivial routes: ${['health', 'did.json'].map((page) => {
-			const ratios = r.reads.filter((x: any) => modeOf(x) === 'direct' && x.community === 'trivial' && x.page === page).map((x: any) => x.rps / (pairedBare(r, x)?.rps ?? Infinity));
-			return `\`${page === 'health' ? '/health' : '/.well-known/did.json'}\` ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)} of the bare Worker`;
-		}).join(', ')} (concurrency 1, 16 and 64, 3 s a row, each right after a row of the bare Worker at its concurrency).`,
+		`Trivial routes: ${['health', 'did.json']
+			.map((page) => {
+				const ratios = r.reads
+					.filter((x: any) => modeOf(x) === 'direct' && x.community === 'trivial' && x.page === page)
+					.map((x: any) => x.rps / (pairedBare(r, x)?.rps ?? Infinity));
+				return `\`${page === 'health' ? '/health' : '/.well-known/did.json'}\` ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)} of the bare Worker`;
+			})
+			.join(', ')} (concurrency 1, 16 and 64, 3 s a row, each right after a row of the bare Worker at its concurrency).`,
 	].join(' ');
 }
 
@@ -554,7 +738,11 @@ function directModeTargets(r: any, mode: string): string {
 		`at least half the bare Worker's requests/s ${verdict(Math.min(...rpsRatios) >= 0.5)} (${range(rpsRatios)} of it);`,
 		`p99 within 1.5x of the bare Worker's ${verdict(Math.max(...p99Ratios) <= 1.5)} (${range(p99Ratios)}x);`,
 		`more requests/s than the official feed-generator starter at 1k posts ${starterVerdict(checked)};`,
-		...(trivialRatios.length ? [`trivial routes (\`/health\`, \`/.well-known/did.json\`) within 10% of the bare Worker's requests/s ${verdict(Math.min(...trivialRatios) >= 0.9)} (${range(trivialRatios)} of it);`] : []),
+		...(trivialRatios.length
+			? [
+					`trivial routes (\`/health\`, \`/.well-known/did.json\`) within 10% of the bare Worker's requests/s ${verdict(Math.min(...trivialRatios) >= 0.9)} (${range(trivialRatios)} of it);`,
+				]
+			: []),
 	]
 		.join(' ')
 		.replace(/;$/, '.');
@@ -564,7 +752,9 @@ const rowsPerQuery = (m: any): Record<string, number> => m.rowsReadPerQuery ?? m
 const maxRowsRead = (r: any) => Math.max(...(Object.values(rowsPerQuery(r.metering)) as number[]));
 function throughputRatio(r: any): string {
 	const bare = r.reads.find((x: any) => modeOf(x) === 'direct' && x.target === 'bare worker' && x.community === 'fixed' && x.concurrency === 16)?.rps ?? 1;
-	const ours = r.reads.filter((x: any) => modeOf(x) === 'direct' && x.target === 'atrarium' && x.community !== 'trivial' && x.concurrency === 16).map((x: any) => x.rps);
+	const ours = r.reads
+		.filter((x: any) => modeOf(x) === 'direct' && x.target === 'atrarium' && x.community !== 'trivial' && x.concurrency === 16)
+		.map((x: any) => x.rps);
 	return `${Math.round((100 * Math.min(...ours)) / bare)}-${Math.round((100 * Math.max(...ours)) / bare)}%`;
 }
 
@@ -584,7 +774,7 @@ function targets(r: any, maxOurs: number, maxBare: number, seedTotal: number, un
 		`- Reads at concurrency 16, p50 < 5 ms and p99 < 20 ms: p50 ${verdict(worstP50 < 5)} (worst ${worstP50} ms), p99 ${verdict(worstP99 < 20)} (worst ${worstP99} ms). The bare Worker, which does nothing but answer a fixed skeleton, has p50 ${bareP50(r)} ms at concurrency 16 on this machine: the local request path (workerd, two cores shared with the load generator) sets the floor, not the query. Atrarium's throughput is ${throughputRatio(r)} of the bare Worker's (target: at least half). The per-request work inside the Durable Object is one indexed range read of about ${maxRowsRead(r)} rows.`,
 		`- ${directReadTargets(r)}`,
 		`- ${directMisses(r)}`,
-		`- Queue <= $0.10/month for the seed's scenario: ${verdict(seedQueue <= 0.1)} ($${seedQueue}). Under load the receiver packs ${r.e2e.queueMessagesPerEvent} messages per event at 2,000 events/s (${unit.messagesPer1000Events.toFixed(1)} per 1,000 firehose events over the ingest runs), so the real network's queue costs $${r.cost.realNetwork.dollars.queues}. But the seed's 5 M events a month arrive 1.9 a second, about 500 ms apart, and a message cannot wait for the next event and stay sub-second: each lone event is its own message. $0.10 buys about ${Math.round(affordable).toLocaleString()} messages a month, one per ${(30 * 24 * 3600 / affordable).toFixed(1)} s; only a flush that long would meet it, at that much latency. What would meet both: sending lone events straight to their community (one DO request, $0.15 per million, instead of three queue operations at $0.40 per million) and keeping the queue for bursts and retries; we kept one path through the queue for its retries and dead letters.`,
+		`- Queue <= $0.10/month for the seed's scenario: ${verdict(seedQueue <= 0.1)} ($${seedQueue}). Under load the receiver packs ${r.e2e.queueMessagesPerEvent} messages per event at 2,000 events/s (${unit.messagesPer1000Events.toFixed(1)} per 1,000 firehose events over the ingest runs), so the real network's queue costs $${r.cost.realNetwork.dollars.queues}. But the seed's 5 M events a month arrive 1.9 a second, about 500 ms apart, and a message cannot wait for the next event and stay sub-second: each lone event is its own message. $0.10 buys about ${Math.round(affordable).toLocaleString()} messages a month, one per ${((30 * 24 * 3600) / affordable).toFixed(1)} s; only a flush that long would meet it, at that much latency. What would meet both: sending lone events straight to their community (one DO request, $0.15 per million, instead of three queue operations at $0.40 per million) and keeping the queue for bursts and retries; we kept one path through the queue for its retries and dead letters.`,
 		`- Rows written per indexed post: ${unit.rowsWrittenPerIndexedPost.toFixed(2)} in the community (post + time index, the minimum for a time-ordered feed, + the counts row that keeps summaries O(1)), plus one route row in the receiver; cursor checkpoints are at most one row per 5 s. Every statement goes through the meter, the route prune included.`,
 		`- Floods: ${floodsVerdict(r)} In the ingest steps: ${r.peakWorkerdRssMb} MB RSS (the heap is not sampled there: the inspector's forced collections would slow the reader it measures). Storage per post under 1 KB: ${verdict(unit.storageBytesPerPost < 1024)} (${unit.storageBytesPerPost} bytes).`,
 		`- The seed's claims: feed generation < 100 ms (ours: p99 ${worstP99} ms at concurrency 16), indexing < 5 s (ours: p99 ${r.e2e.p99} ms at 2,000 events/s), storage read < 10 ms (the whole request p50 ${worstP50} ms), 5,000 msg/s (the receiver sustained ${maxOurs.toLocaleString()} firehose events/s; queue messages are ~${unit.messagesPer1000Events.toFixed(0)} per 1,000 of them).`,
@@ -605,7 +795,15 @@ function headline(results: any) {
 		return ours && bare ? +(ours / bare).toFixed(2) : null;
 	};
 	const { trials: _trials, ...ingest } = results.ingest;
-	return { date: results.date, commit: results.commit, durationSeconds: results.durationSeconds, ingest, idle: results.idle, loaded: results.e2e, readRatio: ratio('direct') };
+	return {
+		date: results.date,
+		commit: results.commit,
+		durationSeconds: results.durationSeconds,
+		ingest,
+		idle: results.idle,
+		loaded: results.e2e,
+		readRatio: ratio('direct'),
+	};
 }
 
 async function runsOf(_commit: string): Promise<any[]> {

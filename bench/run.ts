@@ -27,11 +27,52 @@ const QUICK = process.argv.includes('--quick');
 const KEEP = process.argv.includes('--keep');
 /** The batching settings the curve measures: the consumer's max_batch_timeout and the receiver's flush. */
 const SETTINGS: Setting[] = QUICK
-	? [{ consumerTimeoutS: 1, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 20 }]
-	: [{ consumerTimeoutS: 1, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 0 }, { consumerTimeoutS: 0, flushMs: 20 }, { consumerTimeoutS: 0, flushMs: 100 }, { consumerTimeoutS: 0, flushMs: 250 }];
+	? [
+			{ consumerTimeoutS: 1, flushMs: 20 },
+			{ consumerTimeoutS: 0, flushMs: 20 },
+		]
+	: [
+			{ consumerTimeoutS: 1, flushMs: 20 },
+			{ consumerTimeoutS: 0, flushMs: 0 },
+			{ consumerTimeoutS: 0, flushMs: 20 },
+			{ consumerTimeoutS: 0, flushMs: 100 },
+			{ consumerTimeoutS: 0, flushMs: 250 },
+		];
 const PLAN = QUICK
-	? { trials: 2, holdSeconds: 5, firstGuess: { bare: 30_000, atrarium: 15_000 }, idleSeconds: 3, loadedSeconds: 5, readSeconds: 1, smallPosts: 1_000, bigPosts: 5_000, concurrencies: [1, 16, 64], replayEvents: 50_000, limitedReplayEvents: 50_000, overload: { rate: 30_000, seconds: 10 }, sandboxPosts: 10, cacheReads: 1_000, settings: SETTINGS }
-	: { trials: 3, holdSeconds: 10, firstGuess: { bare: 30_000, atrarium: 15_000 }, idleSeconds: 6, loadedSeconds: 15, readSeconds: 3, smallPosts: 1_000, bigPosts: 100_000, concurrencies: [1, 16, 64], replayEvents: 200_000, limitedReplayEvents: 500_000, overload: { rate: 30_000, seconds: 60 }, sandboxPosts: 30, cacheReads: 5_000, settings: SETTINGS };
+	? {
+			trials: 2,
+			holdSeconds: 5,
+			firstGuess: { bare: 30_000, atrarium: 15_000 },
+			idleSeconds: 3,
+			loadedSeconds: 5,
+			readSeconds: 1,
+			smallPosts: 1_000,
+			bigPosts: 5_000,
+			concurrencies: [1, 16, 64],
+			replayEvents: 50_000,
+			limitedReplayEvents: 50_000,
+			overload: { rate: 30_000, seconds: 10 },
+			sandboxPosts: 10,
+			cacheReads: 1_000,
+			settings: SETTINGS,
+		}
+	: {
+			trials: 3,
+			holdSeconds: 10,
+			firstGuess: { bare: 30_000, atrarium: 15_000 },
+			idleSeconds: 6,
+			loadedSeconds: 15,
+			readSeconds: 3,
+			smallPosts: 1_000,
+			bigPosts: 100_000,
+			concurrencies: [1, 16, 64],
+			replayEvents: 200_000,
+			limitedReplayEvents: 500_000,
+			overload: { rate: 30_000, seconds: 60 },
+			sandboxPosts: 30,
+			cacheReads: 5_000,
+			settings: SETTINGS,
+		};
 /**
  * A step of the ingest search is sustained when the reader was never more than this far behind the sender
  * (in seconds of the stream) and had seen every event this soon after the stream ended. Held for
@@ -146,15 +187,27 @@ function processUsage(pids: readonly number[]): { cpuSeconds: number; rssMb: num
 /** The trials' ceilings as median and range, the ratio within each trial, and the loss over every step. */
 function summarizeIngest(trials: IngestTrial[], loss: { missing: number; duplicates: number }) {
 	const ceilings = (reader: 'bare' | 'atrarium') => trials.map((t) => t[reader].ceiling).filter((c): c is number => c !== null);
-	const atCeiling = (reader: 'bare' | 'atrarium') => trials.map((t) => t[reader].steps.find((s) => s.rate === t[reader].ceiling)).filter((s): s is IngestStep => s !== undefined);
+	const atCeiling = (reader: 'bare' | 'atrarium') =>
+		trials.map((t) => t[reader].steps.find((s) => s.rate === t[reader].ceiling)).filter((s): s is IngestStep => s !== undefined);
 	return {
 		holdSeconds: PLAN.holdSeconds,
 		maxLagSeconds: MAX_LAG_SECONDS,
 		resolution: RESOLUTION,
 		trials,
-		atrarium: { ...spread(ceilings('atrarium')), receivedRate: spread(atCeiling('atrarium').map((s) => s.receivedRate)), eventsPerCpuSecond: spread(atCeiling('atrarium').map((s) => s.eventsPerCpuSecond)) },
-		bare: { ...spread(ceilings('bare')), receivedRate: spread(atCeiling('bare').map((s) => s.receivedRate)), eventsPerCpuSecond: spread(atCeiling('bare').map((s) => s.eventsPerCpuSecond)) },
-		ratio: spread(trials.filter((t) => t.atrarium.ceiling && t.bare.ceiling).map((t) => t.atrarium.ceiling! / t.bare.ceiling!), 3),
+		atrarium: {
+			...spread(ceilings('atrarium')),
+			receivedRate: spread(atCeiling('atrarium').map((s) => s.receivedRate)),
+			eventsPerCpuSecond: spread(atCeiling('atrarium').map((s) => s.eventsPerCpuSecond)),
+		},
+		bare: {
+			...spread(ceilings('bare')),
+			receivedRate: spread(atCeiling('bare').map((s) => s.receivedRate)),
+			eventsPerCpuSecond: spread(atCeiling('bare').map((s) => s.eventsPerCpuSecond)),
+		},
+		ratio: spread(
+			trials.filter((t) => t.atrarium.ceiling && t.bare.ceiling).map((t) => t.atrarium.ceiling! / t.bare.ceiling!),
+			3,
+		),
 		taggedPosts: trials.reduce((n, t) => n + t.atrarium.steps.reduce((m, s) => m + s.taggedPosts, 0), 0),
 		...loss,
 		zeroLoss: loss.missing === 0 && loss.duplicates === 0,
@@ -163,7 +216,14 @@ function summarizeIngest(trials: IngestTrial[], loss: { missing: number; duplica
 }
 
 async function main(): Promise<void> {
-	const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: +(totalmem() / 2 ** 30).toFixed(1), freeGb: +(freemem() / 2 ** 30).toFixed(1), os: `${osType()} ${release()}`, node: process.version };
+	const machine = {
+		cpus: cpus().length,
+		cpuModel: cpus()[0]?.model ?? 'unknown',
+		memoryGb: +(totalmem() / 2 ** 30).toFixed(1),
+		freeGb: +(freemem() / 2 ** 30).toFixed(1),
+		os: `${osType()} ${release()}`,
+		node: process.version,
+	};
 	log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGb} GiB, ${machine.os}, Node ${machine.node}${QUICK ? ' — quick mode' : ''}`);
 	const dir = await mkdtemp(join(tmpdir(), 'atrarium-bench-'));
 	const [streamPort, nodePort] = (await freePorts(2)) as [number, number];
@@ -172,7 +232,15 @@ async function main(): Promise<void> {
 	try {
 		// The buffer holds the whole overload: a receiver that steps back must find its cursor still there.
 		const bufferSize = Math.max(PLAN.replayEvents, PLAN.overload.rate * PLAN.overload.seconds) + 300_000;
-		const ready = await generator.ask<Extract<Reply, { type: 'ready' }>>({ type: 'init', port: streamPort, seed: 7, communities: COMMUNITIES + 2, membersPerCommunity: MEMBERS, randomTagCommunities: COMMUNITIES, bufferSize });
+		const ready = await generator.ask<Extract<Reply, { type: 'ready' }>>({
+			type: 'init',
+			port: streamPort,
+			seed: 7,
+			communities: COMMUNITIES + 2,
+			membersPerCommunity: MEMBERS,
+			randomTagCommunities: COMMUNITIES,
+			bufferSize,
+		});
 		const ids = ready.communityIds;
 		log(`Load generator: synthetic Jetstream at ${ready.url}`);
 		const ownerDid = did('owner', 0);
@@ -217,7 +285,9 @@ async function main(): Promise<void> {
 				const stored = (await Promise.all(touched.map((id) => instance.postsOf(id)))).reduce((a, b) => a + b, 0);
 				const total = touched.reduce((n, id) => n + expected.get(id)!.size, 0);
 				const s = await instance.status();
-				log(`  diagnosis: ${stored} of ${total} expected posts stored; receiver drops ${JSON.stringify(s.counters.dropped)}, processor drops ${JSON.stringify(s.counters.processorDropped)}, dead letters ${s.deadLetters}, send failures ${s.counters.sendFailures}`);
+				log(
+					`  diagnosis: ${stored} of ${total} expected posts stored; receiver drops ${JSON.stringify(s.counters.dropped)}, processor drops ${JSON.stringify(s.counters.processorDropped)}, dead letters ${s.deadLetters}, send failures ${s.counters.sendFailures}`,
+				);
 			}
 			return { missing, duplicates };
 		};
@@ -228,7 +298,8 @@ async function main(): Promise<void> {
 			await instance.drain(setup.events);
 			// Posts route only once their community's config is bound: wait for the last community's members.
 			const deadline = Date.now() + 60_000;
-			while ((await instance.admin(`/communities/${ids.at(-1)}`)).members < MEMBERS && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+			while ((await instance.admin(`/communities/${ids.at(-1)}`)).members < MEMBERS && Date.now() < deadline)
+				await new Promise((resolve) => setTimeout(resolve, 200));
 			return setup.events;
 		};
 
@@ -252,10 +323,28 @@ async function main(): Promise<void> {
 			try {
 				return await holdRateOf(reader, rate);
 			} catch (err) {
-				log(`  bare     ${rate.toLocaleString().padStart(6)}/s: not sustained (its workerd failed: ${err instanceof Error ? err.message : String(err)}); restarting it`);
+				log(
+					`  bare     ${rate.toLocaleString().padStart(6)}/s: not sustained (its workerd failed: ${err instanceof Error ? err.message : String(err)}); restarting it`,
+				);
 				generator.ask({ type: 'forget' }).catch(() => {});
 				await baseline.restart();
-				return { rate, sent: 0, sendSeconds: 0, received: 0, receivedRate: 0, maxLagSeconds: Infinity, catchUpSeconds: Infinity, taggedPosts: 0, missing: 0, senderKeptUp: true, sustained: false, workerdCpuSeconds: 0, eventsPerCpuSecond: 0, peakRssMb: 0, readerFailed: true };
+				return {
+					rate,
+					sent: 0,
+					sendSeconds: 0,
+					received: 0,
+					receivedRate: 0,
+					maxLagSeconds: Infinity,
+					catchUpSeconds: Infinity,
+					taggedPosts: 0,
+					missing: 0,
+					senderKeptUp: true,
+					sustained: false,
+					workerdCpuSeconds: 0,
+					eventsPerCpuSecond: 0,
+					peakRssMb: 0,
+					readerFailed: true,
+				};
 			}
 		};
 		const holdRateOf = async (reader: 'bare' | 'atrarium', rate: number): Promise<IngestStep> => {
@@ -284,7 +373,9 @@ async function main(): Promise<void> {
 			await sampling;
 			const endAt = streamed.startedAt! + streamed.seconds * 1000;
 			// How far behind the sender the reader was at each sample, in seconds of the stream.
-			const lags = samples.filter((s) => s.at >= streamed.startedAt! && s.at <= endAt).map((s) => (Math.min(streamed.sent, (rate * (s.at - streamed.startedAt!)) / 1000) - s.seen) / rate);
+			const lags = samples
+				.filter((s) => s.at >= streamed.startedAt! && s.at <= endAt)
+				.map((s) => (Math.min(streamed.sent, (rate * (s.at - streamed.startedAt!)) / 1000) - s.seen) / rate);
 			let received = samples.at(-1)?.seen ?? 0;
 			const deadline = Date.now() + 60_000;
 			while (received < streamed.sent && Date.now() < deadline) {
@@ -330,7 +421,9 @@ async function main(): Promise<void> {
 				eventsPerCpuSecond: Math.round(streamed.sent / Math.max(cpuSeconds, 0.001)),
 				peakRssMb: Math.round(rssMb),
 			};
-			log(`  ${reader.padEnd(8)} ${rate.toLocaleString().padStart(6)}/s: ${step.sustained ? 'sustained' : 'not sustained'} (received ${step.receivedRate.toLocaleString()}/s, at most ${step.maxLagSeconds} s behind, caught up ${step.catchUpSeconds} s after${keptUp ? '' : `, the sender took ${step.sendSeconds} s`}${reader === 'atrarium' ? `, ${step.taggedPosts} tagged posts${missing ? `, ${missing} missing` : ''}` : ''}), ${step.eventsPerCpuSecond.toLocaleString()} events per workerd CPU-second`);
+			log(
+				`  ${reader.padEnd(8)} ${rate.toLocaleString().padStart(6)}/s: ${step.sustained ? 'sustained' : 'not sustained'} (received ${step.receivedRate.toLocaleString()}/s, at most ${step.maxLagSeconds} s behind, caught up ${step.catchUpSeconds} s after${keptUp ? '' : `, the sender took ${step.sendSeconds} s`}${reader === 'atrarium' ? `, ${step.taggedPosts} tagged posts${missing ? `, ${missing} missing` : ''}` : ''}), ${step.eventsPerCpuSecond.toLocaleString()} events per workerd CPU-second`,
+			);
 			await new Promise((resolve) => setTimeout(resolve, 1_000)); // quiet between steps
 			return step;
 		};
@@ -345,7 +438,12 @@ async function main(): Promise<void> {
 				await new Promise((resolve) => setTimeout(resolve, 500));
 			}
 			const before = reader === 'atrarium' ? ((await worker.status()).counters.eventsSeen as number) : 0;
-			const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate: Math.round(guessed / 2), seconds: 3, pregenerate: true });
+			const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({
+				type: 'stream',
+				rate: Math.round(guessed / 2),
+				seconds: 3,
+				pregenerate: true,
+			});
 			if (reader === 'atrarium') {
 				allTagged.push(...streamed.tagged);
 				for (const post of streamed.tagged) expectedCounts.set(post.community, (expectedCounts.get(post.community) ?? 0) + 1);
@@ -375,7 +473,9 @@ async function main(): Promise<void> {
 		log('Every tagged post of every ingest step, checked one by one in its feed…');
 		const ingestLoss = await checkIndexed(worker, new Map(), allTagged);
 		const ingest = summarizeIngest(trials, ingestLoss);
-		log(`  ${ingestLoss.missing} missing, ${ingestLoss.duplicates} duplicated of ${allTagged.length.toLocaleString()}. Ceiling: Atrarium median ${ingest.atrarium.median?.toLocaleString()} events/s (${ingest.atrarium.min?.toLocaleString()}-${ingest.atrarium.max?.toLocaleString()}), bare reader ${ingest.bare.median?.toLocaleString()} (${ingest.bare.min?.toLocaleString()}-${ingest.bare.max?.toLocaleString()}), ratio ${ingest.ratio.median} (${ingest.ratio.min}-${ingest.ratio.max})`);
+		log(
+			`  ${ingestLoss.missing} missing, ${ingestLoss.duplicates} duplicated of ${allTagged.length.toLocaleString()}. Ceiling: Atrarium median ${ingest.atrarium.median?.toLocaleString()} events/s (${ingest.atrarium.min?.toLocaleString()}-${ingest.atrarium.max?.toLocaleString()}), bare reader ${ingest.bare.median?.toLocaleString()} (${ingest.bare.min?.toLocaleString()}-${ingest.bare.max?.toLocaleString()}), ratio ${ingest.ratio.median} (${ingest.ratio.min}-${ingest.ratio.max})`,
+		);
 
 		// ---- cost counters, from the ingest runs ----
 		const communityMetering = { rowsRead: 0, rowsWritten: 0, databaseBytes: 0, posts: 0 };
@@ -395,7 +495,12 @@ async function main(): Promise<void> {
 			log(`Filling community ${ids[index]} with ${count.toLocaleString()} posts through the pipeline…`);
 			// Every other event tagged for this community, 1,000 tagged posts a second: about what the local
 			// queue consumer applies (see the ingest figures for tagged posts per second).
-			const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate: 2_000, seconds: count / 1_000, forceTag: { community: index, count } });
+			const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({
+				type: 'stream',
+				rate: 2_000,
+				seconds: count / 1_000,
+				forceTag: { community: index, count },
+			});
 			seen += streamed.sent;
 			await worker.drain(seen, 300_000);
 			const deadline = Date.now() + 600_000;
@@ -417,7 +522,10 @@ async function main(): Promise<void> {
 		// The reads are measured alone: the index writes nothing meanwhile.
 		await worker.admin('/receiver/stop', 'POST');
 
-		const nodeBaseline = fork(new URL('./node-sqlite-baseline.mjs', import.meta.url).pathname, [], { env: { ...process.env, PORT: String(nodePort) }, stdio: 'inherit' });
+		const nodeBaseline = fork(new URL('./node-sqlite-baseline.mjs', import.meta.url).pathname, [], {
+			env: { ...process.env, PORT: String(nodePort) },
+			stdio: 'inherit',
+		});
 		nodeBaseline.on('error', () => {});
 		stoppers.push(() => void nodeBaseline.kill());
 		process.on('exit', () => nodeBaseline.kill());
@@ -435,7 +543,9 @@ async function main(): Promise<void> {
 		/** One row of the reads table, kept and logged. */
 		const readRow = (rowMode: string, target: string, community: string, page: string, concurrency: number, result: LoadResult) => {
 			reads.push({ mode: rowMode, target, community, page, concurrency, ...round(result) });
-			log(`  ${rowMode.padEnd(12)} ${target.padEnd(14)} ${community.padEnd(12)} ${page.padEnd(8)} c=${String(concurrency).padEnd(3)} ${Math.round(result.rps).toLocaleString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  ${result.errors} errors` : ''}`);
+			log(
+				`  ${rowMode.padEnd(12)} ${target.padEnd(14)} ${community.padEnd(12)} ${page.padEnd(8)} c=${String(concurrency).padEnd(3)} ${Math.round(result.rps).toLocaleString().padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  ${result.errors} errors` : ''}`,
+			);
 		};
 		const measure = async (target: string, community: string, page: string, url: string, meteredId?: string) => {
 			const reading = async () => {
@@ -455,7 +565,10 @@ async function main(): Promise<void> {
 			}
 		};
 		log('Feed reads (getFeedSkeleton, limit 50), production bundle served by workerd directly…');
-		const communitiesRead = [[`${PLAN.smallPosts / 1000}k posts`, SMALL, smallPosts], [`${PLAN.bigPosts / 1000}k posts`, BIG, bigPosts]] as const;
+		const communitiesRead = [
+			[`${PLAN.smallPosts / 1000}k posts`, SMALL, smallPosts],
+			[`${PLAN.bigPosts / 1000}k posts`, BIG, bigPosts],
+		] as const;
 		const deepCursors = new Map<number, string>();
 		for (const [label, index, posts] of communitiesRead) {
 			const id = ids[index]!;
@@ -475,8 +588,14 @@ async function main(): Promise<void> {
 		// Trivial routes, each right after a row of the bare Worker at the same concurrency: rows measured
 		// minutes apart drift by more than the 10% they are held to.
 		for (const concurrency of PLAN.concurrencies) {
-			for (const [page, url] of [['health', `${worker.url}/health`], ['did.json', `${worker.url}/.well-known/did.json`]] as const) {
-				for (const [target, community, at] of [['bare worker', 'trivial pair', `${baseline.url}/skeleton`], ['atrarium', 'trivial', url]] as const) {
+			for (const [page, url] of [
+				['health', `${worker.url}/health`],
+				['did.json', `${worker.url}/.well-known/did.json`],
+			] as const) {
+				for (const [target, community, at] of [
+					['bare worker', 'trivial pair', `${baseline.url}/skeleton`],
+					['atrarium', 'trivial', url],
+				] as const) {
 					const result: LoadResult = await load(at, { concurrency, seconds: PLAN.readSeconds });
 					readRow(mode, target, community, page, concurrency, result);
 				}
@@ -518,7 +637,9 @@ async function main(): Promise<void> {
 				const seconds = +((Date.now() - t0) / 1000).toFixed(1);
 				const doCalls = (await feedReads()) - before;
 				feedCache.push({ ttlSeconds, feeds: ids.length, ...result, doCalls, doCallsPer1000Reads: +((1000 * doCalls) / result.requests).toFixed(1), seconds });
-				log(`  cache ${ttlSeconds ? `${ttlSeconds} s` : 'off'}: ${result.requests.toLocaleString()} reads, ${result.errors} errors, ${doCalls.toLocaleString()} object calls (${feedCache.at(-1).doCallsPer1000Reads} per 1,000), ${seconds} s`);
+				log(
+					`  cache ${ttlSeconds ? `${ttlSeconds} s` : 'off'}: ${result.requests.toLocaleString()} reads, ${result.errors} errors, ${doCalls.toLocaleString()} object calls (${feedCache.at(-1).doCallsPer1000Reads} per 1,000), ${seconds} s`,
+				);
 			} finally {
 				await instance.stop();
 			}
@@ -549,7 +670,17 @@ async function main(): Promise<void> {
 			await new Promise((resolve) => setTimeout(resolve, 1_500)); // the last consumer batches and their log lines
 			const calls = countsBetween(before, await instance.counts());
 			const latencies = streamed.probes.filter((p) => firstSeen.has(p.uri)).map((p) => firstSeen.get(p.uri)! - p.sentAt);
-			return { sent: streamed.sent, run: { rate: command.rate, seconds: command.seconds, probes: streamed.probes.length, seenWithin5s: latencies.length, ...percentiles(latencies), ...perEvent(calls) } };
+			return {
+				sent: streamed.sent,
+				run: {
+					rate: command.rate,
+					seconds: command.seconds,
+					probes: streamed.probes.length,
+					seenWithin5s: latencies.length,
+					...percentiles(latencies),
+					...perEvent(calls),
+				},
+			};
 		};
 		const perEvent = (calls: CallCounts) => ({
 			enqueued: calls.enqueued,
@@ -568,8 +699,15 @@ async function main(): Promise<void> {
 				const idle = await probeRun(instance, { type: 'stream', rate: 4, seconds: PLAN.idleSeconds, probeCommunity: 0, probeEvery: 1 }, curveSeen);
 				curveSeen += idle.sent;
 				const loaded = await probeRun(instance, { type: 'stream', rate: 2_000, seconds: PLAN.loadedSeconds, probeCommunity: 0 }, curveSeen);
-				curve.push({ setting, shipped: setting.consumerTimeoutS === shipped.consumerTimeoutS && setting.flushMs === shipped.flushMs, idle: idle.run, loaded: loaded.run });
-				log(`  idle (lone posts): p50 ${idle.run.p50} ms, p99 ${idle.run.p99} ms; at 2,000 events/s: p50 ${loaded.run.p50} ms, p99 ${loaded.run.p99} ms, ${loaded.run.seenWithin5s}/${loaded.run.probes} probes; per enqueued event at load: ${loaded.run.queueMessagesPerEvent} messages, ${loaded.run.consumerInvocationsPerEvent} consumer invocations, ${loaded.run.communityCallsPerEvent} community calls`);
+				curve.push({
+					setting,
+					shipped: setting.consumerTimeoutS === shipped.consumerTimeoutS && setting.flushMs === shipped.flushMs,
+					idle: idle.run,
+					loaded: loaded.run,
+				});
+				log(
+					`  idle (lone posts): p50 ${idle.run.p50} ms, p99 ${idle.run.p99} ms; at 2,000 events/s: p50 ${loaded.run.p50} ms, p99 ${loaded.run.p99} ms, ${loaded.run.seenWithin5s}/${loaded.run.probes} probes; per enqueued event at load: ${loaded.run.queueMessagesPerEvent} messages, ${loaded.run.consumerInvocationsPerEvent} consumer invocations, ${loaded.run.communityCallsPerEvent} community calls`,
+				);
 			} finally {
 				await instance.stop();
 			}
@@ -618,7 +756,9 @@ async function main(): Promise<void> {
 		};
 		const describeReplay = (r: Awaited<ReturnType<typeof replayRun>>) =>
 			`  caught up in ${r.caughtUpSeconds} s (${r.eventsPerSecond.toLocaleString()} events/s), all ${r.taggedPosts} tagged posts indexed after ${r.indexedSeconds} s: ${r.zeroLoss ? 'zero loss' : `${r.missing} missing, ${r.duplicates} duplicated`}; peak workerd RSS ${r.peakRssMb} MB (${r.startRssMb} MB at the start), V8 heap ${r.peakHeapMb ?? '-'} MB (live ${r.peakLiveHeapMb ?? '-'} MB), ${r.reconnects} reconnects, ${r.pauses} pauses; at most ${r.peakUnsentAtSenderMb} MB waited in the sender's socket`;
-		log(`Replay at Jetstream's default max-sub-rate (${JETSTREAM_MAX_SUB_RATE.toLocaleString()} events/s per subscriber): ${PLAN.limitedReplayEvents.toLocaleString()} events held back while the receiver is stopped, then served from its cursor…`);
+		log(
+			`Replay at Jetstream's default max-sub-rate (${JETSTREAM_MAX_SUB_RATE.toLocaleString()} events/s per subscriber): ${PLAN.limitedReplayEvents.toLocaleString()} events held back while the receiver is stopped, then served from its cursor…`,
+		);
 		const limitedReplay = await survive(() => replayRun('replay-limited', PLAN.limitedReplayEvents, JETSTREAM_MAX_SUB_RATE));
 		log(limitedReplay.crashed ? `  workerd crashed: ${limitedReplay.error}` : describeReplay(limitedReplay));
 		log(`Replay with no rate cap: ${PLAN.replayEvents.toLocaleString()} events served as fast as the socket takes them…`);
@@ -635,7 +775,11 @@ async function main(): Promise<void> {
 				const before = await instance.status();
 				sampler = await memorySampler(instance);
 				await generator.ask({ type: 'peak-unsent' });
-				const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({ type: 'stream', rate: PLAN.overload.rate, seconds: PLAN.overload.seconds });
+				const streamed = await generator.ask<Extract<Reply, { type: 'streamed' }>>({
+					type: 'stream',
+					rate: PLAN.overload.rate,
+					seconds: PLAN.overload.seconds,
+				});
 				const streamEnd = Date.now();
 				const midway = await instance.status();
 				await waitForCursor(instance, streamed.lastTimeUs, 900_000);
@@ -662,7 +806,10 @@ async function main(): Promise<void> {
 			}
 		});
 		if (overload.crashed) log(`  workerd crashed: ${overload.error}`);
-		else log(`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB (${overload.startRssMb} MB at the start), V8 heap ${overload.peakHeapMb ?? '-'} MB (live ${overload.peakLiveHeapMb ?? '-'} MB), ${overload.reconnects} reconnects, ${overload.pauses} pauses; at most ${overload.peakUnsentAtSenderMb} MB waited in the sender's socket`);
+		else
+			log(
+				`  ${overload.sent.toLocaleString()} events offered at ${overload.achievedOfferRate.toLocaleString()}/s; receiver caught up ${overload.caughtUpSecondsAfterStream} s after the stream; ${overload.taggedPosts} tagged posts: ${overload.zeroLoss ? 'zero loss' : `${overload.missing} missing, ${overload.duplicates} duplicated`}; peak workerd RSS ${overload.peakRssMb} MB (${overload.startRssMb} MB at the start), V8 heap ${overload.peakHeapMb ?? '-'} MB (live ${overload.peakLiveHeapMb ?? '-'} MB), ${overload.reconnects} reconnects, ${overload.pauses} pauses; at most ${overload.peakUnsentAtSenderMb} MB waited in the sender's socket`,
+			);
 
 		// ---- 6. latency as a user sees it on `npm start` ----
 		log(`npm start: ${PLAN.sandboxPosts} lone posts from createRecord to getFeedSkeleton…`);
@@ -757,13 +904,24 @@ async function waitForCursor(instance: BenchInstance, timeUs: number, timeoutMs:
 	for (;;) {
 		const s = await instance.status();
 		if ((s.cursor ?? 0) >= timeUs && s.backlog === 0) return;
-		if (Date.now() > deadline) throw new Error(`receiver did not catch up: cursor ${s.cursor}, wanted ${timeUs}; ${s.counters.eventsSeen} events seen, ${s.counters.reconnects} reconnects`);
+		if (Date.now() > deadline)
+			throw new Error(
+				`receiver did not catch up: cursor ${s.cursor}, wanted ${timeUs}; ${s.counters.eventsSeen} events seen, ${s.counters.reconnects} reconnects`,
+			);
 		await new Promise((resolve) => setTimeout(resolve, 250));
 	}
 }
 
 function round(result: LoadResult) {
-	return { requests: result.requests, errors: result.errors, rps: Math.round(result.rps), p50: +result.p50.toFixed(2), p90: +result.p90.toFixed(2), p99: +result.p99.toFixed(2), max: +result.max.toFixed(2) };
+	return {
+		requests: result.requests,
+		errors: result.errors,
+		rps: Math.round(result.rps),
+		p50: +result.p50.toFixed(2),
+		p90: +result.p90.toFixed(2),
+		p99: +result.p99.toFixed(2),
+		max: +result.max.toFixed(2),
+	};
 }
 
 function pkgVersion(name: string): string {

@@ -83,7 +83,9 @@ export async function measureSandboxLatency(posts: number, log: (message: string
 		}
 		socket.close();
 		const result = { posts, total: percentiles(total), bridge: percentiles(bridge), pipeline: percentiles(pipeline) };
-		log(`  npm start, createRecord -> getFeedSkeleton over ${posts} lone posts: median ${result.total.p50} ms (bridge ${result.bridge.p50} ms, Worker pipeline ${result.pipeline.p50} ms), p90 ${result.total.p90} ms, max ${result.total.max} ms`);
+		log(
+			`  npm start, createRecord -> getFeedSkeleton over ${posts} lone posts: median ${result.total.p50} ms (bridge ${result.bridge.p50} ms, Worker pipeline ${result.pipeline.p50} ms), p90 ${result.total.p90} ms, max ${result.total.max} ms`,
+		);
 		return result;
 	} finally {
 		await sandbox.interrupt();

@@ -6,7 +6,10 @@
 import type { JetstreamEvent } from '../sandbox/jetstream/server';
 
 const B32 = '234567abcdefghijklmnopqrstuvwxyz';
-const WORDS = 'the of and to in is you that it he was for on are as with his they at be this have from or one had by word but not what all were we when your can said there use an each which she do how their if will up other about out many then them these so some her would make like him into time has look two more write go see number no way could people my than first water been call who oil its now find long down day did get come made may part'.split(' ');
+const WORDS =
+	'the of and to in is you that it he was for on are as with his they at be this have from or one had by word but not what all were we when your can said there use an each which she do how their if will up other about out many then them these so some her would make like him into time has look two more write go see number no way could people my than first water been call who oil its now find long down day did get come made may part'.split(
+		' ',
+	);
 
 export interface TaggedPost {
 	uri: string;
@@ -53,13 +56,26 @@ export class SyntheticStream {
 	setup(): JetstreamEvent[] {
 		const events: JetstreamEvent[] = [];
 		this.communityIds.forEach((id, c) => {
-			events.push(this.commit(this.owner, 'net.atrarium.community.config', id, {
-				$type: 'net.atrarium.community.config', name: `Bench ${c}`, hashtag: `#atr_${id}`, stage: 'theme', accessType: 'open', createdAt: new Date().toISOString(),
-			}));
+			events.push(
+				this.commit(this.owner, 'net.atrarium.community.config', id, {
+					$type: 'net.atrarium.community.config',
+					name: `Bench ${c}`,
+					hashtag: `#atr_${id}`,
+					stage: 'theme',
+					accessType: 'open',
+					createdAt: new Date().toISOString(),
+				}),
+			);
 			for (let m = 0; m < this.options.membersPerCommunity; m++) {
-				events.push(this.commit(this.member(c, m), 'net.atrarium.community.membership', this.rkey(), {
-					$type: 'net.atrarium.community.membership', community: `at://${this.owner}/net.atrarium.community.config/${id}`, role: 'member', joinedAt: new Date().toISOString(), active: true,
-				}));
+				events.push(
+					this.commit(this.member(c, m), 'net.atrarium.community.membership', this.rkey(), {
+						$type: 'net.atrarium.community.membership',
+						community: `at://${this.owner}/net.atrarium.community.config/${id}`,
+						role: 'member',
+						joinedAt: new Date().toISOString(),
+						active: true,
+					}),
+				);
 			}
 		});
 		return events;
@@ -79,19 +95,37 @@ export class SyntheticStream {
 		}
 		if (roll < 0.04) return { frame: this.frame(this.commit(did('stranger', Math.floor(this.rng() * 1e6)), 'app.bsky.feed.post', this.rkey())), tagged: null };
 		if (roll < 0.045) {
-			return { frame: this.frame(this.commit(did('joiner', this.seq), 'net.atrarium.community.membership', this.rkey(), {
-				$type: 'net.atrarium.community.membership', community: `at://${this.owner}/net.atrarium.community.config/${this.communityIds[this.seq % this.communityIds.length]}`, role: 'member', joinedAt: new Date().toISOString(), active: false,
-			})), tagged: null };
+			return {
+				frame: this.frame(
+					this.commit(did('joiner', this.seq), 'net.atrarium.community.membership', this.rkey(), {
+						$type: 'net.atrarium.community.membership',
+						community: `at://${this.owner}/net.atrarium.community.config/${this.communityIds[this.seq % this.communityIds.length]}`,
+						role: 'member',
+						joinedAt: new Date().toISOString(),
+						active: false,
+					}),
+				),
+				tagged: null,
+			};
 		}
 		if (roll < 0.05) {
 			// Owners blocking and unblocking users, spread over many users and every community. Aimed all at
 			// one user in one community (as until 2026-12-05), they piled up on that target, and each new one
 			// cost more than the last: the community reads every action on a user to decide the one in force
 			// (docs/benchmarks.md, "Run to run").
-			return { frame: this.frame(this.commit(this.owner, 'net.atrarium.moderation.action', this.rkey(), {
-				$type: 'net.atrarium.moderation.action', action: this.seq % 2 ? 'block_user' : 'unblock_user', target: { $type: 'net.atrarium.moderation.action#userTarget', did: did('troll', Math.floor(this.rng() * 100_000)) },
-				community: `at://${this.owner}/net.atrarium.community.config/${this.communityIds[this.seq % this.communityIds.length]}`, reason: 'spam', createdAt: new Date(Date.now() - 60_000).toISOString(),
-			})), tagged: null };
+			return {
+				frame: this.frame(
+					this.commit(this.owner, 'net.atrarium.moderation.action', this.rkey(), {
+						$type: 'net.atrarium.moderation.action',
+						action: this.seq % 2 ? 'block_user' : 'unblock_user',
+						target: { $type: 'net.atrarium.moderation.action#userTarget', did: did('troll', Math.floor(this.rng() * 100_000)) },
+						community: `at://${this.owner}/net.atrarium.community.config/${this.communityIds[this.seq % this.communityIds.length]}`,
+						reason: 'spam',
+						createdAt: new Date(Date.now() - 60_000).toISOString(),
+					}),
+				),
+				tagged: null,
+			};
 		}
 		// 100-3000 bytes of text: multi-byte scripts reach 3000 bytes within the 300-grapheme limit.
 		const size = 100 + Math.floor(this.rng() * 2900);
@@ -99,7 +133,9 @@ export class SyntheticStream {
 	}
 
 	private post(author: string, rkey: string, text: string): string {
-		return this.frame(this.commit(author, 'app.bsky.feed.post', rkey, { $type: 'app.bsky.feed.post', text, langs: ['en'], createdAt: new Date().toISOString() }));
+		return this.frame(
+			this.commit(author, 'app.bsky.feed.post', rkey, { $type: 'app.bsky.feed.post', text, langs: ['en'], createdAt: new Date().toISOString() }),
+		);
 	}
 
 	private commit(author: string, collection: string, rkey: string, record?: Record<string, unknown>): JetstreamEvent {
@@ -108,7 +144,13 @@ export class SyntheticStream {
 			did: author,
 			time_us: this.clockUs,
 			kind: 'commit',
-			commit: { rev: tid(this.clockUs), operation: record ? 'create' : 'delete', collection, rkey, ...(record ? { record, cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm' } : {}) },
+			commit: {
+				rev: tid(this.clockUs),
+				operation: record ? 'create' : 'delete',
+				collection,
+				rkey,
+				...(record ? { record, cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm' } : {}),
+			},
 		};
 	}
 

@@ -38,7 +38,9 @@ export async function rebuildCommunity(options: AdminOptions, id: string, args: 
 export function progressLine(status: RebuildStatus): string {
 	const { repos, staged } = status;
 	const requests = Object.values(status.requests).reduce((a, b) => a + b, 0);
-	const phase = { config: "reading the owner's config", relay: 'listing repos from the relay', repos: 'reading repos', done: 'done', failed: 'failed' }[status.phase];
+	const phase = { config: "reading the owner's config", relay: 'listing repos from the relay', repos: 'reading repos', done: 'done', failed: 'failed' }[
+		status.phase
+	];
 	return `${phase}: ${repos.read}/${repos.found} repos read${repos.failed ? `, ${repos.failed} failed` : ''}; staged ${staged.memberships} memberships, ${staged.actions} actions, ${staged.posts} posts; ${requests} requests`;
 }
 
@@ -98,7 +100,9 @@ export async function rebuildEverything(options: AdminOptions, args: { fresh?: b
 				[
 					`Rebuilt ${over.length - failed.length} communities in ${((Date.now() - status.startedMs) / 1000).toFixed(1)} s.`,
 					...failed.map((c) => `  ${c.id} failed: ${c.error}`),
-					...status.contested.map((c) => `  ${c.id} not rebuilt: claimed by ${c.claimants.join(', ')} and no owner known (name one: admin rebuild ${c.id} --owner <did>)`),
+					...status.contested.map(
+						(c) => `  ${c.id} not rebuilt: claimed by ${c.claimants.join(', ')} and no owner known (name one: admin rebuild ${c.id} --owner <did>)`,
+					),
 					...status.failures.map((f) => `  repo ${f.did} not read: ${f.error}`),
 				].join('\n'),
 				status,

@@ -34,7 +34,10 @@ export async function createCommunity(options: CliOptions, args: CreateCommunity
 		...(args.membersOnlyFeed ? { feedReaders: 'members' as const } : {}),
 		...(args.parent ? { parent: args.parent, ...(args.parentShare ? { feedMix: { own: 100 - args.parentShare, parent: args.parentShare } } : {}) } : {}),
 	});
-	print(`Created community ${community.name} (${community.id})\n  hashtag: ${community.hashtag}\n  feed:    ${community.feedUri ?? '(no operator configured)'}`, community);
+	print(
+		`Created community ${community.name} (${community.id})\n  hashtag: ${community.hashtag}\n  feed:    ${community.feedUri ?? '(no operator configured)'}`,
+		community,
+	);
 	return community;
 }
 

@@ -87,7 +87,8 @@ export async function main(argv: string[]): Promise<number> {
 		...((values.password ?? process.env.ATRARIUM_PASSWORD) ? { password: values.password ?? process.env.ATRARIUM_PASSWORD } : {}),
 	};
 	// With --json, stdout is the one JSON result; progress and warnings (lines without data) go to stderr.
-	const print = (line: string, data?: unknown) => (values.json ? (data === undefined ? console.error(line) : console.log(JSON.stringify(data, null, 2))) : console.log(line));
+	const print = (line: string, data?: unknown) =>
+		values.json ? (data === undefined ? console.error(line) : console.log(JSON.stringify(data, null, 2))) : console.log(line);
 	const need = (n: number, what: string) => {
 		if (rest.length < n) throw new Error(`${command} needs ${what}\n\n${USAGE}`);
 	};
@@ -146,7 +147,12 @@ export async function main(argv: string[]): Promise<number> {
 				return 0;
 			}
 			need(2, 'rebuild and a community id (or --all)');
-			await rebuildCommunity({ service: options.service, ...(adminToken ? { adminToken } : {}) }, rest[1]!.replace(/^#?atr_/i, '').toLowerCase(), { ...(values.owner ? { owner: values.owner } : {}), fresh: values.fresh ?? false }, print);
+			await rebuildCommunity(
+				{ service: options.service, ...(adminToken ? { adminToken } : {}) },
+				rest[1]!.replace(/^#?atr_/i, '').toLowerCase(),
+				{ ...(values.owner ? { owner: values.owner } : {}), fresh: values.fresh ?? false },
+				print,
+			);
 			return 0;
 		}
 		default:

@@ -14,7 +14,8 @@ export interface CliOptions {
 }
 
 export async function login(options: CliOptions): Promise<AtrariumClient> {
-	if (!options.handle || !options.password) throw new Error('This command needs --handle and --password (an app password), or ATRARIUM_HANDLE and ATRARIUM_PASSWORD');
+	if (!options.handle || !options.password)
+		throw new Error('This command needs --handle and --password (an app password), or ATRARIUM_HANDLE and ATRARIUM_PASSWORD');
 	const agent = new AtpAgent({ service: options.pds });
 	try {
 		await agent.login({ identifier: options.handle, password: options.password });

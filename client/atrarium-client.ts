@@ -122,11 +122,28 @@ export interface PdsAgent {
 	readonly com: {
 		readonly atproto: {
 			readonly repo: {
-				createRecord(input: { repo: string; collection: string; record: Record<string, unknown>; validate?: boolean }): Promise<{ data: { uri: string; cid: string } }>;
-				putRecord(input: { repo: string; collection: string; rkey: string; record: Record<string, unknown>; validate?: boolean; swapRecord?: string }): Promise<{ data: { uri: string; cid: string } }>;
+				createRecord(input: {
+					repo: string;
+					collection: string;
+					record: Record<string, unknown>;
+					validate?: boolean;
+				}): Promise<{ data: { uri: string; cid: string } }>;
+				putRecord(input: {
+					repo: string;
+					collection: string;
+					rkey: string;
+					record: Record<string, unknown>;
+					validate?: boolean;
+					swapRecord?: string;
+				}): Promise<{ data: { uri: string; cid: string } }>;
 				getRecord(params: { repo: string; collection: string; rkey: string }): Promise<{ data: { value: unknown; cid?: string } }>;
 				deleteRecord(input: { repo: string; collection: string; rkey: string }): Promise<unknown>;
-				listRecords(params: { repo: string; collection: string; limit?: number; cursor?: string }): Promise<{ data: { records: { uri: string; value: unknown }[]; cursor?: string } }>;
+				listRecords(params: {
+					repo: string;
+					collection: string;
+					limit?: number;
+					cursor?: string;
+				}): Promise<{ data: { records: { uri: string; value: unknown }[]; cursor?: string } }>;
 			};
 			readonly server: { getServiceAuth(params: { aud: string; lxm: string }): Promise<{ data: { token: string } }> };
 			readonly identity: { resolveHandle(params: { handle: string }): Promise<{ data: { did: string } }> };
@@ -193,7 +210,8 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 	): Promise<Community> {
 		if (changes.parent) checkParent(changes.parent, id);
 		if (changes.feedMix) checkFeedMix(changes.feedMix);
-		if (changes.successor && !changes.successor.startsWith('did:')) throw new ApiFailure(400, 'InvalidSuccessor', `A successor is named by their DID, not ${JSON.stringify(changes.successor)}`);
+		if (changes.successor && !changes.successor.startsWith('did:'))
+			throw new ApiFailure(400, 'InvalidSuccessor', `A successor is named by their DID, not ${JSON.stringify(changes.successor)}`);
 		if (changes.successor === this.did) throw new ApiFailure(400, 'InvalidSuccessor', 'You already own this community: name someone else as successor');
 		const { data: current } = await this.agent.com.atproto.repo.getRecord({ repo: this.did, collection: CONFIG, rkey: id });
 		const record = { ...(current.value as Record<string, unknown>) };
@@ -201,7 +219,14 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 			if (value === null) delete record[key];
 			else if (value !== undefined) record[key] = value;
 		}
-		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: CONFIG, rkey: id, record, validate: false, ...(current.cid ? { swapRecord: current.cid } : {}) });
+		const { data } = await this.agent.com.atproto.repo.putRecord({
+			repo: this.did,
+			collection: CONFIG,
+			rkey: id,
+			record,
+			validate: false,
+			...(current.cid ? { swapRecord: current.cid } : {}),
+		});
 		return this.registerConfig(id, data.uri);
 	}
 
@@ -263,7 +288,8 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 				if (community.ownerDid === this.did) return community;
 				if (!handover) throw new ApiFailure(409, 'CommunityIdTaken', `Community ${id} already belongs to another owner; pick a new id`);
 				if (community.successor !== this.did) throw notTheSuccessor(community);
-				if (Date.now() > deadline) throw new ApiFailure(504, 'HandoverPending', `The network has not shown your config for ${id} yet; the handover is not done. Try again in a moment.`);
+				if (Date.now() > deadline)
+					throw new ApiFailure(504, 'HandoverPending', `The network has not shown your config for ${id} yet; the handover is not done. Try again in a moment.`);
 			} catch (err) {
 				if (!(err instanceof ApiFailure && err.status === 404) || Date.now() > deadline) throw err;
 			}
@@ -349,7 +375,9 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 
 	/** The community's moderation queue (owner and moderators only). */
 	async reports(community: Pick<Community, 'id'>): Promise<ReportedPost[]> {
-		const res = await reach(`${this.service.url}/api/communities/${encodeURIComponent(community.id)}/reports`, { headers: { Authorization: `Bearer ${await this.serviceToken(API_METHODS.listReports)}` } });
+		const res = await reach(`${this.service.url}/api/communities/${encodeURIComponent(community.id)}/reports`, {
+			headers: { Authorization: `Bearer ${await this.serviceToken(API_METHODS.listReports)}` },
+		});
 		return (await parseResponse<{ reports: ReportedPost[] }>(res)).reports;
 	}
 
@@ -387,7 +415,8 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 const rkeyOf = (uri: string) => uri.split('/').at(-1)!;
 
 function checkParent(parent: string, id: string): string {
-	if (!isCommunityId(parent)) throw new ApiFailure(400, 'InvalidParent', `A parent community is named by its id, 8 lowercase hex digits, not ${JSON.stringify(parent)}`);
+	if (!isCommunityId(parent))
+		throw new ApiFailure(400, 'InvalidParent', `A parent community is named by its id, 8 lowercase hex digits, not ${JSON.stringify(parent)}`);
 	if (parent === id) throw new ApiFailure(400, 'InvalidParent', 'A community cannot be its own parent');
 	return parent;
 }
@@ -399,7 +428,8 @@ function checkFeedMix(mix: FeedMix): FeedMix {
 }
 
 function childRef(child: Pick<ChildCommunity, 'id' | 'configUri' | 'configCid'>): { uri: string; cid: string } {
-	if (!child.configCid) throw new ApiFailure(400, 'NoConfigCid', `The service does not know which revision of ${child.id}'s config to name; try again in a moment`);
+	if (!child.configCid)
+		throw new ApiFailure(400, 'NoConfigCid', `The service does not know which revision of ${child.id}'s config to name; try again in a moment`);
 	return { uri: child.configUri, cid: child.configCid };
 }
 

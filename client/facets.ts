@@ -35,7 +35,11 @@ export async function detectFacets(text: string, resolveHandle: (handle: string)
 		if (!isDomain(handle) && !handle.endsWith('.test')) continue; // .test: the local sandbox's handles
 		const at = match.index + match[1]!.length;
 		const did = resolveHandle(handle).catch(() => null);
-		add(at, at + 1 + handle.length, did.then((did) => (did ? { $type: 'app.bsky.richtext.facet#mention', did: did as Did } : null)));
+		add(
+			at,
+			at + 1 + handle.length,
+			did.then((did) => (did ? { $type: 'app.bsky.richtext.facet#mention', did: did as Did } : null)),
+		);
 	}
 	for (const match of text.matchAll(LINK)) {
 		let uri = match[2]!;

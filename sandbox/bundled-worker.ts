@@ -155,7 +155,6 @@ async function bootBundle(outdir: string, port: number, options: BundledWorkerOp
 	return mf;
 }
 
-
 /** The config's queue consumers with `firehose-events`'s max_batch_timeout replaced. */
 function withBatchTimeout(consumers: unknown, seconds: number): Record<string, unknown> {
 	const all = { ...(consumers as Record<string, Record<string, unknown>>) };

@@ -35,7 +35,18 @@ export class ThrowawayPostgres {
 		const pg = new ThrowawayPostgres(bin, dir, asUser, `postgresql://postgres@127.0.0.1:${options.port}/${options.database}`);
 		try {
 			await pg.exec('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-			await pg.exec('pg_ctl', ['-D', data, '-l', join(dir, 'postgres.log'), '-w', '-t', '60', '-o', `-h 127.0.0.1 -p ${options.port} -k ${dir} -c max_connections=200 -c fsync=off`, 'start']);
+			await pg.exec('pg_ctl', [
+				'-D',
+				data,
+				'-l',
+				join(dir, 'postgres.log'),
+				'-w',
+				'-t',
+				'60',
+				'-o',
+				`-h 127.0.0.1 -p ${options.port} -k ${dir} -c max_connections=200 -c fsync=off`,
+				'start',
+			]);
 			await pg.exec('createdb', ['-h', '127.0.0.1', '-p', String(options.port), '-U', 'postgres', options.database]);
 		} catch (err) {
 			await pg.stop();
@@ -68,7 +79,10 @@ async function findPostgresBin(): Promise<string> {
 	const root = '/usr/lib/postgresql';
 	const versions = existsSync(root) ? (await readdir(root)).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))) : [];
 	const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
-	if (!newest) throw new Error("The AppView needs PostgreSQL's server: install Debian's (apt-get install postgresql) or set ATRARIUM_PG_BIN to a folder with initdb and pg_ctl");
+	if (!newest)
+		throw new Error(
+			"The AppView needs PostgreSQL's server: install Debian's (apt-get install postgresql) or set ATRARIUM_PG_BIN to a folder with initdb and pg_ctl",
+		);
 	return join(root, newest, 'bin');
 }
 
@@ -77,4 +91,3 @@ async function uidGid(user: string): Promise<[number, number]> {
 	const { stdout: gid } = await run('id', ['-g', user]);
 	return [Number(uid), Number(gid)];
 }
-

@@ -41,7 +41,9 @@ export class SandboxRelay {
 
 	static async start(options: { pdsUrl: string; port?: number }): Promise<SandboxRelay> {
 		const server = createServer((req, res) => {
-			handle(options.pdsUrl, req, res).catch((err: unknown) => send(res, 502, { error: 'UpstreamFailure', message: `the sandbox PDS did not answer: ${String(err)}` }));
+			handle(options.pdsUrl, req, res).catch((err: unknown) =>
+				send(res, 502, { error: 'UpstreamFailure', message: `the sandbox PDS did not answer: ${String(err)}` }),
+			);
 		});
 		await new Promise<void>((resolve, reject) => {
 			server.once('error', reject);
@@ -74,7 +76,10 @@ async function activeRepos(pdsUrl: string): Promise<string[]> {
 	const dids: string[] = [];
 	let cursor: string | undefined;
 	do {
-		const page = await xrpc<{ repos: { did: string; active?: boolean }[]; cursor?: string }>(pdsUrl, 'com.atproto.sync.listRepos', { limit: '1000', ...(cursor ? { cursor } : {}) });
+		const page = await xrpc<{ repos: { did: string; active?: boolean }[]; cursor?: string }>(pdsUrl, 'com.atproto.sync.listRepos', {
+			limit: '1000',
+			...(cursor ? { cursor } : {}),
+		});
 		dids.push(...page.repos.filter((repo) => repo.active !== false).map((repo) => repo.did));
 		cursor = page.repos.length > 0 ? page.cursor : undefined;
 	} while (cursor);

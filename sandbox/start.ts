@@ -90,7 +90,7 @@ async function main(): Promise<void> {
 		const relay = await SandboxRelay.start({ pdsUrl: network.pdsUrl, port: settings.relayPort });
 		stoppers.push(() => relay.close());
 
-		const operator = firstStart ? await createAccount(network.pdsUrl, 'curator') : ((JSON.parse(await readFile(stateFile, 'utf8')) as SandboxState).operator);
+		const operator = firstStart ? await createAccount(network.pdsUrl, 'curator') : (JSON.parse(await readFile(stateFile, 'utf8')) as SandboxState).operator;
 
 		progress(`Starting the Worker in workerd (wrangler dev) on :${settings.workerPort}`);
 		const worker = await WorkerProcess.start({
@@ -152,8 +152,16 @@ async function createAccount(pdsUrl: string, name: string): Promise<SandboxUserS
 async function seed(operator: SandboxUserState, pdsUrl: string, cli: (user?: SandboxUserState) => CliOptions): Promise<SandboxState> {
 	const quiet = () => {};
 	const [alice, bob, carol] = [await createAccount(pdsUrl, 'alice'), await createAccount(pdsUrl, 'bob'), await createAccount(pdsUrl, 'carol')];
-	const garden = await createCommunity(cli(alice), { name: 'Sandbox Gardeners', description: 'Seedlings, soil and sunshine', access: 'open', moderators: [] }, quiet);
-	const owls = await createCommunity(cli(alice), { name: 'Night Owls', description: 'Invite-only: ask to join', access: 'invite-only', moderators: [carol.did] }, quiet);
+	const garden = await createCommunity(
+		cli(alice),
+		{ name: 'Sandbox Gardeners', description: 'Seedlings, soil and sunshine', access: 'open', moderators: [] },
+		quiet,
+	);
+	const owls = await createCommunity(
+		cli(alice),
+		{ name: 'Night Owls', description: 'Invite-only: ask to join', access: 'invite-only', moderators: [carol.did] },
+		quiet,
+	);
 	await joinCommunity(cli(bob), garden.id, quiet);
 	await postToCommunity(cli(alice), garden.id, 'Welcome to the garden! Post with our hashtag to appear here.', quiet);
 	await postToCommunity(cli(bob), garden.id, 'My tomatoes finally sprouted', quiet);

@@ -25,7 +25,19 @@ export class WorkerProcess {
 	static async start(options: WorkerProcessOptions): Promise<WorkerProcess> {
 		// Atrarium is two Workers: the API (first, on the port) and the dashboard's assets behind its service binding.
 		const configs = options.config ? [options.config] : ['wrangler.jsonc', 'web/wrangler.jsonc'];
-		const args = ['wrangler', 'dev', ...configs.flatMap((config) => ['-c', config]), '--ip', '127.0.0.1', '--port', String(options.port), '--inspector-port', String(options.inspectorPort), '--persist-to', options.persistTo];
+		const args = [
+			'wrangler',
+			'dev',
+			...configs.flatMap((config) => ['-c', config]),
+			'--ip',
+			'127.0.0.1',
+			'--port',
+			String(options.port),
+			'--inspector-port',
+			String(options.inspectorPort),
+			'--persist-to',
+			options.persistTo,
+		];
 		for (const [key, value] of Object.entries(options.vars)) args.push('--var', `${key}:${value}`);
 		const log = createWriteStream(options.logFile, { flags: 'a' });
 		const child = spawn('npx', args, {
@@ -39,7 +51,10 @@ export class WorkerProcess {
 		const deadline = Date.now() + 60_000;
 		while (Date.now() < deadline) {
 			if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}; see ${options.logFile}`);
-			const ok = await fetch(`${worker.url}/health`).then((r) => r.ok, () => false);
+			const ok = await fetch(`${worker.url}/health`).then(
+				(r) => r.ok,
+				() => false,
+			);
 			if (ok) return worker;
 			await new Promise((resolve) => setTimeout(resolve, 250));
 		}

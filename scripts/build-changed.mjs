@@ -15,7 +15,12 @@ const stampFile = join(root, 'dist', 'build-stamps.json');
 const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 const steps = [
-	{ script: 'codegen', title: 'Generating code from lexicons/ and wrangler.jsonc', inputs: ['lexicons', 'lex.config.js', 'wrangler.jsonc'], outputs: ['src/lexicon/generated', 'worker-configuration.d.ts'] },
+	{
+		script: 'codegen',
+		title: 'Generating code from lexicons/ and wrangler.jsonc',
+		inputs: ['lexicons', 'lex.config.js', 'wrangler.jsonc'],
+		outputs: ['src/lexicon/generated', 'worker-configuration.d.ts'],
+	},
 	{ script: 'build:cli', title: 'Building the CLI', inputs: ['cli', 'client', 'src', 'tsconfig.json'], outputs: ['dist/cli'] },
 	{ script: 'build:sandbox', title: 'Building the sandbox', inputs: ['sandbox', 'cli', 'client', 'src', 'tsconfig.json'], outputs: ['dist/sandbox'] },
 	{ script: 'build:web', title: 'Building the dashboard', inputs: ['web', 'client', 'src', 'lexicons'], outputs: ['web/dist'] },

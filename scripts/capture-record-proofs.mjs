@@ -16,7 +16,20 @@ try {
 	const agent = new AtpAgent({ service: network.pds.url });
 	await agent.createAccount({ handle: 'prover.test', email: 'prover@example.test', password: 'prover-password' });
 	const did = agent.session.did;
-	const write = async (community) => (await agent.com.atproto.repo.createRecord({ repo: did, collection: MEMBERSHIP, record: { $type: MEMBERSHIP, community: `at://did:plc:ownerownerownerownerowner/net.atrarium.community.config/${community}`, role: 'member', joinedAt: '2026-12-01T00:00:00.000Z', active: true } })).data;
+	const write = async (community) =>
+		(
+			await agent.com.atproto.repo.createRecord({
+				repo: did,
+				collection: MEMBERSHIP,
+				record: {
+					$type: MEMBERSHIP,
+					community: `at://did:plc:ownerownerownerownerowner/net.atrarium.community.config/${community}`,
+					role: 'member',
+					joinedAt: '2026-12-01T00:00:00.000Z',
+					active: true,
+				},
+			})
+		).data;
 	const held = await write('0a1b2c3d');
 	const other = await write('0a1b2c3e');
 	const deleted = await write('0a1b2c3f');
@@ -27,7 +40,13 @@ try {
 		return Buffer.from(await res.arrayBuffer()).toString('base64');
 	};
 	const didDocument = await (await fetch(`${network.plc.url}/${did}`)).json();
-	const fixture = { did, didDocument, held: { ...held, car: await car(held.uri) }, other: { ...other, car: await car(other.uri) }, deleted: { uri: deleted.uri, car: await car(deleted.uri) } };
+	const fixture = {
+		did,
+		didDocument,
+		held: { ...held, car: await car(held.uri) },
+		other: { ...other, car: await car(other.uri) },
+		deleted: { uri: deleted.uri, car: await car(deleted.uri) },
+	};
 	writeFileSync(new URL('../tests/workerd/_support/fixtures/record-proofs.json', import.meta.url), `${JSON.stringify(fixture, null, '\t')}\n`);
 	console.log(`wrote record proofs of ${did}`);
 } finally {

@@ -10,14 +10,19 @@ var path = require('path');
 
 var major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {
-	console.error('Atrarium needs Node.js 22 or newer and this shell runs Node ' + process.version + ': run `source scripts/use-node22.sh` (it puts Node 22 on PATH, installing it into .tools/ if needed), then the same command again.');
+	console.error(
+		'Atrarium needs Node.js 22 or newer and this shell runs Node ' +
+			process.version +
+			': run `source scripts/use-node22.sh` (it puts Node 22 on PATH, installing it into .tools/ if needed), then the same command again.',
+	);
 	process.exit(1);
 }
 
 var root = path.join(__dirname, '..');
 // Loaded in a child process (an addon that failed to load cannot be loaded again in the same process),
 // which prints why it failed on one line.
-var probe = "try { require.resolve('better-sqlite3') } catch { process.exit(0) }" +
+var probe =
+	"try { require.resolve('better-sqlite3') } catch { process.exit(0) }" +
 	" try { new (require('better-sqlite3'))(':memory:').close() } catch (err) { console.log(err.message.replace(/\\s+/g, ' ')); process.exit(1) }";
 
 /** Why better-sqlite3 does not load in this Node (e.g. "built for NODE_MODULE_VERSION 115, this Node needs 127"), or null. */
@@ -34,7 +39,9 @@ function sqliteLoadError() {
 
 var before = sqliteLoadError();
 if (before === null) process.exit(0);
-console.log('better-sqlite3 does not load in Node ' + process.version + ' (' + before + '): running `npm rebuild better-sqlite3` (a few minutes if it compiles)…');
+console.log(
+	'better-sqlite3 does not load in Node ' + process.version + ' (' + before + '): running `npm rebuild better-sqlite3` (a few minutes if it compiles)…',
+);
 try {
 	execFileSync('npm', ['rebuild', 'better-sqlite3'], { cwd: root, stdio: 'pipe' });
 } catch (err) {

@@ -28,7 +28,12 @@ function expect(condition, what, output) {
 
 // The machine as a first-time user has it: its own Node first, nothing of this project's .tools/ on PATH.
 // npm's audit, funding and update notices are turned off: they only add network calls and lines.
-const env = { ...process.env, PATH: process.env.PATH.split(delimiter).filter((dir) => !dir.includes('/.tools/node22/')).join(delimiter) };
+const env = {
+	...process.env,
+	PATH: process.env.PATH.split(delimiter)
+		.filter((dir) => !dir.includes('/.tools/node22/'))
+		.join(delimiter),
+};
 for (const name of Object.keys(env)) if (name.startsWith('npm_') && name !== 'npm_config_cache') delete env[name];
 Object.assign(env, { npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' });
 
@@ -83,7 +88,10 @@ async function freePorts(count) {
 function readmeStartCommand() {
 	const readme = readFileSync(join(repo, 'README.md'), 'utf8');
 	const block = readme.slice(readme.indexOf('## The two commands'));
-	const line = block.slice(block.indexOf('```sh') + '```sh'.length).trim().split('\n')[0];
+	const line = block
+		.slice(block.indexOf('```sh') + '```sh'.length)
+		.trim()
+		.split('\n')[0];
 	return line.replace(/\s+#.*$/, '').trim();
 }
 
@@ -114,7 +122,11 @@ function assertOnlyProgress(output, which) {
 	const lines = ownLines(output);
 	const other = lines.filter((line) => !/^\[\d\/\d\] /.test(line) && !line.startsWith('Generated code and builds are up to date'));
 	expect(other.length === 0, `${which} \`npm start\` printed more than its progress lines: ${JSON.stringify(other)}`, output);
-	expect(lines.some((line) => line.startsWith('Generated code and builds are up to date')), `${which} \`npm start\` regenerated or rebuilt something`, output);
+	expect(
+		lines.some((line) => line.startsWith('Generated code and builds are up to date')),
+		`${which} \`npm start\` regenerated or rebuilt something`,
+		output,
+	);
 }
 
 try {
@@ -132,23 +144,51 @@ try {
 		const install = await runToEnd('npm install', 20 * 60_000);
 		const ours = install.output.split('\n').filter((line) => line.includes(FIX));
 		expect(install.code !== 0, `\`npm install\` on Node ${systemNode} should have failed`, install.output);
-		expect(ours.length === 1 && !install.output.includes('TypeError'), `\`npm install\` on Node ${systemNode} should stop with one line naming \`${FIX}\``, install.output);
-		log(`Node ${systemNode}, without the README's first step: \`npm install\` stopped after ${seconds(install.ms)} (installing the dependencies) with: ${ours[0]}`);
+		expect(
+			ours.length === 1 && !install.output.includes('TypeError'),
+			`\`npm install\` on Node ${systemNode} should stop with one line naming \`${FIX}\``,
+			install.output,
+		);
+		log(
+			`Node ${systemNode}, without the README's first step: \`npm install\` stopped after ${seconds(install.ms)} (installing the dependencies) with: ${ours[0]}`,
+		);
 		const start = await runToEnd('npm start', 60_000);
 		const line = start.output.split('\n').filter((l) => l.includes(FIX));
-		expect(start.code !== 0 && line.length === 1 && start.ms < 5_000, `\`npm start\` on Node ${systemNode} should stop at once with one line naming \`${FIX}\``, start.output);
+		expect(
+			start.code !== 0 && line.length === 1 && start.ms < 5_000,
+			`\`npm start\` on Node ${systemNode} should stop at once with one line naming \`${FIX}\``,
+			start.output,
+		);
 		log(`Node ${systemNode}, without it: \`npm start\` stopped after ${seconds(start.ms)} with the same line`);
 	}
 
 	const readmeStart = readmeStartCommand();
 	expect(readmeStart.startsWith(FIX), `the README's start command should begin with \`${FIX}\`, it is: ${readmeStart}`, readmeStart);
 	const [port, pds, plc, jetstream, relay, inspector] = await freePorts(6);
-	const ports = { ATRARIUM_PORT: String(port), ATRARIUM_PDS_PORT: String(pds), ATRARIUM_PLC_PORT: String(plc), ATRARIUM_JETSTREAM_PORT: String(jetstream), ATRARIUM_RELAY_PORT: String(relay), ATRARIUM_INSPECTOR_PORT: String(inspector) };
+	const ports = {
+		ATRARIUM_PORT: String(port),
+		ATRARIUM_PDS_PORT: String(pds),
+		ATRARIUM_PLC_PORT: String(plc),
+		ATRARIUM_JETSTREAM_PORT: String(jetstream),
+		ATRARIUM_RELAY_PORT: String(relay),
+		ATRARIUM_INSPECTOR_PORT: String(inspector),
+	};
 	const first = await startAndStop(readmeStart, ports, 20 * 60_000);
-	if (oldNode) expect(first.output.includes('better-sqlite3 rebuilt for Node v22'), 'the README\'s command did not rebuild better-sqlite3 for Node 22 after the failed install', first.output);
+	if (oldNode)
+		expect(
+			first.output.includes('better-sqlite3 rebuilt for Node v22'),
+			"the README's command did not rebuild better-sqlite3 for Node 22 after the failed install",
+			first.output,
+		);
 	assertOnlyProgress(first.output, 'the first');
 	expect(first.output.includes('[4/5] Seeding'), 'the first `npm start` did not seed the sandbox', first.output);
-	log(`the README's \`${readmeStart}\` on Node ${systemNode}: ready in ${seconds(first.ms)}${oldNode ? ' (Node 22 installed into .tools/, better-sqlite3 rebuilt for it)' : ''}; \`npm start\` printed:\n${ownLines(first.output).map((line) => `    ${line}`).join('\n')}`);
+	log(
+		`the README's \`${readmeStart}\` on Node ${systemNode}: ready in ${seconds(first.ms)}${oldNode ? ' (Node 22 installed into .tools/, better-sqlite3 rebuilt for it)' : ''}; \`npm start\` printed:\n${ownLines(
+			first.output,
+		)
+			.map((line) => `    ${line}`)
+			.join('\n')}`,
+	);
 	const node22 = `${FIX} 2>/dev/null && `;
 	const second = await startAndStop(`${node22}exec npm start`, ports);
 	assertOnlyProgress(second.output, 'the second');

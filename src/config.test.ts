@@ -43,9 +43,10 @@ describe('readConfig', () => {
 		expect(readConfig({ ...good, FEED_CACHE_SECONDS: '60' }).feedCacheSeconds).toBe(60);
 	});
 	it('accepts a local host with a port', () => {
-		expect(readConfig({ ...good, JETSTREAM_URL: 'ws://127.0.0.1:6008/subscribe', SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' }).serviceDid).toBe(
-			'did:web:localhost%3A8787',
-		);
+		expect(
+			readConfig({ ...good, JETSTREAM_URL: 'ws://127.0.0.1:6008/subscribe', SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' })
+				.serviceDid,
+		).toBe('did:web:localhost%3A8787');
 		expect(readConfig({ ...good, SERVICE_HOST: 'localhost:8787', SERVICE_DID: 'did:web:localhost%3A8787' }).serviceOrigin).toBe('http://localhost:8787');
 	});
 	it.each([

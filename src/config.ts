@@ -107,7 +107,22 @@ function parseConfig(vars: RawVars): Config {
 	const relay = vars.RELAY_URL?.trim() || null;
 	const relayUrl = relay === null ? null : httpUrl('RELAY_URL', relay);
 	const ingestQuietAlertSeconds = readQuietAlertSeconds(vars.INGEST_QUIET_ALERT_SECONDS);
-	return { jetstreamUrl, serviceHost, serviceDid, serviceOrigin, plcUrl, operatorDid, signInService, appview: readAppview(vars), receiverFlushMs, jetstreamTransport, feedCacheSeconds, verifyAuthority, relayUrl, ingestQuietAlertSeconds };
+	return {
+		jetstreamUrl,
+		serviceHost,
+		serviceDid,
+		serviceOrigin,
+		plcUrl,
+		operatorDid,
+		signInService,
+		appview: readAppview(vars),
+		receiverFlushMs,
+		jetstreamTransport,
+		feedCacheSeconds,
+		verifyAuthority,
+		relayUrl,
+		ingestQuietAlertSeconds,
+	};
 }
 
 export const DEFAULT_RECEIVER_FLUSH_MS = 20;
@@ -118,7 +133,8 @@ export type Transport = (typeof TRANSPORTS)[number];
 
 function readTransport(value: string | undefined): Transport {
 	const transport = value?.trim() || 'tcp';
-	if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new ConfigError(`JETSTREAM_TRANSPORT must be one of ${TRANSPORTS.join(', ')}, got ${JSON.stringify(value)}`);
+	if (!(TRANSPORTS as readonly string[]).includes(transport))
+		throw new ConfigError(`JETSTREAM_TRANSPORT must be one of ${TRANSPORTS.join(', ')}, got ${JSON.stringify(value)}`);
 	return transport as Transport;
 }
 
@@ -126,7 +142,8 @@ function readTransport(value: string | undefined): Transport {
 function readFlushMs(value: string | undefined): number {
 	if (value === undefined || value.trim() === '') return DEFAULT_RECEIVER_FLUSH_MS;
 	const ms = Number(value);
-	if (!Number.isInteger(ms) || ms < 0 || ms > 1_000) throw new ConfigError(`RECEIVER_FLUSH_MS must be a whole number of milliseconds from 0 to 1000, got ${JSON.stringify(value)}`);
+	if (!Number.isInteger(ms) || ms < 0 || ms > 1_000)
+		throw new ConfigError(`RECEIVER_FLUSH_MS must be a whole number of milliseconds from 0 to 1000, got ${JSON.stringify(value)}`);
 	return ms;
 }
 
@@ -134,7 +151,8 @@ function readFlushMs(value: string | undefined): number {
 function readQuietAlertSeconds(value: string | undefined): number {
 	if (value === undefined || value.trim() === '') return 0;
 	const seconds = Number(value);
-	if (!Number.isInteger(seconds) || seconds < 0 || seconds > 86_400) throw new ConfigError(`INGEST_QUIET_ALERT_SECONDS must be a whole number of seconds from 0 (off) to 86400, got ${JSON.stringify(value)}`);
+	if (!Number.isInteger(seconds) || seconds < 0 || seconds > 86_400)
+		throw new ConfigError(`INGEST_QUIET_ALERT_SECONDS must be a whole number of seconds from 0 (off) to 86400, got ${JSON.stringify(value)}`);
 	return seconds;
 }
 
@@ -144,7 +162,8 @@ export const DEFAULT_FEED_CACHE_SECONDS = 5;
 function readFeedCacheSeconds(value: string | undefined): number {
 	if (value === undefined || value.trim() === '') return DEFAULT_FEED_CACHE_SECONDS;
 	const seconds = Number(value);
-	if (!Number.isInteger(seconds) || seconds < 0 || seconds > 60) throw new ConfigError(`FEED_CACHE_SECONDS must be a whole number of seconds from 0 to 60, got ${JSON.stringify(value)}`);
+	if (!Number.isInteger(seconds) || seconds < 0 || seconds > 60)
+		throw new ConfigError(`FEED_CACHE_SECONDS must be a whole number of seconds from 0 to 60, got ${JSON.stringify(value)}`);
 	return seconds;
 }
 

@@ -21,7 +21,11 @@ export default {
 	fetch(request, env, ctx) {
 		if (!receiverNudged) {
 			receiverNudged = true;
-			ctx.waitUntil(receiverObject(env).ensureRunning().catch((err: unknown) => console.error('receiver nudge failed', err)));
+			ctx.waitUntil(
+				receiverObject(env)
+					.ensureRunning()
+					.catch((err: unknown) => console.error('receiver nudge failed', err)),
+			);
 		}
 		return app.fetch(request, env, ctx);
 	},

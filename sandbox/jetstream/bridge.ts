@@ -60,28 +60,40 @@ function publish(server: JetstreamServer, event: Exclude<Event, { event: 'sync' 
 	switch (event.event) {
 		case 'create':
 		case 'update':
-			server.publish({
-				...at,
-				did: event.did,
-				kind: 'commit',
-				commit: {
-					rev: event.rev,
-					operation: event.event,
-					collection: event.collection,
-					rkey: event.rkey,
-					record: lexToJson(event.record),
-					cid: event.cid.toString(),
+			server.publish(
+				{
+					...at,
+					did: event.did,
+					kind: 'commit',
+					commit: {
+						rev: event.rev,
+						operation: event.event,
+						collection: event.collection,
+						rkey: event.rkey,
+						record: lexToJson(event.record),
+						cid: event.cid.toString(),
+					},
 				},
-			}, { monotonic: true });
+				{ monotonic: true },
+			);
 			return;
 		case 'delete':
-			server.publish({ ...at, did: event.did, kind: 'commit', commit: { rev: event.rev, operation: 'delete', collection: event.collection, rkey: event.rkey } }, { monotonic: true });
+			server.publish(
+				{ ...at, did: event.did, kind: 'commit', commit: { rev: event.rev, operation: 'delete', collection: event.collection, rkey: event.rkey } },
+				{ monotonic: true },
+			);
 			return;
 		case 'identity':
-			server.publish({ ...at, did: event.did, kind: 'identity', identity: { did: event.did, handle: event.handle, seq: event.seq, time: event.time } }, { monotonic: true });
+			server.publish(
+				{ ...at, did: event.did, kind: 'identity', identity: { did: event.did, handle: event.handle, seq: event.seq, time: event.time } },
+				{ monotonic: true },
+			);
 			return;
 		case 'account':
-			server.publish({ ...at, did: event.did, kind: 'account', account: { did: event.did, active: event.active, status: event.status, seq: event.seq, time: event.time } }, { monotonic: true });
+			server.publish(
+				{ ...at, did: event.did, kind: 'account', account: { did: event.did, active: event.active, status: event.status, seq: event.seq, time: event.time } },
+				{ monotonic: true },
+			);
 			return;
 	}
 }

@@ -46,9 +46,11 @@ export function registerAdminRoutes(app: Hono<AdminEnv>): void {
 	app.get('/admin/communities/:id', async (c) => c.json(await communityObject(c.env, communityIdOf(c)).stats()));
 	app.post('/admin/communities/:id/rebuild', async (c) => {
 		const id = communityIdOf(c);
-		if (!readConfig(c.env).relayUrl) throw new ApiError(503, 'RelayNotConfigured', 'RELAY_URL is not configured: a rebuild lists the repos holding memberships from a relay');
+		if (!readConfig(c.env).relayUrl)
+			throw new ApiError(503, 'RelayNotConfigured', 'RELAY_URL is not configured: a rebuild lists the repos holding memberships from a relay');
 		const body = (await c.req.json().catch(() => ({}))) as { ownerDid?: unknown; fresh?: unknown };
-		if (body.ownerDid !== undefined && !(typeof body.ownerDid === 'string' && /^did:[a-z]+:[a-zA-Z0-9._:%-]+$/.test(body.ownerDid))) throw invalidRequest('ownerDid must be a DID');
+		if (body.ownerDid !== undefined && !(typeof body.ownerDid === 'string' && /^did:[a-z]+:[a-zA-Z0-9._:%-]+$/.test(body.ownerDid)))
+			throw invalidRequest('ownerDid must be a DID');
 		if (body.fresh !== undefined && typeof body.fresh !== 'boolean') throw invalidRequest('fresh must be true or false');
 		const community = communityObject(c.env, id);
 		// The owner the operator names, else the one the index or the directory knows: never a claim the firehose alone made.
@@ -58,7 +60,8 @@ export function registerAdminRoutes(app: Hono<AdminEnv>): void {
 		return c.json({ started, ...status }, started ? 202 : 200);
 	});
 	app.post('/admin/rebuild', async (c) => {
-		if (!readConfig(c.env).relayUrl) throw new ApiError(503, 'RelayNotConfigured', 'RELAY_URL is not configured: a rebuild lists the repos holding configs from a relay');
+		if (!readConfig(c.env).relayUrl)
+			throw new ApiError(503, 'RelayNotConfigured', 'RELAY_URL is not configured: a rebuild lists the repos holding configs from a relay');
 		const body = (await c.req.json().catch(() => ({}))) as { fresh?: unknown };
 		if (body.fresh !== undefined && typeof body.fresh !== 'boolean') throw invalidRequest('fresh must be true or false');
 		const { started, status } = await directoryObject(c.env).startRebuildAll(body.fresh === true);

@@ -25,7 +25,11 @@ async function health(c: Context<{ Bindings: Env }>): Promise<Response> {
 	const receiver = await receiverObject(c.env).status();
 	if (receiver.quietMs !== null && receiver.quietMs > quietAlertSeconds * 1000) {
 		const reason = receiver.lastDisconnect ? `; last disconnect: ${receiver.lastDisconnect.reason}` : '';
-		throw new ApiError(503, 'IngestStalled', `No firehose frame for ${Math.round(receiver.quietMs / 1000)} s while the receiver should run (connected: ${receiver.connected}${reason})`);
+		throw new ApiError(
+			503,
+			'IngestStalled',
+			`No firehose frame for ${Math.round(receiver.quietMs / 1000)} s while the receiver should run (connected: ${receiver.connected}${reason})`,
+		);
 	}
 	return c.json({ ok: true });
 }

@@ -68,7 +68,10 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 		const page = await directoryObject(c.env).list({ query: c.req.query('q') ?? '', limit, ...(after ? { after } : {}) });
 		// Counts are live, from each community on the page.
 		const communities = await Promise.all(
-			page.communities.map(async (listed) => ({ ...((await communityObject(c.env, listed.id as CommunityId).summary()) ?? listed), feedUri: feedUri(c, listed.id) })),
+			page.communities.map(async (listed) => ({
+				...((await communityObject(c.env, listed.id as CommunityId).summary()) ?? listed),
+				feedUri: feedUri(c, listed.id),
+			})),
 		);
 		return c.json({ communities, ...(page.cursor ? { cursor: page.cursor } : {}) });
 	});

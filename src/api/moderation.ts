@@ -40,7 +40,12 @@ export function registerModerationRoutes(app: Hono<{ Bindings: Env }>): void {
 }
 
 function refuseUnlessCounted(id: string, outcome: OpOutcome): void {
-	if (outcome.reason === 'wrong_target') throw new ApiError(400, 'WrongTargetKind', 'hide_post and unhide_post take a post (strongRef), accept_child and release_child another community\'s config (strongRef); the other actions take a user (#userTarget)');
+	if (outcome.reason === 'wrong_target')
+		throw new ApiError(
+			400,
+			'WrongTargetKind',
+			"hide_post and unhide_post take a post (strongRef), accept_child and release_child another community's config (strongRef); the other actions take a user (#userTarget)",
+		);
 	if (outcome.reason === 'tombstoned') throw new ApiError(409, 'RecordDeleted', 'A newer delete of this record was already applied');
 	const verdict: ActionVerdict = outcome.verdict ?? { counts: false, reason: 'no_community' };
 	if (verdict.counts) return;
@@ -52,7 +57,11 @@ function refuseUnlessCounted(id: string, outcome: OpOutcome): void {
 		case 'other_config':
 			throw new ApiError(400, 'WrongCommunity', `The action names a config that is not the one community ${id} is bound to`);
 		case 'not_staff':
-			throw new ApiError(403, 'NotAModerator', `Only the owner and moderators of ${id} can moderate it (roles count as they were when the action was observed)`);
+			throw new ApiError(
+				403,
+				'NotAModerator',
+				`Only the owner and moderators of ${id} can moderate it (roles count as they were when the action was observed)`,
+			);
 	}
 }
 

@@ -98,7 +98,11 @@ async function readBody(c: Context): Promise<{ uri: string; community: unknown }
 
 function communityOfDeleted(community: unknown): CommunityId {
 	if (community === undefined) {
-		throw new ApiError(400, 'CommunityRequired', 'The record is gone from your repo, so it no longer says its community: send { "uri", "community": "<id>" } (the firehose applies the delete by itself too)');
+		throw new ApiError(
+			400,
+			'CommunityRequired',
+			'The record is gone from your repo, so it no longer says its community: send { "uri", "community": "<id>" } (the firehose applies the delete by itself too)',
+		);
 	}
 	if (typeof community !== 'string' || !isCommunityId(community)) throw invalidRequest('community must be a community id (8 lowercase hex digits)');
 	return community;

@@ -109,7 +109,8 @@ async function requireStaff(c: Context<ReportEnv>, lxm: string, limit: typeof li
 	if (!isCommunityId(id)) throw invalidRequest('A community id is 8 lowercase hex digits');
 	const caller = await verifyCaller(c.req.raw, readConfig(c.env), lxm);
 	await limit(c.env, caller);
-	if (!(await communityObject(c.env, id).isStaff(caller))) throw new ApiError(403, 'NotAModerator', `Only the owner and moderators of ${id} can see and dismiss its reports`);
+	if (!(await communityObject(c.env, id).isStaff(caller)))
+		throw new ApiError(403, 'NotAModerator', `Only the owner and moderators of ${id} can see and dismiss its reports`);
 	return id;
 }
 

@@ -313,7 +313,6 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		this.bindingWaiters.clear();
 	}
 
-
 	private reader(): CommunityReader | null {
 		return this.schemaVersion === null ? null : new CommunityReader(this.storage);
 	}

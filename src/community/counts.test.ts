@@ -36,7 +36,7 @@ describe('authorCountsDelta', () => {
 		expect(authorCountsDelta(before, after, () => 4)).toEqual(expected);
 	});
 
-	it('reads the author\'s posts only when they start or stop counting', () => {
+	it("reads the author's posts only when they start or stop counting", () => {
 		const posts = vi.fn(() => 9);
 		authorCountsDelta(PENDING, NOBODY, posts);
 		authorCountsDelta(MEMBER, MEMBER, posts);
@@ -49,7 +49,12 @@ describe('authorCountsDelta', () => {
 
 describe('postsPerAuthor', () => {
 	it('tallies a batch of deleted posts by author', () => {
-		expect(postsPerAuthor(['did:plc:a', 'did:plc:b', 'did:plc:a'])).toEqual(new Map([['did:plc:a', 2], ['did:plc:b', 1]]));
+		expect(postsPerAuthor(['did:plc:a', 'did:plc:b', 'did:plc:a'])).toEqual(
+			new Map([
+				['did:plc:a', 2],
+				['did:plc:b', 1],
+			]),
+		);
 		expect(postsPerAuthor([])).toEqual(new Map());
 	});
 });

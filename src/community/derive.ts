@@ -14,7 +14,6 @@ export class Derivation {
 		private readonly reader: CommunityReader,
 	) {}
 
-
 	/** The post, child config or user an action targets, after the action changed. */
 	recomputeTargetOf(row: Record<string, SqlStorageValue>, binding: Binding | null = this.reader.binding()): void {
 		if (typeof row.target_uri === 'string') {
@@ -52,7 +51,9 @@ export class Derivation {
 		if (binding) for (const did of currentModerators(binding)) dids.add(did);
 		for (const did of dids) this.recomputeAuthor(did, binding);
 		const targets = this.sql
-			.exec<{ uri: string }>('SELECT DISTINCT target_uri AS uri FROM actions WHERE target_uri IS NOT NULL UNION SELECT uri FROM hidden_posts UNION SELECT child_uri FROM child_links')
+			.exec<{ uri: string }>(
+				'SELECT DISTINCT target_uri AS uri FROM actions WHERE target_uri IS NOT NULL UNION SELECT uri FROM hidden_posts UNION SELECT child_uri FROM child_links',
+			)
 			.toArray();
 		for (const { uri } of targets) this.recomputeTargetOf({ target_uri: uri }, binding);
 	}
@@ -62,7 +63,11 @@ export class Derivation {
 		const hasActiveMembership =
 			!!binding &&
 			this.sql
-				.exec('SELECT 1 FROM memberships WHERE did = ? AND active = 1 AND community_uri IN (SELECT value FROM json_each(?)) LIMIT 1', did, JSON.stringify(configUrisOf(binding)))
+				.exec(
+					'SELECT 1 FROM memberships WHERE did = ? AND active = 1 AND community_uri IN (SELECT value FROM json_each(?)) LIMIT 1',
+					did,
+					JSON.stringify(configUrisOf(binding)),
+				)
 				.toArray().length > 0;
 		const accountInactive = this.sql.exec('SELECT 1 FROM accounts WHERE did = ? AND active = 0', did).toArray().length > 0;
 		const blockedInParent = this.sql.exec('SELECT 1 FROM parent_blocks WHERE did = ?', did).toArray().length > 0 && this.reader.parentLinkCounts();
@@ -72,7 +77,10 @@ export class Derivation {
 		if (!before && !state.member && !state.pending && !state.blocked) return;
 		// Unchanged: nothing to write, and no count moves.
 		if (before && before.member === state.member && before.pending === state.pending && before.blocked === state.blocked) return;
-		addCounts(this.sql, authorCountsDelta(before, state, () => postsBy(this.sql, did)));
+		addCounts(
+			this.sql,
+			authorCountsDelta(before, state, () => postsBy(this.sql, did)),
+		);
 		// The author's posts enter or leave the feed with them (rows written: their posts of the last 7 days).
 		if (isCounted(before) !== isCounted(state)) {
 			const { from, to } = authorPostsRange(did);

@@ -3,7 +3,6 @@ import { RETENTION_MS, TOMBSTONE_RETENTION_MS } from '../shared/retention';
 import { removePosts } from './counts';
 import { expireUnconfirmed } from './unconfirmed';
 
-
 /**
  * Deletes posts, tombstones and held records (unconfirmed.ts) past retention, taking the expired posts off the summary's count (run it
  * in a transaction, so the two agree); returns how many posts went and when the next expires.
@@ -23,7 +22,9 @@ export function pruneExpired(sql: SqlStorage, now: number): { postsDeleted: numb
 export function nextExpiryMs(sql: SqlStorage): number | null {
 	// Per value of in_feed, the first column of posts_by_time: two index lookups, not a scan.
 	const oldest = sql
-		.exec<{ t: number | null }>('SELECT min(t) AS t FROM (SELECT min(indexed_us) AS t FROM posts WHERE in_feed = 0 UNION ALL SELECT min(indexed_us) FROM posts WHERE in_feed = 1)')
+		.exec<{ t: number | null }>(
+			'SELECT min(t) AS t FROM (SELECT min(indexed_us) AS t FROM posts WHERE in_feed = 0 UNION ALL SELECT min(indexed_us) FROM posts WHERE in_feed = 1)',
+		)
 		.one().t;
 	return oldest === null ? null : Math.floor(oldest / 1000) + RETENTION_MS;
 }

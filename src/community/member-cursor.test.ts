@@ -4,11 +4,14 @@ import { decodeMemberCursor, encodeMemberCursor } from './member-cursor';
 const DID = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
 
 describe('member cursors', () => {
-	it.each([DID, 'did:web:example.com', 'did:web:example.com%3A8080', 'did:plc:a', 'did:plc:???', `did:web:${'a'.repeat(2040)}`])('decode what they encoded: %s', (did) => {
-		const cursor = encodeMemberCursor(did);
-		expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
-		expect(decodeMemberCursor(cursor)).toBe(did);
-	});
+	it.each([DID, 'did:web:example.com', 'did:web:example.com%3A8080', 'did:plc:a', 'did:plc:???', `did:web:${'a'.repeat(2040)}`])(
+		'decode what they encoded: %s',
+		(did) => {
+			const cursor = encodeMemberCursor(did);
+			expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+			expect(decodeMemberCursor(cursor)).toBe(did);
+		},
+	);
 
 	it('keep DID order apart: distinct DIDs, distinct cursors', () => {
 		expect(encodeMemberCursor('did:plc:a')).not.toBe(encodeMemberCursor('did:plc:b'));

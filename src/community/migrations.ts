@@ -211,7 +211,8 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 	},
 	{
 		id: 9,
-		description: 'parents and children (hierarchy.ts), and handover: the parent and the successor a config names, what a parent told each child, what a child was told',
+		description:
+			'parents and children (hierarchy.ts), and handover: the parent and the successor a config names, what a parent told each child, what a child was told',
 		sql: `
 			ALTER TABLE binding ADD COLUMN parent_id TEXT;
 			ALTER TABLE binding ADD COLUMN successor_did TEXT;

@@ -56,7 +56,8 @@ export function needsStorage(op: IndexOp): boolean {
 /** What an empty object answers for the ops it does not store: there is no community to count them in. */
 export function skippedInEmpty(op: IndexOp): OpOutcome {
 	if (op.type.endsWith('.delete') && op.type !== 'config.delete') return skipped(op.ref, 'not_indexed');
-	if (op.type === 'moderation.put' || op.type === 'moderation.delete') return { uri: op.ref.uri, result: 'skipped', reason: 'not_counted', verdict: { counts: false, reason: 'no_community' } };
+	if (op.type === 'moderation.put' || op.type === 'moderation.delete')
+		return { uri: op.ref.uri, result: 'skipped', reason: 'not_counted', verdict: { counts: false, reason: 'no_community' } };
 	return { uri: op.ref.uri, result: 'skipped', reason: op.type.startsWith('config.') ? 'unconfirmed_claim' : 'not_counted' };
 }
 

@@ -11,7 +11,6 @@ import { parentShare, type FeedMixShares } from './feed/feed-mix';
 import { linkCounts, type ParentLink } from './links/hierarchy';
 import { actionVerdict, configUrisOf, decidingAction, latestSays, pairOf, roleOf, currentModerators, type Binding, type StoredAction } from './rules';
 
-
 export interface MemberPage {
 	members: MemberView[];
 	cursor?: string;
@@ -117,7 +116,13 @@ export class CommunityReader {
 				...(revisionsRead === 'current' ? [row.owner_did] : []),
 			)
 			.toArray()
-			.map((r) => ({ rev: r.rev, observedUs: r.observed_us, moderators: JSON.parse(r.moderators) as string[], ownerDid: r.did ?? row.owner_did, successor: r.successor }));
+			.map((r) => ({
+				rev: r.rev,
+				observedUs: r.observed_us,
+				moderators: JSON.parse(r.moderators) as string[],
+				ownerDid: r.did ?? row.owner_did,
+				successor: r.successor,
+			}));
 		const formerOwners = this.sql
 			.exec<{ did: string; config_uri: string; until_us: number }>('SELECT did, config_uri, until_us FROM former_owners ORDER BY until_us')
 			.toArray()
@@ -168,13 +173,25 @@ export class CommunityReader {
 			)
 			.toArray()[0];
 		if (!row) return null;
-		const blocked = this.sql.exec<{ did: string }>('SELECT did FROM parent_blocks ORDER BY did').toArray().map((r) => r.did);
-		return { parentId: row.parent_id, childUri: row.child_uri, accepted: row.accepted === 1, eligible: row.eligible === 1, membersOnly: row.members_only === 1, blocked };
+		const blocked = this.sql
+			.exec<{ did: string }>('SELECT did FROM parent_blocks ORDER BY did')
+			.toArray()
+			.map((r) => r.did);
+		return {
+			parentId: row.parent_id,
+			childUri: row.child_uri,
+			accepted: row.accepted === 1,
+			eligible: row.eligible === 1,
+			membersOnly: row.members_only === 1,
+			blocked,
+		};
 	}
 
 	/** The parent this community's config names, for the config it is bound to; null without one (or closed). */
 	parentNamed(): { parentId: string; childUri: string } | null {
-		const row = this.sql.exec<{ parent_id: string | null; config_uri: string; deleted: number }>('SELECT parent_id, config_uri, deleted FROM binding').toArray()[0];
+		const row = this.sql
+			.exec<{ parent_id: string | null; config_uri: string; deleted: number }>('SELECT parent_id, config_uri, deleted FROM binding')
+			.toArray()[0];
 		return row?.parent_id && row.deleted === 0 ? { parentId: row.parent_id, childUri: row.config_uri } : null;
 	}
 
@@ -186,13 +203,32 @@ export class CommunityReader {
 	/** The binding's parent fields with the parent's word, in one row read: whether the link counts, and the mix. */
 	private linkRow(): { counts: boolean; parentId: string | null; feedMix: string | null; parentMembersOnly: boolean } | null {
 		const row = this.sql
-			.exec<{ parent_id: string | null; config_uri: string; deleted: number; feed_mix: string | null; l_parent: string | null; child_uri: string | null; accepted: number | null; eligible: number | null; members_only: number | null }>(
+			.exec<{
+				parent_id: string | null;
+				config_uri: string;
+				deleted: number;
+				feed_mix: string | null;
+				l_parent: string | null;
+				child_uri: string | null;
+				accepted: number | null;
+				eligible: number | null;
+				members_only: number | null;
+			}>(
 				`SELECT b.parent_id, b.config_uri, b.deleted, b.feed_mix, l.parent_id AS l_parent, l.child_uri, l.accepted, l.eligible, l.members_only
 				 FROM binding b LEFT JOIN parent_link l ON 1 = 1`,
 			)
 			.toArray()[0];
 		if (!row) return null;
-		const link = row.l_parent ? { parentId: row.l_parent, childUri: row.child_uri!, accepted: row.accepted === 1, eligible: row.eligible === 1, membersOnly: row.members_only === 1, blocked: [] } : null;
+		const link = row.l_parent
+			? {
+					parentId: row.l_parent,
+					childUri: row.child_uri!,
+					accepted: row.accepted === 1,
+					eligible: row.eligible === 1,
+					membersOnly: row.members_only === 1,
+					blocked: [],
+				}
+			: null;
 		return {
 			counts: linkCounts({ parentId: row.parent_id, configUri: row.config_uri, closed: row.deleted === 1 }, link),
 			parentId: row.parent_id,
@@ -214,7 +250,9 @@ export class CommunityReader {
 	/** A parent's side: the child configs its staff accepted or released, with the last word each was told. */
 	childLinks(): { childUri: string; childId: string; accepted: boolean; toldKey: string | null }[] {
 		return this.sql
-			.exec<{ child_uri: string; child_id: string; accepted: number; told_key: string | null }>('SELECT child_uri, child_id, accepted, told_key FROM child_links')
+			.exec<{ child_uri: string; child_id: string; accepted: number; told_key: string | null }>(
+				'SELECT child_uri, child_id, accepted, told_key FROM child_links',
+			)
 			.toArray()
 			.map((r) => ({ childUri: r.child_uri, childId: r.child_id, accepted: r.accepted === 1, toldKey: r.told_key }));
 	}

@@ -25,12 +25,31 @@ const REBUILT_TABLES = ['binding', 'config_revisions', 'memberships', 'actions',
 export function rebuildTarget(storage: DurableObjectStorage): RebuildTarget {
 	const sql = storage.sql;
 	return {
-		replaceIndex(communityId: CommunityId, staged: IndexOp[], journal: readonly IndexOp[], options: { keepObservedTimes: boolean; nowMs: number }): RebuiltIndex {
+		replaceIndex(
+			communityId: CommunityId,
+			staged: IndexOp[],
+			journal: readonly IndexOp[],
+			options: { keepObservedTimes: boolean; nowMs: number },
+		): RebuiltIndex {
 			// Unless the rebuild is fresh, the times the index had already observed are kept: a post keeps its
 			// place, an action its order, the owner's binding its time.
 			const keep = options.keepObservedTimes;
-			const postTimes = new Map(keep ? sql.exec<{ uri: string; t: number }>('SELECT uri, indexed_us AS t FROM posts').toArray().map((r) => [r.uri, r.t]) : []);
-			const actionTimes = new Map(keep ? sql.exec<{ k: string; t: number }>("SELECT uri || ' ' || cid AS k, observed_us AS t FROM actions").toArray().map((r) => [r.k, r.t]) : []);
+			const postTimes = new Map(
+				keep
+					? sql
+							.exec<{ uri: string; t: number }>('SELECT uri, indexed_us AS t FROM posts')
+							.toArray()
+							.map((r) => [r.uri, r.t])
+					: [],
+			);
+			const actionTimes = new Map(
+				keep
+					? sql
+							.exec<{ k: string; t: number }>("SELECT uri || ' ' || cid AS k, observed_us AS t FROM actions")
+							.toArray()
+							.map((r) => [r.k, r.t])
+					: [],
+			);
 			const bound = keep ? sql.exec<{ owner_did: string; bound_us: number }>('SELECT owner_did, bound_us FROM binding').toArray()[0] : undefined;
 
 			for (const table of REBUILT_TABLES) sql.exec(`DELETE FROM ${table}`);
@@ -57,7 +76,10 @@ export function rebuildTarget(storage: DurableObjectStorage): RebuildTarget {
 			};
 		},
 		formerConfigUris(ownerDid: string): string[] {
-			return sql.exec<{ config_uri: string }>('SELECT config_uri FROM former_owners WHERE did != ?', ownerDid).toArray().map((r) => r.config_uri);
+			return sql
+				.exec<{ config_uri: string }>('SELECT config_uri FROM former_owners WHERE did != ?', ownerDid)
+				.toArray()
+				.map((r) => r.config_uri);
 		},
 	};
 }

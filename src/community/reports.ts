@@ -26,7 +26,6 @@ export interface Report {
 
 export type ReportOutcome = { filed: true } | { filed: false; reason: 'not_member' | 'unknown_post' | 'duplicate' | 'rate_limited' };
 
-
 export class ReportBook {
 	private readonly sql: SqlStorage;
 	private readonly reader: CommunityReader;
@@ -40,10 +39,20 @@ export class ReportBook {
 	file(report: Report, nowMs: number): ReportOutcome {
 		if (!this.reader.isCountedMember(report.reporterDid)) return { filed: false, reason: 'not_member' };
 		if (this.sql.exec('SELECT 1 FROM posts WHERE uri = ?', report.postUri).toArray().length === 0) return { filed: false, reason: 'unknown_post' };
-		if (this.sql.exec('SELECT 1 FROM reports WHERE post_uri = ? AND reporter_did = ?', report.postUri, report.reporterDid).toArray().length > 0) return { filed: false, reason: 'duplicate' };
-		const lastHour = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM reports WHERE reporter_did = ? AND created_ms > ?', report.reporterDid, nowMs - HOUR_MS).one().n;
+		if (this.sql.exec('SELECT 1 FROM reports WHERE post_uri = ? AND reporter_did = ?', report.postUri, report.reporterDid).toArray().length > 0)
+			return { filed: false, reason: 'duplicate' };
+		const lastHour = this.sql
+			.exec<{ n: number }>('SELECT count(*) AS n FROM reports WHERE reporter_did = ? AND created_ms > ?', report.reporterDid, nowMs - HOUR_MS)
+			.one().n;
 		if (lastHour >= REPORTS_PER_HOUR) return { filed: false, reason: 'rate_limited' };
-		this.sql.exec('INSERT INTO reports (post_uri, reporter_did, reason, source, created_ms) VALUES (?, ?, ?, ?, ?)', report.postUri, report.reporterDid, report.reason, report.source, nowMs);
+		this.sql.exec(
+			'INSERT INTO reports (post_uri, reporter_did, reason, source, created_ms) VALUES (?, ?, ?, ?, ?)',
+			report.postUri,
+			report.reporterDid,
+			report.reason,
+			report.source,
+			nowMs,
+		);
 		return { filed: true };
 	}
 

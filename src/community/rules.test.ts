@@ -126,7 +126,10 @@ describe('decideBinding', () => {
 		it('ignores earliestKnown', () => {
 			const earliestKnown = { did: STRANGER, timeUs: 0 };
 			expect(decideBinding(binding(), claim({ rev: REV3, seenUs: null, earliestKnown }))).toEqual({ decision: 'update', boundUs: T });
-			expect(decideBinding(null, claim({ seenUs: null, earliestKnown: { did: OWNER, timeUs: 0 } }))).toEqual({ decision: 'ignore', reason: 'unconfirmed_claim' });
+			expect(decideBinding(null, claim({ seenUs: null, earliestKnown: { did: OWNER, timeUs: 0 } }))).toEqual({
+				decision: 'ignore',
+				reason: 'unconfirmed_claim',
+			});
 		});
 
 		it('treats a deleted binding the same', () => {
@@ -202,10 +205,22 @@ describe('decideBinding', () => {
 		});
 
 		it("lowers the time to the owner's own earlier known claim, never raises it", () => {
-			expect(decideBinding(binding(), claim({ rev: REV3, seenUs: T + 10, earliestKnown: { did: OWNER, timeUs: T - 5 } }))).toEqual({ decision: 'update', boundUs: T - 5 });
-			expect(decideBinding(binding(), claim({ rev: REV2, seenUs: T + 10, earliestKnown: { did: OWNER, timeUs: T - 5 } }))).toEqual({ decision: 'keep', boundUs: T - 5 });
-			expect(decideBinding(binding(), claim({ rev: REV3, seenUs: T + 10, earliestKnown: { did: OWNER, timeUs: T + 5 } }))).toEqual({ decision: 'update', boundUs: T });
-			expect(decideBinding(binding(), claim({ rev: REV3, seenUs: T - 10, earliestKnown: { did: OWNER, timeUs: T + 5 } }))).toEqual({ decision: 'update', boundUs: T - 10 });
+			expect(decideBinding(binding(), claim({ rev: REV3, seenUs: T + 10, earliestKnown: { did: OWNER, timeUs: T - 5 } }))).toEqual({
+				decision: 'update',
+				boundUs: T - 5,
+			});
+			expect(decideBinding(binding(), claim({ rev: REV2, seenUs: T + 10, earliestKnown: { did: OWNER, timeUs: T - 5 } }))).toEqual({
+				decision: 'keep',
+				boundUs: T - 5,
+			});
+			expect(decideBinding(binding(), claim({ rev: REV3, seenUs: T + 10, earliestKnown: { did: OWNER, timeUs: T + 5 } }))).toEqual({
+				decision: 'update',
+				boundUs: T,
+			});
+			expect(decideBinding(binding(), claim({ rev: REV3, seenUs: T - 10, earliestKnown: { did: OWNER, timeUs: T + 5 } }))).toEqual({
+				decision: 'update',
+				boundUs: T - 10,
+			});
 		});
 
 		it('stays the owner whatever an earlier claim elsewhere says', () => {
@@ -240,25 +255,43 @@ describe('decideBinding', () => {
 		it('ignores an earlier claim when a still earlier claim elsewhere is known', () => {
 			const seenUs = T - 10;
 			for (const did of [THIRD, OWNER]) {
-				expect(decideBinding(binding(), claim({ did: STRANGER, seenUs, earliestKnown: { did, timeUs: seenUs - 1 } }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
+				expect(decideBinding(binding(), claim({ did: STRANGER, seenUs, earliestKnown: { did, timeUs: seenUs - 1 } }))).toEqual({
+					decision: 'ignore',
+					reason: 'later_claim',
+				});
 			}
 		});
 
 		it('binds when the known claim elsewhere is at the same time or later', () => {
 			const seenUs = T - 10;
 			for (const timeUs of [seenUs, seenUs + 1]) {
-				expect(decideBinding(binding(), claim({ did: STRANGER, seenUs, earliestKnown: { did: THIRD, timeUs } }))).toEqual({ decision: 'bind', boundUs: seenUs });
+				expect(decideBinding(binding(), claim({ did: STRANGER, seenUs, earliestKnown: { did: THIRD, timeUs } }))).toEqual({
+					decision: 'bind',
+					boundUs: seenUs,
+				});
 			}
 		});
 
 		it("binds at the claimant's own earlier known claim", () => {
-			expect(decideBinding(binding(), claim({ did: STRANGER, seenUs: T - 10, earliestKnown: { did: STRANGER, timeUs: T - 20 } }))).toEqual({ decision: 'bind', boundUs: T - 20 });
-			expect(decideBinding(binding(), claim({ did: STRANGER, seenUs: T - 10, earliestKnown: { did: STRANGER, timeUs: T + 20 } }))).toEqual({ decision: 'bind', boundUs: T - 10 });
+			expect(decideBinding(binding(), claim({ did: STRANGER, seenUs: T - 10, earliestKnown: { did: STRANGER, timeUs: T - 20 } }))).toEqual({
+				decision: 'bind',
+				boundUs: T - 20,
+			});
+			expect(decideBinding(binding(), claim({ did: STRANGER, seenUs: T - 10, earliestKnown: { did: STRANGER, timeUs: T + 20 } }))).toEqual({
+				decision: 'bind',
+				boundUs: T - 10,
+			});
 		});
 
 		it("binds a later-seen claim when the claimant's own known claim predates the binding", () => {
-			expect(decideBinding(binding(), claim({ did: STRANGER, seenUs: T + 10, earliestKnown: { did: STRANGER, timeUs: T - 1 } }))).toEqual({ decision: 'bind', boundUs: T - 1 });
-			expect(decideBinding(binding(), claim({ did: STRANGER, seenUs: T + 10, earliestKnown: { did: STRANGER, timeUs: T } }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
+			expect(decideBinding(binding(), claim({ did: STRANGER, seenUs: T + 10, earliestKnown: { did: STRANGER, timeUs: T - 1 } }))).toEqual({
+				decision: 'bind',
+				boundUs: T - 1,
+			});
+			expect(decideBinding(binding(), claim({ did: STRANGER, seenUs: T + 10, earliestKnown: { did: STRANGER, timeUs: T } }))).toEqual({
+				decision: 'ignore',
+				reason: 'later_claim',
+			});
 		});
 
 		it('treats a deleted binding the same', () => {
@@ -273,7 +306,10 @@ describe('decideBinding', () => {
 		// OWNER seen at T, STRANGER seen at T + 5.
 		const ownerFirst = decideBinding(null, claim({ did: OWNER, seenUs: T }));
 		expect(ownerFirst).toEqual({ decision: 'bind', boundUs: T });
-		expect(decideBinding(binding({ ownerDid: OWNER, boundUs: T }), claim({ did: STRANGER, seenUs: T + 5 }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
+		expect(decideBinding(binding({ ownerDid: OWNER, boundUs: T }), claim({ did: STRANGER, seenUs: T + 5 }))).toEqual({
+			decision: 'ignore',
+			reason: 'later_claim',
+		});
 
 		const strangerFirst = decideBinding(null, claim({ did: STRANGER, seenUs: T + 5 }));
 		expect(strangerFirst).toEqual({ decision: 'bind', boundUs: T + 5 });
@@ -299,7 +335,8 @@ describe('handover', () => {
 	});
 
 	it('ignores the successor before they were named, after the offer was withdrawn, by a delete, or unconfirmed', () => {
-		for (const seenUs of [T + 50, T + 250]) expect(decideBinding(offered, claim({ did: SUCCESSOR, seenUs }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
+		for (const seenUs of [T + 50, T + 250])
+			expect(decideBinding(offered, claim({ did: SUCCESSOR, seenUs }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
 		expect(decideBinding(offered, claim({ did: SUCCESSOR, seenUs: T + 150, deletes: true }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
 		expect(decideBinding(offered, claim({ did: SUCCESSOR, seenUs: null }))).toEqual({ decision: 'ignore', reason: 'unconfirmed_claim' });
 		expect(decideBinding({ ...offered, closed: true }, claim({ did: SUCCESSOR, seenUs: T + 150 }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
@@ -314,7 +351,10 @@ describe('handover', () => {
 		ownerDid: SUCCESSOR,
 		configUri: `at://${SUCCESSOR}/net.atrarium.community.config/0123abcd`,
 		configRev: REV4,
-		revisions: [{ ...revision(REV2, T + 100, [MOD]), ownerDid: OWNER, successor: SUCCESSOR }, { ...revision(REV4, T + 150, [MOD2]), ownerDid: SUCCESSOR }],
+		revisions: [
+			{ ...revision(REV2, T + 100, [MOD]), ownerDid: OWNER, successor: SUCCESSOR },
+			{ ...revision(REV4, T + 150, [MOD2]), ownerDid: SUCCESSOR },
+		],
 		formerOwners: [{ did: OWNER, configUri: CONFIG_URI, untilUs: T + 150 }],
 	});
 
@@ -330,7 +370,10 @@ describe('handover', () => {
 
 	it('a former owner cannot claim it back, however early their claim', () => {
 		expect(decideBinding(handed, claim({ did: OWNER, seenUs: T + 300 }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
-		expect(decideBinding(handed, claim({ did: OWNER, seenUs: T + 300, earliestKnown: { did: OWNER, timeUs: T } }))).toEqual({ decision: 'ignore', reason: 'later_claim' });
+		expect(decideBinding(handed, claim({ did: OWNER, seenUs: T + 300, earliestKnown: { did: OWNER, timeUs: T } }))).toEqual({
+			decision: 'ignore',
+			reason: 'later_claim',
+		});
 	});
 
 	it('knows the owner and moderators at each time', () => {
@@ -347,7 +390,10 @@ describe('handover', () => {
 		expect(actionVerdict(action('hide_post', T + 200, { authorDid: OWNER }), handed)).toEqual({ counts: false, reason: 'not_staff' });
 		expect(actionVerdict(action('hide_post', T + 200, { authorDid: MOD }), handed)).toEqual({ counts: false, reason: 'not_staff' });
 		expect(actionVerdict(action('hide_post', T + 200, { authorDid: SUCCESSOR, communityUri: handed.configUri }), handed)).toEqual({ counts: true });
-		expect(actionVerdict(action('hide_post', T + 200, { authorDid: SUCCESSOR, communityUri: STRANGER_CONFIG_URI }), handed)).toEqual({ counts: false, reason: 'other_config' });
+		expect(actionVerdict(action('hide_post', T + 200, { authorDid: SUCCESSOR, communityUri: STRANGER_CONFIG_URI }), handed)).toEqual({
+			counts: false,
+			reason: 'other_config',
+		});
 	});
 
 	it("the successor's config may name a successor of its own", () => {
@@ -553,7 +599,10 @@ describe('actionVerdict', () => {
 
 	it('rejects staff actions for another config as other_config', () => {
 		for (const authorDid of [OWNER, MOD, STRANGER]) {
-			expect(actionVerdict(action('hide_post', T + 10, { authorDid, communityUri: OTHER_CONFIG_URI }), binding())).toEqual({ counts: false, reason: 'other_config' });
+			expect(actionVerdict(action('hide_post', T + 10, { authorDid, communityUri: OTHER_CONFIG_URI }), binding())).toEqual({
+				counts: false,
+				reason: 'other_config',
+			});
 		}
 	});
 
@@ -618,7 +667,10 @@ describe('actionVerdict', () => {
 	it("does not count a former owner's actions after another DID takes the id", () => {
 		const taken = binding({ ownerDid: STRANGER, configUri: STRANGER_CONFIG_URI, revisions: [revision(REV1, T, [])] });
 		expect(actionVerdict(action('hide_post', T + 10, { authorDid: OWNER }), taken)).toEqual({ counts: false, reason: 'other_config' });
-		expect(actionVerdict(action('hide_post', T + 10, { authorDid: OWNER, communityUri: STRANGER_CONFIG_URI }), taken)).toEqual({ counts: false, reason: 'not_staff' });
+		expect(actionVerdict(action('hide_post', T + 10, { authorDid: OWNER, communityUri: STRANGER_CONFIG_URI }), taken)).toEqual({
+			counts: false,
+			reason: 'not_staff',
+		});
 		expect(actionVerdict(action('hide_post', T + 10, { authorDid: STRANGER, communityUri: STRANGER_CONFIG_URI }), taken)).toEqual({ counts: true });
 	});
 });
@@ -659,7 +711,13 @@ describe('decidingAction', () => {
 		const third = action(on, T + 30);
 		for (const actions of permutations([first, second, third])) {
 			expect(decidingAction(actions, on, binding())).toBe(third);
-			expect(decidingAction(actions.filter((a) => a !== third), on, binding())).toBe(second);
+			expect(
+				decidingAction(
+					actions.filter((a) => a !== third),
+					on,
+					binding(),
+				),
+			).toBe(second);
 		}
 	});
 
@@ -696,10 +754,7 @@ describe('decidingAction', () => {
 
 	it('skips later actions that do not count', () => {
 		const hide = action('hide_post', T + 10);
-		const later = [
-			action('unhide_post', T + 20, { authorDid: STRANGER }),
-			action('unhide_post', T + 30, { authorDid: OWNER, communityUri: OTHER_CONFIG_URI }),
-		];
+		const later = [action('unhide_post', T + 20, { authorDid: STRANGER }), action('unhide_post', T + 30, { authorDid: OWNER, communityUri: OTHER_CONFIG_URI })];
 		for (const actions of permutations([hide, ...later])) expect(decidingAction(actions, 'hide_post', binding())).toBe(hide);
 	});
 
@@ -787,7 +842,11 @@ describe('authorState', () => {
 		});
 
 		it('ignores approve/reject actions', () => {
-			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [action('reject_member', T + 10)] }, open)).toEqual({ member: true, pending: false, blocked: false });
+			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [action('reject_member', T + 10)] }, open)).toEqual({
+				member: true,
+				pending: false,
+				blocked: false,
+			});
 			expect(authorState({ did: MEMBER, hasActiveMembership: false, actions: [action('approve_member', T + 10)] }, open)).toEqual(none);
 		});
 
@@ -829,7 +888,11 @@ describe('authorState', () => {
 		it('ignores an approval by a non-moderator, including the author themself', () => {
 			for (const authorDid of [STRANGER, MEMBER]) {
 				const approve = action('approve_member', T + 10, { authorDid });
-				expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [approve] }, inviteOnly)).toEqual({ member: false, pending: true, blocked: false });
+				expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [approve] }, inviteOnly)).toEqual({
+					member: false,
+					pending: true,
+					blocked: false,
+				});
 			}
 		});
 
@@ -840,12 +903,20 @@ describe('authorState', () => {
 
 		it('keeps an approval made while its author was a moderator', () => {
 			const approve = action('approve_member', T + 150, { authorDid: MOD });
-			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [approve] }, inviteOnlyTimeline)).toEqual({ member: true, pending: false, blocked: false });
+			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [approve] }, inviteOnlyTimeline)).toEqual({
+				member: true,
+				pending: false,
+				blocked: false,
+			});
 		});
 
 		it('ignores an approval made before or after its author was a moderator', () => {
 			for (const approve of [action('approve_member', T + 150, { authorDid: MOD2 }), action('approve_member', T + 250, { authorDid: MOD })]) {
-				expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [approve] }, inviteOnlyTimeline)).toEqual({ member: false, pending: true, blocked: false });
+				expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [approve] }, inviteOnlyTimeline)).toEqual({
+					member: false,
+					pending: true,
+					blocked: false,
+				});
 			}
 		});
 
@@ -864,7 +935,11 @@ describe('authorState', () => {
 
 	describe('blocking', () => {
 		it("blocks an author the parent blocked (while the link counts), but never the community's owner", () => {
-			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [], blockedInParent: true }, open)).toEqual({ member: true, pending: false, blocked: true });
+			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [], blockedInParent: true }, open)).toEqual({
+				member: true,
+				pending: false,
+				blocked: true,
+			});
 			expect(authorState({ did: OWNER, hasActiveMembership: true, actions: [], blockedInParent: true }, open).blocked).toBe(false);
 			// The community's own unblock does not lift the parent's block.
 			const unblocked = [action('block_user', T + 10), action('unblock_user', T + 20)];
@@ -872,11 +947,19 @@ describe('authorState', () => {
 		});
 
 		it('blocks an author a moderator blocked', () => {
-			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [action('block_user', T + 10)] }, open)).toEqual({ member: true, pending: false, blocked: true });
+			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [action('block_user', T + 10)] }, open)).toEqual({
+				member: true,
+				pending: false,
+				blocked: true,
+			});
 		});
 
 		it('blocks an author without a membership', () => {
-			expect(authorState({ did: MEMBER, hasActiveMembership: false, actions: [action('block_user', T + 10)] }, open)).toEqual({ member: false, pending: false, blocked: true });
+			expect(authorState({ did: MEMBER, hasActiveMembership: false, actions: [action('block_user', T + 10)] }, open)).toEqual({
+				member: false,
+				pending: false,
+				blocked: true,
+			});
 		});
 
 		it('unblocks after a later unblock', () => {
@@ -890,7 +973,10 @@ describe('authorState', () => {
 		});
 
 		it('ignores a block by a stranger or for another config', () => {
-			for (const block of [action('block_user', T + 10, { authorDid: STRANGER }), action('block_user', T + 10, { authorDid: OWNER, communityUri: OTHER_CONFIG_URI })]) {
+			for (const block of [
+				action('block_user', T + 10, { authorDid: STRANGER }),
+				action('block_user', T + 10, { authorDid: OWNER, communityUri: OTHER_CONFIG_URI }),
+			]) {
 				expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [block] }, open).blocked).toBe(false);
 			}
 		});
@@ -901,7 +987,9 @@ describe('authorState', () => {
 		});
 
 		it("ignores a block written before its author's appointment", () => {
-			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [action('block_user', T + 150, { authorDid: MOD2 })] }, timeline).blocked).toBe(false);
+			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [action('block_user', T + 150, { authorDid: MOD2 })] }, timeline).blocked).toBe(
+				false,
+			);
 		});
 
 		it('never blocks the owner', () => {
@@ -918,14 +1006,22 @@ describe('authorState', () => {
 		});
 
 		it('reports a blocked pending author in an invite-only community', () => {
-			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [action('block_user', T + 10)] }, inviteOnly)).toEqual({ member: false, pending: true, blocked: true });
+			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: [action('block_user', T + 10)] }, inviteOnly)).toEqual({
+				member: false,
+				pending: true,
+				blocked: true,
+			});
 		});
 
 		it('keeps block and approval apart', () => {
 			const actions = [action('approve_member', T + 10), action('block_user', T + 20), action('unblock_user', T + 30), action('reject_member', T + 40)];
 			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions }, inviteOnly)).toEqual({ member: false, pending: true, blocked: false });
 			const blockedAndApproved = [action('reject_member', T + 10), action('approve_member', T + 20), action('block_user', T + 30)];
-			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: blockedAndApproved }, inviteOnly)).toEqual({ member: true, pending: false, blocked: true });
+			expect(authorState({ did: MEMBER, hasActiveMembership: true, actions: blockedAndApproved }, inviteOnly)).toEqual({
+				member: true,
+				pending: false,
+				blocked: true,
+			});
 		});
 	});
 

@@ -38,10 +38,17 @@ export function holdUnconfirmed(sql: SqlStorage, op: HeldOp, kind: UnconfirmedKi
 	);
 	// The author's oldest beyond their share, then the oldest of all beyond the cap.
 	added -= sql
-		.exec('DELETE FROM unconfirmed WHERE uri IN (SELECT uri FROM unconfirmed WHERE did = ? ORDER BY observed_us DESC LIMIT -1 OFFSET ?) RETURNING 1', ref.did, UNCONFIRMED_PER_DID)
+		.exec(
+			'DELETE FROM unconfirmed WHERE uri IN (SELECT uri FROM unconfirmed WHERE did = ? ORDER BY observed_us DESC LIMIT -1 OFFSET ?) RETURNING 1',
+			ref.did,
+			UNCONFIRMED_PER_DID,
+		)
 		.toArray().length;
 	const n = tally(sql) + added;
-	if (n > UNCONFIRMED_MAX) added -= sql.exec('DELETE FROM unconfirmed WHERE uri IN (SELECT uri FROM unconfirmed ORDER BY observed_us LIMIT ?) RETURNING 1', n - UNCONFIRMED_MAX).toArray().length;
+	if (n > UNCONFIRMED_MAX)
+		added -= sql
+			.exec('DELETE FROM unconfirmed WHERE uri IN (SELECT uri FROM unconfirmed ORDER BY observed_us LIMIT ?) RETURNING 1', n - UNCONFIRMED_MAX)
+			.toArray().length;
 	addToTally(sql, added);
 	return true;
 }
@@ -64,8 +71,15 @@ export function unconfirmedFor(sql: SqlStorage, configUris: readonly string[], s
 	// One indexed lookup per config and per staff DID. (An IN over json_each is planned as a scan, and
 	// `kind` is left out of the DID's lookup: SQLite would pick the kind index and read every action.)
 	const rows: { op: string }[] = [];
-	for (const uri of configUris) rows.push(...sql.exec<{ op: string }>("SELECT op FROM unconfirmed WHERE kind = 'membership' AND community_uri = ?", uri).toArray());
-	for (const did of staff) rows.push(...sql.exec<{ op: string; kind: string }>('SELECT op, kind FROM unconfirmed WHERE did = ?', did).toArray().filter((row) => row.kind === 'action'));
+	for (const uri of configUris)
+		rows.push(...sql.exec<{ op: string }>("SELECT op FROM unconfirmed WHERE kind = 'membership' AND community_uri = ?", uri).toArray());
+	for (const did of staff)
+		rows.push(
+			...sql
+				.exec<{ op: string; kind: string }>('SELECT op, kind FROM unconfirmed WHERE did = ?', did)
+				.toArray()
+				.filter((row) => row.kind === 'action'),
+		);
 	return rows.map((row) => JSON.parse(row.op) as HeldOp);
 }
 

@@ -43,7 +43,7 @@ export class CommunityWriter {
 			this.postIndexed = false;
 			this.bindingChanged = false;
 			const outcomes = ops.map((op) => this.applyOne(op));
-			return { outcomes, postIndexed: this.postIndexed, bindingChanged: this.bindingChanged};
+			return { outcomes, postIndexed: this.postIndexed, bindingChanged: this.bindingChanged };
 		});
 	}
 
@@ -77,7 +77,8 @@ export class CommunityWriter {
 			const binding = this.reader.binding();
 			// Only who this community knows: someone blocked in the parent is blocked here when they show up.
 			for (const did of touched) {
-				const known = this.sql.exec('SELECT 1 FROM authors WHERE did = ?1 UNION ALL SELECT 1 FROM memberships WHERE did = ?1 LIMIT 1', did).toArray().length > 0;
+				const known =
+					this.sql.exec('SELECT 1 FROM authors WHERE did = ?1 UNION ALL SELECT 1 FROM memberships WHERE did = ?1 LIMIT 1', did).toArray().length > 0;
 				if (known) this.derive.recomputeAuthor(did, binding);
 			}
 			return true;
@@ -178,7 +179,13 @@ export class CommunityWriter {
 		if (freshness === 'tombstoned') return skipped(ref, freshness);
 		if (freshness === 'duplicate') {
 			// The same version through the other path (API, firehose): keep the earliest observation.
-			const earlier = this.sql.exec('UPDATE actions SET observed_us = ? WHERE uri = ? AND rev = ? AND observed_us > ? RETURNING 1', ref.observedUs, ref.uri, ref.rev, ref.observedUs);
+			const earlier = this.sql.exec(
+				'UPDATE actions SET observed_us = ? WHERE uri = ? AND rev = ? AND observed_us > ? RETURNING 1',
+				ref.observedUs,
+				ref.uri,
+				ref.rev,
+				ref.observedUs,
+			);
 			if (earlier.toArray().length > 0) this.derive.recomputeTargetOf({ target_uri: targetUri, target_did: targetDid });
 			return { ...skipped(ref, 'duplicate'), verdict: this.verdictOf(ref.uri) };
 		}
@@ -186,7 +193,10 @@ export class CommunityWriter {
 			// An action that cannot count takes no lasting storage: through the API it is refused, from the
 			// firehose it waits (bounded) for a revision naming its author that may be delivered late.
 			const binding = this.reader.binding();
-			const verdict = actionVerdict({ uri: ref.uri, authorDid: ref.did, communityUri: record.community, action: record.action, observedUs: ref.observedUs }, binding);
+			const verdict = actionVerdict(
+				{ uri: ref.uri, authorDid: ref.did, communityUri: record.community, action: record.action, observedUs: ref.observedUs },
+				binding,
+			);
 			if (ref.via === 'api' && !verdict.counts) return { ...skipped(ref, 'not_counted'), verdict };
 			const mayCount = !!binding && everStaff(binding).has(ref.did) && configUrisOf(binding).includes(record.community);
 			if (!mayCount) return { ...this.notCountedYet(op, 'action', record.community), verdict };

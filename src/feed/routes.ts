@@ -50,7 +50,8 @@ async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
 	if (!parsed.ok) throw invalidRequest(parsed.message);
 	const { feed, limit, cursor } = parsed.params;
 	// Verify a viewer's token if one was sent, cached page or not: a bad token is refused, never ignored.
-	const viewer = c.req.header('Authorization') !== undefined ? await verifyCaller(c.req.raw, config, GET_FEED_SKELETON, AbortSignal.timeout(DEADLINE_MS)) : null;
+	const viewer =
+		c.req.header('Authorization') !== undefined ? await verifyCaller(c.req.raw, config, GET_FEED_SKELETON, AbortSignal.timeout(DEADLINE_MS)) : null;
 	if (viewer) await limitReads(c.env, viewer);
 	const id = communityOfFeedUri(feed, requireOperator(config));
 	if (!id) throw new ApiError(400, 'UnknownFeed', `This service does not serve ${feed}`);

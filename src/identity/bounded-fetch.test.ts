@@ -34,7 +34,10 @@ function stalledBody(first: string) {
 	return { stream, state };
 }
 
-const answering = (res: () => Response): typeof fetch => async () => res();
+const answering =
+	(res: () => Response): typeof fetch =>
+	async () =>
+		res();
 
 async function failure(work: Promise<unknown>): Promise<unknown> {
 	return work.then(
@@ -95,7 +98,9 @@ describe('boundedFetch', () => {
 	});
 
 	it('refuses a redirect', async () => {
-		const err = await failure(boundedFetch(UPSTREAM, { ...limits, fetch: answering(() => new Response(null, { status: 302, headers: { location: 'https://elsewhere.example/' } })) }));
+		const err = await failure(
+			boundedFetch(UPSTREAM, { ...limits, fetch: answering(() => new Response(null, { status: 302, headers: { location: 'https://elsewhere.example/' } })) }),
+		);
 		expect((err as UpstreamError).kind).toBe('redirect');
 		expect((err as UpstreamError).message).toContain('(302)');
 	});

@@ -51,7 +51,12 @@ export async function boundedFetch(url: string, options: BoundedFetchOptions): P
 	let res: Response | undefined;
 	try {
 		try {
-			const init: RequestInit = { signal: controller.signal, redirect: 'manual', ...(options.headers ? { headers: options.headers } : {}), ...(options.cache ? { cache: options.cache } : {}) };
+			const init: RequestInit = {
+				signal: controller.signal,
+				redirect: 'manual',
+				...(options.headers ? { headers: options.headers } : {}),
+				...(options.cache ? { cache: options.cache } : {}),
+			};
 			res = await Promise.race([doFetch(url, init), aborted]);
 		} catch (err) {
 			if (controller.signal.aborted) throw controller.signal.reason;

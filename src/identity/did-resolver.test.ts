@@ -26,7 +26,8 @@ function clock(start = 1_000_000) {
 	return { now: () => t, advance: (ms: number) => (t += ms) };
 }
 
-const timedOut = (did: Did) => new FailedDocumentResolutionError(did, { cause: new UpstreamError('timeout', `no answer from https://x/.well-known/did.json within 1500 ms`) });
+const timedOut = (did: Did) =>
+	new FailedDocumentResolutionError(did, { cause: new UpstreamError('timeout', `no answer from https://x/.well-known/did.json within 1500 ms`) });
 
 async function failure(work: Promise<unknown>): Promise<unknown> {
 	return work.then(
@@ -58,7 +59,11 @@ describe('CachedDidResolver', () => {
 		const resolver = new CachedDidResolver(inner, time.now);
 		const first = await failure(resolver.resolve(ALICE));
 		expect(first).toBeInstanceOf(ApiError);
-		expect(first).toMatchObject({ status: 502, error: 'UpstreamTimeout', message: `Cannot resolve ${ALICE}: no answer from https://x/.well-known/did.json within 1500 ms` });
+		expect(first).toMatchObject({
+			status: 502,
+			error: 'UpstreamTimeout',
+			message: `Cannot resolve ${ALICE}: no answer from https://x/.well-known/did.json within 1500 ms`,
+		});
 
 		time.advance(59_000);
 		const again = await failure(resolver.resolve(ALICE, { noCache: true }));

@@ -61,7 +61,11 @@ export class CachedDidResolver implements DidDocumentResolver {
 		let pending = this.inFlight.get(did);
 		if (!pending) {
 			if (this.inFlight.size >= this.maxInFlight) {
-				throw new ApiError(503, 'TooManyResolutions', `Cannot resolve ${did} now: ${this.maxInFlight} DID resolutions are already in flight; try again shortly`);
+				throw new ApiError(
+					503,
+					'TooManyResolutions',
+					`Cannot resolve ${did} now: ${this.maxInFlight} DID resolutions are already in flight; try again shortly`,
+				);
 			}
 			pending = this.fetchAndRemember(did, options?.noCache ?? false);
 			this.inFlight.set(did, pending);

@@ -46,7 +46,12 @@ async function pdsOf(did: Did, resolver: CachedDidResolver): Promise<string> {
 	return endpoint.replace(/\/$/, '');
 }
 
-async function getJson(pds: string, method: string, params: Record<string, string>, deadline: number): Promise<{ ok: boolean; status: number; body: Record<string, unknown> }> {
+async function getJson(
+	pds: string,
+	method: string,
+	params: Record<string, string>,
+	deadline: number,
+): Promise<{ ok: boolean; status: number; body: Record<string, unknown> }> {
 	let res: BoundedResponse;
 	try {
 		res = await boundedFetch(`${pds}/xrpc/${method}?${new URLSearchParams(params)}`, {
@@ -65,7 +70,8 @@ async function getJson(pds: string, method: string, params: Record<string, strin
 		body = undefined;
 	}
 	// Error answers are objects too ({ error, message }); anything else (null, an array, a string) is no answer.
-	if (typeof body !== 'object' || body === null || Array.isArray(body)) throw upstream(`${method} answered ${res.status} with something that is not a JSON object`);
+	if (typeof body !== 'object' || body === null || Array.isArray(body))
+		throw upstream(`${method} answered ${res.status} with something that is not a JSON object`);
 	return { ok: res.status >= 200 && res.status < 300, status: res.status, body: body as Record<string, unknown> };
 }
 

@@ -48,7 +48,12 @@ export async function proveRecord(ref: RecordUri, resolver: CachedDidResolver, o
 	return proof.staleIdentity ? (await proveWith(ref, resolver, options, true)).proof : proof.proof;
 }
 
-async function proveWith(ref: RecordUri, resolver: CachedDidResolver, options: { fetch?: typeof fetch }, fresh: boolean): Promise<{ proof: RecordProof; staleIdentity?: boolean }> {
+async function proveWith(
+	ref: RecordUri,
+	resolver: CachedDidResolver,
+	options: { fetch?: typeof fetch },
+	fresh: boolean,
+): Promise<{ proof: RecordProof; staleIdentity?: boolean }> {
 	let pds: string | undefined;
 	let key: PublicKey;
 	try {
@@ -83,7 +88,10 @@ async function proveWith(ref: RecordUri, resolver: CachedDidResolver, options: {
 	} catch (err) {
 		const absence = await proveAbsent(res.bytes, ref, key);
 		if (typeof absence === 'object') return { proof: { verdict: 'absent', rev: absence.rev } };
-		return { proof: { verdict: 'refused', reason: absence === 'bad_commit' ? message(err) : `${message(err)}; ${absence}` }, staleIdentity: !fresh && absence === 'bad_commit' };
+		return {
+			proof: { verdict: 'refused', reason: absence === 'bad_commit' ? message(err) : `${message(err)}; ${absence}` },
+			staleIdentity: !fresh && absence === 'bad_commit',
+		};
 	}
 }
 

@@ -102,7 +102,11 @@ describe('validateRecord: bad records are rejected with the field named', () => 
 		rejects('net.atrarium.community.membership', { ...membership, community: 'https://example.com' }, 'community must be a valid');
 	});
 	it('wrong or missing $type', () => {
-		rejects('net.atrarium.community.membership', { ...membership, $type: 'net.atrarium.community.config' }, '$type must be one of "net.atrarium.community.membership"');
+		rejects(
+			'net.atrarium.community.membership',
+			{ ...membership, $type: 'net.atrarium.community.config' },
+			'$type must be one of "net.atrarium.community.membership"',
+		);
 		const { $type: _t, ...untyped } = membership;
 		rejects('net.atrarium.community.membership', untyped, '$type is required');
 	});

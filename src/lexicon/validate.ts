@@ -5,11 +5,7 @@
 import { isDatetime } from '@atcute/lexicons/syntax';
 import { safeParse, type InferOutput } from '@atcute/lexicons/validations';
 import type { Issue } from '@atcute/lexicons/validations';
-import {
-	NetAtrariumCommunityConfig,
-	NetAtrariumCommunityMembership,
-	NetAtrariumModerationAction,
-} from './generated/index.js';
+import { NetAtrariumCommunityConfig, NetAtrariumCommunityMembership, NetAtrariumModerationAction } from './generated/index.js';
 
 const RECORD_SCHEMAS = {
 	'net.atrarium.community.config': NetAtrariumCommunityConfig.mainSchema,
@@ -23,9 +19,7 @@ export type CommunityConfigRecord = AtrariumRecord<'net.atrarium.community.confi
 export type MembershipRecord = AtrariumRecord<'net.atrarium.community.membership'>;
 export type ModerationActionRecord = AtrariumRecord<'net.atrarium.moderation.action'>;
 
-export type RecordValidation<C extends AtrariumCollection> =
-	| { ok: true; value: AtrariumRecord<C> }
-	| { ok: false; message: string; issues: readonly Issue[] };
+export type RecordValidation<C extends AtrariumCollection> = { ok: true; value: AtrariumRecord<C> } | { ok: false; message: string; issues: readonly Issue[] };
 
 export function isAtrariumCollection(collection: string): collection is AtrariumCollection {
 	return Object.hasOwn(RECORD_SCHEMAS, collection);
@@ -63,9 +57,7 @@ function describeIssue(issue: Issue, root: unknown): string {
 		case 'missing_value':
 			return `${field} is required`;
 		case 'invalid_type':
-			return valueAt(root, issue.path) === undefined
-				? `${field} is required`
-				: `${field} must be of type ${issue.expected}`;
+			return valueAt(root, issue.path) === undefined ? `${field} is required` : `${field} must be of type ${issue.expected}`;
 		case 'invalid_literal':
 			return `${field} must be one of ${issue.expected.map((v) => JSON.stringify(v)).join(', ')}`;
 		case 'invalid_variant':

@@ -3,7 +3,14 @@ import type { RecordProof } from '../identity/record-proof';
 import type { IndexOp, RecordRef } from '../shared/index-op';
 import { checkAuthority, judgeAccount, judgeProof, needsProof, rivalClaimOf } from './authority';
 
-const ref = (via: RecordRef['via'] = 'firehose', uri = 'at://did:plc:alice/net.atrarium.community.membership/3kabc'): RecordRef => ({ uri, did: 'did:plc:alice', rkey: '3kabc', rev: '3kabc', observedUs: 1, via });
+const ref = (via: RecordRef['via'] = 'firehose', uri = 'at://did:plc:alice/net.atrarium.community.membership/3kabc'): RecordRef => ({
+	uri,
+	did: 'did:plc:alice',
+	rkey: '3kabc',
+	rev: '3kabc',
+	observedUs: 1,
+	via,
+});
 const membershipPut = (cid = 'bafyA', via: RecordRef['via'] = 'firehose'): IndexOp => ({ type: 'membership.put', ref: ref(via), cid, record: {} as never });
 const membershipDelete = (): IndexOp => ({ type: 'membership.delete', ref: ref() });
 const held = (cid: string, rev = '3kabd'): RecordProof => ({ verdict: 'held', cid, record: {}, rev });
@@ -51,7 +58,8 @@ describe('judgeProof', () => {
 	it('never takes a failed proof for absence: a delete whose proof fails (bad signature, another DID, missing blocks, a bare 404) is tried again', () => {
 		expect(judgeProof(membershipDelete(), refused)).toBe('retry');
 		expect(judgeProof(membershipDelete(), { verdict: 'refused', reason: 'the PDS says the repo does not hold it' })).toBe('retry');
-		for (const type of ['config.delete', 'moderation.delete'] as const) expect(judgeProof({ type, ref: ref(), earliestClaim: null } as IndexOp, refused)).toBe('retry');
+		for (const type of ['config.delete', 'moderation.delete'] as const)
+			expect(judgeProof({ type, ref: ref(), earliestClaim: null } as IndexOp, refused)).toBe('retry');
 	});
 
 	it('tries again later when there is no proof to judge, for puts and deletes alike', () => {
@@ -84,10 +92,22 @@ describe('checkAuthority', () => {
 	it("asks the account's PDS about an account event that takes it out, and tries again when there is no answer", async () => {
 		const out: IndexOp = { type: 'account.status', ref: { ...ref(), uri: 'at://did:plc:alice', rkey: '', rev: '' }, active: false, status: 'deleted' };
 		const asked: string[] = [];
-		const verdicts = await checkAuthority(new Map([['a', out]]), async () => held('x'), 4, async (did) => (asked.push(did), { verdict: 'active' }));
+		const verdicts = await checkAuthority(
+			new Map([['a', out]]),
+			async () => held('x'),
+			4,
+			async (did) => (asked.push(did), { verdict: 'active' }),
+		);
 		expect(verdicts).toEqual(new Map([['a', 'refuse']]));
 		expect(asked).toEqual(['did:plc:alice']);
-		expect(await checkAuthority(new Map([['a', out]]), async () => held('x'), 4, async () => ({ verdict: 'inactive', status: 'deleted' }))).toEqual(new Map([['a', 'apply']]));
+		expect(
+			await checkAuthority(
+				new Map([['a', out]]),
+				async () => held('x'),
+				4,
+				async () => ({ verdict: 'inactive', status: 'deleted' }),
+			),
+		).toEqual(new Map([['a', 'apply']]));
 		expect(await checkAuthority(new Map([['a', out]]), async () => held('x'), 4)).toEqual(new Map([['a', 'retry']]));
 	});
 
@@ -127,7 +147,11 @@ describe('rival claims', () => {
 	});
 
 	it("names the rival's config only when the hint is another DID's", () => {
-		expect(rivalClaimOf(claim('did:plc:alice', 'did:plc:carol'))).toEqual({ did: 'did:plc:carol', collection: 'net.atrarium.community.config', rkey: '0123abcd' });
+		expect(rivalClaimOf(claim('did:plc:alice', 'did:plc:carol'))).toEqual({
+			did: 'did:plc:carol',
+			collection: 'net.atrarium.community.config',
+			rkey: '0123abcd',
+		});
 		expect(rivalClaimOf(claim('did:plc:alice', 'did:plc:alice'))).toBeNull();
 		expect(rivalClaimOf(claim('did:plc:alice', null))).toBeNull();
 		expect(rivalClaimOf(membershipPut())).toBeNull();

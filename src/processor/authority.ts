@@ -16,7 +16,6 @@ import { forEachLimited } from '../shared/pool';
  */
 export const PROOFS_PER_BATCH = 50;
 
-
 export type AuthorityVerdict =
 	/** The repo bears the op out: apply it. */
 	| 'apply'
@@ -25,7 +24,14 @@ export type AuthorityVerdict =
 	/** No proof could be had (PDS down, DID unresolvable): try the event again later. */
 	| 'retry';
 
-const AUTHORITY_OPS: ReadonlySet<IndexOp['type']> = new Set(['config.put', 'config.delete', 'membership.put', 'membership.delete', 'moderation.put', 'moderation.delete']);
+const AUTHORITY_OPS: ReadonlySet<IndexOp['type']> = new Set([
+	'config.put',
+	'config.delete',
+	'membership.put',
+	'membership.delete',
+	'moderation.put',
+	'moderation.delete',
+]);
 
 /**
  * Whether an op grants or removes power and so must be proven: a record's, or an account event that takes
@@ -73,7 +79,12 @@ export function rivalClaimOf(op: IndexOp): RecordUri | null {
  * config whose rival claim (rivalClaimOf) the rival's repo does not hold loses that hint: the op is
  * changed in place to carry none.
  */
-export async function checkAuthority<K>(ops: ReadonlyMap<K, IndexOp>, prove: Prover, concurrency = 16, proveAccount?: AccountProver): Promise<Map<K, AuthorityVerdict>> {
+export async function checkAuthority<K>(
+	ops: ReadonlyMap<K, IndexOp>,
+	prove: Prover,
+	concurrency = 16,
+	proveAccount?: AccountProver,
+): Promise<Map<K, AuthorityVerdict>> {
 	const verdicts = new Map<K, AuthorityVerdict>();
 	await forEachLimited([...ops], concurrency, async ([key, op]) => {
 		if (op.type === 'account.status') {

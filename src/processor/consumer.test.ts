@@ -36,7 +36,11 @@ describe('planBatch', () => {
 	});
 
 	it('counts malformed messages and events without calling anyone', () => {
-		const plan = planBatch([message(null), message({ frame: '{' }), packed({ frame: '{', priorRoutes: [] }, { frame: JSON.stringify(config('did:plc:x', 'nothex')), priorRoutes: [] }, 7)]);
+		const plan = planBatch([
+			message(null),
+			message({ frame: '{' }),
+			packed({ frame: '{', priorRoutes: [] }, { frame: JSON.stringify(config('did:plc:x', 'nothex')), priorRoutes: [] }, 7),
+		]);
 		expect(plan.work.size).toBe(0);
 		expect(plan.drops).toEqual({ bad_message: 3, malformed: 1, bad_rkey: 1 });
 	});
@@ -64,7 +68,7 @@ describe('planBatch', () => {
 });
 
 describe('proofRetrySeconds', () => {
-	it('waits minutes, then hours, never past the queue\'s 12 h delay, each between half and all of its step', () => {
+	it("waits minutes, then hours, never past the queue's 12 h delay, each between half and all of its step", () => {
 		const steps = Array.from({ length: MAX_PROOF_ATTEMPTS }, (_, n) => [proofRetrySeconds(n + 1, () => 0), proofRetrySeconds(n + 1, () => 1)]);
 		expect(steps).toEqual([
 			[30, 60],

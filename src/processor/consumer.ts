@@ -133,7 +133,10 @@ export async function processFirehoseBatch(batch: MessageBatch<unknown>, env: En
 				const kept = entry.events.map((queued, i) => ({ queued, op: entry.ops[i]! })).filter(({ queued }) => keep(queued));
 				if (kept.length === 0) return;
 				try {
-					await communityObject(env, id).apply(id, kept.map((k) => k.op));
+					await communityObject(env, id).apply(
+						id,
+						kept.map((k) => k.op),
+					);
 				} catch (err) {
 					console.error(`community ${id} failed to apply ${kept.length} ops; sending those events again`, err);
 					for (const { queued } of kept) failed.set(queued.event, queued);
@@ -159,18 +162,32 @@ export async function processFirehoseBatch(batch: MessageBatch<unknown>, env: En
 	await applyWhere((queued) => proofs.has(queued.event) && verdicts.get(queued.event) === 'apply');
 
 	// Failed events go again on their own, counting attempts; deferred ones go again as they are.
-	const again = [...failed.values()].filter((q) => (q.event.attempts ?? 0) + 1 < MAX_EVENT_ATTEMPTS).map((q) => ({ ...q.event, attempts: (q.event.attempts ?? 0) + 1 }));
-	const exhausted = [...failed.values()].filter((q) => (q.event.attempts ?? 0) + 1 >= MAX_EVENT_ATTEMPTS).map((q) => ({ queued: q, event: { ...q.event, attempts: MAX_EVENT_ATTEMPTS } }));
-	const proveAgain = [...unproven.values()].filter((q) => (q.event.proofAttempts ?? 0) + 1 < MAX_PROOF_ATTEMPTS).map((q) => ({ ...q.event, proofAttempts: (q.event.proofAttempts ?? 0) + 1 }));
-	const neverProven = [...unproven.values()].filter((q) => (q.event.proofAttempts ?? 0) + 1 >= MAX_PROOF_ATTEMPTS).map((q) => ({ queued: q, event: { ...q.event, proofAttempts: MAX_PROOF_ATTEMPTS } }));
+	const again = [...failed.values()]
+		.filter((q) => (q.event.attempts ?? 0) + 1 < MAX_EVENT_ATTEMPTS)
+		.map((q) => ({ ...q.event, attempts: (q.event.attempts ?? 0) + 1 }));
+	const exhausted = [...failed.values()]
+		.filter((q) => (q.event.attempts ?? 0) + 1 >= MAX_EVENT_ATTEMPTS)
+		.map((q) => ({ queued: q, event: { ...q.event, attempts: MAX_EVENT_ATTEMPTS } }));
+	const proveAgain = [...unproven.values()]
+		.filter((q) => (q.event.proofAttempts ?? 0) + 1 < MAX_PROOF_ATTEMPTS)
+		.map((q) => ({ ...q.event, proofAttempts: (q.event.proofAttempts ?? 0) + 1 }));
+	const neverProven = [...unproven.values()]
+		.filter((q) => (q.event.proofAttempts ?? 0) + 1 >= MAX_PROOF_ATTEMPTS)
+		.map((q) => ({ queued: q, event: { ...q.event, proofAttempts: MAX_PROOF_ATTEMPTS } }));
 	const letters = [...exhausted, ...neverProven];
 	const outcome = await Promise.allSettled([
 		sendAgain(env, again, backoffSeconds(again)),
 		sendAgain(env, proveAgain, proofRetrySeconds(Math.max(0, ...proveAgain.map((e) => e.proofAttempts ?? 0)))),
-		sendAgain(env, deferred.map((q) => q.event), 0),
+		sendAgain(
+			env,
+			deferred.map((q) => q.event),
+			0,
+		),
 		letters.length === 0
 			? Promise.resolve()
-			: receiverObject(env).recordDeadLetters(letters.map(({ queued, event }) => ({ body: JSON.stringify(event), attempts: MAX_EVENT_ATTEMPTS, queuedMs: queued.message.timestamp.getTime() }))),
+			: receiverObject(env).recordDeadLetters(
+					letters.map(({ queued, event }) => ({ body: JSON.stringify(event), attempts: MAX_EVENT_ATTEMPTS, queuedMs: queued.message.timestamp.getTime() })),
+				),
 	]);
 	const handedOn = outcome.every((o) => o.status === 'fulfilled');
 	if (!handedOn) console.error('could not hand failed events on; retrying their messages', outcome);

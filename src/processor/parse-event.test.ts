@@ -14,7 +14,16 @@ describe('parseJetstreamFrame', () => {
 	it('parses a create', () => {
 		expect(parseJetstreamFrame(JSON.stringify(commit()))).toEqual({
 			ok: true,
-			event: { did: DID, timeUs: 1_764_000_000_000_123, operation: 'create', collection: 'app.bsky.feed.post', rkey: '3kabc', rev: '3kabcdefghij2', cid: CID, record: { text: 'hi' } },
+			event: {
+				did: DID,
+				timeUs: 1_764_000_000_000_123,
+				operation: 'create',
+				collection: 'app.bsky.feed.post',
+				rkey: '3kabc',
+				rev: '3kabcdefghij2',
+				cid: CID,
+				record: { text: 'hi' },
+			},
 		});
 	});
 
@@ -44,17 +53,18 @@ describe('parseJetstreamFrame', () => {
 		expect(parseJetstreamFrame(frame)).toEqual({ ok: false, drop: { reason: 'malformed', detail } });
 	});
 
-	it.each([
-		JSON.stringify({ did: DID, time_us: 1, kind: 'identity', identity: {} }),
-		JSON.stringify({ did: DID, time_us: 1, kind: 'account', account: {} }),
-	])('drops %j as not_commit', (frame) => {
-		expect(parseJetstreamFrame(frame)).toEqual({ ok: false, drop: { reason: 'not_commit' } });
-	});
+	it.each([JSON.stringify({ did: DID, time_us: 1, kind: 'identity', identity: {} }), JSON.stringify({ did: DID, time_us: 1, kind: 'account', account: {} })])(
+		'drops %j as not_commit',
+		(frame) => {
+			expect(parseJetstreamFrame(frame)).toEqual({ ok: false, drop: { reason: 'not_commit' } });
+		},
+	);
 });
 
 describe('parseAccountFrame', () => {
 	const DID = 'did:plc:bobbobbobbobbobbobbob234';
-	const frame = (account: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ did: DID, time_us: 1_764_000_000_000_000, kind: 'account', account, ...extra });
+	const frame = (account: unknown, extra: Record<string, unknown> = {}) =>
+		JSON.stringify({ did: DID, time_us: 1_764_000_000_000_000, kind: 'account', account, ...extra });
 
 	it('reads an account event as Jetstream v1 and v2 send it (unknown fields tolerated)', () => {
 		expect(parseAccountFrame(frame({ active: false, did: DID, seq: 7, status: 'takendown', time: '2026-01-01T00:00:00Z' }, { cursor: 123 }))).toEqual({
@@ -63,7 +73,12 @@ describe('parseAccountFrame', () => {
 			active: false,
 			status: 'takendown',
 		});
-		expect(parseAccountFrame(frame({ active: true, did: DID, seq: 8, time: '2026-01-01T00:00:00Z' }))).toEqual({ did: DID, timeUs: 1_764_000_000_000_000, active: true, status: null });
+		expect(parseAccountFrame(frame({ active: true, did: DID, seq: 8, time: '2026-01-01T00:00:00Z' }))).toEqual({
+			did: DID,
+			timeUs: 1_764_000_000_000_000,
+			active: true,
+			status: null,
+		});
 	});
 
 	it.each([
@@ -78,4 +93,3 @@ describe('parseAccountFrame', () => {
 		expect(parseAccountFrame(input)).toBeNull();
 	});
 });
-

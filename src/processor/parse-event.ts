@@ -51,7 +51,6 @@ export function parseJetstreamFrame(frame: unknown): ParseResult {
 	};
 }
 
-
 /** Parses an `account` frame (untrusted JSON text); null for anything else or a malformed one. Never throws. */
 export function parseAccountFrame(frame: unknown): AccountEvent | null {
 	if (typeof frame !== 'string') return null;

@@ -45,7 +45,16 @@ export interface DirectoryHooks {
 const COMMUNITIES_PER_STEP = 20;
 const MAX_CONFIG_PAGES = 10;
 
-type JobRow = { phase: DirectoryRebuildPhase; fresh: number; started_ms: number; relay_cursor: string | null; step_failures: number; requests: string; error: string | null; finished_ms: number | null };
+type JobRow = {
+	phase: DirectoryRebuildPhase;
+	fresh: number;
+	started_ms: number;
+	relay_cursor: string | null;
+	step_failures: number;
+	requests: string;
+	error: string | null;
+	finished_ms: number | null;
+};
 
 /** Pure: the owner of an id from its proven claimants and the owner already known (null: contested, or no claim). */
 export function decideOwner(claimants: readonly string[], known: string | null): string | null {
@@ -63,7 +72,12 @@ export class DirectoryRebuild {
 	start(nowMs: number, fresh: boolean): void {
 		this.storage.transactionSync(() => {
 			for (const table of ['rebuild_all', 'rebuild_all_repos', 'rebuild_all_claims']) this.sql.exec(`DELETE FROM ${table}`);
-			this.sql.exec("INSERT INTO rebuild_all (singleton, phase, fresh, started_ms, requests) VALUES (1, 'configs', ?, ?, ?)", fresh ? 1 : 0, nowMs, JSON.stringify(noRequests()));
+			this.sql.exec(
+				"INSERT INTO rebuild_all (singleton, phase, fresh, started_ms, requests) VALUES (1, 'configs', ?, ?, ?)",
+				fresh ? 1 : 0,
+				nowMs,
+				JSON.stringify(noRequests()),
+			);
 		});
 	}
 
@@ -80,7 +94,11 @@ export class DirectoryRebuild {
 				"SELECT count(*) AS found, coalesce(sum(state = 'done'), 0) AS read, coalesce(sum(state = 'failed'), 0) AS failed FROM rebuild_all_repos",
 			)
 			.one();
-		const ids = this.sql.exec<{ id: string; claimants: string; state: string }>("SELECT id, json_group_array(did) AS claimants, max(state) AS state FROM rebuild_all_claims GROUP BY id ORDER BY id").toArray();
+		const ids = this.sql
+			.exec<{ id: string; claimants: string; state: string }>(
+				'SELECT id, json_group_array(did) AS claimants, max(state) AS state FROM rebuild_all_claims GROUP BY id ORDER BY id',
+			)
+			.toArray();
 		const contested = ids.filter((r) => r.state === 'contested');
 		return {
 			phase: row.phase,
@@ -88,8 +106,14 @@ export class DirectoryRebuild {
 			startedMs: row.started_ms,
 			finishedMs: row.finished_ms,
 			repos: { found: repos.found, read: repos.read, failed: repos.failed, left: repos.found - repos.read - repos.failed },
-			failures: this.sql.exec<{ did: string; error: string }>("SELECT did, error FROM rebuild_all_repos WHERE state = 'failed' ORDER BY did LIMIT 20").toArray(),
-			communities: { started: ids.filter((r) => r.state === 'started').length, contested: contested.length, waiting: ids.filter((r) => r.state === 'found').length },
+			failures: this.sql
+				.exec<{ did: string; error: string }>("SELECT did, error FROM rebuild_all_repos WHERE state = 'failed' ORDER BY did LIMIT 20")
+				.toArray(),
+			communities: {
+				started: ids.filter((r) => r.state === 'started').length,
+				contested: contested.length,
+				waiting: ids.filter((r) => r.state === 'found').length,
+			},
 			contested: contested.slice(0, 20).map((r) => ({ id: r.id, claimants: JSON.parse(r.claimants) as string[] })),
 			requests: JSON.parse(row.requests) as CrawlRequests,
 			error: row.error,
@@ -112,7 +136,11 @@ export class DirectoryRebuild {
 		const now = network.now ?? Date.now;
 		try {
 			const next =
-				row.phase === 'configs' ? await this.listRepos(row, network) : row.phase === 'claims' ? await this.readClaims(network, now) : await this.startCommunities(row, hooks, now);
+				row.phase === 'configs'
+					? await this.listRepos(row, network)
+					: row.phase === 'claims'
+						? await this.readClaims(network, now)
+						: await this.startCommunities(row, hooks, now);
 			this.sql.exec('UPDATE rebuild_all SET requests = ?, step_failures = 0', JSON.stringify(network.crawler.requests));
 			return next;
 		} catch (err) {
@@ -136,7 +164,13 @@ export class DirectoryRebuild {
 	}
 
 	private async readClaims(network: CrawlNetwork, now: () => number): Promise<number> {
-		const due = this.sql.exec<{ did: string; attempts: number }>("SELECT did, attempts FROM rebuild_all_repos WHERE state = 'todo' AND retry_ms <= ? ORDER BY did LIMIT ?", now(), REPOS_PER_STEP).toArray();
+		const due = this.sql
+			.exec<{ did: string; attempts: number }>(
+				"SELECT did, attempts FROM rebuild_all_repos WHERE state = 'todo' AND retry_ms <= ? ORDER BY did LIMIT ?",
+				now(),
+				REPOS_PER_STEP,
+			)
+			.toArray();
 		await forEachLimited(due, REPO_CONCURRENCY, async (repo) => {
 			try {
 				const claims = await this.claimsOf(network, repo.did);
@@ -147,7 +181,14 @@ export class DirectoryRebuild {
 			} catch (err) {
 				if (!(err instanceof CrawlError)) throw err;
 				const { state, retryAtMs } = repoFailure(repo.attempts + 1, now());
-				this.sql.exec('UPDATE rebuild_all_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?', state, repo.attempts + 1, retryAtMs, err.message, repo.did);
+				this.sql.exec(
+					'UPDATE rebuild_all_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?',
+					state,
+					repo.attempts + 1,
+					retryAtMs,
+					err.message,
+					repo.did,
+				);
 			}
 		});
 		const waiting = this.sql.exec<{ next: number | null }>("SELECT min(retry_ms) AS next FROM rebuild_all_repos WHERE state = 'todo'").one().next;
@@ -181,7 +222,10 @@ export class DirectoryRebuild {
 
 	private async startCommunities(row: JobRow, hooks: DirectoryHooks, now: () => number): Promise<number | null> {
 		const found = this.sql
-			.exec<{ id: string; claimants: string }>("SELECT id, json_group_array(did) AS claimants FROM rebuild_all_claims WHERE state = 'found' GROUP BY id ORDER BY id LIMIT ?", COMMUNITIES_PER_STEP)
+			.exec<{ id: string; claimants: string }>(
+				"SELECT id, json_group_array(did) AS claimants FROM rebuild_all_claims WHERE state = 'found' GROUP BY id ORDER BY id LIMIT ?",
+				COMMUNITIES_PER_STEP,
+			)
 			.toArray();
 		for (const { id, claimants } of found) {
 			const owner = decideOwner(JSON.parse(claimants) as string[], hooks.knownOwner(id as CommunityId));
@@ -194,6 +238,8 @@ export class DirectoryRebuild {
 	}
 
 	private row(): JobRow | null {
-		return this.sql.exec<JobRow>('SELECT phase, fresh, started_ms, relay_cursor, step_failures, requests, error, finished_ms FROM rebuild_all').toArray()[0] ?? null;
+		return (
+			this.sql.exec<JobRow>('SELECT phase, fresh, started_ms, relay_cursor, step_failures, requests, error, finished_ms FROM rebuild_all').toArray()[0] ?? null
+		);
 	}
 }

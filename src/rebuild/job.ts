@@ -127,7 +127,16 @@ export class RebuildJob {
 			refused,
 			requests: counted,
 			error: row.error,
-			result: result ? { members: result.members, pending: result.pending, posts: result.posts, hiddenPosts: result.hiddenPosts, blockedUsers: result.blockedUsers, liveOpsReapplied: result.liveOpsReapplied } : null,
+			result: result
+				? {
+						members: result.members,
+						pending: result.pending,
+						posts: result.posts,
+						hiddenPosts: result.hiddenPosts,
+						blockedUsers: result.blockedUsers,
+						liveOpsReapplied: result.liveOpsReapplied,
+					}
+				: null,
 		};
 	}
 
@@ -177,7 +186,11 @@ export class RebuildJob {
 		requests.proofs++;
 		const proof = await network.prove(parseRecordUri(configUri)!);
 		if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
-		if (proof.verdict !== 'held') return this.fail(`${owner}'s repo does not hold a config for ${row.community_id} (${proof.verdict === 'absent' ? 'its signed commit shows none' : proof.reason})`, now());
+		if (proof.verdict !== 'held')
+			return this.fail(
+				`${owner}'s repo does not hold a config for ${row.community_id} (${proof.verdict === 'absent' ? 'its signed commit shows none' : proof.reason})`,
+				now(),
+			);
 		const made = configOp(this.readOf(row, owner, rev), proof.cid, proof.record);
 		if (!made.ok) return this.fail(made.reason, now());
 		this.storage.transactionSync(() => {
@@ -210,7 +223,11 @@ export class RebuildJob {
 
 	private async readRepos({ row, network, requests, now }: StepContext): Promise<number | null> {
 		const due = this.sql
-			.exec<{ did: string; staff: number; attempts: number }>("SELECT did, staff, attempts FROM rebuild_repos WHERE state = 'todo' AND retry_ms <= ? ORDER BY did LIMIT ?", now(), REPOS_PER_STEP)
+			.exec<{ did: string; staff: number; attempts: number }>(
+				"SELECT did, staff, attempts FROM rebuild_repos WHERE state = 'todo' AND retry_ms <= ? ORDER BY did LIMIT ?",
+				now(),
+				REPOS_PER_STEP,
+			)
 			.toArray();
 		await forEachLimited(due, REPO_CONCURRENCY, async ({ did, staff, attempts }) => {
 			try {
@@ -224,7 +241,14 @@ export class RebuildJob {
 			} catch (err) {
 				if (!(err instanceof CrawlError)) throw err;
 				const { state, retryAtMs } = repoFailure(attempts + 1, now());
-				this.sql.exec('UPDATE rebuild_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?', state, attempts + 1, retryAtMs, err.message, did);
+				this.sql.exec(
+					'UPDATE rebuild_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?',
+					state,
+					attempts + 1,
+					retryAtMs,
+					err.message,
+					did,
+				);
 			}
 		});
 
@@ -235,7 +259,14 @@ export class RebuildJob {
 	}
 
 	/** One repo's records for the community, as ops (authority records proven). */
-	private async readRepo(row: JobRow, network: CrawlNetwork, requests: CrawlRequests & { refused?: number }, did: string, staff: boolean, nowMs: number): Promise<IndexOp[]> {
+	private async readRepo(
+		row: JobRow,
+		network: CrawlNetwork,
+		requests: CrawlRequests & { refused?: number },
+		did: string,
+		staff: boolean,
+		nowMs: number,
+	): Promise<IndexOp[]> {
 		const { crawler } = network;
 		const pds = await crawler.pdsOf(did);
 		const read = this.readOf(row, did, await crawler.latestRev(pds, did));
@@ -281,8 +312,14 @@ export class RebuildJob {
 	/** Replaces the index with the staged ops, then the journal over it, in one transaction. */
 	private finish(row: JobRow, nowMs: number): void {
 		this.storage.transactionSync(() => {
-			const staged = this.sql.exec<{ op: string }>('SELECT op FROM rebuild_ops ORDER BY kind, seq').toArray().map((r) => JSON.parse(r.op) as IndexOp);
-			const journal = this.sql.exec<{ op: string }>('SELECT op FROM rebuild_journal ORDER BY seq').toArray().map((r) => JSON.parse(r.op) as IndexOp);
+			const staged = this.sql
+				.exec<{ op: string }>('SELECT op FROM rebuild_ops ORDER BY kind, seq')
+				.toArray()
+				.map((r) => JSON.parse(r.op) as IndexOp);
+			const journal = this.sql
+				.exec<{ op: string }>('SELECT op FROM rebuild_journal ORDER BY seq')
+				.toArray()
+				.map((r) => JSON.parse(r.op) as IndexOp);
 			const kinds = (kind: number) => staged.filter((op) => KIND[op.type as keyof typeof KIND] === kind).length;
 			const stagedKinds = { configs: kinds(0), memberships: kinds(1), actions: kinds(2), posts: kinds(3) };
 			const rebuilt = this.target.replaceIndex(row.community_id, staged, journal, { keepObservedTimes: row.fresh === 0, nowMs });
@@ -303,17 +340,31 @@ export class RebuildJob {
 	}
 
 	private stage(did: string, ops: readonly IndexOp[]): void {
-		for (const op of ops) this.sql.exec('INSERT INTO rebuild_ops (did, kind, op) VALUES (?, ?, ?)', did, KIND[op.type as keyof typeof KIND], JSON.stringify(op));
+		for (const op of ops)
+			this.sql.exec('INSERT INTO rebuild_ops (did, kind, op) VALUES (?, ?, ?)', did, KIND[op.type as keyof typeof KIND], JSON.stringify(op));
 	}
 
 	private readOf(row: JobRow, did: string, rev: string): RepoRead {
 		// The index's former owners (handover) outlive the rebuild: their configs are still this community's.
 		const formerConfigUris = this.target.formerConfigUris(row.owner_did);
-		return { communityId: row.community_id, configUri: atUri(row.owner_did, CONFIG_COLLECTION, row.community_id), formerConfigUris, did, rev, startedUs: row.started_us };
+		return {
+			communityId: row.community_id,
+			configUri: atUri(row.owner_did, CONFIG_COLLECTION, row.community_id),
+			formerConfigUris,
+			did,
+			rev,
+			startedUs: row.started_us,
+		};
 	}
 
 	private row(): JobRow | null {
-		return this.sql.exec<JobRow>('SELECT community_id, owner_did, started_us, fresh, phase, relay_cursor, step_failures, requests, error, finished_ms, result FROM rebuild').toArray()[0] ?? null;
+		return (
+			this.sql
+				.exec<JobRow>(
+					'SELECT community_id, owner_did, started_us, fresh, phase, relay_cursor, step_failures, requests, error, finished_ms, result FROM rebuild',
+				)
+				.toArray()[0] ?? null
+		);
 	}
 }
 

@@ -3,7 +3,10 @@ import { CachedDidResolver } from '../identity/did-resolver';
 import { Crawler, CrawlError, noRequests, RECORDS_PER_PAGE } from './network';
 
 const PDS = 'https://pds.test';
-const docOf = (did: string, endpoint: string | null) => ({ id: did, service: endpoint ? [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: endpoint }] : [] });
+const docOf = (did: string, endpoint: string | null) => ({
+	id: did,
+	service: endpoint ? [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: endpoint }] : [],
+});
 const resolver = (endpoint: string | null = PDS) => new CachedDidResolver({ resolve: async (did: string) => docOf(did, endpoint) } as never);
 /** A host that answers every request with `body` and `status`. */
 const answering = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
@@ -13,14 +16,24 @@ const record = (i: number) => ({ uri: `at://did:plc:bob/app.bsky.feed.post/3k${i
 
 describe('Crawler', () => {
 	it('pages listRecords, and stops at a short page without asking for the empty one after it', async () => {
-		const full = await crawler(answering({ records: Array.from({ length: RECORDS_PER_PAGE }, (_, i) => record(i)), cursor: 'next' })).listRecords(PDS, 'did:plc:bob', 'app.bsky.feed.post', null);
+		const full = await crawler(answering({ records: Array.from({ length: RECORDS_PER_PAGE }, (_, i) => record(i)), cursor: 'next' })).listRecords(
+			PDS,
+			'did:plc:bob',
+			'app.bsky.feed.post',
+			null,
+		);
 		expect(full.cursor).toBe('next');
 		const short = await crawler(answering({ records: [record(1)], cursor: 'next' })).listRecords(PDS, 'did:plc:bob', 'app.bsky.feed.post', null);
 		expect(short).toEqual({ records: [record(1)], cursor: null });
 	});
 
 	it('drops listed records of the wrong shape and keeps the rest', async () => {
-		const page = await crawler(answering({ records: [record(1), { uri: 7 }, null, { uri: 'at://x', cid: 'c', value: 'not an object' }] })).listRecords(PDS, 'did:plc:bob', 'c', null);
+		const page = await crawler(answering({ records: [record(1), { uri: 7 }, null, { uri: 'at://x', cid: 'c', value: 'not an object' }] })).listRecords(
+			PDS,
+			'did:plc:bob',
+			'c',
+			null,
+		);
 		expect(page.records).toEqual([record(1)]);
 	});
 

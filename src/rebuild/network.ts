@@ -17,8 +17,6 @@ const MAX_PAGE_BYTES = 4 * 1024 * 1024;
 export const RECORDS_PER_PAGE = 100;
 export const REPOS_PER_RELAY_PAGE = 2000;
 
-
-
 export const noRequests = (): CrawlRequests => ({ relayPages: 0, didResolutions: 0, latestCommits: 0, listRecordsPages: 0, proofs: 0 });
 
 export class CrawlError extends Error {
@@ -48,7 +46,9 @@ export class Crawler {
 		});
 		const repos = Array.isArray(body.repos) ? body.repos : null;
 		if (!repos) throw new CrawlError(`${relayUrl.host} answered listReposByCollection without repos`);
-		const dids = repos.map((r: unknown) => (r as { did?: unknown } | null)?.did).filter((did): did is string => typeof did === 'string' && did.startsWith('did:'));
+		const dids = repos
+			.map((r: unknown) => (r as { did?: unknown } | null)?.did)
+			.filter((did): did is string => typeof did === 'string' && did.startsWith('did:'));
 		// A short page is the last: no need to ask for the empty one after it.
 		return { dids, cursor: typeof body.cursor === 'string' && body.cursor !== '' && repos.length >= REPOS_PER_RELAY_PAGE ? body.cursor : null };
 	}
@@ -77,7 +77,12 @@ export class Crawler {
 	/** One page of a repo's records of a collection, newest record key first. */
 	async listRecords(pds: string, did: string, collection: string, cursor: string | null): Promise<{ records: ListedRecord[]; cursor: string | null }> {
 		this.requests.listRecordsPages++;
-		const body = await this.getJson(pds, 'com.atproto.repo.listRecords', { repo: did, collection, limit: String(RECORDS_PER_PAGE), ...(cursor ? { cursor } : {}) });
+		const body = await this.getJson(pds, 'com.atproto.repo.listRecords', {
+			repo: did,
+			collection,
+			limit: String(RECORDS_PER_PAGE),
+			...(cursor ? { cursor } : {}),
+		});
 		if (!Array.isArray(body.records)) throw new CrawlError(`${new URL(pds).host} answered listRecords without records`);
 		const records = body.records.filter((r: unknown): r is ListedRecord => {
 			const rec = r as Partial<ListedRecord> | null;
@@ -106,7 +111,8 @@ export class Crawler {
 		} catch {
 			throw new CrawlError(`${method} at ${host} answered ${res.status} with something that is not JSON`);
 		}
-		if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new CrawlError(`${method} at ${host} answered ${res.status} with something that is not a JSON object`);
+		if (typeof body !== 'object' || body === null || Array.isArray(body))
+			throw new CrawlError(`${method} at ${host} answered ${res.status} with something that is not a JSON object`);
 		const object = body as Record<string, unknown>;
 		if (res.status !== 200) throw new CrawlError(`${method} at ${host} answered ${res.status}: ${String(object.message ?? object.error ?? '')}`);
 		return object;

@@ -39,7 +39,11 @@ describe('postPage', () => {
 	it("keeps the community's tagged posts of the window, dated by createdAt capped at the start, with the repo's revision", () => {
 		const recent = postAt(NOW_MS - DAY_MS);
 		const future = postAt(NOW_MS - 1000, 'later #atr_0123abcd', '2099-01-01T00:00:00Z');
-		const { ops, done } = postPage(read, [future, recent, postAt(NOW_MS - 2 * DAY_MS, 'untagged'), postAt(NOW_MS - 3 * DAY_MS, '#atr_89abcdef elsewhere')], NOW_MS);
+		const { ops, done } = postPage(
+			read,
+			[future, recent, postAt(NOW_MS - 2 * DAY_MS, 'untagged'), postAt(NOW_MS - 3 * DAY_MS, '#atr_89abcdef elsewhere')],
+			NOW_MS,
+		);
 		expect(done).toBe(false);
 		expect(ops.map((op) => [op.ref.uri, op.ref.observedUs, op.ref.rev, op.ref.via])).toEqual([
 			[future.uri, read.startedUs, read.rev, 'rebuild'],
@@ -62,19 +66,29 @@ describe('postPage', () => {
 
 describe('authority records', () => {
 	const membership = { $type: 'net.atrarium.community.membership', community: read.configUri, role: 'member', joinedAt: '2026-11-01T00:00:00Z', active: true };
-	const action = { $type: 'net.atrarium.moderation.action', action: 'block_user', target: { $type: 'net.atrarium.moderation.action#userTarget', did: 'did:plc:dave' }, community: read.configUri, createdAt: '2099-01-01T00:00:00Z' };
+	const action = {
+		$type: 'net.atrarium.moderation.action',
+		action: 'block_user',
+		target: { $type: 'net.atrarium.moderation.action#userTarget', did: 'did:plc:dave' },
+		community: read.configUri,
+		createdAt: '2099-01-01T00:00:00Z',
+	};
 
 	it('picks listed records naming the community, to prove', () => {
 		expect(namesCommunity({ uri: 'x', cid: 'c', value: membership }, read)).toBe(true);
-		expect(namesCommunity({ uri: 'x', cid: 'c', value: { ...membership, community: 'at://did:plc:alice/net.atrarium.community.config/89abcdef' } }, read)).toBe(false);
+		expect(namesCommunity({ uri: 'x', cid: 'c', value: { ...membership, community: 'at://did:plc:alice/net.atrarium.community.config/89abcdef' } }, read)).toBe(
+			false,
+		);
 	});
 
 	it("picks records naming a former owner's config of the community (handover), and no stranger's", () => {
 		expect(namesCommunity({ uri: 'x', cid: 'c', value: { ...membership, community: read.formerConfigUris[0] } }, read)).toBe(true);
-		expect(namesCommunity({ uri: 'x', cid: 'c', value: { ...membership, community: 'at://did:plc:mallory/net.atrarium.community.config/0123abcd' } }, read)).toBe(false);
+		expect(
+			namesCommunity({ uri: 'x', cid: 'c', value: { ...membership, community: 'at://did:plc:mallory/net.atrarium.community.config/0123abcd' } }, read),
+		).toBe(false);
 	});
 
-	it("makes ops of proven records: a membership at the start, an action at its createdAt capped at the start", () => {
+	it('makes ops of proven records: a membership at the start, an action at its createdAt capped at the start', () => {
 		const m = provenOp(read, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3mabc', 'bafym', membership);
 		expect(m).toMatchObject({ type: 'membership.put', cid: 'bafym', ref: { did: 'did:plc:bob', rkey: '3mabc', observedUs: read.startedUs, via: 'rebuild' } });
 		const a = provenOp(read, 'net.atrarium.moderation.action', 'at://did:plc:bob/net.atrarium.moderation.action/3mabd', 'bafya', action);
@@ -82,16 +96,36 @@ describe('authority records', () => {
 	});
 
 	it("refuses an invalid record, another community's, or one outside this repo", () => {
-		expect(provenOp(read, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3m', 'c', { ...membership, active: 'yes' })).toBeNull();
-		expect(provenOp(read, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3m', 'c', { ...membership, community: 'at://did:plc:x/net.atrarium.community.config/89abcdef' })).toBeNull();
+		expect(
+			provenOp(read, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3m', 'c', { ...membership, active: 'yes' }),
+		).toBeNull();
+		expect(
+			provenOp(read, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3m', 'c', {
+				...membership,
+				community: 'at://did:plc:x/net.atrarium.community.config/89abcdef',
+			}),
+		).toBeNull();
 		expect(provenOp(read, 'net.atrarium.community.membership', 'at://did:plc:mallory/net.atrarium.community.membership/3m', 'c', membership)).toBeNull();
 	});
 
-	it("binds only with a valid config whose hashtag names the id", () => {
+	it('binds only with a valid config whose hashtag names the id', () => {
 		const owner = { ...read, did: 'did:plc:alice' };
-		const config = { $type: 'net.atrarium.community.config', name: 'x', hashtag: '#atr_0123ABCD', stage: 'theme', accessType: 'open', createdAt: '2026-11-01T00:00:00Z' };
-		expect(configOp(owner, 'bafyc', config)).toMatchObject({ ok: true, op: { type: 'config.put', ref: { uri: read.configUri, rkey: '0123abcd', via: 'rebuild' }, earliestClaim: null } });
-		expect(configOp(owner, 'bafyc', { ...config, hashtag: '#atr_89abcdef' })).toMatchObject({ ok: false, reason: expect.stringMatching(/names #atr_89abcdef/) });
+		const config = {
+			$type: 'net.atrarium.community.config',
+			name: 'x',
+			hashtag: '#atr_0123ABCD',
+			stage: 'theme',
+			accessType: 'open',
+			createdAt: '2026-11-01T00:00:00Z',
+		};
+		expect(configOp(owner, 'bafyc', config)).toMatchObject({
+			ok: true,
+			op: { type: 'config.put', ref: { uri: read.configUri, rkey: '0123abcd', via: 'rebuild' }, earliestClaim: null },
+		});
+		expect(configOp(owner, 'bafyc', { ...config, hashtag: '#atr_89abcdef' })).toMatchObject({
+			ok: false,
+			reason: expect.stringMatching(/names #atr_89abcdef/),
+		});
 		expect(configOp(owner, 'bafyc', { ...config, stage: 7 })).toMatchObject({ ok: false });
 	});
 });

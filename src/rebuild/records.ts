@@ -75,10 +75,15 @@ export function provenOp(read: RepoRead, collection: typeof MEMBERSHIP | typeof 
 }
 
 /** The owner's proven config as a claim on the id, or the reason it cannot bind it. */
-export function configOp(read: RepoRead, cid: string, value: unknown): { ok: true; op: IndexOp; record: CommunityConfigRecord } | { ok: false; reason: string } {
+export function configOp(
+	read: RepoRead,
+	cid: string,
+	value: unknown,
+): { ok: true; op: IndexOp; record: CommunityConfigRecord } | { ok: false; reason: string } {
 	const valid = validateRecord(CONFIG_COLLECTION, value);
 	if (!valid.ok) return { ok: false, reason: `the owner's config is not valid: ${valid.message}` };
-	if (!configHashtagMatches(valid.value.hashtag, read.communityId)) return { ok: false, reason: `the owner's config names ${valid.value.hashtag}, not #atr_${read.communityId}` };
+	if (!configHashtagMatches(valid.value.hashtag, read.communityId))
+		return { ok: false, reason: `the owner's config names ${valid.value.hashtag}, not #atr_${read.communityId}` };
 	const ref: RecordRef = { uri: read.configUri, did: read.did, rkey: read.communityId, rev: read.rev, observedUs: read.startedUs, via: 'rebuild' };
 	return { ok: true, op: { type: 'config.put', ref, cid, record: valid.value, earliestClaim: null }, record: valid.value };
 }

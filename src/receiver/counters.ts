@@ -40,5 +40,10 @@ export function restoreCounters(saved: string | null): ReceiverCounters {
 	const counters = emptyCounters();
 	if (!saved) return counters;
 	const parsed = JSON.parse(saved) as Partial<ReceiverCounters>;
-	return { ...counters, ...parsed, dropped: addDrops(counters.dropped, parsed.dropped), processorDropped: addDrops(counters.processorDropped, parsed.processorDropped) };
+	return {
+		...counters,
+		...parsed,
+		dropped: addDrops(counters.dropped, parsed.dropped),
+		processorDropped: addDrops(counters.processorDropped, parsed.processorDropped),
+	};
 }

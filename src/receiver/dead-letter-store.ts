@@ -47,7 +47,13 @@ export class DeadLetterStore {
 		const storedMs = this.now();
 		this.storage.transactionSync(() => {
 			for (const letter of letters) {
-				this.storage.sql.exec('INSERT INTO dead_letters (body, attempts, queued_ms, stored_ms) VALUES (?, ?, ?, ?)', letter.body, letter.attempts, letter.queuedMs, storedMs);
+				this.storage.sql.exec(
+					'INSERT INTO dead_letters (body, attempts, queued_ms, stored_ms) VALUES (?, ?, ?, ?)',
+					letter.body,
+					letter.attempts,
+					letter.queuedMs,
+					storedMs,
+				);
 			}
 		});
 	}
@@ -76,7 +82,7 @@ export class DeadLetterStore {
 		const wanted = ids ? new Set(ids) : null;
 		let replayed = 0;
 		let expired = 0;
-		for (let after = 0; ; ) {
+		for (let after = 0; ;) {
 			const page = this.storage.sql
 				.exec<{ id: number; body: string }>('SELECT id, body FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?', after, REPLAY_PAGE)
 				.toArray();
@@ -106,7 +112,12 @@ export class DeadLetterStore {
 	async replayAuthority(queue: Queue): Promise<number> {
 		const before = this.now() - AUTO_REPLAY_AFTER_MS;
 		const page = this.storage.sql
-			.exec<{ id: number; body: string }>('SELECT id, body FROM dead_letters WHERE id > ? AND stored_ms < ? ORDER BY id LIMIT ?', this.autoReplayAfter, before, AUTO_REPLAY_SCAN)
+			.exec<{ id: number; body: string }>(
+				'SELECT id, body FROM dead_letters WHERE id > ? AND stored_ms < ? ORDER BY id LIMIT ?',
+				this.autoReplayAfter,
+				before,
+				AUTO_REPLAY_SCAN,
+			)
 			.toArray();
 		if (page.length === 0 && this.autoReplayAfter > 0) {
 			this.autoReplayAfter = 0;

@@ -302,7 +302,11 @@ describe('classifyFrame: claim memory', () => {
 
 	it('drops as unbound a post tagged only for ids no claim was seen for, remembering nothing', () => {
 		const memory = claims({ deadbeef: claimA });
-		expect(classifyFrame(postFrame('create', '#atr_0123abcd #atr_89abcdef'), lookup(), memory)).toEqual({ verdict: 'drop', reason: 'unbound', timeUs: TIME_US });
+		expect(classifyFrame(postFrame('create', '#atr_0123abcd #atr_89abcdef'), lookup(), memory)).toEqual({
+			verdict: 'drop',
+			reason: 'unbound',
+			timeUs: TIME_US,
+		});
 		expect(memory.calls).toEqual([A, B]);
 	});
 
@@ -567,7 +571,11 @@ describe('classifyFrame: other frames', () => {
 		['net.atrariumx.community.config', { name: '#atr_0123abcd' }],
 	])('drops %s records as unwanted_collection', (collection, record) => {
 		const prior = lookup({ [`at://${DID}/${collection}/3kxyz`]: [A] });
-		expect(classifyFrame(commitFrame('create', collection, '3kxyz', record), prior)).toEqual({ verdict: 'drop', reason: 'unwanted_collection', timeUs: TIME_US });
+		expect(classifyFrame(commitFrame('create', collection, '3kxyz', record), prior)).toEqual({
+			verdict: 'drop',
+			reason: 'unwanted_collection',
+			timeUs: TIME_US,
+		});
 		expect(classifyFrame(commitFrame('delete', collection, '3kxyz'), prior)).toEqual({ verdict: 'drop', reason: 'unwanted_collection', timeUs: TIME_US });
 	});
 });
@@ -644,7 +652,14 @@ describe('classifyFrame: hostile records', () => {
 	});
 
 	it('enqueues a membership create even if its record has an extra "collection":"app.bsky.feed.post" field', () => {
-		const record = { $type: MEMBERSHIP, collection: POST, community: configUri('0123abcd'), role: 'member', joinedAt: '2026-11-27T12:00:00.000Z', active: true };
+		const record = {
+			$type: MEMBERSHIP,
+			collection: POST,
+			community: configUri('0123abcd'),
+			role: 'member',
+			joinedAt: '2026-11-27T12:00:00.000Z',
+			active: true,
+		};
 		const verdict = classifyFrame(commitFrame('create', MEMBERSHIP, '3krecord', record), lookup());
 		expect(verdict).toMatchObject({ verdict: 'enqueue', remember: { uri: `at://${DID}/${MEMBERSHIP}/3krecord`, routes: [A] } });
 	});
@@ -682,19 +697,36 @@ describe('MAX_MESSAGE_BYTES', () => {
 
 describe('classifyFrame: account events', () => {
 	const DID = 'did:plc:bobbobbobbobbobbobbob234';
-	const frame = JSON.stringify({ did: DID, time_us: 42, kind: 'account', account: { active: false, did: DID, seq: 1, status: 'deactivated', time: '2026-01-01T00:00:00Z' } });
+	const frame = JSON.stringify({
+		did: DID,
+		time_us: 42,
+		kind: 'account',
+		account: { active: false, did: DID, seq: 1, status: 'deactivated', time: '2026-01-01T00:00:00Z' },
+	});
 	const A = '0123abcd' as CommunityId;
 	const B = '89abcdef' as CommunityId;
 
 	it("goes to every community the account's records were routed to", () => {
 		const asked: string[] = [];
-		const verdict = classifyFrame(frame, () => [], undefined, (did) => (asked.push(did), [A, B]));
+		const verdict = classifyFrame(
+			frame,
+			() => [],
+			undefined,
+			(did) => (asked.push(did), [A, B]),
+		);
 		expect(asked).toEqual([DID]);
 		expect(verdict).toMatchObject({ verdict: 'enqueue', message: { frame, priorRoutes: [A, B] }, timeUs: 42, remember: null, claim: null });
 	});
 
 	it('is dropped when the account has records in no community', () => {
-		expect(classifyFrame(frame, () => [], undefined, () => [])).toEqual({ verdict: 'drop', reason: 'not_commit', timeUs: 42 });
+		expect(
+			classifyFrame(
+				frame,
+				() => [],
+				undefined,
+				() => [],
+			),
+		).toEqual({ verdict: 'drop', reason: 'not_commit', timeUs: 42 });
 	});
 
 	it('is dropped without account routes at all (a caller with no route memory)', () => {
@@ -716,7 +748,9 @@ describe('classifyFrame: the clock', () => {
 	});
 
 	it('keeps what it drops anyway under its own reason, without the future time', () => {
-		expect(classifyFrame(postFrame('create', 'no tag here').replace(String(TIME_US), String(now + 10 * MAX_FUTURE_US)), lookup(), undefined, undefined, now)).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: null });
+		expect(
+			classifyFrame(postFrame('create', 'no tag here').replace(String(TIME_US), String(now + 10 * MAX_FUTURE_US)), lookup(), undefined, undefined, now),
+		).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: null });
 	});
 
 	it('passes a frame up to a minute ahead (clocks differ), and every frame when it is not given the clock', () => {

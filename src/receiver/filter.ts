@@ -21,7 +21,7 @@ export type FrameVerdict =
 			timeUs: number;
 			remember: { uri: string; routes: CommunityId[] } | null;
 			/** A config frame's claim on its id, for the receiver's claim memory (it keeps the earliest). */
-			claim: { id: CommunityId } & EarliestClaim | null;
+			claim: ({ id: CommunityId } & EarliestClaim) | null;
 	  };
 
 /** Communities an earlier version of a record (by at-uri) was routed to. */
@@ -50,7 +50,13 @@ export const MAX_FUTURE_US = 60_000_000;
  * What to do with one frame. With `nowUs` (the receiver's clock), a frame stamped more than MAX_FUTURE_US
  * past it is dropped as `future_time`, and no dropped frame's time moves the checkpoint past the clock.
  */
-export function classifyFrame(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: EarliestClaimOf, accountRoutesOf?: AccountRoutes, nowUs?: number): FrameVerdict {
+export function classifyFrame(
+	frame: string,
+	priorRoutesOf: PriorRoutes,
+	earliestClaimOf?: EarliestClaimOf,
+	accountRoutesOf?: AccountRoutes,
+	nowUs?: number,
+): FrameVerdict {
 	const verdict = classify(frame, priorRoutesOf, earliestClaimOf, accountRoutesOf);
 	if (nowUs === undefined || verdict.timeUs === null || verdict.timeUs <= nowUs + MAX_FUTURE_US) return verdict;
 	return { verdict: 'drop', reason: verdict.verdict === 'drop' ? verdict.reason : 'future_time', timeUs: null };

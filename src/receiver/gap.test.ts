@@ -13,7 +13,12 @@ describe('gapOf', () => {
 	});
 
 	it('is a gap when the first event comes more than the tolerance after the cursor', () => {
-		expect(gapOf(ASKED, ASKED + GAP_TOLERANCE_US + 1, NOW)).toEqual({ askedUs: ASKED, firstEventUs: ASKED + GAP_TOLERANCE_US + 1, missingMs: 60_000, detectedAt: NOW });
+		expect(gapOf(ASKED, ASKED + GAP_TOLERANCE_US + 1, NOW)).toEqual({
+			askedUs: ASKED,
+			firstEventUs: ASKED + GAP_TOLERANCE_US + 1,
+			missingMs: 60_000,
+			detectedAt: NOW,
+		});
 		// Jetstream clamped a cursor two days old to its retention, about 36 h.
 		const clampedTo = ASKED + 12 * 3600 * 1_000_000;
 		expect(gapOf(ASKED, clampedTo, NOW)).toMatchObject({ missingMs: 12 * 3600 * 1000 });

@@ -76,7 +76,10 @@ class TcpConnection implements JetstreamConnection {
 		private readonly handlers: ConnectionHandlers,
 	) {
 		const secure = url.protocol === 'wss:';
-		this.socket = connect({ hostname: url.hostname, port: Number(url.port) || (secure ? 443 : 80) }, { secureTransport: secure ? 'on' : 'off', allowHalfOpen: false });
+		this.socket = connect(
+			{ hostname: url.hostname, port: Number(url.port) || (secure ? 443 : 80) },
+			{ secureTransport: secure ? 'on' : 'off', allowHalfOpen: false },
+		);
 		this.writer = this.socket.writable.getWriter();
 		void this.run();
 	}

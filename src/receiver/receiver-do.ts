@@ -75,7 +75,9 @@ export class FirehoseReceiver extends DurableObject<Env> {
 		this.deadLetters = new DeadLetterStore(ctx.storage);
 		this.routes = new RouteMemory(this.sql);
 		const saved = this.sql
-			.exec<{ cursor_us: number | null; counters: string | null; gap: string | null }>('SELECT cursor_us, counters, gap FROM receiver_state WHERE singleton = 1')
+			.exec<{ cursor_us: number | null; counters: string | null; gap: string | null }>(
+				'SELECT cursor_us, counters, gap FROM receiver_state WHERE singleton = 1',
+			)
 			.toArray()[0];
 		this.savedCursor = saved?.cursor_us ?? null;
 		this.counters = restoreCounters(saved?.counters ?? null);
@@ -233,9 +235,7 @@ export class FirehoseReceiver extends DurableObject<Env> {
 	}
 
 	private state() {
-		return this.sql
-			.exec<{ running: number; cursor_us: number | null }>('SELECT running, cursor_us FROM receiver_state WHERE singleton = 1')
-			.toArray()[0];
+		return this.sql.exec<{ running: number; cursor_us: number | null }>('SELECT running, cursor_us FROM receiver_state WHERE singleton = 1').toArray()[0];
 	}
 
 	/** Writes the state row; the counters and the last gap go with every write. */

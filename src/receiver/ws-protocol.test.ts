@@ -38,7 +38,8 @@ function serverFrame(opcode: number, payload: Uint8Array, { fin = true, rsv = 0,
 const join = (...parts: Uint8Array[]) => concat(parts);
 
 /** What the decoder yields, with message bodies as text, for comparing. */
-const readable = (out: Incoming[]) => out.map((i) => (i.kind === 'message' ? { ...i, data: text(i.data) } : i.kind === 'ping' ? { ...i, data: text(i.data) } : i));
+const readable = (out: Incoming[]) =>
+	out.map((i) => (i.kind === 'message' ? { ...i, data: text(i.data) } : i.kind === 'ping' ? { ...i, data: text(i.data) } : i));
 
 describe('the opening handshake', () => {
 	it('asks for the path and query, naming the port only when it is not the default', () => {
@@ -71,8 +72,7 @@ describe('the opening handshake', () => {
 	it('accepts the right answer and refuses every wrong one', async () => {
 		const key = 'dGhlIHNhbXBsZSBub25jZQ==';
 		await expect(checkHandshake(parseHandshakeResponse(head(good))!, key)).resolves.toBeUndefined();
-		const refused = async (lines: string[], message: string) =>
-			expect(checkHandshake(parseHandshakeResponse(head(lines))!, key)).rejects.toThrow(message);
+		const refused = async (lines: string[], message: string) => expect(checkHandshake(parseHandshakeResponse(head(lines))!, key)).rejects.toThrow(message);
 		await refused(['HTTP/1.1 400 Bad Request', 'Content-Length: 0'], 'answered the upgrade with HTTP 400');
 		await refused([good[0]!, 'Connection: Upgrade', good[3]!], 'did not upgrade');
 		await refused([...good.slice(0, 3), 'Sec-WebSocket-Accept: AAAA'], 'wrong Sec-WebSocket-Accept');
@@ -143,7 +143,11 @@ describe('FrameDecoder', () => {
 		['reserved bits (no extension was negotiated)', serverFrame(Opcode.text, bytes('x'), { rsv: 0x40 }), 'reserved bits'],
 		['an unknown opcode', serverFrame(0x3, bytes('x')), 'unknown opcode 3'],
 		['a continuation with nothing to continue', serverFrame(Opcode.continuation, bytes('x')), 'no message to continue'],
-		['a message begun inside a fragmented one', join(serverFrame(Opcode.text, bytes('a'), { fin: false }), serverFrame(Opcode.text, bytes('b'))), 'inside a fragmented one'],
+		[
+			'a message begun inside a fragmented one',
+			join(serverFrame(Opcode.text, bytes('a'), { fin: false }), serverFrame(Opcode.text, bytes('b'))),
+			'inside a fragmented one',
+		],
 		['a control frame over 125 bytes', serverFrame(Opcode.ping, new Uint8Array(126)), 'control frame'],
 		['a fragmented control frame', serverFrame(Opcode.ping, bytes('x'), { fin: false }), 'control frame'],
 		['a close frame with a one-byte body', serverFrame(Opcode.close, new Uint8Array([3])), 'one-byte body'],

@@ -13,7 +13,11 @@ export const DROP_REASONS = [
 	{ reason: 'bad_message', meaning: 'a queue message, or an event in one, not in the shape the receiver writes' },
 	{ reason: 'invalid_record', meaning: 'a record that fails its lexicon (the post lexicon, or the `net.atrarium.*` one)' },
 	{ reason: 'bad_rkey', meaning: 'a community config whose record key is not a community id (8 lowercase hex digits)' },
-	{ reason: 'future_time', meaning: "an event stamped more than a minute past the receiver's clock: forged or broken upstream; its time would outrank every later event and move the checkpoint into the future" },
+	{
+		reason: 'future_time',
+		meaning:
+			"an event stamped more than a minute past the receiver's clock: forged or broken upstream; its time would outrank every later event and move the checkpoint into the future",
+	},
 	{ reason: 'bad_community_uri', meaning: "a membership or moderation action whose `community` is not a config's at-uri" },
 	{
 		reason: 'unproven_record',

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ALICE, BOB, CAROL, config, membership, newRkey, nextTimeUs, post, remove, tidAt } from '../../tests/workerd/_support/records';
 import type { CommunityId } from './hashtag';
-import { MAX_MESSAGE_BYTES, MAX_PACKED_BYTES, MAX_SEND_BYTES, packEvents, sendBatches, sized, type FirehoseMessage, type PackedMessage, type SizedEvent } from './queue-message';
+import {
+	MAX_MESSAGE_BYTES,
+	MAX_PACKED_BYTES,
+	MAX_SEND_BYTES,
+	packEvents,
+	sendBatches,
+	sized,
+	type FirehoseMessage,
+	type PackedMessage,
+	type SizedEvent,
+} from './queue-message';
 import { expectPacked, flatten, jsonBytes } from '../../tests/workerd/_support/packing';
 
 const A = '0123abcd' as CommunityId;
@@ -74,7 +84,12 @@ describe('sized', () => {
 	});
 
 	it('counts bytes, not characters, for multi-byte text and escapes', () => {
-		const events = [postEvent('café ünïcödé'), postEvent('日本語のテキスト'), postEvent('butterflies 🦋🦋 and flags 🇯🇵'), postEvent('quotes " and \\ and\nnewlines\t')];
+		const events = [
+			postEvent('café ünïcödé'),
+			postEvent('日本語のテキスト'),
+			postEvent('butterflies 🦋🦋 and flags 🇯🇵'),
+			postEvent('quotes " and \\ and\nnewlines\t'),
+		];
 		for (const { event, bytes } of sized(events)) {
 			expect(bytes).toBe(encodedBytes(event));
 			expect(bytes).toBeGreaterThan(0);

@@ -254,13 +254,16 @@ describe('routeCommit: memberships and moderation actions', () => {
 });
 
 describe('routeCommit: other collections', () => {
-	it.each(['net.atrarium.foo', 'net.atrarium.community.other', 'app.bsky.feed.like', 'app.bsky.feed.postgate'])('drops %s as unwanted_collection', (collection) => {
-		expect(routeCommit(event('create', collection, '3krecord', { $type: collection, community: configUri(A) }), [A])).toEqual({
-			ok: false,
-			drop: { reason: 'unwanted_collection', collection },
-		});
-		expect(routeCommit(event('delete', collection, '3krecord'), [A])).toEqual({ ok: false, drop: { reason: 'unwanted_collection', collection } });
-	});
+	it.each(['net.atrarium.foo', 'net.atrarium.community.other', 'app.bsky.feed.like', 'app.bsky.feed.postgate'])(
+		'drops %s as unwanted_collection',
+		(collection) => {
+			expect(routeCommit(event('create', collection, '3krecord', { $type: collection, community: configUri(A) }), [A])).toEqual({
+				ok: false,
+				drop: { reason: 'unwanted_collection', collection },
+			});
+			expect(routeCommit(event('delete', collection, '3krecord'), [A])).toEqual({ ok: false, drop: { reason: 'unwanted_collection', collection } });
+		},
+	);
 });
 
 describe('routeCommit: record refs', () => {
@@ -374,7 +377,10 @@ describe('routeCommit: earliest claims on configs', () => {
 	it('still drops a config with a bad rkey or an invalid record, whatever the claim', () => {
 		const source: CommitSource = { via: 'firehose', earliestClaim: earliest };
 		expect(routeCommit(event('create', CONFIG, 'self', config), [], source)).toEqual({ ok: false, drop: { reason: 'bad_rkey', collection: CONFIG } });
-		expect(routeCommit(event('create', CONFIG, A, { ...config, stage: 'galaxy' }), [], source)).toMatchObject({ ok: false, drop: { reason: 'invalid_record' } });
+		expect(routeCommit(event('create', CONFIG, A, { ...config, stage: 'galaxy' }), [], source)).toMatchObject({
+			ok: false,
+			drop: { reason: 'invalid_record' },
+		});
 	});
 });
 

@@ -51,7 +51,14 @@ export interface CommitSource {
 }
 
 export function routeCommit(event: CommitEvent, priorRoutes: readonly CommunityId[], source: CommitSource = { via: 'firehose' }): Routing {
-	const ref: RecordRef = { uri: atUri(event.did, event.collection, event.rkey), did: event.did, rkey: event.rkey, rev: event.rev, observedUs: event.timeUs, via: source.via };
+	const ref: RecordRef = {
+		uri: atUri(event.did, event.collection, event.rkey),
+		did: event.did,
+		rkey: event.rkey,
+		rev: event.rev,
+		observedUs: event.timeUs,
+		via: source.via,
+	};
 	const earliestClaim = source.earliestClaim ?? null;
 	const routes = new Map<CommunityId, IndexOp>();
 	const sendTo = (ids: Iterable<CommunityId>, op: IndexOp) => {
@@ -112,7 +119,12 @@ export function routeCommit(event: CommitEvent, priorRoutes: readonly CommunityI
 export function routeAccount(event: AccountEvent, priorRoutes: readonly CommunityId[]): Map<CommunityId, IndexOp> {
 	const ref: RecordRef = { uri: `at://${event.did}`, did: event.did, rkey: '', rev: '', observedUs: event.timeUs, via: 'firehose' };
 	const op: IndexOp = { type: 'account.status', ref, active: event.active, status: event.status };
-	return new Map(priorRoutes.filter(isCommunityId).slice(0, MAX_ACCOUNT_ROUTES).map((id) => [id, op]));
+	return new Map(
+		priorRoutes
+			.filter(isCommunityId)
+			.slice(0, MAX_ACCOUNT_ROUTES)
+			.map((id) => [id, op]),
+	);
 }
 
 /** An account in more communities than this is told about the first of them (fan-out stays bounded). */

@@ -106,7 +106,16 @@ describe('the Bluesky AppView', () => {
 		expect(expected).not.toContain(hidden);
 
 		const viaPds = await eventually(
-			() => wholeFeed(async (cursor) => (await bobAgent.app.bsky.feed.getFeed({ feed: feedUri, limit: 2, ...(cursor ? { cursor } : {}) }, { headers: { 'atproto-proxy': `${appview.did}#bsky_appview` } })).data),
+			() =>
+				wholeFeed(
+					async (cursor) =>
+						(
+							await bobAgent.app.bsky.feed.getFeed(
+								{ feed: feedUri, limit: 2, ...(cursor ? { cursor } : {}) },
+								{ headers: { 'atproto-proxy': `${appview.did}#bsky_appview` } },
+							)
+						).data,
+				),
 			(feed) => feed.posts.length === expected.length,
 			'the AppView to index the posts',
 		);

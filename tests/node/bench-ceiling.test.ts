@@ -12,7 +12,22 @@ const readerOf = (capacity: number) => {
 	const hold = async (rate: number): Promise<IngestStep> => {
 		tried.push(rate);
 		const sustained = rate <= capacity;
-		return { rate, sent: rate, sendSeconds: 1, received: rate, receivedRate: Math.min(rate, capacity), maxLagSeconds: sustained ? 0 : 1, catchUpSeconds: 0, taggedPosts: 0, missing: 0, senderKeptUp: true, sustained, workerdCpuSeconds: 1, eventsPerCpuSecond: rate, peakRssMb: 1 };
+		return {
+			rate,
+			sent: rate,
+			sendSeconds: 1,
+			received: rate,
+			receivedRate: Math.min(rate, capacity),
+			maxLagSeconds: sustained ? 0 : 1,
+			catchUpSeconds: 0,
+			taggedPosts: 0,
+			missing: 0,
+			senderKeptUp: true,
+			sustained,
+			workerdCpuSeconds: 1,
+			eventsPerCpuSecond: rate,
+			peakRssMb: 1,
+		};
 	};
 	return { hold, tried };
 };

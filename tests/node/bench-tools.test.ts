@@ -36,7 +36,10 @@ describe('SyntheticStream', () => {
 	});
 
 	it('has post texts of 100 to 3000 bytes, and some deletes, memberships and moderation', () => {
-		const sizes = events.map((e) => JSON.parse(e.frame)).filter((e) => e.commit?.collection === 'app.bsky.feed.post' && e.commit.record).map((e) => utf8Length(e.commit.record.text));
+		const sizes = events
+			.map((e) => JSON.parse(e.frame))
+			.filter((e) => e.commit?.collection === 'app.bsky.feed.post' && e.commit.record)
+			.map((e) => utf8Length(e.commit.record.text));
 		expect(Math.min(...sizes)).toBeGreaterThanOrEqual(90);
 		expect(Math.max(...sizes)).toBeLessThanOrEqual(3000);
 		const kinds = events.map((e) => JSON.parse(e.frame).commit);
@@ -78,7 +81,14 @@ describe('monthlyCost', () => {
 	});
 
 	it('counts the community calls and consumer invocations each event costs', () => {
-		const cost = monthlyCost({ rowsWrittenPerMessage: 0, rowsReadPerMessage: 0, rowsReadPerRequest: 0, storageBytesPerPost: 0, communityCallsPerEvent: 0.5, consumerInvocationsPerEvent: 0.1 });
+		const cost = monthlyCost({
+			rowsWrittenPerMessage: 0,
+			rowsReadPerMessage: 0,
+			rowsReadPerRequest: 0,
+			storageBytesPerPost: 0,
+			communityCallsPerEvent: 0.5,
+			consumerInvocationsPerEvent: 0.1,
+		});
 		expect(cost.usage.doRequests).toBe(SEED_SCENARIO.queuedEvents * 0.5 + SEED_SCENARIO.feedRequests);
 		expect(cost.usage.workerRequests).toBe(SEED_SCENARIO.feedRequests + SEED_SCENARIO.queuedEvents * 0.1);
 		// 10 M Worker requests are included; the rest cost $0.30 per million.

@@ -42,7 +42,7 @@ describe('npx atrarium', () => {
 	let postUri: string;
 	const feed = async () => (await atrarium(null, 'feed', id)).out.feed.map((item: { post: string }) => item.post);
 
-	it('create-community writes the config to the owner\'s PDS and registers it', async () => {
+	it("create-community writes the config to the owner's PDS and registers it", async () => {
 		const created = await atrarium(alice, 'create-community', '--name', 'Terminal Gardeners', '--description', 'made from a shell');
 		expect(created.code).toBe(0);
 		id = created.out.id;
@@ -84,7 +84,7 @@ describe('npx atrarium', () => {
 		expect(await feed()).toEqual([postUri]);
 	});
 
-	it('block by handle takes the member\'s posts out; leave removes membership', async () => {
+	it("block by handle takes the member's posts out; leave removes membership", async () => {
 		expect((await atrarium(alice, 'block', id, bob.handle, '--reason', 'spam')).code).toBe(0);
 		expect(await feed()).toEqual([]);
 		expect((await atrarium(alice, 'unblock', id, bob.did)).code).toBe(0);
@@ -93,7 +93,7 @@ describe('npx atrarium', () => {
 		expect(await feed()).toEqual([]);
 	});
 
-	it('publish-feed puts the app.bsky.feed.generator record in the operator\'s repo', async () => {
+	it("publish-feed puts the app.bsky.feed.generator record in the operator's repo", async () => {
 		const operator = sandbox.operator;
 		const published = await atrarium(operator, 'publish-feed', id);
 		expect(published.code).toBe(0);

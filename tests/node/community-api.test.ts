@@ -39,7 +39,13 @@ async function join(user: SandboxUser, configUri: string) {
 	return { uri, res: await json(await sandbox.write(user, '/api/memberships', API_METHODS.registerMembership, { uri })) };
 }
 
-async function moderate(user: SandboxUser, route: keyof typeof import('../../src/api/methods').MODERATION_ROUTES, configUri: string, target: unknown, action: string) {
+async function moderate(
+	user: SandboxUser,
+	route: keyof typeof import('../../src/api/methods').MODERATION_ROUTES,
+	configUri: string,
+	target: unknown,
+	action: string,
+) {
 	const { uri } = await sandbox.putRecord(user, 'net.atrarium.moderation.action', { action, target, community: configUri, reason: 'spam', createdAt: now() });
 	const lxm = (await import('../../src/api/methods')).MODERATION_ROUTES[route].lxm;
 	return { uri, res: await json(await sandbox.write(user, `/api/moderation/${route}`, lxm, { uri })) };
@@ -67,7 +73,7 @@ async function readWholeFeed(feed: string, limit: number): Promise<string[]> {
 }
 
 describe('communities', () => {
-	it('registers a community from the owner\'s config record', async () => {
+	it("registers a community from the owner's config record", async () => {
 		const { res } = await createCommunity(alice, 'e0000001');
 		expect(res.status).toBe(201);
 		expect(res.body).toMatchObject({
@@ -81,7 +87,7 @@ describe('communities', () => {
 		});
 	});
 
-	it('refuses a squatted id with 409, and someone else\'s record with 403', async () => {
+	it("refuses a squatted id with 409, and someone else's record with 403", async () => {
 		const { uri: aliceConfig } = await createCommunity(alice, 'e0000002');
 		const squat = await createCommunity(bob, 'e0000002');
 		expect(squat.res).toEqual({ status: 409, body: { error: 'CommunityIdTaken', message: expect.stringContaining('another owner') } });
@@ -108,7 +114,10 @@ describe('communities', () => {
 		expect(await json(await post(JSON.stringify({ uri: `at://${alice.did}/app.bsky.feed.post/3kabc` })))).toMatchObject({ status: 400 });
 		expect(await json(await post(JSON.stringify({ uri: 'x'.repeat(5000) })))).toMatchObject({ status: 413, body: { error: 'PayloadTooLarge' } });
 		const missing = await post(JSON.stringify({ uri: `at://${alice.did}/net.atrarium.community.config/e000dead` }));
-		expect(await json(missing)).toEqual({ status: 404, body: { error: 'RecordNotFound', message: expect.stringContaining('Your repo holds no net.atrarium.community.config/e000dead') } });
+		expect(await json(missing)).toEqual({
+			status: 404,
+			body: { error: 'RecordNotFound', message: expect.stringContaining('Your repo holds no net.atrarium.community.config/e000dead') },
+		});
 		const anonymous = await sandbox.fetch('/api/communities', { method: 'POST', body: '{}' });
 		expect(anonymous.status).toBe(401);
 		expect(await sandbox.fetch('/api/communities/NOTANID').then((r) => r.status)).toBe(400);
@@ -116,7 +125,12 @@ describe('communities', () => {
 		for (const path of ['/api/communities/ffff0000/members', '/api/communities/ffff0000/moderation']) {
 			expect(await json(await sandbox.fetch(path))).toEqual({ status: 404, body: { error: 'NotFound', message: 'No community ffff0000' } });
 		}
-		for (const path of ['/api/communities?limit=0', '/api/communities?limit=x', '/api/communities?cursor=zz', '/api/communities/e0000001/moderation?limit=5000']) {
+		for (const path of [
+			'/api/communities?limit=0',
+			'/api/communities?limit=x',
+			'/api/communities?cursor=zz',
+			'/api/communities/e0000001/moderation?limit=5000',
+		]) {
 			expect(await json(await sandbox.fetch(path))).toMatchObject({ status: 400, body: { error: 'InvalidRequest' } });
 		}
 	});
@@ -138,7 +152,7 @@ describe('memberships and moderation, then the feed as the AppView reads it', ()
 	let configUri: string;
 	let feed: string;
 
-	it('Bob joins an open community; Carol\'s request to an invite-only one waits for approval', async () => {
+	it("Bob joins an open community; Carol's request to an invite-only one waits for approval", async () => {
 		configUri = (await createCommunity(alice, id)).uri;
 		feed = `at://${sandbox.operator.did}/app.bsky.feed.generator/${id}`;
 		const joined = await join(bob, configUri);
@@ -153,7 +167,7 @@ describe('memberships and moderation, then the feed as the AppView reads it', ()
 		expect(members).toEqual(expect.arrayContaining([{ did: carol.did, role: 'member', status: 'member', joinedAt: expect.any(String) }]));
 	});
 
-	it('serves members\' posts newest first, paginated to the end, valid for the AppView', async () => {
+	it("serves members' posts newest first, paginated to the end, valid for the AppView", async () => {
 		const posted: string[] = [];
 		for (let i = 0; i < 7; i++) {
 			const res = await bob.agent.post({ text: `post ${i} #atr_${id}`, createdAt: now() });
@@ -164,11 +178,14 @@ describe('memberships and moderation, then the feed as the AppView reads it', ()
 		for (const limit of [1, 2, 7, 100]) expect(await readWholeFeed(feed, limit)).toEqual(posted);
 	});
 
-	it('a non-moderator\'s hide is refused with 403 and changes nothing; the owner\'s hide and unhide work', async () => {
+	it("a non-moderator's hide is refused with 403 and changes nothing; the owner's hide and unhide work", async () => {
 		const [newest] = await readWholeFeed(feed, 100);
 		const target = { $type: 'com.atproto.repo.strongRef', uri: newest, cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm' };
 		const forged = await moderate(bob, 'hide', configUri, target, 'hide_post');
-		expect(forged.res).toEqual({ status: 403, body: { error: 'NotAModerator', message: expect.stringContaining(`Only the owner and moderators of ${id} can moderate it`) } });
+		expect(forged.res).toEqual({
+			status: 403,
+			body: { error: 'NotAModerator', message: expect.stringContaining(`Only the owner and moderators of ${id} can moderate it`) },
+		});
 		expect(await readWholeFeed(feed, 100)).toContain(newest);
 
 		const hide = await moderate(alice, 'hide', configUri, target, 'hide_post');
@@ -182,7 +199,9 @@ describe('memberships and moderation, then the feed as the AppView reads it', ()
 		// Undo: delete the hide record on the PDS and register its uri again. The firehose may deliver the
 		// delete first (trust-races.test.ts pins down both orders).
 		await sandbox.deleteRecord(alice, hide.uri);
-		const undone = await json(await sandbox.write(alice, '/api/moderation/hide', (await import('../../src/api/methods')).MODERATION_ROUTES.hide.lxm, { uri: hide.uri, community: id }));
+		const undone = await json(
+			await sandbox.write(alice, '/api/moderation/hide', (await import('../../src/api/methods')).MODERATION_ROUTES.hide.lxm, { uri: hide.uri, community: id }),
+		);
 		expect(undone.status).toBe(200);
 		expect(undone.body.undone === true || undone.body.reason === 'already_deleted').toBe(true);
 		await vi.waitFor(async () => expect(await readWholeFeed(feed, 100)).toContain(newest), { timeout: 20_000, interval: 250 });
@@ -207,7 +226,7 @@ describe('memberships and moderation, then the feed as the AppView reads it', ()
 	});
 });
 
-describe('feed generator, from the AppView\'s side', () => {
+describe("feed generator, from the AppView's side", () => {
 	it('serves its did:web document with the #bsky_fg service', async () => {
 		const { body } = await json(await sandbox.fetch('/.well-known/did.json'));
 		expect(body).toEqual({

@@ -4,7 +4,16 @@ import { ApiFailure, type ModerationLogEntry } from '../../client/atrarium-clien
 import actionLexicon from '../../lexicons/net/atrarium/moderation/action.json';
 import { explain } from '../../web/src/components/explain';
 import { relativeTime } from '../../web/src/feed/time';
-import { actionWords, childCommunityOf, communityIdFrom, count, isStillHidden, MODERATION_REASONS, parentSharePercent, standingOf } from '../../web/src/pages/community/standing';
+import {
+	actionWords,
+	childCommunityOf,
+	communityIdFrom,
+	count,
+	isStillHidden,
+	MODERATION_REASONS,
+	parentSharePercent,
+	standingOf,
+} from '../../web/src/pages/community/standing';
 import { routeOf, safeReturn } from '../../web/src/router';
 
 describe('routeOf', () => {

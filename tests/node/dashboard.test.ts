@@ -84,21 +84,34 @@ async function graduatedParent(name: string) {
 	await client.updateCommunity(id, { stage: 'graduated' });
 	const crowd: Awaited<ReturnType<typeof sandboxAccount>>[] = [];
 	const { members, posts } = STAGE_CRITERIA.graduated;
-	for (let i = 0; i < members - 1; i += 8) crowd.push(...(await Promise.all(Array.from({ length: Math.min(8, members - 1 - i) }, (_, j) => sandboxAccount(`grove${i + j}`)))));
+	for (let i = 0; i < members - 1; i += 8)
+		crowd.push(...(await Promise.all(Array.from({ length: Math.min(8, members - 1 - i) }, (_, j) => sandboxAccount(`grove${i + j}`)))));
 	const now = () => new Date().toISOString();
 	await Promise.all(
 		crowd.map((user) =>
-			user.agent.com.atproto.repo.createRecord({ repo: user.did, collection: 'net.atrarium.community.membership', record: { $type: 'net.atrarium.community.membership', community: configUri, role: 'member', joinedAt: now(), active: true }, validate: false }),
+			user.agent.com.atproto.repo.createRecord({
+				repo: user.did,
+				collection: 'net.atrarium.community.membership',
+				record: { $type: 'net.atrarium.community.membership', community: configUri, role: 'member', joinedAt: now(), active: true },
+				validate: false,
+			}),
 		),
 	);
 	await vi.waitFor(async () => expect((await readCommunity(id)).members).toBe(members), { timeout: 60_000, interval: 500 });
 	for (const user of crowd.slice(0, 2)) {
 		await user.agent.com.atproto.repo.applyWrites({
 			repo: user.did,
-			writes: Array.from({ length: posts / 2 }, (_, i) => ({ $type: 'com.atproto.repo.applyWrites#create' as const, collection: 'app.bsky.feed.post', value: { $type: 'app.bsky.feed.post', text: `grove ${i} #atr_${id}`, createdAt: now() } })),
+			writes: Array.from({ length: posts / 2 }, (_, i) => ({
+				$type: 'com.atproto.repo.applyWrites#create' as const,
+				collection: 'app.bsky.feed.post',
+				value: { $type: 'app.bsky.feed.post', text: `grove ${i} #atr_${id}`, createdAt: now() },
+			})),
 		});
 	}
-	await vi.waitFor(async () => expect((await readCommunity(id)).stageStanding).toMatchObject({ stage: 'graduated', earned: true }), { timeout: 60_000, interval: 500 });
+	await vi.waitFor(async () => expect((await readCommunity(id)).stageStanding).toMatchObject({ stage: 'graduated', earned: true }), {
+		timeout: 60_000,
+		interval: 500,
+	});
 	return { id, owner };
 }
 
@@ -156,7 +169,10 @@ describe('dashboard', () => {
 		await alice.getByText('You own this community').waitFor();
 		await alice.getByText('No posts yet').waitFor();
 		// The stage, this week's figures, and what the next stage needs; not ready, so it cannot be moved yet.
-		await alice.getByRole('region', { name: 'Stage' }).getByText(/This week: 1 member, 0 posts\. The community stage needs 5 members and 20 posts a week: 4 more members and 20 more posts to go/).waitFor();
+		await alice
+			.getByRole('region', { name: 'Stage' })
+			.getByText(/This week: 1 member, 0 posts\. The community stage needs 5 members and 20 posts a week: 4 more members and 20 more posts to go/)
+			.waitFor();
 		expect(await alice.getByRole('button', { name: 'Move to the community stage' }).isDisabled()).toBe(true);
 	});
 
@@ -275,7 +291,9 @@ describe('dashboard', () => {
 		await alice.getByLabel('Add a moderator (handle)').fill('carol.test');
 		await alice.getByRole('button', { name: 'Add', exact: true }).click();
 		await alice.getByText('carol.test is now a moderator.').waitFor();
-		const community = (await (await fetch(`${sandbox.url}/api/communities/${new URL(communityUrl).pathname.split('/')[2]}`)).json()) as { moderators: string[] };
+		const community = (await (await fetch(`${sandbox.url}/api/communities/${new URL(communityUrl).pathname.split('/')[2]}`)).json()) as {
+			moderators: string[];
+		};
 		expect(community.moderators).toHaveLength(1);
 		await alice.getByRole('region', { name: 'Moderators' }).getByText('@carol.test').waitFor();
 	});
@@ -377,7 +395,9 @@ describe('dashboard', () => {
 		expect(await readCommunity(childId)).toMatchObject({ parent: { id: parent.id, linked: false }, feedMix: { own: 70, parent: 30 } });
 		const line = bob.getByTestId('parent-link');
 		await line.getByRole('link', { name: 'Elder Grove' }).waitFor();
-		expect(await line.textContent()).toMatch(/^Child of Elder Grove not linked: waiting for the parent's staff to accept, or the parent is not graduated · 30% of the feed from the parent's posts once linked$/);
+		expect(await line.textContent()).toMatch(
+			/^Child of Elder Grove not linked: waiting for the parent's staff to accept, or the parent is not graduated · 30% of the feed from the parent's posts once linked$/,
+		);
 		await expectAccessible(bob, 'child, not linked');
 
 		// The parent's owner finds it under Children in the moderation tab and accepts it.
@@ -403,7 +423,9 @@ describe('dashboard', () => {
 		await bob.reload();
 		await line.getByText('linked', { exact: true }).waitFor();
 		await line.getByRole('link', { name: 'Elder Grove' }).waitFor();
-		expect(await line.textContent()).toMatch(/^Child of Elder Grove linked \(people blocked there are blocked here too\) · 30% of the feed from the parent's posts$/);
+		expect(await line.textContent()).toMatch(
+			/^Child of Elder Grove linked \(people blocked there are blocked here too\) · 30% of the feed from the parent's posts$/,
+		);
 		await screenshot(bob, ARTIFACTS, '12-child-linked');
 	});
 
@@ -419,7 +441,11 @@ describe('dashboard', () => {
 		await offered.getByRole('button', { name: 'Withdraw offer' }).click();
 		await alice.getByText('Offer withdrawn.').waitFor();
 		expect((await readCommunity(id)).successor).toBeNull();
-		const record = (await (await fetch(`http://localhost:${ports.pds}/xrpc/com.atproto.repo.getRecord?${new URLSearchParams({ repo: before.ownerDid, collection: 'net.atrarium.community.config', rkey: id })}`)).json()) as { value: object };
+		const record = (await (
+			await fetch(
+				`http://localhost:${ports.pds}/xrpc/com.atproto.repo.getRecord?${new URLSearchParams({ repo: before.ownerDid, collection: 'net.atrarium.community.config', rkey: id })}`,
+			)
+		).json()) as { value: object };
 		expect(record.value).not.toHaveProperty('successor');
 
 		await alice.getByLabel('Successor (handle or DID)').fill('bob.test');
@@ -434,7 +460,10 @@ describe('dashboard', () => {
 		// Only the successor the owner names can take over; anyone else is told so, and nothing is written.
 		const carol = new AtpAgent({ service: `http://localhost:${ports.pds}` });
 		await carol.login({ identifier: 'carol.test', password: 'carol-sandbox-pw' });
-		await expect(new AtrariumClient(new AtrariumService(sandbox.url), carol).takeOver({ id })).rejects.toMatchObject({ error: 'NotTheSuccessor', message: /does not name you as successor/ });
+		await expect(new AtrariumClient(new AtrariumService(sandbox.url), carol).takeOver({ id })).rejects.toMatchObject({
+			error: 'NotTheSuccessor',
+			message: /does not name you as successor/,
+		});
 
 		await bob.goto(communityUrl);
 		const offer = bob.getByRole('region', { name: 'Balcony Botanists is offered to you' });

@@ -22,7 +22,12 @@ afterAll(async () => {
 });
 
 async function createCommunity(id: string, accessType: 'open' | 'invite-only') {
-	const { uri } = await sandbox.putRecord(alice, 'net.atrarium.community.config', { name: id, hashtag: `#atr_${id}`, stage: 'theme', accessType, createdAt: now() }, id);
+	const { uri } = await sandbox.putRecord(
+		alice,
+		'net.atrarium.community.config',
+		{ name: id, hashtag: `#atr_${id}`, stage: 'theme', accessType, createdAt: now() },
+		id,
+	);
 	expect((await sandbox.write(alice, '/api/communities', API_METHODS.registerCommunity, { uri })).status).toBe(201);
 	return uri;
 }
@@ -47,7 +52,7 @@ async function feedOf(id: string): Promise<string[]> {
 
 const eventually = (assertion: () => Promise<void>) => vi.waitFor(assertion, { timeout: 20_000, interval: 200 });
 
-describe('the seed\'s quickstart', () => {
+describe("the seed's quickstart", () => {
 	it('Alice creates a community, Bob joins and posts, Alice hides and unhides the post', async () => {
 		const id = 'a1100001';
 		const configUri = await createCommunity(id, 'open');
@@ -58,11 +63,21 @@ describe('the seed\'s quickstart', () => {
 		await eventually(async () => expect(await feedOf(id)).toEqual([uri]));
 		console.log(`post visible in getFeedSkeleton ${Date.now() - started} ms after createRecord returned`);
 
-		const hide = await sandbox.putRecord(alice, 'net.atrarium.moderation.action', { action: 'hide_post', target: { $type: 'com.atproto.repo.strongRef', uri, cid: CID }, community: configUri, createdAt: now() });
+		const hide = await sandbox.putRecord(alice, 'net.atrarium.moderation.action', {
+			action: 'hide_post',
+			target: { $type: 'com.atproto.repo.strongRef', uri, cid: CID },
+			community: configUri,
+			createdAt: now(),
+		});
 		expect((await sandbox.write(alice, '/api/moderation/hide', MODERATION_ROUTES.hide.lxm, { uri: hide.uri })).status).toBe(200);
 		expect(await feedOf(id)).toEqual([]);
 
-		const unhide = await sandbox.putRecord(alice, 'net.atrarium.moderation.action', { action: 'unhide_post', target: { $type: 'com.atproto.repo.strongRef', uri, cid: CID }, community: configUri, createdAt: new Date(Date.now() + 1000).toISOString() });
+		const unhide = await sandbox.putRecord(alice, 'net.atrarium.moderation.action', {
+			action: 'unhide_post',
+			target: { $type: 'com.atproto.repo.strongRef', uri, cid: CID },
+			community: configUri,
+			createdAt: new Date(Date.now() + 1000).toISOString(),
+		});
 		expect((await sandbox.write(alice, '/api/moderation/unhide', MODERATION_ROUTES.unhide.lxm, { uri: unhide.uri })).status).toBe(200);
 		expect(await feedOf(id)).toEqual([uri]);
 	});
@@ -88,18 +103,23 @@ describe('through the firehose alone', () => {
 		const { uri } = await bob.agent.post({ text: `tagged #atr_${id}`, createdAt: now() });
 		await eventually(async () => expect(await feedOf(id)).toContain(uri));
 		const rkey = uri.split('/').at(-1)!;
-		await bob.agent.com.atproto.repo.putRecord({ repo: bob.did, collection: 'app.bsky.feed.post', rkey, record: { $type: 'app.bsky.feed.post', text: 'tag removed', createdAt: now() } });
+		await bob.agent.com.atproto.repo.putRecord({
+			repo: bob.did,
+			collection: 'app.bsky.feed.post',
+			rkey,
+			record: { $type: 'app.bsky.feed.post', text: 'tag removed', createdAt: now() },
+		});
 		await eventually(async () => expect(await feedOf(id)).not.toContain(uri));
 	});
 
-	it('a non-member\'s tagged post never appears', async () => {
+	it("a non-member's tagged post never appears", async () => {
 		const { uri: carolPost } = await carol.agent.post({ text: `let me in #atr_${id}`, createdAt: now() });
 		const { uri: marker } = await bob.agent.post({ text: `marker #atr_${id}`, createdAt: now() });
 		await eventually(async () => expect(await feedOf(id)).toContain(marker));
 		expect(await feedOf(id)).not.toContain(carolPost);
 	});
 
-	it('Bob\'s hide_post of Alice\'s post, written to his own repo, has no effect', async () => {
+	it("Bob's hide_post of Alice's post, written to his own repo, has no effect", async () => {
 		const { uri } = await alice.agent.post({ text: `owner speaking #atr_${id}`, createdAt: now() });
 		await eventually(async () => expect(await feedOf(id)).toContain(uri));
 		await actViaFirehose(bob, configUri, 'hide_post', { $type: 'com.atproto.repo.strongRef', uri, cid: CID });
@@ -125,14 +145,19 @@ describe('invite-only', () => {
 		const { uri: marker } = await alice.agent.post({ text: `marker #atr_${id}`, createdAt: now() });
 		await eventually(async () => expect(await feedOf(id)).toEqual([marker]));
 
-		const approval = await sandbox.putRecord(alice, 'net.atrarium.moderation.action', { action: 'approve_member', target: { $type: 'net.atrarium.moderation.action#userTarget', did: carol.did }, community: configUri, createdAt: now() });
+		const approval = await sandbox.putRecord(alice, 'net.atrarium.moderation.action', {
+			action: 'approve_member',
+			target: { $type: 'net.atrarium.moderation.action#userTarget', did: carol.did },
+			community: configUri,
+			createdAt: now(),
+		});
 		expect((await sandbox.write(alice, '/api/moderation/approve', MODERATION_ROUTES.approve.lxm, { uri: approval.uri })).status).toBe(200);
 		expect(await feedOf(id)).toEqual([marker, uri]);
 	});
 });
 
 describe('account events', () => {
-	it("Dave deactivates his account: his posts leave the feed; he reactivates it and they come back", async () => {
+	it('Dave deactivates his account: his posts leave the feed; he reactivates it and they come back', async () => {
 		const id = 'a1100005';
 		const dave = await sandbox.user('dave');
 		const configUri = await createCommunity(id, 'open');

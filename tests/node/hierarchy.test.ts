@@ -33,7 +33,9 @@ async function pages(id: string, limit: number): Promise<string[][]> {
 	const out: string[][] = [];
 	let cursor: string | undefined;
 	for (let guard = 0; guard < 500; guard++) {
-		const res = await sandbox.fetch(`/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed, limit: String(limit), ...(cursor ? { cursor } : {}) })}`);
+		const res = await sandbox.fetch(
+			`/xrpc/app.bsky.feed.getFeedSkeleton?${new URLSearchParams({ feed, limit: String(limit), ...(cursor ? { cursor } : {}) })}`,
+		);
 		expect(res.status).toBe(200);
 		const page = (await res.json()) as { feed: { post: string }[]; cursor?: string };
 		out.push(page.feed.map((item) => item.post));
@@ -43,22 +45,39 @@ async function pages(id: string, limit: number): Promise<string[][]> {
 	throw new Error('feed never ended');
 }
 
-const configRecord = (id: string, extra: Record<string, unknown> = {}) => ({ name: `Community ${id}`, hashtag: `#atr_${id}`, stage: 'theme', accessType: 'open', createdAt: now(), ...extra });
+const configRecord = (id: string, extra: Record<string, unknown> = {}) => ({
+	name: `Community ${id}`,
+	hashtag: `#atr_${id}`,
+	stage: 'theme',
+	accessType: 'open',
+	createdAt: now(),
+	...extra,
+});
 
 beforeAll(async () => {
 	sandbox = await TestSandbox.create();
 	[parentOwner, childOwner, childMember] = await Promise.all([sandbox.user('parentowner'), sandbox.user('childowner'), sandbox.user('childmember')]);
 	// A graduated parent: 25 members (its owner and 24 others) and 100 posts this week.
-	parentConfigUri = (await sandbox.putRecord(parentOwner, 'net.atrarium.community.config', configRecord(PARENT, { name: 'Parent', stage: 'graduated' }), PARENT)).uri;
+	parentConfigUri = (
+		await sandbox.putRecord(parentOwner, 'net.atrarium.community.config', configRecord(PARENT, { name: 'Parent', stage: 'graduated' }), PARENT)
+	).uri;
 	const crowd: SandboxUser[] = [];
 	for (let i = 0; i < STAGE_CRITERIA.graduated.members - 1; i++) crowd.push(await sandbox.user(`crowd${i}`));
-	for (const user of crowd) await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: parentConfigUri, role: 'member', joinedAt: now(), active: true });
+	for (const user of crowd)
+		await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: parentConfigUri, role: 'member', joinedAt: now(), active: true });
 	await eventually(async () => expect(await json(`/api/communities/${PARENT}`)).toMatchObject({ members: STAGE_CRITERIA.graduated.members }));
 	parentPosts = [...(await sandbox.postTagged(crowd[0]!, PARENT, 60)), ...(await sandbox.postTagged(crowd[1]!, PARENT, 40))];
-	await eventually(async () => expect(await json(`/api/communities/${PARENT}`)).toMatchObject({ posts: 100, stageStanding: { stage: 'graduated', earned: true } }));
+	await eventually(async () =>
+		expect(await json(`/api/communities/${PARENT}`)).toMatchObject({ posts: 100, stageStanding: { stage: 'graduated', earned: true } }),
+	);
 
 	// The child names the parent and mixes in 40 percent of its posts.
-	childConfig = await sandbox.putRecord(childOwner, 'net.atrarium.community.config', configRecord(CHILD, { name: 'Child', parent: PARENT, feedMix: SHARE }), CHILD);
+	childConfig = await sandbox.putRecord(
+		childOwner,
+		'net.atrarium.community.config',
+		configRecord(CHILD, { name: 'Child', parent: PARENT, feedMix: SHARE }),
+		CHILD,
+	);
 	await sandbox.putRecord(childMember, 'net.atrarium.community.membership', { community: childConfig.uri, role: 'member', joinedAt: now(), active: true });
 	await eventually(async () => expect(await json(`/api/communities/${CHILD}`)).toMatchObject({ members: 2 }));
 	childPosts = await sandbox.postTagged(childMember, CHILD, 30);
@@ -74,17 +93,29 @@ describe('a parent and its child on the sandbox', () => {
 		expect(await json(`/api/communities/${CHILD}`)).toMatchObject({ parent: { id: PARENT, linked: false }, feedMix: { own: 60, parent: 40 } });
 		expect((await pages(CHILD, 100)).flat()).toEqual([...childPosts].reverse());
 		expect(await json(`/api/communities/${PARENT}/children`)).toEqual({
-			children: [{ id: CHILD, name: 'Child', ownerDid: childOwner.did, configUri: childConfig.uri, configCid: childConfig.cid, accepted: false, linked: false }],
+			children: [
+				{ id: CHILD, name: 'Child', ownerDid: childOwner.did, configUri: childConfig.uri, configCid: childConfig.cid, accepted: false, linked: false },
+			],
 		});
 	});
 
 	it("a stranger's accept_child is refused; the parent's owner accepts and the link counts", async () => {
 		const stranger = await sandbox.user('stranger');
-		const forged = await sandbox.putRecord(stranger, 'net.atrarium.moderation.action', { action: 'accept_child', target: { $type: 'com.atproto.repo.strongRef', ...childConfig }, community: parentConfigUri, createdAt: now() });
+		const forged = await sandbox.putRecord(stranger, 'net.atrarium.moderation.action', {
+			action: 'accept_child',
+			target: { $type: 'com.atproto.repo.strongRef', ...childConfig },
+			community: parentConfigUri,
+			createdAt: now(),
+		});
 		const refused = await sandbox.write(stranger, '/api/moderation/accept-child', API_METHODS.acceptChild, { uri: forged.uri });
 		expect(refused.status).toBe(403);
 
-		const accept = await sandbox.putRecord(parentOwner, 'net.atrarium.moderation.action', { action: 'accept_child', target: { $type: 'com.atproto.repo.strongRef', ...childConfig }, community: parentConfigUri, createdAt: now() });
+		const accept = await sandbox.putRecord(parentOwner, 'net.atrarium.moderation.action', {
+			action: 'accept_child',
+			target: { $type: 'com.atproto.repo.strongRef', ...childConfig },
+			community: parentConfigUri,
+			createdAt: now(),
+		});
 		const accepted = await sandbox.write(parentOwner, '/api/moderation/accept-child', API_METHODS.acceptChild, { uri: accept.uri });
 		expect(accepted.status).toBe(200);
 		expect(await accepted.json()).toMatchObject({ community: PARENT, action: 'accept_child', effective: true });
@@ -92,7 +123,7 @@ describe('a parent and its child on the sandbox', () => {
 		expect(await json(`/api/communities/${PARENT}/children`)).toMatchObject({ children: [{ id: CHILD, accepted: true, linked: true }] });
 	});
 
-	it("the mixed feed walks the same at limit 7 and at 100, every post once, the shares within one post per page", async () => {
+	it('the mixed feed walks the same at limit 7 and at 100, every post once, the shares within one post per page', async () => {
 		const small = await pages(CHILD, 7);
 		const large = await pages(CHILD, 100);
 		const all = small.flat();
@@ -105,9 +136,17 @@ describe('a parent and its child on the sandbox', () => {
 		expect(all.filter((uri) => !fromParent.has(uri))).toEqual([...childPosts].reverse());
 	});
 
-	it("a user blocked in the parent is blocked in the child", async () => {
-		await sandbox.putRecord(parentOwner, 'net.atrarium.moderation.action', { action: 'block_user', target: { $type: 'net.atrarium.moderation.action#userTarget', did: childMember.did }, community: parentConfigUri, reason: 'spam', createdAt: now() });
-		await eventually(async () => expect((await json(`/api/communities/${CHILD}/members`)).members).toContainEqual(expect.objectContaining({ did: childMember.did, status: 'blocked' })));
+	it('a user blocked in the parent is blocked in the child', async () => {
+		await sandbox.putRecord(parentOwner, 'net.atrarium.moderation.action', {
+			action: 'block_user',
+			target: { $type: 'net.atrarium.moderation.action#userTarget', did: childMember.did },
+			community: parentConfigUri,
+			reason: 'spam',
+			createdAt: now(),
+		});
+		await eventually(async () =>
+			expect((await json(`/api/communities/${CHILD}/members`)).members).toContainEqual(expect.objectContaining({ did: childMember.did, status: 'blocked' })),
+		);
 		const feed = (await pages(CHILD, 100)).flat();
 		expect(feed.some((uri) => uri.startsWith(`at://${childMember.did}/`))).toBe(false);
 		expect(feed).toHaveLength(100);
@@ -117,7 +156,12 @@ describe('a parent and its child on the sandbox', () => {
 describe('handing the child over on the sandbox', () => {
 	it("ignores a stranger's config while the handover is pending; the successor takes over; members and posts carry over", async () => {
 		const [heir, squatter] = await Promise.all([sandbox.user('heir'), sandbox.user('squatter')]);
-		await sandbox.putRecord(childOwner, 'net.atrarium.community.config', configRecord(CHILD, { name: 'Child', parent: PARENT, feedMix: SHARE, successor: heir.did }), CHILD);
+		await sandbox.putRecord(
+			childOwner,
+			'net.atrarium.community.config',
+			configRecord(CHILD, { name: 'Child', parent: PARENT, feedMix: SHARE, successor: heir.did }),
+			CHILD,
+		);
 		await eventually(async () => expect(await json(`/api/communities/${CHILD}`)).toMatchObject({ successor: heir.did }));
 
 		const squat = await sandbox.putRecord(squatter, 'net.atrarium.community.config', configRecord(CHILD, { name: 'Mine now' }), CHILD);
@@ -127,7 +171,12 @@ describe('handing the child over on the sandbox', () => {
 
 		const before = await json(`/api/communities/${CHILD}/members`);
 		const { posts } = await json(`/api/communities/${CHILD}`);
-		const taken = await sandbox.putRecord(heir, 'net.atrarium.community.config', configRecord(CHILD, { name: 'Child, handed over', parent: PARENT, feedMix: SHARE }), CHILD);
+		const taken = await sandbox.putRecord(
+			heir,
+			'net.atrarium.community.config',
+			configRecord(CHILD, { name: 'Child, handed over', parent: PARENT, feedMix: SHARE }),
+			CHILD,
+		);
 		const registered = await sandbox.write(heir, '/api/communities', API_METHODS.registerCommunity, { uri: taken.uri });
 		expect(registered.status).toBe(201);
 		expect(await registered.json()).toMatchObject({ ownerDid: heir.did, configUri: taken.uri, name: 'Child, handed over', successor: null });

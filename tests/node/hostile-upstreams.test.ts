@@ -153,7 +153,12 @@ describe('a JWT issuer whose DID document host misbehaves (no valid key needed)'
 
 	it('a feed viewer token from a silent host: getFeedSkeleton answers 502 UpstreamTimeout within its budget', async () => {
 		const silent = await silentServer();
-		const token = await createServiceJwt({ iss: `did:web:localhost%3A${silent.port}`, aud: sandbox.serviceDid, lxm: 'app.bsky.feed.getFeedSkeleton', keypair: await Secp256k1Keypair.create() });
+		const token = await createServiceJwt({
+			iss: `did:web:localhost%3A${silent.port}`,
+			aud: sandbox.serviceDid,
+			lxm: 'app.bsky.feed.getFeedSkeleton',
+			keypair: await Secp256k1Keypair.create(),
+		});
 		const feed = `at://${sandbox.operator.did}/app.bsky.feed.generator/f0000001`;
 		const answer = await timed(`/xrpc/app.bsky.feed.getFeedSkeleton?feed=${encodeURIComponent(feed)}`, { headers: { Authorization: `Bearer ${token}` } });
 		expectError(answer, 502, 'UpstreamTimeout', /within \d+ ms/);

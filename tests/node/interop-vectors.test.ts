@@ -31,14 +31,19 @@ const commitFrame = (parts: { did?: string; collection?: string; rkey?: string; 
 		kind: 'commit',
 		commit: { rev: parts.rev ?? '3kabcdefghij2', operation: 'delete', collection: parts.collection ?? 'app.bsky.feed.post', rkey: parts.rkey ?? '3kxyz' },
 	});
-const accountFrame = (did: string) => JSON.stringify({ did, time_us: 1_764_000_000_000_000, kind: 'account', account: { active: false, status: 'deactivated' } });
+const accountFrame = (did: string) =>
+	JSON.stringify({ did, time_us: 1_764_000_000_000_000, kind: 'account', account: { active: false, status: 'deactivated' } });
 const accepted = (frame: string) => parseJetstreamFrame(frame).ok;
 
 /** Which vectors of a valid/invalid pair a check got wrong (an empty list passes). */
 function failures(name: string, check: (value: string) => boolean): string[] {
 	return [
-		...vectors(`${name}_syntax_valid.txt`).filter((v) => !check(v)).map((v) => `valid, refused: ${JSON.stringify(v)}`),
-		...vectors(`${name}_syntax_invalid.txt`).filter((v) => check(v)).map((v) => `invalid, accepted: ${JSON.stringify(v)}`),
+		...vectors(`${name}_syntax_valid.txt`)
+			.filter((v) => !check(v))
+			.map((v) => `valid, refused: ${JSON.stringify(v)}`),
+		...vectors(`${name}_syntax_invalid.txt`)
+			.filter((v) => check(v))
+			.map((v) => `invalid, accepted: ${JSON.stringify(v)}`),
 	];
 }
 
@@ -88,7 +93,16 @@ describe("records are judged by the protocol's syntax, not a stricter library's"
 	/** Whether a tagged post with these fields is indexed (routed to its community) or dropped. */
 	const postKept = (fields: Record<string, unknown>) =>
 		routeCommit(
-			{ did: DID, timeUs: 1, operation: 'create', collection: 'app.bsky.feed.post', rkey: '3kxyz', rev: '3kabcdefghij2', cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm', record: { $type: 'app.bsky.feed.post', text: `#atr_${ID}`, createdAt: '2026-12-05T00:00:00.000Z', ...fields } },
+			{
+				did: DID,
+				timeUs: 1,
+				operation: 'create',
+				collection: 'app.bsky.feed.post',
+				rkey: '3kxyz',
+				rev: '3kabcdefghij2',
+				cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm',
+				record: { $type: 'app.bsky.feed.post', text: `#atr_${ID}`, createdAt: '2026-12-05T00:00:00.000Z', ...fields },
+			},
 			[],
 			{ via: 'firehose', postRoutes: [ID] },
 		).ok;

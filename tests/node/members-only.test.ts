@@ -19,12 +19,30 @@ let postUri: string;
 beforeAll(async () => {
 	sandbox = await TestSandbox.create();
 	[alice, bob, carol, dave] = await Promise.all([sandbox.user('alice'), sandbox.user('bob'), sandbox.user('carol'), sandbox.user('dave')]);
-	const configUri = (await sandbox.putRecord(alice, 'net.atrarium.community.config', { name: 'Quiet', hashtag: `#atr_${id}`, stage: 'theme', accessType: 'open', feedReaders: 'members', createdAt: now() }, id)).uri;
-	for (const user of [bob, dave]) await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: configUri, role: 'member', joinedAt: now(), active: true });
+	const configUri = (
+		await sandbox.putRecord(
+			alice,
+			'net.atrarium.community.config',
+			{ name: 'Quiet', hashtag: `#atr_${id}`, stage: 'theme', accessType: 'open', feedReaders: 'members', createdAt: now() },
+			id,
+		)
+	).uri;
+	for (const user of [bob, dave])
+		await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: configUri, role: 'member', joinedAt: now(), active: true });
 	postUri = (await bob.agent.post({ text: `members only #atr_${id}`, createdAt: now() })).uri;
-	await sandbox.putRecord(alice, 'net.atrarium.moderation.action', { action: 'block_user', target: { $type: 'net.atrarium.moderation.action#userTarget', did: dave.did }, community: configUri, reason: 'spam', createdAt: now() });
+	await sandbox.putRecord(alice, 'net.atrarium.moderation.action', {
+		action: 'block_user',
+		target: { $type: 'net.atrarium.moderation.action#userTarget', did: dave.did },
+		community: configUri,
+		reason: 'spam',
+		createdAt: now(),
+	});
 	await eventually(async () => expect(await read(bob)).toEqual([postUri]));
-	await eventually(async () => expect((await (await sandbox.fetch(`/api/communities/${id}/members?limit=100`)).json()) as unknown).toMatchObject({ members: expect.arrayContaining([expect.objectContaining({ did: dave.did, status: 'blocked' })]) }));
+	await eventually(async () =>
+		expect((await (await sandbox.fetch(`/api/communities/${id}/members?limit=100`)).json()) as unknown).toMatchObject({
+			members: expect.arrayContaining([expect.objectContaining({ did: dave.did, status: 'blocked' })]),
+		}),
+	);
 });
 afterAll(async () => {
 	await sandbox?.close();

@@ -22,7 +22,11 @@ afterAll(async () => {
 
 const start = () => startSandboxProcess(dir, ports);
 const interrupt = (running: { interrupt: () => Promise<number | null> }) => running.interrupt();
-const listening = (port: number) => fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
+const listening = (port: number) =>
+	fetch(`http://127.0.0.1:${port}/`).then(
+		() => true,
+		() => false,
+	);
 
 describe('npm start', () => {
 	let firstFeed: string[];

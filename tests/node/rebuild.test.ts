@@ -54,7 +54,11 @@ async function snapshot(id: string): Promise<Snapshot> {
 	const summary = await json(`/api/communities/${id}`);
 	expect(summary.status).toBe(200);
 	const members = await json(`/api/communities/${id}/members?limit=100`);
-	return { feed: await feedOf(id), members: members.body.members, counts: { members: summary.body.members, pending: summary.body.pending, posts: summary.body.posts } };
+	return {
+		feed: await feedOf(id),
+		members: members.body.members,
+		counts: { members: summary.body.members, pending: summary.body.pending, posts: summary.body.posts },
+	};
 }
 
 async function admin(path: string, init: RequestInit = {}) {
@@ -62,8 +66,10 @@ async function admin(path: string, init: RequestInit = {}) {
 	return { status: res.status, body: (await res.json()) as any };
 }
 
-const join = (user: SandboxUser, id: string) => sandbox.putRecord(user, MEMBERSHIP, { community: configUri(id), role: 'member', joinedAt: now(), active: true });
-const act = (user: SandboxUser, id: string, action: string, target: Record<string, unknown>) => sandbox.putRecord(user, ACTION, { action, target, community: configUri(id), reason: 'spam', createdAt: now() });
+const join = (user: SandboxUser, id: string) =>
+	sandbox.putRecord(user, MEMBERSHIP, { community: configUri(id), role: 'member', joinedAt: now(), active: true });
+const act = (user: SandboxUser, id: string, action: string, target: Record<string, unknown>) =>
+	sandbox.putRecord(user, ACTION, { action, target, community: configUri(id), reason: 'spam', createdAt: now() });
 
 /** Deletes the community's Durable Object storage (its SQLite files) while the Worker is stopped: the object is lost. */
 async function loseObject(id: string): Promise<void> {
@@ -97,19 +103,34 @@ beforeAll(async () => {
 	for (const name of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']) users[name] = await sandbox.user(name);
 	const { alice, bob, carol, dave, erin, frank } = users as Record<string, SandboxUser>;
 
-	await sandbox.putRecord(alice!, CONFIG, { name: 'Rebuilt', hashtag: `#atr_${OPEN}`, stage: 'theme', accessType: 'open', moderators: [carol!.did], createdAt: now() }, OPEN);
-	await sandbox.putRecord(alice!, CONFIG, { name: 'By invitation', hashtag: `#atr_${INVITE}`, stage: 'theme', accessType: 'invite-only', createdAt: now() }, INVITE);
+	await sandbox.putRecord(
+		alice!,
+		CONFIG,
+		{ name: 'Rebuilt', hashtag: `#atr_${OPEN}`, stage: 'theme', accessType: 'open', moderators: [carol!.did], createdAt: now() },
+		OPEN,
+	);
+	await sandbox.putRecord(
+		alice!,
+		CONFIG,
+		{ name: 'By invitation', hashtag: `#atr_${INVITE}`, stage: 'theme', accessType: 'invite-only', createdAt: now() },
+		INVITE,
+	);
 	for (const user of [bob!, carol!, dave!]) await join(user, OPEN);
 	for (const user of [erin!, frank!]) await join(user, INVITE);
 	await eventually(async () => expect((await json(`/api/communities/${OPEN}`)).body.members).toBe(4));
 
 	const posts: Record<string, string[]> = { bob: [], carol: [], dave: [], erin: [] };
 	for (let round = 0; round < 3; round++) {
-		for (const name of ['bob', 'carol', 'dave'] as const) posts[name]!.push((await users[name]!.agent.post({ text: `${name} ${round} #atr_${OPEN}`, createdAt: now() })).uri);
+		for (const name of ['bob', 'carol', 'dave'] as const)
+			posts[name]!.push((await users[name]!.agent.post({ text: `${name} ${round} #atr_${OPEN}`, createdAt: now() })).uri);
 	}
 	posts.erin!.push((await erin!.agent.post({ text: `erin #atr_${INVITE}`, createdAt: now() })).uri);
 	// The owner hides one of Bob's posts; Carol, a moderator, blocks Dave; the owner admits Erin, not Frank.
-	await act(alice!, OPEN, 'hide_post', { $type: 'com.atproto.repo.strongRef', uri: posts.bob![1], cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm' });
+	await act(alice!, OPEN, 'hide_post', {
+		$type: 'com.atproto.repo.strongRef',
+		uri: posts.bob![1],
+		cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm',
+	});
 	await act(carol!, OPEN, 'block_user', { $type: 'net.atrarium.moderation.action#userTarget', did: dave!.did });
 	await act(alice!, INVITE, 'approve_member', { $type: 'net.atrarium.moderation.action#userTarget', did: erin!.did });
 
@@ -135,7 +156,8 @@ describe('rebuilding a community from the PDSes', () => {
 		const lines: string[] = [];
 		const print = (line: string) => lines.push(line);
 		const statuses: RebuildStatus[] = [];
-		for (const id of [OPEN, INVITE]) statuses.push(await rebuildCommunity({ service: sandbox.worker.url, adminToken: ADMIN_TOKEN, pollMs: 200 }, id, {}, print));
+		for (const id of [OPEN, INVITE])
+			statuses.push(await rebuildCommunity({ service: sandbox.worker.url, adminToken: ADMIN_TOKEN, pollMs: 200 }, id, {}, print));
 		console.log(lines.join('\n'));
 
 		expect(await snapshot(OPEN)).toEqual(before.open);
@@ -182,7 +204,12 @@ describe('rebuilding a community from the PDSes', () => {
 	it('rebuilds everything: the directory from the relay, then every community; an id claimed twice and known to nobody is reported, not given away', async () => {
 		const before = { open: await snapshot(OPEN), invite: await snapshot(INVITE), listing: (await json('/api/communities?limit=100')).body };
 		// Mallory also writes a config for Alice's id: the live index ignored it (a later claim).
-		await sandbox.putRecord(users.mallory ?? (users.mallory = await sandbox.user('mallory')), CONFIG, { name: 'Squat', hashtag: `#atr_${INVITE}`, stage: 'theme', accessType: 'open', createdAt: '2020-01-01T00:00:00.000Z' }, INVITE);
+		await sandbox.putRecord(
+			users.mallory ?? (users.mallory = await sandbox.user('mallory')),
+			CONFIG,
+			{ name: 'Squat', hashtag: `#atr_${INVITE}`, stage: 'theme', accessType: 'open', createdAt: '2020-01-01T00:00:00.000Z' },
+			INVITE,
+		);
 		expect((await admin('/admin/receiver/stop', { method: 'POST' })).status).toBe(200);
 		// Every community object and the directory are lost.
 		await loseStorage('CommunityFeedGenerator', '#atr_a1510', 2);
@@ -205,7 +232,10 @@ describe('rebuilding a community from the PDSes', () => {
 	});
 
 	it('refuses what it cannot do with a clear error', async () => {
-		expect(await admin(`/admin/communities/${STRANGER}/rebuild`, { method: 'POST', body: '{}' })).toMatchObject({ status: 409, body: { error: 'OwnerUnknown' } });
+		expect(await admin(`/admin/communities/${STRANGER}/rebuild`, { method: 'POST', body: '{}' })).toMatchObject({
+			status: 409,
+			body: { error: 'OwnerUnknown' },
+		});
 		expect(await admin(`/admin/communities/${STRANGER}/rebuild`)).toMatchObject({ status: 404, body: { error: 'NoRebuild' } });
 		expect(await admin('/admin/communities/nothex/rebuild', { method: 'POST', body: '{}' })).toMatchObject({ status: 400 });
 		expect(await admin(`/admin/communities/${OPEN}/rebuild`, { method: 'POST', body: '{"ownerDid":"alice"}' })).toMatchObject({ status: 400 });

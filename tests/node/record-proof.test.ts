@@ -22,7 +22,13 @@ beforeAll(async () => {
 			await alice.agent.com.atproto.repo.createRecord({
 				repo: alice.did,
 				collection: MEMBERSHIP,
-				record: { $type: MEMBERSHIP, community: `at://${sandbox.operator.did}/net.atrarium.community.config/${community}`, role: 'member', joinedAt: new Date().toISOString(), active: true },
+				record: {
+					$type: MEMBERSHIP,
+					community: `at://${sandbox.operator.did}/net.atrarium.community.config/${community}`,
+					role: 'member',
+					joinedAt: new Date().toISOString(),
+					active: true,
+				},
 			})
 		).data;
 	genuine = await write('0a1b2c3d');

@@ -23,8 +23,16 @@ const client = (user: SandboxUser) => new AtrariumClient(new AtrariumService(san
 beforeAll(async () => {
 	sandbox = await TestSandbox.create();
 	[alice, bob, carol, mallory] = await Promise.all([sandbox.user('alice'), sandbox.user('bob'), sandbox.user('carol'), sandbox.user('mallory')]);
-	const configUri = (await sandbox.putRecord(alice, 'net.atrarium.community.config', { name: 'Reported', hashtag: `#atr_${id}`, stage: 'theme', accessType: 'open', createdAt: now() }, id)).uri;
-	for (const user of [bob, carol]) await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: configUri, role: 'member', joinedAt: now(), active: true });
+	const configUri = (
+		await sandbox.putRecord(
+			alice,
+			'net.atrarium.community.config',
+			{ name: 'Reported', hashtag: `#atr_${id}`, stage: 'theme', accessType: 'open', createdAt: now() },
+			id,
+		)
+	).uri;
+	for (const user of [bob, carol])
+		await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: configUri, role: 'member', joinedAt: now(), active: true });
 	for (const text of ['first', 'second']) posts.push((await bob.agent.post({ text: `${text} #atr_${id}`, createdAt: now() })).uri);
 	feed = `at://${sandbox.operator.did}/app.bsky.feed.generator/${id}`;
 	await eventually(async () => {
@@ -42,7 +50,9 @@ describe('reports', () => {
 		const proxied = carol.agent.withProxy('bsky_fg', sandbox.serviceDid);
 		await proxied.app.bsky.feed.sendInteractions({ feed, interactions: [{ item: posts[1], event: 'app.bsky.feed.defs#requestLess' }] });
 		// Mallory is no member: the proxy delivers it, the community does not count it.
-		await mallory.agent.withProxy('bsky_fg', sandbox.serviceDid).app.bsky.feed.sendInteractions({ feed, interactions: [{ item: posts[1], event: 'app.bsky.feed.defs#requestLess' }] });
+		await mallory.agent
+			.withProxy('bsky_fg', sandbox.serviceDid)
+			.app.bsky.feed.sendInteractions({ feed, interactions: [{ item: posts[1], event: 'app.bsky.feed.defs#requestLess' }] });
 		expect(await client(alice).reports({ id })).toEqual([expect.objectContaining({ postUri: posts[1], reports: 1, reasons: { show_less: 1 }, hidden: false })]);
 	});
 
@@ -63,7 +73,12 @@ describe('reports', () => {
 	it('only the owner and moderators read and dismiss the queue; a hide shows in it; dismissing clears a post', async () => {
 		await expect(client(bob).reports({ id })).rejects.toThrow(/NotAModerator|moderators/);
 		await expect(client(mallory).dismissReports({ id }, posts[1]!)).rejects.toThrow(/NotAModerator|moderators/);
-		await client(alice).moderate('hide', { configUri: `at://${alice.did}/net.atrarium.community.config/${id}` }, { post: { uri: posts[1]!, cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm' } }, 'spam');
+		await client(alice).moderate(
+			'hide',
+			{ configUri: `at://${alice.did}/net.atrarium.community.config/${id}` },
+			{ post: { uri: posts[1]!, cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm' } },
+			'spam',
+		);
 		expect((await client(alice).reports({ id }))[0]).toMatchObject({ postUri: posts[1], hidden: true });
 		expect(await client(alice).dismissReports({ id }, posts[0]!)).toEqual({ post: posts[0], dismissed: 1 });
 		expect((await client(alice).reports({ id })).map((r) => r.postUri)).toEqual([posts[1]]);

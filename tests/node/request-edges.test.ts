@@ -33,7 +33,14 @@ beforeAll(async () => {
 		inspectorPort,
 		persistTo: join(dir, 'state'),
 		logFile: join(dir, 'worker.log'),
-		vars: { JETSTREAM_URL: sandbox.bridge.url, PLC_URL: sandbox.network.plc.url, SERVICE_HOST: `localhost:${port}`, SERVICE_DID: serviceDid, OPERATOR_DID: sandbox.operator.did, ADMIN_TOKEN },
+		vars: {
+			JETSTREAM_URL: sandbox.bridge.url,
+			PLC_URL: sandbox.network.plc.url,
+			SERVICE_HOST: `localhost:${port}`,
+			SERVICE_DID: serviceDid,
+			OPERATOR_DID: sandbox.operator.did,
+			ADMIN_TOKEN,
+		},
 	});
 	targets.set(TARGETS[1], { port, serviceDid });
 });
@@ -85,7 +92,10 @@ class RawConnection {
 		for (;;) {
 			const response = this.takeResponse();
 			if (response) return response;
-			if (this.failure) throw new Error(`no complete response to request ${this.requests} (${this.failure}) after ${this.received.length} bytes: ${JSON.stringify(this.received.toString('latin1'))}`);
+			if (this.failure)
+				throw new Error(
+					`no complete response to request ${this.requests} (${this.failure}) after ${this.received.length} bytes: ${JSON.stringify(this.received.toString('latin1'))}`,
+				);
 			await new Promise<void>((resolve) => (this.wake = resolve));
 		}
 	}
@@ -162,7 +172,10 @@ const SCENARIOS: Record<string, Scenario> = {
 	'a body with a bad token': {
 		request: async (i, { serviceDid }, user) => ({ path: WRITES[i % 2]!.path, headers: await bearer(user, WRITES[(i + 1) % 2]!.lxm, serviceDid) }),
 		status: 401,
-		answer: (path) => ({ error: 'BadJwtLexiconMethod', message: `jwt lexicon method does not match (expected ${WRITES.find((write) => write.path === path)!.lxm})` }),
+		answer: (path) => ({
+			error: 'BadJwtLexiconMethod',
+			message: `jwt lexicon method does not match (expected ${WRITES.find((write) => write.path === path)!.lxm})`,
+		}),
 	},
 	'a body to an unknown route': {
 		request: async (i) => ({ path: `/api/no-such-route-${i % 2}`, headers: [] }),

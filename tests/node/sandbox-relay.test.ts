@@ -17,16 +17,25 @@ describe('parseListParams', () => {
 
 	it('takes an NSID, a limit of 1-2000 (500 by default) and a cursor', () => {
 		expect(parse({ collection: MEMBERSHIP })).toEqual({ ok: true, collection: MEMBERSHIP, limit: 500, cursor: undefined });
-		expect(parse({ collection: MEMBERSHIP, limit: '2000', cursor: 'did:plc:abc' })).toEqual({ ok: true, collection: MEMBERSHIP, limit: 2000, cursor: 'did:plc:abc' });
+		expect(parse({ collection: MEMBERSHIP, limit: '2000', cursor: 'did:plc:abc' })).toEqual({
+			ok: true,
+			collection: MEMBERSHIP,
+			limit: 2000,
+			cursor: 'did:plc:abc',
+		});
 		expect(parse({ collection: MEMBERSHIP, cursor: '' })).toMatchObject({ ok: true, cursor: undefined });
 	});
 
-	it.each([{}, { collection: 'not an nsid' }, { collection: MEMBERSHIP, limit: '0' }, { collection: MEMBERSHIP, limit: '2001' }, { collection: MEMBERSHIP, limit: '1.5' }, { collection: MEMBERSHIP, limit: 'ten' }])(
-		'refuses %j',
-		(query) => {
-			expect(parse(query as Record<string, string>).ok).toBe(false);
-		},
-	);
+	it.each([
+		{},
+		{ collection: 'not an nsid' },
+		{ collection: MEMBERSHIP, limit: '0' },
+		{ collection: MEMBERSHIP, limit: '2001' },
+		{ collection: MEMBERSHIP, limit: '1.5' },
+		{ collection: MEMBERSHIP, limit: 'ten' },
+	])('refuses %j', (query) => {
+		expect(parse(query as Record<string, string>).ok).toBe(false);
+	});
 });
 
 describe('pageOf', () => {
@@ -58,7 +67,17 @@ describe('SandboxRelay over the sandbox PDS', () => {
 			const did = agent.session!.did;
 			// ann, ben, cat and dan hold a membership; eve only posts.
 			if (name !== 'eve') {
-				await agent.com.atproto.repo.createRecord({ repo: did, collection: MEMBERSHIP, record: { $type: MEMBERSHIP, community: 'at://did:plc:owner/net.atrarium.community.config/0a1b2c3d', role: 'member', joinedAt: new Date().toISOString(), active: true } });
+				await agent.com.atproto.repo.createRecord({
+					repo: did,
+					collection: MEMBERSHIP,
+					record: {
+						$type: MEMBERSHIP,
+						community: 'at://did:plc:owner/net.atrarium.community.config/0a1b2c3d',
+						role: 'member',
+						joinedAt: new Date().toISOString(),
+						active: true,
+					},
+				});
 				holders.push(did);
 			}
 			await agent.post({ text: `hello from ${name}` });

@@ -51,13 +51,20 @@ describe('getFeedSkeleton with a viewer token', () => {
 		expect(await readFeed()).toEqual({ status: 200, body: { feed: [] } });
 	});
 
-	it('accepts a token minted by the viewer\'s PDS, for the bare service DID or its #bsky_fg service', async () => {
+	it("accepts a token minted by the viewer's PDS, for the bare service DID or its #bsky_fg service", async () => {
 		expect((await readFeed(`Bearer ${await sandbox.serviceAuth(alice, SKELETON)}`)).status).toBe(200);
 		expect((await readFeed(`Bearer ${await sandbox.serviceAuth(alice, SKELETON, `${sandbox.serviceDid}#bsky_fg`)}`)).status).toBe(200);
 	});
 
-	it('refuses an expired token signed with the viewer\'s real key', async () => {
-		const token = await createServiceJwt({ iss: alice.did, aud: sandbox.serviceDid, lxm: SKELETON, keypair: await repoKey(alice), iat: now() - 600, exp: now() - 120 });
+	it("refuses an expired token signed with the viewer's real key", async () => {
+		const token = await createServiceJwt({
+			iss: alice.did,
+			aud: sandbox.serviceDid,
+			lxm: SKELETON,
+			keypair: await repoKey(alice),
+			iat: now() - 600,
+			exp: now() - 120,
+		});
 		expect401(await readFeed(`Bearer ${token}`), 'JwtExpired');
 	});
 
@@ -69,7 +76,7 @@ describe('getFeedSkeleton with a viewer token', () => {
 		expect401(await readFeed(`Bearer ${await sandbox.serviceAuth(alice, 'app.bsky.feed.getTimeline')}`), 'BadJwtLexiconMethod');
 	});
 
-	it('refuses a token signed by a key that is not the issuer\'s', async () => {
+	it("refuses a token signed by a key that is not the issuer's", async () => {
 		const token = await createServiceJwt({ iss: alice.did, aud: sandbox.serviceDid, lxm: SKELETON, keypair: await Secp256k1Keypair.create() });
 		expect401(await readFeed(`Bearer ${token}`), 'BadJwtSignature');
 	});
@@ -81,7 +88,12 @@ describe('getFeedSkeleton with a viewer token', () => {
 	});
 
 	it('refuses a token whose issuer does not resolve', async () => {
-		const token = await createServiceJwt({ iss: 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa', aud: sandbox.serviceDid, lxm: SKELETON, keypair: await Secp256k1Keypair.create() });
+		const token = await createServiceJwt({
+			iss: 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa',
+			aud: sandbox.serviceDid,
+			lxm: SKELETON,
+			keypair: await Secp256k1Keypair.create(),
+		});
 		expect401(await readFeed(`Bearer ${token}`), 'DidResolutionFailed');
 	});
 
@@ -125,7 +137,7 @@ describe('community API writes', () => {
 		expect(((await res.json()) as { error: string }).error).toBe('BadJwtLexiconMethod');
 	});
 
-	it('rate-limit each caller\'s writes (30 a minute) with 429', async () => {
+	it("rate-limit each caller's writes (30 a minute) with 429", async () => {
 		const carol = await sandbox.user('carol');
 		const statuses: number[] = [];
 		for (let i = 0; i < 32; i++) {

@@ -26,12 +26,27 @@ afterAll(async () => {
 describe('stages', () => {
 	it("a theme is ready for the community stage once its members and week's posts meet the criteria; the owner moves it", async () => {
 		const id = 'a1600010';
-		const configUri = (await sandbox.putRecord(owner, 'net.atrarium.community.config', { name: 'Growing', hashtag: `#atr_${id}`, stage: 'theme', accessType: 'open', createdAt: now() }, id)).uri;
+		const configUri = (
+			await sandbox.putRecord(
+				owner,
+				'net.atrarium.community.config',
+				{ name: 'Growing', hashtag: `#atr_${id}`, stage: 'theme', accessType: 'open', createdAt: now() },
+				id,
+			)
+		).uri;
 		const { members, posts } = STAGE_CRITERIA.community;
 		const joiners: SandboxUser[] = [];
 		for (let i = 0; i < members - 1; i++) joiners.push(await sandbox.user(`grower${i}`));
-		for (const user of joiners) await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: configUri, role: 'member', joinedAt: now(), active: true });
-		await eventually(async () => expect(await standing(id)).toMatchObject({ stage: 'theme', earned: true, figures: { members, posts: 0 }, next: { stage: 'community', ready: false, missing: { members: 0, posts } } }));
+		for (const user of joiners)
+			await sandbox.putRecord(user, 'net.atrarium.community.membership', { community: configUri, role: 'member', joinedAt: now(), active: true });
+		await eventually(async () =>
+			expect(await standing(id)).toMatchObject({
+				stage: 'theme',
+				earned: true,
+				figures: { members, posts: 0 },
+				next: { stage: 'community', ready: false, missing: { members: 0, posts } },
+			}),
+		);
 
 		await sandbox.postTagged(joiners[0]!, id, posts);
 		await eventually(async () => expect(await standing(id)).toMatchObject({ figures: { members, posts }, next: { ready: true } }));
@@ -43,7 +58,12 @@ describe('stages', () => {
 
 	it('a stage declared before it is earned shows as not earned', async () => {
 		const id = 'a1600011';
-		await sandbox.putRecord(owner, 'net.atrarium.community.config', { name: 'Eager', hashtag: `#atr_${id}`, stage: 'graduated', accessType: 'open', createdAt: now() }, id);
+		await sandbox.putRecord(
+			owner,
+			'net.atrarium.community.config',
+			{ name: 'Eager', hashtag: `#atr_${id}`, stage: 'graduated', accessType: 'open', createdAt: now() },
+			id,
+		);
 		await eventually(async () => expect(await standing(id)).toMatchObject({ stage: 'graduated', earned: false, next: null }));
 	});
 });

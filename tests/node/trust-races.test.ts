@@ -32,7 +32,15 @@ const postTarget = (post: { uri: string; cid: string }) => ({ $type: 'com.atprot
 type Route = keyof typeof MODERATION_ROUTES;
 
 async function writeConfig(owner: SandboxUser, id: string, extra: Record<string, unknown> = {}): Promise<string> {
-	const record = { name: `Community ${id}`, description: 'for trust-race tests', hashtag: `#atr_${id}`, stage: 'theme', accessType: 'open', createdAt: now(), ...extra };
+	const record = {
+		name: `Community ${id}`,
+		description: 'for trust-race tests',
+		hashtag: `#atr_${id}`,
+		stage: 'theme',
+		accessType: 'open',
+		createdAt: now(),
+		...extra,
+	};
 	return (await sandbox.putRecord(owner, CONFIG, record, id)).uri;
 }
 
@@ -50,7 +58,9 @@ async function community(id: string): Promise<Json> {
 }
 
 async function admin(path: string): Promise<Json> {
-	return json(await sandbox.fetch(path, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{}' }));
+	return json(
+		await sandbox.fetch(path, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{}' }),
+	);
 }
 
 async function join(user: SandboxUser, configUri: string) {
@@ -168,7 +178,13 @@ describe('ownership follows the firehose, not the API', () => {
 			sandbox.serviceAuth(alice, API_METHODS.registerCommunity),
 		]);
 		const registerWith = async (token: string, uri: string) =>
-			json(await sandbox.fetch('/api/communities', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ uri }) }));
+			json(
+				await sandbox.fetch('/api/communities', {
+					method: 'POST',
+					headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+					body: JSON.stringify({ uri }),
+				}),
+			);
 		const watch = watchOwner(id);
 		let squat: Json;
 		let owner: Json;
@@ -192,7 +208,7 @@ describe('ownership follows the firehose, not the API', () => {
 		expect([...watch.statuses].every((status) => status === 200 || status === 404)).toBe(true);
 	});
 
-	it('registering a config that is not on the caller\'s PDS answers 404 RecordNotFound', async () => {
+	it("registering a config that is not on the caller's PDS answers 404 RecordNotFound", async () => {
 		const res = await json(await sandbox.write(alice, '/api/communities', API_METHODS.registerCommunity, { uri: `at://${alice.did}/${CONFIG}/f0000003` }));
 		expect(res).toEqual({ status: 404, body: { error: 'RecordNotFound', message: expect.stringContaining('f0000003') } });
 		expect((await community('f0000003')).status).toBe(404);
@@ -200,7 +216,7 @@ describe('ownership follows the firehose, not the API', () => {
 });
 
 describe('moderation through the API, by observation order and roles at the time', () => {
-	it('a moderator\'s future-dated hide does not outrank the owner\'s later unhide', async () => {
+	it("a moderator's future-dated hide does not outrank the owner's later unhide", async () => {
 		const id = 'f0000004';
 		const { uri: configUri, res } = await createCommunity(alice, id, { moderators: [carol.did] });
 		expect(res).toMatchObject({ status: 201, body: { id, ownerDid: alice.did, moderators: [carol.did] } });
@@ -241,7 +257,10 @@ describe('moderation through the API, by observation order and roles at the time
 		expect(await feedPosts(id)).toContain(post.uri);
 
 		// Undoing an action that never counted removes nothing that counted (the index never held it).
-		expect(await undo(bob, 'hide', notStaff.uri, id)).toEqual({ status: 200, body: { uri: notStaff.uri, community: id, undone: false, reason: 'not_indexed' } });
+		expect(await undo(bob, 'hide', notStaff.uri, id)).toEqual({
+			status: 200,
+			body: { uri: notStaff.uri, community: id, undone: false, reason: 'not_indexed' },
+		});
 
 		const hide = await moderate(alice, 'hide', configUri, postTarget(post), 'hide_post');
 		expect(hide.res).toEqual({ status: 200, body: { uri: hide.uri, community: id, action: 'hide_post', effective: true, undone: false } });
@@ -254,7 +273,10 @@ describe('moderation through the API, by observation order and roles at the time
 		expect(again.res).toMatchObject({ status: 200, body: { effective: true } });
 		await sandbox.deleteRecord(alice, again.uri);
 		await vi.waitFor(async () => expect(await feedPosts(id)).toContain(post.uri), { timeout: 20_000, interval: 100 });
-		expect(await postAction(alice, 'hide', again.uri, id)).toEqual({ status: 200, body: { uri: again.uri, community: id, undone: false, reason: 'already_deleted' } });
+		expect(await postAction(alice, 'hide', again.uri, id)).toEqual({
+			status: 200,
+			body: { uri: again.uri, community: id, undone: false, reason: 'already_deleted' },
+		});
 
 		// Alice closes the community by deleting its config; then no action counts.
 		await sandbox.deleteRecord(alice, configUri);

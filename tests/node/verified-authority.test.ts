@@ -44,8 +44,20 @@ async function unproven(): Promise<number> {
 }
 
 /** A record as a hostile Jetstream would relay it: the author's real DID, a record their repo never held. */
-function forge(did: string, collection: string, record: Record<string, unknown>, rkey = `3lforged${Math.random().toString(36).slice(2, 7).replace(/[^a-z2-7]/g, 'a')}`): string {
-	sandbox.bridge.server.publish({ did, kind: 'commit', commit: { rev: '3zzzzzzzzzzzz', operation: 'create', collection, rkey, record: { $type: collection, ...record }, cid: FAKE_CID } });
+function forge(
+	did: string,
+	collection: string,
+	record: Record<string, unknown>,
+	rkey = `3lforged${Math.random()
+		.toString(36)
+		.slice(2, 7)
+		.replace(/[^a-z2-7]/g, 'a')}`,
+): string {
+	sandbox.bridge.server.publish({
+		did,
+		kind: 'commit',
+		commit: { rev: '3zzzzzzzzzzzz', operation: 'create', collection, rkey, record: { $type: collection, ...record }, cid: FAKE_CID },
+	});
 	return `at://${did}/${collection}/${rkey}`;
 }
 
@@ -55,7 +67,14 @@ describe('records forged on the firehose', () => {
 	let postUri: string;
 
 	beforeAll(async () => {
-		configUri = (await sandbox.putRecord(alice, 'net.atrarium.community.config', { name: 'Proofs', hashtag: `#atr_${id}`, stage: 'theme', accessType: 'open', createdAt: now() }, id)).uri;
+		configUri = (
+			await sandbox.putRecord(
+				alice,
+				'net.atrarium.community.config',
+				{ name: 'Proofs', hashtag: `#atr_${id}`, stage: 'theme', accessType: 'open', createdAt: now() },
+				id,
+			)
+		).uri;
 		await sandbox.putRecord(bob, MEMBERSHIP, { community: configUri, role: 'member', joinedAt: now(), active: true });
 		await eventually(async () => expect(await members(id)).toContain(bob.did));
 		postUri = (await bob.agent.post({ text: `proven #atr_${id}`, createdAt: now() })).uri;
@@ -64,11 +83,23 @@ describe('records forged on the firehose', () => {
 
 	it("a forged hide by the owner hides nothing; the owner's real hide does", async () => {
 		const before = await unproven();
-		forge(alice.did, ACTION, { action: 'hide_post', target: { $type: 'com.atproto.repo.strongRef', uri: postUri, cid: FAKE_CID }, community: configUri, reason: 'spam', createdAt: now() });
+		forge(alice.did, ACTION, {
+			action: 'hide_post',
+			target: { $type: 'com.atproto.repo.strongRef', uri: postUri, cid: FAKE_CID },
+			community: configUri,
+			reason: 'spam',
+			createdAt: now(),
+		});
 		await eventually(async () => expect(await unproven()).toBe(before + 1));
 		expect(await feedOf(id)).toEqual([postUri]);
 
-		await sandbox.putRecord(alice, ACTION, { action: 'hide_post', target: { $type: 'com.atproto.repo.strongRef', uri: postUri, cid: FAKE_CID }, community: configUri, reason: 'spam', createdAt: now() });
+		await sandbox.putRecord(alice, ACTION, {
+			action: 'hide_post',
+			target: { $type: 'com.atproto.repo.strongRef', uri: postUri, cid: FAKE_CID },
+			community: configUri,
+			reason: 'spam',
+			createdAt: now(),
+		});
 		await eventually(async () => expect(await feedOf(id)).toEqual([]));
 		expect(await unproven()).toBe(before + 1);
 	});
@@ -86,12 +117,22 @@ describe('records forged on the firehose', () => {
 	it("a forged config for a new id binds nothing, and does not keep the real owner's config from binding it", async () => {
 		const squatted = 'a1500002';
 		const before = await unproven();
-		forge(carol.did, 'net.atrarium.community.config', { name: 'Squat', hashtag: `#atr_${squatted}`, stage: 'theme', accessType: 'open', createdAt: now() }, squatted);
+		forge(
+			carol.did,
+			'net.atrarium.community.config',
+			{ name: 'Squat', hashtag: `#atr_${squatted}`, stage: 'theme', accessType: 'open', createdAt: now() },
+			squatted,
+		);
 		await eventually(async () => expect(await unproven()).toBe(before + 1));
 		expect((await sandbox.fetch(`/api/communities/${squatted}`)).status).toBe(404);
 
 		// The receiver saw Carol's forged claim first; Alice's real one still binds the id.
-		await sandbox.putRecord(alice, 'net.atrarium.community.config', { name: 'Real', hashtag: `#atr_${squatted}`, stage: 'theme', accessType: 'open', createdAt: now() }, squatted);
+		await sandbox.putRecord(
+			alice,
+			'net.atrarium.community.config',
+			{ name: 'Real', hashtag: `#atr_${squatted}`, stage: 'theme', accessType: 'open', createdAt: now() },
+			squatted,
+		);
 		await eventually(async () => {
 			const res = await sandbox.fetch(`/api/communities/${squatted}`);
 			expect(res.status).toBe(200);

@@ -72,7 +72,10 @@ export async function startSandboxProcess(dir: string, ports: SandboxPorts, args
 	}
 	const url = `http://127.0.0.1:${ports.worker}`;
 	const diagnoseWorker = async () => {
-		const answered = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5_000) }).then(() => true, () => false);
+		const answered = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5_000) }).then(
+			() => true,
+			() => false,
+		);
 		if (answered) return null;
 		const log = await readFile(join(dir, 'worker.log'), 'utf8').catch((error: Error) => `(no worker.log: ${error.message})`);
 		return `The Worker stopped answering on ${url} (start script ${child.exitCode === null ? 'still running' : `exited with ${child.exitCode}`}).\n--- npm start printed:\n${output.slice(-4_000)}\n--- worker.log (last 12 KB):\n${log.slice(-12_000)}`;

@@ -128,7 +128,13 @@ export class TestSandbox {
 
 	async close(): Promise<void> {
 		const failures: unknown[] = [];
-		for (const step of [() => this.worker.close(), () => this.relay.close(), () => this.bridge.close(), () => this.network.close(), () => rm(this.tmp, { recursive: true, force: true })]) {
+		for (const step of [
+			() => this.worker.close(),
+			() => this.relay.close(),
+			() => this.bridge.close(),
+			() => this.network.close(),
+			() => rm(this.tmp, { recursive: true, force: true }),
+		]) {
 			await step().catch((err: unknown) => failures.push(err));
 		}
 		if (failures.length > 0) throw new AggregateError(failures, 'sandbox did not close cleanly');

@@ -33,7 +33,11 @@ describe('an API delete names its community', () => {
 	it('undoes a hide the receiver never routed, in the community the body names; without one it says what is missing', async () => {
 		const id = 'b0d25001';
 		const rkey = newRkey();
-		await new Ingest().deliver(config(ALICE, id, { moderators: [moderatorDid] }), membership(BOB, newRkey(), configUri(ALICE, id)), post(BOB, rkey, `#atr_${id}`));
+		await new Ingest().deliver(
+			config(ALICE, id, { moderators: [moderatorDid] }),
+			membership(BOB, newRkey(), configUri(ALICE, id)),
+			post(BOB, rkey, `#atr_${id}`),
+		);
 		const target = postUri(BOB, rkey);
 		const repo = new Map<string, Record<string, unknown>>();
 		const moderator = await didWebViewer(host, repo);
@@ -57,22 +61,31 @@ describe('an API delete names its community', () => {
 		// The moderator deletes the record on their PDS, then tells the API.
 		repo.delete(hide);
 		expect(await send({ uri: hide })).toEqual({ status: 400, body: { error: 'CommunityRequired', message: expect.stringContaining('"community"') } });
-		expect(await send({ uri: hide, community: 'not-an-id' })).toEqual({ status: 400, body: { error: 'InvalidRequest', message: expect.stringContaining('community must be') } });
+		expect(await send({ uri: hide, community: 'not-an-id' })).toEqual({
+			status: 400,
+			body: { error: 'InvalidRequest', message: expect.stringContaining('community must be') },
+		});
 		expect(await send({ uri: hide, community: id })).toEqual({ status: 200, body: { uri: hide, community: id, undone: true } });
 		expect(await feedOf(id)).toContain(target);
 		// Naming a community that never held it undoes nothing there and stores nothing.
-		expect(await send({ uri: hide, community: 'b0d25002' })).toEqual({ status: 200, body: { uri: hide, community: 'b0d25002', undone: false, reason: 'not_indexed' } });
+		expect(await send({ uri: hide, community: 'b0d25002' })).toEqual({
+			status: 200,
+			body: { uri: hide, community: 'b0d25002', undone: false, reason: 'not_indexed' },
+		});
 	});
 });
 
 describe('reads are counted per client address, or per caller when a token is verified', () => {
-	it('the 601st anonymous read in a minute from one address is 429; other addresses and the AppView\'s feed reads are not', async () => {
+	it("the 601st anonymous read in a minute from one address is 429; other addresses and the AppView's feed reads are not", async () => {
 		const from = (address: string) => ({ headers: { 'CF-Connecting-IP': address } });
 		for (let i = 0; i < 600; i++) {
 			const { status } = await call('/api/communities?limit=1', from('192.0.2.10'));
 			if (status !== 200) throw new Error(`read ${i + 1} answered ${status}`);
 		}
-		expect(await call('/api/communities?limit=1', from('192.0.2.10'))).toEqual({ status: 429, body: { error: 'RateLimitExceeded', message: expect.any(String) } });
+		expect(await call('/api/communities?limit=1', from('192.0.2.10'))).toEqual({
+			status: 429,
+			body: { error: 'RateLimitExceeded', message: expect.any(String) },
+		});
 		expect((await call('/api/communities/b0d25003', from('192.0.2.10'))).status).toBe(429);
 		expect((await call('/xrpc/app.bsky.feed.describeFeedGenerator', from('192.0.2.10'))).status).toBe(429);
 		expect((await call('/api/communities?limit=1', from('192.0.2.11'))).status).toBe(200);
@@ -81,7 +94,7 @@ describe('reads are counted per client address, or per caller when a token is ve
 		expect((await call(`/xrpc/app.bsky.feed.getFeedSkeleton?feed=${feed}`, from('192.0.2.10'))).body.error).toBe('UnknownFeed');
 	});
 
-	it('a verified viewer\'s feed reads are counted per DID', async () => {
+	it("a verified viewer's feed reads are counted per DID", async () => {
 		const viewer = await didWebViewer('reader.bounds.test');
 		const id = 'b0d25004';
 		await new Ingest().deliver(config(ALICE, id));

@@ -40,7 +40,8 @@ class Repos {
 		const rev = tidAt(nextTimeUs());
 		return cid ? ({ verdict: 'held', cid, record: {}, rev } satisfies RecordProof) : { verdict: 'absent', rev };
 	};
-	readonly proveAccount: AccountProver = async (did) => (this.down ? { verdict: 'unavailable', reason: 'PDS down' } : this.inactive.has(did) ? { verdict: 'inactive', status: 'deleted' } : { verdict: 'active' });
+	readonly proveAccount: AccountProver = async (did) =>
+		this.down ? { verdict: 'unavailable', reason: 'PDS down' } : this.inactive.has(did) ? { verdict: 'inactive', status: 'deleted' } : { verdict: 'active' };
 	/** The author really wrote this event's record (its CID is what the repo holds). */
 	wrote(event: JetstreamEvent): JetstreamEvent {
 		this.held.set(atUri(event.did, event.commit!.collection, event.commit!.rkey), event.commit!.cid ?? CID);
@@ -127,7 +128,12 @@ describe('verified authority in the consumer', () => {
 		const rkey = newRkey();
 		await deliver(ingest, repos, post(BOB, rkey, `hi #atr_${id}`));
 		const before = await unproven();
-		await deliver(ingest, repos, membership(CAROL, newRkey(), configUri(ALICE, id)), action(ALICE, newRkey(), configUri(ALICE, id), 'hide_post', postUri(BOB, rkey)));
+		await deliver(
+			ingest,
+			repos,
+			membership(CAROL, newRkey(), configUri(ALICE, id)),
+			action(ALICE, newRkey(), configUri(ALICE, id), 'hide_post', postUri(BOB, rkey)),
+		);
 		expect(await community(id).memberOf(CAROL)).toBeNull();
 		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
 		expect(await unproven()).toBe(before + 2);
@@ -173,7 +179,12 @@ describe('verified authority in the consumer', () => {
 		const { ingest, repos } = await genuineCommunity(id);
 		const rkey = newRkey();
 		await deliver(ingest, repos, post(BOB, rkey, `hi #atr_${id}`));
-		const gone = { did: BOB, time_us: Date.now() * 1000, kind: 'account' as const, account: { did: BOB, active: false, status: 'deleted', seq: 1, time: new Date().toISOString() } };
+		const gone = {
+			did: BOB,
+			time_us: Date.now() * 1000,
+			kind: 'account' as const,
+			account: { did: BOB, active: false, status: 'deleted', seq: 1, time: new Date().toISOString() },
+		};
 		const before = await unproven();
 		await deliver(ingest, repos, gone);
 		expect(await community(id).memberOf(BOB)).toMatchObject({ status: 'member' });
@@ -198,7 +209,9 @@ describe('verified authority in the consumer', () => {
 		const join = repos.wrote(membership(CAROL, newRkey(), configUri(ALICE, id)));
 		const batch = createMessageBatch(
 			'firehose-events',
-			ingest.messages(join, post(BOB, rkey, `#atr_${id}`)).map((event) => ({ id: `auth${++seq}`, timestamp: new Date(), attempts: 1, body: { events: [event] } })),
+			ingest
+				.messages(join, post(BOB, rkey, `#atr_${id}`))
+				.map((event) => ({ id: `auth${++seq}`, timestamp: new Date(), attempts: 1, body: { events: [event] } })),
 		);
 		const processing = processFirehoseBatch(batch, verifying, slow, repos.proveAccount);
 		await vi.waitFor(async () => expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]), { timeout: 5_000, interval: 20 });

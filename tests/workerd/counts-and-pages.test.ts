@@ -132,7 +132,11 @@ describe('summary counts stay exact', () => {
 		const ingest = new Ingest();
 		const daveJoin = newRkey();
 		// The queue delivers the post and the membership before the config the receiver saw first.
-		const [claim, join, daves] = ingest.messages(config(ALICE, id, { accessType: 'invite-only' }), membership(DAVE, daveJoin, cfg), post(DAVE, newRkey(), `#atr_${id}`));
+		const [claim, join, daves] = ingest.messages(
+			config(ALICE, id, { accessType: 'invite-only' }),
+			membership(DAVE, daveJoin, cfg),
+			post(DAVE, newRkey(), `#atr_${id}`),
+		);
 		await ingest.deliverMessages(daves!);
 		await ingest.deliverMessages(join!);
 		await ingest.deliverMessages(claim!);
@@ -183,7 +187,10 @@ describe('rows read per summary', () => {
 		const res = await get('/api/communities?q=metered&limit=100');
 		expect(res.status).toBe(200);
 		const listed = ((await res.json()) as { communities: (CommunitySummary & CommunityCounts)[] }).communities;
-		expect(listed.map((c) => [c.id, c.posts])).toEqual([[quiet, 0], [busy, 300]]);
+		expect(listed.map((c) => [c.id, c.posts])).toEqual([
+			[quiet, 0],
+			[busy, 300],
+		]);
 		const after = await Promise.all([quiet, busy].map(async (id) => (await community(id).stats()).metering.rowsRead));
 		expect(after.map((n, i) => n - before[i]!)).toEqual([rows, rows]);
 	});
@@ -215,7 +222,10 @@ describe('rows read per feed page', () => {
 		expect(deep.rows).toBeLessThanOrEqual(50 + 4);
 
 		// A hidden post and a blocked author's posts are skipped rows: the page reads past them, no more.
-		await ingest.deliver(action(ALICE, newRkey(), configUri(ALICE, id), 'hide_post', postUri(BOB, rkeys.at(-1)!)), action(ALICE, newRkey(), configUri(ALICE, id), 'block_user', CAROL));
+		await ingest.deliver(
+			action(ALICE, newRkey(), configUri(ALICE, id), 'hide_post', postUri(BOB, rkeys.at(-1)!)),
+			action(ALICE, newRkey(), configUri(ALICE, id), 'block_user', CAROL),
+		);
 		const moderated = await rowsFor(50);
 		expect(moderated.page.feed).toHaveLength(50);
 		// 50 shown, 1 hidden and 5 of Carol's among the newest 56 posts.
@@ -266,12 +276,20 @@ describe('members, a page at a time', () => {
 		expect((await page('')).body.members).toHaveLength(27);
 	});
 
-	it.each(['limit=0', 'limit=101', 'limit=ten', 'limit=-1', 'limit=1.5', 'limit=', 'cursor=garbage!', 'cursor=', 'cursor=aGVsbG8', `cursor=${encodeURIComponent(btoa('did:plc:ab'))}`])(
-		'answers a bad %s with a 400 InvalidRequest',
-		async (query) => {
-			expect(await page(`?${query}`)).toEqual({ status: 400, body: { error: 'InvalidRequest', message: expect.any(String) } });
-		},
-	);
+	it.each([
+		'limit=0',
+		'limit=101',
+		'limit=ten',
+		'limit=-1',
+		'limit=1.5',
+		'limit=',
+		'cursor=garbage!',
+		'cursor=',
+		'cursor=aGVsbG8',
+		`cursor=${encodeURIComponent(btoa('did:plc:ab'))}`,
+	])('answers a bad %s with a 400 InvalidRequest', async (query) => {
+		expect(await page(`?${query}`)).toEqual({ status: 400, body: { error: 'InvalidRequest', message: expect.any(String) } });
+	});
 
 	it('answers an id nobody bound with a 404', async () => {
 		expect((await get('/api/communities/ffff0000/members?limit=5')).status).toBe(404);
@@ -299,7 +317,12 @@ describe("describeFeedGenerator's bounded list", () => {
 			successor: null,
 			configCid: null,
 		});
-		for (const [id, closed] of [['f3000003', false], ['f3000001', false], ['f3000002', true], ['f3000004', false]] as const) {
+		for (const [id, closed] of [
+			['f3000003', false],
+			['f3000001', false],
+			['f3000002', true],
+			['f3000004', false],
+		] as const) {
 			await directory.upsert(summary(id, closed));
 		}
 		expect(await directory.ids(2)).toEqual(['f3000001', 'f3000003']);

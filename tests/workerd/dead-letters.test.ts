@@ -103,7 +103,13 @@ describe('the dead-letter path, through the real local queues', () => {
 		const receiver = env.FIREHOSE_RECEIVER.getByName('main');
 		const before = (await deadLetters()).length;
 		// Its PDS had no answer for a day and more; the letter is an hour old.
-		await receiver.recordDeadLetters([join!, tagged!].map((event) => ({ body: JSON.stringify({ ...event, proofAttempts: MAX_PROOF_ATTEMPTS }), attempts: MAX_EVENT_ATTEMPTS, queuedMs: Date.now() })));
+		await receiver.recordDeadLetters(
+			[join!, tagged!].map((event) => ({
+				body: JSON.stringify({ ...event, proofAttempts: MAX_PROOF_ATTEMPTS }),
+				attempts: MAX_EVENT_ATTEMPTS,
+				queuedMs: Date.now(),
+			})),
+		);
 		await runInDurableObject(receiver, (instance, state) => {
 			state.storage.sql.exec('UPDATE dead_letters SET stored_ms = stored_ms - ?', AUTO_REPLAY_AFTER_MS + 60_000);
 			// Only where authority is proven: a replayed record then applies only if its repo still holds it.

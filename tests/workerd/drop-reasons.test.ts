@@ -10,16 +10,28 @@ const A = '0123abcd';
 /** The receiver's verdict on a frame, with claim memory that knows only A. */
 const receiverDrop = (frame: string) => {
 	// The receiver's clock: frames of the builders are stamped now; one from an hour ahead is `future_time`.
-	const verdict = classifyFrame(frame, () => [], (id) => (id === A ? { did: ALICE, timeUs: 1 } : null), () => [], Date.now() * 1000);
+	const verdict = classifyFrame(
+		frame,
+		() => [],
+		(id) => (id === A ? { did: ALICE, timeUs: 1 } : null),
+		() => [],
+		Date.now() * 1000,
+	);
 	return verdict.verdict === 'drop' ? verdict.reason : null;
 };
 /** What the consumer counts for one event carrying the frame. */
-const processorDrops = (...events: unknown[]) => planBatch([{ id: '1', timestamp: new Date(), attempts: 1, body: { events } } as unknown as Message<unknown>]).drops;
+const processorDrops = (...events: unknown[]) =>
+	planBatch([{ id: '1', timestamp: new Date(), attempts: 1, body: { events } } as unknown as Message<unknown>]).drops;
 const event = (frame: unknown) => ({ frame, priorRoutes: [] });
 const json = (value: unknown) => JSON.stringify(value);
 
 const identity = json({ did: BOB, time_us: 1, kind: 'identity', identity: { did: BOB, seq: 1, time: '2026-01-01T00:00:00Z' } });
-const like = json({ did: BOB, time_us: 1, kind: 'commit', commit: { rev: '3kabcdefghij2', operation: 'create', collection: 'app.bsky.feed.like', rkey: '3kabc', record: {}, cid: 'x' } });
+const like = json({
+	did: BOB,
+	time_us: 1,
+	kind: 'commit',
+	commit: { rev: '3kabcdefghij2', operation: 'create', collection: 'app.bsky.feed.like', rkey: '3kabc', record: {}, cid: 'x' },
+});
 
 describe('the shared drop reasons', () => {
 	it('name each reason once, each with a meaning', () => {
@@ -79,11 +91,17 @@ describe('addDrops', () => {
 	});
 
 	it('carries counts saved under the names used before the shared list into the new ones', () => {
-		expect(addDrops(noDrops(), { bad_json: 2, bad_shape: 3, not_a_string: 1, not_a_commit: 4, malformed: 1 })).toEqual({ ...noDrops(), malformed: 7, not_commit: 4 });
+		expect(addDrops(noDrops(), { bad_json: 2, bad_shape: 3, not_a_string: 1, not_a_commit: 4, malformed: 1 })).toEqual({
+			...noDrops(),
+			malformed: 7,
+			not_commit: 4,
+		});
 	});
 
 	it('ignores unknown names, counts that are not non-negative integers, and input of any other shape', () => {
-		const junk = JSON.parse('{"__proto__": 5, "constructor": 1, "toString": 2, "gone": 9, "untagged": "3", "unbound": -1, "oversized": 1.5, "malformed": null}');
+		const junk = JSON.parse(
+			'{"__proto__": 5, "constructor": 1, "toString": 2, "gone": 9, "untagged": "3", "unbound": -1, "oversized": 1.5, "malformed": null}',
+		);
 		expect(addDrops(noDrops(), junk)).toEqual(noDrops());
 		for (const more of [undefined, null, 7, 'untagged', [1, 2]]) expect(addDrops(noDrops(), more)).toEqual(noDrops());
 	});

@@ -27,7 +27,9 @@ interface Read {
 /** One getFeedSkeleton through the Worker, after its cache write (a waitUntil) has finished. */
 async function skeleton(id: string, { ttl = '5', limit, cursor, authorization }: Read = {}) {
 	const query = new URLSearchParams({ feed: feedUri(id), ...(limit ? { limit: String(limit) } : {}), ...(cursor ? { cursor } : {}) });
-	const request = new Request<unknown, IncomingRequestCfProperties>(`http://localhost/xrpc/app.bsky.feed.getFeedSkeleton?${query}`, { headers: authorization ? { Authorization: authorization } : {} });
+	const request = new Request<unknown, IncomingRequestCfProperties>(`http://localhost/xrpc/app.bsky.feed.getFeedSkeleton?${query}`, {
+		headers: authorization ? { Authorization: authorization } : {},
+	});
 	const ctx = createExecutionContext();
 	const res = await worker.fetch(request, { ...env, OPERATOR_DID: OPERATOR, FEED_CACHE_SECONDS: ttl }, ctx);
 	await waitOnExecutionContext(ctx);
@@ -72,13 +74,16 @@ describe('the feed page cache', () => {
 		expect(stored?.headers.get('Cache-Control')).toBe('public, max-age=5');
 	});
 
-	it("serves a copy another isolate put in the Cache API, when this isolate has none of its own", async () => {
+	it('serves a copy another isolate put in the Cache API, when this isolate has none of its own', async () => {
 		const id = 'fc000007';
 		await communityWithPosts(id, 1);
 		const before = await objectReads(id);
 		// As another isolate at this location would have stored it (this one never read the page).
 		const elsewhere = { feed: [{ post: postUri(BOB, 'stored-elsewhere') }] };
-		await caches.default.put(feedCacheKey(readConfig(env).serviceOrigin, { feed: feedUri(id), limit: 50, cursor: undefined }), new Response(JSON.stringify(elsewhere), { headers: { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=5' } }));
+		await caches.default.put(
+			feedCacheKey(readConfig(env).serviceOrigin, { feed: feedUri(id), limit: 50, cursor: undefined }),
+			new Response(JSON.stringify(elsewhere), { headers: { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=5' } }),
+		);
 		const served = await skeleton(id);
 		expect(served.body).toEqual(elsewhere);
 		expect(served.headers.get('Cache-Control')).toBeNull();

@@ -14,7 +14,10 @@ async function aliceCommunity(id: string) {
 	await ingest.deliver(config(ALICE, id, { moderators: [DAVE] }), membership(CAROL, newRkey(), configUri(ALICE, id)));
 	const [kept, hidden] = [newRkey(), newRkey()];
 	await ingest.deliver(post(CAROL, kept, `kept #atr_${id}`), post(CAROL, hidden, `hidden #atr_${id}`));
-	await ingest.deliver(action(ALICE, newRkey(), configUri(ALICE, id), 'hide_post', postUri(CAROL, hidden)), action(DAVE, newRkey(), configUri(ALICE, id), 'block_user', MALLORY));
+	await ingest.deliver(
+		action(ALICE, newRkey(), configUri(ALICE, id), 'hide_post', postUri(CAROL, hidden)),
+		action(DAVE, newRkey(), configUri(ALICE, id), 'block_user', MALLORY),
+	);
 	return { ingest, kept: postUri(CAROL, kept), hidden: postUri(CAROL, hidden) };
 }
 

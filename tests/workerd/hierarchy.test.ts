@@ -12,7 +12,9 @@ import { action, ALICE, BOB, CAROL, config, configUri, DAVE, MALLORY, membership
 
 /** DIDs for a crowd of members (did:plc ids are 24 base32 characters). */
 const crowd = (tag: string, n: number) =>
-	Array.from({ length: n }, (_, i) => `did:plc:${tag}${'abcdefghijklmnopqrstuvwxyz'[Math.floor(i / 26)]}${'abcdefghijklmnopqrstuvwxyz'[i % 26]}`.padEnd(32, 'q'));
+	Array.from({ length: n }, (_, i) =>
+		`did:plc:${tag}${'abcdefghijklmnopqrstuvwxyz'[Math.floor(i / 26)]}${'abcdefghijklmnopqrstuvwxyz'[i % 26]}`.padEnd(32, 'q'),
+	);
 
 /** A parent owned by Alice, declared graduated, with `members` members who posted `posts` tagged posts. */
 async function parent(ingest: Ingest, id: string, options: { members?: number; posts?: number; stage?: 'community' | 'graduated' } = {}) {
@@ -34,7 +36,10 @@ async function parent(ingest: Ingest, id: string, options: { members?: number; p
 
 /** A child owned by Bob naming `parentId`, Carol a member with `ownPosts` posts. */
 async function child(ingest: Ingest, id: string, parentId: string, options: { ownPosts?: number; feedMix?: { own: number; parent: number } } = {}) {
-	await ingest.deliver(config(BOB, id, { parent: parentId, ...(options.feedMix ? { feedMix: options.feedMix } : {}) }), membership(CAROL, newRkey(), configUri(BOB, id)));
+	await ingest.deliver(
+		config(BOB, id, { parent: parentId, ...(options.feedMix ? { feedMix: options.feedMix } : {}) }),
+		membership(CAROL, newRkey(), configUri(BOB, id)),
+	);
 	const posts: string[] = [];
 	const batch = Array.from({ length: options.ownPosts ?? 3 }, () => {
 		const rkey = newRkey();
@@ -109,7 +114,10 @@ describe('parent and child communities', () => {
 		const before = await feedOf('b1600005');
 		expect(before).toEqual([...posts].reverse());
 
-		await ingest.deliver(action(ALICE, newRkey(), configUri(ALICE, 'a1600005'), 'block_user', CAROL), action(ALICE, newRkey(), configUri(ALICE, 'a1600005'), 'block_user', BOB));
+		await ingest.deliver(
+			action(ALICE, newRkey(), configUri(ALICE, 'a1600005'), 'block_user', CAROL),
+			action(ALICE, newRkey(), configUri(ALICE, 'a1600005'), 'block_user', BOB),
+		);
 		expect(await community('b1600005').memberOf(CAROL)).toMatchObject({ status: 'blocked' });
 		expect(await community('b1600005').memberOf(BOB)).toMatchObject({ status: 'member', role: 'owner' });
 		expect(await feedOf('b1600005')).toEqual([]);
@@ -134,12 +142,19 @@ describe('parent and child communities', () => {
 		await ingest.deliver(...crowd2.map((did) => membership(did, newRkey(), configUri(BOB, 'b1600007'))));
 		await ingest.deliver(...Array.from({ length: 100 }, (_, i) => post(crowd2[i % 25]!, newRkey(), `#atr_b1600007 ${i}`)));
 		await accept(ingest, ALICE, 'a1600007', 'b1600007');
-		await ingest.deliver(config(CAROL, 'c1600007', { parent: 'b1600007' }), membership(DAVE, newRkey(), configUri(CAROL, 'c1600007')), membership(MALLORY, newRkey(), configUri(CAROL, 'c1600007')));
+		await ingest.deliver(
+			config(CAROL, 'c1600007', { parent: 'b1600007' }),
+			membership(DAVE, newRkey(), configUri(CAROL, 'c1600007')),
+			membership(MALLORY, newRkey(), configUri(CAROL, 'c1600007')),
+		);
 		await ingest.deliver(action(BOB, newRkey(), configUri(BOB, 'b1600007'), 'accept_child', configUri(CAROL, 'c1600007')));
 		expect(await linkOf('c1600007')).toEqual({ id: 'b1600007', linked: true });
 		// Alice blocks Dave in the grandparent; Bob blocks Mallory in the parent.
 		await ingest.deliver(membership(DAVE, newRkey(), configUri(BOB, 'b1600007')));
-		await ingest.deliver(action(ALICE, newRkey(), configUri(ALICE, 'a1600007'), 'block_user', DAVE), action(BOB, newRkey(), configUri(BOB, 'b1600007'), 'block_user', MALLORY));
+		await ingest.deliver(
+			action(ALICE, newRkey(), configUri(ALICE, 'a1600007'), 'block_user', DAVE),
+			action(BOB, newRkey(), configUri(BOB, 'b1600007'), 'block_user', MALLORY),
+		);
 		expect(await community('b1600007').memberOf(DAVE)).toMatchObject({ status: 'blocked' });
 		expect(await community('c1600007').memberOf(MALLORY)).toMatchObject({ status: 'blocked' });
 		expect(await community('c1600007').memberOf(DAVE)).toMatchObject({ status: 'member' });
@@ -201,7 +216,10 @@ describe('the feed mix', () => {
 		await accept(ingest, ALICE, 'a1600012', 'b1600012');
 		const hidden = parentSide.posts.at(-1)!;
 		const blocked = parentSide.members[1]!;
-		await ingest.deliver(action(BOB, newRkey(), configUri(BOB, 'b1600012'), 'hide_post', hidden), action(BOB, newRkey(), configUri(BOB, 'b1600012'), 'block_user', blocked));
+		await ingest.deliver(
+			action(BOB, newRkey(), configUri(BOB, 'b1600012'), 'hide_post', hidden),
+			action(BOB, newRkey(), configUri(BOB, 'b1600012'), 'block_user', blocked),
+		);
 		const feed = (await pages('b1600012', 7)).flat();
 		expect(feed).not.toContain(hidden);
 		expect(feed.some((uri) => uri.startsWith(`at://${blocked}/`))).toBe(false);

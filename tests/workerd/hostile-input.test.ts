@@ -84,7 +84,10 @@ describe('an action counts only if its author was staff when it was observed', (
 		await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)));
 		const rkey = newRkey();
 		await ingest.deliver(post(BOB, rkey, `#atr_${id}`));
-		await ingest.deliver(action(CAROL, newRkey(), configUri(ALICE, id), 'hide_post', postUri(BOB, rkey)), action(CAROL, newRkey(), configUri(ALICE, id), 'block_user', BOB));
+		await ingest.deliver(
+			action(CAROL, newRkey(), configUri(ALICE, id), 'hide_post', postUri(BOB, rkey)),
+			action(CAROL, newRkey(), configUri(ALICE, id), 'block_user', BOB),
+		);
 		await ingest.deliver(config(ALICE, id, { moderators: [CAROL], operation: 'update' }));
 		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
 		// From now on Carol's actions count.
@@ -92,7 +95,7 @@ describe('an action counts only if its author was staff when it was observed', (
 		expect(await feedOf(id)).toEqual([]);
 	});
 
-	it("removing a moderator keeps what they did while they were one; the owner can undo it", async () => {
+	it('removing a moderator keeps what they did while they were one; the owner can undo it', async () => {
 		const id = 'c3000002';
 		const ingest = new Ingest();
 		await ingest.deliver(config(ALICE, id, { moderators: [CAROL] }), membership(BOB, newRkey(), configUri(ALICE, id)));
@@ -141,7 +144,12 @@ describe('fan-out is bounded', () => {
 		await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)));
 		const before = await listDurableObjectIds(env.COMMUNITY_FEED);
 		const honest = newRkey();
-		const messages = ingest.messages(taggedPost(MALLORY, unboundTags(1)), taggedPost(MALLORY, unboundTags(2)), taggedPost(MALLORY, unboundTags(3)), post(BOB, honest, `#atr_${id}`));
+		const messages = ingest.messages(
+			taggedPost(MALLORY, unboundTags(1)),
+			taggedPost(MALLORY, unboundTags(2)),
+			taggedPost(MALLORY, unboundTags(3)),
+			post(BOB, honest, `#atr_${id}`),
+		);
 		expect(messages).toHaveLength(1); // the receiver drops the three: they name no id a config claimed
 		const result = await ingest.deliverMessages(...messages);
 		expect(result.retryMessages).toEqual([]);
@@ -154,15 +162,20 @@ describe('fan-out is bounded', () => {
 		const ingest = new Ingest();
 		for (const id of ids) await ingest.deliver(config(BOB, id));
 		const rkey = newRkey();
-		await ingest.deliver(taggedPost(BOB, ids.map((id) => `atr_${id}`), rkey));
+		await ingest.deliver(
+			taggedPost(
+				BOB,
+				ids.map((id) => `atr_${id}`),
+				rkey,
+			),
+		);
 		const inFeeds = await Promise.all(ids.map(async (id) => (await feedOf(id)).includes(postUri(BOB, rkey))));
 		expect(inFeeds).toEqual(ids.map((_, i) => i < MAX_COMMUNITIES_PER_POST));
 	});
-
 });
 
 describe('deletes that overtake creates', () => {
-	it("a config delete delivered before its create wins: the community stays closed and unlisted", async () => {
+	it('a config delete delivered before its create wins: the community stays closed and unlisted', async () => {
 		const id = 'c8000001';
 		const ingest = new Ingest();
 		const create = config(ALICE, id);
@@ -175,5 +188,4 @@ describe('deletes that overtake creates', () => {
 		await ingest.deliver(config(MALLORY, id));
 		expect(await community(id).summary()).toMatchObject({ ownerDid: ALICE, closed: true });
 	});
-
 });

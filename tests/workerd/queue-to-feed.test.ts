@@ -26,7 +26,9 @@ describe('the quickstart', () => {
 		await ingest.deliver(action(ALICE, hide, configUri(ALICE, id), 'hide_post', postUri(BOB, rkey)));
 		expect(await feedOf(id)).toEqual([]);
 
-		await ingest.deliver(action(ALICE, newRkey(), configUri(ALICE, id), 'unhide_post', postUri(BOB, rkey), { createdAt: new Date(Date.now() + 1000).toISOString() }));
+		await ingest.deliver(
+			action(ALICE, newRkey(), configUri(ALICE, id), 'unhide_post', postUri(BOB, rkey), { createdAt: new Date(Date.now() + 1000).toISOString() }),
+		);
 		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
 	});
 
@@ -98,7 +100,7 @@ describe('updates and deletes', () => {
 		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
 	});
 
-	it('leaving (deleting the membership, or active: false) takes the member\'s posts out', async () => {
+	it("leaving (deleting the membership, or active: false) takes the member's posts out", async () => {
 		const id = 'a0000009';
 		const ingest = new Ingest();
 		const bobJoin = newRkey();

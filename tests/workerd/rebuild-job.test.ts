@@ -23,7 +23,11 @@ const MEMBERSHIP = 'net.atrarium.community.membership';
 const ACTION = 'net.atrarium.moderation.action';
 const POST = 'app.bsky.feed.post';
 const DAY_MS = 24 * 60 * 60 * 1000;
-const cidOf = (uri: string) => `bafyrei${[...uri].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7).toString(36).padEnd(52, 'a')}`;
+const cidOf = (uri: string) =>
+	`bafyrei${[...uri]
+		.reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7)
+		.toString(36)
+		.padEnd(52, 'a')}`;
 
 /** Repos on one scripted PDS, a relay over them, and proofs of what they hold. */
 class ScriptedNetwork {
@@ -54,7 +58,10 @@ class ScriptedNetwork {
 		const collection = url.searchParams.get('collection')!;
 		const cursor = url.searchParams.get('cursor');
 		const limit = Number(url.searchParams.get('limit'));
-		const rkeys = [...(this.repos.get(did)?.get(collection)?.keys() ?? [])].sort().reverse().filter((k) => !cursor || k < cursor);
+		const rkeys = [...(this.repos.get(did)?.get(collection)?.keys() ?? [])]
+			.sort()
+			.reverse()
+			.filter((k) => !cursor || k < cursor);
 		const page = rkeys.slice(0, limit);
 		const records: ListedRecord[] = page.map((rkey) => {
 			const uri = `at://${did}/${collection}/${rkey}`;
@@ -71,7 +78,9 @@ class ScriptedNetwork {
 	};
 
 	crawler(): Crawler {
-		const resolver = new CachedDidResolver({ resolve: async (did: string) => ({ id: did, service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: 'https://pds.test' }] }) } as never);
+		const resolver = new CachedDidResolver({
+			resolve: async (did: string) => ({ id: did, service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: 'https://pds.test' }] }),
+		} as never);
 		return new Crawler(resolver, noRequests(), this.fetch);
 	}
 }
@@ -79,9 +88,20 @@ class ScriptedNetwork {
 /** Alice's community `id` (moderator Carol) on a scripted network, with Bob a member. */
 function communityOn(id: string, accessType = 'open') {
 	const net = new ScriptedNetwork();
-	const configUri = net.write(ALICE, CONFIG, { name: id, hashtag: `#atr_${id}`, stage: 'theme', accessType, moderators: [CAROL], createdAt: new Date().toISOString() }, id);
+	const configUri = net.write(
+		ALICE,
+		CONFIG,
+		{ name: id, hashtag: `#atr_${id}`, stage: 'theme', accessType, moderators: [CAROL], createdAt: new Date().toISOString() },
+		id,
+	);
 	const join = (did: string) => net.write(did, MEMBERSHIP, { community: configUri, role: 'member', joinedAt: new Date().toISOString(), active: true });
-	const post = (did: string, text: string, createdAt = new Date()) => net.write(did, POST, { text: `${text} #atr_${id}`, createdAt: createdAt.toISOString() }, tidAt(createdAt.getTime() * 1000 + Math.floor(Math.random() * 1000)));
+	const post = (did: string, text: string, createdAt = new Date()) =>
+		net.write(
+			did,
+			POST,
+			{ text: `${text} #atr_${id}`, createdAt: createdAt.toISOString() },
+			tidAt(createdAt.getTime() * 1000 + Math.floor(Math.random() * 1000)),
+		);
 	join(BOB);
 	return { net, configUri, join, post };
 }
@@ -116,9 +136,23 @@ describe('RebuildJob', () => {
 		const live = `at://${BOB}/${POST}/${tidAt(Date.now() * 1000 + 5)}`;
 		const status = await rebuild(id, net, async (apply, step) => {
 			// While the repos are read, the firehose delivers a new post by Bob.
-			if (step === 1) await apply([{ type: 'post.put', ref: { uri: live, did: BOB, rkey: parseRecordUri(live)!.rkey, rev: tidAt(Date.now() * 1000 + 10), observedUs: Date.now() * 1000, via: 'firehose' }, cid: cidOf(live), createdAt: new Date().toISOString(), communities: [id as CommunityId] }]);
+			if (step === 1)
+				await apply([
+					{
+						type: 'post.put',
+						ref: { uri: live, did: BOB, rkey: parseRecordUri(live)!.rkey, rev: tidAt(Date.now() * 1000 + 10), observedUs: Date.now() * 1000, via: 'firehose' },
+						cid: cidOf(live),
+						createdAt: new Date().toISOString(),
+						communities: [id as CommunityId],
+					},
+				]);
 		});
-		expect(status).toMatchObject({ phase: 'done', failures: [], staged: { configs: 1, memberships: 1, posts: 2 }, result: { members: 3, liveOpsReapplied: 1 } });
+		expect(status).toMatchObject({
+			phase: 'done',
+			failures: [],
+			staged: { configs: 1, memberships: 1, posts: 2 },
+			result: { members: 3, liveOpsReapplied: 1 },
+		});
 		expect(await feedOf(id)).toEqual([live, second, first]);
 		expect(await community(id).memberOf(BOB)).toMatchObject({ status: 'member' });
 	});
@@ -159,20 +193,38 @@ describe('RebuildJob', () => {
 		expect(await community(id).memberOf(DAVE)).toBeNull();
 	});
 
-	it("a rebuilt action dated in the future does not beat one the service observed after the rebuild started", async () => {
+	it('a rebuilt action dated in the future does not beat one the service observed after the rebuild started', async () => {
 		const id = 'b1500005';
 		const { net, configUri, post } = communityOn(id);
 		const target = post(BOB, 'target');
-		net.write(CAROL, ACTION, { action: 'hide_post', target: { $type: 'com.atproto.repo.strongRef', uri: target, cid: cidOf(target) }, community: configUri, createdAt: new Date(Date.now() + DAY_MS).toISOString() });
+		net.write(CAROL, ACTION, {
+			action: 'hide_post',
+			target: { $type: 'com.atproto.repo.strongRef', uri: target, cid: cidOf(target) },
+			community: configUri,
+			createdAt: new Date(Date.now() + DAY_MS).toISOString(),
+		});
 		const unhide = `at://${ALICE}/${ACTION}/${tidAt(Date.now() * 1000 + 7)}`;
 		await rebuild(id, net, async (apply, step) => {
 			if (step !== 1) return;
 			await apply([
 				{
 					type: 'moderation.put',
-					ref: { uri: unhide, did: ALICE, rkey: parseRecordUri(unhide)!.rkey, rev: tidAt(Date.now() * 1000 + 8), observedUs: Date.now() * 1000, via: 'firehose' },
+					ref: {
+						uri: unhide,
+						did: ALICE,
+						rkey: parseRecordUri(unhide)!.rkey,
+						rev: tidAt(Date.now() * 1000 + 8),
+						observedUs: Date.now() * 1000,
+						via: 'firehose',
+					},
 					cid: cidOf(unhide),
-					record: { $type: ACTION, action: 'unhide_post', target: { $type: 'com.atproto.repo.strongRef', uri: target, cid: cidOf(target) }, community: configUri, createdAt: new Date().toISOString() } as never,
+					record: {
+						$type: ACTION,
+						action: 'unhide_post',
+						target: { $type: 'com.atproto.repo.strongRef', uri: target, cid: cidOf(target) },
+						community: configUri,
+						createdAt: new Date().toISOString(),
+					} as never,
 				},
 			]);
 		});
@@ -183,7 +235,12 @@ describe('RebuildJob', () => {
 		const id = 'b1500006';
 		const { net, configUri, join } = communityOn(id, 'invite-only');
 		join(DAVE);
-		net.write(CAROL, ACTION, { action: 'approve_member', target: { $type: 'net.atrarium.moderation.action#userTarget', did: DAVE }, community: configUri, createdAt: new Date().toISOString() });
+		net.write(CAROL, ACTION, {
+			action: 'approve_member',
+			target: { $type: 'net.atrarium.moderation.action#userTarget', did: DAVE },
+			community: configUri,
+			createdAt: new Date().toISOString(),
+		});
 		const status = await rebuild(id, net);
 		expect(status.result).toMatchObject({ members: 3, pending: 1 });
 		expect(await community(id).memberOf(DAVE)).toMatchObject({ status: 'member' });

@@ -21,7 +21,11 @@ const publish = async (request: PublishRequest) => {
 	return ((await res.json()) as { times: number[] }).times;
 };
 const admin = (path: string, method = 'GET', body?: unknown) =>
-	exports.default.fetch(`http://localhost/admin${path}`, { method, headers: { Authorization: 'Bearer test-admin-token' }, body: body === undefined ? undefined : JSON.stringify(body) });
+	exports.default.fetch(`http://localhost/admin${path}`, {
+		method,
+		headers: { Authorization: 'Bearer test-admin-token' },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
 const receiverStatus = async () => (await (await admin('/receiver')).json()) as ReceiverStatus;
 const jetstreamStatus = async () => (await (await fetch(`${control}/status`)).json()) as FixtureStatus;
 /** The cursor of the receiver's latest subscription. */
@@ -76,7 +80,7 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		await waitFor(async () => expect(await feedOf(id)).toEqual(expect.arrayContaining(burst.map((rkey) => postUri(BOB, rkey)))));
 	});
 
-	it('answers the server\'s pings, as Jetstream requires of a live subscriber', async () => {
+	it("answers the server's pings, as Jetstream requires of a live subscriber", async () => {
 		const res = await fetch(`${control}/ping`, { method: 'POST' });
 		expect(await res.json()).toEqual({ subscribers: 1, pongs: 1 });
 	});
@@ -165,7 +169,8 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 	// of 16 MiB so the tests need not publish that much. The stall is a flag the object polls: a promise
 	// resolved from the test's own context would never wake the object's.
 	type Rigged = { env: Env; queueStalled?: boolean; stream: { backlogBudgetBytes: number; transport: 'tcp' | 'websocket' } };
-	const rig = (change: (receiver: Rigged) => void) => runInDurableObject(env.FIREHOSE_RECEIVER.getByName('main'), (instance) => change(instance as unknown as Rigged));
+	const rig = (change: (receiver: Rigged) => void) =>
+		runInDurableObject(env.FIREHOSE_RECEIVER.getByName('main'), (instance) => change(instance as unknown as Rigged));
 	const stallQueue = () =>
 		rig((receiver) => {
 			const queue = receiver.env.FIREHOSE_EVENTS;

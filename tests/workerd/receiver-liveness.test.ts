@@ -49,23 +49,27 @@ describe('the receiver never hangs on a connection', () => {
 		await stub.stop();
 	});
 
-	it(`falls back to the WebSocket transport by itself after ${TCP_FALLBACK_AFTER} TCP attempts fail at once, says so, and reads on`, { timeout: 60_000 }, async () => {
-		const stub = await receiverAt('refusing-host', inject('refusedPeer'));
-		await stub.start();
-		const fellBack = await vi.waitFor(
-			async () => {
-				const status = await stub.status();
-				expect(status.transport).toBe('websocket');
-				return status;
-			},
-			{ timeout: 30_000, interval: 200 },
-		);
-		expect(fellBack.transportFallback).toMatchObject({ from: 'tcp', at: expect.any(Number), reason: expect.any(String) });
-		// The host behind it answers WebSockets: the receiver connects and stays on that transport.
-		await pointAt(stub, jetstreamUrl);
-		await vi.waitFor(async () => expect(await stub.status()).toMatchObject({ connected: true, transport: 'websocket' }), { timeout: 30_000, interval: 200 });
-		await stub.stop();
-	});
+	it(
+		`falls back to the WebSocket transport by itself after ${TCP_FALLBACK_AFTER} TCP attempts fail at once, says so, and reads on`,
+		{ timeout: 60_000 },
+		async () => {
+			const stub = await receiverAt('refusing-host', inject('refusedPeer'));
+			await stub.start();
+			const fellBack = await vi.waitFor(
+				async () => {
+					const status = await stub.status();
+					expect(status.transport).toBe('websocket');
+					return status;
+				},
+				{ timeout: 30_000, interval: 200 },
+			);
+			expect(fellBack.transportFallback).toMatchObject({ from: 'tcp', at: expect.any(Number), reason: expect.any(String) });
+			// The host behind it answers WebSockets: the receiver connects and stays on that transport.
+			await pointAt(stub, jetstreamUrl);
+			await vi.waitFor(async () => expect(await stub.status()).toMatchObject({ connected: true, transport: 'websocket' }), { timeout: 30_000, interval: 200 });
+			await stub.stop();
+		},
+	);
 
 	it('a stop while a reconnect waits stays a stop: no socket is opened after it', { timeout: 30_000 }, async () => {
 		const before = await silentAccepted();
@@ -95,7 +99,13 @@ describe('an operator can alert on ingest that stopped', () => {
 		await pointAt(main, inject('refusedPeer'));
 		await main.start();
 		await new Promise((resolve) => setTimeout(resolve, 2_500));
-		expect(await health('2')).toEqual({ status: 503, body: { error: 'IngestStalled', message: expect.stringMatching(/^No firehose frame for \d+ s while the receiver should run \(connected: false; last disconnect: /) } });
+		expect(await health('2')).toEqual({
+			status: 503,
+			body: {
+				error: 'IngestStalled',
+				message: expect.stringMatching(/^No firehose frame for \d+ s while the receiver should run \(connected: false; last disconnect: /),
+			},
+		});
 		// Off (0, the local default) it only says the Worker is up.
 		expect(await health('0')).toEqual({ status: 200, body: { ok: true } });
 		// Reading again clears it (the upgrade counts as a sign of life).

@@ -24,7 +24,9 @@ async function strangerDoc(): Promise<DidDocument> {
 	return {
 		...fixture.didDocument,
 		'@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
-		verificationMethod: [{ id: `${fixture.did}#atproto`, type: 'Multikey', controller: fixture.did, publicKeyMultibase: await stranger.exportPublicKey('multikey') }],
+		verificationMethod: [
+			{ id: `${fixture.did}#atproto`, type: 'Multikey', controller: fixture.did, publicKeyMultibase: await stranger.exportPublicKey('multikey') },
+		],
 	} as DidDocument;
 }
 
@@ -35,11 +37,13 @@ describe('proveRecord', () => {
 	});
 
 	it('proves absent a record its author deleted: the signed tree has no entry where it was', async () => {
-		expect(await proveRecord(ref(fixture.deleted.uri), genuineResolver(), { fetch: serving(bytes(fixture.deleted.car)) })).toMatchObject({ verdict: 'absent', rev: expect.stringMatching(/^[2-7a-z]{13}$/) });
+		expect(await proveRecord(ref(fixture.deleted.uri), genuineResolver(), { fetch: serving(bytes(fixture.deleted.car)) })).toMatchObject({
+			verdict: 'absent',
+			rev: expect.stringMatching(/^[2-7a-z]{13}$/),
+		});
 	});
 
 	describe('a failed proof is never proof of absence', () => {
-
 		it("the deleted record's proof under a key that did not sign it", async () => {
 			expect(await proveRecord(ref(fixture.deleted.uri), resolverOf(await strangerDoc()), { fetch: serving(bytes(fixture.deleted.car)) })).toMatchObject({
 				verdict: 'refused',
@@ -57,7 +61,9 @@ describe('proveRecord', () => {
 			// The last block is a node of the tree on the way to the record (the commit comes first).
 			car[car.length - 1] = car[car.length - 1]! ^ 0xff;
 			expect(await proveRecord(ref(fixture.deleted.uri), genuineResolver(), { fetch: serving(car) })).toMatchObject({ verdict: 'refused' });
-			expect(await proveRecord(ref(fixture.held.uri), genuineResolver(), { fetch: serving(bytes(fixture.deleted.car)) })).not.toMatchObject({ verdict: 'absent' });
+			expect(await proveRecord(ref(fixture.held.uri), genuineResolver(), { fetch: serving(bytes(fixture.deleted.car)) })).not.toMatchObject({
+				verdict: 'absent',
+			});
 		});
 
 		it('a PDS saying the record is not there, without its signed commit', async () => {
@@ -69,9 +75,17 @@ describe('proveRecord', () => {
 		const stale = await strangerDoc();
 		const asked: boolean[] = [];
 		// The cache holds the old document; only a fresh read gives the rotated key.
-		const rotating = new CachedDidResolver({ resolve: async (_did: string, options?: { noCache?: boolean }) => (asked.push(!!options?.noCache), options?.noCache ? fixture.didDocument : stale) } as never);
-		expect(await proveRecord(ref(fixture.deleted.uri), rotating, { fetch: serving(bytes(fixture.deleted.car)) })).toMatchObject({ verdict: 'absent', rev: expect.stringMatching(/^[2-7a-z]{13}$/) });
-		expect(await proveRecord(ref(fixture.held.uri), rotating, { fetch: serving(bytes(fixture.held.car)) })).toMatchObject({ verdict: 'held', cid: fixture.held.cid });
+		const rotating = new CachedDidResolver({
+			resolve: async (_did: string, options?: { noCache?: boolean }) => (asked.push(!!options?.noCache), options?.noCache ? fixture.didDocument : stale),
+		} as never);
+		expect(await proveRecord(ref(fixture.deleted.uri), rotating, { fetch: serving(bytes(fixture.deleted.car)) })).toMatchObject({
+			verdict: 'absent',
+			rev: expect.stringMatching(/^[2-7a-z]{13}$/),
+		});
+		expect(await proveRecord(ref(fixture.held.uri), rotating, { fetch: serving(bytes(fixture.held.car)) })).toMatchObject({
+			verdict: 'held',
+			cid: fixture.held.cid,
+		});
 		expect(asked).toEqual([false, true]);
 	});
 
@@ -84,22 +98,35 @@ describe('proveRecord', () => {
 		const at = new TextDecoder('latin1').decode(car).indexOf('member');
 		expect(at).toBeGreaterThan(0);
 		car[at] = 'M'.charCodeAt(0);
-		expect(await proveRecord(ref(fixture.held.uri), genuineResolver(), { fetch: serving(car) })).toMatchObject({ verdict: 'refused', reason: expect.stringMatching(/cid/i) });
+		expect(await proveRecord(ref(fixture.held.uri), genuineResolver(), { fetch: serving(car) })).toMatchObject({
+			verdict: 'refused',
+			reason: expect.stringMatching(/cid/i),
+		});
 	});
 
 	it("refuses a commit not signed by the #atproto key of the author's DID document", async () => {
 		const doc = await strangerDoc();
-		expect(await proveRecord(ref(fixture.held.uri), resolverOf(doc), { fetch: serving(bytes(fixture.held.car)) })).toMatchObject({ verdict: 'refused', reason: expect.stringMatching(/signature/) });
+		expect(await proveRecord(ref(fixture.held.uri), resolverOf(doc), { fetch: serving(bytes(fixture.held.car)) })).toMatchObject({
+			verdict: 'refused',
+			reason: expect.stringMatching(/signature/),
+		});
 	});
 
 	it("refuses a genuine proof from another repo: the commit's DID must be the record's", async () => {
 		const elsewhere = fixture.held.uri.replace(fixture.did, 'did:plc:ffffffffffffffffffffffff');
-		expect(await proveRecord(ref(elsewhere), genuineResolver(), { fetch: serving(bytes(fixture.held.car)) })).toMatchObject({ verdict: 'refused', reason: expect.stringMatching(/did/) });
+		expect(await proveRecord(ref(elsewhere), genuineResolver(), { fetch: serving(bytes(fixture.held.car)) })).toMatchObject({
+			verdict: 'refused',
+			reason: expect.stringMatching(/did/),
+		});
 	});
 
 	it('refuses what is no CAR, and a PDS saying the record is not there', async () => {
 		expect(await proveRecord(ref(fixture.held.uri), genuineResolver(), { fetch: serving('not a car') })).toMatchObject({ verdict: 'refused' });
-		expect(await proveRecord(ref(fixture.held.uri), genuineResolver(), { fetch: serving(JSON.stringify({ error: 'RecordNotFound', message: 'Could not locate record' }), 400) })).toMatchObject({ verdict: 'refused' });
+		expect(
+			await proveRecord(ref(fixture.held.uri), genuineResolver(), {
+				fetch: serving(JSON.stringify({ error: 'RecordNotFound', message: 'Could not locate record' }), 400),
+			}),
+		).toMatchObject({ verdict: 'refused' });
 		expect(await proveRecord(ref(fixture.held.uri), genuineResolver(), { fetch: serving('', 404) })).toMatchObject({ verdict: 'refused' });
 	});
 
@@ -110,7 +137,10 @@ describe('proveRecord', () => {
 		expect(await proveRecord(ref(fixture.held.uri), genuineResolver(), { fetch: failing })).toMatchObject({ verdict: 'unavailable' });
 		expect(await proveRecord(ref(fixture.held.uri), genuineResolver(), { fetch: serving('busy', 503) })).toMatchObject({ verdict: 'unavailable' });
 		const noPds = { ...fixture.didDocument, service: [] };
-		expect(await proveRecord(ref(fixture.held.uri), resolverOf(noPds), { fetch: serving(bytes(fixture.held.car)) })).toMatchObject({ verdict: 'unavailable', reason: expect.stringMatching(/PDS/) });
+		expect(await proveRecord(ref(fixture.held.uri), resolverOf(noPds), { fetch: serving(bytes(fixture.held.car)) })).toMatchObject({
+			verdict: 'unavailable',
+			reason: expect.stringMatching(/PDS/),
+		});
 		const unresolvable = new CachedDidResolver({ resolve: async () => Promise.reject(new Error('no such DID')) } as never);
 		expect(await proveRecord(ref(fixture.held.uri), unresolvable, { fetch: serving(bytes(fixture.held.car)) })).toMatchObject({ verdict: 'unavailable' });
 	});

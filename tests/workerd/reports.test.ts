@@ -13,12 +13,17 @@ import { didWebViewer } from './_support/viewer';
 import { ALICE, BOB, CAROL, config, configUri, membership, newRkey, post, postUri } from './_support/records';
 
 const OPERATOR = 'did:plc:operatoroperatoroperator';
-const report = (id: string, postUri: string, reporterDid: string, reason = 'spam') => community(id).fileReport({ postUri, reporterDid, reason, source: 'dashboard' });
+const report = (id: string, postUri: string, reporterDid: string, reason = 'spam') =>
+	community(id).fileReport({ postUri, reporterDid, reason, source: 'dashboard' });
 
 /** Alice's community with Bob a member and `n` posts by him. */
 async function withPosts(id: string, n: number, extraMembers: string[] = []) {
 	const ingest = new Ingest();
-	await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)), ...extraMembers.map((did) => membership(did, newRkey(), configUri(ALICE, id))));
+	await ingest.deliver(
+		config(ALICE, id),
+		membership(BOB, newRkey(), configUri(ALICE, id)),
+		...extraMembers.map((did) => membership(did, newRkey(), configUri(ALICE, id))),
+	);
 	const rkeys = Array.from({ length: n }, () => newRkey());
 	await ingest.deliver(...rkeys.map((rkey) => post(BOB, rkey, `#atr_${id}`)));
 	return rkeys.map((rkey) => postUri(BOB, rkey));
@@ -57,7 +62,7 @@ describe('the moderation queue', () => {
 		expect(await report(id, uris.at(-1)!, BOB)).toEqual({ filed: false, reason: 'rate_limited' });
 	});
 
-	it('dismissing clears a post\'s reports; reports past 7 days go with retention', async () => {
+	it("dismissing clears a post's reports; reports past 7 days go with retention", async () => {
 		const id = 'd1600004';
 		const [a, b] = await withPosts(id, 2);
 		await report(id, a!, BOB);
@@ -93,7 +98,7 @@ describe('app.bsky.feed.sendInteractions', () => {
 		return { status: res.status, filed: res.headers.get('atrarium-reports-filed'), body: (await res.json()) as Record<string, unknown> };
 	}
 
-	it("turns a member's \"show less like this\" into one report, and ignores other interactions", async () => {
+	it('turns a member\'s "show less like this" into one report, and ignores other interactions', async () => {
 		const id = 'd1600005';
 		const token = await signedIn();
 		const [a, b] = await withPosts(id, 2, [viewer]);
@@ -126,6 +131,9 @@ describe('app.bsky.feed.sendInteractions', () => {
 		expect((await send({ feed, interactions: [] }, null)).status).toBe(401);
 		expect((await send({ feed, interactions: [] }, await token('app.bsky.feed.getFeedSkeleton'))).status).toBe(401);
 		expect(await send({ feed, interactions: 'many' }, await token())).toMatchObject({ status: 400, body: { error: 'InvalidRequest' } });
-		expect(await send({ feed: `at://${OPERATOR}/app.bsky.feed.generator/nothex`, interactions: [] }, await token())).toMatchObject({ status: 400, body: { error: 'UnknownFeed' } });
+		expect(await send({ feed: `at://${OPERATOR}/app.bsky.feed.generator/nothex`, interactions: [] }, await token())).toMatchObject({
+			status: 400,
+			body: { error: 'UnknownFeed' },
+		});
 	});
 });

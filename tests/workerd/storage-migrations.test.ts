@@ -8,7 +8,10 @@ import { Ingest } from './_support/ingest';
 import { ALICE, CAROL, config, configUri } from './_support/records';
 
 const tables = (sql: SqlStorage) =>
-	sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' ORDER BY name").toArray().map((r) => r.name);
+	sql
+		.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' ORDER BY name")
+		.toArray()
+		.map((r) => r.name);
 
 describe('Durable Object schemas', () => {
 	it('CommunityFeedGenerator creates its schema on the first op it must keep, not before', async () => {
@@ -16,7 +19,10 @@ describe('Durable Object schemas', () => {
 		expect((await stub.stats()).schemaVersion).toBeNull();
 		await new Ingest().deliver(config(ALICE, '0123abcd'));
 		await runInDurableObject(stub, (_instance, state) => {
-			const applied = state.storage.sql.exec<{ id: number }>('SELECT id FROM _migrations ORDER BY id').toArray().map((r) => r.id);
+			const applied = state.storage.sql
+				.exec<{ id: number }>('SELECT id FROM _migrations ORDER BY id')
+				.toArray()
+				.map((r) => r.id);
 			expect(applied).toEqual(COMMUNITY_MIGRATIONS.map((m) => m.id));
 			expect(tables(state.storage.sql)).toEqual(
 				expect.arrayContaining(['binding', 'config_revisions', 'memberships', 'actions', 'posts', 'tombstones', 'authors', 'hidden_posts']),
@@ -28,7 +34,10 @@ describe('Durable Object schemas', () => {
 	it('FirehoseReceiver applies all its migrations on first start', async () => {
 		const stub = env.FIREHOSE_RECEIVER.getByName('main');
 		await runInDurableObject(stub, (_instance, state) => {
-			const applied = state.storage.sql.exec<{ id: number }>('SELECT id FROM _migrations ORDER BY id').toArray().map((r) => r.id);
+			const applied = state.storage.sql
+				.exec<{ id: number }>('SELECT id FROM _migrations ORDER BY id')
+				.toArray()
+				.map((r) => r.id);
 			expect(applied).toEqual(RECEIVER_MIGRATIONS.map((m) => m.id));
 			expect(tables(state.storage.sql)).toEqual(expect.arrayContaining(['receiver_state', 'routes', 'dead_letters']));
 		});
@@ -65,10 +74,29 @@ describe('Durable Object schemas', () => {
 });
 
 /** A bound community under an older schema: its binding, these authors' derived state, and posts by `posters` (the nth at time first + n). */
-function oldCommunity(sql: SqlStorage, id: string, authors: readonly (readonly [string, number, number, number])[], posters: readonly string[], firstTimeUs: number): void {
-	sql.exec('INSERT INTO binding (singleton, community_id, owner_did, config_uri, config_rev, bound_us, deleted) VALUES (1, ?, ?, ?, ?, 1, 0)', id, ALICE, configUri(ALICE, id), '3kaaaaaaaaaa2');
+function oldCommunity(
+	sql: SqlStorage,
+	id: string,
+	authors: readonly (readonly [string, number, number, number])[],
+	posters: readonly string[],
+	firstTimeUs: number,
+): void {
+	sql.exec(
+		'INSERT INTO binding (singleton, community_id, owner_did, config_uri, config_rev, bound_us, deleted) VALUES (1, ?, ?, ?, ?, 1, 0)',
+		id,
+		ALICE,
+		configUri(ALICE, id),
+		'3kaaaaaaaaaa2',
+	);
 	for (const row of authors) sql.exec('INSERT INTO authors (did, member, pending, blocked) VALUES (?, ?, ?, ?)', ...row);
-	posters.forEach((did, i) => sql.exec("INSERT INTO posts (uri, cid, rev, author_did, created_at, indexed_us) VALUES (?, 'bafy', '3k', ?, '', ?)", `at://${did}/app.bsky.feed.post/${i}`, did, firstTimeUs + i));
+	posters.forEach((did, i) =>
+		sql.exec(
+			"INSERT INTO posts (uri, cid, rev, author_did, created_at, indexed_us) VALUES (?, 'bafy', '3k', ?, '', ?)",
+			`at://${did}/app.bsky.feed.post/${i}`,
+			did,
+			firstTimeUs + i,
+		),
+	);
 }
 
 describe('applyMigrations', () => {
@@ -156,16 +184,30 @@ describe('applyMigrations', () => {
 			] as const;
 			oldCommunity(sql, id, authors, ['did:plc:member', 'did:plc:blocked', 'did:plc:pending', 'did:plc:stranger', 'did:plc:member'], 1);
 			applyMigrations(state.storage, COMMUNITY_MIGRATIONS);
-			expect(sql.exec('SELECT uri FROM posts WHERE in_feed = 1 ORDER BY indexed_us').toArray().map((r) => r.uri)).toEqual(['at://did:plc:member/app.bsky.feed.post/0', 'at://did:plc:member/app.bsky.feed.post/4']);
-			const plan = sql.exec<{ detail: string }>('EXPLAIN QUERY PLAN SELECT uri FROM posts WHERE in_feed = 1 AND (indexed_us, uri) < (?, ?) ORDER BY indexed_us DESC, uri DESC LIMIT 5', 10, 'z').toArray();
+			expect(
+				sql
+					.exec('SELECT uri FROM posts WHERE in_feed = 1 ORDER BY indexed_us')
+					.toArray()
+					.map((r) => r.uri),
+			).toEqual(['at://did:plc:member/app.bsky.feed.post/0', 'at://did:plc:member/app.bsky.feed.post/4']);
+			const plan = sql
+				.exec<{ detail: string }>(
+					'EXPLAIN QUERY PLAN SELECT uri FROM posts WHERE in_feed = 1 AND (indexed_us, uri) < (?, ?) ORDER BY indexed_us DESC, uri DESC LIMIT 5',
+					10,
+					'z',
+				)
+				.toArray();
 			expect(plan.map((row) => row.detail).join('; ')).toMatch(/SEARCH posts USING (COVERING )?INDEX posts_by_time \(in_feed=\? AND/);
 		});
 		await evictDurableObject(stub);
 		const result = await env.COMMUNITY_FEED.getByName(id).getFeedSkeleton(id as never, 10);
-		expect(result.ok && result.page.feed.map((item) => item.post)).toEqual(['at://did:plc:member/app.bsky.feed.post/4', 'at://did:plc:member/app.bsky.feed.post/0']);
+		expect(result.ok && result.page.feed.map((item) => item.post)).toEqual([
+			'at://did:plc:member/app.bsky.feed.post/4',
+			'at://did:plc:member/app.bsky.feed.post/0',
+		]);
 	});
 
-	it("receiver migration 3 flags existing post routes, and the prune is an index range over them", async () => {
+	it('receiver migration 3 flags existing post routes, and the prune is an index range over them', async () => {
 		const stub = env.FIREHOSE_RECEIVER.getByName('prune-test');
 		await runInDurableObject(stub, (_instance, state) => {
 			const sql = state.storage.sql;
@@ -175,13 +217,19 @@ describe('applyMigrations', () => {
 			sql.exec('DROP TABLE IF EXISTS receiver_state');
 			sql.exec('DROP TABLE IF EXISTS dead_letters');
 			applyMigrations(state.storage, RECEIVER_MIGRATIONS.slice(0, 2));
-			sql.exec("INSERT INTO routes (uri, communities, seen_ms) VALUES ('at://did:plc:a/app.bsky.feed.post/3k', '0123abcd', 1), ('at://did:plc:a/net.atrarium.community.membership/3k', '0123abcd', 1)");
+			sql.exec(
+				"INSERT INTO routes (uri, communities, seen_ms) VALUES ('at://did:plc:a/app.bsky.feed.post/3k', '0123abcd', 1), ('at://did:plc:a/net.atrarium.community.membership/3k', '0123abcd', 1)",
+			);
 			applyMigrations(state.storage, RECEIVER_MIGRATIONS);
 			expect(sql.exec('SELECT uri, post FROM routes ORDER BY uri').toArray()).toEqual([
 				{ uri: 'at://did:plc:a/app.bsky.feed.post/3k', post: 1 },
 				{ uri: 'at://did:plc:a/net.atrarium.community.membership/3k', post: 0 },
 			]);
-			const plan = sql.exec<{ detail: string }>('EXPLAIN QUERY PLAN DELETE FROM routes WHERE post = 1 AND seen_ms < ?', 5).toArray().map((r) => r.detail).join(' ');
+			const plan = sql
+				.exec<{ detail: string }>('EXPLAIN QUERY PLAN DELETE FROM routes WHERE post = 1 AND seen_ms < ?', 5)
+				.toArray()
+				.map((r) => r.detail)
+				.join(' ');
 			expect(plan).toContain('routes_posts_by_seen');
 		});
 	});

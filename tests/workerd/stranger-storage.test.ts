@@ -26,7 +26,10 @@ const count = (id: string, table: string) =>
 	runInDurableObject(community(id), (_instance, state) => state.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n);
 
 const hasSchema = (id: string) =>
-	runInDurableObject(community(id), (_instance, state) => state.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").toArray().length > 0);
+	runInDurableObject(
+		community(id),
+		(_instance, state) => state.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").toArray().length > 0,
+	);
 
 /** Alice's open community with Bob a member and a post of his. */
 async function aliceCommunity(id: string, extra: { moderators?: string[] } = {}) {
@@ -103,7 +106,9 @@ describe('through the API, what does not count is refused before it is stored', 
 		expect(await community(id).moderationLog(100)).toEqual([]);
 		// The receiver keeps no route for what no community holds.
 		const uris = [...repo.keys()];
-		const routed = await runInDurableObject(receiverObject(env), (_i, state) => uris.filter((uri) => state.storage.sql.exec('SELECT 1 FROM routes WHERE uri = ?', uri).toArray().length > 0));
+		const routed = await runInDurableObject(receiverObject(env), (_i, state) =>
+			uris.filter((uri) => state.storage.sql.exec('SELECT 1 FROM routes WHERE uri = ?', uri).toArray().length > 0),
+		);
 		expect(routed).toEqual([]);
 	});
 
@@ -112,8 +117,17 @@ describe('through the API, what does not count is refused before it is stored', 
 		const repo = await stranger();
 		expect(await moderate(repo, id, BOB)).toEqual({ status: 404, body: { error: 'NotFound', message: `No community ${id}` } });
 		const join = `at://${mallory}/net.atrarium.community.membership/${newRkey()}`;
-		repo.set(join, { $type: 'net.atrarium.community.membership', community: configUri(ALICE, id), role: 'member', joinedAt: new Date().toISOString(), active: true });
-		expect(await call('/api/memberships', API_METHODS.registerMembership, join)).toEqual({ status: 404, body: { error: 'NotFound', message: `No community ${id}` } });
+		repo.set(join, {
+			$type: 'net.atrarium.community.membership',
+			community: configUri(ALICE, id),
+			role: 'member',
+			joinedAt: new Date().toISOString(),
+			active: true,
+		});
+		expect(await call('/api/memberships', API_METHODS.registerMembership, join)).toEqual({
+			status: 404,
+			body: { error: 'NotFound', message: `No community ${id}` },
+		});
 		expect(await hasSchema(id)).toBe(false);
 	});
 
@@ -122,60 +136,85 @@ describe('through the API, what does not count is refused before it is stored', 
 		await aliceCommunity(id);
 		const repo = await stranger();
 		const join = `at://${mallory}/net.atrarium.community.membership/${newRkey()}`;
-		repo.set(join, { $type: 'net.atrarium.community.membership', community: configUri(CAROL, id), role: 'member', joinedAt: new Date().toISOString(), active: true });
+		repo.set(join, {
+			$type: 'net.atrarium.community.membership',
+			community: configUri(CAROL, id),
+			role: 'member',
+			joinedAt: new Date().toISOString(),
+			active: true,
+		});
 		const before = await count(id, 'memberships');
-		expect(await call('/api/memberships', API_METHODS.registerMembership, join)).toEqual({ status: 200, body: { uri: join, communities: [{ id, status: 'left', role: 'member' }] } });
+		expect(await call('/api/memberships', API_METHODS.registerMembership, join)).toEqual({
+			status: 200,
+			body: { uri: join, communities: [{ id, status: 'left', role: 'member' }] },
+		});
 		expect(await count(id, 'memberships')).toBe(before);
 	});
 });
 
 describe('from the firehose, what cannot count yet waits in bounded space', () => {
-	it(`1,000 identities x 30 junk actions leave at most ${UNCONFIRMED_MAX} held rows, and an owner's config change reads no more rows than without them`, { timeout: 240_000 }, async () => {
-		const [clean, junked] = ['f2500003', 'f2500004'];
-		for (const id of [clean, junked]) {
-			const { ingest } = await aliceCommunity(id, { moderators: [CAROL] });
-			await ingest.deliver(membership(DAVE, newRkey(), configUri(ALICE, id)), action(CAROL, newRkey(), configUri(ALICE, id), 'block_user', DAVE));
-		}
-		const rowsOf = async (id: string) => ({ actions: await count(id, 'actions'), authors: await count(id, 'authors'), memberships: await count(id, 'memberships') });
-		const real = await rowsOf(clean);
-
-		let ops: IndexOp[] = [];
-		for (let identity = 0; identity < 1000; identity++) {
-			const did = `did:web:${identity}.evil.example`;
-			for (let n = 0; n < 30; n++) ops.push(junkAction(did, junked, `did:plc:victim${String(identity * 30 + n).padStart(17, '0')}`));
-			if (ops.length >= 3000) {
-				await community(junked).apply(junked as CommunityId, ops);
-				ops = [];
+	it(
+		`1,000 identities x 30 junk actions leave at most ${UNCONFIRMED_MAX} held rows, and an owner's config change reads no more rows than without them`,
+		{ timeout: 240_000 },
+		async () => {
+			const [clean, junked] = ['f2500003', 'f2500004'];
+			for (const id of [clean, junked]) {
+				const { ingest } = await aliceCommunity(id, { moderators: [CAROL] });
+				await ingest.deliver(membership(DAVE, newRkey(), configUri(ALICE, id)), action(CAROL, newRkey(), configUri(ALICE, id), 'block_user', DAVE));
 			}
-		}
-		expect(await rowsOf(junked)).toEqual(real);
-		const held = await count(junked, 'unconfirmed');
-		expect(held).toBe(UNCONFIRMED_MAX);
-		expect(await runInDurableObject(community(junked), (_i, state) => state.storage.sql.exec<{ n: number }>('SELECT n FROM unconfirmed_tally').one().n)).toBe(held);
-		const perDid = await runInDurableObject(community(junked), (_i, state) => state.storage.sql.exec<{ n: number }>('SELECT max(c) AS n FROM (SELECT count(*) AS c FROM unconfirmed GROUP BY did)').one().n);
-		expect(perDid).toBeLessThanOrEqual(UNCONFIRMED_PER_DID);
-		expect(await community(junked).moderationLog(100)).toHaveLength(1);
+			const rowsOf = async (id: string) => ({
+				actions: await count(id, 'actions'),
+				authors: await count(id, 'authors'),
+				memberships: await count(id, 'memberships'),
+			});
+			const real = await rowsOf(clean);
 
-		// The same config change (a new moderator) in both: the junked community reads no more rows.
-		const rowsRead = async (id: string, run: () => Promise<unknown>) => {
-			const before = (await community(id).stats()).metering.rowsRead;
-			await run();
-			return (await community(id).stats()).metering.rowsRead - before;
-		};
-		const change = async (id: string) => new Ingest().deliver(config(ALICE, id, { moderators: [CAROL, BOB], operation: 'update' }));
-		const [cleanChange, junkedChange] = [await rowsRead(clean, () => change(clean)), await rowsRead(junked, () => change(junked))];
-		expect(junkedChange).toBeLessThanOrEqual(cleanChange);
-		const [cleanPage, junkedPage] = [await rowsRead(clean, () => community(clean).members(50)), await rowsRead(junked, () => community(junked).members(50))];
-		expect(junkedPage).toBeLessThanOrEqual(cleanPage);
-		const page = await community(junked).members(50);
-		expect(page.ok && page.page.members.map((m) => m.did).sort()).toEqual([ALICE, BOB, CAROL, DAVE].sort());
-	});
+			let ops: IndexOp[] = [];
+			for (let identity = 0; identity < 1000; identity++) {
+				const did = `did:web:${identity}.evil.example`;
+				for (let n = 0; n < 30; n++) ops.push(junkAction(did, junked, `did:plc:victim${String(identity * 30 + n).padStart(17, '0')}`));
+				if (ops.length >= 3000) {
+					await community(junked).apply(junked as CommunityId, ops);
+					ops = [];
+				}
+			}
+			expect(await rowsOf(junked)).toEqual(real);
+			const held = await count(junked, 'unconfirmed');
+			expect(held).toBe(UNCONFIRMED_MAX);
+			expect(await runInDurableObject(community(junked), (_i, state) => state.storage.sql.exec<{ n: number }>('SELECT n FROM unconfirmed_tally').one().n)).toBe(
+				held,
+			);
+			const perDid = await runInDurableObject(
+				community(junked),
+				(_i, state) => state.storage.sql.exec<{ n: number }>('SELECT max(c) AS n FROM (SELECT count(*) AS c FROM unconfirmed GROUP BY did)').one().n,
+			);
+			expect(perDid).toBeLessThanOrEqual(UNCONFIRMED_PER_DID);
+			expect(await community(junked).moderationLog(100)).toHaveLength(1);
+
+			// The same config change (a new moderator) in both: the junked community reads no more rows.
+			const rowsRead = async (id: string, run: () => Promise<unknown>) => {
+				const before = (await community(id).stats()).metering.rowsRead;
+				await run();
+				return (await community(id).stats()).metering.rowsRead - before;
+			};
+			const change = async (id: string) => new Ingest().deliver(config(ALICE, id, { moderators: [CAROL, BOB], operation: 'update' }));
+			const [cleanChange, junkedChange] = [await rowsRead(clean, () => change(clean)), await rowsRead(junked, () => change(junked))];
+			expect(junkedChange).toBeLessThanOrEqual(cleanChange);
+			const [cleanPage, junkedPage] = [await rowsRead(clean, () => community(clean).members(50)), await rowsRead(junked, () => community(junked).members(50))];
+			expect(junkedPage).toBeLessThanOrEqual(cleanPage);
+			const page = await community(junked).members(50);
+			expect(page.ok && page.page.members.map((m) => m.did).sort()).toEqual([ALICE, BOB, CAROL, DAVE].sort());
+		},
+	);
 
 	it("an action whose author's appointment is delivered late is held, then counts when the revision arrives", async () => {
 		const id = 'f2500005';
 		const { ingest, post: target } = await aliceCommunity(id);
 		// The network: Alice appoints Carol, then Carol hides Bob's post. The queue delivers the hide first.
-		const [appoint, hide] = ingest.messages(config(ALICE, id, { moderators: [CAROL], operation: 'update' }), action(CAROL, newRkey(), configUri(ALICE, id), 'hide_post', target));
+		const [appoint, hide] = ingest.messages(
+			config(ALICE, id, { moderators: [CAROL], operation: 'update' }),
+			action(CAROL, newRkey(), configUri(ALICE, id), 'hide_post', target),
+		);
 		await ingest.deliverMessages(hide!);
 		expect(await count(id, 'unconfirmed')).toBe(1);
 		expect(await count(id, 'hidden_posts')).toBe(0);
@@ -208,7 +247,10 @@ describe('from the firehose, what cannot count yet waits in bounded space', () =
 		const afterADay = await runInDurableObject(community(id), (_i, state) => {
 			const later = new CommunityWriter(state.storage, id as CommunityId, () => Date.now() + UNCONFIRMED_TTL_MS + 1_000);
 			later.apply([junkAction('did:web:late.evil.example', id, BOB, (Date.now() + UNCONFIRMED_TTL_MS) * 1000)]);
-			return state.storage.sql.exec<{ did: string }>('SELECT did FROM unconfirmed').toArray().map((r) => r.did);
+			return state.storage.sql
+				.exec<{ did: string }>('SELECT did FROM unconfirmed')
+				.toArray()
+				.map((r) => r.did);
 		});
 		expect(afterADay).toEqual(['did:web:late.evil.example']);
 	});

@@ -7,7 +7,7 @@ import { community, feedOf, Ingest } from './_support/ingest';
 import { action, ALICE, BOB, CAROL, config, configUri, DAVE, MALLORY, membership, newRkey, nextTimeUs, post, postUri } from './_support/records';
 
 describe('binding: the first config owns the id', () => {
-	it('a stranger\'s config for an existing id is ignored, and grants the stranger nothing', async () => {
+	it("a stranger's config for an existing id is ignored, and grants the stranger nothing", async () => {
 		const id = 'b0000001';
 		const ingest = new Ingest();
 		await ingest.deliver(config(ALICE, id, { name: 'genuine' }), membership(BOB, newRkey(), configUri(ALICE, id)));
@@ -20,7 +20,7 @@ describe('binding: the first config owns the id', () => {
 		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
 	});
 
-	it('the earliest claim wins even when the queue delivers the squatter\'s config first', async () => {
+	it("the earliest claim wins even when the queue delivers the squatter's config first", async () => {
 		const id = 'b0000002';
 		const ingest = new Ingest();
 		const genuine = config(ALICE, id, { name: 'genuine' });
@@ -47,14 +47,19 @@ describe('binding: the first config owns the id', () => {
 		const id = 'b0000004';
 		const ingest = new Ingest();
 		await ingest.deliver(config(ALICE, id));
-		await ingest.deliver({ did: ALICE, time_us: nextTimeUs(), kind: 'commit', commit: { rev: '3zzzzzzzzzzzz', operation: 'delete', collection: 'net.atrarium.community.config', rkey: id } });
+		await ingest.deliver({
+			did: ALICE,
+			time_us: nextTimeUs(),
+			kind: 'commit',
+			commit: { rev: '3zzzzzzzzzzzz', operation: 'delete', collection: 'net.atrarium.community.config', rkey: id },
+		});
 		expect(await community(id).getFeedSkeleton(id as never, 10)).toEqual({ ok: false, error: 'UnknownFeed' });
 		await ingest.deliver(config(MALLORY, id));
 		expect(await community(id).getFeedSkeleton(id as never, 10)).toEqual({ ok: false, error: 'UnknownFeed' });
 	});
 });
 
-describe('roles come only from the owner\'s config', () => {
+describe("roles come only from the owner's config", () => {
 	it('a member claiming role: owner or moderator gains no moderation power', async () => {
 		const id = 'b0000005';
 		const ingest = new Ingest();
@@ -82,12 +87,15 @@ describe('roles come only from the owner\'s config', () => {
 		expect(await feedOf(id)).toEqual([]);
 		await ingest.deliver(config(ALICE, id, { moderators: [], operation: 'update' }));
 		expect(await feedOf(id)).toEqual([]);
-		await ingest.deliver(action(CAROL, newRkey(), configUri(ALICE, id), 'block_user', BOB), action(CAROL, newRkey(), configUri(ALICE, id), 'unhide_post', postUri(BOB, rkey)));
+		await ingest.deliver(
+			action(CAROL, newRkey(), configUri(ALICE, id), 'block_user', BOB),
+			action(CAROL, newRkey(), configUri(ALICE, id), 'unhide_post', postUri(BOB, rkey)),
+		);
 		expect(await feedOf(id)).toEqual([]);
 		expect(await community(id).memberOf(BOB)).toMatchObject({ status: 'member' });
 	});
 
-	it('a non-moderator\'s hide_post has no effect', async () => {
+	it("a non-moderator's hide_post has no effect", async () => {
 		const id = 'b0000007';
 		const ingest = new Ingest();
 		await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)));
@@ -111,7 +119,7 @@ describe('roles come only from the owner\'s config', () => {
 });
 
 describe('membership', () => {
-	it('a non-member\'s tagged post is not in the feed', async () => {
+	it("a non-member's tagged post is not in the feed", async () => {
 		const id = 'b0000009';
 		const ingest = new Ingest();
 		await ingest.deliver(config(ALICE, id));
@@ -119,7 +127,7 @@ describe('membership', () => {
 		expect(await feedOf(id)).toEqual([]);
 	});
 
-	it('a membership naming a different owner\'s config for the same id does not count', async () => {
+	it("a membership naming a different owner's config for the same id does not count", async () => {
 		const id = 'b0000010';
 		const ingest = new Ingest();
 		await ingest.deliver(config(ALICE, id), membership(CAROL, newRkey(), configUri(MALLORY, id)));
@@ -149,7 +157,7 @@ describe('membership', () => {
 });
 
 describe('blocking', () => {
-	it('a blocked member\'s posts leave, new ones stay out, and unblocking brings them back', async () => {
+	it("a blocked member's posts leave, new ones stay out, and unblocking brings them back", async () => {
 		const id = 'b0000012';
 		const ingest = new Ingest();
 		await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)));

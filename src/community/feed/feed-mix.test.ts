@@ -2,11 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { blendPage, decodeMixCursor, encodeMixCursor, MIX_START, pageWithoutParent, parentShare, sourceAt, type MixPosition, type MixRow } from './feed-mix';
 
 const rows = (prefix: string, count: number, fromUs: number): MixRow[] =>
-	Array.from({ length: count }, (_, i) => ({ uri: `at://did:plc:${prefix}/app.bsky.feed.post/${String(count - i).padStart(6, '0')}`, indexedUs: fromUs - i * 10 }));
+	Array.from({ length: count }, (_, i) => ({
+		uri: `at://did:plc:${prefix}/app.bsky.feed.post/${String(count - i).padStart(6, '0')}`,
+		indexedUs: fromUs - i * 10,
+	}));
 
 /** Walks a blend of two in-memory sources page by page, as the object does (parent read in full). */
-function walk(own: MixRow[], parent: MixRow[], share: { parent: number; total: number }, limit: number, parentChunk = Infinity): { uris: string[]; pages: { uri: string; source: string }[][] } {
-	const after = (list: MixRow[], p: { indexedUs: number; uri: string }) => list.filter((r) => r.indexedUs < p.indexedUs || (r.indexedUs === p.indexedUs && r.uri < p.uri));
+function walk(
+	own: MixRow[],
+	parent: MixRow[],
+	share: { parent: number; total: number },
+	limit: number,
+	parentChunk = Infinity,
+): { uris: string[]; pages: { uri: string; source: string }[][] } {
+	const after = (list: MixRow[], p: { indexedUs: number; uri: string }) =>
+		list.filter((r) => r.indexedUs < p.indexedUs || (r.indexedUs === p.indexedUs && r.uri < p.uri));
 	let at: MixPosition | null = MIX_START;
 	const uris: string[] = [];
 	const pages: { uri: string; source: string }[][] = [];
@@ -45,7 +55,13 @@ describe('parentShare', () => {
 
 describe('sourceAt', () => {
 	it('spreads the parent share evenly: any run of k places holds within one of k × share', () => {
-		for (const share of [{ parent: 30, total: 100 }, { parent: 1, total: 3 }, { parent: 50, total: 100 }, { parent: 99, total: 100 }, { parent: 5, total: 100 }]) {
+		for (const share of [
+			{ parent: 30, total: 100 },
+			{ parent: 1, total: 3 },
+			{ parent: 50, total: 100 },
+			{ parent: 99, total: 100 },
+			{ parent: 5, total: 100 },
+		]) {
 			const places = Array.from({ length: 400 }, (_, n) => sourceAt(n, share));
 			for (const k of [1, 7, 10, 100]) {
 				for (let start = 0; start + k <= places.length; start++) {
@@ -94,13 +110,24 @@ describe('blendPage', () => {
 	});
 
 	it('has no cursor on the last page', () => {
-		const page = blendPage({ own: rows('own', 2, 100), parent: rows('parent', 1, 95), parentComplete: true, parentScannedTo: MIX_START.parent, at: MIX_START, limit: 10, share });
+		const page = blendPage({
+			own: rows('own', 2, 100),
+			parent: rows('parent', 1, 95),
+			parentComplete: true,
+			parentScannedTo: MIX_START.parent,
+			at: MIX_START,
+			limit: 10,
+			share,
+		});
 		expect(page.posts).toHaveLength(3);
 		expect(page.next).toBeNull();
 	});
 
 	it('serves nothing from empty sources', () => {
-		expect(blendPage({ own: [], parent: [], parentComplete: true, parentScannedTo: MIX_START.parent, at: MIX_START, limit: 10, share })).toEqual({ posts: [], next: null });
+		expect(blendPage({ own: [], parent: [], parentComplete: true, parentScannedTo: MIX_START.parent, at: MIX_START, limit: 10, share })).toEqual({
+			posts: [],
+			next: null,
+		});
 	});
 });
 
@@ -112,14 +139,22 @@ describe('mix cursors', () => {
 	});
 
 	it('refuse anything this service did not issue', () => {
-		for (const bad of ['', 'mix1.', 'mix1.x.1.2.at://a|at://b', 'mix1.1.99999999999999999.2.at://a|at://b', '12::at://did:plc:a/app.bsky.feed.post/1', 'mix1.1.1.1.at://a']) {
+		for (const bad of [
+			'',
+			'mix1.',
+			'mix1.x.1.2.at://a|at://b',
+			'mix1.1.99999999999999999.2.at://a|at://b',
+			'12::at://did:plc:a/app.bsky.feed.post/1',
+			'mix1.1.1.1.at://a',
+		]) {
 			expect(decodeMixCursor(bad)).toBeNull();
 		}
 	});
 });
 
 describe('pageWithoutParent (the parent could not be read)', () => {
-	const rows = (prefix: string, n: number, fromUs: number): MixRow[] => Array.from({ length: n }, (_, i) => ({ uri: `at://${prefix}/${i}`, indexedUs: fromUs - i }));
+	const rows = (prefix: string, n: number, fromUs: number): MixRow[] =>
+		Array.from({ length: n }, (_, i) => ({ uri: `at://${prefix}/${i}`, indexedUs: fromUs - i }));
 	const at: MixPosition = { n: 6, own: { indexedUs: 900, uri: 'at://own/x' }, parent: { indexedUs: 800, uri: 'at://parent/y' } };
 
 	it("serves the community's own posts and keeps the parent where the page found it: nothing of the parent is skipped", () => {

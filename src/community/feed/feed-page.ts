@@ -9,7 +9,17 @@ import type { CommunityId } from '../../shared/hashtag';
 import { Lru } from '../../shared/lru';
 import type { SqlMeter } from '../../storage/metered-sql';
 import { decodeCursor, encodeCursor, FEED_START } from './feed-cursor';
-import { blendPage, decodeMixCursor, encodeMixCursor, isMixCursor, MIX_START, pageWithoutParent, type MixPage, type MixPosition, type MixRow } from './feed-mix';
+import {
+	blendPage,
+	decodeMixCursor,
+	encodeMixCursor,
+	isMixCursor,
+	MIX_START,
+	pageWithoutParent,
+	type MixPage,
+	type MixPosition,
+	type MixRow,
+} from './feed-mix';
 import type { CommunityReader } from '../reader';
 
 export interface FeedPage {

@@ -2,8 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { linkCounts, mayHaveChildren, parentSideKey, type ParentLink } from './hierarchy';
 
 const CHILD_URI = 'at://did:plc:child/net.atrarium.community.config/c0c0c0c0';
-const link = (over: Partial<ParentLink> = {}): ParentLink => ({ parentId: 'aaaa0000', childUri: CHILD_URI, accepted: true, eligible: true, blocked: [], membersOnly: false, ...over });
-const child = (over: Partial<{ parentId: string | null; configUri: string; closed: boolean }> = {}) => ({ parentId: 'aaaa0000', configUri: CHILD_URI, closed: false, ...over });
+const link = (over: Partial<ParentLink> = {}): ParentLink => ({
+	parentId: 'aaaa0000',
+	childUri: CHILD_URI,
+	accepted: true,
+	eligible: true,
+	blocked: [],
+	membersOnly: false,
+	...over,
+});
+const child = (over: Partial<{ parentId: string | null; configUri: string; closed: boolean }> = {}) => ({
+	parentId: 'aaaa0000',
+	configUri: CHILD_URI,
+	closed: false,
+	...over,
+});
 
 describe('mayHaveChildren', () => {
 	it('needs the graduated stage declared and earned, and an open community', () => {
@@ -39,7 +52,14 @@ describe('parentSideKey', () => {
 
 	it('changes with any part of the word', () => {
 		const keys = new Set(
-			[side, { ...side, accepted: false }, { ...side, eligible: false }, { ...side, membersOnly: true }, { ...side, blocked: ['did:plc:a'] }, { ...side, blocked: ['did:plc:a', 'did:plc:c'] }].map(parentSideKey),
+			[
+				side,
+				{ ...side, accepted: false },
+				{ ...side, eligible: false },
+				{ ...side, membersOnly: true },
+				{ ...side, blocked: ['did:plc:a'] },
+				{ ...side, blocked: ['did:plc:a', 'did:plc:c'] },
+			].map(parentSideKey),
 		);
 		expect(keys.size).toBe(6);
 	});

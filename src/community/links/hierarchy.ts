@@ -33,9 +33,7 @@ export interface ParentLink extends ParentSide {
 
 /** Whether the link counts, as the child sees it: its config names the parent, which accepts this config and may have children. */
 export function linkCounts(child: { parentId: string | null; configUri: string; closed: boolean }, link: ParentLink | null): boolean {
-	return (
-		!child.closed && !!link && child.parentId === link.parentId && child.configUri === link.childUri && link.accepted && link.eligible
-	);
+	return !child.closed && !!link && child.parentId === link.parentId && child.configUri === link.childUri && link.accepted && link.eligible;
 }
 
 /** The parent's word as a short key: a child is told again only when it changes. */

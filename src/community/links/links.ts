@@ -31,7 +31,11 @@ export class CommunityLinks {
 
 	/** A parent's side of the link for one child config (the config the child is bound to). */
 	childSide(childUri: string): ParentSide {
-		const accepted = this.host.reader()?.childLinks().find((link) => link.childUri === childUri)?.accepted ?? false;
+		const accepted =
+			this.host
+				.reader()
+				?.childLinks()
+				.find((link) => link.childUri === childUri)?.accepted ?? false;
 		return this.parentWord()(accepted);
 	}
 
@@ -107,7 +111,12 @@ export class CommunityLinks {
 		const counts = reader.counts();
 		const eligible = mayHaveChildren(summary, { members: counts.members, posts: counts.posts });
 		let blocked: string[] | undefined;
-		return (accepted) => ({ accepted, eligible, blocked: accepted && eligible ? (blocked ??= reader.ownBlockedDids()) : [], membersOnly: summary.feedReaders === 'members' });
+		return (accepted) => ({
+			accepted,
+			eligible,
+			blocked: accepted && eligible ? (blocked ??= reader.ownBlockedDids()) : [],
+			membersOnly: summary.feedReaders === 'members',
+		});
 	}
 
 	private async retrySoon(): Promise<void> {

@@ -13,7 +13,10 @@ describe('stageStanding', () => {
 
 	it('ready for the next stage once both figures are met, not before', () => {
 		expect(stageStanding('theme', { ...STAGE_CRITERIA.community }).next).toMatchObject({ ready: true, missing: { members: 0, posts: 0 } });
-		expect(stageStanding('theme', { members: 100, posts: STAGE_CRITERIA.community.posts - 1 }).next).toMatchObject({ ready: false, missing: { members: 0, posts: 1 } });
+		expect(stageStanding('theme', { members: 100, posts: STAGE_CRITERIA.community.posts - 1 }).next).toMatchObject({
+			ready: false,
+			missing: { members: 0, posts: 1 },
+		});
 		expect(stageStanding('community', { members: 30, posts: 150 }).next).toMatchObject({ stage: 'graduated', ready: true });
 	});
 

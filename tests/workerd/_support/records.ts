@@ -39,7 +39,14 @@ export const postUri = (did: string, rkey: string) => `at://${did}/app.bsky.feed
 
 type Operation = 'create' | 'update';
 
-function commit(did: string, collection: string, rkey: string, operation: Operation | 'delete', record?: Record<string, unknown>, timeUs = nextTimeUs()): JetstreamEvent {
+function commit(
+	did: string,
+	collection: string,
+	rkey: string,
+	operation: Operation | 'delete',
+	record?: Record<string, unknown>,
+	timeUs = nextTimeUs(),
+): JetstreamEvent {
 	return {
 		did,
 		time_us: timeUs,

@@ -38,12 +38,15 @@ export async function didWebViewer(host: string, repo?: Map<string, Record<strin
 		if (repo && url.pathname === '/xrpc/com.atproto.repo.getRecord') {
 			const uri = `at://${url.searchParams.get('repo')}/${url.searchParams.get('collection')}/${url.searchParams.get('rkey')}`;
 			const value = repo.get(uri);
-			return Promise.resolve(value ? Response.json({ uri, cid: CID, value }) : Response.json({ error: 'RecordNotFound', message: 'no such record' }, { status: 400 }));
+			return Promise.resolve(
+				value ? Response.json({ uri, cid: CID, value }) : Response.json({ error: 'RecordNotFound', message: 'no such record' }, { status: 400 }),
+			);
 		}
 		return Promise.resolve(Response.json({ error: 'NotFound', message: url.pathname }, { status: 404 }));
 	});
 	return {
 		did,
-		token: (lxm, options = {}) => createServiceJwt({ keypair: options.keypair ?? key, issuer: did, audience: (options.audience ?? env.SERVICE_DID) as Did, lxm: lxm as never }),
+		token: (lxm, options = {}) =>
+			createServiceJwt({ keypair: options.keypair ?? key, issuer: did, audience: (options.audience ?? env.SERVICE_DID) as Did, lxm: lxm as never }),
 	};
 }

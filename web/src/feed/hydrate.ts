@@ -29,7 +29,9 @@ export type Hydrator = (uris: string[]) => Promise<PostView[]>;
 export function hydratorFor(config: DashboardConfig, viewer: Client | null): Hydrator {
 	if (!config.appview) return (uris) => fromPds(config.plcUrl, uris);
 	const appview = config.appview;
-	const rpc = viewer ? viewer.clone({ proxy: `${appview.did}#bsky_appview` as AtprotoAudience }) : new Client({ handler: simpleFetchHandler({ service: appview.url }) });
+	const rpc = viewer
+		? viewer.clone({ proxy: `${appview.did}#bsky_appview` as AtprotoAudience })
+		: new Client({ handler: simpleFetchHandler({ service: appview.url }) });
 	return (uris) => fromAppview(rpc, uris);
 }
 
@@ -67,7 +69,13 @@ async function fromAppview(rpc: Client, uris: string[]): Promise<PostView[]> {
 		const data = await answer(rpc.get('app.bsky.feed.getPosts', { params: { uris: uris.slice(i, i + 25) as ResourceUri[] } }));
 		for (const post of data.posts) {
 			const record = post.record as PostRecord;
-			const embed = post.embed as { $type?: string; images?: { thumb: string; fullsize: string; alt: string }[]; media?: { $type?: string; images?: { thumb: string; fullsize: string; alt: string }[] } } | undefined;
+			const embed = post.embed as
+				| {
+						$type?: string;
+						images?: { thumb: string; fullsize: string; alt: string }[];
+						media?: { $type?: string; images?: { thumb: string; fullsize: string; alt: string }[] };
+				  }
+				| undefined;
 			const media = embed?.$type === 'app.bsky.embed.recordWithMedia#view' ? embed.media : embed;
 			found.set(post.uri, {
 				uri: post.uri,

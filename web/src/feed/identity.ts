@@ -60,4 +60,5 @@ export async function getRecord(pds: string, repo: string, collection: string, r
 export const displayHandle = (person: Pick<Person, 'did' | 'handle'>) => (person.handle ? `@${person.handle}` : person.did);
 
 /** The community's feed in the Bluesky app (the feed record lives in the operator's repo). */
-export const blueskyFeedUrl = (operatorDid: string | null | undefined, communityId: string) => (operatorDid ? `https://bsky.app/profile/${operatorDid}/feed/${communityId}` : null);
+export const blueskyFeedUrl = (operatorDid: string | null | undefined, communityId: string) =>
+	operatorDid ? `https://bsky.app/profile/${operatorDid}/feed/${communityId}` : null;

@@ -47,7 +47,9 @@ export function CommunitiesPage({ query }: { query: string }) {
 			)}
 			{!first.loading && !first.error && communities.length === 0 && (
 				<Empty title={query ? `No community matches “${query}”` : 'No communities yet'}>
-					<p>{query ? 'Try another word, or start a community about it.' : 'Be the first: a community is a hashtag and a feed, and takes a minute to create.'}</p>
+					<p>
+						{query ? 'Try another word, or start a community about it.' : 'Be the first: a community is a hashtag and a feed, and takes a minute to create.'}
+					</p>
 					<Link className="button primary" to={user ? '/new' : '/sign-in?return=%2Fnew'}>
 						Create a community
 					</Link>
@@ -61,7 +63,8 @@ export function CommunitiesPage({ query }: { query: string }) {
 						</h2>
 						{c.description && <p>{c.description}</p>}
 						<p className="meta">
-							<span className="badge">{c.stage}</span> <span className="badge">{c.accessType === 'open' ? 'Open' : 'Invite-only'}</span> {count(c.members, 'member')} · {count(c.posts, 'post')} · <code>{c.hashtag}</code>
+							<span className="badge">{c.stage}</span> <span className="badge">{c.accessType === 'open' ? 'Open' : 'Invite-only'}</span>{' '}
+							{count(c.members, 'member')} · {count(c.posts, 'post')} · <code>{c.hashtag}</code>
 						</p>
 						<p className="meta">
 							Owner <PersonName did={c.ownerDid} />

@@ -40,8 +40,8 @@ export function CreateCommunityPage() {
 				<p>Posts by members that carry this hashtag appear in the community's feed.</p>
 				{created.parent && (
 					<p>
-						It names <Link to={`/c/${created.parent.id}`}>{created.parent.id}</Link> as its parent: the link counts once that community's owner or a moderator accepts it, while it is
-						graduated.
+						It names <Link to={`/c/${created.parent.id}`}>{created.parent.id}</Link> as its parent: the link counts once that community's owner or a moderator
+						accepts it, while it is graduated.
 					</p>
 				)}
 				{created.feedUri && (
@@ -75,7 +75,15 @@ export function CreateCommunityPage() {
 				});
 				link = { parent: parentId, feedMix: { own: 100 - percent, parent: percent } };
 			}
-			setCreated(await user.client.createCommunity({ name: name.trim(), ...(description.trim() ? { description: description.trim() } : {}), accessType, feedReaders, ...link }));
+			setCreated(
+				await user.client.createCommunity({
+					name: name.trim(),
+					...(description.trim() ? { description: description.trim() } : {}),
+					accessType,
+					feedReaders,
+					...link,
+				}),
+			);
 		});
 	};
 	return (
@@ -92,8 +100,8 @@ export function CreateCommunityPage() {
 						<input type="radio" name="access" value="open" checked={accessType === 'open'} onChange={() => setAccessType('open')} /> Open: anyone can join
 					</label>
 					<label className="choice">
-						<input type="radio" name="access" value="invite-only" checked={accessType === 'invite-only'} onChange={() => setAccessType('invite-only')} /> Invite-only: you or a
-						moderator approve each request
+						<input type="radio" name="access" value="invite-only" checked={accessType === 'invite-only'} onChange={() => setAccessType('invite-only')} />{' '}
+						Invite-only: you or a moderator approve each request
 					</label>
 				</fieldset>
 				<fieldset>
@@ -102,14 +110,22 @@ export function CreateCommunityPage() {
 						<input type="radio" name="readers" value="anyone" checked={feedReaders === 'anyone'} onChange={() => setFeedReaders('anyone')} /> Anyone
 					</label>
 					<label className="choice">
-						<input type="radio" name="readers" value="members" checked={feedReaders === 'members'} onChange={() => setFeedReaders('members')} /> Members only: others see an empty
-						feed. The posts stay public on Bluesky; this narrows the feed, it does not hide the posts.
+						<input type="radio" name="readers" value="members" checked={feedReaders === 'members'} onChange={() => setFeedReaders('members')} /> Members only:
+						others see an empty feed. The posts stay public on Bluesky; this narrows the feed, it does not hide the posts.
 					</label>
 				</fieldset>
 				<label htmlFor="community-parent">Parent community (optional)</label>
-				<input id="community-parent" value={parent} onChange={(e) => setParent(e.target.value)} placeholder="0123abcd" autoComplete="off" aria-describedby="community-parent-hint" />
+				<input
+					id="community-parent"
+					value={parent}
+					onChange={(e) => setParent(e.target.value)}
+					placeholder="0123abcd"
+					autoComplete="off"
+					aria-describedby="community-parent-hint"
+				/>
 				<p id="community-parent-hint" className="hint">
-					The id of a graduated community (the 8 characters after #atr_ in its hashtag). The link counts once its owner or a moderator accepts it. {LINK_MEANING}
+					The id of a graduated community (the 8 characters after #atr_ in its hashtag). The link counts once its owner or a moderator accepts it.{' '}
+					{LINK_MEANING}
 				</p>
 				{parent.trim() !== '' && (
 					<>

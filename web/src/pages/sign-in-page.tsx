@@ -34,7 +34,14 @@ export function SignInPage({ returnTo }: { returnTo: string }) {
 				<form className="stack panel" onSubmit={withOAuth} aria-labelledby="oauth-heading">
 					<h2 id="oauth-heading">With your account provider</h2>
 					<label htmlFor="oauth-handle">Handle</label>
-					<input id="oauth-handle" value={handle} onChange={(e) => setHandle(e.target.value)} placeholder="alice.bsky.social" autoComplete="username" required />
+					<input
+						id="oauth-handle"
+						value={handle}
+						onChange={(e) => setHandle(e.target.value)}
+						placeholder="alice.bsky.social"
+						autoComplete="username"
+						required
+					/>
 					<button type="submit" className="primary" disabled={oauth.pending}>
 						{oauth.pending ? 'Redirecting…' : 'Continue'}
 					</button>

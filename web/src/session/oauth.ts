@@ -22,6 +22,9 @@ async function load(config: DashboardConfig): Promise<BrowserOAuthClient | null>
 	const { atprotoLoopbackClientMetadata, BrowserOAuthClient, buildAtprotoLoopbackClientId } = await import('@atproto/oauth-client-browser');
 	const common = { handleResolver: config.signInService, plcDirectoryUrl: config.plcUrl, responseMode: 'fragment' as const };
 	if (config.oauthClientId) return BrowserOAuthClient.load({ clientId: config.oauthClientId, ...common });
-	const clientId = buildAtprotoLoopbackClientId({ scope: OAUTH_SCOPE, redirect_uris: [`${window.location.origin}${OAUTH_CALLBACK_PATH}`] as [`http://127.0.0.1${string}`] });
+	const clientId = buildAtprotoLoopbackClientId({
+		scope: OAUTH_SCOPE,
+		redirect_uris: [`${window.location.origin}${OAUTH_CALLBACK_PATH}`] as [`http://127.0.0.1${string}`],
+	});
 	return new BrowserOAuthClient({ ...common, allowHttp: true, clientMetadata: atprotoLoopbackClientMetadata(clientId) });
 }

@@ -20,7 +20,8 @@ export async function logInWithPassword(pds: string, identifier: string, passwor
 		return await PasswordSession.login({ service: pds, identifier, password }, persistence);
 	} catch (err) {
 		const refusal = pdsError(err);
-		if (refusal instanceof PdsError && (refusal.status === 401 || refusal.status === 400)) throw new Error(`Your PDS refused to sign you in: ${refusal.message}`);
+		if (refusal instanceof PdsError && (refusal.status === 401 || refusal.status === 400))
+			throw new Error(`Your PDS refused to sign you in: ${refusal.message}`);
 		throw refusal;
 	}
 }

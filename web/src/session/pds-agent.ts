@@ -10,8 +10,12 @@ type Params = Record<string, string | number | boolean | undefined>;
 
 export function pdsAgent(did: string, handler: FetchHandler | FetchHandlerObject): PdsAgent {
 	const rpc = new Client<Record<string, unknown>, Record<string, unknown>>({ handler });
-	const query = <T>(nsid: string) => async (params: Params) => ({ data: (await answer(rpc.get(nsid, { params, as: 'json' }))) as T });
-	const procedure = <T>(nsid: string) => async (input: object) => ({ data: (await answer(rpc.post(nsid, { input: { ...input }, as: 'json' }))) as T });
+	const query =
+		<T>(nsid: string) =>
+		async (params: Params) => ({ data: (await answer(rpc.get(nsid, { params, as: 'json' }))) as T });
+	const procedure =
+		<T>(nsid: string) =>
+		async (input: object) => ({ data: (await answer(rpc.post(nsid, { input: { ...input }, as: 'json' }))) as T });
 	return {
 		assertDid: did,
 		com: {

@@ -23,7 +23,9 @@ export function pdsError(err: unknown): unknown {
 }
 
 /** The data of a successful XRPC response; a failed one (or none) is thrown as a PdsError. */
-export async function answer<T>(response: Promise<{ ok: true; data: T } | { ok: false; status: number; data: { error: string; message?: string } }>): Promise<T> {
+export async function answer<T>(
+	response: Promise<{ ok: true; data: T } | { ok: false; status: number; data: { error: string; message?: string } }>,
+): Promise<T> {
 	let res;
 	try {
 		res = await response;

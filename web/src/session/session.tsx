@@ -44,11 +44,24 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 	const [oauthAvailable, setOauthAvailable] = useState(false);
 	const [signOutCurrent, setSignOutCurrent] = useState<(() => Promise<void>) | null>(null);
 
-	const signedIn = useCallback(async (did: string, handler: FetchHandler | FetchHandlerObject, method: SignedIn['method'], knownHandle: string | null, signOut: () => Promise<void>, cfg: DashboardConfig) => {
-		const handle = knownHandle ?? (await personOf(cfg.plcUrl, did)).handle ?? did;
-		setSignOutCurrent(() => signOut);
-		setState({ status: 'signed-in', user: { client: new AtrariumClient(service, pdsAgent(did, handler)), pds: new Client({ handler }), did, handle, method } });
-	}, []);
+	const signedIn = useCallback(
+		async (
+			did: string,
+			handler: FetchHandler | FetchHandlerObject,
+			method: SignedIn['method'],
+			knownHandle: string | null,
+			signOut: () => Promise<void>,
+			cfg: DashboardConfig,
+		) => {
+			const handle = knownHandle ?? (await personOf(cfg.plcUrl, did)).handle ?? did;
+			setSignOutCurrent(() => signOut);
+			setState({
+				status: 'signed-in',
+				user: { client: new AtrariumClient(service, pdsAgent(did, handler)), pds: new Client({ handler }), did, handle, method },
+			});
+		},
+		[],
+	);
 
 	useEffect(() => {
 		let cancelled = false;
@@ -82,7 +95,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 					return setState({ status: 'signed-out' });
 				}
 				const session = result.session;
-				await signedIn(session.did, (pathname, init) => session.fetchHandler(pathname, init), 'oauth', null, () => session.signOut(), cfg);
+				await signedIn(
+					session.did,
+					(pathname, init) => session.fetchHandler(pathname, init),
+					'oauth',
+					null,
+					() => session.signOut(),
+					cfg,
+				);
 				if ('state' in result) navigate(safeReturn(result.state ?? null), { replace: true });
 			} catch (err) {
 				if (window.location.pathname === OAUTH_CALLBACK_PATH) navigate('/', { replace: true });

@@ -19,13 +19,20 @@ export function ChildrenSection({ community, onChanged }: { community: Community
 		<section aria-labelledby="children-heading">
 			<h2 id="children-heading">Children</h2>
 			<p className="hint">
-				Other communities can name this one as their parent. A link counts once you or a moderator accept it, and while {community.name} is graduated. {LINK_MEANING} Release a child to end
-				its link; its owner can end it too.
+				Other communities can name this one as their parent. A link counts once you or a moderator accept it, and while {community.name} is graduated.{' '}
+				{LINK_MEANING} Release a child to end its link; its owner can end it too.
 			</p>
-			{!graduated && <Notice kind="info">{community.name} is not graduated{community.stage === 'graduated' ? ' (declared, but this week’s figures do not meet it)' : ''}, so no link to it counts now.</Notice>}
+			{!graduated && (
+				<Notice kind="info">
+					{community.name} is not graduated{community.stage === 'graduated' ? ' (declared, but this week’s figures do not meet it)' : ''}, so no link to it
+					counts now.
+				</Notice>
+			)}
 			{!children.data && children.loading && <Loading label="Loading the children…" />}
 			{children.error && <Notice kind="error">Could not load the children: {children.error}</Notice>}
-			{children.data && children.data.length === 0 && <Empty title="No children yet">When a community names this one as its parent, it appears here for you to accept.</Empty>}
+			{children.data && children.data.length === 0 && (
+				<Empty title="No children yet">When a community names this one as its parent, it appears here for you to accept.</Empty>
+			)}
 			{children.data && children.data.length > 0 && (
 				<ul className="members">
 					{children.data.map((child) => (
@@ -53,17 +60,26 @@ function ChildRow({ child, parent, graduated, onChanged }: { child: ChildCommuni
 				await new Promise((resolve) => setTimeout(resolve, 500));
 			}
 			onChanged();
-			if (!now || now.accepted !== accept) throw new Error(`The service does not show ${child.name} as ${accept ? 'accepted' : 'released'} yet. Reload in a moment.`);
+			if (!now || now.accepted !== accept)
+				throw new Error(`The service does not show ${child.name} as ${accept ? 'accepted' : 'released'} yet. Reload in a moment.`);
 			if (!accept) return `Released ${child.name}: the link no longer counts.`;
 			if (now.linked) return `${child.name} is now linked to ${parent.name}.`;
-			return graduated ? `Accepted ${child.name}; the link is not shown as counting yet. Reload in a moment.` : `Accepted ${child.name}. The link counts once ${parent.name} is graduated.`;
+			return graduated
+				? `Accepted ${child.name}; the link is not shown as counting yet. Reload in a moment.`
+				: `Accepted ${child.name}. The link counts once ${parent.name} is graduated.`;
 		});
 	return (
 		<li className="member">
 			<div className="row spread wrap">
 				<span>
 					<Link to={`/c/${child.id}`}>{child.name}</Link> by <PersonName did={child.ownerDid} />{' '}
-					{child.linked ? <span className="badge">linked</span> : child.accepted ? <span className="badge badge-warn">accepted, not linked</span> : <span className="badge badge-warn">waiting for you to accept</span>}
+					{child.linked ? (
+						<span className="badge">linked</span>
+					) : child.accepted ? (
+						<span className="badge badge-warn">accepted, not linked</span>
+					) : (
+						<span className="badge badge-warn">waiting for you to accept</span>
+					)}
 				</span>
 				{user && (
 					<button type="button" className={child.accepted ? undefined : 'primary'} disabled={action.pending} onClick={() => act(!child.accepted)}>

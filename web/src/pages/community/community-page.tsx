@@ -24,7 +24,14 @@ export function CommunityPage({ id, tab }: { id: string; tab: 'feed' | 'members'
 	const onChanged = useCallback(() => reload(), [reload]);
 
 	if (!data.data) {
-		if (data.error) return <Notice kind="error">{data.error.includes('No community') ? `There is no community ${id}. It may have been deleted, or the link is wrong.` : `Could not load this community: ${data.error}`}</Notice>;
+		if (data.error)
+			return (
+				<Notice kind="error">
+					{data.error.includes('No community')
+						? `There is no community ${id}. It may have been deleted, or the link is wrong.`
+						: `Could not load this community: ${data.error}`}
+				</Notice>
+			);
 		return <Loading label="Loading the community…" />;
 	}
 	const { community, members } = data.data;
@@ -46,12 +53,27 @@ export function CommunityPage({ id, tab }: { id: string; tab: 'feed' | 'members'
 			</nav>
 			{tab === 'feed' && <FeedTab community={community} standing={standing} onChanged={onChanged} />}
 			{tab === 'members' && <MembersTab community={community} members={members} standing={standing} onChanged={onChanged} />}
-			{tab === 'moderation' && (standing.canModerate ? <ModerationTab community={community} onChanged={onChanged} /> : <Notice kind="info">Only the owner and moderators can see this community's moderation tools.</Notice>)}
+			{tab === 'moderation' &&
+				(standing.canModerate ? (
+					<ModerationTab community={community} onChanged={onChanged} />
+				) : (
+					<Notice kind="info">Only the owner and moderators can see this community's moderation tools.</Notice>
+				))}
 		</>
 	);
 }
 
-function CommunityHeader({ community, members, standing, onChanged }: { community: Community; members: MemberView[]; standing: Standing; onChanged: () => void }) {
+function CommunityHeader({
+	community,
+	members,
+	standing,
+	onChanged,
+}: {
+	community: Community;
+	members: MemberView[];
+	standing: Standing;
+	onChanged: () => void;
+}) {
 	const { config } = useSession();
 	const user = useUser();
 	const bskyFeed = blueskyFeedUrl(config?.operatorDid, community.id);
@@ -64,7 +86,8 @@ function CommunityHeader({ community, members, standing, onChanged }: { communit
 			{community.description && <p className="description">{community.description}</p>}
 			<p className="meta">
 				<span className="badge">{community.stage}</span> <span className="badge">{community.accessType === 'open' ? 'Open' : 'Invite-only'}</span>{' '}
-				{community.feedReaders === 'members' && <span className="badge">Members-only feed</span>} {count(community.members, 'member')} · {count(community.posts, 'post')} this week
+				{community.feedReaders === 'members' && <span className="badge">Members-only feed</span>} {count(community.members, 'member')} ·{' '}
+				{count(community.posts, 'post')} this week
 				{community.pending > 0 && standing.canModerate ? ` · ${community.pending} waiting` : ''} · owner <PersonName did={community.ownerDid} />
 			</p>
 			<p className="meta row wrap">
@@ -80,14 +103,28 @@ function CommunityHeader({ community, members, standing, onChanged }: { communit
 			</p>
 			{community.parent && <ParentLine community={community} parent={community.parent} isOwner={standing.role === 'owner'} onChanged={onChanged} />}
 			{user && community.successor === user.did && community.ownerDid !== user.did && <TakeOver community={community} onChanged={onChanged} />}
-			{community.stageStanding && <StagePanel community={community} stageStanding={community.stageStanding} isOwner={standing.role === 'owner'} onChanged={onChanged} />}
-			{members.length === 0 && standing.role === 'owner' && <Notice kind="info">Your community is ready. Share its hashtag; people who join and post with it fill the feed.</Notice>}
+			{community.stageStanding && (
+				<StagePanel community={community} stageStanding={community.stageStanding} isOwner={standing.role === 'owner'} onChanged={onChanged} />
+			)}
+			{members.length === 0 && standing.role === 'owner' && (
+				<Notice kind="info">Your community is ready. Share its hashtag; people who join and post with it fill the feed.</Notice>
+			)}
 		</header>
 	);
 }
 
 /** The parent the config names, whether the link counts, and the feed's share of the parent's posts. */
-function ParentLine({ community, parent, isOwner, onChanged }: { community: Community; parent: NonNullable<Community['parent']>; isOwner: boolean; onChanged: () => void }) {
+function ParentLine({
+	community,
+	parent,
+	isOwner,
+	onChanged,
+}: {
+	community: Community;
+	parent: NonNullable<Community['parent']>;
+	isOwner: boolean;
+	onChanged: () => void;
+}) {
 	const { service } = useSession();
 	const user = useUser();
 	const named = useAsync(() => service.community(parent.id), [parent.id]);
@@ -122,7 +159,17 @@ const STAGE_NAMES = { theme: 'Theme', community: 'Community', graduated: 'Gradua
 const figure = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The stage, this week's figures, and what the next stage needs; the owner moves it when it is ready. */
-function StagePanel({ community, stageStanding, isOwner, onChanged }: { community: Community; stageStanding: NonNullable<Community['stageStanding']>; isOwner: boolean; onChanged: () => void }) {
+function StagePanel({
+	community,
+	stageStanding,
+	isOwner,
+	onChanged,
+}: {
+	community: Community;
+	stageStanding: NonNullable<Community['stageStanding']>;
+	isOwner: boolean;
+	onChanged: () => void;
+}) {
 	const user = useUser();
 	const action = useAction();
 	const { stage, earned, figures, next } = stageStanding;
@@ -136,8 +183,8 @@ function StagePanel({ community, stageStanding, isOwner, onChanged }: { communit
 		<section className="stage" aria-label="Stage">
 			<p className="meta">
 				Stage: <strong>{STAGE_NAMES[stage]}</strong>
-				{!earned && ' (declared; this week’s figures do not meet it yet, so nothing that needs it is open)'}. This week:{' '}
-				{figure(figures.members, 'member')}, {figure(figures.posts, 'post')}.
+				{!earned && ' (declared; this week’s figures do not meet it yet, so nothing that needs it is open)'}. This week: {figure(figures.members, 'member')},{' '}
+				{figure(figures.posts, 'post')}.
 				{next &&
 					(next.ready
 						? ` Ready for the ${STAGE_NAMES[next.stage].toLowerCase()} stage.`

@@ -42,7 +42,13 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 			try {
 				const page = await readPage({ limit: PAGE, ...(cursor ? { cursor } : {}) });
 				const posts = await hydratorFor(config, user?.pds ?? null)(page.feed.map((item) => item.post));
-				setFeed((f) => ({ posts: replace ? posts : [...f.posts, ...posts.filter((p) => !f.posts.some((q) => q.uri === p.uri))], cursor: page.cursor, loading: false, error: null, done: !page.cursor }));
+				setFeed((f) => ({
+					posts: replace ? posts : [...f.posts, ...posts.filter((p) => !f.posts.some((q) => q.uri === p.uri))],
+					cursor: page.cursor,
+					loading: false,
+					error: null,
+					done: !page.cursor,
+				}));
 			} catch (err) {
 				setFeed((f) => ({ ...f, loading: false, error: explain(err) }));
 			} finally {
@@ -93,8 +99,8 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 			{standing.status === 'blocked' && <Notice kind="info">You are blocked in this community; your posts do not appear in its feed.</Notice>}
 			{community.feedReaders === 'members' ? (
 				<Notice kind="info">
-					{standing.canPost ? 'This feed is shown to members only.' : 'This feed is shown to members only: join to read it here or in Bluesky.'} Its posts stay public on Bluesky: this
-					narrows the feed, it does not hide the posts.
+					{standing.canPost ? 'This feed is shown to members only.' : 'This feed is shown to members only: join to read it here or in Bluesky.'} Its posts stay
+					public on Bluesky: this narrows the feed, it does not hide the posts.
 				</Notice>
 			) : (
 				!user && <Notice kind="info">Sign in and join to post here. Anyone can read the feed.</Notice>
@@ -109,7 +115,14 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 			)}
 			<div className="feed" aria-busy={feed.loading}>
 				{feed.posts.map((post) => (
-					<FeedPost key={post.uri} post={post} community={community} standing={standing} onRemoved={(author) => setFeed((f) => ({ ...f, posts: f.posts.filter((p) => (author ? p.author.did !== author : p.uri !== post.uri)) }))} onChanged={onChanged} />
+					<FeedPost
+						key={post.uri}
+						post={post}
+						community={community}
+						standing={standing}
+						onRemoved={(author) => setFeed((f) => ({ ...f, posts: f.posts.filter((p) => (author ? p.author.did !== author : p.uri !== post.uri)) }))}
+						onChanged={onChanged}
+					/>
 				))}
 			</div>
 			{feed.loading && <Loading label={feed.posts.length ? 'Loading more posts…' : 'Loading the feed…'} />}
@@ -154,7 +167,14 @@ function Composer({ community, onPosted }: { community: Community; onPosted: (ur
 	return (
 		<form className="composer" onSubmit={submit}>
 			<label htmlFor="composer-text">Write a post</label>
-			<textarea id="composer-text" value={text} onChange={(e) => setText(e.target.value)} rows={3} placeholder="What's happening in the community?" aria-describedby="composer-help" />
+			<textarea
+				id="composer-text"
+				value={text}
+				onChange={(e) => setText(e.target.value)}
+				rows={3}
+				placeholder="What's happening in the community?"
+				aria-describedby="composer-help"
+			/>
 			<div className="row spread">
 				<span id="composer-help" className="hint">
 					{community.hashtag} is added for you · <span className={length > MAX_GRAPHEMES ? 'over' : ''}>{MAX_GRAPHEMES - length}</span> characters left
@@ -169,11 +189,24 @@ function Composer({ community, onPosted }: { community: Community; onPosted: (ur
 	);
 }
 
-function FeedPost({ post, community, standing, onRemoved, onChanged }: { post: PostView; community: Community; standing: Standing; onRemoved: (author?: string) => void; onChanged: () => void }) {
+function FeedPost({
+	post,
+	community,
+	standing,
+	onRemoved,
+	onChanged,
+}: {
+	post: PostView;
+	community: Community;
+	standing: Standing;
+	onRemoved: (author?: string) => void;
+	onChanged: () => void;
+}) {
 	const user = useUser();
 	const [asking, setAsking] = useState<'hide' | 'block' | null>(null);
 	const action = useAction();
-	if (user && !standing.canModerate && standing.canPost && post.author.did !== user.did) return <PostCard post={post} controls={<ReportControl post={post} community={community} />} />;
+	if (user && !standing.canModerate && standing.canPost && post.author.did !== user.did)
+		return <PostCard post={post} controls={<ReportControl post={post} community={community} />} />;
 	if (!user || !standing.canModerate) return <PostCard post={post} />;
 	const controls = (
 		<div className="post-controls">

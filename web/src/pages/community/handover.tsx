@@ -34,8 +34,8 @@ export function SuccessorEditor({ community, onChanged }: { community: Community
 		<section aria-labelledby="successor-heading" className="panel">
 			<h3 id="successor-heading">Successor</h3>
 			<p className="hint">
-				Name someone to hand {community.name} over to. Nothing changes until they accept by taking it over from this page; then they own it. {CARRIES_OVER} Until then you can withdraw
-				the offer.
+				Name someone to hand {community.name} over to. Nothing changes until they accept by taking it over from this page; then they own it. {CARRIES_OVER}{' '}
+				Until then you can withdraw the offer.
 			</p>
 			{community.successor && (
 				<div className="row spread wrap">
@@ -74,8 +74,8 @@ export function TakeOver({ community, onChanged }: { community: Community; onCha
 		<section className="panel" aria-labelledby="takeover-heading">
 			<h2 id="takeover-heading">{community.name} is offered to you</h2>
 			<p>
-				<PersonName did={community.ownerDid} /> names you as successor. Taking over writes a copy of the community's settings to a record in your own repo, and from then on you own it.{' '}
-				{CARRIES_OVER} Nothing changes until you take over, and the owner can withdraw the offer until then.
+				<PersonName did={community.ownerDid} /> names you as successor. Taking over writes a copy of the community's settings to a record in your own repo, and
+				from then on you own it. {CARRIES_OVER} Nothing changes until you take over, and the owner can withdraw the offer until then.
 			</p>
 			<button type="button" className="primary" disabled={action.pending} onClick={take}>
 				{action.pending ? 'Taking over…' : 'Take over this community'}

@@ -9,7 +9,17 @@ import { ModerationForm } from './moderation-form';
 import type { Standing } from './standing';
 
 /** Members and their roles; moderators approve requests and block people; the owner appoints moderators. */
-export function MembersTab({ community, members, standing, onChanged }: { community: Community; members: MemberView[]; standing: Standing; onChanged: () => void }) {
+export function MembersTab({
+	community,
+	members,
+	standing,
+	onChanged,
+}: {
+	community: Community;
+	members: MemberView[];
+	standing: Standing;
+	onChanged: () => void;
+}) {
 	const pending = members.filter((m) => m.status === 'pending');
 	const active = members.filter((m) => m.status === 'member');
 	const blocked = members.filter((m) => m.status === 'blocked');
@@ -19,7 +29,11 @@ export function MembersTab({ community, members, standing, onChanged }: { commun
 			{standing.canModerate && community.accessType === 'invite-only' && (
 				<>
 					<h3>Requests to join</h3>
-					{pending.length === 0 ? <p className="hint">No one is waiting. Requests appear here when people ask to join.</p> : <MemberList community={community} members={pending} standing={standing} onChanged={onChanged} />}
+					{pending.length === 0 ? (
+						<p className="hint">No one is waiting. Requests appear here when people ask to join.</p>
+					) : (
+						<MemberList community={community} members={pending} standing={standing} onChanged={onChanged} />
+					)}
 				</>
 			)}
 			{active.length === 0 ? (
@@ -142,7 +156,16 @@ function ModeratorsEditor({ community, onChanged }: { community: Community; onCh
 					{community.moderators.map((did) => (
 						<li key={did} className="member row spread">
 							<PersonName did={did} withAvatar />
-							<button type="button" disabled={action.pending} onClick={() => void save(community.moderators.filter((m) => m !== did), 'Moderator removed.')}>
+							<button
+								type="button"
+								disabled={action.pending}
+								onClick={() =>
+									void save(
+										community.moderators.filter((m) => m !== did),
+										'Moderator removed.',
+									)
+								}
+							>
 								Remove
 							</button>
 						</li>

@@ -3,7 +3,17 @@ import type { ModerationReason } from '../../../../client/atrarium-client';
 import { MODERATION_REASONS, reasonLabel } from './standing';
 
 /** Asks for a reason (from the lexicon's list) and an optional note before a moderation action. */
-export function ModerationForm({ verbLabel, pending, onSubmit, onCancel }: { verbLabel: string; pending: boolean; onSubmit: (reason: ModerationReason, note: string) => void; onCancel: () => void }) {
+export function ModerationForm({
+	verbLabel,
+	pending,
+	onSubmit,
+	onCancel,
+}: {
+	verbLabel: string;
+	pending: boolean;
+	onSubmit: (reason: ModerationReason, note: string) => void;
+	onCancel: () => void;
+}) {
 	const [reason, setReason] = useState<ModerationReason>('off_topic');
 	const [note, setNote] = useState('');
 	const id = useId();

@@ -69,7 +69,8 @@ function ReportEntry({ reported, community, onChanged }: { reported: ReportedPos
 	const label = `${reported.reports} ${reported.reports === 1 ? 'report' : 'reports'}`;
 	return (
 		<li className="log-entry" aria-label={`${label} on ${reported.postUri}`}>
-			<strong>{label}</strong> on <code className="uri">{reported.postUri.split('/').at(-1)}</code> by <PersonName did={parseRecordUri(reported.postUri)?.did ?? ''} />{' '}
+			<strong>{label}</strong> on <code className="uri">{reported.postUri.split('/').at(-1)}</code> by{' '}
+			<PersonName did={parseRecordUri(reported.postUri)?.did ?? ''} />{' '}
 			{Object.entries(reported.reasons).map(([reason, n]) => (
 				<span key={reason} className="badge">
 					{reason === 'show_less' ? 'show less (Bluesky)' : reasonLabel(reason)}
@@ -138,8 +139,7 @@ function LogEntry({ entry, community, onChanged, hiddenNow }: { entry: Moderatio
 	const child = childCommunityOf(entry);
 	return (
 		<li className="log-entry">
-			<PersonName did={entry.authorDid} /> {actionWords(entry.action)}{' '}
-			{entry.targetDid && <PersonName did={entry.targetDid} />}
+			<PersonName did={entry.authorDid} /> {actionWords(entry.action)} {entry.targetDid && <PersonName did={entry.targetDid} />}
 			{child && <Link to={`/c/${child}`}>{child}</Link>}
 			{entry.targetUri && !entry.targetDid && !child && <code className="uri">{entry.targetUri.split('/').at(-1)}</code>}
 			{entry.reason && <span className="badge">{reasonLabel(entry.reason)}</span>}
