@@ -139,7 +139,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 
 	/** A parent's side: the child configs its staff accepted (and released). */
 	childLinks(): { childUri: string; childId: string; accepted: boolean }[] {
-		return (this.reader()?.childLinks() ?? []).map(({ childUri, childId, accepted }) => ({ childUri, childId, accepted }));
+		return (this.reader()?.links.childLinks() ?? []).map(({ childUri, childId, accepted }) => ({ childUri, childId, accepted }));
 	}
 
 	/**

@@ -70,7 +70,7 @@ export class Derivation {
 				)
 				.toArray().length > 0;
 		const accountInactive = this.sql.exec('SELECT 1 FROM accounts WHERE did = ? AND active = 0', did).toArray().length > 0;
-		const blockedInParent = this.sql.exec('SELECT 1 FROM parent_blocks WHERE did = ?', did).toArray().length > 0 && this.reader.parentLinkCounts();
+		const blockedInParent = this.sql.exec('SELECT 1 FROM parent_blocks WHERE did = ?', did).toArray().length > 0 && this.reader.links.parentLinkCounts();
 		const state = authorState({ did, hasActiveMembership, actions: this.reader.actionsOn('target_did', did), accountInactive, blockedInParent }, binding);
 		const before = storedAuthorState(this.sql, did);
 		// Nobody yet and nobody now (the target of an action that does not count, say): no row.

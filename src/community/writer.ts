@@ -58,7 +58,7 @@ export class CommunityWriter {
 	 */
 	setParentLink(link: ParentLink | null): boolean {
 		return this.storage.transactionSync(() => {
-			const before = this.reader.parentLink();
+			const before = this.reader.links.parentLink();
 			if (JSON.stringify(before) === JSON.stringify(link)) return false;
 			const touched = new Set([...(before?.blocked ?? []), ...(link?.blocked ?? [])]);
 			this.sql.exec('DELETE FROM parent_link');

@@ -17,13 +17,11 @@ import type { IndexOp } from '../shared/index-op';
 import { forEachLimited } from '../shared/pool';
 import type { CrawlRequests, RebuildPhase, RebuildStatus } from '../shared/views';
 import { CrawlError, noRequests } from './network';
-import { ACTION, configOp, MEMBERSHIP, namesCommunity, POST, postPage, provenOp, type RepoRead } from './records';
+import { configOp, MEMBERSHIP, type RepoRead } from './records';
+import { readRepo } from './repo-reader';
 import { REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, type CrawlNetwork } from './steps';
 
 const RELAY_PAGES_PER_STEP = 5;
-/** Caps on one repo's listing (a hostile repo cannot keep a rebuild busy): 1,000 memberships and actions, 5,000 posts. */
-const MAX_AUTHORITY_PAGES = 10;
-const MAX_POST_PAGES = 50;
 
 const KIND = { 'config.put': 0, 'membership.put': 1, 'moderation.put': 2, 'post.put': 3 } as const;
 
@@ -258,7 +256,7 @@ export class RebuildJob {
 		return null;
 	}
 
-	/** One repo's records for the community, as ops (authority records proven). */
+	/** One repo's records for the community, as ops (authority records proven): repo-reader.ts. */
 	private async readRepo(
 		row: JobRow,
 		network: CrawlNetwork,
@@ -267,46 +265,9 @@ export class RebuildJob {
 		staff: boolean,
 		nowMs: number,
 	): Promise<IndexOp[]> {
-		const { crawler } = network;
-		const pds = await crawler.pdsOf(did);
-		const read = this.readOf(row, did, await crawler.latestRev(pds, did));
-		const proven = async (collection: typeof MEMBERSHIP | typeof ACTION): Promise<IndexOp[]> => {
-			const ops: IndexOp[] = [];
-			let cursor: string | null = null;
-			for (let page = 0; page < MAX_AUTHORITY_PAGES; page++) {
-				const listed = await crawler.listRecords(pds, did, collection, cursor);
-				for (const record of listed.records.filter((r) => namesCommunity(r, read))) {
-					const ref = parseRecordUri(record.uri);
-					if (!ref || ref.did !== did || ref.collection !== collection) continue;
-					requests.proofs++;
-					const proof = await network.prove(ref);
-					if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
-					if (proof.verdict !== 'held') {
-						requests.refused = (requests.refused ?? 0) + 1;
-						continue;
-					}
-					const op = provenOp(read, collection, record.uri, proof.cid, proof.record);
-					if (op) ops.push(op);
-				}
-				cursor = listed.cursor;
-				if (!cursor) break;
-			}
-			return ops;
-		};
-		const memberships = await proven(MEMBERSHIP);
-		const actions = staff ? await proven(ACTION) : [];
-		const posts: IndexOp[] = [];
-		if (staff || memberships.length > 0) {
-			let cursor: string | null = null;
-			for (let page = 0; page < MAX_POST_PAGES; page++) {
-				const listed = await crawler.listRecords(pds, did, POST, cursor);
-				const { ops, done } = postPage(read, listed.records, nowMs);
-				posts.push(...ops);
-				cursor = listed.cursor;
-				if (done || !cursor) break;
-			}
-		}
-		return [...memberships, ...actions, ...posts];
+		const pds = await network.crawler.pdsOf(did);
+		const read = this.readOf(row, did, await network.crawler.latestRev(pds, did));
+		return readRepo(network, requests, pds, read, staff, nowMs);
 	}
 
 	/** Replaces the index with the staged ops, then the journal over it, in one transaction. */

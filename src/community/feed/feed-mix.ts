@@ -12,6 +12,13 @@ export interface FeedMixShares {
 	parent: number;
 }
 
+/** A config's feed mix as the binding stores it (JSON), or null for none. */
+export function mixOf(json: string | null): FeedMixShares | null {
+	if (!json) return null;
+	const mix = JSON.parse(json) as Partial<FeedMixShares>;
+	return { own: mix.own ?? 0, parent: mix.parent ?? 0 };
+}
+
 /** The parent's share as a fraction `parent / (own + parent)`; null when nothing of the parent is mixed in. */
 export function parentShare(mix: FeedMixShares | null): { parent: number; total: number } | null {
 	if (!mix || !(mix.parent > 0)) return null;

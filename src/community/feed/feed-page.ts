@@ -39,7 +39,7 @@ export const WITHHELD_PAGE: FeedResult = { ok: true, page: { feed: [] }, members
 /** Reads of the parent per mixed page, at most: its posts hidden or blocked here are passed over. */
 const PARENT_READS_PER_PAGE = 3;
 
-type MixPlan = NonNullable<ReturnType<CommunityReader['mixPlan']>>;
+type MixPlan = NonNullable<ReturnType<CommunityReader['links']['mixPlan']>>;
 type Access = ReturnType<CommunityReader['feedAccess']>;
 
 export class FeedPages {
@@ -71,7 +71,7 @@ export class FeedPages {
 		}
 		if (!reader) return { ok: false, error: 'UnknownFeed' };
 		// The mix changes only with a write here (the config, or the parent's word on the link).
-		const plan = this.mix === undefined ? (this.mix = reader.mixPlan()) : this.mix;
+		const plan = this.mix === undefined ? (this.mix = reader.links.mixPlan()) : this.mix;
 		if (plan) return this.mixedPage(reader, plan, limit, cursor, reader.feedAccess(viewer));
 		const key = `${limit} ${cursor ?? ''}`;
 		const kept = this.pages.get(key);

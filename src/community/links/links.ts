@@ -34,14 +34,14 @@ export class CommunityLinks {
 		const accepted =
 			this.host
 				.reader()
-				?.childLinks()
+				?.links.childLinks()
 				.find((link) => link.childUri === childUri)?.accepted ?? false;
 		return this.parentWord()(accepted);
 	}
 
 	/** A parent's word, pushed when it changes; ignored unless this community's config names that parent. */
 	async hearFromParent(parentId: string, childUri: string, side: ParentSide): Promise<void> {
-		const named = this.host.reader()?.parentNamed();
+		const named = this.host.reader()?.links.parentNamed();
 		if (!named || named.parentId !== parentId || named.childUri !== childUri) return;
 		if (this.writer().setParentLink({ ...side, parentId, childUri })) await this.host.pushSummary();
 	}
@@ -50,8 +50,8 @@ export class CommunityLinks {
 	async askParent(): Promise<void> {
 		const reader = this.host.reader();
 		if (!reader) return;
-		const named = reader.parentNamed();
-		const known = reader.parentLink();
+		const named = reader.links.parentNamed();
+		const known = reader.links.parentLink();
 		if (!named) {
 			if (known && this.writer().setParentLink(null)) await this.host.pushSummary();
 			return;
@@ -69,7 +69,7 @@ export class CommunityLinks {
 	/** A parent's side: tell each child its staff accepted or released whatever changed since it was last told. */
 	async tellChildren(): Promise<void> {
 		const reader = this.host.reader();
-		const links = reader?.childLinks() ?? [];
+		const links = reader?.links.childLinks() ?? [];
 		if (!reader || links.length === 0) return;
 		const myId = reader.summary()?.id;
 		if (!myId) return;
@@ -114,7 +114,7 @@ export class CommunityLinks {
 		return (accepted) => ({
 			accepted,
 			eligible,
-			blocked: accepted && eligible ? (blocked ??= reader.ownBlockedDids()) : [],
+			blocked: accepted && eligible ? (blocked ??= reader.links.ownBlockedDids()) : [],
 			membersOnly: summary.feedReaders === 'members',
 		});
 	}
