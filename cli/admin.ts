@@ -25,12 +25,24 @@ export async function rebuildCommunity(options: AdminOptions, id: string, args: 
 		const line = progressLine(status);
 		if (line !== last) print(`  ${line}`);
 		last = line;
-		if (status.phase === 'done' || status.phase === 'failed') break;
+		if (status.phase === 'done' || status.phase === 'failed' || status.phase === 'aborted') break;
 		await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
 		status = (await call(options, path, { method: 'GET' })) as RebuildStatus;
 	}
 	print(summaryOf(status), status);
-	if (status.phase === 'failed') throw new Error(`The rebuild of ${id} failed: ${status.error}`);
+	if (status.phase === 'failed' || status.phase === 'aborted') throw new Error(`The rebuild of ${id} ${status.phase}: ${status.error}`);
+	return status;
+}
+
+/** Stops a running rebuild (of one community, or of everything with `id` null); the index stays as it is. */
+export async function abortRebuild(options: AdminOptions, id: string | null, print: Print): Promise<unknown> {
+	const status = await call(options, id ? `/admin/communities/${encodeURIComponent(id)}/rebuild` : '/admin/rebuild', { method: 'DELETE' });
+	print(
+		id
+			? `Stopped the rebuild of ${id}; its index was left as it was.`
+			: 'Stopping the rebuild of everything: every community rebuild it started is being told to stop; no index changes.',
+		status,
+	);
 	return status;
 }
 
@@ -38,22 +50,31 @@ export async function rebuildCommunity(options: AdminOptions, id: string, args: 
 export function progressLine(status: RebuildStatus): string {
 	const { repos, staged } = status;
 	const requests = Object.values(status.requests).reduce((a, b) => a + b, 0);
-	const phase = { config: "reading the owner's config", relay: 'listing repos from the relay', repos: 'reading repos', done: 'done', failed: 'failed' }[
-		status.phase
-	];
+	const phase = {
+		config: "reading the owner's config",
+		relay: 'listing repos from the relay',
+		repos: 'reading repos',
+		shared: 'fed by the rebuild of everything',
+		done: 'done',
+		failed: 'failed',
+		aborted: 'aborted',
+	}[status.phase];
 	return `${phase}: ${repos.read}/${repos.found} repos read${repos.failed ? `, ${repos.failed} failed` : ''}; staged ${staged.memberships} memberships, ${staged.actions} actions, ${staged.posts} posts; ${requests} requests`;
 }
 
 export function summaryOf(status: RebuildStatus): string {
 	const seconds = status.finishedMs === null ? '?' : ((status.finishedMs - status.startedMs) / 1000).toFixed(1);
-	if (status.phase === 'failed') return `Rebuild of ${status.communityId} failed after ${seconds} s: ${status.error}`;
+	if (status.phase === 'failed' || status.phase === 'aborted') return `Rebuild of ${status.communityId} ${status.phase} after ${seconds} s: ${status.error}`;
 	const r = status.result!;
 	const q = status.requests;
 	const lines = [
 		`Rebuilt ${status.communityId} in ${seconds} s: ${r.members} members, ${r.pending} pending, ${r.posts} posts by members (${r.hiddenPosts} hidden), ${r.blockedUsers} blocked; ${r.liveOpsReapplied} live ops applied again.`,
 		`  requests: ${q.relayPages} relay pages, ${q.didResolutions} DID lookups, ${q.latestCommits} latest commits, ${q.listRecordsPages} listRecords pages, ${q.proofs} proofs${status.refused ? ` (${status.refused} refused)` : ''}`,
 	];
-	if (status.failures.length > 0) lines.push(`  repos not read (their records are missing): ${status.failures.map((f) => `${f.did}: ${f.error}`).join('; ')}`);
+	if (status.failures.length > 0)
+		lines.push(
+			`  partial: repos not read (what the index held for them was kept; rebuild again to complete): ${status.failures.map((f) => `${f.did}: ${f.error}`).join('; ')}`,
+		);
 	return lines.join('\n');
 }
 
@@ -75,7 +96,8 @@ interface RebuildAllStatus {
 	startedMs: number;
 	finishedMs: number | null;
 	repos: { found: number; read: number; failed: number };
-	communities: { started: number; contested: number; waiting: number };
+	memberRepos: { found: number; read: number; failed: number };
+	communities: { started: number; finished: number; contested: number; waiting: number };
 	contested: { id: string; claimants: string[] }[];
 	failures: { did: string; error: string }[];
 	error: string | null;
@@ -89,21 +111,23 @@ export async function rebuildEverything(options: AdminOptions, args: { fresh?: b
 	let last = '';
 	for (;;) {
 		const status = (await call(options, '/admin/rebuild', { method: 'GET' })) as RebuildAllStatus;
-		const over = status.startedCommunities.filter((c) => c.phase === 'done' || c.phase === 'failed');
-		const line = `${status.phase}: ${status.repos.read}/${status.repos.found} repos with configs read; ${status.communities.started} communities started (${over.length} finished), ${status.communities.contested} contested`;
+		const ended = (phase: string) => phase === 'done' || phase === 'failed' || phase === 'aborted';
+		const over = status.startedCommunities.filter((c) => ended(c.phase));
+		const crawl = status.memberRepos;
+		const line = `${status.phase}: ${status.repos.read}/${status.repos.found} repos with configs read; ${status.communities.started} communities started (${status.communities.finished} finished), ${status.communities.contested} contested; ${crawl.read}/${crawl.found} member repos read${crawl.failed ? `, ${crawl.failed} failed` : ''}`;
 		if (line !== last) print(`  ${line}`);
 		last = line;
-		if (status.phase === 'failed') throw new Error(`The rebuild failed: ${status.error}`);
+		if (status.phase === 'failed' || status.phase === 'aborted') throw new Error(`The rebuild ${status.phase}: ${status.error}`);
 		if (status.phase === 'done' && over.length === status.startedCommunities.length) {
-			const failed = over.filter((c) => c.phase === 'failed');
+			const failed = over.filter((c) => c.phase !== 'done');
 			print(
 				[
-					`Rebuilt ${over.length - failed.length} communities in ${((Date.now() - status.startedMs) / 1000).toFixed(1)} s.`,
-					...failed.map((c) => `  ${c.id} failed: ${c.error}`),
+					`Rebuilt ${status.communities.finished - failed.length} communities in ${((Date.now() - status.startedMs) / 1000).toFixed(1)} s, reading ${crawl.read} repos once each.`,
+					...failed.map((c) => `  ${c.id} ${c.phase}: ${c.error}`),
 					...status.contested.map(
 						(c) => `  ${c.id} not rebuilt: claimed by ${c.claimants.join(', ')} and no owner known (name one: admin rebuild ${c.id} --owner <did>)`,
 					),
-					...status.failures.map((f) => `  repo ${f.did} not read: ${f.error}`),
+					...status.failures.map((f) => `  partial: repo ${f.did} not read (${f.error}); the communities kept what they held for it`),
 				].join('\n'),
 				status,
 			);

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createCommunity, joinCommunity, leaveCommunity, moderate, postToCommunity, publishFeed, readFeed, type ModerationVerb } from './commands';
-import { rebuildCommunity, rebuildEverything } from './admin';
+import { abortRebuild, rebuildCommunity, rebuildEverything } from './admin';
 import type { CliOptions } from './session';
 
 const USAGE = `Usage: atrarium <command> [options]
@@ -27,7 +27,10 @@ Commands:
   publish-feed <community-id>          (operator) publish the app.bsky.feed.generator record
   admin rebuild <community-id>         (operator) rebuild the community's index from the authors' repos,
                                        printing progress [--owner <did>] [--fresh: forget observed times]
-  admin rebuild --all                  (operator) rebuild the directory from the relay, then every community [--fresh]
+  admin rebuild --all                  (operator) rebuild the directory from the relay, then every community, reading
+                                       each repo once [--fresh]
+  admin rebuild <community-id> --abort (operator) stop a running rebuild; the index stays as it is
+  admin rebuild --all --abort          (operator) stop the rebuild of everything and the rebuilds it started
 
 Options (or environment variables):
   --service <url>     Atrarium service        ATRARIUM_SERVICE   (default http://127.0.0.1:8787)
@@ -69,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
 			owner: { type: 'string' },
 			fresh: { type: 'boolean' },
 			all: { type: 'boolean' },
+			abort: { type: 'boolean' },
 			'admin-token': { type: 'string' },
 			json: { type: 'boolean' },
 			help: { type: 'boolean', short: 'h' },
@@ -142,6 +146,12 @@ export async function main(argv: string[]): Promise<number> {
 		case 'admin': {
 			if (rest[0] !== 'rebuild') throw new Error(`Unknown admin command ${rest[0] ?? ''}\n\n${USAGE}`);
 			const adminToken = values['admin-token'] ?? process.env.ATRARIUM_ADMIN_TOKEN;
+			const admin = { service: options.service, ...(adminToken ? { adminToken } : {}) };
+			if (values.abort) {
+				if (!values.all) need(2, 'rebuild and a community id (or --all)');
+				await abortRebuild(admin, values.all ? null : rest[1]!.replace(/^#?atr_/i, '').toLowerCase(), print);
+				return 0;
+			}
 			if (values.all) {
 				await rebuildEverything({ service: options.service, ...(adminToken ? { adminToken } : {}) }, { fresh: values.fresh ?? false }, print);
 				return 0;

@@ -9,8 +9,11 @@
  *   GET  /admin/records/proof?uri=    whether the author's repo holds the record, proven from its PDS (identity/record-proof.ts)
  *   POST /admin/communities/:id/rebuild  { ownerDid?, fresh? } rebuild the community's index from the authors' repos (rebuild/job.ts)
  *   GET  /admin/communities/:id/rebuild  that rebuild's progress, or its outcome
- *   POST /admin/rebuild               { fresh? } rebuild every community: the directory from the relay, then each one
+ *   DELETE /admin/communities/:id/rebuild  stop it, leaving the index as it is
+ *   POST /admin/rebuild               { fresh? } rebuild every community: the directory from the relay, then one
+ *                                     shared crawl of every repo (rebuild/directory-job.ts)
  *   GET  /admin/rebuild               that rebuild's progress, with each started community's phase
+ *   DELETE /admin/rebuild             stop it, and every community rebuild it started
  */
 import type { Context, Hono, Next } from 'hono';
 import { ApiError, invalidRequest } from '../errors';
@@ -79,6 +82,15 @@ export function registerAdminRoutes(app: Hono<AdminEnv>): void {
 			}),
 		);
 		return c.json({ ...rest, startedCommunities: communities });
+	});
+	app.delete('/admin/communities/:id/rebuild', async (c) => {
+		const id = communityIdOf(c);
+		if (!(await communityObject(c.env, id).abortRebuild())) throw new ApiError(409, 'NoRebuildRunning', `No rebuild of ${id} is running`);
+		return c.json(await communityObject(c.env, id).rebuildStatus());
+	});
+	app.delete('/admin/rebuild', async (c) => {
+		if (!(await directoryObject(c.env).abortRebuildAll())) throw new ApiError(409, 'NoRebuildRunning', 'No rebuild of everything is running');
+		return c.json(await directoryObject(c.env).rebuildAllStatus(0));
 	});
 	app.get('/admin/communities/:id/rebuild', async (c) => {
 		const id = communityIdOf(c);

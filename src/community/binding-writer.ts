@@ -180,8 +180,8 @@ export class BindingWriter {
 	private observeRevision(ref: RecordRef, record: CommunityConfigRecord | null): boolean {
 		const moderators = JSON.stringify([...new Set(record?.moderators ?? [])]);
 		const successor = record?.successor && record.successor !== ref.did ? record.successor : null;
-		// A rebuild knows only the current config: its moderators count for every rebuilt action.
-		const observedUs = ref.via === 'rebuild' ? 0 : ref.observedUs;
+		// A rebuilt revision's time is then settled by the rebuild (community/replace-index.ts).
+		const observedUs = ref.observedUs;
 		const before = this.sql.exec<{ observed_us: number }>('SELECT observed_us FROM config_revisions WHERE rev = ?', ref.rev).toArray()[0];
 		if (before && before.observed_us <= observedUs) return false;
 		this.sql.exec(

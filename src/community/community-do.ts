@@ -102,7 +102,10 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		}
 		const result = new CommunityWriter(this.storage, communityId).apply(ops);
 		// A rebuild under way applies these again over the index it builds (rebuild/job.ts).
-		if ((this.rebuilding ??= this.rebuild.active())) this.rebuild.journal(ops);
+		if ((this.rebuilding ??= this.rebuild.active())) {
+			this.rebuild.journal(ops, Date.now());
+			this.rebuilding = this.rebuild.active();
+		}
 		if (result.postIndexed) await this.ensureRetentionAlarm();
 		if (result.bindingChanged) this.wakeBindingWaiters();
 		// What follows tells other objects; the index has changed already, so a failure here must not fail
@@ -159,6 +162,37 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 
 	rebuildStatus(): RebuildStatus | null {
 		return this.schemaVersion === null ? null : this.rebuild.status();
+	}
+
+	/** Stops a rebuild under way, leaving the index as it is; false if none was running. */
+	abortRebuild(): boolean {
+		if (this.schemaVersion === null || !this.rebuild.abort(Date.now())) return false;
+		this.rebuilding = false;
+		return true;
+	}
+
+	/**
+	 * A rebuild of everything starts this community's rebuild, which it will feed (rebuild/directory-job.ts),
+	 * with the owner's config it proved; a rebuild under way here is replaced. Returns the routing it needs.
+	 */
+	startSharedRebuild(communityId: CommunityId, config: Extract<IndexOp, { type: 'config.put' }>, fresh: boolean): { configUris: string[]; staff: string[] } {
+		if (this.schemaVersion === null) this.schemaVersion = applyMigrations(this.ctx.storage, COMMUNITY_MIGRATIONS);
+		const routing = this.rebuild.startShared(communityId, config, Date.now(), fresh);
+		this.rebuilding = true;
+		return routing;
+	}
+
+	/** One repo's records for this community, read by the shared crawl; false if this rebuild no longer runs. */
+	stageRebuiltRepo(did: string, ops: readonly IndexOp[], postsListedTo: string | null): boolean {
+		return this.schemaVersion !== null && this.rebuild.stageRepo(did, ops, postsListedTo, Date.now());
+	}
+
+	/** The shared crawl is over: the index is replaced (keeping what it held for `failed` repos). */
+	async finishSharedRebuild(failed: readonly { did: string; error: string }[]): Promise<boolean> {
+		if (this.schemaVersion === null || !this.rebuild.finishShared(failed, Date.now())) return false;
+		this.rebuilding = false;
+		await this.afterRebuild();
+		return true;
 	}
 
 	/**
@@ -281,12 +315,18 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		const next = await job.step(networkOf(this.env));
 		if (!job.active()) {
 			this.rebuilding = false;
-			// Finished: the directory and any API registration waiting on the binding learn the rebuilt config.
-			await this.pushSummary();
-			this.wakeBindingWaiters();
-			await this.links.askParent();
+			await this.afterRebuild();
 		}
 		return next;
+	}
+
+	/** A rebuild over: the directory and any API registration waiting on the binding learn the rebuilt config. */
+	private async afterRebuild(): Promise<void> {
+		await this.afterCommit(async () => {
+			await this.pushSummary();
+			await this.links.askParent();
+		});
+		this.wakeBindingWaiters();
 	}
 
 	/** Runs `work`; if it fails, logs it and has the alarm do the follow-ups again (pushSummary, askParent, tellChildren). */

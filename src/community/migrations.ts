@@ -277,4 +277,18 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 				AND did NOT IN (SELECT did FROM memberships UNION SELECT target_did FROM actions WHERE target_did IS NOT NULL);
 		`,
 	},
+	{
+		id: 11,
+		description: 'rebuilds that keep live truth: fed by a rebuild of everything, repos read known-first, what each read covered',
+		sql: `
+			-- 'own': this object crawls for itself; 'shared': a rebuild of everything reads the repos and feeds it.
+			ALTER TABLE rebuild ADD COLUMN mode TEXT NOT NULL DEFAULT 'own';
+			-- Live ops journaled so far (bounded: rebuild/job.ts).
+			ALTER TABLE rebuild ADD COLUMN journaled INTEGER NOT NULL DEFAULT 0;
+			-- Read order: staff 0, a DID the index knows 1, a stranger 2.
+			ALTER TABLE rebuild_repos ADD COLUMN priority INTEGER NOT NULL DEFAULT 2;
+			-- The oldest post key the listing reached, when it stopped early (rebuild/repo-reader.ts).
+			ALTER TABLE rebuild_repos ADD COLUMN posts_to TEXT;
+		`,
+	},
 ];

@@ -46,6 +46,29 @@ const DIRECTORY_MIGRATIONS: readonly Migration[] = [
 			CREATE TABLE rebuild_all_claims (id TEXT NOT NULL, did TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (id, did)) WITHOUT ROWID;
 		`,
 	},
+	{
+		id: 3,
+		description: 'rebuilding everything with one shared crawl of the membership repos (rebuild/shared-crawl.ts)',
+		sql: `
+			-- The proven config of each claim ({ rev, cid, record }), to start its community's rebuild with.
+			ALTER TABLE rebuild_all_claims ADD COLUMN config TEXT;
+			-- The phase an abort (or a failure) ends in once every started community has been told.
+			ALTER TABLE rebuild_all ADD COLUMN ending TEXT;
+			-- Where the crawl's records go: each config at-uri's community, and whose staff each DID is.
+			CREATE TABLE rebuild_all_routes (config_uri TEXT PRIMARY KEY, id TEXT NOT NULL) WITHOUT ROWID;
+			CREATE TABLE rebuild_all_staff (did TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (did, id)) WITHOUT ROWID;
+			-- Every repo the crawl reads once: staff first (priority 0), then every membership holder.
+			CREATE TABLE rebuild_all_members (
+				did TEXT PRIMARY KEY,
+				priority INTEGER NOT NULL,
+				state TEXT NOT NULL,
+				attempts INTEGER NOT NULL DEFAULT 0,
+				retry_ms INTEGER NOT NULL DEFAULT 0,
+				error TEXT
+			) WITHOUT ROWID;
+			CREATE INDEX rebuild_all_members_due ON rebuild_all_members (state, priority, did);
+		`,
+	},
 ];
 
 export interface DirectoryPage {
@@ -123,12 +146,30 @@ export class CommunityDirectory extends DurableObject<Env> {
 		return status ? { ...status, startedIds: job.startedIds(limit) } : null;
 	}
 
+	/** Stops a rebuild of everything under way (the communities it started are told by the next steps). */
+	async abortRebuildAll(): Promise<boolean> {
+		if (!new DirectoryRebuild(this.ctx.storage).abort()) return false;
+		await this.ctx.storage.setAlarm(Date.now());
+		return true;
+	}
+
 	override async alarm(): Promise<void> {
 		const job = new DirectoryRebuild(this.ctx.storage);
+		const community = (id: CommunityId) => communityObject(this.env, id);
 		const next = await job.step(networkOf(this.env), {
 			knownOwner: (id) => this.get(id)?.ownerDid ?? null,
-			startCommunity: async (id, ownerDid, fresh) => {
-				await communityObject(this.env, id).startRebuild(id, ownerDid, fresh);
+			startShared: (id, config, fresh) => community(id).startSharedRebuild(id, config, fresh),
+			startOwn: async (id, ownerDid, fresh) => {
+				await community(id).startRebuild(id, ownerDid, fresh);
+			},
+			stage: async (id, did, ops, postsListedTo) => {
+				await community(id).stageRebuiltRepo(did, ops, postsListedTo);
+			},
+			finish: async (id, failed) => {
+				await community(id).finishSharedRebuild(failed);
+			},
+			abort: async (id) => {
+				await community(id).abortRebuild();
 			},
 		});
 		if (next !== null) await this.ctx.storage.setAlarm(Date.now() + next);

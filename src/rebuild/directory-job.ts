@@ -1,45 +1,61 @@
 /**
- * DirectoryRebuild: every community rebuilt from the network, in steps the directory's Durable Object
- * runs from its alarm:
+ * DirectoryRebuild: every community rebuilt from the network, with each repo read once, in steps the
+ * directory's Durable Object runs from its alarm:
  *   configs      every repo holding a community config, paged from the relay (listReposByCollection);
- *   claims       each repo's configs (listRecords), each proven from its repo: (id, owner) claims;
- *   communities  each id's owner decided (rules below), and that community's own rebuild started
- *                (rebuild/job.ts; each runs in its own object, in parallel);
- *   done         every community started; each reports its own progress.
+ *   claims       each repo's configs (listRecords), each proven from its repo: (id, owner, config) claims;
+ *   communities  each id's owner decided (rules below), and that community's rebuild started in 'shared'
+ *                mode with the owner's proven config; it answers where its records go (routing);
+ *   relay, repos the shared crawl (shared-crawl.ts): every membership holder and every staff repo read
+ *                once, its records handed to the communities they name;
+ *   finishing    each community told the crawl is over (and which repos failed): it replaces its index;
+ *   done         (or `aborting`, then `aborted` or `failed`: each started community told to stop first).
  * Who owns an id is never decided by a date an author chose: the owner the directory already knows
  * keeps it; an id nobody knew goes to its only claimant; an id several DIDs claim and nobody knew is
  * reported as contested and not rebuilt (the operator names the owner: POST /admin/communities/:id/rebuild).
  */
-import { validateRecord } from '../lexicon/validate';
+import { validateRecord, type CommunityConfigRecord } from '../lexicon/validate';
 import { CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
 import { configHashtagMatches, isCommunityId, type CommunityId } from '../shared/hashtag';
+import type { IndexOp } from '../shared/index-op';
 import { forEachLimited } from '../shared/pool';
 import type { CrawlRequests } from '../shared/views';
+import { RepoBudget } from './budget';
 import { CrawlError, noRequests } from './network';
+import { configOp } from './records';
+import { SharedCrawl, type CrawlHooks } from './shared-crawl';
 import { REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, type CrawlNetwork } from './steps';
 
-export type DirectoryRebuildPhase = 'configs' | 'claims' | 'communities' | 'done' | 'failed';
+export type DirectoryRebuildPhase = 'configs' | 'claims' | 'communities' | 'relay' | 'repos' | 'finishing' | 'aborting' | 'done' | 'failed' | 'aborted';
+const ENDED: readonly DirectoryRebuildPhase[] = ['done', 'failed', 'aborted'];
 
 export interface DirectoryRebuildStatus {
 	phase: DirectoryRebuildPhase;
 	fresh: boolean;
 	startedMs: number;
 	finishedMs: number | null;
+	/** Repos holding configs (read for claims). */
 	repos: { found: number; read: number; failed: number; left: number };
+	/** Repos the shared crawl reads once each: membership holders and staff. */
+	memberRepos: { found: number; read: number; failed: number; left: number };
+	/** Repos given up on, with why (the first 20; crawl failures first): the communities kept what they held for them. */
 	failures: { did: string; error: string }[];
 	/** Ids found, by what became of them. */
-	communities: { started: number; contested: number; waiting: number };
+	communities: { started: number; finished: number; contested: number; waiting: number };
 	contested: { id: string; claimants: string[] }[];
 	requests: CrawlRequests;
 	error: string | null;
 }
 
 /** What the directory knows and can do, for the job. */
-export interface DirectoryHooks {
+export interface DirectoryHooks extends CrawlHooks {
 	/** The owner the directory already knows for an id, if any. */
 	knownOwner(id: CommunityId): string | null;
-	/** Starts that community's own rebuild. */
-	startCommunity(id: CommunityId, ownerDid: string, fresh: boolean): Promise<void>;
+	/** Starts that community's rebuild, fed by this one; returns its routing. */
+	startShared(id: CommunityId, config: Extract<IndexOp, { type: 'config.put' }>, fresh: boolean): Promise<{ configUris: string[]; staff: string[] }>;
+	/** Starts that community's own rebuild (its owner's config was not among the claims read). */
+	startOwn(id: CommunityId, ownerDid: string, fresh: boolean): Promise<void>;
+	/** Stops that community's rebuild. */
+	abort(id: CommunityId): Promise<void>;
 }
 
 const COMMUNITIES_PER_STEP = 20;
@@ -54,7 +70,14 @@ type JobRow = {
 	requests: string;
 	error: string | null;
 	finished_ms: number | null;
+	ending: 'aborted' | 'failed' | null;
 };
+
+interface ProvenConfig {
+	rev: string;
+	cid: string;
+	record: CommunityConfigRecord;
+}
 
 /** Pure: the owner of an id from its proven claimants and the owner already known (null: contested, or no claim). */
 export function decideOwner(claimants: readonly string[], known: string | null): string | null {
@@ -63,7 +86,11 @@ export function decideOwner(claimants: readonly string[], known: string | null):
 }
 
 export class DirectoryRebuild {
-	constructor(private readonly storage: DurableObjectStorage) {}
+	private readonly crawl: SharedCrawl;
+
+	constructor(private readonly storage: DurableObjectStorage) {
+		this.crawl = new SharedCrawl(storage);
+	}
 
 	private get sql(): SqlStorage {
 		return this.storage.sql;
@@ -72,6 +99,7 @@ export class DirectoryRebuild {
 	start(nowMs: number, fresh: boolean): void {
 		this.storage.transactionSync(() => {
 			for (const table of ['rebuild_all', 'rebuild_all_repos', 'rebuild_all_claims']) this.sql.exec(`DELETE FROM ${table}`);
+			this.crawl.reset();
 			this.sql.exec(
 				"INSERT INTO rebuild_all (singleton, phase, fresh, started_ms, requests) VALUES (1, 'configs', ?, ?, ?)",
 				fresh ? 1 : 0,
@@ -83,34 +111,41 @@ export class DirectoryRebuild {
 
 	active(): boolean {
 		const phase = this.row()?.phase;
-		return phase !== undefined && phase !== 'done' && phase !== 'failed';
+		return phase !== undefined && !ENDED.includes(phase);
+	}
+
+	/** Stops the rebuild: every community it started is told to stop (by the next steps), and no index changes. */
+	abort(): boolean {
+		const row = this.row();
+		if (!row || !this.active() || row.phase === 'aborting') return false;
+		this.sql.exec("UPDATE rebuild_all SET phase = 'aborting', ending = 'aborted', error = 'aborted by the operator'");
+		return true;
 	}
 
 	status(): DirectoryRebuildStatus | null {
 		const row = this.row();
 		if (!row) return null;
-		const repos = this.sql
-			.exec<{ found: number; read: number; failed: number }>(
-				"SELECT count(*) AS found, coalesce(sum(state = 'done'), 0) AS read, coalesce(sum(state = 'failed'), 0) AS failed FROM rebuild_all_repos",
-			)
-			.one();
 		const ids = this.sql
 			.exec<{ id: string; claimants: string; state: string }>(
 				'SELECT id, json_group_array(did) AS claimants, max(state) AS state FROM rebuild_all_claims GROUP BY id ORDER BY id',
 			)
 			.toArray();
 		const contested = ids.filter((r) => r.state === 'contested');
+		const configFailures = this.sql
+			.exec<{ did: string; error: string }>("SELECT did, error FROM rebuild_all_repos WHERE state = 'failed' ORDER BY did LIMIT 20")
+			.toArray();
+		const crawl = this.crawl.status();
 		return {
 			phase: row.phase,
 			fresh: row.fresh === 1,
 			startedMs: row.started_ms,
 			finishedMs: row.finished_ms,
-			repos: { found: repos.found, read: repos.read, failed: repos.failed, left: repos.found - repos.read - repos.failed },
-			failures: this.sql
-				.exec<{ did: string; error: string }>("SELECT did, error FROM rebuild_all_repos WHERE state = 'failed' ORDER BY did LIMIT 20")
-				.toArray(),
+			repos: this.crawl.counts('rebuild_all_repos'),
+			memberRepos: crawl.repos,
+			failures: [...crawl.failures, ...configFailures].slice(0, 20),
 			communities: {
-				started: ids.filter((r) => r.state === 'started').length,
+				started: ids.filter((r) => r.state === 'started' || r.state === 'finished' || r.state === 'own').length,
+				finished: ids.filter((r) => r.state === 'finished' || r.state === 'own').length,
 				contested: contested.length,
 				waiting: ids.filter((r) => r.state === 'found').length,
 			},
@@ -120,10 +155,10 @@ export class DirectoryRebuild {
 		};
 	}
 
-	/** The ids whose rebuilds were started, in id order (the operator follows each). */
+	/** The ids whose rebuilds it started, in id order (the operator follows each). */
 	startedIds(limit: number): CommunityId[] {
 		return this.sql
-			.exec<{ id: string }>("SELECT DISTINCT id FROM rebuild_all_claims WHERE state = 'started' ORDER BY id LIMIT ?", limit)
+			.exec<{ id: string }>("SELECT DISTINCT id FROM rebuild_all_claims WHERE state IN ('started', 'finished', 'own') ORDER BY id LIMIT ?", limit)
 			.toArray()
 			.map((r) => r.id as CommunityId);
 	}
@@ -134,13 +169,9 @@ export class DirectoryRebuild {
 		if (!row || !this.active()) return null;
 		Object.assign(network.crawler.requests, JSON.parse(row.requests) as CrawlRequests);
 		const now = network.now ?? Date.now;
+		const startedUs = row.started_ms * 1000;
 		try {
-			const next =
-				row.phase === 'configs'
-					? await this.listRepos(row, network)
-					: row.phase === 'claims'
-						? await this.readClaims(network, now)
-						: await this.startCommunities(row, hooks, now);
+			const next = await this.runPhase(row, network, hooks, now, startedUs);
 			this.sql.exec('UPDATE rebuild_all SET requests = ?, step_failures = 0', JSON.stringify(network.crawler.requests));
 			return next;
 		} catch (err) {
@@ -148,19 +179,49 @@ export class DirectoryRebuild {
 			const message = err instanceof Error ? err.message : String(err);
 			this.sql.exec('UPDATE rebuild_all SET requests = ?, step_failures = ?, error = ?', JSON.stringify(network.crawler.requests), failures, message);
 			if (failures < STEP_ATTEMPTS) return retryInMs(failures);
-			this.sql.exec("UPDATE rebuild_all SET phase = 'failed', finished_ms = ?, error = ?", now(), `gave up after ${failures} failed attempts: ${message}`);
-			return null;
+			// Given up: the communities it started are told to stop, so none keeps journaling for nothing.
+			this.sql.exec("UPDATE rebuild_all SET phase = 'aborting', ending = 'failed', error = ?", `gave up after ${failures} failed attempts: ${message}`);
+			return 0;
 		}
 	}
 
-	private async listRepos(row: JobRow, network: CrawlNetwork): Promise<number> {
-		if (!network.relayUrl) throw new CrawlError('RELAY_URL is not configured: no relay to list the repos holding configs');
-		const listed = await network.crawler.reposWith(network.relayUrl, CONFIG_COLLECTION, row.relay_cursor);
+	private async runPhase(row: JobRow, network: CrawlNetwork, hooks: DirectoryHooks, now: () => number, startedUs: number): Promise<number | null> {
+		switch (row.phase) {
+			case 'configs':
+				return this.listConfigRepos(row, network);
+			case 'claims':
+				return this.readClaims(network, now);
+			case 'communities':
+				return this.startCommunities(row, hooks, startedUs);
+			case 'relay':
+				return this.advance(await this.crawl.listHolders(network, row.relay_cursor), 'repos', (cursor) =>
+					this.sql.exec('UPDATE rebuild_all SET relay_cursor = ?', cursor),
+				);
+			case 'repos':
+				return this.crawl.readRepos(network, hooks, startedUs, now, () => this.sql.exec("UPDATE rebuild_all SET phase = 'finishing'"));
+			case 'finishing':
+				return this.finishCommunities(hooks, now);
+			default:
+				return this.abortCommunities(row, hooks, now);
+		}
+	}
+
+	/** A paged phase: keeps its cursor, or moves on to `next` at the end. */
+	private advance(cursor: string | null, next: DirectoryRebuildPhase, keep: (cursor: string | null) => void): number {
 		this.storage.transactionSync(() => {
-			for (const did of listed.dids) this.sql.exec("INSERT INTO rebuild_all_repos (did, state) VALUES (?, 'todo') ON CONFLICT (did) DO NOTHING", did);
-			this.sql.exec(`UPDATE rebuild_all SET relay_cursor = ?${listed.cursor ? '' : ", phase = 'claims'"}`, listed.cursor);
+			keep(cursor);
+			if (!cursor) this.sql.exec('UPDATE rebuild_all SET phase = ?, relay_cursor = NULL', next);
 		});
 		return 0;
+	}
+
+	private async listConfigRepos(row: JobRow, network: CrawlNetwork): Promise<number> {
+		if (!network.relayUrl) throw new CrawlError('RELAY_URL is not configured: no relay to list the repos holding configs');
+		const listed = await network.crawler.reposWith(network.relayUrl, CONFIG_COLLECTION, row.relay_cursor);
+		return this.advance(listed.cursor, 'claims', (cursor) => {
+			for (const did of listed.dids) this.sql.exec("INSERT INTO rebuild_all_repos (did, state) VALUES (?, 'todo') ON CONFLICT (did) DO NOTHING", did);
+			this.sql.exec('UPDATE rebuild_all SET relay_cursor = ?', cursor);
+		});
 	}
 
 	private async readClaims(network: CrawlNetwork, now: () => number): Promise<number> {
@@ -173,14 +234,20 @@ export class DirectoryRebuild {
 			.toArray();
 		await forEachLimited(due, REPO_CONCURRENCY, async (repo) => {
 			try {
-				const claims = await this.claimsOf(network, repo.did);
+				const claims = await this.claimsOf(network, repo.did, now);
 				this.storage.transactionSync(() => {
-					for (const id of claims) this.sql.exec("INSERT INTO rebuild_all_claims (id, did, state) VALUES (?, ?, 'found') ON CONFLICT DO NOTHING", id, repo.did);
+					for (const [id, config] of claims)
+						this.sql.exec(
+							"INSERT INTO rebuild_all_claims (id, did, state, config) VALUES (?, ?, 'found', ?) ON CONFLICT DO NOTHING",
+							id,
+							repo.did,
+							JSON.stringify(config),
+						);
 					this.sql.exec("UPDATE rebuild_all_repos SET state = 'done', error = NULL WHERE did = ?", repo.did);
 				});
 			} catch (err) {
 				if (!(err instanceof CrawlError)) throw err;
-				const { state, retryAtMs } = repoFailure(repo.attempts + 1, now());
+				const { state, retryAtMs } = repoFailure(repo.attempts + 1, now(), err);
 				this.sql.exec(
 					'UPDATE rebuild_all_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?',
 					state,
@@ -197,49 +264,103 @@ export class DirectoryRebuild {
 		return 0;
 	}
 
-	/** The community ids a repo holds a proven, valid config for. */
-	private async claimsOf(network: CrawlNetwork, did: string): Promise<CommunityId[]> {
-		const pds = await network.crawler.pdsOf(did);
-		const ids: CommunityId[] = [];
+	/** The community ids a repo holds a proven, valid config for, with that config. */
+	private async claimsOf(network: CrawlNetwork, did: string, now: () => number): Promise<Map<CommunityId, ProvenConfig>> {
+		const crawler = network.crawler.forRepo(new RepoBudget(now));
+		const pds = await crawler.pdsOf(did);
+		const rev = await crawler.latestRev(pds, did);
+		const claims = new Map<CommunityId, ProvenConfig>();
 		let cursor: string | null = null;
 		for (let page = 0; page < MAX_CONFIG_PAGES; page++) {
-			const listed = await network.crawler.listRecords(pds, did, CONFIG_COLLECTION, cursor);
+			const listed = await crawler.listRecords(pds, did, CONFIG_COLLECTION, cursor);
 			for (const record of listed.records) {
 				const ref = parseRecordUri(record.uri);
 				if (!ref || ref.did !== did || !isCommunityId(ref.rkey)) continue;
 				network.crawler.requests.proofs++;
-				const proof = await network.prove(ref);
+				const proof = await crawler.charged('a proof', () => network.prove(ref));
 				if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
 				if (proof.verdict !== 'held') continue;
 				const valid = validateRecord(CONFIG_COLLECTION, proof.record);
-				if (valid.ok && configHashtagMatches(valid.value.hashtag, ref.rkey)) ids.push(ref.rkey);
+				if (valid.ok && configHashtagMatches(valid.value.hashtag, ref.rkey)) claims.set(ref.rkey, { rev, cid: proof.cid, record: valid.value });
 			}
 			cursor = listed.cursor;
 			if (!cursor) break;
 		}
-		return ids;
+		return claims;
 	}
 
-	private async startCommunities(row: JobRow, hooks: DirectoryHooks, now: () => number): Promise<number | null> {
+	private async startCommunities(row: JobRow, hooks: DirectoryHooks, startedUs: number): Promise<number> {
 		const found = this.sql
-			.exec<{ id: string; claimants: string }>(
-				"SELECT id, json_group_array(did) AS claimants FROM rebuild_all_claims WHERE state = 'found' GROUP BY id ORDER BY id LIMIT ?",
+			.exec<{ id: string; claims: string }>(
+				"SELECT id, json_group_object(did, json(config)) AS claims FROM rebuild_all_claims WHERE state = 'found' GROUP BY id ORDER BY id LIMIT ?",
 				COMMUNITIES_PER_STEP,
 			)
 			.toArray();
-		for (const { id, claimants } of found) {
-			const owner = decideOwner(JSON.parse(claimants) as string[], hooks.knownOwner(id as CommunityId));
-			if (owner) await hooks.startCommunity(id as CommunityId, owner, row.fresh === 1);
-			this.sql.exec('UPDATE rebuild_all_claims SET state = ? WHERE id = ?', owner ? 'started' : 'contested', id);
+		for (const { id, claims } of found) {
+			const communityId = id as CommunityId;
+			const byDid = JSON.parse(claims) as Record<string, ProvenConfig>;
+			const owner = decideOwner(Object.keys(byDid), hooks.knownOwner(communityId));
+			const config = owner ? byDid[owner] : undefined;
+			let state = 'contested';
+			if (owner && config) {
+				const made = configOp({ communityId, did: owner, rev: config.rev, startedUs }, config.cid, config.record);
+				if (made.ok) {
+					const routing = await hooks.startShared(communityId, made.op as Extract<IndexOp, { type: 'config.put' }>, row.fresh === 1);
+					this.crawl.route(communityId, routing);
+					state = 'started';
+				}
+			} else if (owner) {
+				// The owner the directory knows holds no config this crawl could read: the community reads its own.
+				await hooks.startOwn(communityId, owner, row.fresh === 1);
+				state = 'own';
+			}
+			this.sql.exec('UPDATE rebuild_all_claims SET state = ? WHERE id = ?', state, id);
 		}
 		if (found.length === COMMUNITIES_PER_STEP) return 0;
+		this.sql.exec("UPDATE rebuild_all SET phase = 'relay', relay_cursor = NULL");
+		return 0;
+	}
+
+	/** Tells each started community the crawl is over (with the repos that failed): each replaces its index. */
+	private async finishCommunities(hooks: DirectoryHooks, now: () => number): Promise<number | null> {
+		const ids = this.idsIn('started');
+		const failed = this.crawl.failed();
+		for (const id of ids) {
+			await hooks.finish(id, failed);
+			this.sql.exec("UPDATE rebuild_all_claims SET state = 'finished' WHERE id = ?", id);
+		}
+		if (ids.length === COMMUNITIES_PER_STEP) return 0;
 		this.sql.exec("UPDATE rebuild_all SET phase = 'done', finished_ms = ?, error = NULL", now());
 		return null;
 	}
 
+	/** Tells each started community to stop, then ends as aborted (or failed). */
+	private async abortCommunities(row: JobRow, hooks: DirectoryHooks, now: () => number): Promise<number | null> {
+		const ids = this.sql
+			.exec<{ id: string }>("SELECT DISTINCT id FROM rebuild_all_claims WHERE state IN ('started', 'own') ORDER BY id LIMIT ?", COMMUNITIES_PER_STEP)
+			.toArray()
+			.map((r) => r.id as CommunityId);
+		for (const id of ids) {
+			await hooks.abort(id);
+			this.sql.exec("UPDATE rebuild_all_claims SET state = 'stopped' WHERE id = ?", id);
+		}
+		if (ids.length === COMMUNITIES_PER_STEP) return 0;
+		this.sql.exec('UPDATE rebuild_all SET phase = ?, finished_ms = ?', row.ending ?? 'aborted', now());
+		return null;
+	}
+
+	private idsIn(state: string): CommunityId[] {
+		return this.sql
+			.exec<{ id: string }>('SELECT DISTINCT id FROM rebuild_all_claims WHERE state = ? ORDER BY id LIMIT ?', state, COMMUNITIES_PER_STEP)
+			.toArray()
+			.map((r) => r.id as CommunityId);
+	}
+
 	private row(): JobRow | null {
 		return (
-			this.sql.exec<JobRow>('SELECT phase, fresh, started_ms, relay_cursor, step_failures, requests, error, finished_ms FROM rebuild_all').toArray()[0] ?? null
+			this.sql
+				.exec<JobRow>('SELECT phase, fresh, started_ms, relay_cursor, step_failures, requests, error, finished_ms, ending FROM rebuild_all')
+				.toArray()[0] ?? null
 		);
 	}
 }

@@ -1,39 +1,50 @@
 /**
- * RebuildJob: one community's index rebuilt from the authors' repos alone, in steps its Durable Object
- * runs from its alarm (so no single invocation holds more than a few dozen requests):
+ * RebuildJob: one community's index rebuilt from the authors' repos alone. Either the community crawls
+ * for itself (mode 'own'), in steps its Durable Object runs from its alarm:
  *   config  the owner's config, proven from the owner's repo; the owner and its moderators are staff;
  *   relay   every repo holding a membership record, paged from the relay (listReposByCollection);
- *   repos   each repo, a few at a time: its memberships naming the community (proven), a staff member's
- *           moderation actions and approvals (proven), and a member's posts of the last 7 days that
- *           carry the tag; a repo that fails is tried again with backoff, and after 3 attempts reported;
- *   finish  in one transaction: the index is emptied and refilled with the staged ops, then the live ops
- *           the firehose applied meanwhile (the journal) are applied again over it.
+ *   repos   each repo once, staff first, then DIDs the index knows, then strangers (repo-reader.ts),
+ *           each within its budget (budget.ts); a repo that fails is tried again with backoff, one past
+ *           its budget is not; after REPO_ATTEMPTS it is reported;
+ * or a rebuild of everything feeds it (mode 'shared': directory-job.ts reads every repo once and hands
+ * each community its records). Either way it ends in `finish`, one transaction: the index is replaced by
+ * the staged ops, then the live ops the firehose applied meanwhile (the journal) are applied again over
+ * it. What the index held for a repo that failed is kept as it was, and the result says so (partial).
  * Until `finish` the feed serves the old index and the firehose keeps writing to it, so a rebuild loses
- * neither reads nor events. Records are staged in SQLite, so a restart resumes where it stopped.
+ * neither reads nor events; an abort, a failure or a full journal leave the index exactly as it is.
  */
 import { atUri, CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
 import { forEachLimited } from '../shared/pool';
+import { RETENTION_MS } from '../shared/retention';
 import type { CrawlRequests, RebuildPhase, RebuildStatus } from '../shared/views';
 import { CrawlError, noRequests } from './network';
-import { configOp, MEMBERSHIP, type RepoRead } from './records';
-import { readRepo } from './repo-reader';
-import { REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, type CrawlNetwork } from './steps';
+import { configOp, MEMBERSHIP, routingOf } from './records';
+import { readRepoWithin } from './repo-reader';
+import { REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, STEP_BUDGET_MS, type CrawlNetwork } from './steps';
 
 const RELAY_PAGES_PER_STEP = 5;
+/**
+ * Live ops kept while a rebuild runs. At the bound the rebuild stops (failed, saying why) and the index
+ * stays as the firehose keeps it; nothing is lost, since the journal is only a copy of what was applied.
+ */
+export const JOURNAL_MAX = 20_000;
 
 const KIND = { 'config.put': 0, 'membership.put': 1, 'moderation.put': 2, 'post.put': 3 } as const;
+const ENDED: readonly RebuildPhase[] = ['done', 'failed', 'aborted'];
 
 type JobRow = {
 	community_id: CommunityId;
 	owner_did: string;
 	started_us: number;
 	fresh: number;
+	mode: 'own' | 'shared';
 	phase: RebuildPhase;
 	relay_cursor: string | null;
 	step_failures: number;
 	requests: string;
+	journaled: number;
 	error: string | null;
 	finished_ms: number | null;
 	result: string | null;
@@ -48,12 +59,34 @@ export interface RebuiltIndex {
 	blockedUsers: number;
 }
 
+/** What the live index keeps through a rebuild for the repos it could not read in full. */
+export interface KeptRepos {
+	/** Repos that failed: everything the index held for them stays. */
+	failed: ReadonlySet<string>;
+	/** Repos whose post listing stopped early: their held posts with older keys stay (repo-reader.ts). */
+	postsListedTo: ReadonlyMap<string, string>;
+}
+
+export interface ReplaceOptions {
+	/** Not fresh: the times the index observed are kept, and the posts it holds whatever their createdAt. */
+	keepObservedTimes: boolean;
+	nowMs: number;
+	startedUs: number;
+	kept: KeptRepos;
+}
+
 /** What a rebuild asks of the community's index, which owns its tables (community/replace-index.ts). */
 export interface RebuildTarget {
 	/** Empties what the repos say again and applies `staged`, then `journal`, inside the caller's transaction. */
-	replaceIndex(communityId: CommunityId, staged: IndexOp[], journal: readonly IndexOp[], options: { keepObservedTimes: boolean; nowMs: number }): RebuiltIndex;
+	replaceIndex(communityId: CommunityId, staged: IndexOp[], journal: readonly IndexOp[], options: ReplaceOptions): RebuiltIndex;
 	/** The configs of the community's former owners other than `ownerDid` (handover outlives a rebuild). */
 	formerConfigUris(ownerDid: string): string[];
+	/** Everyone who was staff in a revision the index observed, or a former owner (their actions may still count). */
+	formerStaff(): string[];
+	/** Whether the index holds anything by or about this DID (its repo is read before strangers'). */
+	knows(did: string): boolean;
+	/** Whether the index holds this post. */
+	holdsPost(uri: string): boolean;
 }
 
 export class RebuildJob {
@@ -71,28 +104,79 @@ export class RebuildJob {
 	 * forgets the times the index observed too, as if the object had been lost.
 	 */
 	start(communityId: CommunityId, ownerDid: string, nowMs: number, fresh = false): void {
+		this.reset(communityId, ownerDid, nowMs, fresh, 'own', 'config');
+	}
+
+	/**
+	 * Starts a rebuild a rebuild of everything feeds, with the owner's config it proved. Returns the
+	 * configs the community's records may name (the owner's and the former owners') and its staff, for
+	 * the shared crawl's routing.
+	 */
+	startShared(
+		communityId: CommunityId,
+		config: Extract<IndexOp, { type: 'config.put' }>,
+		nowMs: number,
+		fresh: boolean,
+	): { configUris: string[]; staff: string[] } {
 		this.storage.transactionSync(() => {
-			for (const table of ['rebuild', 'rebuild_repos', 'rebuild_ops', 'rebuild_journal']) this.sql.exec(`DELETE FROM ${table}`);
-			this.sql.exec(
-				"INSERT INTO rebuild (singleton, community_id, owner_did, started_us, fresh, phase, requests) VALUES (1, ?, ?, ?, ?, 'config', ?)",
-				communityId,
-				ownerDid,
-				nowMs * 1000,
-				fresh ? 1 : 0,
-				JSON.stringify(noRequests()),
-			);
+			this.reset(communityId, config.ref.did, nowMs, fresh, 'shared', 'shared');
+			this.stage(config.ref.did, [config]);
 		});
+		return { configUris: [config.ref.uri, ...this.target.formerConfigUris(config.ref.did)], staff: this.staffOf(config.ref.did, config.record.moderators, fresh) };
+	}
+
+	/** Whose actions a rebuild reads: the owner, the moderators, and unless fresh everyone an observed revision made staff. */
+	private staffOf(ownerDid: string, moderators: readonly string[] | undefined, fresh: boolean): string[] {
+		return [...new Set([ownerDid, ...(moderators ?? []), ...(fresh ? [] : this.target.formerStaff())])];
+	}
+
+	/** A repo's records for this community from the shared crawl; false if this rebuild no longer runs. */
+	stageRepo(did: string, ops: readonly IndexOp[], postsListedTo: string | null, nowMs: number): boolean {
+		const row = this.row();
+		if (row?.phase !== 'shared') return false;
+		this.storage.transactionSync(() => this.stageRead(row, did, ops, postsListedTo, nowMs));
+		return true;
+	}
+
+	/** The shared crawl is over: `failed` repos (those the index knows are kept), then the index is replaced. */
+	finishShared(failed: readonly { did: string; error: string }[], nowMs: number): boolean {
+		const row = this.row();
+		if (row?.phase !== 'shared') return false;
+		for (const { did, error } of failed) {
+			if (!this.target.knows(did)) continue;
+			this.sql.exec(
+				"INSERT INTO rebuild_repos (did, staff, state, error) VALUES (?, 0, 'failed', ?) ON CONFLICT (did) DO UPDATE SET state = 'failed', error = excluded.error",
+				did,
+				error,
+			);
+		}
+		this.finish(row, nowMs);
+		return true;
+	}
+
+	/** Stops a rebuild under way, leaving the index as it is. */
+	abort(nowMs: number): boolean {
+		if (!this.active()) return false;
+		this.end('aborted', 'aborted by the operator: the index was left as it was', nowMs);
+		return true;
 	}
 
 	/** Whether a rebuild is under way (live ops are then journaled). */
 	active(): boolean {
 		const phase = this.row()?.phase;
-		return phase !== undefined && phase !== 'done' && phase !== 'failed';
+		return phase !== undefined && !ENDED.includes(phase);
 	}
 
-	/** Keeps a live op, to apply again over the rebuilt index. */
-	journal(ops: readonly IndexOp[]): void {
+	/** Keeps live ops, to apply again over the rebuilt index; past JOURNAL_MAX the rebuild stops instead. */
+	journal(ops: readonly IndexOp[], nowMs: number): void {
+		const row = this.row();
+		if (!row || ENDED.includes(row.phase)) return;
+		if (row.journaled + ops.length > JOURNAL_MAX) {
+			this.end('failed', `more than ${JOURNAL_MAX} live ops arrived while it ran: stopped, the index was left as the firehose keeps it (start again)`, nowMs);
+			return;
+		}
 		for (const op of ops) this.sql.exec('INSERT INTO rebuild_journal (op) VALUES (?)', JSON.stringify(op));
+		this.sql.exec('UPDATE rebuild SET journaled = journaled + ?', ops.length);
 	}
 
 	status(): RebuildStatus | null {
@@ -109,45 +193,38 @@ export class RebuildJob {
 				.toArray()
 				.map((r) => [r.kind, r.n]),
 		) as Record<number, number>;
-		const requests = JSON.parse(row.requests) as CrawlRequests & { refused?: number };
-		const { refused = 0, ...counted } = requests;
-		const result = row.result ? (JSON.parse(row.result) as RebuildStatus['result'] & { staged?: RebuildStatus['staged'] }) : null;
+		const { refused = 0, ...counted } = JSON.parse(row.requests) as CrawlRequests & { refused?: number };
+		const { staged: stagedThen, ...result } = row.result
+			? (JSON.parse(row.result) as NonNullable<RebuildStatus['result']> & { staged?: RebuildStatus['staged'] })
+			: { staged: undefined };
 		return {
 			communityId: row.community_id,
 			ownerDid: row.owner_did,
 			fresh: row.fresh === 1,
+			mode: row.mode,
 			phase: row.phase,
 			startedMs: Math.floor(row.started_us / 1000),
 			finishedMs: row.finished_ms,
 			repos: { found: repos.found, read: repos.read, failed: repos.failed, left: repos.found - repos.read - repos.failed },
 			failures: this.sql.exec<{ did: string; error: string }>("SELECT did, error FROM rebuild_repos WHERE state = 'failed' ORDER BY did LIMIT 20").toArray(),
-			staged: result?.staged ?? { configs: staged[0] ?? 0, memberships: staged[1] ?? 0, actions: staged[2] ?? 0, posts: staged[3] ?? 0 },
+			staged: stagedThen ?? { configs: staged[0] ?? 0, memberships: staged[1] ?? 0, actions: staged[2] ?? 0, posts: staged[3] ?? 0 },
 			refused,
 			requests: counted,
 			error: row.error,
-			result: result
-				? {
-						members: result.members,
-						pending: result.pending,
-						posts: result.posts,
-						hiddenPosts: result.hiddenPosts,
-						blockedUsers: result.blockedUsers,
-						liveOpsReapplied: result.liveOpsReapplied,
-					}
-				: null,
+			result: row.result ? (result as NonNullable<RebuildStatus['result']>) : null,
 		};
 	}
 
 	/**
-	 * Runs one step; returns when the next should run (ms from now), or null when the rebuild is over. A
-	 * step that fails is tried again with backoff, and the rebuild fails after STEP_ATTEMPTS.
+	 * Runs one step of a community's own crawl; returns when the next should run (ms from now), or null
+	 * when there is none (over, or fed by a shared crawl). A step that fails is tried again with backoff,
+	 * and the rebuild fails after STEP_ATTEMPTS.
 	 */
 	async step(network: CrawlNetwork): Promise<number | null> {
 		const row = this.row();
-		if (!row || row.phase === 'done' || row.phase === 'failed') return null;
-		const requests = JSON.parse(row.requests) as CrawlRequests & { refused?: number };
+		if (!row || row.mode !== 'own' || ENDED.includes(row.phase)) return null;
 		const crawler = network.crawler;
-		Object.assign(crawler.requests, requests);
+		Object.assign(crawler.requests, JSON.parse(row.requests) as CrawlRequests);
 		const context = { row, network, requests: crawler.requests, now: network.now ?? Date.now };
 		try {
 			const next = await this.runPhase(context);
@@ -157,10 +234,7 @@ export class RebuildJob {
 			const failures = row.step_failures + 1;
 			const message = err instanceof Error ? err.message : String(err);
 			this.sql.exec('UPDATE rebuild SET requests = ?, step_failures = ?, error = ?', JSON.stringify(crawler.requests), failures, message);
-			if (failures >= STEP_ATTEMPTS) {
-				this.fail(`gave up after ${failures} failed attempts: ${message}`, context.now());
-				return null;
-			}
+			if (failures >= STEP_ATTEMPTS) return this.end('failed', `gave up after ${failures} failed attempts: ${message}`, context.now());
 			return retryInMs(failures);
 		}
 	}
@@ -184,17 +258,16 @@ export class RebuildJob {
 		requests.proofs++;
 		const proof = await network.prove(parseRecordUri(configUri)!);
 		if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
-		if (proof.verdict !== 'held')
-			return this.fail(
-				`${owner}'s repo does not hold a config for ${row.community_id} (${proof.verdict === 'absent' ? 'its signed commit shows none' : proof.reason})`,
-				now(),
-			);
-		const made = configOp(this.readOf(row, owner, rev), proof.cid, proof.record);
-		if (!made.ok) return this.fail(made.reason, now());
+		if (proof.verdict !== 'held') {
+			const why = proof.verdict === 'absent' ? 'its signed commit shows none' : proof.reason;
+			return this.end('failed', `${owner}'s repo does not hold a config for ${row.community_id} (${why})`, now());
+		}
+		const made = configOp({ communityId: row.community_id, did: owner, rev, startedUs: row.started_us }, proof.cid, proof.record);
+		if (!made.ok) return this.end('failed', made.reason, now());
 		this.storage.transactionSync(() => {
 			this.stage(owner, [made.op]);
-			for (const did of new Set([owner, ...(made.record.moderators ?? [])])) {
-				this.sql.exec("INSERT INTO rebuild_repos (did, staff, state) VALUES (?, 1, 'todo') ON CONFLICT (did) DO UPDATE SET staff = 1", did);
+			for (const did of this.staffOf(owner, made.record.moderators, row.fresh === 1)) {
+				this.sql.exec("INSERT INTO rebuild_repos (did, staff, state, priority) VALUES (?, 1, 'todo', 0) ON CONFLICT (did) DO UPDATE SET staff = 1, priority = 0", did);
 			}
 			this.sql.exec("UPDATE rebuild SET phase = 'relay', error = NULL");
 		});
@@ -207,14 +280,16 @@ export class RebuildJob {
 		for (let page = 0; page < RELAY_PAGES_PER_STEP; page++) {
 			const listed = await network.crawler.reposWith(network.relayUrl, MEMBERSHIP, cursor);
 			this.storage.transactionSync(() => {
-				for (const did of listed.dids) this.sql.exec("INSERT INTO rebuild_repos (did, staff, state) VALUES (?, 0, 'todo') ON CONFLICT (did) DO NOTHING", did);
-				this.sql.exec('UPDATE rebuild SET relay_cursor = ?', listed.cursor);
+				for (const did of listed.dids)
+					this.sql.exec(
+						"INSERT INTO rebuild_repos (did, staff, state, priority) VALUES (?, 0, 'todo', ?) ON CONFLICT (did) DO NOTHING",
+						did,
+						this.target.knows(did) ? 1 : 2,
+					);
+				this.sql.exec(`UPDATE rebuild SET relay_cursor = ?${listed.cursor ? '' : ", phase = 'repos', error = NULL"}`, listed.cursor);
 			});
 			cursor = listed.cursor;
-			if (!cursor) {
-				this.sql.exec("UPDATE rebuild SET phase = 'repos', error = NULL");
-				break;
-			}
+			if (!cursor) break;
 		}
 		return 0;
 	}
@@ -222,31 +297,26 @@ export class RebuildJob {
 	private async readRepos({ row, network, requests, now }: StepContext): Promise<number | null> {
 		const due = this.sql
 			.exec<{ did: string; staff: number; attempts: number }>(
-				"SELECT did, staff, attempts FROM rebuild_repos WHERE state = 'todo' AND retry_ms <= ? ORDER BY did LIMIT ?",
+				"SELECT did, staff, attempts FROM rebuild_repos WHERE state = 'todo' AND retry_ms <= ? ORDER BY priority, did LIMIT ?",
 				now(),
 				REPOS_PER_STEP,
 			)
 			.toArray();
+		const stepEndsMs = now() + STEP_BUDGET_MS;
+		const configUris = [atUri(row.owner_did, CONFIG_COLLECTION, row.community_id), ...this.target.formerConfigUris(row.owner_did)];
 		await forEachLimited(due, REPO_CONCURRENCY, async ({ did, staff, attempts }) => {
+			// Past the step's budget, the rest wait for the next step.
+			if (now() > stepEndsMs) return;
+			// Counted before the read: an invocation cut short still spends an attempt.
+			this.sql.exec('UPDATE rebuild_repos SET attempts = ? WHERE did = ?', attempts + 1, did);
 			try {
-				const ops = await this.readRepo(row, network, requests, did, staff === 1, now());
-				this.storage.transactionSync(() => {
-					// A retried repo's earlier records go (the owner's config, staged by the config step, stays).
-					this.sql.exec('DELETE FROM rebuild_ops WHERE did = ? AND kind > 0', did);
-					this.stage(did, ops);
-					this.sql.exec("UPDATE rebuild_repos SET state = 'done', records = ?, error = NULL WHERE did = ?", ops.length, did);
-				});
+				const routing = routingOf(row.community_id, configUris, staff === 1 ? [did] : []);
+				const records = await readRepoWithin(network, requests, did, row.started_us, routing, now);
+				this.storage.transactionSync(() => this.stageRead(row, did, records.ops.get(row.community_id) ?? [], records.postsListedTo, now()));
 			} catch (err) {
 				if (!(err instanceof CrawlError)) throw err;
-				const { state, retryAtMs } = repoFailure(attempts + 1, now());
-				this.sql.exec(
-					'UPDATE rebuild_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?',
-					state,
-					attempts + 1,
-					retryAtMs,
-					err.message,
-					did,
-				);
+				const { state, retryAtMs } = repoFailure(attempts + 1, now(), err);
+				this.sql.exec('UPDATE rebuild_repos SET state = ?, retry_ms = ?, error = ? WHERE did = ?', state, retryAtMs, err.message, did);
 			}
 		});
 
@@ -256,48 +326,86 @@ export class RebuildJob {
 		return null;
 	}
 
-	/** One repo's records for the community, as ops (authority records proven): repo-reader.ts. */
-	private async readRepo(
-		row: JobRow,
-		network: CrawlNetwork,
-		requests: CrawlRequests & { refused?: number },
-		did: string,
-		staff: boolean,
-		nowMs: number,
-	): Promise<IndexOp[]> {
-		const pds = await network.crawler.pdsOf(did);
-		const read = this.readOf(row, did, await network.crawler.latestRev(pds, did));
-		return readRepo(network, requests, pds, read, staff, nowMs);
+	/**
+	 * A repo read in full: its earlier staged records go (the owner's config, staged by the config step,
+	 * stays). A post outside the 7 days is staged only if the index holds it and the rebuild is not fresh.
+	 */
+	private stageRead(row: JobRow, did: string, ops: readonly IndexOp[], postsListedTo: string | null, nowMs: number): void {
+		const windowStartUs = (nowMs - RETENTION_MS) * 1000;
+		const kept = ops.filter((op) => op.type !== 'post.put' || op.ref.observedUs >= windowStartUs || (row.fresh === 0 && this.target.holdsPost(op.ref.uri)));
+		this.sql.exec('DELETE FROM rebuild_ops WHERE did = ? AND kind > 0', did);
+		this.stage(did, kept);
+		this.sql.exec(
+			`INSERT INTO rebuild_repos (did, staff, state, records, posts_to) VALUES (?, 0, 'done', ?, ?)
+			 ON CONFLICT (did) DO UPDATE SET state = 'done', records = excluded.records, posts_to = excluded.posts_to, error = NULL`,
+			did,
+			kept.length,
+			postsListedTo,
+		);
 	}
 
 	/** Replaces the index with the staged ops, then the journal over it, in one transaction. */
 	private finish(row: JobRow, nowMs: number): void {
 		this.storage.transactionSync(() => {
-			const staged = this.sql
-				.exec<{ op: string }>('SELECT op FROM rebuild_ops ORDER BY kind, seq')
-				.toArray()
-				.map((r) => JSON.parse(r.op) as IndexOp);
-			const journal = this.sql
-				.exec<{ op: string }>('SELECT op FROM rebuild_journal ORDER BY seq')
-				.toArray()
-				.map((r) => JSON.parse(r.op) as IndexOp);
+			const ops = (query: string) =>
+				this.sql
+					.exec<{ op: string }>(query)
+					.toArray()
+					.map((r) => JSON.parse(r.op) as IndexOp);
+			const staged = ops('SELECT op FROM rebuild_ops ORDER BY kind, seq');
+			const journal = ops('SELECT op FROM rebuild_journal ORDER BY seq');
 			const kinds = (kind: number) => staged.filter((op) => KIND[op.type as keyof typeof KIND] === kind).length;
 			const stagedKinds = { configs: kinds(0), memberships: kinds(1), actions: kinds(2), posts: kinds(3) };
-			const rebuilt = this.target.replaceIndex(row.community_id, staged, journal, { keepObservedTimes: row.fresh === 0, nowMs });
-			const result = { ...rebuilt, liveOpsReapplied: journal.length, staged: stagedKinds };
+			const failed = new Set(
+				this.sql
+					.exec<{ did: string }>("SELECT did FROM rebuild_repos WHERE state = 'failed'")
+					.toArray()
+					.map((r) => r.did),
+			);
+			const postsListedTo = new Map(
+				this.sql
+					.exec<{ did: string; posts_to: string }>("SELECT did, posts_to FROM rebuild_repos WHERE state = 'done' AND posts_to IS NOT NULL")
+					.toArray()
+					.map((r) => [r.did, r.posts_to]),
+			);
+			const rebuilt = this.target.replaceIndex(row.community_id, staged, journal, {
+				keepObservedTimes: row.fresh === 0,
+				nowMs,
+				startedUs: row.started_us,
+				kept: { failed, postsListedTo },
+			});
+			const kept = [...failed].filter((did) => this.target.knows(did)).length;
+			const result = { ...rebuilt, liveOpsReapplied: journal.length, partial: failed.size > 0, keptRepos: kept, staged: stagedKinds };
 			this.sql.exec('DELETE FROM rebuild_ops');
 			this.sql.exec('DELETE FROM rebuild_journal');
 			this.sql.exec("UPDATE rebuild SET phase = 'done', finished_ms = ?, error = NULL, result = ?", nowMs, JSON.stringify(result));
 		});
 	}
 
-	private fail(error: string, nowMs: number): null {
+	/** Ends the rebuild without touching the index. */
+	private end(phase: 'failed' | 'aborted', error: string, nowMs: number): null {
 		this.storage.transactionSync(() => {
 			this.sql.exec('DELETE FROM rebuild_ops');
 			this.sql.exec('DELETE FROM rebuild_journal');
-			this.sql.exec("UPDATE rebuild SET phase = 'failed', finished_ms = ?, error = ?", nowMs, error);
+			this.sql.exec('UPDATE rebuild SET phase = ?, finished_ms = ?, error = ?', phase, nowMs, error);
 		});
 		return null;
+	}
+
+	private reset(communityId: CommunityId, ownerDid: string, nowMs: number, fresh: boolean, mode: 'own' | 'shared', phase: RebuildPhase): void {
+		this.storage.transactionSync(() => {
+			for (const table of ['rebuild', 'rebuild_repos', 'rebuild_ops', 'rebuild_journal']) this.sql.exec(`DELETE FROM ${table}`);
+			this.sql.exec(
+				'INSERT INTO rebuild (singleton, community_id, owner_did, started_us, fresh, mode, phase, requests) VALUES (1, ?, ?, ?, ?, ?, ?, ?)',
+				communityId,
+				ownerDid,
+				nowMs * 1000,
+				fresh ? 1 : 0,
+				mode,
+				phase,
+				JSON.stringify(noRequests()),
+			);
+		});
 	}
 
 	private stage(did: string, ops: readonly IndexOp[]): void {
@@ -305,24 +413,11 @@ export class RebuildJob {
 			this.sql.exec('INSERT INTO rebuild_ops (did, kind, op) VALUES (?, ?, ?)', did, KIND[op.type as keyof typeof KIND], JSON.stringify(op));
 	}
 
-	private readOf(row: JobRow, did: string, rev: string): RepoRead {
-		// The index's former owners (handover) outlive the rebuild: their configs are still this community's.
-		const formerConfigUris = this.target.formerConfigUris(row.owner_did);
-		return {
-			communityId: row.community_id,
-			configUri: atUri(row.owner_did, CONFIG_COLLECTION, row.community_id),
-			formerConfigUris,
-			did,
-			rev,
-			startedUs: row.started_us,
-		};
-	}
-
 	private row(): JobRow | null {
 		return (
 			this.sql
 				.exec<JobRow>(
-					'SELECT community_id, owner_did, started_us, fresh, phase, relay_cursor, step_failures, requests, error, finished_ms, result FROM rebuild',
+					'SELECT community_id, owner_did, started_us, fresh, mode, phase, relay_cursor, step_failures, requests, journaled, error, finished_ms, result FROM rebuild',
 				)
 				.toArray()[0] ?? null
 		);

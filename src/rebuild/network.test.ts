@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CachedDidResolver } from '../identity/did-resolver';
+import { BudgetExceeded, RepoBudget } from './budget';
 import { Crawler, CrawlError, noRequests, RECORDS_PER_PAGE } from './network';
 
 const PDS = 'https://pds.test';
@@ -15,16 +16,58 @@ const crawler = (fetchImpl: typeof fetch, endpoint?: string | null) => new Crawl
 const record = (i: number) => ({ uri: `at://did:plc:bob/app.bsky.feed.post/3k${i}`, cid: `bafy${i}`, value: { text: `${i}` } });
 
 describe('Crawler', () => {
-	it('pages listRecords, and stops at a short page without asking for the empty one after it', async () => {
-		const full = await crawler(answering({ records: Array.from({ length: RECORDS_PER_PAGE }, (_, i) => record(i)), cursor: 'next' })).listRecords(
-			PDS,
-			'did:plc:bob',
-			'app.bsky.feed.post',
-			null,
-		);
-		expect(full.cursor).toBe('next');
-		const short = await crawler(answering({ records: [record(1)], cursor: 'next' })).listRecords(PDS, 'did:plc:bob', 'app.bsky.feed.post', null);
-		expect(short).toEqual({ records: [record(1)], cursor: null });
+	it('pages listRecords by its cursor alone: a short page with a cursor is not the end; an empty page or a repeated cursor is', async () => {
+		const list = (body: unknown, asked: string | null = null) => crawler(answering(body)).listRecords(PDS, 'did:plc:bob', 'app.bsky.feed.post', asked);
+		expect((await list({ records: Array.from({ length: RECORDS_PER_PAGE }, (_, i) => record(i)), cursor: 'next' })).cursor).toBe('next');
+		expect(await list({ records: [record(1)], cursor: 'next' })).toEqual({ records: [record(1)], cursor: 'next' });
+		expect((await list({ records: [], cursor: 'next' })).cursor).toBeNull();
+		expect((await list({ records: [record(1)], cursor: 'same' }, 'same')).cursor).toBeNull();
+		expect((await list({ records: [record(1)] })).cursor).toBeNull();
+	});
+
+	it('lists every repo of a relay that serves fewer than asked per page (audit-3 #3)', async () => {
+		const held = Array.from({ length: 3500 }, (_, i) => `did:plc:r${String(i).padStart(5, '0')}`);
+		const relay = (async (input: RequestInfo | URL) => {
+			const url = new URL(String(input));
+			const from = Number(url.searchParams.get('cursor') ?? 0);
+			const page = held.slice(from, from + 1000);
+			return new Response(JSON.stringify({ repos: page.map((did) => ({ did })), ...(from + 1000 < held.length ? { cursor: String(from + 1000) } : {}) }));
+		}) as unknown as typeof fetch;
+		const c = crawler(relay);
+		const listed: string[] = [];
+		let cursor: string | null = null;
+		do {
+			const page = await c.reposWith(new URL('https://relay.test'), 'c', cursor);
+			listed.push(...page.dids);
+			cursor = page.cursor;
+		} while (cursor);
+		expect(listed).toEqual(held);
+		expect(c.requests.relayPages).toBe(4);
+	});
+
+	it("charges a repo's requests to its budget, and fails it for good once the budget is spent", async () => {
+		let nowMs = 0;
+		const slow = (async () => {
+			nowMs += 9_000; // a PDS answering just under each deadline
+			return new Response(JSON.stringify({ records: [record(1)], cursor: `c${nowMs}` }));
+		}) as unknown as typeof fetch;
+		const budget = new RepoBudget(() => nowMs, { ms: 30_000, requests: 100 });
+		const c = crawler(slow).forRepo(budget);
+		let cursor: string | null = null;
+		let pages = 0;
+		const read = async () => {
+			for (;;) {
+				cursor = (await c.listRecords(PDS, 'did:plc:bob', 'app.bsky.feed.post', cursor)).cursor;
+				pages++;
+			}
+		};
+		await expect(read()).rejects.toThrow(BudgetExceeded);
+		expect(pages).toBe(4);
+		const counted = new RepoBudget(() => 0, { ms: 30_000, requests: 2 });
+		const d = crawler(answering({ records: [record(1)], cursor: 'x' })).forRepo(counted);
+		await d.listRecords(PDS, 'did:plc:bob', 'c', null);
+		await d.listRecords(PDS, 'did:plc:bob', 'c', 'y');
+		await expect(d.listRecords(PDS, 'did:plc:bob', 'c', 'z')).rejects.toThrow(/over its budget of 2 requests/);
 	});
 
 	it('drops listed records of the wrong shape and keeps the rest', async () => {
@@ -55,7 +98,7 @@ describe('Crawler', () => {
 
 	it('keeps only DIDs from a relay page, and counts every request by kind', async () => {
 		const c = crawler(answering({ repos: [{ did: 'did:plc:a' }, { did: 'nope' }, { did: 7 }, null], cursor: 'did:plc:a' }));
-		expect(await c.reposWith(new URL('https://relay.test'), 'c', null)).toEqual({ dids: ['did:plc:a'], cursor: null });
+		expect(await c.reposWith(new URL('https://relay.test'), 'c', null)).toEqual({ dids: ['did:plc:a'], cursor: 'did:plc:a' });
 		await c.pdsOf('did:plc:a');
 		expect(c.requests).toMatchObject({ relayPages: 1, didResolutions: 1 });
 	});

@@ -3,13 +3,17 @@
  * com.atproto.sync.listReposByCollection (who holds a collection), and from each repo's own PDS
  * com.atproto.sync.getLatestCommit (the revision the reads are at least as new as) and
  * com.atproto.repo.listRecords. Every request has a deadline and a size cap (identity/bounded-fetch.ts)
- * and is counted; a failure is a CrawlError naming the host and what went wrong.
+ * and is counted; a failure is a CrawlError naming the host and what went wrong. Listings are paged by
+ * their cursor alone: a page shorter than asked for is not the end (a server may cap its pages), an
+ * empty page or a cursor given back unchanged is. A crawler made `forRepo` charges each request to that
+ * repo's budget (budget.ts).
  */
 import { getPdsEndpoint } from '@atcute/identity';
 import type { Did } from '@atcute/lexicons/syntax';
 import { boundedFetch, UpstreamError } from '../identity/bounded-fetch';
 import type { CachedDidResolver } from '../identity/did-resolver';
 import type { CrawlRequests } from '../shared/views';
+import type { RepoBudget } from './budget';
 
 const REQUEST_DEADLINE_MS = 10_000;
 /** listRecords pages of 100 records; a post is at most a few KB. */
@@ -34,7 +38,18 @@ export class Crawler {
 		private readonly resolver: CachedDidResolver,
 		readonly requests: CrawlRequests,
 		private readonly fetchImpl: typeof fetch = fetch,
+		private readonly budget: RepoBudget | null = null,
 	) {}
+
+	/** This crawler, its requests charged to one repo's budget (counted in the same totals). */
+	forRepo(budget: RepoBudget): Crawler {
+		return new Crawler(this.resolver, this.requests, this.fetchImpl, budget);
+	}
+
+	/** Runs a request made elsewhere (a proof) within the repo's budget, if it has one. */
+	charged<T>(what: string, work: () => Promise<T>): Promise<T> {
+		return this.budget ? this.budget.within(what, work) : work();
+	}
 
 	/** One page of the DIDs whose repos hold a record of `collection`, from the relay. */
 	async reposWith(relayUrl: URL, collection: string, cursor: string | null): Promise<{ dids: string[]; cursor: string | null }> {
@@ -49,8 +64,7 @@ export class Crawler {
 		const dids = repos
 			.map((r: unknown) => (r as { did?: unknown } | null)?.did)
 			.filter((did): did is string => typeof did === 'string' && did.startsWith('did:'));
-		// A short page is the last: no need to ask for the empty one after it.
-		return { dids, cursor: typeof body.cursor === 'string' && body.cursor !== '' && repos.length >= REPOS_PER_RELAY_PAGE ? body.cursor : null };
+		return { dids, cursor: nextCursor(body.cursor, cursor, repos.length) };
 	}
 
 	/** The repo's PDS, from its DID document. */
@@ -58,8 +72,10 @@ export class Crawler {
 		this.requests.didResolutions++;
 		let endpoint: string | undefined;
 		try {
-			endpoint = getPdsEndpoint(await this.resolver.resolve(did as Did));
+			const resolve = () => this.resolver.resolve(did as Did);
+			endpoint = getPdsEndpoint(await (this.budget ? this.budget.within('its DID document', resolve) : resolve()));
 		} catch (err) {
+			if (err instanceof CrawlError) throw err;
 			throw new CrawlError(`cannot resolve ${did}: ${err instanceof Error ? err.message : String(err)}`);
 		}
 		if (!endpoint) throw new CrawlError(`${did}'s DID document names no PDS`);
@@ -88,21 +104,22 @@ export class Crawler {
 			const rec = r as Partial<ListedRecord> | null;
 			return typeof rec?.uri === 'string' && typeof rec.cid === 'string' && typeof rec.value === 'object' && rec.value !== null;
 		});
-		return { records, cursor: typeof body.cursor === 'string' && body.cursor !== '' && body.records.length >= RECORDS_PER_PAGE ? body.cursor : null };
+		return { records, cursor: nextCursor(body.cursor, cursor, body.records.length) };
 	}
 
 	private async getJson(origin: string, method: string, params: Record<string, string>): Promise<Record<string, unknown>> {
 		const host = new URL(origin).host;
+		const deadlineMs = Math.min(REQUEST_DEADLINE_MS, this.budget?.charge(method) ?? REQUEST_DEADLINE_MS);
 		let res;
 		try {
 			res = await boundedFetch(`${origin}/xrpc/${method}?${new URLSearchParams(params)}`, {
-				deadlineMs: REQUEST_DEADLINE_MS,
+				deadlineMs,
 				maxBytes: MAX_PAGE_BYTES,
 				headers: { accept: 'application/json' },
 				fetch: this.fetchImpl,
 			});
 		} catch (err) {
-			if (err instanceof UpstreamError) throw new CrawlError(`${method} at ${host}: ${err.message}`);
+			if (err instanceof UpstreamError) throw this.budget?.expired(method) ?? new CrawlError(`${method} at ${host}: ${err.message}`);
 			throw err;
 		}
 		let body: unknown;
@@ -117,4 +134,10 @@ export class Crawler {
 		if (res.status !== 200) throw new CrawlError(`${method} at ${host} answered ${res.status}: ${String(object.message ?? object.error ?? '')}`);
 		return object;
 	}
+}
+
+/** The cursor to ask for the next page with, or null at the end: no cursor, an empty page, or the cursor just asked with. */
+export function nextCursor(given: unknown, asked: string | null, pageLength: number): string | null {
+	if (typeof given !== 'string' || given === '' || pageLength === 0 || given === asked) return null;
+	return given;
 }

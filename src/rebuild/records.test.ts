@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { tidAt } from '../../tests/workerd/_support/records';
 import type { CommunityId } from '../shared/hashtag';
 import { decideOwner } from './directory-job';
-import { configOp, namesCommunity, postPage, provenOp, rebuiltTimeUs, tidTimeUs, type RepoRead } from './records';
+import { configOp, namedCommunity, postPage, provenOp, rebuiltTimeUs, routingOf, tidTimeUs, type RepoRead } from './records';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const NOW_MS = Date.parse('2026-12-01T12:00:00Z');
+const ID = '0123abcd' as CommunityId;
+const CONFIG_URI = 'at://did:plc:alice/net.atrarium.community.config/0123abcd';
+const FORMER_URI = 'at://did:plc:zoe/net.atrarium.community.config/0123abcd';
+/** Bob's repo read for community 0123abcd (Alice's, formerly Zoe's), Bob being its staff. */
+const routing = routingOf(ID, [CONFIG_URI, FORMER_URI], ['did:plc:bob']);
+const THIS = new Set([ID]);
 const read: RepoRead = {
-	communityId: '0123abcd' as CommunityId,
-	configUri: 'at://did:plc:alice/net.atrarium.community.config/0123abcd',
-	formerConfigUris: ['at://did:plc:zoe/net.atrarium.community.config/0123abcd'],
 	did: 'did:plc:bob',
 	rev: '3mabcdefghij2',
 	startedUs: NOW_MS * 1000,
@@ -43,6 +46,7 @@ describe('postPage', () => {
 			read,
 			[future, recent, postAt(NOW_MS - 2 * DAY_MS, 'untagged'), postAt(NOW_MS - 3 * DAY_MS, '#atr_89abcdef elsewhere')],
 			NOW_MS,
+			THIS,
 		);
 		expect(done).toBe(false);
 		expect(ops.map((op) => [op.ref.uri, op.ref.observedUs, op.ref.rev, op.ref.via])).toEqual([
@@ -51,65 +55,77 @@ describe('postPage', () => {
 		]);
 	});
 
-	it('is done at the first key older than the window, and leaves out posts older than it', () => {
-		const { ops, done } = postPage(read, [postAt(NOW_MS - DAY_MS), postAt(NOW_MS - 8 * DAY_MS)], NOW_MS);
+	it('is done at the first key older than the window, saying how far it reached; the posts on the page are all staged (the index decides)', () => {
+		const old = postAt(NOW_MS - 8 * DAY_MS);
+		const { ops, done, lowestKey } = postPage(read, [postAt(NOW_MS - DAY_MS), old], NOW_MS, THIS);
 		expect(done).toBe(true);
-		expect(ops).toHaveLength(1);
+		expect(lowestKey).toBe(old.uri.split('/').at(-1));
+		expect(ops).toHaveLength(2);
+	});
+
+	it('stages a post for every community of the repo it is tagged for, and none for the others', () => {
+		const both = postAt(NOW_MS - DAY_MS, 'x #atr_0123abcd #atr_89abcdef');
+		expect(postPage(read, [both], NOW_MS, new Set(['89abcdef' as CommunityId])).ops.map((op) => op.communities)).toEqual([['0123abcd', '89abcdef']]);
+		expect(postPage(read, [both], NOW_MS, new Set(['fedcba98' as CommunityId])).ops).toEqual([]);
 	});
 
 	it('leaves out what is not a valid post, or not in this repo', () => {
 		const other = { ...postAt(NOW_MS - DAY_MS), uri: `at://did:plc:mallory/app.bsky.feed.post/${tidAt(NOW_MS * 1000)}` };
 		const invalid = { ...postAt(NOW_MS - DAY_MS), value: { $type: 'app.bsky.feed.post', text: '#atr_0123abcd' } };
-		expect(postPage(read, [other, invalid], NOW_MS).ops).toEqual([]);
+		expect(postPage(read, [other, invalid], NOW_MS, THIS).ops).toEqual([]);
 	});
 });
 
 describe('authority records', () => {
-	const membership = { $type: 'net.atrarium.community.membership', community: read.configUri, role: 'member', joinedAt: '2026-11-01T00:00:00Z', active: true };
+	const membership = { $type: 'net.atrarium.community.membership', community: CONFIG_URI, role: 'member', joinedAt: '2026-11-01T00:00:00Z', active: true };
 	const action = {
 		$type: 'net.atrarium.moderation.action',
 		action: 'block_user',
 		target: { $type: 'net.atrarium.moderation.action#userTarget', did: 'did:plc:dave' },
-		community: read.configUri,
+		community: CONFIG_URI,
 		createdAt: '2099-01-01T00:00:00Z',
 	};
 
 	it('picks listed records naming the community, to prove', () => {
-		expect(namesCommunity({ uri: 'x', cid: 'c', value: membership }, read)).toBe(true);
-		expect(namesCommunity({ uri: 'x', cid: 'c', value: { ...membership, community: 'at://did:plc:alice/net.atrarium.community.config/89abcdef' } }, read)).toBe(
-			false,
-		);
+		expect(namedCommunity({ value: membership }, routing)).toBe(ID);
+		expect(namedCommunity({ value: { ...membership, community: 'at://did:plc:alice/net.atrarium.community.config/89abcdef' } }, routing)).toBeNull();
 	});
 
 	it("picks records naming a former owner's config of the community (handover), and no stranger's", () => {
-		expect(namesCommunity({ uri: 'x', cid: 'c', value: { ...membership, community: read.formerConfigUris[0] } }, read)).toBe(true);
-		expect(
-			namesCommunity({ uri: 'x', cid: 'c', value: { ...membership, community: 'at://did:plc:mallory/net.atrarium.community.config/0123abcd' } }, read),
-		).toBe(false);
+		expect(namedCommunity({ value: { ...membership, community: FORMER_URI } }, routing)).toBe(ID);
+		expect(namedCommunity({ value: { ...membership, community: 'at://did:plc:mallory/net.atrarium.community.config/0123abcd' } }, routing)).toBeNull();
 	});
 
 	it('makes ops of proven records: a membership at the start, an action at its createdAt capped at the start', () => {
-		const m = provenOp(read, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3mabc', 'bafym', membership);
-		expect(m).toMatchObject({ type: 'membership.put', cid: 'bafym', ref: { did: 'did:plc:bob', rkey: '3mabc', observedUs: read.startedUs, via: 'rebuild' } });
-		const a = provenOp(read, 'net.atrarium.moderation.action', 'at://did:plc:bob/net.atrarium.moderation.action/3mabd', 'bafya', action);
-		expect(a).toMatchObject({ type: 'moderation.put', ref: { observedUs: read.startedUs } });
+		const m = provenOp(read, routing, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3mabc', 'bafym', membership);
+		expect(m).toMatchObject({
+			communityId: ID,
+			op: { type: 'membership.put', cid: 'bafym', ref: { did: 'did:plc:bob', rkey: '3mabc', observedUs: read.startedUs, via: 'rebuild' } },
+		});
+		const a = provenOp(read, routing, 'net.atrarium.moderation.action', 'at://did:plc:bob/net.atrarium.moderation.action/3mabd', 'bafya', action);
+		expect(a).toMatchObject({ op: { type: 'moderation.put', ref: { observedUs: read.startedUs } } });
+	});
+
+	it("takes an action only from the named community's staff", () => {
+		const notStaff = routingOf(ID, [CONFIG_URI], []);
+		expect(provenOp(read, notStaff, 'net.atrarium.moderation.action', 'at://did:plc:bob/net.atrarium.moderation.action/3mabd', 'bafya', action)).toBeNull();
 	});
 
 	it("refuses an invalid record, another community's, or one outside this repo", () => {
 		expect(
-			provenOp(read, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3m', 'c', { ...membership, active: 'yes' }),
+			provenOp(read, routing, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3m', 'c', { ...membership, active: 'yes' }),
 		).toBeNull();
 		expect(
-			provenOp(read, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3m', 'c', {
+			provenOp(read, routing, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3m', 'c', {
 				...membership,
 				community: 'at://did:plc:x/net.atrarium.community.config/89abcdef',
 			}),
 		).toBeNull();
-		expect(provenOp(read, 'net.atrarium.community.membership', 'at://did:plc:mallory/net.atrarium.community.membership/3m', 'c', membership)).toBeNull();
+		expect(provenOp(read, routing, 'net.atrarium.community.membership', 'at://did:plc:mallory/net.atrarium.community.membership/3m', 'c', membership)).toBeNull();
 	});
 
 	it('binds only with a valid config whose hashtag names the id', () => {
-		const owner = { ...read, did: 'did:plc:alice' };
+		const owner = { ...read, did: 'did:plc:alice', communityId: ID };
 		const config = {
 			$type: 'net.atrarium.community.config',
 			name: 'x',
@@ -120,7 +136,7 @@ describe('authority records', () => {
 		};
 		expect(configOp(owner, 'bafyc', config)).toMatchObject({
 			ok: true,
-			op: { type: 'config.put', ref: { uri: read.configUri, rkey: '0123abcd', via: 'rebuild' }, earliestClaim: null },
+			op: { type: 'config.put', ref: { uri: CONFIG_URI, rkey: '0123abcd', via: 'rebuild' }, earliestClaim: null },
 		});
 		expect(configOp(owner, 'bafyc', { ...config, hashtag: '#atr_89abcdef' })).toMatchObject({
 			ok: false,

@@ -1,64 +1,116 @@
-/** Reading one repo for a community's rebuild: its records that belong to the community, as ops. */
+/**
+ * Reading one repo for a rebuild, once, whatever the number of communities it touches: its memberships
+ * and (for staff) moderation actions naming the communities the routing knows, each proven from the
+ * repo, then its posts of the last 7 days tagged for a community it belongs to. Everything it reads is
+ * charged to the repo's budget (budget.ts).
+ */
 import { parseRecordUri } from '../shared/at-uri';
+import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
 import type { CrawlRequests } from '../shared/views';
-import { CrawlError } from './network';
-import { ACTION, MEMBERSHIP, namesCommunity, POST, postPage, provenOp, type RepoRead } from './records';
+import { RepoBudget } from './budget';
+import { CrawlError, type Crawler } from './network';
+import { ACTION, MEMBERSHIP, namedCommunity, POST, postPage, provenOp, type RepoRead, type Routing } from './records';
 import type { CrawlNetwork } from './steps';
 
 /** Caps on one repo's listing (a hostile repo cannot keep a rebuild busy): 1,000 memberships and actions, 5,000 posts. */
 const MAX_AUTHORITY_PAGES = 10;
 const MAX_POST_PAGES = 50;
-
 /**
- * The repo's memberships naming the community and, for staff, its moderation actions, each proven from
- * the repo; then, for a member or staff, its posts of the last 7 days that carry the tag.
+ * Memberships proven per community and repo, newest first: one is all a member needs, a few cover a
+ * member who left and joined again; a thousand naming one community cost three proofs.
  */
+export const MEMBERSHIPS_PROVEN_PER_COMMUNITY = 3;
+
+/** What one repo holds for each community it touches. */
+export interface RepoRecords {
+	ops: Map<CommunityId, IndexOp[]>;
+	/**
+	 * The oldest post record key the listing reached, when it stopped before the repo's end (at the 7 days,
+	 * or a cap); null when it read every post. Posts the index holds with older keys were not looked at.
+	 */
+	postsListedTo: string | null;
+}
+
+/** Reads `did`'s repo once, within a fresh budget (budget.ts): its PDS, its revision, then its records. */
+export async function readRepoWithin(
+	network: CrawlNetwork,
+	requests: CrawlRequests & { refused?: number },
+	did: string,
+	startedUs: number,
+	routing: Routing,
+	now: () => number,
+): Promise<RepoRecords> {
+	const crawler = network.crawler.forRepo(new RepoBudget(now));
+	const pds = await crawler.pdsOf(did);
+	const read = { did, rev: await crawler.latestRev(pds, did), startedUs };
+	return readRepo(network, crawler, requests, pds, read, routing, now());
+}
+
 export async function readRepo(
 	network: CrawlNetwork,
+	crawler: Crawler,
 	requests: CrawlRequests & { refused?: number },
 	pds: string,
 	read: RepoRead,
-	staff: boolean,
+	routing: Routing,
 	nowMs: number,
-): Promise<IndexOp[]> {
-	const { crawler } = network;
+): Promise<RepoRecords> {
 	const did = read.did;
-	const proven = async (collection: typeof MEMBERSHIP | typeof ACTION): Promise<IndexOp[]> => {
-		const ops: IndexOp[] = [];
+	const ops = new Map<CommunityId, IndexOp[]>();
+	const add = (id: CommunityId, op: IndexOp) => {
+		const list = ops.get(id);
+		if (list) list.push(op);
+		else ops.set(id, [op]);
+	};
+	const staffOf = routing.staffOf(did);
+
+	const proveListed = async (collection: typeof MEMBERSHIP | typeof ACTION): Promise<void> => {
+		const proven = new Map<CommunityId, number>();
 		let cursor: string | null = null;
 		for (let page = 0; page < MAX_AUTHORITY_PAGES; page++) {
 			const listed = await crawler.listRecords(pds, did, collection, cursor);
-			for (const record of listed.records.filter((r) => namesCommunity(r, read))) {
+			for (const record of listed.records) {
+				const id = namedCommunity(record, routing);
+				if (!id) continue;
+				if (collection === ACTION && !staffOf.includes(id)) continue;
+				if (collection === MEMBERSHIP && (proven.get(id) ?? 0) >= MEMBERSHIPS_PROVEN_PER_COMMUNITY) continue;
 				const ref = parseRecordUri(record.uri);
 				if (!ref || ref.did !== did || ref.collection !== collection) continue;
+				proven.set(id, (proven.get(id) ?? 0) + 1);
 				requests.proofs++;
-				const proof = await network.prove(ref);
+				const proof = await crawler.charged('a proof', () => network.prove(ref));
 				if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
 				if (proof.verdict !== 'held') {
 					requests.refused = (requests.refused ?? 0) + 1;
 					continue;
 				}
-				const op = provenOp(read, collection, record.uri, proof.cid, proof.record);
-				if (op) ops.push(op);
+				const made = provenOp(read, routing, collection, record.uri, proof.cid, proof.record);
+				if (made) add(made.communityId, made.op);
 			}
 			cursor = listed.cursor;
 			if (!cursor) break;
 		}
-		return ops;
 	};
-	const memberships = await proven(MEMBERSHIP);
-	const actions = staff ? await proven(ACTION) : [];
-	const posts: IndexOp[] = [];
-	if (staff || memberships.length > 0) {
+	await proveListed(MEMBERSHIP);
+	if (staffOf.length > 0) await proveListed(ACTION);
+
+	// Posts go to the communities the repo is a member (or staff) of; the index decides what counts.
+	const belongs = new Set<CommunityId>([...staffOf, ...[...ops].filter(([, list]) => list.some((op) => op.type === 'membership.put')).map(([id]) => id)]);
+	let postsListedTo: string | null = null;
+	if (belongs.size > 0) {
 		let cursor: string | null = null;
 		for (let page = 0; page < MAX_POST_PAGES; page++) {
 			const listed = await crawler.listRecords(pds, did, POST, cursor);
-			const { ops, done } = postPage(read, listed.records, nowMs);
-			posts.push(...ops);
+			const { ops: posts, done, lowestKey } = postPage(read, listed.records, nowMs, belongs);
+			for (const post of posts) for (const id of post.communities) if (belongs.has(id)) add(id, post);
 			cursor = listed.cursor;
-			if (done || !cursor) break;
+			if (!cursor) break;
+			if (done || page === MAX_POST_PAGES - 1) {
+				postsListedTo = lowestKey;
+				break;
+			}
 		}
 	}
-	return [...memberships, ...actions, ...posts];
+	return { ops, postsListedTo };
 }

@@ -75,7 +75,11 @@ export interface DashboardConfig {
 	oauthClientId: string | null;
 }
 
-export type RebuildPhase = 'config' | 'relay' | 'repos' | 'done' | 'failed';
+/**
+ * A community's own crawl goes config, relay, repos; one fed by a rebuild of everything waits in `shared`
+ * while that crawl reads the repos. It ends `done`, `failed` (the index left as it was) or `aborted`.
+ */
+export type RebuildPhase = 'config' | 'relay' | 'repos' | 'shared' | 'done' | 'failed' | 'aborted';
 
 /** Requests a rebuild made, by kind: what it costs. */
 export interface CrawlRequests {
@@ -92,12 +96,14 @@ export interface RebuildStatus {
 	ownerDid: string;
 	/** Whether the times the index had observed were forgotten (as for a lost object). */
 	fresh: boolean;
+	/** 'own': the community read the repos itself; 'shared': a rebuild of everything read them once for every community. */
+	mode: 'own' | 'shared';
 	phase: RebuildPhase;
 	startedMs: number;
 	finishedMs: number | null;
 	/** Repos to read (found so far), read, given up on, and still to read. */
 	repos: { found: number; read: number; failed: number; left: number };
-	/** Repos given up on, with why (the first 20): their records are missing from the rebuilt index. */
+	/** Repos given up on, with why (the first 20): what the index held for them was kept as it was. */
 	failures: { did: string; error: string }[];
 	/** Records staged so far, by kind. */
 	staged: { configs: number; memberships: number; actions: number; posts: number };
@@ -105,8 +111,21 @@ export interface RebuildStatus {
 	refused: number;
 	requests: CrawlRequests;
 	error: string | null;
-	/** Once done: what the rebuilt index holds, and how many live ops were applied over it. */
-	result: { members: number; pending: number; posts: number; hiddenPosts: number; blockedUsers: number; liveOpsReapplied: number } | null;
+	/**
+	 * Once done: what the rebuilt index holds, and how many live ops were applied over it. `partial` when
+	 * some repos failed: `keptRepos` of them the index held something for, which it kept as it was (a
+	 * later rebuild completes it).
+	 */
+	result: {
+		members: number;
+		pending: number;
+		posts: number;
+		hiddenPosts: number;
+		blockedUsers: number;
+		liveOpsReapplied: number;
+		partial: boolean;
+		keptRepos: number;
+	} | null;
 }
 
 /** A post in a community's moderation queue (community/reports.ts): how many members reported it, why, and when last. */
