@@ -40,7 +40,7 @@ const ACTION = 'net.atrarium.moderation.action';
 const POST = 'app.bsky.feed.post';
 const JOINS_PER_MEMBER = 3;
 const POSTS_PER_JOIN = 2;
-const OVER = new Set(['done', 'failed']);
+const OVER = new Set(['done', 'failed', 'aborted']);
 const ADMIN = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 /** Requests to the Worker made at once while snapshotting or polling. */
 const READ_CONCURRENCY = 12;
@@ -141,6 +141,30 @@ function parseArgs(argv: string[]): Args {
 		runFault: !argv.includes('--no-fault'),
 		runMainBefore: !argv.includes('--no-main-before'),
 	};
+}
+
+/**
+ * The Worker logs a JSON line per feed page it serves (its request log): snapshots read thousands of
+ * pages, so those lines are counted here, not printed. Every other line of the Worker's passes.
+ */
+let feedLogLines = 0;
+for (const stream of [process.stdout, process.stderr]) {
+	const write = stream.write.bind(stream) as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
+	stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+		const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+		if (!text.includes('"event":"feed.skeleton"')) return write(chunk, ...rest);
+		const kept = text.split('\n').filter((line) => {
+			const drop = line.startsWith('{"event":"feed.skeleton"');
+			if (drop) feedLogLines++;
+			return !drop;
+		});
+		const callback = rest.find((r): r is () => void => typeof r === 'function');
+		if (kept.join('').trim() === '') {
+			callback?.();
+			return true;
+		}
+		return write(kept.join('\n'), ...rest);
+	}) as typeof stream.write;
 }
 
 const ARGV = process.argv.slice(2);
@@ -851,7 +875,7 @@ interface ProxyFigures {
 		byKind: Record<string, KindFigures>;
 	};
 	injected: { failed: number; delayed: number };
-	plc: { requests: number; dids: number };
+	plc: { requests: number; dids: number; rewrittenSinceStart?: number };
 	relay: { pages: number };
 }
 
@@ -917,6 +941,10 @@ interface RunFigures {
 	serverSeconds: number | null;
 	/** Community rebuilds by their phase at the end. */
 	communityPhases: Record<string, number>;
+	/** Community rebuilds started in the run by their mode ('own' crawl or 'shared'). */
+	communityModes: Record<string, number>;
+	/** Capped runs: the community rebuilds stopped (DELETE /admin/communities/:id/rebuild) at the cap. */
+	abortedAtCap: number;
 	/** Summed over the community statuses (a repo counts once per community that reads it). */
 	communityRepos: { found: number; read: number; failed: number };
 	directory: Record<string, unknown> | null;
@@ -983,7 +1011,10 @@ function summarise(
 	const pds = PDS_KINDS.reduce((n, k) => n + (total[k] ?? 0), 0);
 	const starts = [directory?.startedMs, ...inRun.map((s) => s.startedMs)].filter((n): n is number => typeof n === 'number');
 	const ends = [directory?.finishedMs, ...inRun.map((s) => s.finishedMs)].filter((n): n is number => typeof n === 'number');
-	const proxy = proxyFigures(env.fault.resetCounts(), network.repos.length, env.fault.injected, env.plc.resetCounts(), env.relay.resetCounts());
+	const injected = { ...env.fault.injected };
+	const plcRewritten = env.plc.rewritten;
+	const proxy = proxyFigures(env.fault.resetCounts(), network.repos.length, injected, env.plc.resetCounts(), env.relay.resetCounts());
+	proxy.plc.rewrittenSinceStart = plcRewritten;
 	let directoryTrimmed: Record<string, unknown> | null = null;
 	if (directory) {
 		const { startedCommunities, ...rest } = directory as { startedCommunities?: { phase: string }[] };
@@ -1001,6 +1032,7 @@ function summarise(
 		clientSeconds: seconds(t0),
 		serverSeconds: !capped && starts.length && ends.length ? (Math.max(...ends) - Math.min(...starts)) / 1000 : null,
 		communityPhases: phases,
+		communityModes: phaseCounts(inRun.map((s) => ({ phase: String(s.mode ?? 'unknown') }))),
 		communityRepos: repos,
 		directory: directoryTrimmed,
 		requests: { directory: directory ? { ...(directory.requests as Requests) } : null, communities, total, pds, pdsPerRepo: pds / network.repos.length },
@@ -1009,6 +1041,7 @@ function summarise(
 		failedReposNamed: [...failed].sort(),
 		comparison: null,
 		extrapolation: null,
+		abortedAtCap: 0,
 	};
 }
 
@@ -1059,17 +1092,22 @@ async function runAfter(env: BenchEnv, network: Network, label: string): Promise
 					break;
 				}
 			}
-			if (Date.now() > deadline)
+			if (Date.now() > deadline) {
+				const aborted = await workerJson(sandbox, '/admin/rebuild', { method: 'DELETE', headers: ADMIN }).catch((err: unknown) => ({
+					status: 0,
+					body: String(err),
+				}));
 				throw new Error(
-					`${label}: POST /admin/rebuild not over after ${ARGS.timeoutMin} min (--timeout-min): directory phase ${directory.phase}, listed communities ${JSON.stringify(phaseCounts(listed))}`,
+					`${label}: POST /admin/rebuild not over after ${ARGS.timeoutMin} min (--timeout-min): directory phase ${directory.phase}, repos ${JSON.stringify(directory.repos)}, listed communities ${JSON.stringify(phaseCounts(listed))}; DELETE /admin/rebuild answered ${aborted.status}`,
 				);
+			}
 			if (Date.now() - lastLog > 15_000) {
 				lastLog = Date.now();
 				log(
 					`  ${seconds(t0).toFixed(0)} s: directory ${directory.phase}, repos ${JSON.stringify(directory.repos)}, communities listed ${JSON.stringify(phaseCounts(listed))}, PDS requests at the proxy so far ${countAll(env)}`,
 				);
 			}
-			await sleep(1000);
+			await sleep(pollMs(ids.length));
 		}
 	} finally {
 		rss = sampler.stop();
@@ -1077,6 +1115,25 @@ async function runAfter(env: BenchEnv, network: Network, label: string): Promise
 	const figures = summarise(env, 'after', label, network, t0, statuses, directory, rss, false);
 	logRun(figures);
 	return figures;
+}
+
+/** Polling often is cheap for a few communities; for hundreds, each round is itself load on the Worker. */
+const pollMs = (communities: number) => (communities <= 50 ? 250 : 1000);
+
+/** Stops every community rebuild still running (DELETE /admin/communities/:id/rebuild) and waits until each says so. */
+async function abortAll(sandbox: TestSandbox, ids: readonly string[]): Promise<number> {
+	let aborted = 0;
+	await eachLimited(ids, READ_CONCURRENCY, async (id) => {
+		const res = await workerJson(sandbox, `/admin/communities/${id}/rebuild`, { method: 'DELETE', headers: ADMIN });
+		if (res.status === 200) aborted++;
+		else if (res.status !== 409) throw new Error(`DELETE /admin/communities/${id}/rebuild answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+	});
+	await until('the capped rebuilds to stop', 120_000, 1000, async () => {
+		const statuses = await mapLimited(ids, READ_CONCURRENCY, (id) => communityStatus(sandbox, id));
+		return statuses.every((s) => !s || OVER.has(s.phase)) ? true : undefined;
+	});
+	log(`  stopped ${aborted} community rebuilds still running at the cap`);
+	return aborted;
 }
 
 function phaseCounts(items: readonly ({ phase?: string } | null)[]): Record<string, number> {
@@ -1142,14 +1199,17 @@ async function runBefore(env: BenchEnv, network: Network, label: string): Promis
 					`  ${seconds(t0).toFixed(0)} s: ${JSON.stringify(phaseCounts(statuses))}, repo reads ${r.done}/${r.found}, PDS requests at the proxy so far ${countAll(env)}`,
 				);
 			}
-			await sleep(1000);
+			await sleep(pollMs(ids.length));
 		}
 		if (capped) statuses = await mapLimited(ids, READ_CONCURRENCY, (id) => communityStatus(sandbox, id));
 	} finally {
 		rss = sampler.stop();
 	}
 	const figures = summarise(env, 'before', label, network, t0, statuses, null, rss, capped);
-	if (capped) figures.extrapolation = extrapolate(figures, statuses);
+	if (capped) {
+		figures.extrapolation = extrapolate(figures, statuses);
+		figures.abortedAtCap = await abortAll(sandbox, ids);
+	}
 	logRun(figures);
 	if (figures.extrapolation)
 		log(
@@ -1390,9 +1450,16 @@ function markdown(r: Results): string {
 						.join(', ')
 				: '–',
 		),
+		row('community rebuilds by mode', (x) =>
+			x
+				? Object.entries(x.communityModes)
+						.map(([k, v]) => `${v} ${k}`)
+						.join(', ') || '–'
+				: '–',
+		),
 		row('directory phase', (x) => (x?.directory ? String(x.directory.phase) : '–')),
 		row('relay pages (Worker counters)', (x) => req(x, 'relayPages')),
-		row('DID resolutions (Worker counters)', (x) => req(x, 'didResolutions')),
+		row('DID resolutions (Worker counters, cache hits included)', (x) => req(x, 'didResolutions')),
 		row('latest commits (Worker counters)', (x) => req(x, 'latestCommits')),
 		row('listRecords pages (Worker counters)', (x) => req(x, 'listRecordsPages')),
 		row('proofs, getRecord (Worker counters)', (x) => req(x, 'proofs')),
@@ -1497,7 +1564,7 @@ async function main(): Promise<void> {
 		'tests/support/sandbox.ts: dev-env PLC and PDS (in this Node process), the Jetstream bridge, the production bundle of the Worker in workerd; VERIFY_AUTHORITY on.',
 		"The Worker's PLC_URL is the bench's PLC proxy (bench/fault-proxy.ts), which rewrites every DID document's #atproto_pds endpoint to the bench's fault proxy in front of the PDS: all the Worker's PDS traffic (live proofs and rebuilds) goes through it, and it counts requests by repo and kind. Outside the fault run it forwards everything unchanged.",
 		"The Worker's RELAY_URL is the bench's indexed relay (bench/indexed-relay.ts): the same listReposByCollection pages as sandbox/relay.ts, from an index built from the PDS once before each measured run (sandbox/relay.ts asks the PDS about every repo on every call: at this scale every call would take seconds, and hundreds at once would time out).",
-		`Main network: ${ARGS.repos} member repos, ${ARGS.communities} communities, one sandbox; in order: the live index built through the firehose and snapshotted, "after", ${ARGS.runFault ? '"after" with faults, ' : ''}${ARGS.runMainBefore ? `"before" (last, since a run stopped at its ${ARGS.beforeCapMin}-minute cap leaves its rebuilds going until the sandbox closes)` : '("before" skipped)'}. Each rebuild is not fresh and starts from the index the previous one left.`,
+		`Main network: ${ARGS.repos} member repos, ${ARGS.communities} communities, one sandbox; in order: the live index built through the firehose and snapshotted, "after", ${ARGS.runFault ? '"after" with faults, ' : ''}${ARGS.runMainBefore ? `"before" (last; capped at ${ARGS.beforeCapMin} min, when the rebuilds still running are stopped with DELETE /admin/communities/:id/rebuild)` : '("before" skipped)'}. Each rebuild is not fresh and starts from the index the previous one left.`,
 		ARGS.runCurve
 			? `Curve: ${ARGS.curveRepos} member repos and ${ARGS.curve.join(' / ')} communities, a fresh sandbox (and network) per size; "after" then "before" (capped at ${ARGS.beforeCapMin} min, then extrapolated from the share of repo reads done, labelled so).`
 			: 'Curve: skipped (--no-curve).',
@@ -1526,7 +1593,7 @@ async function main(): Promise<void> {
 	const report = markdown(results);
 	await writeFile(`docs/benchmarks/${name}.md`, report);
 	console.log(`\n${report}`);
-	log(`wrote docs/benchmarks/${name}.md and docs/benchmarks/${name}.json`);
+	log(`wrote docs/benchmarks/${name}.md and docs/benchmarks/${name}.json (${feedLogLines} feed.skeleton log lines of the Worker's were not printed)`);
 }
 
 let closing = false;

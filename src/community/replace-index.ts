@@ -103,7 +103,9 @@ export function rebuildTarget(storage: DurableObjectStorage): RebuildTarget {
 			return (
 				sql
 					.exec(
-						'SELECT 1 FROM memberships WHERE did = ?1 UNION ALL SELECT 1 FROM authors WHERE did = ?1 UNION ALL SELECT 1 FROM (SELECT 1 FROM posts WHERE uri >= ?2 AND uri < ?3 LIMIT 1) LIMIT 1',
+						`SELECT 1 FROM memberships WHERE did = ?1 UNION ALL SELECT 1 FROM authors WHERE did = ?1
+						 UNION ALL SELECT 1 FROM (SELECT 1 FROM actions WHERE author_did = ?1 LIMIT 1)
+						 UNION ALL SELECT 1 FROM (SELECT 1 FROM posts WHERE uri >= ?2 AND uri < ?3 LIMIT 1) LIMIT 1`,
 						did,
 						from,
 						to,
@@ -156,11 +158,7 @@ function observedRevisions(
  * (unless fresh); an action it never observed counts as observed at the rebuild's start (just before it,
  * in createdAt order), so its author's role is the one in force now, whatever date they wrote.
  */
-function timed(
-	ops: IndexOp[],
-	observed: { postTimes: Map<string, number>; actionTimes: Map<string, number> },
-	options: ReplaceOptions,
-): IndexOp[] {
+function timed(ops: IndexOp[], observed: { postTimes: Map<string, number>; actionTimes: Map<string, number> }, options: ReplaceOptions): IndexOp[] {
 	const unseen: ActionOp[] = [];
 	for (const op of ops) {
 		if (op.type === 'post.put') op.ref.observedUs = observed.postTimes.get(op.ref.uri) ?? op.ref.observedUs;

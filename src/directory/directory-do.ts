@@ -6,7 +6,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { communityObject } from '../objects';
-import { DirectoryRebuild, type DirectoryRebuildStatus } from '../rebuild/directory-job';
+import { DirectoryRebuild, type DirectoryHooks, type DirectoryRebuildStatus } from '../rebuild/directory-job';
 import { networkOf } from '../rebuild/steps';
 import type { CommunityId } from '../shared/hashtag';
 import type { CommunitySummary } from '../shared/views';
@@ -155,23 +155,10 @@ export class CommunityDirectory extends DurableObject<Env> {
 
 	override async alarm(): Promise<void> {
 		const job = new DirectoryRebuild(this.ctx.storage);
-		const community = (id: CommunityId) => communityObject(this.env, id);
-		const next = await job.step(networkOf(this.env), {
-			knownOwner: (id) => this.get(id)?.ownerDid ?? null,
-			startShared: (id, config, fresh) => community(id).startSharedRebuild(id, config, fresh),
-			startOwn: async (id, ownerDid, fresh) => {
-				await community(id).startRebuild(id, ownerDid, fresh);
-			},
-			stage: async (id, did, ops, postsListedTo) => {
-				await community(id).stageRebuiltRepo(did, ops, postsListedTo);
-			},
-			finish: async (id, failed) => {
-				await community(id).finishSharedRebuild(failed);
-			},
-			abort: async (id) => {
-				await community(id).abortRebuild();
-			},
-		});
+		const next = await job.step(
+			networkOf(this.env),
+			rebuildHooks(this.env, (id) => this.get(id)?.ownerDid ?? null),
+		);
 		if (next !== null) await this.ctx.storage.setAlarm(Date.now() + next);
 	}
 
@@ -182,4 +169,25 @@ export class CommunityDirectory extends DurableObject<Env> {
 			.toArray()
 			.map((r) => r.id);
 	}
+}
+
+/** How a rebuild of everything reaches the communities: each one's object, by RPC. */
+export function rebuildHooks(env: Env, knownOwner: (id: CommunityId) => string | null): DirectoryHooks {
+	const community = (id: CommunityId) => communityObject(env, id);
+	return {
+		knownOwner,
+		startShared: (id, config, fresh) => community(id).startSharedRebuild(id, config, fresh),
+		startOwn: async (id, ownerDid, fresh) => {
+			await community(id).startRebuild(id, ownerDid, fresh);
+		},
+		stage: async (id, did, ops, postsListedTo) => {
+			await community(id).stageRebuiltRepo(did, ops, postsListedTo);
+		},
+		finish: async (id, failed) => {
+			await community(id).finishSharedRebuild(failed);
+		},
+		abort: async (id) => {
+			await community(id).abortRebuild();
+		},
+	};
 }

@@ -122,7 +122,10 @@ export class RebuildJob {
 			this.reset(communityId, config.ref.did, nowMs, fresh, 'shared', 'shared');
 			this.stage(config.ref.did, [config]);
 		});
-		return { configUris: [config.ref.uri, ...this.target.formerConfigUris(config.ref.did)], staff: this.staffOf(config.ref.did, config.record.moderators, fresh) };
+		return {
+			configUris: [config.ref.uri, ...this.target.formerConfigUris(config.ref.did)],
+			staff: this.staffOf(config.ref.did, config.record.moderators, fresh),
+		};
 	}
 
 	/** Whose actions a rebuild reads: the owner, the moderators, and unless fresh everyone an observed revision made staff. */
@@ -267,7 +270,10 @@ export class RebuildJob {
 		this.storage.transactionSync(() => {
 			this.stage(owner, [made.op]);
 			for (const did of this.staffOf(owner, made.record.moderators, row.fresh === 1)) {
-				this.sql.exec("INSERT INTO rebuild_repos (did, staff, state, priority) VALUES (?, 1, 'todo', 0) ON CONFLICT (did) DO UPDATE SET staff = 1, priority = 0", did);
+				this.sql.exec(
+					"INSERT INTO rebuild_repos (did, staff, state, priority) VALUES (?, 1, 'todo', 0) ON CONFLICT (did) DO UPDATE SET staff = 1, priority = 0",
+					did,
+				);
 			}
 			this.sql.exec("UPDATE rebuild SET phase = 'relay', error = NULL");
 		});

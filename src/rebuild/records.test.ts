@@ -113,7 +113,10 @@ describe('authority records', () => {
 
 	it("refuses an invalid record, another community's, or one outside this repo", () => {
 		expect(
-			provenOp(read, routing, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3m', 'c', { ...membership, active: 'yes' }),
+			provenOp(read, routing, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3m', 'c', {
+				...membership,
+				active: 'yes',
+			}),
 		).toBeNull();
 		expect(
 			provenOp(read, routing, 'net.atrarium.community.membership', 'at://did:plc:bob/net.atrarium.community.membership/3m', 'c', {
@@ -121,7 +124,9 @@ describe('authority records', () => {
 				community: 'at://did:plc:x/net.atrarium.community.config/89abcdef',
 			}),
 		).toBeNull();
-		expect(provenOp(read, routing, 'net.atrarium.community.membership', 'at://did:plc:mallory/net.atrarium.community.membership/3m', 'c', membership)).toBeNull();
+		expect(
+			provenOp(read, routing, 'net.atrarium.community.membership', 'at://did:plc:mallory/net.atrarium.community.membership/3m', 'c', membership),
+		).toBeNull();
 	});
 
 	it('binds only with a valid config whose hashtag names the id', () => {

@@ -41,10 +41,7 @@ export class SharedCrawl {
 			for (const uri of routing.configUris) this.sql.exec('INSERT OR REPLACE INTO rebuild_all_routes (config_uri, id) VALUES (?, ?)', uri, id);
 			for (const did of routing.staff) {
 				this.sql.exec('INSERT OR IGNORE INTO rebuild_all_staff (did, id) VALUES (?, ?)', did, id);
-				this.sql.exec(
-					"INSERT INTO rebuild_all_members (did, priority, state) VALUES (?, 0, 'todo') ON CONFLICT (did) DO UPDATE SET priority = 0",
-					did,
-				);
+				this.sql.exec("INSERT INTO rebuild_all_members (did, priority, state) VALUES (?, 0, 'todo') ON CONFLICT (did) DO UPDATE SET priority = 0", did);
 			}
 		});
 	}
@@ -54,7 +51,8 @@ export class SharedCrawl {
 		if (!network.relayUrl) throw new CrawlError('RELAY_URL is not configured: no relay to list the repos holding memberships');
 		const listed = await network.crawler.reposWith(network.relayUrl, MEMBERSHIP, cursor);
 		this.storage.transactionSync(() => {
-			for (const did of listed.dids) this.sql.exec("INSERT INTO rebuild_all_members (did, priority, state) VALUES (?, 1, 'todo') ON CONFLICT (did) DO NOTHING", did);
+			for (const did of listed.dids)
+				this.sql.exec("INSERT INTO rebuild_all_members (did, priority, state) VALUES (?, 1, 'todo') ON CONFLICT (did) DO NOTHING", did);
 		});
 		return listed.cursor;
 	}

@@ -6,7 +6,8 @@ import type { CommunityId } from '../../../src/shared/hashtag';
 import type { IndexOp } from '../../../src/shared/index-op';
 import { community } from './ingest';
 import { ALICE, BOB, CAROL, tidAt } from './records';
-import { cidOf, CONFIG, MEMBERSHIP, POST, ScriptedNetwork } from './scripted-network';
+import { communityIdsInPost } from '../../../src/shared/hashtag';
+import { ACTION, cidFor, CONFIG, MEMBERSHIP, POST, ScriptedNetwork } from './scripted-network';
 
 /** Alice's community `id` (moderator Carol) on a scripted network, with Bob a member. */
 export function communityOn(id: string, accessType = 'open') {
@@ -18,15 +19,21 @@ export function communityOn(id: string, accessType = 'open') {
 		id,
 	);
 	const join = (did: string) => net.write(did, MEMBERSHIP, { community: configUri, role: 'member', joinedAt: new Date().toISOString(), active: true });
-	const post = (did: string, text: string, createdAt = new Date()) =>
-		net.write(
-			did,
-			POST,
-			{ text: `${text} #atr_${id}`, createdAt: createdAt.toISOString() },
-			tidAt(createdAt.getTime() * 1000 + Math.floor(Math.random() * 1000)),
-		);
+	/** A tagged post; its record key is a TID of its createdAt unless `keyTime` (ms) says otherwise. */
+	const post = (did: string, text: string, createdAt = new Date(), keyTime = createdAt.getTime()) =>
+		net.write(did, POST, { text: `${text} #atr_${id}`, createdAt: createdAt.toISOString() }, tidAt(keyTime * 1000 + Math.floor(Math.random() * 1000)));
+	/** A moderation action on a post (at-uri) or a user (DID). */
+	const act = (did: string, action: string, target: string) =>
+		net.write(did, ACTION, {
+			action,
+			target: target.startsWith('at://')
+				? { $type: 'com.atproto.repo.strongRef', uri: target, cid: cidFor(target, null) }
+				: { $type: 'net.atrarium.moderation.action#userTarget', did: target },
+			community: configUri,
+			createdAt: new Date().toISOString(),
+		});
 	join(BOB);
-	return { net, configUri, join, post };
+	return { net, configUri, join, post, act };
 }
 
 /**
@@ -56,17 +63,29 @@ export async function rebuild(
 	});
 }
 
-/** The firehose delivers the owner's current config to the live index (observed now). */
-export async function observeConfig(id: string, net: ScriptedNetwork) {
-	const value = net.repos.get(ALICE)!.get(CONFIG)!.get(id) as never;
-	const uri = `at://${ALICE}/${CONFIG}/${id}`;
-	await community(id).apply(id as CommunityId, [
-		{
-			type: 'config.put',
-			ref: { uri, did: ALICE, rkey: id, rev: tidAt(Date.now() * 1000 - 5_000_000), observedUs: Date.now() * 1000 - 5_000_000, via: 'firehose' },
-			cid: cidOf(uri),
-			record: value,
-			earliestClaim: null,
-		},
-	]);
+let observedSeq = 0;
+
+/** The firehose delivers these records, as the network holds them now, to the live index: observed now, in this order. */
+export async function observe(id: string, net: ScriptedNetwork, ...uris: string[]) {
+	const ops = uris.map((uri): IndexOp => {
+		const [, , did, collection, rkey] = uri.split('/') as [string, string, string, string, string];
+		const value = net.valueAt(uri);
+		const timeUs = Date.now() * 1000 + ++observedSeq;
+		const ref = { uri, did, rkey, rev: tidAt(timeUs), observedUs: timeUs, via: 'firehose' as const };
+		const cid = cidFor(uri, value);
+		switch (collection) {
+			case CONFIG:
+				return { type: 'config.put', ref, cid, record: value as never, earliestClaim: null };
+			case MEMBERSHIP:
+				return { type: 'membership.put', ref, cid, record: value as never };
+			case ACTION:
+				return { type: 'moderation.put', ref, cid, record: value as never };
+			default:
+				return { type: 'post.put', ref, cid, createdAt: value.createdAt as string, communities: communityIdsInPost(value) };
+		}
+	});
+	await community(id).apply(id as CommunityId, ops);
 }
+
+/** The firehose delivers the owner's current config to the live index. */
+export const observeConfig = (id: string, net: ScriptedNetwork) => observe(id, net, `at://${ALICE}/${CONFIG}/${id}`);

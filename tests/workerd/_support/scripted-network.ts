@@ -16,11 +16,16 @@ export const MEMBERSHIP = 'net.atrarium.community.membership';
 export const ACTION = 'net.atrarium.moderation.action';
 export const POST = 'app.bsky.feed.post';
 
+/** A CID-shaped name for a record (base32, as the lexicon's cid format wants), stable per input. */
 export const cidOf = (uri: string) =>
 	`bafyrei${[...uri]
 		.reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7)
-		.toString(36)
+		.toString(32)
+		.replace(/[0-9]/g, (d) => '234567ab'[Number(d) % 8]!)
 		.padEnd(52, 'a')}`;
+
+/** A record's CID here: by its at-uri, and for a config by its content too (so a changed config is a new CID). */
+export const cidFor = (uri: string, value: unknown) => (uri.includes(`/${CONFIG}/`) ? cidOf(`${uri} ${JSON.stringify(value)}`) : cidOf(uri));
 
 export class ScriptedNetwork {
 	readonly repos = new Map<string, Map<string, Map<string, unknown>>>();
@@ -41,6 +46,14 @@ export class ScriptedNetwork {
 	private seq = 0;
 
 	readonly now = () => Date.now() + this.aheadMs;
+
+	/** The value a repo holds at `uri`. */
+	valueAt(uri: string): Record<string, unknown> {
+		const [, , did, collection, rkey] = uri.split('/');
+		const value = this.repos.get(did!)?.get(collection!)?.get(rkey!);
+		if (!value) throw new Error(`the scripted network holds nothing at ${uri}`);
+		return value as Record<string, unknown>;
+	}
 
 	write(did: string, collection: string, value: Record<string, unknown>, rkey = tidAt(Date.now() * 1000 + ++this.seq)): string {
 		let repo = this.repos.get(did);
@@ -88,7 +101,8 @@ export class ScriptedNetwork {
 		const page = rkeys.slice(0, limit);
 		const records: ListedRecord[] = page.map((rkey) => {
 			const uri = `at://${did}/${collection}/${rkey}`;
-			return { uri, cid: cidOf(uri), value: this.repos.get(did)!.get(collection)!.get(rkey) };
+			const value = this.repos.get(did)!.get(collection)!.get(rkey);
+			return { uri, cid: cidFor(uri, value), value };
 		});
 		return json({ records, ...(rkeys.length > limit ? { cursor: page.at(-1) } : {}) });
 	}) as typeof fetch;
@@ -99,7 +113,7 @@ export class ScriptedNetwork {
 		if (this.down.has(ref.did)) return { verdict: 'unavailable', reason: `${ref.did}'s PDS is unreachable` };
 		const value = this.repos.get(ref.did)?.get(ref.collection)?.get(ref.rkey);
 		if (!value || this.forged.has(uri)) return { verdict: 'refused', reason: 'could not find record' };
-		return { verdict: 'held', cid: cidOf(uri), record: value, rev: tidAt(Date.now() * 1000) };
+		return { verdict: 'held', cid: cidFor(uri, value), record: value, rev: tidAt(Date.now() * 1000) };
 	};
 
 	/** The network as a rebuild reads it (a fresh request count each time). */
