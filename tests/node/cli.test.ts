@@ -114,6 +114,27 @@ describe('npx atrarium', () => {
 		expect(noToken.err).toContain('--admin-token');
 	});
 
+	it('admin rebuild --abort stops a running rebuild, and says so when none runs', async () => {
+		// For an owner no PLC knows: its config step fails and is retried with backoff (about 30 s), so it is still running.
+		const started = await fetch(`${sandbox.worker.url}/admin/communities/${id}/rebuild`, {
+			method: 'POST',
+			headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+			body: JSON.stringify({ ownerDid: 'did:plc:nobodynobodynobodynobody' }),
+		});
+		expect(started.status).toBe(202);
+		const before = await feed();
+		const stopped = await atrarium(null, 'admin', 'rebuild', id, '--abort', '--admin-token', ADMIN_TOKEN);
+		expect(stopped.code).toBe(0);
+		expect(stopped.out).toMatchObject({ communityId: id, phase: 'aborted', error: expect.stringMatching(/aborted by the operator/) });
+		expect(await feed()).toEqual(before);
+		const none = await atrarium(null, 'admin', 'rebuild', id, '--abort', '--admin-token', ADMIN_TOKEN);
+		expect(none.code).toBe(1);
+		expect(none.err).toMatch(/409: No rebuild of [0-9a-f]{8} is running/);
+		const all = await atrarium(null, 'admin', 'rebuild', '--all', '--abort', '--admin-token', ADMIN_TOKEN);
+		expect(all.code).toBe(1);
+		expect(all.err).toMatch(/No rebuild of everything is running/);
+	});
+
 	it('explains a wrong password and an unknown community instead of crashing', async () => {
 		const badLogin = await atrarium({ ...alice, handle: 'alice.test' }, 'join', id, '--password', 'wrong');
 		expect(badLogin.code).toBe(1);
