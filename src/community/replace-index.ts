@@ -4,7 +4,7 @@
  * stages the ops; this empties what the repos said again and applies them, then the live ops journaled
  * meanwhile, so that every record counts exactly as it would have counted live (docs/trust-model.md).
  */
-import type { RebuildTarget, RebuiltIndex, ReplaceOptions } from '../rebuild/job';
+import type { RebuildTarget, RebuiltIndex, ReplaceOptions } from '../rebuild/target';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
 import { authorPostsRange } from './counts';

@@ -13,15 +13,14 @@
  * keeps it; an id nobody knew goes to its only claimant; an id several DIDs claim and nobody knew is
  * reported as contested and not rebuilt (the operator names the owner: POST /admin/communities/:id/rebuild).
  */
-import { validateRecord, type CommunityConfigRecord } from '../lexicon/validate';
-import { CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
-import { configHashtagMatches, isCommunityId, type CommunityId } from '../shared/hashtag';
+import { CONFIG_COLLECTION } from '../shared/at-uri';
+import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
 import { forEachLimited } from '../shared/pool';
 import type { CrawlRequests } from '../shared/views';
-import { RepoBudget } from './budget';
 import { CrawlError, noRequests } from './network';
 import { configOp } from './records';
+import { readConfigClaims, type ProvenConfig } from './repo-reader';
 import { SharedCrawl, type CrawlHooks } from './shared-crawl';
 import { REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, type CrawlNetwork } from './steps';
 
@@ -59,7 +58,6 @@ export interface DirectoryHooks extends CrawlHooks {
 }
 
 const COMMUNITIES_PER_STEP = 20;
-const MAX_CONFIG_PAGES = 10;
 
 type JobRow = {
 	phase: DirectoryRebuildPhase;
@@ -72,12 +70,6 @@ type JobRow = {
 	finished_ms: number | null;
 	ending: 'aborted' | 'failed' | null;
 };
-
-interface ProvenConfig {
-	rev: string;
-	cid: string;
-	record: CommunityConfigRecord;
-}
 
 /** Pure: the owner of an id from its proven claimants and the owner already known (null: contested, or no claim). */
 export function decideOwner(claimants: readonly string[], known: string | null): string | null {
@@ -234,7 +226,7 @@ export class DirectoryRebuild {
 			.toArray();
 		await forEachLimited(due, REPO_CONCURRENCY, async (repo) => {
 			try {
-				const claims = await this.claimsOf(network, repo.did, now);
+				const claims = await readConfigClaims(network, repo.did, now);
 				this.storage.transactionSync(() => {
 					for (const [id, config] of claims)
 						this.sql.exec(
@@ -262,31 +254,6 @@ export class DirectoryRebuild {
 		if (waiting !== null) return Math.max(0, waiting - now());
 		this.sql.exec("UPDATE rebuild_all SET phase = 'communities'");
 		return 0;
-	}
-
-	/** The community ids a repo holds a proven, valid config for, with that config. */
-	private async claimsOf(network: CrawlNetwork, did: string, now: () => number): Promise<Map<CommunityId, ProvenConfig>> {
-		const crawler = network.crawler.forRepo(new RepoBudget(now));
-		const pds = await crawler.pdsOf(did);
-		const rev = await crawler.latestRev(pds, did);
-		const claims = new Map<CommunityId, ProvenConfig>();
-		let cursor: string | null = null;
-		for (let page = 0; page < MAX_CONFIG_PAGES; page++) {
-			const listed = await crawler.listRecords(pds, did, CONFIG_COLLECTION, cursor);
-			for (const record of listed.records) {
-				const ref = parseRecordUri(record.uri);
-				if (!ref || ref.did !== did || !isCommunityId(ref.rkey)) continue;
-				network.crawler.requests.proofs++;
-				const proof = await crawler.charged('a proof', () => network.prove(ref));
-				if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
-				if (proof.verdict !== 'held') continue;
-				const valid = validateRecord(CONFIG_COLLECTION, proof.record);
-				if (valid.ok && configHashtagMatches(valid.value.hashtag, ref.rkey)) claims.set(ref.rkey, { rev, cid: proof.cid, record: valid.value });
-			}
-			cursor = listed.cursor;
-			if (!cursor) break;
-		}
-		return claims;
 	}
 
 	private async startCommunities(row: JobRow, hooks: DirectoryHooks, startedUs: number): Promise<number> {

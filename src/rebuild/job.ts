@@ -17,11 +17,12 @@ import { atUri, CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
 import { forEachLimited } from '../shared/pool';
-import { RETENTION_MS } from '../shared/retention';
 import type { CrawlRequests, RebuildPhase, RebuildStatus } from '../shared/views';
 import { CrawlError, noRequests } from './network';
 import { configOp, MEMBERSHIP, routingOf } from './records';
 import { readRepoWithin } from './repo-reader';
+import { RebuildStaging, type RebuildResult } from './staging';
+import type { RebuildTarget } from './target';
 import { REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, STEP_BUDGET_MS, type CrawlNetwork } from './steps';
 
 const RELAY_PAGES_PER_STEP = 5;
@@ -31,7 +32,6 @@ const RELAY_PAGES_PER_STEP = 5;
  */
 export const JOURNAL_MAX = 20_000;
 
-const KIND = { 'config.put': 0, 'membership.put': 1, 'moderation.put': 2, 'post.put': 3 } as const;
 const ENDED: readonly RebuildPhase[] = ['done', 'failed', 'aborted'];
 
 type JobRow = {
@@ -50,53 +50,16 @@ type JobRow = {
 	result: string | null;
 };
 
-/** The index after a rebuild replaced it. */
-export interface RebuiltIndex {
-	members: number;
-	pending: number;
-	posts: number;
-	hiddenPosts: number;
-	blockedUsers: number;
-}
-
-/** What the live index keeps through a rebuild for the repos it could not read in full. */
-export interface KeptRepos {
-	/** Repos that failed: everything the index held for them stays. */
-	failed: ReadonlySet<string>;
-	/** Repos whose post listing stopped early: their held posts with older keys stay (repo-reader.ts). */
-	postsListedTo: ReadonlyMap<string, string>;
-}
-
-export interface ReplaceOptions {
-	/** Not fresh: the times the index observed are kept, and the posts it holds whatever their createdAt. */
-	keepObservedTimes: boolean;
-	nowMs: number;
-	startedUs: number;
-	kept: KeptRepos;
-}
-
-/** What a rebuild asks of the community's index, which owns its tables (community/replace-index.ts). */
-export interface RebuildTarget {
-	/** Empties what the repos say again and applies `staged`, then `journal`, inside the caller's transaction. */
-	replaceIndex(communityId: CommunityId, staged: IndexOp[], journal: readonly IndexOp[], options: ReplaceOptions): RebuiltIndex;
-	/** The configs of the community's former owners other than `ownerDid` (handover outlives a rebuild). */
-	formerConfigUris(ownerDid: string): string[];
-	/** Everyone who was staff in a revision the index observed, or a former owner (their actions may still count). */
-	formerStaff(): string[];
-	/** Whether the index holds anything by or about this DID (its repo is read before strangers'). */
-	knows(did: string): boolean;
-	/** Whether the index holds this post. */
-	holdsPost(uri: string): boolean;
-}
-
 export class RebuildJob {
 	private readonly sql: SqlStorage;
+	private readonly staging: RebuildStaging;
 
 	constructor(
 		private readonly storage: DurableObjectStorage,
 		private readonly target: RebuildTarget,
 	) {
 		this.sql = storage.sql;
+		this.staging = new RebuildStaging(storage, target);
 	}
 
 	/**
@@ -120,7 +83,7 @@ export class RebuildJob {
 	): { configUris: string[]; staff: string[] } {
 		this.storage.transactionSync(() => {
 			this.reset(communityId, config.ref.did, nowMs, fresh, 'shared', 'shared');
-			this.stage(config.ref.did, [config]);
+			this.staging.stage(config.ref.did, [config]);
 		});
 		return {
 			configUris: [config.ref.uri, ...this.target.formerConfigUris(config.ref.did)],
@@ -137,7 +100,7 @@ export class RebuildJob {
 	stageRepo(did: string, ops: readonly IndexOp[], postsListedTo: string | null, nowMs: number): boolean {
 		const row = this.row();
 		if (row?.phase !== 'shared') return false;
-		this.storage.transactionSync(() => this.stageRead(row, did, ops, postsListedTo, nowMs));
+		this.storage.transactionSync(() => this.staging.stageRead(row.fresh === 1, did, ops, postsListedTo, nowMs));
 		return true;
 	}
 
@@ -178,7 +141,7 @@ export class RebuildJob {
 			this.end('failed', `more than ${JOURNAL_MAX} live ops arrived while it ran: stopped, the index was left as the firehose keeps it (start again)`, nowMs);
 			return;
 		}
-		for (const op of ops) this.sql.exec('INSERT INTO rebuild_journal (op) VALUES (?)', JSON.stringify(op));
+		this.staging.journal(ops);
 		this.sql.exec('UPDATE rebuild SET journaled = journaled + ?', ops.length);
 	}
 
@@ -190,16 +153,8 @@ export class RebuildJob {
 				"SELECT count(*) AS found, coalesce(sum(state = 'done'), 0) AS read, coalesce(sum(state = 'failed'), 0) AS failed FROM rebuild_repos",
 			)
 			.one();
-		const staged = Object.fromEntries(
-			this.sql
-				.exec<{ kind: number; n: number }>('SELECT kind, count(*) AS n FROM rebuild_ops GROUP BY kind')
-				.toArray()
-				.map((r) => [r.kind, r.n]),
-		) as Record<number, number>;
 		const { refused = 0, ...counted } = JSON.parse(row.requests) as CrawlRequests & { refused?: number };
-		const { staged: stagedThen, ...result } = row.result
-			? (JSON.parse(row.result) as NonNullable<RebuildStatus['result']> & { staged?: RebuildStatus['staged'] })
-			: { staged: undefined };
+		const { staged: stagedThen, ...result } = row.result ? (JSON.parse(row.result) as RebuildResult) : { staged: undefined };
 		return {
 			communityId: row.community_id,
 			ownerDid: row.owner_did,
@@ -210,7 +165,7 @@ export class RebuildJob {
 			finishedMs: row.finished_ms,
 			repos: { found: repos.found, read: repos.read, failed: repos.failed, left: repos.found - repos.read - repos.failed },
 			failures: this.sql.exec<{ did: string; error: string }>("SELECT did, error FROM rebuild_repos WHERE state = 'failed' ORDER BY did LIMIT 20").toArray(),
-			staged: stagedThen ?? { configs: staged[0] ?? 0, memberships: staged[1] ?? 0, actions: staged[2] ?? 0, posts: staged[3] ?? 0 },
+			staged: stagedThen ?? this.staging.counts(),
 			refused,
 			requests: counted,
 			error: row.error,
@@ -268,7 +223,7 @@ export class RebuildJob {
 		const made = configOp({ communityId: row.community_id, did: owner, rev, startedUs: row.started_us }, proof.cid, proof.record);
 		if (!made.ok) return this.end('failed', made.reason, now());
 		this.storage.transactionSync(() => {
-			this.stage(owner, [made.op]);
+			this.staging.stage(owner, [made.op]);
 			for (const did of this.staffOf(owner, made.record.moderators, row.fresh === 1)) {
 				this.sql.exec(
 					"INSERT INTO rebuild_repos (did, staff, state, priority) VALUES (?, 1, 'todo', 0) ON CONFLICT (did) DO UPDATE SET staff = 1, priority = 0",
@@ -318,7 +273,7 @@ export class RebuildJob {
 			try {
 				const routing = routingOf(row.community_id, configUris, staff === 1 ? [did] : []);
 				const records = await readRepoWithin(network, requests, did, row.started_us, routing, now);
-				this.storage.transactionSync(() => this.stageRead(row, did, records.ops.get(row.community_id) ?? [], records.postsListedTo, now()));
+				this.storage.transactionSync(() => this.staging.stageRead(row.fresh === 1, did, records.ops.get(row.community_id) ?? [], records.postsListedTo, now()));
 			} catch (err) {
 				if (!(err instanceof CrawlError)) throw err;
 				const { state, retryAtMs } = repoFailure(attempts + 1, now(), err);
@@ -332,58 +287,10 @@ export class RebuildJob {
 		return null;
 	}
 
-	/**
-	 * A repo read in full: its earlier staged records go (the owner's config, staged by the config step,
-	 * stays). A post outside the 7 days is staged only if the index holds it and the rebuild is not fresh.
-	 */
-	private stageRead(row: JobRow, did: string, ops: readonly IndexOp[], postsListedTo: string | null, nowMs: number): void {
-		const windowStartUs = (nowMs - RETENTION_MS) * 1000;
-		const kept = ops.filter((op) => op.type !== 'post.put' || op.ref.observedUs >= windowStartUs || (row.fresh === 0 && this.target.holdsPost(op.ref.uri)));
-		this.sql.exec('DELETE FROM rebuild_ops WHERE did = ? AND kind > 0', did);
-		this.stage(did, kept);
-		this.sql.exec(
-			`INSERT INTO rebuild_repos (did, staff, state, records, posts_to) VALUES (?, 0, 'done', ?, ?)
-			 ON CONFLICT (did) DO UPDATE SET state = 'done', records = excluded.records, posts_to = excluded.posts_to, error = NULL`,
-			did,
-			kept.length,
-			postsListedTo,
-		);
-	}
-
-	/** Replaces the index with the staged ops, then the journal over it, in one transaction. */
+	/** Replaces the index with what is staged, then the journal over it, in one transaction. */
 	private finish(row: JobRow, nowMs: number): void {
 		this.storage.transactionSync(() => {
-			const ops = (query: string) =>
-				this.sql
-					.exec<{ op: string }>(query)
-					.toArray()
-					.map((r) => JSON.parse(r.op) as IndexOp);
-			const staged = ops('SELECT op FROM rebuild_ops ORDER BY kind, seq');
-			const journal = ops('SELECT op FROM rebuild_journal ORDER BY seq');
-			const kinds = (kind: number) => staged.filter((op) => KIND[op.type as keyof typeof KIND] === kind).length;
-			const stagedKinds = { configs: kinds(0), memberships: kinds(1), actions: kinds(2), posts: kinds(3) };
-			const failed = new Set(
-				this.sql
-					.exec<{ did: string }>("SELECT did FROM rebuild_repos WHERE state = 'failed'")
-					.toArray()
-					.map((r) => r.did),
-			);
-			const postsListedTo = new Map(
-				this.sql
-					.exec<{ did: string; posts_to: string }>("SELECT did, posts_to FROM rebuild_repos WHERE state = 'done' AND posts_to IS NOT NULL")
-					.toArray()
-					.map((r) => [r.did, r.posts_to]),
-			);
-			const rebuilt = this.target.replaceIndex(row.community_id, staged, journal, {
-				keepObservedTimes: row.fresh === 0,
-				nowMs,
-				startedUs: row.started_us,
-				kept: { failed, postsListedTo },
-			});
-			const kept = [...failed].filter((did) => this.target.knows(did)).length;
-			const result = { ...rebuilt, liveOpsReapplied: journal.length, partial: failed.size > 0, keptRepos: kept, staged: stagedKinds };
-			this.sql.exec('DELETE FROM rebuild_ops');
-			this.sql.exec('DELETE FROM rebuild_journal');
+			const result = this.staging.replace(row.community_id, { fresh: row.fresh === 1, startedUs: row.started_us, nowMs });
 			this.sql.exec("UPDATE rebuild SET phase = 'done', finished_ms = ?, error = NULL, result = ?", nowMs, JSON.stringify(result));
 		});
 	}
@@ -391,8 +298,7 @@ export class RebuildJob {
 	/** Ends the rebuild without touching the index. */
 	private end(phase: 'failed' | 'aborted', error: string, nowMs: number): null {
 		this.storage.transactionSync(() => {
-			this.sql.exec('DELETE FROM rebuild_ops');
-			this.sql.exec('DELETE FROM rebuild_journal');
+			this.staging.clear();
 			this.sql.exec('UPDATE rebuild SET phase = ?, finished_ms = ?, error = ?', phase, nowMs, error);
 		});
 		return null;
@@ -412,11 +318,6 @@ export class RebuildJob {
 				JSON.stringify(noRequests()),
 			);
 		});
-	}
-
-	private stage(did: string, ops: readonly IndexOp[]): void {
-		for (const op of ops)
-			this.sql.exec('INSERT INTO rebuild_ops (did, kind, op) VALUES (?, ?, ?)', did, KIND[op.type as keyof typeof KIND], JSON.stringify(op));
 	}
 
 	private row(): JobRow | null {

@@ -4,8 +4,9 @@
  * repo, then its posts of the last 7 days tagged for a community it belongs to. Everything it reads is
  * charged to the repo's budget (budget.ts).
  */
-import { parseRecordUri } from '../shared/at-uri';
-import type { CommunityId } from '../shared/hashtag';
+import { validateRecord, type CommunityConfigRecord } from '../lexicon/validate';
+import { CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
+import { configHashtagMatches, isCommunityId, type CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
 import type { CrawlRequests } from '../shared/views';
 import { RepoBudget } from './budget';
@@ -13,9 +14,10 @@ import { CrawlError, type Crawler } from './network';
 import { ACTION, MEMBERSHIP, namedCommunity, POST, postPage, provenOp, type RepoRead, type Routing } from './records';
 import type { CrawlNetwork } from './steps';
 
-/** Caps on one repo's listing (a hostile repo cannot keep a rebuild busy): 1,000 memberships and actions, 5,000 posts. */
+/** Caps on one repo's listing (a hostile repo cannot keep a rebuild busy): 1,000 memberships and actions, 5,000 posts, 1,000 configs. */
 const MAX_AUTHORITY_PAGES = 10;
 const MAX_POST_PAGES = 50;
+const MAX_CONFIG_PAGES = 10;
 /**
  * Memberships proven per community and repo, newest first: one is all a member needs, a few cover a
  * member who left and joined again; a thousand naming one community cost three proofs.
@@ -113,4 +115,36 @@ export async function readRepo(
 		}
 	}
 	return { ops, postsListedTo };
+}
+
+/** A config a repo holds, proven, with the repo's revision: a claim on its id. */
+export interface ProvenConfig {
+	rev: string;
+	cid: string;
+	record: CommunityConfigRecord;
+}
+
+/** The community ids a repo holds a proven, valid config for (a rebuild of everything's claims), with each config. */
+export async function readConfigClaims(network: CrawlNetwork, did: string, now: () => number): Promise<Map<CommunityId, ProvenConfig>> {
+	const crawler = network.crawler.forRepo(new RepoBudget(now));
+	const pds = await crawler.pdsOf(did);
+	const rev = await crawler.latestRev(pds, did);
+	const claims = new Map<CommunityId, ProvenConfig>();
+	let cursor: string | null = null;
+	for (let page = 0; page < MAX_CONFIG_PAGES; page++) {
+		const listed = await crawler.listRecords(pds, did, CONFIG_COLLECTION, cursor);
+		for (const record of listed.records) {
+			const ref = parseRecordUri(record.uri);
+			if (!ref || ref.did !== did || !isCommunityId(ref.rkey)) continue;
+			network.crawler.requests.proofs++;
+			const proof = await crawler.charged('a proof', () => network.prove(ref));
+			if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
+			if (proof.verdict !== 'held') continue;
+			const valid = validateRecord(CONFIG_COLLECTION, proof.record);
+			if (valid.ok && configHashtagMatches(valid.value.hashtag, ref.rkey)) claims.set(ref.rkey, { rev, cid: proof.cid, record: valid.value });
+		}
+		cursor = listed.cursor;
+		if (!cursor) break;
+	}
+	return claims;
 }
