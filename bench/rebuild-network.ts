@@ -27,6 +27,7 @@
  * --fault 503|reset, --deadline-ms D, --delay-ms D (default D - 500), --proof-delay-ms D,
  * --before-cap-min N, --timeout-min N, --account-concurrency N, --no-curve, --no-fault, --no-main-before.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release, type as osType } from 'node:os';
@@ -496,7 +497,22 @@ function restoreTmp(): void {
 	else process.env.TMPDIR = originalTmp;
 }
 
-async function openEnv(): Promise<BenchEnv> {
+/** The code each sandbox bundled: the commit, and how many files under src/ differed from it then (another engineer may be editing). */
+const builds: { at: string; commit: string; uncommittedSrcFiles: number }[] = [];
+
+function recordBuild(at: string): void {
+	try {
+		const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+		const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+		builds.push({ at, commit, uncommittedSrcFiles: dirty });
+		log(`  the Worker is bundled from commit ${commit}${dirty ? ` with ${dirty} uncommitted file(s) under src/` : ''}`);
+	} catch (err) {
+		builds.push({ at, commit: `unknown (${err instanceof Error ? err.message : String(err)})`, uncommittedSrcFiles: -1 });
+	}
+}
+
+async function openEnv(label: string): Promise<BenchEnv> {
+	recordBuild(label);
 	const fault = await FaultProxy.start();
 	const plc = await PlcProxy.start();
 	const relay = await IndexedRelay.start();
@@ -1344,7 +1360,7 @@ interface MainFigures {
 
 async function mainNetwork(): Promise<MainFigures> {
 	log(`main network: ${ARGS.repos} member repos, ${ARGS.communities} communities`);
-	const env = await openEnv();
+	const env = await openEnv('main network');
 	try {
 		const { network, live } = await generateNetwork(env, makePlan(ARGS.repos, ARGS.communities, ARGS.seed), 'main network');
 		const ids = network.plan.ids;
@@ -1379,7 +1395,7 @@ async function curve(): Promise<CurvePoint[]> {
 	const points: CurvePoint[] = [];
 	for (const size of ARGS.curve) {
 		log(`curve: ${ARGS.curveRepos} member repos, ${size} communities (a fresh sandbox)`);
-		const env = await openEnv();
+		const env = await openEnv(`curve C=${size}`);
 		try {
 			const { network, live } = await generateNetwork(env, makePlan(ARGS.curveRepos, size, ARGS.seed + size), `curve C=${size}`);
 			const ids = network.plan.ids;
@@ -1411,6 +1427,8 @@ interface Results {
 	setup: string[];
 	main: MainFigures;
 	curve: { repos: number; strategy: string; points: CurvePoint[] } | null;
+	/** The code each sandbox bundled (the Worker is bundled from the working tree when a sandbox starts). */
+	builds: typeof builds;
 	/** The harness's own reads: Worker log lines not printed, reads answered 429 (and retried). */
 	harness: { feedLogLines: number; rateLimitedReads: number };
 	seconds: number;
@@ -1584,6 +1602,8 @@ async function main(): Promise<void> {
 	const curvePoints = ARGS.runCurve ? await curve() : null;
 	const setup = [
 		'tests/support/sandbox.ts: dev-env PLC and PDS (in this Node process), the Jetstream bridge, the production bundle of the Worker in workerd; VERIFY_AUTHORITY on.',
+		`The Worker was bundled from the working tree as each sandbox started: ${builds.map((b) => `${b.at}: ${b.commit}${b.uncommittedSrcFiles > 0 ? ` + ${b.uncommittedSrcFiles} uncommitted src/ file(s)` : ''}`).join('; ')}.`,
+		'The Worker caches DID documents for 5 minutes (src/identity/did-resolver.ts): a run soon after the live ingest or another run resolves few from the PLC, so its DID-document figure depends on the order of the runs.',
 		"The Worker's PLC_URL is the bench's PLC proxy (bench/fault-proxy.ts), which rewrites every DID document's #atproto_pds endpoint to the bench's fault proxy in front of the PDS: all the Worker's PDS traffic (live proofs and rebuilds) goes through it, and it counts requests by repo and kind. Outside the fault run it forwards everything unchanged.",
 		"The Worker's RELAY_URL is the bench's indexed relay (bench/indexed-relay.ts): the same listReposByCollection pages as sandbox/relay.ts, from an index built from the PDS once before each measured run (sandbox/relay.ts asks the PDS about every repo on every call: at this scale every call would take seconds, and hundreds at once would time out).",
 		`Main network: ${ARGS.repos} member repos, ${ARGS.communities} communities, one sandbox; in order: the live index built through the firehose and snapshotted, "after", ${ARGS.runFault ? '"after" with faults, ' : ''}${ARGS.runMainBefore ? `"before" (last; capped at ${ARGS.beforeCapMin} min, when the rebuilds still running are stopped with DELETE /admin/communities/:id/rebuild)` : '("before" skipped)'}. Each rebuild is not fresh and starts from the index the previous one left.`,
@@ -1608,6 +1628,7 @@ async function main(): Promise<void> {
 					points: curvePoints,
 				}
 			: null,
+		builds,
 		harness: { feedLogLines, rateLimitedReads: rateLimited },
 		seconds: elapsed(),
 	};

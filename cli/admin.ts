@@ -99,6 +99,7 @@ interface RebuildAllStatus {
 	memberRepos: { found: number; read: number; failed: number };
 	communities: { started: number; finished: number; contested: number; waiting: number };
 	contested: { id: string; claimants: string[] }[];
+	unread: { id: string; ownerDid: string }[];
 	failures: { did: string; error: string }[];
 	error: string | null;
 	startedCommunities: { id: string; ownerDid: string | null; phase: string; error: string | null }[];
@@ -126,6 +127,9 @@ export async function rebuildEverything(options: AdminOptions, args: { fresh?: b
 					...failed.map((c) => `  ${c.id} ${c.phase}: ${c.error}`),
 					...status.contested.map(
 						(c) => `  ${c.id} not rebuilt: claimed by ${c.claimants.join(', ')} and no owner known (name one: admin rebuild ${c.id} --owner <did>)`,
+					),
+					...status.unread.map(
+						(u) => `  ${u.id} not rebuilt: its owner ${u.ownerDid}'s repo could not be read; kept as it was (rebuild it later: admin rebuild ${u.id})`,
 					),
 					...status.failures.map((f) => `  partial: repo ${f.did} not read (${f.error}); the communities kept what they held for it`),
 				].join('\n'),

@@ -157,7 +157,14 @@ export class CommunityDirectory extends DurableObject<Env> {
 		const job = new DirectoryRebuild(this.ctx.storage);
 		const next = await job.step(
 			networkOf(this.env),
-			rebuildHooks(this.env, (id) => this.get(id)?.ownerDid ?? null),
+			rebuildHooks(this.env, {
+				knownOwner: (id) => this.get(id)?.ownerDid ?? null,
+				ownedBy: (did) =>
+					this.ctx.storage.sql
+						.exec<{ id: CommunityId }>("SELECT id FROM communities WHERE summary ->> '$.ownerDid' = ?", did)
+						.toArray()
+						.map((r) => r.id),
+			}),
 		);
 		if (next !== null) await this.ctx.storage.setAlarm(Date.now() + next);
 	}
@@ -172,10 +179,10 @@ export class CommunityDirectory extends DurableObject<Env> {
 }
 
 /** How a rebuild of everything reaches the communities: each one's object, by RPC. */
-export function rebuildHooks(env: Env, knownOwner: (id: CommunityId) => string | null): DirectoryHooks {
+export function rebuildHooks(env: Env, directory: Pick<DirectoryHooks, 'knownOwner' | 'ownedBy'>): DirectoryHooks {
 	const community = (id: CommunityId) => communityObject(env, id);
 	return {
-		knownOwner,
+		...directory,
 		startShared: (id, config, fresh) => community(id).startSharedRebuild(id, config, fresh),
 		startOwn: async (id, ownerDid, fresh) => {
 			await community(id).startRebuild(id, ownerDid, fresh);

@@ -39,8 +39,10 @@ export interface DirectoryRebuildStatus {
 	/** Repos given up on, with why (the first 20; crawl failures first): the communities kept what they held for them. */
 	failures: { did: string; error: string }[];
 	/** Ids found, by what became of them. */
-	communities: { started: number; finished: number; contested: number; waiting: number };
+	communities: { started: number; finished: number; contested: number; unread: number; waiting: number };
 	contested: { id: string; claimants: string[] }[];
+	/** Communities the directory knows whose owner's repo could not be read: not rebuilt, kept as they were. */
+	unread: { id: string; ownerDid: string }[];
 	requests: CrawlRequests;
 	error: string | null;
 }
@@ -49,6 +51,8 @@ export interface DirectoryRebuildStatus {
 export interface DirectoryHooks extends CrawlHooks {
 	/** The owner the directory already knows for an id, if any. */
 	knownOwner(id: CommunityId): string | null;
+	/** The ids the directory knows `did` owns. */
+	ownedBy(did: string): CommunityId[];
 	/** Starts that community's rebuild, fed by this one; returns its routing. */
 	startShared(id: CommunityId, config: Extract<IndexOp, { type: 'config.put' }>, fresh: boolean): Promise<{ configUris: string[]; staff: string[] }>;
 	/** Starts that community's own rebuild (its owner's config was not among the claims read). */
@@ -123,6 +127,7 @@ export class DirectoryRebuild {
 			)
 			.toArray();
 		const contested = ids.filter((r) => r.state === 'contested');
+		const unread = ids.filter((r) => r.state === 'unread');
 		const configFailures = this.sql
 			.exec<{ did: string; error: string }>("SELECT did, error FROM rebuild_all_repos WHERE state = 'failed' ORDER BY did LIMIT 20")
 			.toArray();
@@ -139,9 +144,11 @@ export class DirectoryRebuild {
 				started: ids.filter((r) => r.state === 'started' || r.state === 'finished' || r.state === 'own').length,
 				finished: ids.filter((r) => r.state === 'finished' || r.state === 'own').length,
 				contested: contested.length,
+				unread: unread.length,
 				waiting: ids.filter((r) => r.state === 'found').length,
 			},
 			contested: contested.slice(0, 20).map((r) => ({ id: r.id, claimants: JSON.parse(r.claimants) as string[] })),
+			unread: unread.slice(0, 20).map((r) => ({ id: r.id, ownerDid: (JSON.parse(r.claimants) as string[])[0]! })),
 			requests: JSON.parse(row.requests) as CrawlRequests,
 			error: row.error,
 		};
@@ -182,7 +189,7 @@ export class DirectoryRebuild {
 			case 'configs':
 				return this.listConfigRepos(row, network);
 			case 'claims':
-				return this.readClaims(network, now);
+				return this.readClaims(network, hooks, now);
 			case 'communities':
 				return this.startCommunities(row, hooks, startedUs);
 			case 'relay':
@@ -216,7 +223,7 @@ export class DirectoryRebuild {
 		});
 	}
 
-	private async readClaims(network: CrawlNetwork, now: () => number): Promise<number> {
+	private async readClaims(network: CrawlNetwork, hooks: DirectoryHooks, now: () => number): Promise<number> {
 		const due = this.sql
 			.exec<{ did: string; attempts: number }>(
 				"SELECT did, attempts FROM rebuild_all_repos WHERE state = 'todo' AND retry_ms <= ? ORDER BY did LIMIT ?",
@@ -240,14 +247,20 @@ export class DirectoryRebuild {
 			} catch (err) {
 				if (!(err instanceof CrawlError)) throw err;
 				const { state, retryAtMs } = repoFailure(repo.attempts + 1, now(), err);
-				this.sql.exec(
-					'UPDATE rebuild_all_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?',
-					state,
-					repo.attempts + 1,
-					retryAtMs,
-					err.message,
-					repo.did,
-				);
+				this.storage.transactionSync(() => {
+					this.sql.exec(
+						'UPDATE rebuild_all_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?',
+						state,
+						repo.attempts + 1,
+						retryAtMs,
+						err.message,
+						repo.did,
+					);
+					// Its communities cannot be rebuilt this time: named, and kept as they are.
+					if (state === 'failed')
+						for (const id of hooks.ownedBy(repo.did))
+							this.sql.exec("INSERT OR IGNORE INTO rebuild_all_claims (id, did, state) VALUES (?, ?, 'unread')", id, repo.did);
+				});
 			}
 		});
 		const waiting = this.sql.exec<{ next: number | null }>("SELECT min(retry_ms) AS next FROM rebuild_all_repos WHERE state = 'todo'").one().next;

@@ -67,7 +67,14 @@ async function rebuildAll(net: ScriptedNetwork, between?: (phase: string) => Pro
 	return runInDurableObject(directory, async (instance, state) => {
 		const job = new DirectoryRebuild(state.storage);
 		job.start(net.now(), false);
-		const hooks = rebuildHooks(env, (id) => instance.get(id)?.ownerDid ?? null);
+		const hooks = rebuildHooks(env, {
+			knownOwner: (id) => instance.get(id)?.ownerDid ?? null,
+			ownedBy: (did) =>
+				instance
+					.list({ limit: 100 })
+					.communities.filter((c) => c.ownerDid === did)
+					.map((c) => c.id as CommunityId),
+		});
 		const network = net.network();
 		for (let step = 0; job.active() && step < 200; step++) {
 			const next = await job.step(network, hooks);
@@ -107,6 +114,17 @@ describe('rebuilding everything', () => {
 		for (const id of ids) if ((await community(id).rebuildStatus())?.result?.partial) partial.push(id);
 		expect(partial).toEqual(ids.slice(0, JOINED_EACH));
 		for (const id of partial) expect((await community(id).memberOf(lost))?.status).toBe('member');
+	});
+
+	it("names the communities whose owner's repo could not be read, and leaves them as they were", async () => {
+		const { net, ids, live } = await networkOfCommunities('b280004');
+		net.down.add(CAROL);
+		const status = await rebuildAll(net);
+		expect(status.phase).toBe('done');
+		expect(status.communities.started).toBe(3);
+		// (The directory also knows Carol's communities of the tests above: named too.)
+		expect(status.unread.filter((u) => ids.includes(u.id as CommunityId))).toEqual(ids.slice(3).map((id) => ({ id, ownerDid: CAROL })));
+		for (const id of ids) expect(await feedOf(id)).toEqual(live.get(id));
 	});
 
 	it('DELETE /admin/rebuild stops the crawl and every community rebuild it started; no index changes', async () => {
