@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CachedDidResolver } from '../identity/did-resolver';
 import { BudgetExceeded, RepoBudget } from './budget';
-import { Crawler, CrawlError, noRequests, RECORDS_PER_PAGE } from './network';
+import { Crawler, CrawlError, MAX_RELAY_PAGES, noRequests, RECORDS_PER_PAGE } from './network';
 
 const PDS = 'https://pds.test';
 const docOf = (did: string, endpoint: string | null) => ({
@@ -43,6 +43,13 @@ describe('Crawler', () => {
 		} while (cursor);
 		expect(listed).toEqual(held);
 		expect(c.requests.relayPages).toBe(4);
+	});
+
+	it('stops a relay whose cursors never end after MAX_RELAY_PAGES pages', async () => {
+		const cycling = crawler(answering({ repos: [{ did: 'did:plc:a' }], cursor: 'next' }));
+		cycling.requests.relayPages = MAX_RELAY_PAGES - 1;
+		expect((await cycling.reposWith(new URL('https://relay.test'), 'c', 'prev')).cursor).toBe('next');
+		await expect(cycling.reposWith(new URL('https://relay.test'), 'c', 'next')).rejects.toThrow(/listed 10000 pages and not ended/);
 	});
 
 	it("charges a repo's requests to its budget, and fails it for good once the budget is spent", async () => {

@@ -20,6 +20,8 @@ const REQUEST_DEADLINE_MS = 10_000;
 const MAX_PAGE_BYTES = 4 * 1024 * 1024;
 export const RECORDS_PER_PAGE = 100;
 export const REPOS_PER_RELAY_PAGE = 2000;
+/** Relay pages one rebuild may ask for: a relay whose cursors cycle cannot keep it listing for ever. */
+export const MAX_RELAY_PAGES = 10_000;
 
 export const noRequests = (): CrawlRequests => ({ relayPages: 0, didResolutions: 0, latestCommits: 0, listRecordsPages: 0, proofs: 0 });
 
@@ -53,6 +55,8 @@ export class Crawler {
 
 	/** One page of the DIDs whose repos hold a record of `collection`, from the relay. */
 	async reposWith(relayUrl: URL, collection: string, cursor: string | null): Promise<{ dids: string[]; cursor: string | null }> {
+		if (this.requests.relayPages >= MAX_RELAY_PAGES)
+			throw new CrawlError(`${relayUrl.host} has listed ${MAX_RELAY_PAGES} pages and not ended: its cursors may cycle`);
 		this.requests.relayPages++;
 		const body = await this.getJson(relayUrl.href.replace(/\/$/, ''), 'com.atproto.sync.listReposByCollection', {
 			collection,
