@@ -175,8 +175,16 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	 * A rebuild of everything starts this community's rebuild, which it will feed (rebuild/directory-job.ts),
 	 * with the owner's config it proved; a rebuild under way here is replaced. Returns the routing it needs.
 	 */
-	startSharedRebuild(communityId: CommunityId, config: Extract<IndexOp, { type: 'config.put' }>, fresh: boolean): { configUris: string[]; staff: string[] } {
+	startSharedRebuild(
+		communityId: CommunityId,
+		config: Extract<IndexOp, { type: 'config.put' }>,
+		fresh: boolean,
+	): { configUris: string[]; staff: string[]; known: string[] } | null {
 		if (this.schemaVersion === null) this.schemaVersion = applyMigrations(this.ctx.storage, COMMUNITY_MIGRATIONS);
+		// An index bound to someone else is not handed to the claimant the directory chose (a lost directory
+		// must not let a former owner or a squatter take it): the id is reported as contested.
+		const bound = this.reader()?.binding();
+		if (bound && bound.ownerDid !== config.ref.did) return null;
 		const routing = this.rebuild.startShared(communityId, config, Date.now(), fresh);
 		this.rebuilding = true;
 		return routing;

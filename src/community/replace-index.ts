@@ -95,6 +95,19 @@ export function rebuildTarget(storage: DurableObjectStorage): RebuildTarget {
 				(r) => r.did,
 			);
 		},
+		knownAmong(dids: readonly string[]): Set<string> {
+			if (dids.length === 0) return new Set();
+			return new Set(
+				rows<{ did: string }>(
+					`SELECT value AS did FROM json_each(?1) WHERE value IN (
+					   SELECT did FROM memberships UNION SELECT did FROM authors UNION SELECT author_did FROM actions UNION SELECT author_did FROM posts)`,
+					JSON.stringify(dids),
+				).map((r) => r.did),
+			);
+		},
+		knownDids(): string[] {
+			return rows<{ did: string }>('SELECT did FROM memberships UNION SELECT did FROM authors').map((r) => r.did);
+		},
 		holdsPost(uri: string): boolean {
 			return sql.exec('SELECT 1 FROM posts WHERE uri = ?', uri).toArray().length > 0;
 		},

@@ -155,17 +155,7 @@ export class CommunityDirectory extends DurableObject<Env> {
 
 	override async alarm(): Promise<void> {
 		const job = new DirectoryRebuild(this.ctx.storage);
-		const next = await job.step(
-			networkOf(this.env),
-			rebuildHooks(this.env, {
-				knownOwner: (id) => this.get(id)?.ownerDid ?? null,
-				ownedBy: (did) =>
-					this.ctx.storage.sql
-						.exec<{ id: CommunityId }>("SELECT id FROM communities WHERE summary ->> '$.ownerDid' = ?", did)
-						.toArray()
-						.map((r) => r.id),
-			}),
-		);
+		const next = await job.step(networkOf(this.env), rebuildHooks(this.env, this.ctx.storage.sql));
 		if (next !== null) await this.ctx.storage.setAlarm(Date.now() + next);
 	}
 
@@ -178,21 +168,23 @@ export class CommunityDirectory extends DurableObject<Env> {
 	}
 }
 
-/** How a rebuild of everything reaches the communities: each one's object, by RPC. */
-export function rebuildHooks(env: Env, directory: Pick<DirectoryHooks, 'knownOwner' | 'ownedBy'>): DirectoryHooks {
+/** How a rebuild of everything reads the directory (`sql`: its storage) and reaches the communities, each one's object by RPC. */
+export function rebuildHooks(env: Env, sql: SqlStorage): DirectoryHooks {
 	const community = (id: CommunityId) => communityObject(env, id);
 	return {
-		...directory,
+		knownOwner: (id) => sql.exec<{ did: string }>("SELECT summary ->> '$.ownerDid' AS did FROM communities WHERE id = ?", id).toArray()[0]?.did ?? null,
+		ownedBy: (dids) =>
+			sql
+				.exec<{ id: CommunityId; did: string }>(
+					"SELECT id, summary ->> '$.ownerDid' AS did FROM communities WHERE summary ->> '$.ownerDid' IN (SELECT value FROM json_each(?))",
+					JSON.stringify(dids),
+				)
+				.toArray(),
 		startShared: (id, config, fresh) => community(id).startSharedRebuild(id, config, fresh),
-		startOwn: async (id, ownerDid, fresh) => {
-			await community(id).startRebuild(id, ownerDid, fresh);
-		},
 		stage: async (id, did, ops, postsListedTo) => {
 			await community(id).stageRebuiltRepo(did, ops, postsListedTo);
 		},
-		finish: async (id, failed) => {
-			await community(id).finishSharedRebuild(failed);
-		},
+		finish: (id, failed) => community(id).finishSharedRebuild(failed),
 		abort: async (id) => {
 			await community(id).abortRebuild();
 		},

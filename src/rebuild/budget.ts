@@ -8,6 +8,8 @@ import { CrawlError } from './network';
 /** One repo's budget: at most this long and this many requests (DID document, latest commit, pages, proofs). */
 export const REPO_BUDGET_MS = 60_000;
 export const REPO_BUDGET_REQUESTS = 400;
+/** A staff member's repo: up to 2,000 actions and approvals to prove (the listing's cap), six at a time. */
+export const STAFF_BUDGET = { ms: 180_000, requests: 2_500 };
 
 /** A repo past its budget: final, never retried (the next rebuild tries it again). */
 export class BudgetExceeded extends CrawlError {

@@ -22,7 +22,7 @@ import { CrawlError, noRequests } from './network';
 import { configOp } from './records';
 import { readConfigClaims, type ProvenConfig } from './repo-reader';
 import { SharedCrawl, type CrawlHooks } from './shared-crawl';
-import { REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, type CrawlNetwork } from './steps';
+import { REPO_ATTEMPTS, REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, type CrawlNetwork } from './steps';
 
 export type DirectoryRebuildPhase = 'configs' | 'claims' | 'communities' | 'relay' | 'repos' | 'finishing' | 'aborting' | 'done' | 'failed' | 'aborted';
 const ENDED: readonly DirectoryRebuildPhase[] = ['done', 'failed', 'aborted'];
@@ -39,7 +39,8 @@ export interface DirectoryRebuildStatus {
 	/** Repos given up on, with why (the first 20; crawl failures first): the communities kept what they held for them. */
 	failures: { did: string; error: string }[];
 	/** Ids found, by what became of them. */
-	communities: { started: number; finished: number; contested: number; unread: number; waiting: number };
+	/** started: their rebuilds started; finished: replaced; failed: started and could not finish (each one's own status says why). */
+	communities: { started: number; finished: number; failed: number; contested: number; unread: number; waiting: number };
 	contested: { id: string; claimants: string[] }[];
 	/** Communities the directory knows whose owner's repo could not be read: not rebuilt, kept as they were. */
 	unread: { id: string; ownerDid: string }[];
@@ -51,12 +52,17 @@ export interface DirectoryRebuildStatus {
 export interface DirectoryHooks extends CrawlHooks {
 	/** The owner the directory already knows for an id, if any. */
 	knownOwner(id: CommunityId): string | null;
-	/** The ids the directory knows `did` owns. */
-	ownedBy(did: string): CommunityId[];
-	/** Starts that community's rebuild, fed by this one; returns its routing. */
-	startShared(id: CommunityId, config: Extract<IndexOp, { type: 'config.put' }>, fresh: boolean): Promise<{ configUris: string[]; staff: string[] }>;
-	/** Starts that community's own rebuild (its owner's config was not among the claims read). */
-	startOwn(id: CommunityId, ownerDid: string, fresh: boolean): Promise<void>;
+	/** The ids the directory knows these DIDs own. */
+	ownedBy(dids: readonly string[]): { id: CommunityId; did: string }[];
+	/**
+	 * Starts that community's rebuild, fed by this one; returns its routing and the DIDs its index knows
+	 * (read too, listed by the relay or not), or null if its index is bound to another owner.
+	 */
+	startShared(
+		id: CommunityId,
+		config: Extract<IndexOp, { type: 'config.put' }>,
+		fresh: boolean,
+	): Promise<{ configUris: string[]; staff: string[]; known: string[] } | null>;
 	/** Stops that community's rebuild. */
 	abort(id: CommunityId): Promise<void>;
 }
@@ -141,8 +147,9 @@ export class DirectoryRebuild {
 			memberRepos: crawl.repos,
 			failures: [...crawl.failures, ...configFailures].slice(0, 20),
 			communities: {
-				started: ids.filter((r) => r.state === 'started' || r.state === 'finished' || r.state === 'own').length,
-				finished: ids.filter((r) => r.state === 'finished' || r.state === 'own').length,
+				started: ids.filter((r) => ['started', 'finished', 'failed'].includes(r.state)).length,
+				finished: ids.filter((r) => r.state === 'finished').length,
+				failed: ids.filter((r) => r.state === 'failed').length,
 				contested: contested.length,
 				unread: unread.length,
 				waiting: ids.filter((r) => r.state === 'found').length,
@@ -157,7 +164,7 @@ export class DirectoryRebuild {
 	/** The ids whose rebuilds it started, in id order (the operator follows each). */
 	startedIds(limit: number): CommunityId[] {
 		return this.sql
-			.exec<{ id: string }>("SELECT DISTINCT id FROM rebuild_all_claims WHERE state IN ('started', 'finished', 'own') ORDER BY id LIMIT ?", limit)
+			.exec<{ id: string }>("SELECT DISTINCT id FROM rebuild_all_claims WHERE state IN ('started', 'finished', 'failed') ORDER BY id LIMIT ?", limit)
 			.toArray()
 			.map((r) => r.id as CommunityId);
 	}
@@ -171,9 +178,10 @@ export class DirectoryRebuild {
 		const startedUs = row.started_ms * 1000;
 		try {
 			const next = await this.runPhase(row, network, hooks, now, startedUs);
-			this.sql.exec('UPDATE rebuild_all SET requests = ?, step_failures = 0', JSON.stringify(network.crawler.requests));
-			return next;
+			this.sql.exec('UPDATE rebuild_all SET requests = ?, step_failures = 0 WHERE started_ms = ?', JSON.stringify(network.crawler.requests), row.started_ms);
+			return this.active() ? (next ?? 0) : null;
 		} catch (err) {
+			if (!this.still(row)) return this.active() ? 0 : null;
 			const failures = row.step_failures + 1;
 			const message = err instanceof Error ? err.message : String(err);
 			this.sql.exec('UPDATE rebuild_all SET requests = ?, step_failures = ?, error = ?', JSON.stringify(network.crawler.requests), failures, message);
@@ -189,41 +197,63 @@ export class DirectoryRebuild {
 			case 'configs':
 				return this.listConfigRepos(row, network);
 			case 'claims':
-				return this.readClaims(network, hooks, now);
+				return this.readClaims(row, network, hooks, now);
 			case 'communities':
 				return this.startCommunities(row, hooks, startedUs);
 			case 'relay':
-				return this.advance(await this.crawl.listHolders(network, row.relay_cursor), 'repos', (cursor) =>
+				return this.advance(row, await this.crawl.listHolders(network, row.relay_cursor), 'repos', (cursor) =>
 					this.sql.exec('UPDATE rebuild_all SET relay_cursor = ?', cursor),
 				);
 			case 'repos':
-				return this.crawl.readRepos(network, hooks, startedUs, now, () => this.sql.exec("UPDATE rebuild_all SET phase = 'finishing'"));
+				return this.crawl.readRepos(network, hooks, startedUs, now, {
+					still: () => this.still(row),
+					over: () => this.moveOn(row, 'finishing'),
+				});
 			case 'finishing':
-				return this.finishCommunities(hooks, now);
+				return this.finishCommunities(row, hooks, now);
 			default:
 				return this.abortCommunities(row, hooks, now);
 		}
 	}
 
+	/**
+	 * Whether the job a step started on still runs in the phase it read. The directory takes other calls
+	 * while a step waits on the network (an abort, a new start): a step that finds it gone writes nothing more.
+	 */
+	private still(row: JobRow): boolean {
+		const current = this.row();
+		return current?.started_ms === row.started_ms && current.phase === row.phase;
+	}
+
+	/** Moves from the step's phase to `next`, unless the job changed meanwhile. */
+	private moveOn(row: JobRow, next: DirectoryRebuildPhase, extra = ''): void {
+		this.sql.exec(`UPDATE rebuild_all SET phase = ?${extra} WHERE started_ms = ? AND phase = ?`, next, row.started_ms, row.phase);
+	}
+
 	/** A paged phase: keeps its cursor, or moves on to `next` at the end. */
-	private advance(cursor: string | null, next: DirectoryRebuildPhase, keep: (cursor: string | null) => void): number {
+	private advance(row: JobRow, cursor: string | null, next: DirectoryRebuildPhase, keep: (cursor: string | null) => void): number | null {
+		if (!this.still(row)) return null;
 		this.storage.transactionSync(() => {
 			keep(cursor);
-			if (!cursor) this.sql.exec('UPDATE rebuild_all SET phase = ?, relay_cursor = NULL', next);
+			if (!cursor) this.moveOn(row, next, ', relay_cursor = NULL');
 		});
 		return 0;
 	}
 
-	private async listConfigRepos(row: JobRow, network: CrawlNetwork): Promise<number> {
+	private async listConfigRepos(row: JobRow, network: CrawlNetwork): Promise<number | null> {
 		if (!network.relayUrl) throw new CrawlError('RELAY_URL is not configured: no relay to list the repos holding configs');
 		const listed = await network.crawler.reposWith(network.relayUrl, CONFIG_COLLECTION, row.relay_cursor);
-		return this.advance(listed.cursor, 'claims', (cursor) => {
+		return this.advance(row, listed.cursor, 'claims', (cursor) => {
 			for (const did of listed.dids) this.sql.exec("INSERT INTO rebuild_all_repos (did, state) VALUES (?, 'todo') ON CONFLICT (did) DO NOTHING", did);
 			this.sql.exec('UPDATE rebuild_all SET relay_cursor = ?', cursor);
 		});
 	}
 
-	private async readClaims(network: CrawlNetwork, hooks: DirectoryHooks, now: () => number): Promise<number> {
+	private async readClaims(row: JobRow, network: CrawlNetwork, hooks: DirectoryHooks, now: () => number): Promise<number | null> {
+		this.sql.exec(
+			"UPDATE rebuild_all_repos SET state = 'failed', error = coalesce(error, 'its reads never completed') WHERE state = 'todo' AND attempts >= ?",
+			REPO_ATTEMPTS,
+		);
 		const due = this.sql
 			.exec<{ did: string; attempts: number }>(
 				"SELECT did, attempts FROM rebuild_all_repos WHERE state = 'todo' AND retry_ms <= ? ORDER BY did LIMIT ?",
@@ -232,8 +262,10 @@ export class DirectoryRebuild {
 			)
 			.toArray();
 		await forEachLimited(due, REPO_CONCURRENCY, async (repo) => {
+			this.sql.exec('UPDATE rebuild_all_repos SET attempts = ? WHERE did = ?', repo.attempts + 1, repo.did);
 			try {
 				const claims = await readConfigClaims(network, repo.did, now);
+				if (!this.still(row)) return;
 				this.storage.transactionSync(() => {
 					for (const [id, config] of claims)
 						this.sql.exec(
@@ -246,30 +278,28 @@ export class DirectoryRebuild {
 				});
 			} catch (err) {
 				if (!(err instanceof CrawlError)) throw err;
+				if (!this.still(row)) return;
 				const { state, retryAtMs } = repoFailure(repo.attempts + 1, now(), err);
-				this.storage.transactionSync(() => {
-					this.sql.exec(
-						'UPDATE rebuild_all_repos SET state = ?, attempts = ?, retry_ms = ?, error = ? WHERE did = ?',
-						state,
-						repo.attempts + 1,
-						retryAtMs,
-						err.message,
-						repo.did,
-					);
-					// Its communities cannot be rebuilt this time: named, and kept as they are.
-					if (state === 'failed')
-						for (const id of hooks.ownedBy(repo.did))
-							this.sql.exec("INSERT OR IGNORE INTO rebuild_all_claims (id, did, state) VALUES (?, ?, 'unread')", id, repo.did);
-				});
+				this.sql.exec('UPDATE rebuild_all_repos SET state = ?, retry_ms = ?, error = ? WHERE did = ?', state, retryAtMs, err.message, repo.did);
 			}
 		});
+		if (!this.still(row)) return null;
 		const waiting = this.sql.exec<{ next: number | null }>("SELECT min(retry_ms) AS next FROM rebuild_all_repos WHERE state = 'todo'").one().next;
 		if (waiting !== null) return Math.max(0, waiting - now());
-		this.sql.exec("UPDATE rebuild_all SET phase = 'communities'");
+		this.storage.transactionSync(() => {
+			// The communities of an owner whose repo could not be read are not rebuilt this time: named, kept as they are.
+			const failed = this.sql
+				.exec<{ did: string }>("SELECT did FROM rebuild_all_repos WHERE state = 'failed'")
+				.toArray()
+				.map((r) => r.did);
+			for (const { id, did } of failed.length > 0 ? hooks.ownedBy(failed) : [])
+				this.sql.exec("INSERT OR IGNORE INTO rebuild_all_claims (id, did, state) VALUES (?, ?, 'unread')", id, did);
+			this.moveOn(row, 'communities');
+		});
 		return 0;
 	}
 
-	private async startCommunities(row: JobRow, hooks: DirectoryHooks, startedUs: number): Promise<number> {
+	private async startCommunities(row: JobRow, hooks: DirectoryHooks, startedUs: number): Promise<number | null> {
 		const found = this.sql
 			.exec<{ id: string; claims: string }>(
 				"SELECT id, json_group_object(did, json(config)) AS claims FROM rebuild_all_claims WHERE state = 'found' GROUP BY id ORDER BY id LIMIT ?",
@@ -277,47 +307,58 @@ export class DirectoryRebuild {
 			)
 			.toArray();
 		for (const { id, claims } of found) {
+			if (!this.still(row)) return null;
 			const communityId = id as CommunityId;
 			const byDid = JSON.parse(claims) as Record<string, ProvenConfig>;
 			const owner = decideOwner(Object.keys(byDid), hooks.knownOwner(communityId));
 			const config = owner ? byDid[owner] : undefined;
-			let state = 'contested';
-			if (owner && config) {
-				const made = configOp({ communityId, did: owner, rev: config.rev, startedUs }, config.cid, config.record);
-				if (made.ok) {
+			// No owner decided: contested. An owner whose config was not read (their repo failed, or holds
+			// none now): not rebuilt this time, and said so.
+			let state = owner ? 'unread' : 'contested';
+			const made = owner && config ? configOp({ communityId, did: owner, rev: config.rev, startedUs }, config.cid, config.record) : null;
+			if (made?.ok) {
+				try {
 					const routing = await hooks.startShared(communityId, made.op as Extract<IndexOp, { type: 'config.put' }>, row.fresh === 1);
-					this.crawl.route(communityId, routing);
-					state = 'started';
+					// Null: the community's own index is bound to another owner; the operator decides.
+					if (routing) this.crawl.route(communityId, routing);
+					state = routing ? 'started' : 'contested';
+				} catch (err) {
+					console.warn(JSON.stringify({ event: 'rebuild_start_failed', id, error: String(err) }));
+					state = 'failed';
 				}
-			} else if (owner) {
-				// The owner the directory knows holds no config this crawl could read: the community reads its own.
-				await hooks.startOwn(communityId, owner, row.fresh === 1);
-				state = 'own';
 			}
-			this.sql.exec('UPDATE rebuild_all_claims SET state = ? WHERE id = ?', state, id);
+			this.sql.exec("UPDATE rebuild_all_claims SET state = ? WHERE id = ? AND state = 'found'", state, id);
 		}
-		if (found.length === COMMUNITIES_PER_STEP) return 0;
-		this.sql.exec("UPDATE rebuild_all SET phase = 'relay', relay_cursor = NULL");
+		if (found.length < COMMUNITIES_PER_STEP) this.moveOn(row, 'relay', ', relay_cursor = NULL');
 		return 0;
 	}
 
-	/** Tells each started community the crawl is over (with the repos that failed): each replaces its index. */
-	private async finishCommunities(hooks: DirectoryHooks, now: () => number): Promise<number | null> {
+	/**
+	 * Tells each started community the crawl is over (with the repos that failed): each replaces its index.
+	 * One that cannot (it stopped, say at its journal's bound) is marked failed; the others go on.
+	 */
+	private async finishCommunities(row: JobRow, hooks: DirectoryHooks, now: () => number): Promise<number | null> {
 		const ids = this.idsIn('started');
 		const failed = this.crawl.failed();
 		for (const id of ids) {
-			await hooks.finish(id, failed);
-			this.sql.exec("UPDATE rebuild_all_claims SET state = 'finished' WHERE id = ?", id);
+			if (!this.still(row)) return null;
+			let finished = false;
+			try {
+				finished = await hooks.finish(id, failed);
+			} catch (err) {
+				console.warn(JSON.stringify({ event: 'rebuild_finish_failed', id, error: String(err) }));
+			}
+			this.sql.exec("UPDATE rebuild_all_claims SET state = ? WHERE id = ? AND state = 'started'", finished ? 'finished' : 'failed', id);
 		}
 		if (ids.length === COMMUNITIES_PER_STEP) return 0;
-		this.sql.exec("UPDATE rebuild_all SET phase = 'done', finished_ms = ?, error = NULL", now());
+		this.sql.exec("UPDATE rebuild_all SET phase = 'done', finished_ms = ?, error = NULL WHERE started_ms = ? AND phase = ?", now(), row.started_ms, row.phase);
 		return null;
 	}
 
 	/** Tells each started community to stop, then ends as aborted (or failed). */
 	private async abortCommunities(row: JobRow, hooks: DirectoryHooks, now: () => number): Promise<number | null> {
 		const ids = this.sql
-			.exec<{ id: string }>("SELECT DISTINCT id FROM rebuild_all_claims WHERE state IN ('started', 'own') ORDER BY id LIMIT ?", COMMUNITIES_PER_STEP)
+			.exec<{ id: string }>("SELECT DISTINCT id FROM rebuild_all_claims WHERE state = 'started' ORDER BY id LIMIT ?", COMMUNITIES_PER_STEP)
 			.toArray()
 			.map((r) => r.id as CommunityId);
 		for (const id of ids) {

@@ -23,14 +23,15 @@ import { configOp, MEMBERSHIP, routingOf } from './records';
 import { readRepoWithin } from './repo-reader';
 import { RebuildStaging, type RebuildResult } from './staging';
 import type { RebuildTarget } from './target';
-import { REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, STEP_BUDGET_MS, type CrawlNetwork } from './steps';
+import { REPO_ATTEMPTS, REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, STEP_BUDGET_MS, type CrawlNetwork } from './steps';
 
 const RELAY_PAGES_PER_STEP = 5;
 /**
- * Live ops kept while a rebuild runs. At the bound the rebuild stops (failed, saying why) and the index
- * stays as the firehose keeps it; nothing is lost, since the journal is only a copy of what was applied.
+ * Live ops kept while a rebuild runs (a rebuild of everything may run for hours). At the bound the
+ * rebuild stops (failed, saying why) and the index stays as the firehose keeps it; nothing is lost,
+ * since the journal is only a copy of what was applied.
  */
-export const JOURNAL_MAX = 20_000;
+export const JOURNAL_MAX = 100_000;
 
 const ENDED: readonly RebuildPhase[] = ['done', 'failed', 'aborted'];
 
@@ -80,7 +81,7 @@ export class RebuildJob {
 		config: Extract<IndexOp, { type: 'config.put' }>,
 		nowMs: number,
 		fresh: boolean,
-	): { configUris: string[]; staff: string[] } {
+	): { configUris: string[]; staff: string[]; known: string[] } {
 		this.storage.transactionSync(() => {
 			this.reset(communityId, config.ref.did, nowMs, fresh, 'shared', 'shared');
 			this.staging.stage(config.ref.did, [config]);
@@ -88,6 +89,7 @@ export class RebuildJob {
 		return {
 			configUris: [config.ref.uri, ...this.target.formerConfigUris(config.ref.did)],
 			staff: this.staffOf(config.ref.did, config.record.moderators, fresh),
+			known: this.target.knownDids(),
 		};
 	}
 
@@ -108,8 +110,9 @@ export class RebuildJob {
 	finishShared(failed: readonly { did: string; error: string }[], nowMs: number): boolean {
 		const row = this.row();
 		if (row?.phase !== 'shared') return false;
-		for (const { did, error } of failed) {
-			if (!this.target.knows(did)) continue;
+		// One query for the lot: the failed repos the index holds anything of.
+		const known = this.target.knownAmong(failed.map((f) => f.did));
+		for (const { did, error } of failed.filter(({ did }) => known.has(did))) {
 			this.sql.exec(
 				"INSERT INTO rebuild_repos (did, staff, state, error) VALUES (?, 0, 'failed', ?) ON CONFLICT (did) DO UPDATE SET state = 'failed', error = excluded.error",
 				did,
@@ -186,15 +189,27 @@ export class RebuildJob {
 		const context = { row, network, requests: crawler.requests, now: network.now ?? Date.now };
 		try {
 			const next = await this.runPhase(context);
-			this.sql.exec('UPDATE rebuild SET requests = ?, step_failures = 0', JSON.stringify(crawler.requests));
-			return next;
+			this.sql.exec('UPDATE rebuild SET requests = ?, step_failures = 0 WHERE started_us = ?', JSON.stringify(crawler.requests), row.started_us);
+			return this.still(row) ? next : null;
 		} catch (err) {
+			// Stopped or replaced while this step waited on the network: its failure is nobody's now.
+			if (!this.still(row)) return null;
 			const failures = row.step_failures + 1;
 			const message = err instanceof Error ? err.message : String(err);
 			this.sql.exec('UPDATE rebuild SET requests = ?, step_failures = ?, error = ?', JSON.stringify(crawler.requests), failures, message);
 			if (failures >= STEP_ATTEMPTS) return this.end('failed', `gave up after ${failures} failed attempts: ${message}`, context.now());
 			return retryInMs(failures);
 		}
+	}
+
+	/**
+	 * Whether the rebuild a step started on still runs in the phase it read. The object takes other calls
+	 * while a step waits on the network (an abort, a new start): a step that finds its rebuild gone writes
+	 * nothing more.
+	 */
+	private still(row: JobRow): boolean {
+		const current = this.row();
+		return current?.started_us === row.started_us && current.phase === row.phase;
 	}
 
 	private async runPhase(context: StepContext): Promise<number | null> {
@@ -217,9 +232,11 @@ export class RebuildJob {
 		const proof = await network.prove(parseRecordUri(configUri)!);
 		if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
 		if (proof.verdict !== 'held') {
+			if (!this.still(row)) return null;
 			const why = proof.verdict === 'absent' ? 'its signed commit shows none' : proof.reason;
 			return this.end('failed', `${owner}'s repo does not hold a config for ${row.community_id} (${why})`, now());
 		}
+		if (!this.still(row)) return null;
 		const made = configOp({ communityId: row.community_id, did: owner, rev, startedUs: row.started_us }, proof.cid, proof.record);
 		if (!made.ok) return this.end('failed', made.reason, now());
 		this.storage.transactionSync(() => {
@@ -235,11 +252,12 @@ export class RebuildJob {
 		return 0;
 	}
 
-	private async listRepos({ row, network }: StepContext): Promise<number> {
+	private async listRepos({ row, network }: StepContext): Promise<number | null> {
 		if (!network.relayUrl) throw new CrawlError('RELAY_URL is not configured: no relay to list the repos holding memberships');
 		let cursor = row.relay_cursor;
 		for (let page = 0; page < RELAY_PAGES_PER_STEP; page++) {
 			const listed = await network.crawler.reposWith(network.relayUrl, MEMBERSHIP, cursor);
+			if (!this.still(row)) return null;
 			this.storage.transactionSync(() => {
 				for (const did of listed.dids)
 					this.sql.exec(
@@ -247,7 +265,12 @@ export class RebuildJob {
 						did,
 						this.target.knows(did) ? 1 : 2,
 					);
-				this.sql.exec(`UPDATE rebuild SET relay_cursor = ?${listed.cursor ? '' : ", phase = 'repos', error = NULL"}`, listed.cursor);
+				this.sql.exec('UPDATE rebuild SET relay_cursor = ?', listed.cursor);
+				if (listed.cursor) return;
+				// Every DID the index knows is read too, listed or not (a relay may not crawl every PDS).
+				for (const did of this.target.knownDids())
+					this.sql.exec("INSERT INTO rebuild_repos (did, staff, state, priority) VALUES (?, 0, 'todo', 1) ON CONFLICT (did) DO NOTHING", did);
+				this.sql.exec("UPDATE rebuild SET phase = 'repos', error = NULL");
 			});
 			cursor = listed.cursor;
 			if (!cursor) break;
@@ -256,6 +279,11 @@ export class RebuildJob {
 	}
 
 	private async readRepos({ row, network, requests, now }: StepContext): Promise<number | null> {
+		// A repo whose every attempt was cut short (an invocation that never returned) is given up on.
+		this.sql.exec(
+			"UPDATE rebuild_repos SET state = 'failed', error = coalesce(error, 'its reads never completed') WHERE state = 'todo' AND attempts >= ?",
+			REPO_ATTEMPTS,
+		);
 		const due = this.sql
 			.exec<{ did: string; staff: number; attempts: number }>(
 				"SELECT did, staff, attempts FROM rebuild_repos WHERE state = 'todo' AND retry_ms <= ? ORDER BY priority, did LIMIT ?",
@@ -273,14 +301,17 @@ export class RebuildJob {
 			try {
 				const routing = routingOf(row.community_id, configUris, staff === 1 ? [did] : []);
 				const records = await readRepoWithin(network, requests, did, row.started_us, routing, now);
+				if (!this.still(row)) return;
 				this.storage.transactionSync(() => this.staging.stageRead(row.fresh === 1, did, records.ops.get(row.community_id) ?? [], records.postsListedTo, now()));
 			} catch (err) {
 				if (!(err instanceof CrawlError)) throw err;
+				if (!this.still(row)) return;
 				const { state, retryAtMs } = repoFailure(attempts + 1, now(), err);
 				this.sql.exec('UPDATE rebuild_repos SET state = ?, retry_ms = ?, error = ? WHERE did = ?', state, retryAtMs, err.message, did);
 			}
 		});
 
+		if (!this.still(row)) return null;
 		const waiting = this.sql.exec<{ next: number | null }>("SELECT min(retry_ms) AS next FROM rebuild_repos WHERE state = 'todo'").one().next;
 		if (waiting !== null) return Math.max(0, waiting - now());
 		this.finish(row, now());
@@ -290,6 +321,7 @@ export class RebuildJob {
 	/** Replaces the index with what is staged, then the journal over it, in one transaction. */
 	private finish(row: JobRow, nowMs: number): void {
 		this.storage.transactionSync(() => {
+			if (!this.still(row)) return;
 			const result = this.staging.replace(row.community_id, { fresh: row.fresh === 1, startedUs: row.started_us, nowMs });
 			this.sql.exec("UPDATE rebuild SET phase = 'done', finished_ms = ?, error = NULL, result = ?", nowMs, JSON.stringify(result));
 		});

@@ -8,14 +8,15 @@ import { validateRecord, type CommunityConfigRecord } from '../lexicon/validate'
 import { CONFIG_COLLECTION, parseRecordUri } from '../shared/at-uri';
 import { configHashtagMatches, isCommunityId, type CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
+import { forEachLimited } from '../shared/pool';
 import type { CrawlRequests } from '../shared/views';
-import { RepoBudget } from './budget';
+import { BudgetExceeded, RepoBudget, STAFF_BUDGET } from './budget';
 import { CrawlError, type Crawler } from './network';
 import { ACTION, MEMBERSHIP, namedCommunity, POST, postPage, provenOp, type RepoRead, type Routing } from './records';
 import type { CrawlNetwork } from './steps';
 
-/** Caps on one repo's listing (a hostile repo cannot keep a rebuild busy): 1,000 memberships and actions, 5,000 posts, 1,000 configs. */
-const MAX_AUTHORITY_PAGES = 10;
+/** Caps on one repo's listing (a hostile repo cannot keep a rebuild busy): 2,000 memberships and actions (past that the repo fails), 5,000 posts, 1,000 configs. */
+const MAX_AUTHORITY_PAGES = 20;
 const MAX_POST_PAGES = 50;
 const MAX_CONFIG_PAGES = 10;
 /**
@@ -23,6 +24,7 @@ const MAX_CONFIG_PAGES = 10;
  * member who left and joined again; a thousand naming one community cost three proofs.
  */
 export const MEMBERSHIPS_PROVEN_PER_COMMUNITY = 3;
+const PROOF_CONCURRENCY = 6;
 
 /** What one repo holds for each community it touches. */
 export interface RepoRecords {
@@ -43,7 +45,8 @@ export async function readRepoWithin(
 	routing: Routing,
 	now: () => number,
 ): Promise<RepoRecords> {
-	const crawler = network.crawler.forRepo(new RepoBudget(now));
+	// Staff hold the actions and approvals to prove: theirs is the larger budget.
+	const crawler = network.crawler.forRepo(new RepoBudget(now, routing.staffOf(did).length > 0 ? STAFF_BUDGET : undefined));
 	const pds = await crawler.pdsOf(did);
 	const read = { did, rev: await crawler.latestRev(pds, did), startedUs };
 	return readRepo(network, crawler, requests, pds, read, routing, now());
@@ -70,26 +73,31 @@ export async function readRepo(
 	const proveListed = async (collection: typeof MEMBERSHIP | typeof ACTION): Promise<void> => {
 		const proven = new Map<CommunityId, number>();
 		let cursor: string | null = null;
-		for (let page = 0; page < MAX_AUTHORITY_PAGES; page++) {
+		for (let page = 0; ; page++) {
+			// More than the cap: what is past it cannot be read, so the repo fails (the index keeps what it held).
+			if (page === MAX_AUTHORITY_PAGES) throw new BudgetExceeded(`holds more than ${MAX_AUTHORITY_PAGES * 100} ${collection} records`);
 			const listed = await crawler.listRecords(pds, did, collection, cursor);
-			for (const record of listed.records) {
+			const toProve = listed.records.flatMap((record) => {
 				const id = namedCommunity(record, routing);
-				if (!id) continue;
-				if (collection === ACTION && !staffOf.includes(id)) continue;
-				if (collection === MEMBERSHIP && (proven.get(id) ?? 0) >= MEMBERSHIPS_PROVEN_PER_COMMUNITY) continue;
 				const ref = parseRecordUri(record.uri);
-				if (!ref || ref.did !== did || ref.collection !== collection) continue;
+				if (!id || !ref || ref.did !== did || ref.collection !== collection) return [];
+				if (collection === ACTION && !staffOf.includes(id)) return [];
+				if (collection === MEMBERSHIP && (proven.get(id) ?? 0) >= MEMBERSHIPS_PROVEN_PER_COMMUNITY) return [];
 				proven.set(id, (proven.get(id) ?? 0) + 1);
+				return [{ record, ref }];
+			});
+			// A staff member's hundreds of actions: proven a few at a time, not one after another.
+			await forEachLimited(toProve, PROOF_CONCURRENCY, async ({ record, ref }) => {
 				requests.proofs++;
 				const proof = await crawler.charged('a proof', () => network.prove(ref));
 				if (proof.verdict === 'unavailable') throw new CrawlError(proof.reason);
 				if (proof.verdict !== 'held') {
 					requests.refused = (requests.refused ?? 0) + 1;
-					continue;
+					return;
 				}
 				const made = provenOp(read, routing, collection, record.uri, proof.cid, proof.record);
 				if (made) add(made.communityId, made.op);
-			}
+			});
 			cursor = listed.cursor;
 			if (!cursor) break;
 		}

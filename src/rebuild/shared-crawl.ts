@@ -12,14 +12,14 @@ import { forEachLimited } from '../shared/pool';
 import { CrawlError } from './network';
 import { MEMBERSHIP, type Routing } from './records';
 import { readRepoWithin } from './repo-reader';
-import { REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, STEP_BUDGET_MS, type CrawlNetwork } from './steps';
+import { REPO_ATTEMPTS, REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, STEP_BUDGET_MS, type CrawlNetwork } from './steps';
 
 /** How the crawl hands its records to the communities. */
 export interface CrawlHooks {
 	/** One repo's records for one community (its earlier ones for that repo, if any, are replaced). */
 	stage(id: CommunityId, did: string, ops: readonly IndexOp[], postsListedTo: string | null): Promise<void>;
-	/** The crawl is over: the community replaces its index, keeping what it held for the `failed` repos. */
-	finish(id: CommunityId, failed: readonly { did: string; error: string }[]): Promise<void>;
+	/** The crawl is over: the community replaces its index, keeping what it held for the `failed` repos; false if it could not. */
+	finish(id: CommunityId, failed: readonly { did: string; error: string }[]): Promise<boolean>;
 }
 
 type Counts = { found: number; read: number; failed: number; left: number };
@@ -35,10 +35,15 @@ export class SharedCrawl {
 		for (const table of ['rebuild_all_routes', 'rebuild_all_staff', 'rebuild_all_members']) this.sql.exec(`DELETE FROM ${table}`);
 	}
 
-	/** Where a started community's records go: its configs, and its staff (whose repos are read first). */
-	route(id: CommunityId, routing: { configUris: readonly string[]; staff: readonly string[] }): void {
+	/**
+	 * Where a started community's records go: its configs, and its staff (whose repos are read first); the
+	 * DIDs its index knows are read too, whether the relay lists them or not.
+	 */
+	route(id: CommunityId, routing: { configUris: readonly string[]; staff: readonly string[]; known: readonly string[] }): void {
 		this.storage.transactionSync(() => {
 			for (const uri of routing.configUris) this.sql.exec('INSERT OR REPLACE INTO rebuild_all_routes (config_uri, id) VALUES (?, ?)', uri, id);
+			for (const did of routing.known)
+				this.sql.exec("INSERT INTO rebuild_all_members (did, priority, state) VALUES (?, 1, 'todo') ON CONFLICT (did) DO NOTHING", did);
 			for (const did of routing.staff) {
 				this.sql.exec('INSERT OR IGNORE INTO rebuild_all_staff (did, id) VALUES (?, ?)', did, id);
 				this.sql.exec("INSERT INTO rebuild_all_members (did, priority, state) VALUES (?, 0, 'todo') ON CONFLICT (did) DO UPDATE SET priority = 0", did);
@@ -57,8 +62,21 @@ export class SharedCrawl {
 		return listed.cursor;
 	}
 
-	/** One step of reading repos; calls `over` once every repo is read or given up on. */
-	async readRepos(network: CrawlNetwork, hooks: CrawlHooks, startedUs: number, now: () => number, over: () => void): Promise<number> {
+	/**
+	 * One step of reading repos; calls `over` once every repo is read or given up on. `still` says whether
+	 * the job still runs (it may be stopped while a read waits on the network): if not, nothing more is written.
+	 */
+	async readRepos(
+		network: CrawlNetwork,
+		hooks: CrawlHooks,
+		startedUs: number,
+		now: () => number,
+		job: { still: () => boolean; over: () => void },
+	): Promise<number | null> {
+		this.sql.exec(
+			"UPDATE rebuild_all_members SET state = 'failed', error = coalesce(error, 'its reads never completed') WHERE state = 'todo' AND attempts >= ?",
+			REPO_ATTEMPTS,
+		);
 		const due = this.sql
 			.exec<{ did: string; attempts: number }>(
 				"SELECT did, attempts FROM rebuild_all_members WHERE state = 'todo' AND retry_ms <= ? ORDER BY priority, did LIMIT ?",
@@ -73,22 +91,25 @@ export class SharedCrawl {
 			try {
 				const records = await readRepoWithin(network, network.crawler.requests, did, startedUs, this.routing(), now);
 				for (const [id, ops] of records.ops) {
+					if (!job.still()) return;
 					try {
 						await hooks.stage(id, did, ops, records.postsListedTo);
 					} catch (err) {
 						throw new CrawlError(`could not hand its records to ${id}: ${err instanceof Error ? err.message : String(err)}`);
 					}
 				}
-				this.sql.exec("UPDATE rebuild_all_members SET state = 'done', error = NULL WHERE did = ?", did);
+				if (job.still()) this.sql.exec("UPDATE rebuild_all_members SET state = 'done', error = NULL WHERE did = ?", did);
 			} catch (err) {
 				if (!(err instanceof CrawlError)) throw err;
+				if (!job.still()) return;
 				const { state, retryAtMs } = repoFailure(attempts + 1, now(), err);
 				this.sql.exec('UPDATE rebuild_all_members SET state = ?, retry_ms = ?, error = ? WHERE did = ?', state, retryAtMs, err.message, did);
 			}
 		});
+		if (!job.still()) return null;
 		const waiting = this.sql.exec<{ next: number | null }>("SELECT min(retry_ms) AS next FROM rebuild_all_members WHERE state = 'todo'").one().next;
 		if (waiting !== null) return Math.max(0, waiting - now());
-		over();
+		job.over();
 		return 0;
 	}
 

@@ -40,6 +40,10 @@ export interface RebuildTarget {
 	formerStaff(): string[];
 	/** Whether the index holds anything by or about this DID (its repo is read before strangers'). */
 	knows(did: string): boolean;
+	/** Those of `dids` the index holds anything by or about. */
+	knownAmong(dids: readonly string[]): Set<string>;
+	/** Every DID the index holds a membership or a member's state for (read in a rebuild, listed or not). */
+	knownDids(): string[];
 	/** Whether the index holds this post. */
 	holdsPost(uri: string): boolean;
 }

@@ -13,7 +13,7 @@ import { DirectoryRebuild } from '../../src/rebuild/directory-job';
 import type { CommunityId } from '../../src/shared/hashtag';
 import { community, feedOf } from './_support/ingest';
 import { observe } from './_support/rebuild';
-import { ALICE, CAROL, tidAt } from './_support/records';
+import { ALICE, CAROL, MALLORY, tidAt } from './_support/records';
 import { ACTION, cidFor, CONFIG, MEMBERSHIP, POST, ScriptedNetwork } from './_support/scripted-network';
 
 const MEMBERS = Array.from({ length: 8 }, (_, i) => `did:plc:member${String(i).padStart(2, '0')}aaaaaaaaaaaaaa`);
@@ -64,17 +64,10 @@ async function networkOfCommunities(prefix: string) {
 /** Runs the rebuild of everything step by step in the directory's object; `between` runs after each step. */
 async function rebuildAll(net: ScriptedNetwork, between?: (phase: string) => Promise<void>) {
 	const directory = env.COMMUNITY_DIRECTORY.getByName('main');
-	return runInDurableObject(directory, async (instance, state) => {
+	return runInDurableObject(directory, async (_, state) => {
 		const job = new DirectoryRebuild(state.storage);
 		job.start(net.now(), false);
-		const hooks = rebuildHooks(env, {
-			knownOwner: (id) => instance.get(id)?.ownerDid ?? null,
-			ownedBy: (did) =>
-				instance
-					.list({ limit: 100 })
-					.communities.filter((c) => c.ownerDid === did)
-					.map((c) => c.id as CommunityId),
-		});
+		const hooks = rebuildHooks(env, state.storage.sql);
 		const network = net.network();
 		for (let step = 0; job.active() && step < 200; step++) {
 			const next = await job.step(network, hooks);
@@ -124,6 +117,34 @@ describe('rebuilding everything', () => {
 		expect(status.communities.started).toBe(3);
 		// (The directory also knows Carol's communities of the tests above: named too.)
 		expect(status.unread.filter((u) => ids.includes(u.id as CommunityId))).toEqual(ids.slice(3).map((id) => ({ id, ownerDid: CAROL })));
+		for (const id of ids) expect(await feedOf(id)).toEqual(live.get(id));
+	});
+
+	it("refuses to hand a community to a claimant its index is not bound to (a lost directory's sole claimant), and says it is contested", async () => {
+		const { net, ids, live } = await networkOfCommunities('b280005');
+		const [taken] = ids;
+		// The directory lost its row for the id, Alice's config went from her repo, and Mallory claims it.
+		net.delete(`at://${ALICE}/${CONFIG}/${taken}`);
+		net.write(MALLORY, CONFIG, { ...net.valueAt(`at://${ALICE}/${CONFIG}/${ids[1]}`), name: 'mine', hashtag: `#atr_${taken}` }, taken);
+		await runInDurableObject(env.COMMUNITY_DIRECTORY.getByName('main'), async (_, state) =>
+			state.storage.sql.exec('DELETE FROM communities WHERE id = ?', taken),
+		);
+		const status = await rebuildAll(net);
+		expect(status.contested).toContainEqual({ id: taken, claimants: [MALLORY] });
+		expect(await community(taken!).summary()).toMatchObject({ ownerDid: ALICE });
+		expect(await feedOf(taken!)).toEqual(live.get(taken!));
+	});
+
+	it('a community that cannot finish (its own rebuild stopped meanwhile) is counted failed; the others finish', async () => {
+		const { net, ids, live } = await networkOfCommunities('b280006');
+		let stopped = false;
+		const status = await rebuildAll(net, async (phase) => {
+			if (phase !== 'repos' || stopped) return;
+			stopped = await community(ids[2]!).abortRebuild();
+		});
+		expect(stopped).toBe(true);
+		expect(status).toMatchObject({ phase: 'done', communities: { started: 6, finished: 5, failed: 1 } });
+		expect(await community(ids[2]!).rebuildStatus()).toMatchObject({ phase: 'aborted' });
 		for (const id of ids) expect(await feedOf(id)).toEqual(live.get(id));
 	});
 

@@ -33,6 +33,10 @@ export class ScriptedNetwork {
 	readonly down = new Set<string>();
 	/** DIDs whose PDS answers each request just under the deadline (the scripted clock moves 9 s). */
 	readonly slow = new Set<string>();
+	/** DIDs the relay does not list (a PDS it does not crawl). */
+	readonly unlisted = new Set<string>();
+	/** Requests for these DIDs wait until the promise settles (a PDS slow to answer, for as long as a test needs). */
+	readonly gates = new Map<string, Promise<void>>();
 	/** At-uris the repo lists but does not prove. */
 	readonly forged = new Set<string>();
 	/** Requests made to the PDS per repo (DID documents, latest commits, listRecords pages, proofs). */
@@ -80,7 +84,7 @@ export class ScriptedNetwork {
 		const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } });
 		if (url.hostname === 'relay.test') {
 			const holders = [...this.repos]
-				.filter(([, repo]) => (repo.get(url.searchParams.get('collection')!)?.size ?? 0) > 0)
+				.filter(([did, repo]) => !this.unlisted.has(did) && (repo.get(url.searchParams.get('collection')!)?.size ?? 0) > 0)
 				.map(([did]) => did)
 				.sort();
 			const from = Number(url.searchParams.get('cursor') ?? 0);
@@ -89,6 +93,7 @@ export class ScriptedNetwork {
 		}
 		const did = url.searchParams.get('did') ?? url.searchParams.get('repo')!;
 		this.touch(did);
+		await this.gates.get(did);
 		if (this.down.has(did)) throw new TypeError('connect ECONNREFUSED');
 		if (url.pathname.endsWith('getLatestCommit')) return json({ cid: 'bafyreicommit', rev: tidAt(Date.now() * 1000) });
 		const collection = url.searchParams.get('collection')!;
