@@ -1,12 +1,11 @@
 /**
- * Pure rules of a rebuild: which records read from a repo belong to the community, and the IndexOps they
- * become. A rebuilt record carries the repo's revision read before it (any later change has a greater
- * one, so the firehose's later events still win) and a time, since no firehose saw it:
- *   - posts: the time the index first saw the post, if it did; else its `createdAt`, never later than the
- *     rebuild's start (as Bluesky's AppView sorts by the earlier of createdAt and indexedAt), so a post
- *     dated in the future cannot sit above the posts that come after;
- *   - moderation actions: likewise, so no author-chosen date lets a rebuilt action win over one the
- *     service observed after the rebuild started (docs/operations.md, Rebuilding a community).
+ * Pure rules of a rebuild: which community each record read from a repo belongs to (the routing), and
+ * the IndexOps they become. A rebuilt record carries the repo's revision read before it (any later change
+ * has a greater one, so the firehose's later events still win) and a provisional time, its `createdAt`
+ * never later than the rebuild's start (as Bluesky's AppView sorts by the earlier of createdAt and
+ * indexedAt), so a post dated in the future cannot sit above the posts that come after. The index then
+ * settles the times it trusts when it replaces itself (community/replace-index.ts): the ones it observed,
+ * and for an action it never observed, the rebuild's start.
  */
 import { mainSchema as postSchema } from '@atcute/bluesky/types/app/feed/post';
 import { safeParse } from '@atcute/lexicons/validations';
