@@ -22,7 +22,7 @@ import { CrawlError, noRequests } from './network';
 import { configOp } from './records';
 import { readConfigClaims, type ProvenConfig } from './repo-reader';
 import { SharedCrawl, type CrawlHooks } from './shared-crawl';
-import { REPO_ATTEMPTS, REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, type CrawlNetwork } from './steps';
+import { REPO_ATTEMPTS, REPO_CONCURRENCY, repoFailure, REPOS_PER_STEP, retryInMs, STEP_ATTEMPTS, STEP_BUDGET_MS, type CrawlNetwork } from './steps';
 
 export type DirectoryRebuildPhase = 'configs' | 'claims' | 'communities' | 'relay' | 'repos' | 'finishing' | 'aborting' | 'done' | 'failed' | 'aborted';
 const ENDED: readonly DirectoryRebuildPhase[] = ['done', 'failed', 'aborted'];
@@ -261,7 +261,9 @@ export class DirectoryRebuild {
 				REPOS_PER_STEP,
 			)
 			.toArray();
+		const stepEndsMs = now() + STEP_BUDGET_MS;
 		await forEachLimited(due, REPO_CONCURRENCY, async (repo) => {
+			if (now() > stepEndsMs || !this.still(row)) return;
 			this.sql.exec('UPDATE rebuild_all_repos SET attempts = ? WHERE did = ?', repo.attempts + 1, repo.did);
 			try {
 				const claims = await readConfigClaims(network, repo.did, now);

@@ -295,7 +295,7 @@ export class RebuildJob {
 		const configUris = [atUri(row.owner_did, CONFIG_COLLECTION, row.community_id), ...this.target.formerConfigUris(row.owner_did)];
 		await forEachLimited(due, REPO_CONCURRENCY, async ({ did, staff, attempts }) => {
 			// Past the step's budget, the rest wait for the next step.
-			if (now() > stepEndsMs) return;
+			if (now() > stepEndsMs || !this.still(row)) return;
 			// Counted before the read: an invocation cut short still spends an attempt.
 			this.sql.exec('UPDATE rebuild_repos SET attempts = ? WHERE did = ?', attempts + 1, did);
 			try {

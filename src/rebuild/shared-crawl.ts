@@ -86,7 +86,7 @@ export class SharedCrawl {
 			.toArray();
 		const stepEndsMs = now() + STEP_BUDGET_MS;
 		await forEachLimited(due, REPO_CONCURRENCY, async ({ did, attempts }) => {
-			if (now() > stepEndsMs) return;
+			if (now() > stepEndsMs || !job.still()) return;
 			this.sql.exec('UPDATE rebuild_all_members SET attempts = ? WHERE did = ?', attempts + 1, did);
 			try {
 				const records = await readRepoWithin(network, network.crawler.requests, did, startedUs, this.routing(), now);

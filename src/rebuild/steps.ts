@@ -24,8 +24,11 @@ export function networkOf(env: Env): CrawlNetwork {
 	return { crawler: new Crawler(resolver, noRequests()), prove: (ref) => proveRecord(ref, resolver), relayUrl: config.relayUrl };
 }
 
-/** Repos read per step, and at once. */
-export const REPOS_PER_STEP = 8;
+/**
+ * Repos picked per step, and read at once: a step starts no repo after STEP_BUDGET_MS, so a slow repo
+ * holds one of the REPO_CONCURRENCY slots for its budget while the others go on through the rest.
+ */
+export const REPOS_PER_STEP = 64;
 export const REPO_CONCURRENCY = 4;
 /** Attempts per repo before it is reported and skipped; waits of 10 s, then 60 s, between them (a PDS's hiccup passes). */
 export const REPO_ATTEMPTS = 3;

@@ -205,8 +205,7 @@ describe("a rebuild's cost is bounded", () => {
 	it('gives up on a repo answering just under every deadline once past its budget, without retrying it, and rebuilds the rest', async () => {
 		const id = 'b2700005';
 		const { net, join, post } = communityOn(id);
-		// Eight repos fill the first step (the staff, Bob, five others); Mallory's, read alone in the next,
-		// answers every request 9 s late on the scripted clock.
+		// Mallory's repo answers every request 9 s late on the scripted clock; five others are read alongside.
 		for (let i = 1; i <= 5; i++) join(`did:plc:aaaaaaaaaaaaaaaaaaaaaaa${i}`);
 		join(MALLORY);
 		for (let i = 0; i < 400; i++) post(MALLORY, `slow ${i}`);

@@ -73,10 +73,13 @@ export class ScriptedNetwork {
 		this.repos.get(did!)?.get(collection!)?.delete(rkey!);
 	}
 
-	private touch(did: string): void {
+	/** Counts a request; a slow DID's moves the scripted clock 9 s, and takes a few real ms so other repos' reads go first. */
+	private async touch(did: string): Promise<void> {
 		if (!this.requestsPerRepo.has(did)) this.readOrder.push(did);
 		this.requestsPerRepo.set(did, (this.requestsPerRepo.get(did) ?? 0) + 1);
-		if (this.slow.has(did)) this.aheadMs += 9_000;
+		if (!this.slow.has(did)) return;
+		await new Promise((resolve) => setTimeout(resolve, 5));
+		this.aheadMs += 9_000;
 	}
 
 	readonly fetch = (async (input: RequestInfo | URL) => {
@@ -92,7 +95,7 @@ export class ScriptedNetwork {
 			return json({ repos: page.map((did) => ({ did })), ...(from + page.length < holders.length ? { cursor: String(from + page.length) } : {}) });
 		}
 		const did = url.searchParams.get('did') ?? url.searchParams.get('repo')!;
-		this.touch(did);
+		await this.touch(did);
 		await this.gates.get(did);
 		if (this.down.has(did)) throw new TypeError('connect ECONNREFUSED');
 		if (url.pathname.endsWith('getLatestCommit')) return json({ cid: 'bafyreicommit', rev: tidAt(Date.now() * 1000) });
@@ -113,7 +116,7 @@ export class ScriptedNetwork {
 	}) as typeof fetch;
 
 	readonly prove: Prover = async (ref) => {
-		this.touch(ref.did);
+		await this.touch(ref.did);
 		const uri = `at://${ref.did}/${ref.collection}/${ref.rkey}`;
 		if (this.down.has(ref.did)) return { verdict: 'unavailable', reason: `${ref.did}'s PDS is unreachable` };
 		const value = this.repos.get(ref.did)?.get(ref.collection)?.get(ref.rkey);
@@ -125,7 +128,7 @@ export class ScriptedNetwork {
 	network(): CrawlNetwork {
 		const resolver = new CachedDidResolver({
 			resolve: async (did: string) => {
-				this.touch(did);
+				await this.touch(did);
 				if (this.down.has(did)) throw new Error('PLC unreachable');
 				return { id: did, service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: 'https://pds.test' }] };
 			},
