@@ -190,7 +190,8 @@ export class RebuildJob {
 		try {
 			const next = await this.runPhase(context);
 			this.sql.exec('UPDATE rebuild SET requests = ?, step_failures = 0 WHERE started_us = ?', JSON.stringify(crawler.requests), row.started_us);
-			return this.still(row) ? next : null;
+			// (A phase that moved on leaves its rebuild running: only a stopped one wants no next step.)
+			return this.active() ? next : null;
 		} catch (err) {
 			// Stopped or replaced while this step waited on the network: its failure is nobody's now.
 			if (!this.still(row)) return null;

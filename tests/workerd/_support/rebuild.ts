@@ -1,5 +1,6 @@
 /** Rebuild tests' common ground: a community on a scripted network, and its rebuild run step by step. */
 import { runInDurableObject } from 'cloudflare:test';
+import { expect } from 'vitest';
 import { rebuildTarget } from '../../../src/community/replace-index';
 import { RebuildJob } from '../../../src/rebuild/job';
 import type { CommunityId } from '../../../src/shared/hashtag';
@@ -55,6 +56,8 @@ export async function rebuild(
 		const network = net.network();
 		for (let step = 0; job.active() && step < 100; step++) {
 			const next = await job.step(network);
+			// A step answers null only when the rebuild is over: the object's alarm stops on null.
+			if (job.active()) expect(next).not.toBeNull();
 			await between?.((ops) => instance.apply(id as CommunityId, ops), step);
 			// A retry waits its backoff: the scripted clock moves on instead.
 			if (next) net.aheadMs += next;
