@@ -95,36 +95,30 @@ export function rebuildTarget(storage: DurableObjectStorage): RebuildTarget {
 				(r) => r.did,
 			);
 		},
-		knownAmong(dids: readonly string[]): Set<string> {
-			if (dids.length === 0) return new Set();
-			return new Set(
-				rows<{ did: string }>(
-					`SELECT value AS did FROM json_each(?1) WHERE value IN (
-					   SELECT did FROM memberships UNION SELECT did FROM authors UNION SELECT author_did FROM actions UNION SELECT author_did FROM posts)`,
-					JSON.stringify(dids),
-				).map((r) => r.did),
-			);
-		},
 		knownDids(): string[] {
 			return rows<{ did: string }>('SELECT did FROM memberships UNION SELECT did FROM authors').map((r) => r.did);
 		},
 		holdsPost(uri: string): boolean {
 			return sql.exec('SELECT 1 FROM posts WHERE uri = ?', uri).toArray().length > 0;
 		},
-		knows(did: string): boolean {
-			const { from, to } = authorPostsRange(did);
-			return (
-				sql
-					.exec(
-						`SELECT 1 FROM memberships WHERE did = ?1 UNION ALL SELECT 1 FROM authors WHERE did = ?1
-						 UNION ALL SELECT 1 FROM (SELECT 1 FROM actions WHERE author_did = ?1 LIMIT 1)
-						 UNION ALL SELECT 1 FROM (SELECT 1 FROM posts WHERE uri >= ?2 AND uri < ?3 LIMIT 1) LIMIT 1`,
-						did,
-						from,
-						to,
-					)
-					.toArray().length > 0
-			);
+		knownAmong(dids: readonly string[]): Set<string> {
+			// Each DID by the indexes (memberships by DID, authors' key, a post range by at-uri): no table scan.
+			const holds = (did: string) => {
+				const { from, to } = authorPostsRange(did);
+				return (
+					sql
+						.exec(
+							`SELECT 1 FROM memberships WHERE did = ?1 UNION ALL SELECT 1 FROM authors WHERE did = ?1
+							 UNION ALL SELECT 1 FROM (SELECT 1 FROM actions WHERE author_did = ?1 LIMIT 1)
+							 UNION ALL SELECT 1 FROM (SELECT 1 FROM posts WHERE uri >= ?2 AND uri < ?3 LIMIT 1) LIMIT 1`,
+							did,
+							from,
+							to,
+						)
+						.toArray().length > 0
+				);
+			};
+			return new Set(dids.filter(holds));
 		},
 	};
 }

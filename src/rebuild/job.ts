@@ -259,12 +259,13 @@ export class RebuildJob {
 		for (let page = 0; page < RELAY_PAGES_PER_STEP; page++) {
 			const listed = await network.crawler.reposWith(network.relayUrl, MEMBERSHIP, cursor);
 			if (!this.still(row)) return null;
+			const known = this.target.knownAmong(listed.dids);
 			this.storage.transactionSync(() => {
 				for (const did of listed.dids)
 					this.sql.exec(
 						"INSERT INTO rebuild_repos (did, staff, state, priority) VALUES (?, 0, 'todo', ?) ON CONFLICT (did) DO NOTHING",
 						did,
-						this.target.knows(did) ? 1 : 2,
+						known.has(did) ? 1 : 2,
 					);
 				this.sql.exec('UPDATE rebuild SET relay_cursor = ?', listed.cursor);
 				if (listed.cursor) return;

@@ -88,7 +88,7 @@ export class RebuildStaging {
 			startedUs: options.startedUs,
 			kept: { failed, postsListedTo },
 		});
-		const keptRepos = [...failed].filter((did) => this.target.knows(did)).length;
+		const keptRepos = this.target.knownAmong([...failed]).size;
 		this.clear();
 		return { ...rebuilt, liveOpsReapplied: journal.length, partial: failed.size > 0, keptRepos, staged };
 	}

@@ -38,9 +38,7 @@ export interface RebuildTarget {
 	formerConfigUris(ownerDid: string): string[];
 	/** Everyone who was staff in a revision the index observed, or a former owner (their actions may still count). */
 	formerStaff(): string[];
-	/** Whether the index holds anything by or about this DID (its repo is read before strangers'). */
-	knows(did: string): boolean;
-	/** Those of `dids` the index holds anything by or about. */
+	/** Those of `dids` the index holds anything by or about (their repos are read before strangers'). */
 	knownAmong(dids: readonly string[]): Set<string>;
 	/** Every DID the index holds a membership or a member's state for (read in a rebuild, listed or not). */
 	knownDids(): string[];

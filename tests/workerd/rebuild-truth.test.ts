@@ -27,11 +27,11 @@ const revisionsOf = (id: string) =>
 describe('a rebuild never loses live truth', () => {
 	it("keeps a moderator's blocks and hides, and a member with their posts, when their PDSes fail; the result is partial and names them", async () => {
 		const id = 'b2700001';
-		const { net, configUri, join, post, act } = communityOn(id);
+		const { net, configUri, join, post, act, bobMembership } = communityOn(id);
 		const daves = [join(DAVE), post(DAVE, 'one'), post(DAVE, 'two')];
 		const bobs = post(BOB, 'bob');
 		const hidden = post(BOB, 'hidden');
-		await observe(id, net, configUri, `at://${BOB}/${MEMBERSHIP}/${[...net.repos.get(BOB)!.get(MEMBERSHIP)!.keys()][0]}`, bobs, hidden, ...daves);
+		await observe(id, net, configUri, bobMembership, bobs, hidden, ...daves);
 		await observe(id, net, act(CAROL, 'hide_post', hidden));
 		join(MALLORY);
 		await observe(id, net, net.write(MALLORY, 'app.bsky.feed.post', { text: `x #atr_${id}`, createdAt: new Date().toISOString() }));
@@ -53,8 +53,7 @@ describe('a rebuild never loses live truth', () => {
 
 	it('keeps the posts the index holds whatever their createdAt or record key, unless fresh', async () => {
 		const id = 'b2700002';
-		const { net, configUri, post } = communityOn(id);
-		const bobMembership = `at://${BOB}/${MEMBERSHIP}/${[...net.repos.get(BOB)!.get(MEMBERSHIP)!.keys()][0]}`;
+		const { net, configUri, post, bobMembership } = communityOn(id);
 		// An imported archive's post (dated 30 days ago, a new key), and one with an old key too.
 		const backDated = post(BOB, 'archive', new Date(Date.now() - 30 * DAY_MS), Date.now());
 		const oldKey = post(BOB, 'old key', new Date(Date.now() - 30 * DAY_MS));
@@ -72,8 +71,7 @@ describe('a rebuild never loses live truth', () => {
 
 	it('stops at the journal bound and leaves the index as the firehose keeps it', async () => {
 		const id = 'b2700003';
-		const { net, configUri, post } = communityOn(id);
-		const bobMembership = `at://${BOB}/${MEMBERSHIP}/${[...net.repos.get(BOB)!.get(MEMBERSHIP)!.keys()][0]}`;
+		const { net, configUri, post, bobMembership } = communityOn(id);
 		const kept = post(BOB, 'kept');
 		await observe(id, net, configUri, bobMembership, kept);
 		const liveOp = (i: number): IndexOp => {
@@ -100,8 +98,7 @@ describe('a rebuild never loses live truth', () => {
 
 	it('DELETE /admin/communities/:id/rebuild stops a rebuild under way; the index stays as it is', async () => {
 		const id = 'b2700004';
-		const { net, configUri, post } = communityOn(id);
-		const bobMembership = `at://${BOB}/${MEMBERSHIP}/${[...net.repos.get(BOB)!.get(MEMBERSHIP)!.keys()][0]}`;
+		const { net, configUri, post, bobMembership } = communityOn(id);
 		const live = post(BOB, 'live');
 		await observe(id, net, configUri, bobMembership, live);
 		net.down.add(BOB); // Bob's repo keeps the rebuild waiting on its retries
@@ -123,8 +120,7 @@ describe('a rebuild never loses live truth', () => {
 describe('a rebuild stopped or outrun keeps the index', () => {
 	it('an abort while a step waits on a slow PDS is honoured: the step writes nothing and the index stays bound and whole', async () => {
 		const id = 'b2700012';
-		const { net, configUri, post } = communityOn(id);
-		const bobMembership = `at://${BOB}/${MEMBERSHIP}/${[...net.repos.get(BOB)!.get(MEMBERSHIP)!.keys()][0]}`;
+		const { net, configUri, post, bobMembership } = communityOn(id);
 		const live = post(BOB, 'live');
 		await observe(id, net, configUri, bobMembership, live);
 		let release!: () => void;
@@ -172,8 +168,7 @@ describe('a rebuild stopped or outrun keeps the index', () => {
 
 	it('fails a staff repo holding more actions than a rebuild reads, keeping what the index held, rather than dropping the rest', async () => {
 		const id = 'b2700014';
-		const { net, configUri, act } = communityOn(id);
-		const bobMembership = `at://${BOB}/${MEMBERSHIP}/${[...net.repos.get(BOB)!.get(MEMBERSHIP)!.keys()][0]}`;
+		const { net, configUri, act, bobMembership } = communityOn(id);
 		await observe(id, net, configUri, bobMembership);
 		await observe(id, net, act(ALICE, 'block_user', BOB));
 		for (let i = 0; i < 2000; i++) act(ALICE, 'unblock_user', MALLORY);
@@ -260,8 +255,7 @@ describe("a rebuild's cost is bounded", () => {
 describe('a rebuild keeps the rules', () => {
 	it('an action a moderator wrote before being appointed still does not count after a rebuild', async () => {
 		const id = 'b2700009';
-		const { net, configUri, act } = communityOn(id);
-		const bobMembership = `at://${BOB}/${MEMBERSHIP}/${[...net.repos.get(BOB)!.get(MEMBERSHIP)!.keys()][0]}`;
+		const { net, configUri, act, bobMembership } = communityOn(id);
 		const appointed = net.valueAt(configUri);
 		net.write(ALICE, CONFIG, { ...appointed, moderators: [] }, id);
 		await observe(id, net, configUri, bobMembership);
@@ -280,8 +274,7 @@ describe('a rebuild keeps the rules', () => {
 
 	it("a fresh rebuild counts the owner's actions; a moderator's wait for a new action, since no role is provable before it", async () => {
 		const id = 'b2700010';
-		const { net, configUri, post, act } = communityOn(id);
-		const bobMembership = `at://${BOB}/${MEMBERSHIP}/${[...net.repos.get(BOB)!.get(MEMBERSHIP)!.keys()][0]}`;
+		const { net, configUri, post, act, bobMembership } = communityOn(id);
 		const hidden = post(BOB, 'hidden by the owner');
 		const daves = post(BOB, 'hidden by a moderator');
 		await observe(id, net, configUri, bobMembership, hidden, daves, act(ALICE, 'hide_post', hidden), act(CAROL, 'hide_post', daves));
@@ -296,8 +289,7 @@ describe('a rebuild keeps the rules', () => {
 
 	it("a moderator's action the index never observed counts as observed at the rebuild: a removed moderator's back-dated one does not", async () => {
 		const id = 'b2700011';
-		const { net, configUri, act } = communityOn(id);
-		const bobMembership = `at://${BOB}/${MEMBERSHIP}/${[...net.repos.get(BOB)!.get(MEMBERSHIP)!.keys()][0]}`;
+		const { net, configUri, act, bobMembership } = communityOn(id);
 		await observe(id, net, configUri, bobMembership);
 		// Dave was a moderator, then removed; then he writes a block dated back into his time.
 		const withDave = { ...net.valueAt(configUri), moderators: [CAROL, DAVE] };

@@ -33,8 +33,8 @@ export function communityOn(id: string, accessType = 'open') {
 			community: configUri,
 			createdAt: new Date().toISOString(),
 		});
-	join(BOB);
-	return { net, configUri, join, post, act };
+	const bobMembership = join(BOB);
+	return { net, configUri, join, post, act, bobMembership };
 }
 
 /**
