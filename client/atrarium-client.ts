@@ -1,7 +1,7 @@
 /**
  * The Atrarium client the CLI and the dashboard share. Every write is PDS-first: the user's own agent
  * writes the record to their repo, then the record's at-uri is registered with the service under a
- * service JWT minted by the same PDS (`aud` = the service DID, `lxm` = the route's method). The service
+ * service JWT minted by the same PDS (`aud` = the service's `#atrarium_api`, `lxm` = the route's method). The service
  * never sees a password or a PDS token.
  */
 import type { Agent } from '@atproto/api';
@@ -9,7 +9,10 @@ import { API_METHODS, MODERATION_ROUTES } from '../src/api/methods';
 import { communityIdOfHashtag, communityIdsInText, hashtagOf, isCommunityId, newCommunityId } from '../src/shared/hashtag';
 import type { CommunityCounts, CommunitySummary, DashboardConfig, MemberStatus, MemberView, ModerationLogEntry, ReportedPost } from '../src/shared/views';
 import type { StageStanding } from '../src/community/links/stages';
+import { API_SERVICE_ID, FEED_SERVICE_ID } from '../src/shared/oauth';
 import { detectFacets } from './facets';
+
+const GET_FEED_SKELETON = 'app.bsky.feed.getFeedSkeleton';
 
 export type { DashboardConfig, MemberStatus, MemberView, ModerationLogEntry };
 /** A community as the service shows it; `stageStanding` comes with a single community's read. */
@@ -387,13 +390,17 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 
 	/** A feed page read as this user (with their service JWT), as the AppView reads it for a signed-in viewer. */
 	async feedSkeleton(feedUri: string, options: { cursor?: string; limit?: number } = {}): Promise<{ feed: { post: string }[]; cursor?: string }> {
-		return this.service.feedSkeleton(feedUri, options, await this.serviceToken('app.bsky.feed.getFeedSkeleton'));
+		return this.service.feedSkeleton(feedUri, options, await this.serviceToken(GET_FEED_SKELETON));
 	}
 
-	/** A service JWT for `lxm`, minted by the user's own PDS for this service's DID. */
+	/**
+	 * A service JWT for `lxm`, minted by the user's own PDS for one of this service's ids: the one the
+	 * dashboard's OAuth permissions name (a session granted them can mint nothing else).
+	 */
 	private async serviceToken(lxm: string): Promise<string> {
 		const { serviceDid } = await this.service.dashboardConfig();
-		return (await this.agent.com.atproto.server.getServiceAuth({ aud: serviceDid, lxm })).data.token;
+		const aud = `${serviceDid}${lxm === GET_FEED_SKELETON ? FEED_SERVICE_ID : API_SERVICE_ID}`;
+		return (await this.agent.com.atproto.server.getServiceAuth({ aud, lxm })).data.token;
 	}
 
 	private registerMembership(uri: string, community?: string): Promise<MembershipResult> {

@@ -8,6 +8,7 @@ import { registerAdminRoutes } from './admin';
 import { discardUnreadBody } from './body';
 import { registerCommunityRoutes } from './communities';
 import { registerDashboardRoutes } from './dashboard';
+import { withDashboardHeaders } from './dashboard-headers';
 import { registerLexiconRoutes } from './lexicons';
 import { registerMembershipRoutes } from './memberships';
 import { registerModerationRoutes } from './moderation';
@@ -55,7 +56,7 @@ export function createApp(): Hono<{ Bindings: Env }> {
 	// read and discarded first, or workerd breaks the connection under a client still uploading it (body.ts).
 	app.notFound(async (c) => {
 		// Not an API route: the dashboard's Worker serves it (its pages, its files, the single-page fallback).
-		if (!isServicePath(new URL(c.req.url).pathname)) return c.env.DASHBOARD.fetch(c.req.raw);
+		if (!isServicePath(new URL(c.req.url).pathname)) return withDashboardHeaders(await c.env.DASHBOARD.fetch(c.req.raw), readConfig(c.env));
 		await discardUnreadBody(c.req.raw);
 		return renderNotFound(c);
 	});

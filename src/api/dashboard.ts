@@ -5,7 +5,7 @@
  */
 import type { Hono } from 'hono';
 import { readConfig, type Config } from '../config';
-import { OAUTH_CALLBACK_PATH, OAUTH_SCOPE } from '../shared/oauth';
+import { OAUTH_CALLBACK_PATH, oauthScope } from '../shared/oauth';
 import type { DashboardConfig } from '../shared/views';
 
 type ApiEnv = { Bindings: Env };
@@ -29,7 +29,7 @@ export function oauthClientMetadata(config: Config) {
 		client_name: 'Atrarium',
 		client_uri: config.serviceOrigin,
 		redirect_uris: [`${config.serviceOrigin}${OAUTH_CALLBACK_PATH}`],
-		scope: OAUTH_SCOPE,
+		scope: oauthScope(config.serviceDid),
 		grant_types: ['authorization_code', 'refresh_token'],
 		response_types: ['code'],
 		token_endpoint_auth_method: 'none',

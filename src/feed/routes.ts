@@ -9,6 +9,7 @@ import type { Context, Hono } from 'hono';
 import { readConfig, type Config } from '../config';
 import { ApiError, invalidRequest } from '../errors';
 import { limitReads } from '../rate-limits';
+import { API_SERVICE_ID, FEED_SERVICE_ID } from '../shared/oauth';
 import { verifyCaller } from '../identity/service-auth';
 import { communityObject, directoryObject } from '../objects';
 import { cacheableFeed, feedCacheKey, IsolatePages, servedCopy, storedCopy } from './cache';
@@ -28,7 +29,10 @@ export function registerFeedRoutes(app: Hono<FeedEnv>): void {
 		return c.json({
 			'@context': ['https://www.w3.org/ns/did/v1'],
 			id: config.serviceDid,
-			service: [{ id: '#bsky_fg', type: 'BskyFeedGenerator', serviceEndpoint: config.serviceOrigin }],
+			service: [
+				{ id: FEED_SERVICE_ID, type: 'BskyFeedGenerator', serviceEndpoint: config.serviceOrigin },
+				{ id: API_SERVICE_ID, type: 'AtrariumApi', serviceEndpoint: config.serviceOrigin },
+			],
 		});
 	});
 

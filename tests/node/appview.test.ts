@@ -4,7 +4,8 @@
  * generator. A viewer logged in to the PDS calls app.bsky.feed.getFeed with `atproto-proxy` to the
  * AppView, as the Bluesky app does; the AppView resolves our DID document, calls getFeedSkeleton with the
  * viewer's service JWT, and hydrates the posts. The feed generator's own request log shows whom it
- * verified. The dashboard, with an AppView configured, hydrates through app.bsky.feed.getPosts.
+ * verified. The dashboard, with an AppView configured, hydrates through app.bsky.feed.getPosts at the
+ * AppView's public URL, signed in or not (its OAuth permissions hold no AppView method: docs/security.md).
  */
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -160,7 +161,7 @@ describe('the Bluesky AppView', () => {
 		expect(error!.status).toBeLessThan(500);
 	});
 
-	it('the dashboard hydrates through the AppView (getPosts), signed out and signed in', async () => {
+	it("the dashboard hydrates through the AppView's public getPosts, signed out and signed in (never as the user)", async () => {
 		browser = await launchChromium();
 		const page = await (await browser.newContext()).newPage();
 		page.setDefaultTimeout(20_000);
@@ -176,8 +177,12 @@ describe('the Bluesky AppView', () => {
 		await page.goto(`${sandbox.url}/sign-in?return=${encodeURIComponent(`/c/${communityId}`)}`);
 		await page.getByLabel('Handle or email', { exact: true }).fill('bob.test');
 		await page.getByLabel('App password', { exact: true }).fill('bob-sandbox-pw');
+		const before = getPosts.length;
 		await page.getByRole('button', { name: 'Sign in with app password' }).click();
+		await page.getByTestId('signed-in-as').getByText('@bob.test').waitFor();
 		await page.getByRole('article').filter({ hasText: 'AppView post 5' }).waitFor();
-		expect(getPosts.some((r) => r.url.startsWith(pdsUrl) && r.proxy === `${appview.did}#bsky_appview`)).toBe(true);
+		await expect.poll(() => getPosts.length).toBeGreaterThan(before);
+		expect(getPosts.every((r) => r.url.startsWith(appview.url) && r.proxy === null)).toBe(true);
+		expect(getPosts.some((r) => r.url.startsWith(pdsUrl))).toBe(false);
 	});
 });

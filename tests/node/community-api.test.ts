@@ -227,12 +227,16 @@ describe('memberships and moderation, then the feed as the AppView reads it', ()
 });
 
 describe("feed generator, from the AppView's side", () => {
-	it('serves its did:web document with the #bsky_fg service', async () => {
+	it('serves its did:web document with the #bsky_fg service and the #atrarium_api one', async () => {
 		const { body } = await json(await sandbox.fetch('/.well-known/did.json'));
+		const serviceEndpoint = sandbox.worker.url.replace('127.0.0.1', 'localhost');
 		expect(body).toEqual({
 			'@context': ['https://www.w3.org/ns/did/v1'],
 			id: sandbox.serviceDid,
-			service: [{ id: '#bsky_fg', type: 'BskyFeedGenerator', serviceEndpoint: sandbox.worker.url.replace('127.0.0.1', 'localhost') }],
+			service: [
+				{ id: '#bsky_fg', type: 'BskyFeedGenerator', serviceEndpoint },
+				{ id: '#atrarium_api', type: 'AtrariumApi', serviceEndpoint },
+			],
 		});
 	});
 

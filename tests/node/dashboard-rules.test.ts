@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiFailure, type ModerationLogEntry } from '../../client/atrarium-client';
 import actionLexicon from '../../lexicons/net/atrarium/moderation/action.json';
 import { explain } from '../../web/src/components/explain';
+import { linkHref } from '../../web/src/feed/segments';
 import { relativeTime } from '../../web/src/feed/time';
 import {
 	actionWords,
@@ -164,4 +165,30 @@ describe('relativeTime and count', () => {
 		['not a date', ''],
 	])('%s', (iso, text) => expect(relativeTime(iso, now)).toBe(text));
 	it('pluralises', () => expect([count(0, 'post'), count(1, 'post'), count(2, 'member')]).toEqual(['0 posts', '1 post', '2 members']));
+});
+
+describe('linkHref', () => {
+	it.each(['https://example.com/a?b=c#d', 'http://example.com', 'HTTPS://EXAMPLE.COM/x'])('links %s as written', (uri) => {
+		expect(linkHref(uri)).toBe(uri);
+	});
+
+	it.each([
+		'javascript:alert(1)',
+		' javascript:alert(1)',
+		'JaVaScRiPt:alert(1)',
+		'java\tscript:alert(1)',
+		'data:text/html,<script>alert(1)</script>',
+		'vbscript:msgbox(1)',
+		'file:///etc/passwd',
+		'blob:https://example.com/uuid',
+		'at://did:plc:abc/app.bsky.feed.post/1',
+		'mailto:someone@example.com',
+		'/relative/path',
+		'//example.com/protocol-relative',
+		'example.com',
+		'',
+		'https://',
+	])('shows %j as plain text', (uri) => {
+		expect(linkHref(uri)).toBeNull();
+	});
 });

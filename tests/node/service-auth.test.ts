@@ -51,9 +51,11 @@ describe('getFeedSkeleton with a viewer token', () => {
 		expect(await readFeed()).toEqual({ status: 200, body: { feed: [] } });
 	});
 
-	it("accepts a token minted by the viewer's PDS, for the bare service DID or its #bsky_fg service", async () => {
+	it("accepts a token minted by the viewer's PDS, for the bare service DID or one of its service ids", async () => {
 		expect((await readFeed(`Bearer ${await sandbox.serviceAuth(alice, SKELETON)}`)).status).toBe(200);
 		expect((await readFeed(`Bearer ${await sandbox.serviceAuth(alice, SKELETON, `${sandbox.serviceDid}#bsky_fg`)}`)).status).toBe(200);
+		expect((await readFeed(`Bearer ${await sandbox.serviceAuth(alice, SKELETON, `${sandbox.serviceDid}#atrarium_api`)}`)).status).toBe(200);
+		expect401(await readFeed(`Bearer ${await sandbox.serviceAuth(alice, SKELETON, `${sandbox.serviceDid}#other`)}`), 'InvalidAudience');
 	});
 
 	it("refuses an expired token signed with the viewer's real key", async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import configLexicon from '../../lexicons/net/atrarium/community/config.json';
 import membershipLexicon from '../../lexicons/net/atrarium/community/membership.json';
 import actionLexicon from '../../lexicons/net/atrarium/moderation/action.json';
+import permissionSet from '../../lexicons/net/atrarium/authManageCommunities.json';
 
 const get = (path: string) => exports.default.fetch(`http://localhost${path}`);
 
@@ -28,11 +29,12 @@ describe('Worker HTTP surface', () => {
 	it('serves every lexicon, byte-for-byte the documents in lexicons/', async () => {
 		const index = (await (await get('/lexicons')).json()) as { lexicons: { nsid: string; url: string }[] };
 		expect(index.lexicons.map((l) => l.nsid).sort()).toEqual([
+			'net.atrarium.authManageCommunities',
 			'net.atrarium.community.config',
 			'net.atrarium.community.membership',
 			'net.atrarium.moderation.action',
 		]);
-		for (const doc of [configLexicon, membershipLexicon, actionLexicon]) {
+		for (const doc of [configLexicon, membershipLexicon, actionLexicon, permissionSet]) {
 			const res = await get(`/lexicons/${doc.id}.json`);
 			expect(res.status).toBe(200);
 			expect(res.headers.get('content-type')).toContain('application/json');
@@ -64,5 +66,25 @@ describe('Worker HTTP surface', () => {
 			expect(res.headers.get('content-type'), path).toMatch(/^text\/html/);
 			expect(await res.text(), path).toContain('<div id="root"');
 		}
+	});
+
+	it("serves the dashboard's pages and files with its Content-Security-Policy and anti-framing headers, and the API's without", async () => {
+		const index = await (await get('/')).text();
+		const script = /src="(\/assets\/[^"]+\.js)"/.exec(index)![1]!;
+		for (const path of ['/', '/c/0a1b2c3d/moderation', script, '/favicon.svg']) {
+			const res = await get(path);
+			expect(res.status, path).toBe(200);
+			const csp = res.headers.get('content-security-policy') ?? '';
+			expect(csp, path).toContain("script-src 'self'");
+			expect(csp, path).toContain("frame-ancestors 'none'");
+			expect(csp, path).toContain("connect-src 'self' http://localhost:2583 http://127.0.0.1:2583 http://localhost:2582 http://127.0.0.1:2582");
+			expect(res.headers.get('x-frame-options'), path).toBe('DENY');
+			expect(res.headers.get('referrer-policy'), path).toBe('no-referrer');
+			expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+			await res.arrayBuffer();
+		}
+		const api = await get('/api/config');
+		expect(api.headers.get('content-security-policy')).toBeNull();
+		await api.arrayBuffer();
 	});
 });

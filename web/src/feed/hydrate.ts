@@ -1,12 +1,13 @@
 /**
- * A feed skeleton is post URIs; people need posts. Two hydrators: through a Bluesky AppView
- * (app.bsky.feed.getPosts: via the viewer's PDS proxy when signed in, else the AppView's public URL),
- * as in production; or, with no AppView configured (the local sandbox), straight from each author's PDS.
+ * A feed skeleton is post URIs; people need posts. Two hydrators: through a Bluesky AppView's public URL
+ * (app.bsky.feed.getPosts, as a logged-out reader: the dashboard holds no permission to call the AppView
+ * as the user, docs/security.md), as in production; or, with no AppView configured (the local sandbox),
+ * straight from each author's PDS.
  * Posts that no longer exist are left out; the order of the skeleton is kept.
  */
 import type {} from '@atcute/bluesky';
 import { Client, simpleFetchHandler } from '@atcute/client';
-import type { AtprotoAudience, ResourceUri } from '@atcute/lexicons/syntax';
+import type { ResourceUri } from '@atcute/lexicons/syntax';
 import type { Facet } from '../../../client/facets';
 import type { DashboardConfig } from '../../../src/shared/views';
 import { answer } from '../session/pds-error';
@@ -25,13 +26,9 @@ export interface PostView {
 
 export type Hydrator = (uris: string[]) => Promise<PostView[]>;
 
-/** `viewer` is the signed-in user's PDS client, whose proxy the AppView is reached through. */
-export function hydratorFor(config: DashboardConfig, viewer: Client | null): Hydrator {
+export function hydratorFor(config: DashboardConfig): Hydrator {
 	if (!config.appview) return (uris) => fromPds(config.plcUrl, uris);
-	const appview = config.appview;
-	const rpc = viewer
-		? viewer.clone({ proxy: `${appview.did}#bsky_appview` as AtprotoAudience })
-		: new Client({ handler: simpleFetchHandler({ service: appview.url }) });
+	const rpc = new Client({ handler: simpleFetchHandler({ service: config.appview.url }) });
 	return (uris) => fromAppview(rpc, uris);
 }
 

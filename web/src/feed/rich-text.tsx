@@ -1,17 +1,21 @@
 import { communityIdOfTag } from '../../../src/shared/hashtag';
 import type { Facet } from '../../../client/facets';
 import { Link } from '../router';
-import { feature, segmentsOf } from './segments';
+import { feature, linkHref, segmentsOf } from './segments';
 
-/** Post text with its facets: links, mentions and hashtags (a community's own hashtag links to its page here). */
+/**
+ * Post text with its facets: links (http and https only), mentions and hashtags (a community's own hashtag
+ * links to its page here).
+ */
 export function RichTextView({ text, facets }: { text: string; facets: Facet[] | undefined }) {
 	return (
 		<p className="post-text">
 			{segmentsOf(text, facets).map((segment, i) => {
 				const link = feature(segment, 'app.bsky.richtext.facet#link');
-				if (link) {
+				const href = link ? linkHref(link.uri) : null;
+				if (href) {
 					return (
-						<a key={i} href={link.uri} target="_blank" rel="noopener noreferrer nofollow">
+						<a key={i} href={href} target="_blank" rel="noopener noreferrer nofollow">
 							{segment.text}
 						</a>
 					);

@@ -38,3 +38,16 @@ export function segmentsOf(text: string, facets: Facet[] = []): Segment[] {
 export function feature<T extends NonNullable<Feature['$type']>>(segment: Segment, type: T): Extract<Feature, { $type?: T }> | undefined {
 	return segment.features?.find((f): f is Extract<Feature, { $type?: T }> => f.$type === type);
 }
+
+/**
+ * Where a link facet may take the reader: an absolute http: or https: URL, as written; anything else
+ * (javascript:, data:, a relative path, an unparsable string) is shown as plain text.
+ */
+export function linkHref(uri: string): string | null {
+	try {
+		const { protocol } = new URL(uri);
+		return protocol === 'http:' || protocol === 'https:' ? uri : null;
+	} catch {
+		return null;
+	}
+}

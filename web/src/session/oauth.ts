@@ -5,7 +5,7 @@
  * the page on 127.0.0.1.
  */
 import type { BrowserOAuthClient } from '@atproto/oauth-client-browser';
-import { OAUTH_CALLBACK_PATH, OAUTH_SCOPE } from '../../../src/shared/oauth';
+import { OAUTH_CALLBACK_PATH, oauthScope } from '../../../src/shared/oauth';
 import type { DashboardConfig } from '../../../src/shared/views';
 
 let loaded: Promise<BrowserOAuthClient | null> | null = null;
@@ -23,7 +23,7 @@ async function load(config: DashboardConfig): Promise<BrowserOAuthClient | null>
 	const common = { handleResolver: config.signInService, plcDirectoryUrl: config.plcUrl, responseMode: 'fragment' as const };
 	if (config.oauthClientId) return BrowserOAuthClient.load({ clientId: config.oauthClientId, ...common });
 	const clientId = buildAtprotoLoopbackClientId({
-		scope: OAUTH_SCOPE,
+		scope: oauthScope(config.serviceDid),
 		redirect_uris: [`${window.location.origin}${OAUTH_CALLBACK_PATH}`] as [`http://127.0.0.1${string}`],
 	});
 	return new BrowserOAuthClient({ ...common, allowHttp: true, clientMetadata: atprotoLoopbackClientMetadata(clientId) });

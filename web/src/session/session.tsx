@@ -1,13 +1,15 @@
 /**
  * Who is signed in. Two ways in, both ending with a session on the user's own PDS that never leaves this
  * browser: atproto OAuth (session/oauth.ts), and a handle + app password (session/password.ts). The
- * service only ever sees short-lived service JWTs minted by that PDS.
+ * service only ever sees short-lived service JWTs minted by that PDS. An OAuth session granted less or
+ * other than what the dashboard now asks for (the whole account, as it once asked) is ended, and the
+ * person asked once to sign in again.
  */
-import { Client, type FetchHandler, type FetchHandlerObject } from '@atcute/client';
+import type { FetchHandler, FetchHandlerObject } from '@atcute/client';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { AtrariumClient, AtrariumService, type DashboardConfig, type PdsAgent } from '../../../client/atrarium-client';
 import { navigate, safeReturn } from '../router';
-import { OAUTH_CALLBACK_PATH } from '../../../src/shared/oauth';
+import { grantsAll, oauthScope, OAUTH_CALLBACK_PATH } from '../../../src/shared/oauth';
 import { personOf } from '../feed/identity';
 import { oauthClient } from './oauth';
 import { logInWithPassword, logOut, resumePasswordSession } from './password';
@@ -15,8 +17,6 @@ import { pdsAgent } from './pds-agent';
 
 export interface SignedIn {
 	client: AtrariumClient<PdsAgent>;
-	/** The user's PDS, for the reads the shared client does not make (posts from the AppView, through its proxy). */
-	pds: Client;
 	did: string;
 	handle: string;
 	method: 'oauth' | 'app-password';
@@ -36,6 +36,8 @@ interface SessionContextValue {
 }
 
 const service = new AtrariumService('');
+const RENEW_CONSENT =
+	'Please sign in again: Atrarium now asks for less access to your account than your last sign-in granted (only its own records, new posts and its own service). Nothing of yours was changed.';
 const SessionContext = createContext<SessionContextValue | null>(null);
 
 export function SessionProvider({ children }: { children: ReactNode }) {
@@ -57,7 +59,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 			setSignOutCurrent(() => signOut);
 			setState({
 				status: 'signed-in',
-				user: { client: new AtrariumClient(service, pdsAgent(did, handler)), pds: new Client({ handler }), did, handle, method },
+				user: { client: new AtrariumClient(service, pdsAgent(did, handler)), did, handle, method },
 			});
 		},
 		[],
@@ -95,6 +97,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 					return setState({ status: 'signed-out' });
 				}
 				const session = result.session;
+				if (!grantsAll((await session.getTokenInfo()).scope, oauthScope(cfg.serviceDid))) {
+					await session.signOut().catch(() => {});
+					if (window.location.pathname === OAUTH_CALLBACK_PATH) navigate('/', { replace: true });
+					return setState({ status: 'signed-out', problem: RENEW_CONSENT });
+				}
 				await signedIn(
 					session.did,
 					(pathname, init) => session.fetchHandler(pathname, init),

@@ -41,7 +41,7 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 			setFeed((f) => ({ ...f, loading: true, error: null }));
 			try {
 				const page = await readPage({ limit: PAGE, ...(cursor ? { cursor } : {}) });
-				const posts = await hydratorFor(config, user?.pds ?? null)(page.feed.map((item) => item.post));
+				const posts = await hydratorFor(config)(page.feed.map((item) => item.post));
 				setFeed((f) => ({
 					posts: replace ? posts : [...f.posts, ...posts.filter((p) => !f.posts.some((q) => q.uri === p.uri))],
 					cursor: page.cursor,
@@ -55,7 +55,7 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 				loadingRef.current = false;
 			}
 		},
-		[config, community.feedUri, readPage, user],
+		[config, community.feedUri, readPage],
 	);
 
 	useEffect(() => {
