@@ -1,11 +1,13 @@
 /**
  * The dashboard in a real browser (Debian's Chromium via playwright-core) against the real local sandbox
  * (`npm start`: dev-env PLC + PDS, Jetstream bridge, the Worker in workerd serving the dashboard).
- * Alice signs in and creates a community; Bob signs in (keyboard only), joins and posts; Alice sees the
- * post, hides it, and it disappears for everyone; Bob never sees moderation controls; Carol signs in with
- * atproto OAuth on the sandbox PDS's own pages. Bob's new community names a graduated parent, whose
+ * Alice signs in with atproto OAuth (the dashboard's narrow permissions, on the sandbox PDS's own pages)
+ * and creates a community; Bob signs in with an app password (keyboard only), joins and posts; Alice sees
+ * the post, hides it, and it disappears for everyone; Bob never sees moderation controls; Carol signs in
+ * with OAuth and joins. Bob's new community names a graduated parent, whose
  * owner accepts it; Alice hands a community over to Bob, who takes it over. Every page visited
- * is checked with axe-core. Screenshots are saved under test-results/dashboard/.
+ * is checked with axe-core, and none may break the Content-Security-Policy. Screenshots are saved under
+ * test-results/dashboard/.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AtrariumClient, AtrariumService, type Community } from '../../client/atrarium-client';
 import { STAGE_CRITERIA } from '../../src/community/links/stages';
 import { accessibilityViolations, launchChromium, screenshot } from '../support/browser';
+import { signInWithOAuth } from '../support/oauth';
 import { freeSandboxPorts, startSandboxProcess, type RunningSandbox, type SandboxPorts } from '../support/sandbox-process';
 
 const ARTIFACTS = resolve('test-results/dashboard');
@@ -26,6 +29,8 @@ let ports: SandboxPorts;
 let sandbox: RunningSandbox;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
+/** What Chromium reported refusing under the dashboard's Content-Security-Policy, on any page. */
+const cspViolations: string[] = [];
 
 beforeAll(async () => {
 	dir = await mkdtemp(join(tmpdir(), 'atrarium-dashboard-'));
@@ -47,20 +52,15 @@ async function newPage(options: { viewport?: { width: number; height: number }; 
 	contexts.push(context);
 	const page = await context.newPage();
 	page.setDefaultTimeout(WAIT.timeout);
+	page.on('console', (message) => {
+		if (/Content Security Policy/i.test(message.text())) cspViolations.push(`${page.url()}: ${message.text()}`);
+	});
 	return page;
 }
 
 async function expectAccessible(page: Page, what: string) {
 	const violations = await accessibilityViolations(page);
 	expect(violations, `${what}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
-}
-
-async function signInWithPassword(page: Page, handle: string, password: string) {
-	await page.goto(`${sandbox.url}/sign-in`);
-	await page.getByLabel('Handle or email', { exact: true }).fill(handle);
-	await page.getByLabel('App password', { exact: true }).fill(password);
-	await page.getByRole('button', { name: 'Sign in with app password' }).click();
-	await page.getByTestId('signed-in-as').getByText(`@${handle}`).waitFor();
 }
 
 /** An account on the sandbox's PDS, signed in with its password (which the dashboard's app-password form takes too). */
@@ -145,12 +145,12 @@ describe('dashboard', () => {
 		await visitor.getByText('No community matches “no such thing”').waitFor();
 	});
 
-	it('Alice signs in with an app password and creates a community', async () => {
+	it('Alice signs in with atproto OAuth and creates a community', async () => {
 		alice = await newPage();
 		await alice.goto(`${sandbox.url}/sign-in`);
 		await expectAccessible(alice, 'sign-in page');
 		await screenshot(alice, ARTIFACTS, '02-sign-in');
-		await signInWithPassword(alice, 'alice.test', 'alice-sandbox-pw');
+		await signInWithOAuth(alice, sandbox.url, 'alice.test', 'alice-sandbox-pw', { onSignInPage: true });
 
 		await alice.getByRole('link', { name: 'Create a community' }).click();
 		await alice.getByRole('heading', { name: 'Create a community' }).waitFor();
@@ -402,7 +402,7 @@ describe('dashboard', () => {
 
 		// The parent's owner finds it under Children in the moderation tab and accepts it.
 		const elder = await newPage();
-		await signInWithPassword(elder, parent.owner.handle, parent.owner.password);
+		await signInWithOAuth(elder, sandbox.url, parent.owner.handle, parent.owner.password);
 		await elder.goto(`${sandbox.url}/c/${parent.id}/moderation`);
 		await elder.getByRole('heading', { name: 'Children' }).waitFor();
 		await elder.getByText(/Only a graduated community can have children/).waitFor();
@@ -496,5 +496,9 @@ describe('dashboard', () => {
 		expect(await page.getByRole('alert').textContent()).toMatch(/Your PDS refused to sign you in: Invalid identifier or password/);
 		await page.goto(`${sandbox.url}/c/00000000`);
 		expect(await page.getByRole('alert').textContent()).toMatch(/There is no community 00000000/);
+	});
+
+	it('no page broke the Content-Security-Policy it is served with', () => {
+		expect(cspViolations).toEqual([]);
 	});
 });

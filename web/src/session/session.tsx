@@ -99,7 +99,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 				const session = result.session;
 				if (!grantsAll((await session.getTokenInfo()).scope, oauthScope(cfg.serviceDid))) {
 					await session.signOut().catch(() => {});
-					if (window.location.pathname === OAUTH_CALLBACK_PATH) navigate('/', { replace: true });
+					const here = window.location.pathname === OAUTH_CALLBACK_PATH ? '/' : `${window.location.pathname}${window.location.search}`;
+					navigate(`/sign-in?return=${encodeURIComponent(here)}`, { replace: true });
 					return setState({ status: 'signed-out', problem: RENEW_CONSENT });
 				}
 				await signedIn(
