@@ -1,7 +1,8 @@
 /**
  * Service-auth JWTs (atproto inter-service auth): signature against the `#atproto` key in the issuer's
- * DID document (re-resolved once if it fails: keys rotate), `aud` = this service's DID, bare or with one of
- * its service ids (`#atrarium_api`, which the dashboard's OAuth permissions name, or `#bsky_fg`), `lxm` = the method called, `exp` with clock-skew leeway. Failures are 401s with the
+ * DID document (re-resolved once if it fails: keys rotate), `aud` = this service's DID, bare or with the
+ * service id of the method (`#bsky_fg` for the feed generator's app.bsky methods the AppView calls,
+ * `#atrarium_api` for Atrarium's own, which the dashboard's OAuth permissions name), `lxm` = the method called, `exp` with clock-skew leeway. Failures are 401s with the
  * verifier's error names (BadJwtSignature, JwtExpired, InvalidAudience, BadJwtLexiconMethod, ...),
  * except that an issuer whose DID document host misbehaved is a 502 naming the cause (UpstreamTimeout,
  * UpstreamTooLarge, UpstreamRedirect, UpstreamFailure) and an overloaded resolver a 503.
@@ -22,7 +23,7 @@ export async function verifyCaller(request: Request, config: Config, lxm: string
 	// (it holds no state of its own; the resolver and its cache are the isolate's).
 	let resolutionFailure: unknown;
 	const verifier = new ServiceJwtVerifier({
-		acceptAudiences: [serviceDid, `${serviceDid}${API_SERVICE_ID}`, `${serviceDid}${FEED_SERVICE_ID}`],
+		acceptAudiences: [serviceDid, `${serviceDid}${lxm.startsWith('app.bsky.') ? FEED_SERVICE_ID : API_SERVICE_ID}`],
 		resolver: {
 			resolve: (did, options) =>
 				resolver.resolve(did, options).catch((err: unknown) => {

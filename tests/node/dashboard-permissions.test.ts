@@ -110,7 +110,7 @@ describe('signing in with OAuth', () => {
 		await page.goto(`${sandbox.url}/sign-in`);
 		const grants = page.getByRole('textbox', { name: 'App password' });
 		expect(await page.locator('#password-grants').innerText()).toMatch(
-			/^An app password lets this dashboard do anything in your account except change its settings \(email, password, deletion\), where signing in with your provider above allows only Atrarium's own records, new posts and Atrarium's service\. Create one just for Atrarium .* Never type your main password here\.$/,
+			/^An app password lets this dashboard do anything in your account except change its settings \(email, password, deletion\), where signing in with your provider above allows only Atrarium's own records, new posts, publishing community feeds and Atrarium's service\. Create one just for Atrarium .* Never type your main password here\.$/,
 		);
 		expect(await grants.getAttribute('aria-describedby')).toBe('password-grants');
 	});
@@ -241,6 +241,24 @@ describe('signing in with OAuth', () => {
 		await dana.reload();
 		await dana.getByTestId('signed-in-as').getByText('@dana.test').waitFor();
 		await dana.getByText('You own this community').waitFor();
+	});
+
+	it('a sign-in the PDS grants less than asked is not kept, and the page says to use an app password instead', async () => {
+		// A PDS without granular permissions drops the scopes it does not know: here the token response says so.
+		const page = await newPage();
+		await page.route('**/oauth/token', async (route) => {
+			const response = await route.fetch();
+			const body = (await response.json()) as { scope?: string };
+			await route.fulfill({ response, json: { ...body, scope: 'atproto' } });
+		});
+		await page.goto(`${sandbox.url}/sign-in?return=${encodeURIComponent(`/c/${communityId}/members`)}`);
+		await signInWithOAuth(page, sandbox.url, 'eve.test', 'eve-sandbox-pw', { onSignInPage: true, stopAtConsent: true });
+		await page.getByRole('button', { name: 'Authorize' }).click();
+		await page.getByText(/did not grant all the permissions Atrarium asks for .* Sign in with an app password instead/).waitFor();
+		expect(await page.getByTestId('signed-in-as').count()).toBe(0);
+		// Where the person was going is kept for the app-password sign-in.
+		expect(new URL(page.url()).searchParams.get('return')).toBe(`/c/${communityId}/members`);
+		await screenshot(page, ARTIFACTS, '03-not-granted');
 	});
 
 	it('shows a link facet as a link only for http and https', async () => {

@@ -40,7 +40,8 @@ describe('routeOf', () => {
 describe('safeReturn', () => {
 	it('keeps same-site paths and refuses everything else', () => {
 		expect(safeReturn('/c/0123abcd')).toBe('/c/0123abcd');
-		for (const hostile of ['https://evil.example', '//evil.example/x', 'javascript:alert(1)', '', null]) expect(safeReturn(hostile)).toBe('/');
+		for (const hostile of ['https://evil.example', '//evil.example/x', '/\\evil.example', '/\\/evil.example', 'javascript:alert(1)', '', null])
+			expect(safeReturn(hostile)).toBe('/');
 	});
 });
 
@@ -168,8 +169,15 @@ describe('relativeTime and count', () => {
 });
 
 describe('linkHref', () => {
-	it.each(['https://example.com/a?b=c#d', 'http://example.com', 'HTTPS://EXAMPLE.COM/x'])('links %s as written', (uri) => {
-		expect(linkHref(uri)).toBe(uri);
+	it.each([
+		['https://example.com/a?b=c#d', 'https://example.com/a?b=c#d'],
+		['http://example.com', 'http://example.com/'],
+		['HTTPS://EXAMPLE.COM/x', 'https://example.com/x'],
+		// Resolved as the browser would (never against the dashboard's own origin).
+		['https:/sign-in?return=/x', 'https://sign-in/?return=/x'],
+		['https:example.com/seeds', 'https://example.com/seeds'],
+	])('links %s to %s', (uri, href) => {
+		expect(linkHref(uri)).toBe(href);
 	});
 
 	it.each([

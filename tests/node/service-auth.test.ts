@@ -54,7 +54,8 @@ describe('getFeedSkeleton with a viewer token', () => {
 	it("accepts a token minted by the viewer's PDS, for the bare service DID or one of its service ids", async () => {
 		expect((await readFeed(`Bearer ${await sandbox.serviceAuth(alice, SKELETON)}`)).status).toBe(200);
 		expect((await readFeed(`Bearer ${await sandbox.serviceAuth(alice, SKELETON, `${sandbox.serviceDid}#bsky_fg`)}`)).status).toBe(200);
-		expect((await readFeed(`Bearer ${await sandbox.serviceAuth(alice, SKELETON, `${sandbox.serviceDid}#atrarium_api`)}`)).status).toBe(200);
+		// Another service id of ours is another audience: the API's tokens do not read feeds.
+		expect401(await readFeed(`Bearer ${await sandbox.serviceAuth(alice, SKELETON, `${sandbox.serviceDid}#atrarium_api`)}`), 'InvalidAudience');
 		expect401(await readFeed(`Bearer ${await sandbox.serviceAuth(alice, SKELETON, `${sandbox.serviceDid}#other`)}`), 'InvalidAudience');
 	});
 
@@ -137,6 +138,18 @@ describe('community API writes', () => {
 		const res = await sandbox.fetch('/api/memberships', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: '{}' });
 		expect(res.status).toBe(401);
 		expect(((await res.json()) as { error: string }).error).toBe('BadJwtLexiconMethod');
+	});
+
+	it("take a token for the service's #atrarium_api (what the dashboard's OAuth permissions mint) or the bare DID, never its feed generator's #bsky_fg", async () => {
+		const write = async (aud: string) => {
+			const token = await sandbox.serviceAuth(alice, API_METHODS.registerMembership, aud);
+			const res = await sandbox.fetch('/api/memberships', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: '{}' });
+			return { status: res.status, error: ((await res.json()) as { error: string }).error };
+		};
+		// Past the token, the body is checked: a 400 says the token was taken.
+		expect(await write(`${sandbox.serviceDid}#atrarium_api`)).toEqual({ status: 400, error: 'InvalidRequest' });
+		expect(await write(sandbox.serviceDid)).toEqual({ status: 400, error: 'InvalidRequest' });
+		expect(await write(`${sandbox.serviceDid}#bsky_fg`)).toEqual({ status: 401, error: 'InvalidAudience' });
 	});
 
 	it("rate-limit each caller's writes (30 a minute) with 429", async () => {

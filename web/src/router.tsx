@@ -47,7 +47,8 @@ export function routeOf(path: string): Route {
 
 /** Only same-site paths: a crafted ?return= must not send a signed-in user elsewhere. */
 export function safeReturn(value: string | null): string {
-	return value && value.startsWith('/') && !value.startsWith('//') ? value : '/';
+	// A backslash counts as a slash in URLs: `/\evil.example` would leave the site.
+	return value && value.startsWith('/') && !value.startsWith('//') && !value.includes('\\') ? value : '/';
 }
 
 export function Link({ to, ...props }: { to: string } & Omit<AnchorHTMLAttributes<HTMLAnchorElement>, 'href'>) {

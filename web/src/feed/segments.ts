@@ -40,13 +40,14 @@ export function feature<T extends NonNullable<Feature['$type']>>(segment: Segmen
 }
 
 /**
- * Where a link facet may take the reader: an absolute http: or https: URL, as written; anything else
- * (javascript:, data:, a relative path, an unparsable string) is shown as plain text.
+ * Where a link facet may take the reader: an absolute http: or https: URL, as the URL parser reads it (so
+ * the browser cannot resolve it against the dashboard's own page); anything else (javascript:, data:, a
+ * relative path, an unparsable string) is shown as plain text.
  */
 export function linkHref(uri: string): string | null {
 	try {
-		const { protocol } = new URL(uri);
-		return protocol === 'http:' || protocol === 'https:' ? uri : null;
+		const url = new URL(uri);
+		return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
 	} catch {
 		return null;
 	}

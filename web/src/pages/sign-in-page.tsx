@@ -52,9 +52,10 @@ export function SignInPage({ returnTo }: { returnTo: string }) {
 				<h2 id="password-heading">With an app password</h2>
 				<p className="hint" id="password-grants">
 					An app password lets this dashboard do anything in your account except change its settings (email, password, deletion)
-					{oauthAvailable && ", where signing in with your provider above allows only Atrarium's own records, new posts and Atrarium's service"}. Create one
-					just for Atrarium in your provider&apos;s settings (on Bluesky: Settings → Privacy and security → App passwords) and revoke it there when you are
-					done. Never type your main password here.
+					{oauthAvailable &&
+						", where signing in with your provider above allows only Atrarium's own records, new posts, publishing community feeds and Atrarium's service"}
+					. Create one just for Atrarium in your provider&apos;s settings (on Bluesky: Settings → Privacy and security → App passwords) and revoke it there when
+					you are done. Never type your main password here.
 				</p>
 				<label htmlFor="password-handle">Handle or email</label>
 				<input id="password-handle" value={identifier} onChange={(e) => setIdentifier(e.target.value)} autoComplete="username" required />

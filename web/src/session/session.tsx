@@ -37,7 +37,9 @@ interface SessionContextValue {
 
 const service = new AtrariumService('');
 const RENEW_CONSENT =
-	'Please sign in again: Atrarium now asks for less access to your account than your last sign-in granted (only its own records, new posts and its own service). Nothing of yours was changed.';
+	'Please sign in again: Atrarium now asks for less access to your account than your last sign-in granted (only its own records, new posts, publishing community feeds and its own service). Nothing of yours was changed.';
+const NOT_GRANTED =
+	"Your account's server did not grant all the permissions Atrarium asks for (it may not support granular permissions yet, or some were left out), so you are not signed in. Sign in with an app password instead; nothing of yours was changed.";
 const SessionContext = createContext<SessionContextValue | null>(null);
 
 export function SessionProvider({ children }: { children: ReactNode }) {
@@ -99,9 +101,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 				const session = result.session;
 				if (!grantsAll((await session.getTokenInfo()).scope, oauthScope(cfg.serviceDid))) {
 					await session.signOut().catch(() => {});
-					const here = window.location.pathname === OAUTH_CALLBACK_PATH ? '/' : `${window.location.pathname}${window.location.search}`;
-					navigate(`/sign-in?return=${encodeURIComponent(here)}`, { replace: true });
-					return setState({ status: 'signed-out', problem: RENEW_CONSENT });
+					// Just back from the PDS with less than asked: signing in again would not help.
+					const justGranted = 'state' in result;
+					const back = justGranted ? safeReturn(result.state ?? null) : `${window.location.pathname}${window.location.search}`;
+					navigate(`/sign-in?return=${encodeURIComponent(back)}`, { replace: true });
+					return setState({ status: 'signed-out', problem: justGranted ? NOT_GRANTED : RENEW_CONSENT });
 				}
 				await signedIn(
 					session.did,
