@@ -47,6 +47,7 @@ export function registerAdminRoutes(app: Hono<AdminEnv>): void {
 		return c.json({ uri: c.req.query('uri'), ...proof, ms: Date.now() - started });
 	});
 	app.get('/admin/communities/:id', async (c) => c.json(await communityObject(c.env, communityIdOf(c)).stats()));
+	app.get('/admin/directory', async (c) => c.json(await directoryObject(c.env).stats()));
 	app.post('/admin/communities/:id/rebuild', async (c) => {
 		const id = communityIdOf(c);
 		if (!readConfig(c.env).relayUrl)

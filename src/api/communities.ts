@@ -6,6 +6,8 @@ import type { Context, Hono } from 'hono';
 import { stageStanding } from '../community/links/stages';
 import { readConfig } from '../config';
 import { ApiError, invalidRequest, notFound } from '../errors';
+import { searchQuery } from '../directory/search-query';
+import { IsolatePages, jsonPage, servedCopy, storedCopy } from '../feed/cache';
 import { feedUriOf } from '../feed/feed-uri';
 import { communityObject, directoryObject } from '../objects';
 import { configHashtagMatches, isCommunityId, type CommunityId } from '../shared/hashtag';
@@ -22,6 +24,8 @@ type ApiEnv = { Bindings: Env };
 const CONFIRM_WAIT_MS = 8_000;
 /** Children listed for one parent, at most. */
 const MAX_CHILDREN_LISTED = 200;
+/** Listing pages this isolate served lately (feed/cache.ts). */
+const listingPages = new IsolatePages();
 
 export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 	app.post('/api/communities', async (c) => {
@@ -61,19 +65,33 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 		return c.json({ ...view, feedUri: feedUri(c, id) }, 201);
 	});
 
+	// The listing and search: one page of the directory's entries (counts as each community last pushed
+	// them), cached like public feed pages for FEED_CACHE_SECONDS.
 	app.get('/api/communities', async (c) => {
 		const limit = parseLimit(c.req.query('limit'), 50, 100);
 		const after = c.req.query('cursor');
 		if (after !== undefined && !isCommunityId(after)) throw invalidRequest('cursor must be a community id');
-		const page = await directoryObject(c.env).list({ query: c.req.query('q') ?? '', limit, ...(after ? { after } : {}) });
-		// Counts are live, from each community on the page.
-		const communities = await Promise.all(
-			page.communities.map(async (listed) => ({
-				...((await communityObject(c.env, listed.id as CommunityId).summary()) ?? listed),
-				feedUri: feedUri(c, listed.id),
-			})),
-		);
-		return c.json({ communities, ...(page.cursor ? { cursor: page.cursor } : {}) });
+		const search = searchQuery(c.req.query('q') ?? '');
+		if (!search.ok) throw invalidRequest(search.message);
+		const ttl = readConfig(c.env).feedCacheSeconds;
+		const key = `${readConfig(c.env).serviceOrigin}/api/communities?${new URLSearchParams({ q: search.match ?? '', limit: String(limit), cursor: after ?? '' })}`;
+		if (ttl > 0) {
+			const kept = listingPages.get(key, Date.now());
+			if (kept !== undefined) return jsonPage(kept);
+			const hit = await caches.default.match(key);
+			if (hit) return servedCopy(hit);
+		}
+		const page = await directoryObject(c.env).list({ match: search.match, limit, ...(after ? { after } : {}) });
+		const body = JSON.stringify({
+			communities: page.communities.map((listed) => ({ ...listed, feedUri: feedUri(c, listed.id) })),
+			...(page.cursor ? { cursor: page.cursor } : {}),
+		});
+		const res = jsonPage(body);
+		if (ttl > 0) {
+			listingPages.set(key, body, ttl, Date.now());
+			c.executionCtx.waitUntil(caches.default.put(key, storedCopy(res, ttl)));
+		}
+		return res;
 	});
 
 	app.get('/api/communities/:id', async (c) => {

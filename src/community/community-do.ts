@@ -10,13 +10,14 @@ import { RebuildJob } from '../rebuild/job';
 import { networkOf } from '../rebuild/steps';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
-import type { CommunityCounts, CommunitySummary, MemberView, ModerationLogEntry, RebuildStatus, ReportedPost } from '../shared/views';
+import type { CommunityView, MemberView, ModerationLogEntry, RebuildStatus, ReportedPost } from '../shared/views';
 import { meteredSql, withOverride, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
 import type { FeedPosition } from './feed/feed-cursor';
 import type { MixRow } from './feed/feed-mix';
 import type { ParentSide } from './links/hierarchy';
 import { CommunityLinks } from './links/links';
+import { DirectorySync, type DirectoryChange } from './directory-sync';
 import { COMMUNITY_MIGRATIONS } from './migrations';
 import { FeedPages, type FeedResult } from './feed/feed-page';
 import { CommunityReader, type MemberPageResult } from './reader';
@@ -44,18 +45,18 @@ export interface CommunityStats {
 	members: number;
 	tombstones: number;
 	retentionAlarm: number | null;
+	/** When the directory is next told of this community (directory-sync.ts), or null. */
+	directoryDue: number | null;
 }
-
-export type CommunityView = CommunitySummary & CommunityCounts;
 
 /** How soon follow-ups that failed after an apply are tried again. */
 const FOLLOW_UP_RETRY_MS = 30_000;
 
 export class CommunityFeedGenerator extends DurableObject<Env> {
 	private schemaVersion: number | null;
-	/** Whether a retention alarm is known to be set; null until read from storage. */
-	private alarmSet: boolean | null = null;
-	/** Telling the directory, the parent or the children failed after an apply: the alarm does it again. */
+	/** When the object's alarm is set for (null: none); undefined until read from storage. */
+	private alarmAt: number | null | undefined = undefined;
+	/** Telling the parent or the children failed after an apply: the alarm does it again. */
 	private followUpDue = false;
 	private readonly meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
 	private applyCalls = 0;
@@ -72,6 +73,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	private readonly bindingWaiters = new Set<() => void>();
 	/** This community's links to its parent and children (links/links.ts). */
 	private readonly links: CommunityLinks;
+	private directorySync: DirectorySync | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -85,12 +87,8 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			env,
 			storage: this.storage,
 			reader: () => this.reader(),
-			pushSummary: () => this.pushSummary(),
-			retryAt: async (atMs) => {
-				const current = await this.ctx.storage.getAlarm();
-				if (current === null || current > atMs) await this.ctx.storage.setAlarm(atMs);
-				this.alarmSet = true;
-			},
+			summaryChanged: () => this.directoryChanged('config'),
+			retryAt: (atMs) => this.wakeBy(atMs),
 		});
 	}
 
@@ -108,14 +106,14 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		}
 		if (result.postIndexed) await this.ensureRetentionAlarm();
 		if (result.bindingChanged) this.wakeBindingWaiters();
+		// The directory hears of it from the alarm, on its own schedule (directory-sync.ts): no apply waits on
+		// it. Every config op makes the entry due, changed or not: a redelivery repairs what a push missed.
+		const configOp = ops.some((op) => op.type === 'config.put' || op.type === 'config.delete');
+		await this.directoryChanged(configOp ? 'config' : 'counts');
 		// What follows tells other objects; the index has changed already, so a failure here must not fail
 		// the apply (the consumer would send applied events again, the API answer 500 for a write that
 		// happened): it is retried from the alarm.
-		const configOp = ops.some((op) => op.type === 'config.put' || op.type === 'config.delete');
 		await this.afterCommit(async () => {
-			// The directory learns the config on every config op, changed or not: a redelivery then repairs a
-			// push that failed the first time.
-			if (configOp) await this.pushSummary();
 			if (result.bindingChanged) await this.links.askParent();
 			// Any batch may move this community's figures, and with them whether it may have children.
 			await this.links.tellChildren();
@@ -155,8 +153,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		if (job.active()) return { started: false, status: job.status()! };
 		job.start(communityId, ownerDid, Date.now(), fresh);
 		this.rebuilding = true;
-		await this.ctx.storage.setAlarm(Date.now());
-		this.alarmSet = true;
+		await this.wakeBy(Date.now());
 		return { started: true, status: job.status()! };
 	}
 
@@ -287,33 +284,38 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			members: count('SELECT count(*) AS n FROM authors WHERE member = 1 AND blocked = 0'), // counted members, as the summary (counts.isCounted)
 			tombstones: count('SELECT count(*) AS n FROM tombstones'),
 			retentionAlarm: this.schemaVersion === null ? null : await this.ctx.storage.getAlarm(),
+			directoryDue: this.schemaVersion === null ? null : this.directory().dueAt(),
 		};
 	}
 
 	/** Retention: drop expired posts, then sleep until the next one expires; and the next step of a rebuild. */
 	override async alarm(): Promise<void> {
+		this.alarmAt = null;
 		if (this.schemaVersion === null) return;
 		const nextStep = await this.rebuildStep();
 		await this.links.retry();
 		if (this.followUpDue) {
 			this.followUpDue = false;
-			await this.afterCommit(async () => {
-				await this.pushSummary();
-				await this.links.askParent();
-			});
+			await this.afterCommit(() => this.links.askParent());
 		}
 		// One transaction: the expired posts and the count they leave go together.
-		const { nextExpiryMs: due } = this.storage.transactionSync(() => {
+		const { nextExpiryMs: due, postsDeleted } = this.storage.transactionSync(() => {
 			new ReportBook(this.storage).prune(Date.now());
 			return pruneExpired(this.storage.sql, Date.now());
 		});
+		if (postsDeleted > 0) this.directory().changed('counts', Date.now());
+		await this.directory().pushIfDue(Date.now(), () => this.pushSummary());
 		// Expired posts may take a parent below graduation: its children are told.
 		await this.links.tellChildren();
 		const followUp = this.followUpDue ? Date.now() + FOLLOW_UP_RETRY_MS : Infinity;
-		const soonest = Math.min(nextStep === null ? Infinity : Date.now() + nextStep, due ?? Infinity, this.links.retryAtMs() ?? Infinity, followUp);
-		const next = soonest === Infinity ? null : soonest;
-		this.alarmSet = next !== null;
-		if (next !== null) await this.ctx.storage.setAlarm(next);
+		const soonest = Math.min(
+			nextStep === null ? Infinity : Date.now() + nextStep,
+			due ?? Infinity,
+			this.links.retryAtMs() ?? Infinity,
+			followUp,
+			this.directory().dueAt() ?? Infinity,
+		);
+		if (soonest !== Infinity) await this.wakeBy(soonest);
 	}
 
 	/** One step of a rebuild under way: ms until the next, or null when there is none (finished, failed or not rebuilding). */
@@ -330,30 +332,49 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 
 	/** A rebuild over: the directory and any API registration waiting on the binding learn the rebuilt config. */
 	private async afterRebuild(): Promise<void> {
-		await this.afterCommit(async () => {
-			await this.pushSummary();
-			await this.links.askParent();
-		});
+		await this.directoryChanged('config');
+		await this.afterCommit(() => this.links.askParent());
 		this.wakeBindingWaiters();
 	}
 
-	/** Runs `work`; if it fails, logs it and has the alarm do the follow-ups again (pushSummary, askParent, tellChildren). */
+	/** Runs `work`; if it fails, logs it and has the alarm do the follow-ups again (askParent, tellChildren). */
 	private async afterCommit(work: () => Promise<void>): Promise<void> {
 		try {
 			await work();
 		} catch (error) {
 			console.warn(JSON.stringify({ event: 'after_commit_failed', error: String(error) }));
 			this.followUpDue = true;
-			const at = Date.now() + FOLLOW_UP_RETRY_MS;
-			const current = await this.ctx.storage.getAlarm();
-			if (current === null || current > at) await this.ctx.storage.setAlarm(at);
-			this.alarmSet = true;
+			await this.wakeBy(Date.now() + FOLLOW_UP_RETRY_MS);
 		}
 	}
 
+	/** The directory's entry for this community is due (directory-sync.ts): the alarm pushes it. */
+	private async directoryChanged(change: DirectoryChange): Promise<void> {
+		await this.wakeBy(this.directory().changed(change, Date.now()));
+	}
+
+	/**
+	 * The entry the directory keeps, read outside the metering: `stats().metering` is what applies and feed
+	 * pages cost, and a push (at most one per COUNTS_PUSH_MS) runs between them, from the alarm.
+	 */
 	private async pushSummary(): Promise<void> {
-		const summary = this.reader()?.summary();
-		if (summary) await directoryObject(this.env).upsert(summary);
+		const reader = new CommunityReader(this.ctx.storage);
+		const summary = reader.summary();
+		if (summary) await directoryObject(this.env).upsert({ ...summary, ...reader.counts() });
+	}
+
+	/** When the directory is told (directory-sync.ts); its table exists once the schema does. */
+	private directory(): DirectorySync {
+		this.directorySync ??= new DirectorySync(this.ctx.storage.sql);
+		return this.directorySync;
+	}
+
+	/** Has the alarm fire by `atMs` (sooner if it is set sooner). */
+	private async wakeBy(atMs: number): Promise<void> {
+		if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+		if (this.alarmAt !== null && this.alarmAt <= atMs) return;
+		await this.ctx.storage.setAlarm(atMs);
+		this.alarmAt = atMs;
 	}
 
 	private wakeBindingWaiters(): void {
@@ -366,11 +387,9 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	}
 
 	private async ensureRetentionAlarm(): Promise<void> {
-		this.alarmSet ??= (await this.ctx.storage.getAlarm()) !== null;
-		if (this.alarmSet) return;
+		if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+		if (this.alarmAt !== null) return;
 		const due = nextExpiryMs(this.ctx.storage.sql);
-		if (due === null) return;
-		await this.ctx.storage.setAlarm(due);
-		this.alarmSet = true;
+		if (due !== null) await this.wakeBy(due);
 	}
 }

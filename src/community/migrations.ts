@@ -291,4 +291,19 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 			ALTER TABLE rebuild_repos ADD COLUMN posts_to TEXT;
 		`,
 	},
+	{
+		id: 12,
+		description: 'the directory is told on its own schedule, off the apply path (directory-sync.ts)',
+		sql: `
+			CREATE TABLE directory_sync (
+				singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+				due_ms INTEGER,
+				failures INTEGER NOT NULL DEFAULT 0,
+				version INTEGER NOT NULL DEFAULT 0
+			);
+			-- Long due (1 ms after the epoch; an alarm time must be positive): a community from before pushes its
+			-- entry, counts now included, at its next alarm.
+			INSERT INTO directory_sync (singleton, due_ms) VALUES (1, 1);
+		`,
+	},
 ];

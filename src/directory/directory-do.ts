@@ -1,16 +1,18 @@
 /**
  * CommunityDirectory: the one Durable Object (named "main") that lists every bound community, for
- * describeFeedGenerator and the public listing. Each community pushes its summary when its config
- * changes; counts are read live from the communities themselves. Its alarm runs a rebuild of every
- * community from the network (rebuild/directory-job.ts).
+ * describeFeedGenerator, the public listing, search and children. Each community pushes its entry (summary
+ * and counts) on its own schedule (community/directory-sync.ts); every read is an index lookup of one page
+ * (directory-store.ts). Its alarm runs a rebuild of every community from the network (rebuild/directory-job.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
 import { communityObject } from '../objects';
 import { DirectoryRebuild, type DirectoryHooks, type DirectoryRebuildStatus } from '../rebuild/directory-job';
 import { networkOf } from '../rebuild/steps';
 import type { CommunityId } from '../shared/hashtag';
-import type { CommunitySummary } from '../shared/views';
+import type { CommunityView } from '../shared/views';
+import { meteredSql, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations, type Migration } from '../storage/migrations';
+import { DIRECTORY_INDEX_MIGRATION, DirectoryStore, type DirectoryPage } from './directory-store';
 
 const DIRECTORY_MIGRATIONS: readonly Migration[] = [
 	{
@@ -69,65 +71,46 @@ const DIRECTORY_MIGRATIONS: readonly Migration[] = [
 			CREATE INDEX rebuild_all_members_due ON rebuild_all_members (state, priority, did);
 		`,
 	},
+	DIRECTORY_INDEX_MIGRATION,
 ];
 
-export interface DirectoryPage {
-	communities: CommunitySummary[];
-	cursor?: string;
-}
-
 export class CommunityDirectory extends DurableObject<Env> {
+	private readonly store: DirectoryStore;
+	/** Rows the directory's reads and writes touched since the object started (`stats`: what the scale bench reports). */
+	private readonly meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
+
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		applyMigrations(ctx.storage, DIRECTORY_MIGRATIONS);
+		this.store = new DirectoryStore(meteredSql(ctx.storage.sql, this.meter));
 	}
 
-	upsert(summary: CommunitySummary): void {
-		this.ctx.storage.sql.exec(
-			`INSERT INTO communities (id, summary, search, closed, updated_ms) VALUES (?, ?, ?, ?, ?)
-			 ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, search = excluded.search, closed = excluded.closed, updated_ms = excluded.updated_ms`,
-			summary.id,
-			JSON.stringify(summary),
-			`${summary.name}\n${summary.description ?? ''}\n${summary.hashtag}`.toLowerCase(),
-			summary.closed ? 1 : 0,
-			Date.now(),
-		);
+	/** What the directory holds and the rows its reads and writes touched so far. */
+	stats(): { communities: number; open: number; metering: SqlMeter } {
+		const counts = this.ctx.storage.sql
+			.exec<{ communities: number; open: number }>('SELECT count(*) AS communities, total(closed = 0) AS open FROM communities')
+			.one();
+		return { communities: counts.communities, open: counts.open, metering: { ...this.meter } };
 	}
 
-	/** One community's summary as last pushed (closed ones too), or null. */
-	get(id: string): CommunitySummary | null {
-		const row = this.ctx.storage.sql.exec<{ summary: string }>('SELECT summary FROM communities WHERE id = ?', id).toArray()[0];
-		return row ? (JSON.parse(row.summary) as CommunitySummary) : null;
+	/** A community's entry, pushed by the community (community/directory-sync.ts). */
+	upsert(view: CommunityView): void {
+		this.store.put(view, Date.now());
 	}
 
-	/** Open communities by id, optionally those whose name, description or hashtag contains `query`. */
-	list(options: { query?: string; limit: number; after?: string }): DirectoryPage {
-		const rows = this.ctx.storage.sql
-			.exec<{ id: string; summary: string }>(
-				`SELECT id, summary FROM communities WHERE closed = 0 AND id > ? AND (? = '' OR instr(search, ?) > 0) ORDER BY id LIMIT ?`,
-				options.after ?? '',
-				(options.query ?? '').toLowerCase(),
-				(options.query ?? '').toLowerCase(),
-				options.limit + 1,
-			)
-			.toArray();
-		const page = rows.slice(0, options.limit);
-		return {
-			communities: page.map((row) => JSON.parse(row.summary) as CommunitySummary),
-			...(rows.length > options.limit ? { cursor: page.at(-1)!.id } : {}),
-		};
+	/** One community's entry as last pushed (closed ones too), or null. */
+	get(id: string): CommunityView | null {
+		return this.store.get(id);
 	}
 
-	/** Open communities whose config names `parentId` as their parent, by id (a scan of the directory: a rare read). */
-	childrenOf(parentId: string, limit: number): CommunitySummary[] {
-		return this.ctx.storage.sql
-			.exec<{ summary: string }>(
-				`SELECT summary FROM communities WHERE closed = 0 AND json_extract(summary, '$.parent.id') = ? ORDER BY id LIMIT ?`,
-				parentId,
-				limit,
-			)
-			.toArray()
-			.map((row) => JSON.parse(row.summary) as CommunitySummary);
+	/** Open communities by id; with `match` (search-query.ts), those whose words match. */
+	list(options: { match: string | null; limit: number; after?: string }): DirectoryPage {
+		return this.store.list(options);
+	}
+
+	/** Open communities whose config names `parentId` as their parent, by id. */
+	childrenOf(parentId: string, limit: number): CommunityView[] {
+		return this.store.childrenOf(parentId, limit);
 	}
 
 	/** Starts rebuilding every community from the network; one under way is left to run. */
@@ -159,12 +142,9 @@ export class CommunityDirectory extends DurableObject<Env> {
 		if (next !== null) await this.ctx.storage.setAlarm(Date.now() + next);
 	}
 
-	/** The first `limit` open community ids, in id order (describeFeedGenerator's bounded list). */
-	ids(limit: number): string[] {
-		return this.ctx.storage.sql
-			.exec<{ id: string }>('SELECT id FROM communities WHERE closed = 0 ORDER BY id LIMIT ?', limit)
-			.toArray()
-			.map((r) => r.id);
+	/** The feeds describeFeedGenerator names (directory-store.ts `featuredIds`). */
+	featuredIds(limit: number): string[] {
+		return this.store.featuredIds(limit);
 	}
 }
 
@@ -172,14 +152,8 @@ export class CommunityDirectory extends DurableObject<Env> {
 export function rebuildHooks(env: Env, sql: SqlStorage): DirectoryHooks {
 	const community = (id: CommunityId) => communityObject(env, id);
 	return {
-		knownOwner: (id) => sql.exec<{ did: string }>("SELECT summary ->> '$.ownerDid' AS did FROM communities WHERE id = ?", id).toArray()[0]?.did ?? null,
-		ownedBy: (dids) =>
-			sql
-				.exec<{ id: CommunityId; did: string }>(
-					"SELECT id, summary ->> '$.ownerDid' AS did FROM communities WHERE summary ->> '$.ownerDid' IN (SELECT value FROM json_each(?))",
-					JSON.stringify(dids),
-				)
-				.toArray(),
+		knownOwner: (id) => new DirectoryStore(sql).ownerOf(id),
+		ownedBy: (dids) => new DirectoryStore(sql).ownedBy(dids),
 		startShared: (id, config, fresh) => community(id).startSharedRebuild(id, config, fresh),
 		stage: async (id, did, ops, postsListedTo) => {
 			await community(id).stageRebuiltRepo(did, ops, postsListedTo);

@@ -71,3 +71,8 @@ export function servedCopy(hit: Response): Response {
 	res.headers.delete('Cache-Control');
 	return res;
 }
+
+/** A JSON body as a response (a page served from memory or just read). */
+export function jsonPage(body: string): Response {
+	return new Response(body, { headers: { 'Content-Type': 'application/json' } });
+}

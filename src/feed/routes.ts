@@ -12,7 +12,7 @@ import { limitReads } from '../rate-limits';
 import { API_SERVICE_ID, FEED_SERVICE_ID } from '../shared/oauth';
 import { verifyCaller } from '../identity/service-auth';
 import { communityObject, directoryObject } from '../objects';
-import { cacheableFeed, feedCacheKey, IsolatePages, servedCopy, storedCopy } from './cache';
+import { cacheableFeed, feedCacheKey, IsolatePages, jsonPage, servedCopy, storedCopy } from './cache';
 import { FeedReadLog } from './read-log';
 import { communityOfFeedUri, feedUriOf } from './feed-uri';
 import { parseSkeletonParams } from './params';
@@ -39,9 +39,9 @@ export function registerFeedRoutes(app: Hono<FeedEnv>): void {
 	app.get('/xrpc/app.bsky.feed.describeFeedGenerator', async (c) => {
 		const config = readConfig(c.env);
 		const operatorDid = requireOperator(config);
-		// The lexicon has no cursor, so the answer is bounded instead: the first 1000 open communities by id
-		// (GET /api/communities pages through them all).
-		const ids = await directoryObject(c.env).ids(1000);
+		// The lexicon has no cursor, so the answer is bounded instead: the 1000 open communities with posts this
+		// week and the most members (directory-store.ts; GET /api/communities pages through them all).
+		const ids = await directoryObject(c.env).featuredIds(1000);
 		return c.json({ did: config.serviceDid, feeds: ids.map((id) => ({ uri: feedUriOf(operatorDid, id) })) });
 	});
 
@@ -83,10 +83,6 @@ async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
 		c.executionCtx.waitUntil(caches.default.put(key, storedCopy(page, ttl)));
 	}
 	return page;
-}
-
-function jsonPage(body: string): Response {
-	return new Response(body, { headers: { 'Content-Type': 'application/json' } });
 }
 
 function requireOperator(config: Config): string {

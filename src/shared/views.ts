@@ -32,6 +32,9 @@ export interface CommunityCounts {
 	posts: number;
 }
 
+/** A community as its object answers for it, and as the directory keeps it (the counts as last pushed). */
+export type CommunityView = CommunitySummary & CommunityCounts;
+
 export type MemberRole = 'owner' | 'moderator' | 'member';
 export type MemberStatus = 'member' | 'pending' | 'blocked' | 'left';
 

@@ -17,8 +17,8 @@ export interface LinkHost {
 	env: Env;
 	storage: DurableObjectStorage;
 	reader(): CommunityReader | null;
-	/** The directory learns the community's summary (its `parent.linked` changed). */
-	pushSummary(): Promise<void>;
+	/** The community's summary changed (its `parent.linked`): the directory is to hear of it. */
+	summaryChanged(): Promise<void>;
 	/** Wake the object by `atMs` at the latest (its alarm calls `retry`). */
 	retryAt(atMs: number): Promise<void>;
 }
@@ -43,7 +43,7 @@ export class CommunityLinks {
 	async hearFromParent(parentId: string, childUri: string, side: ParentSide): Promise<void> {
 		const named = this.host.reader()?.links.parentNamed();
 		if (!named || named.parentId !== parentId || named.childUri !== childUri) return;
-		if (this.writer().setParentLink({ ...side, parentId, childUri })) await this.host.pushSummary();
+		if (this.writer().setParentLink({ ...side, parentId, childUri })) await this.host.summaryChanged();
 	}
 
 	/** A child's side: when the config names another parent (or none), ask it what it says about this config. */
@@ -53,13 +53,13 @@ export class CommunityLinks {
 		const named = reader.links.parentNamed();
 		const known = reader.links.parentLink();
 		if (!named) {
-			if (known && this.writer().setParentLink(null)) await this.host.pushSummary();
+			if (known && this.writer().setParentLink(null)) await this.host.summaryChanged();
 			return;
 		}
 		if (known && known.parentId === named.parentId && known.childUri === named.childUri) return;
 		try {
 			const side = await communityObject(this.host.env, named.parentId as CommunityId).childSide(named.childUri);
-			if (this.writer().setParentLink({ ...side, ...named })) await this.host.pushSummary();
+			if (this.writer().setParentLink({ ...side, ...named })) await this.host.summaryChanged();
 		} catch (error) {
 			console.warn(JSON.stringify({ event: 'parent_unreachable', parent: named.parentId, error: String(error) }));
 			await this.retrySoon();

@@ -1,0 +1,225 @@
+/**
+ * The directory at scale, in workerd's SQLite: every public read (listing, search hit and miss, children,
+ * featured feeds, one entry) reads the same rows with 200 or 2,000 communities, through the index its
+ * query plan names; and a community's config op never waits on the directory or fails with it.
+ */
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it, vi } from 'vitest';
+import type { CommunityDirectory } from '../../src/directory/directory-do';
+import { DirectoryStore } from '../../src/directory/directory-store';
+import { searchQuery } from '../../src/directory/search-query';
+import { directoryObject } from '../../src/objects';
+import type { CommunityView } from '../../src/shared/views';
+import { meteredSql, type SqlMeter } from '../../src/storage/metered-sql';
+import { community, Ingest } from './_support/ingest';
+import { ALICE, config, configUri, membership, newRkey, BOB } from './_support/records';
+
+const PARENT = 'aaaa0000';
+
+function entry(id: string, options: Partial<CommunityView> = {}): CommunityView {
+	return {
+		id,
+		name: `Community ${id}`,
+		description: 'A place to talk',
+		hashtag: `#atr_${id}`,
+		stage: 'theme',
+		accessType: 'open',
+		feedReaders: 'anyone',
+		ownerDid: ALICE,
+		moderators: [],
+		configUri: configUri(ALICE, id),
+		createdAt: '2026-12-01T00:00:00.000Z',
+		closed: false,
+		feedMix: null,
+		parent: null,
+		successor: null,
+		configCid: null,
+		members: 1,
+		pending: 0,
+		posts: 0,
+		...options,
+	};
+}
+
+/** `n` communities: every 10th a gardening one, 5 children of PARENT, every 7th with posts, every 13th closed. */
+function population(n: number): CommunityView[] {
+	return Array.from({ length: n }, (_, i) => {
+		const id = (0x10000000 + i * 7919).toString(16);
+		return entry(id, {
+			...(i % 10 === 0 ? { name: `Gardeners ${i}` } : {}),
+			...(i < 5 ? { parent: { id: PARENT, linked: false } } : {}),
+			...(i % 7 === 0 ? { posts: 1 + (i % 50), members: 1 + (i % 30) } : {}),
+			closed: i % 13 === 12,
+		});
+	});
+}
+
+type Stub = DurableObjectStub<CommunityDirectory>;
+
+async function load(stub: Stub, entries: CommunityView[]): Promise<void> {
+	await runInDurableObject(stub, (_instance, state) => {
+		const store = new DirectoryStore(state.storage.sql);
+		state.storage.transactionSync(() => {
+			for (const view of entries) store.put(view, 0);
+		});
+	});
+}
+
+const READS = {
+	'listing, first page': (store: DirectoryStore) => store.list({ match: null, limit: 50 }),
+	'listing, a later page': (store: DirectoryStore) => store.list({ match: null, limit: 50, after: (0x10000000 + 100 * 7919).toString(16) }),
+	'search, a hit': (store: DirectoryStore) => store.list({ match: match('gardeners'), limit: 10 }),
+	'search, a prefix hit': (store: DirectoryStore) => store.list({ match: match('gard'), limit: 10 }),
+	'search, a miss': (store: DirectoryStore) => store.list({ match: match('zzyzx'), limit: 20 }),
+	children: (store: DirectoryStore) => store.childrenOf(PARENT, 200),
+	featured: (store: DirectoryStore) => store.featuredIds(10),
+	'one entry': (store: DirectoryStore) => store.get('10000000'),
+};
+
+function match(q: string): string {
+	const query = searchQuery(q);
+	if (!query.ok || query.match === null) throw new Error(`no search for ${q}`);
+	return query.match;
+}
+
+/** Rows each read touched, and the SQL it ran. */
+async function measure(stub: Stub): Promise<Record<string, { rows: number; results: number; queries: { sql: string; bindings: unknown[] }[] }>> {
+	return runInDurableObject(stub, (_instance, state) => {
+		const out: Record<string, { rows: number; results: number; queries: { sql: string; bindings: unknown[] }[] }> = {};
+		for (const [name, read] of Object.entries(READS)) {
+			const meter: SqlMeter = { rowsRead: 0, rowsWritten: 0 };
+			const queries: { sql: string; bindings: unknown[] }[] = [];
+			const metered = meteredSql(state.storage.sql, meter);
+			const recording = new Proxy(metered, {
+				get: (target, key) =>
+					key === 'exec'
+						? (sql: string, ...bindings: unknown[]) => {
+								queries.push({ sql, bindings });
+								return target.exec(sql, ...bindings);
+							}
+						: Reflect.get(target, key),
+			});
+			const result = read(new DirectoryStore(recording));
+			const results = Array.isArray(result) ? result.length : result && 'communities' in result ? result.communities.length : result ? 1 : 0;
+			out[name] = { rows: meter.rowsRead, results, queries };
+		}
+		return out;
+	});
+}
+
+describe('the directory at scale', () => {
+	it('reads the same rows for every public read with 200 or 2,000 communities', async () => {
+		const small = env.COMMUNITY_DIRECTORY.getByName('scale-200');
+		const large = env.COMMUNITY_DIRECTORY.getByName('scale-2000');
+		await load(small, population(200));
+		await load(large, population(2000));
+		const [few, many] = [await measure(small), await measure(large)];
+		for (const name of Object.keys(READS)) {
+			expect(many[name]!.results, `${name}: a full page in both`).toBe(few[name]!.results);
+			// The full-text index's pages may be one level deeper with ten times the words: a row or two.
+			expect(many[name]!.rows, `${name}: ${few[name]!.rows} rows at 200, ${many[name]!.rows} at 2,000`).toBeLessThanOrEqual(few[name]!.rows + 3);
+			expect(many[name]!.rows, name).toBeLessThanOrEqual(60);
+		}
+		expect(many['search, a hit']!.results).toBe(10);
+		expect(few['search, a miss']!.results).toBe(0);
+		expect(many.children!.results).toBe(5);
+	});
+
+	it('answers each read through the index its query plan names, never a scan of the communities', async () => {
+		const stub = env.COMMUNITY_DIRECTORY.getByName('plans');
+		await load(stub, population(300));
+		const reads = await measure(stub);
+		const plans = await runInDurableObject(stub, (_instance, state) =>
+			Object.fromEntries(
+				Object.entries(reads).map(([name, { queries }]) => [
+					name,
+					queries.flatMap(({ sql, bindings }) =>
+						state.storage.sql
+							.exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, ...bindings)
+							.toArray()
+							.map((row) => row.detail),
+					),
+				]),
+			),
+		);
+		for (const [name, details] of Object.entries(plans)) {
+			expect(details.length, name).toBeGreaterThan(0);
+			for (const detail of details) expect(detail, `${name}: ${details.join(' | ')}`).not.toMatch(/^SCAN communities\b(?!_search)/);
+		}
+		const plan = (name: string) => plans[name]!.join(' | ');
+		expect(plan('listing, first page')).toMatch(/communities_open|PRIMARY KEY/);
+		expect(plan('search, a hit')).toMatch(/VIRTUAL TABLE INDEX/);
+		expect(plan('search, a hit')).toMatch(/SEARCH communities USING PRIMARY KEY \(id=\?\)/);
+		expect(plan('children')).toMatch(/USING (COVERING )?INDEX communities_children/);
+		expect(plan('featured')).toMatch(/USING (COVERING )?INDEX communities_featured/);
+		expect(plan('one entry')).toMatch(/USING PRIMARY KEY \(id=\?\)/);
+	});
+
+	it('keeps a closed community out of the listing, search, children and featured feeds, and brings it back when reopened', async () => {
+		const stub = env.COMMUNITY_DIRECTORY.getByName('closing');
+		const id = 'bbbb0001';
+		const open = entry(id, { name: 'Moss Lovers', parent: { id: PARENT, linked: false }, posts: 3, members: 4 });
+		await stub.upsert(open);
+		const seen = async () => ({
+			listed: (await stub.list({ match: null, limit: 10 })).communities.map((c) => c.id),
+			found: (await stub.list({ match: match('moss'), limit: 10 })).communities.map((c) => c.id),
+			children: (await stub.childrenOf(PARENT, 10)).map((c) => c.id),
+			featured: await stub.featuredIds(10),
+		});
+		expect(await seen()).toEqual({ listed: [id], found: [id], children: [id], featured: [id] });
+		await stub.upsert({ ...open, closed: true });
+		expect(await seen()).toEqual({ listed: [], found: [], children: [], featured: [] });
+		expect(await stub.get(id)).toMatchObject({ closed: true, posts: 3 });
+		await stub.upsert({ ...open, name: 'Lichen Lovers' });
+		expect(await seen()).toEqual({ listed: [id], found: [], children: [id], featured: [id] });
+		expect((await stub.list({ match: match('lichen'), limit: 10 })).communities.map((c) => c.id)).toEqual([id]);
+	});
+
+	it('pages a search by id with its cursor, every match once', async () => {
+		const stub = env.COMMUNITY_DIRECTORY.getByName('search-pages');
+		const entries = population(400);
+		await load(stub, entries);
+		const expected = entries
+			.filter((e) => !e.closed && e.name.startsWith('Gardeners'))
+			.map((e) => e.id)
+			.sort();
+		const seen: string[] = [];
+		let cursor: string | undefined;
+		do {
+			const page = await stub.list({ match: match('gardeners'), limit: 7, ...(cursor ? { after: cursor } : {}) });
+			seen.push(...page.communities.map((c) => c.id));
+			cursor = page.cursor;
+		} while (cursor);
+		expect(seen).toEqual(expected);
+	});
+});
+
+describe('a community and the directory', () => {
+	it('applies a config op while the directory fails, and the directory hears of it once it answers again', async () => {
+		const id = 'dddd0001';
+		const stub = community(id);
+		// The fault: a directory binding whose every call fails (no real object can be made to fail on demand).
+		const failing = { getByName: () => ({ upsert: () => Promise.reject(new Error('directory unavailable')) }) };
+		const realDirectory = await runInDurableObject(stub, (instance: unknown) => {
+			const object = instance as { env: Env };
+			const real = object.env.COMMUNITY_DIRECTORY;
+			object.env = { ...object.env, COMMUNITY_DIRECTORY: failing as unknown as Env['COMMUNITY_DIRECTORY'] };
+			return real !== undefined;
+		});
+		expect(realDirectory).toBe(true);
+		const ingest = new Ingest();
+		await ingest.deliver(config(ALICE, id, { name: 'Fern Friends' }), membership(BOB, newRkey(), configUri(ALICE, id)));
+		expect(await stub.summary()).toMatchObject({ name: 'Fern Friends', members: 2 });
+		await runDurableObjectAlarm(stub);
+		expect(await directoryObject(env).get(id)).toBeNull();
+
+		await runInDurableObject(stub, (instance: unknown) => {
+			(instance as { env: Env }).env = env;
+		});
+		// The push failed once: the object's alarm tries again PUSH_RETRY_MS[0] later, by itself.
+		await vi.waitFor(async () => expect(await directoryObject(env).get(id)).toMatchObject({ name: 'Fern Friends', members: 2, closed: false }), {
+			timeout: 10_000,
+			interval: 100,
+		});
+	}, 20_000);
+});
