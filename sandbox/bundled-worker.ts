@@ -17,9 +17,15 @@ import { freePort } from './ports';
 const run = promisify(execFile);
 export const wranglerEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
 
-/** Bundles the Worker of `config` for an environment ('' is the top level); returns wrangler's output. */
-export async function bundleWorker(outdir: string, environment: string, config = 'wrangler.jsonc'): Promise<string> {
-	const { stdout } = await run('npx', ['wrangler', 'deploy', '-c', config, '--dry-run', '--outdir', outdir, `--env=${environment}`], { env: wranglerEnv });
+/**
+ * Bundles the Worker of `config` for an environment ('' is the top level); returns wrangler's output. `cwd`:
+ * another checkout to bundle (the scale benchmark runs an older commit's code beside today's).
+ */
+export async function bundleWorker(outdir: string, environment: string, config = 'wrangler.jsonc', cwd?: string): Promise<string> {
+	const { stdout } = await run('npx', ['wrangler', 'deploy', '-c', config, '--dry-run', '--outdir', outdir, `--env=${environment}`], {
+		env: wranglerEnv,
+		...(cwd ? { cwd } : {}),
+	});
 	return stdout;
 }
 

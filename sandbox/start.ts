@@ -133,6 +133,7 @@ async function main(): Promise<void> {
 
 		progress('Waiting for the feeds to catch up with the firehose');
 		const feeds = await waitForFeeds(worker.url, state);
+		await waitForDirectory(worker.url, feeds);
 		if (network.appview) await waitForAppview(network.appview.url, state, feeds);
 		printSummary(worker.url, network, bridge.url, state, feeds);
 	} catch (err) {
@@ -192,6 +193,18 @@ async function waitForFeeds(workerUrl: string, state: SandboxState): Promise<Map
 		}
 	}
 	return counts;
+}
+
+/** The directory lists each community with its posts (communities push their counts within seconds of a change). */
+async function waitForDirectory(workerUrl: string, feeds: Map<string, number>): Promise<void> {
+	const deadline = Date.now() + 30_000;
+	for (;;) {
+		const res = await fetch(`${workerUrl}/api/communities?limit=100`);
+		const listed = ((await res.json()) as { communities?: { id: string; posts: number }[] }).communities ?? [];
+		const caughtUp = [...feeds].every(([id, posts]) => listed.some((community) => community.id === id && community.posts >= posts));
+		if (caughtUp || Date.now() > deadline) return;
+		await new Promise((resolve) => setTimeout(resolve, 300));
+	}
 }
 
 /** The AppView serves each community's feed (it found the generator record, resolved our did:web and called us). */

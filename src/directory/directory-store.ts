@@ -26,7 +26,7 @@ export const DIRECTORY_INDEX_MIGRATION: Migration = {
 		ALTER TABLE communities DROP COLUMN search;
 		CREATE INDEX communities_open ON communities (closed, id);
 		CREATE INDEX communities_children ON communities (parent_id, closed, id) WHERE parent_id IS NOT NULL;
-		CREATE INDEX communities_featured ON communities (closed, members DESC, posts DESC, id) WHERE posts > 0;
+		CREATE INDEX communities_featured ON communities (closed, members DESC, posts DESC, id);
 		-- Open communities' words (search-query.ts), rowid = the id as an integer. Contentless: the text is not kept twice.
 		CREATE VIRTUAL TABLE communities_search USING fts5(
 			text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
@@ -113,12 +113,13 @@ export class DirectoryStore {
 	}
 
 	/**
-	 * The feeds describeFeedGenerator names: open communities with posts this week, most members first, then
-	 * most posts. A config costs nothing to write, so ids alone would let empty ones crowd real feeds out.
+	 * The feeds describeFeedGenerator names: open communities, most members first, then most posts this week,
+	 * then by id. A config costs nothing to write, so by id alone empty ones with low ids would crowd real
+	 * feeds out; members (each an account of its own) and posts cost a spammer far more.
 	 */
 	featuredIds(limit: number): string[] {
 		return this.sql
-			.exec<{ id: string }>('SELECT id FROM communities WHERE closed = 0 AND posts > 0 ORDER BY members DESC, posts DESC, id LIMIT ?', limit)
+			.exec<{ id: string }>('SELECT id FROM communities WHERE closed = 0 ORDER BY members DESC, posts DESC, id LIMIT ?', limit)
 			.toArray()
 			.map((row) => row.id);
 	}

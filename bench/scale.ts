@@ -1,0 +1,228 @@
+/**
+ * `npm run bench:scale [-- --sizes 1000,10000,100000] [--requests 200] [--before <commit>|--no-before]`:
+ * the directory at 1k, 10k and 100k communities, today's code beside an older commit's (by default the
+ * one before the directory answered from indexes), each as deployed (the bundle of `wrangler deploy
+ * --dry-run`, in workerd through Miniflare). Entries go in through the directory's own write path: the
+ * `upsert` RPC every community calls. For each size and code, timed from Node over `--requests`
+ * requests each: the listing's first page and a deep one, a search that matches and one that does not,
+ * describeFeedGenerator (all over HTTP, as clients call them), and the children of a parent and one
+ * community's entry (the directory's RPC; the HTTP routes also read the community object, which these
+ * bulk-loaded entries do not have). Rows read per request come from today's directory's metering
+ * (GET /admin/directory); the older code has none. Writes docs/benchmarks/scale.md and scale.json.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { bundleWorker, startBundledWorker, type BundledWorker } from '../sandbox/bundled-worker';
+import type { CommunityView } from '../src/shared/views';
+import { percentiles } from './http-load';
+
+const run = promisify(execFile);
+const BEFORE_DEFAULT = '9c3217b';
+const OPERATOR = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
+const ADMIN = 'scale-bench-admin';
+const PARENT = 'aaaa0000';
+const LOAD_CONCURRENCY = 32;
+
+function parseArgs(argv: string[]) {
+	const value = (flag: string) => {
+		const at = argv.indexOf(flag);
+		return at < 0 ? undefined : argv[at + 1];
+	};
+	const sizes = (value('--sizes') ?? '1000,10000,100000').split(',').map(Number);
+	if (sizes.some((n) => !Number.isSafeInteger(n) || n < 100)) throw new Error('--sizes takes numbers of at least 100, comma separated');
+	const requests = Number(value('--requests') ?? 200);
+	return { sizes: sizes.sort((a, b) => a - b), requests, before: argv.includes('--no-before') ? null : (value('--before') ?? BEFORE_DEFAULT) };
+}
+
+const ARGS = parseArgs(process.argv.slice(2));
+const started = Date.now();
+const log = (message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${message}`);
+
+/** Community `i` of the population: every 10th a gardening one, 5 children of PARENT, posts and members varied. */
+function entry(i: number): CommunityView {
+	const id = (0x10000000 + i * 7919).toString(16);
+	return {
+		id,
+		name: i % 10 === 0 ? `Gardeners ${i}` : `Community ${i}`,
+		description: `Talk about topic ${i % 997}`,
+		hashtag: `#atr_${id}`,
+		stage: 'theme',
+		accessType: 'open',
+		feedReaders: 'anyone',
+		ownerDid: OPERATOR,
+		moderators: [],
+		configUri: `at://${OPERATOR}/net.atrarium.community.config/${id}`,
+		createdAt: '2026-12-01T00:00:00.000Z',
+		closed: i % 13 === 12,
+		feedMix: null,
+		parent: i < 5 ? { id: PARENT, linked: false } : null,
+		successor: null,
+		configCid: null,
+		members: 1 + (i % 30),
+		pending: 0,
+		posts: i % 7,
+	};
+}
+
+interface DirectoryStub {
+	upsert(view: CommunityView): Promise<void>;
+	childrenOf(parentId: string, limit: number): Promise<unknown[]>;
+	get(id: string): Promise<unknown>;
+}
+
+type Read = { kind: 'http'; path: string } | { kind: 'rpc'; call: (stub: DirectoryStub) => Promise<unknown> };
+
+function reads(size: number): Record<string, Read> {
+	const middle = entry(Math.floor(size / 2)).id;
+	return {
+		'listing, first page (50)': { kind: 'http', path: '/api/communities?limit=50' },
+		'listing, a deep page (50)': { kind: 'http', path: `/api/communities?limit=50&cursor=${middle}` },
+		'search, a match (20)': { kind: 'http', path: '/api/communities?q=gardeners&limit=20' },
+		'search, no match': { kind: 'http', path: '/api/communities?q=zzyzx&limit=20' },
+		describeFeedGenerator: { kind: 'http', path: '/xrpc/app.bsky.feed.describeFeedGenerator' },
+		'children of a parent': { kind: 'rpc', call: (stub) => stub.childrenOf(PARENT, 200) },
+		"one community's entry": { kind: 'rpc', call: (stub) => stub.get(middle) },
+	};
+}
+
+interface Measured {
+	p50: number;
+	p99: number;
+	rowsRead: number | null;
+	status: number;
+}
+
+async function directoryRows(worker: BundledWorker): Promise<number | null> {
+	const res = await fetch(`${worker.url}/admin/directory`, { headers: { Authorization: `Bearer ${ADMIN}` } });
+	if (res.status !== 200) return null;
+	return ((await res.json()) as { metering: { rowsRead: number } }).metering.rowsRead;
+}
+
+async function measure(worker: BundledWorker, stub: DirectoryStub, read: Read, requests: number): Promise<Measured> {
+	const once = async (): Promise<number> => {
+		if (read.kind === 'rpc') {
+			await read.call(stub);
+			return 200;
+		}
+		const res = await fetch(`${worker.url}${read.path}`);
+		await res.arrayBuffer();
+		return res.status;
+	};
+	for (let i = 0; i < 5; i++) await once();
+	const rowsBefore = await directoryRows(worker);
+	let status = await once();
+	const rowsAfter = await directoryRows(worker);
+	const times: number[] = [];
+	for (let i = 0; i < requests; i++) {
+		const t = performance.now();
+		status = await once();
+		times.push(performance.now() - t);
+	}
+	const { p50, p99 } = percentiles(times);
+	return { p50, p99, rowsRead: rowsBefore === null || rowsAfter === null ? null : rowsAfter - rowsBefore, status };
+}
+
+async function bundleOf(commit: string | null, outdir: string): Promise<string> {
+	if (commit === null) {
+		await bundleWorker(outdir, '');
+		return 'today';
+	}
+	const tree = await mkdtemp(join(tmpdir(), 'atrarium-before-'));
+	await run('git', ['worktree', 'add', '--detach', tree, commit]);
+	try {
+		await symlink(resolve('node_modules'), join(tree, 'node_modules'));
+		await run('npm', ['run', 'codegen'], { cwd: tree });
+		await bundleWorker(outdir, '', 'wrangler.jsonc', tree);
+	} finally {
+		await run('git', ['worktree', 'remove', '--force', tree]);
+	}
+	return (await run('git', ['rev-parse', '--short', commit])).stdout.trim();
+}
+
+async function runCode(label: string, commit: string | null): Promise<Record<number, Record<string, Measured>>> {
+	const bundleDir = await mkdtemp(join(tmpdir(), 'atrarium-scale-bundle-'));
+	const code = await bundleOf(commit, bundleDir);
+	log(`${label}: bundled ${code}`);
+	const worker = await startBundledWorker({ bundleDir, quiet: true, vars: { OPERATOR_DID: OPERATOR, ADMIN_TOKEN: ADMIN, FEED_CACHE_SECONDS: '0' } });
+	const results: Record<number, Record<string, Measured>> = {};
+	try {
+		const namespace = (await worker.mf.getDurableObjectNamespace('COMMUNITY_DIRECTORY')) as unknown as {
+			idFromName(name: string): unknown;
+			get(id: unknown): DirectoryStub;
+		};
+		const stub = namespace.get(namespace.idFromName('main'));
+		let loaded = 0;
+		for (const size of ARGS.sizes) {
+			const t = Date.now();
+			let next = loaded;
+			await Promise.all(
+				Array.from({ length: LOAD_CONCURRENCY }, async () => {
+					while (next < size) await stub.upsert(entry(next++));
+				}),
+			);
+			loaded = size;
+			log(`${label}: ${size} communities loaded (${((Date.now() - t) / 1000).toFixed(0)} s)`);
+			results[size] = {};
+			for (const [name, read] of Object.entries(reads(size))) {
+				results[size][name] = await measure(worker, stub, read, ARGS.requests);
+				const m = results[size][name];
+				log(`${label} ${size}: ${name}: p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, rows ${m.rowsRead ?? 'n/a'}, status ${m.status}`);
+			}
+		}
+	} finally {
+		await worker.close();
+		await rm(bundleDir, { recursive: true, force: true });
+	}
+	return results;
+}
+
+function table(today: Record<number, Record<string, Measured>>, before: Record<number, Record<string, Measured>> | null): string {
+	const names = Object.keys(Object.values(today)[0] ?? {});
+	const lines = [
+		`| read | ${ARGS.sizes.map((n) => `${n.toLocaleString('en')}: p50 / p99 ms (rows)`).join(' | ')} |`,
+		`|---|${ARGS.sizes.map(() => '---').join('|')}|`,
+	];
+	const cell = (m: Measured | undefined) =>
+		m ? `${m.p50.toFixed(2)} / ${m.p99.toFixed(2)}${m.rowsRead === null ? '' : ` (${m.rowsRead})`}${m.status === 200 ? '' : ` [${m.status}]`}` : '';
+	for (const name of names) {
+		lines.push(`| ${name}, today | ${ARGS.sizes.map((n) => cell(today[n]?.[name])).join(' | ')} |`);
+		if (before) lines.push(`| ${name}, before | ${ARGS.sizes.map((n) => cell(before[n]?.[name])).join(' | ')} |`);
+	}
+	return lines.join('\n');
+}
+
+async function main() {
+	const today = await runCode('today', null);
+	const before = ARGS.before ? await runCode('before', ARGS.before) : null;
+	const head = (await run('git', ['rev-parse', '--short', 'HEAD'])).stdout.trim();
+	const command = `npm run bench:scale -- ${process.argv.slice(2).join(' ')}`.trim();
+	const largest = ARGS.sizes.at(-1)!;
+	const smallest = ARGS.sizes[0]!;
+	const ratios = Object.keys(today[largest] ?? {}).map((name) => `${name} ${(today[largest]![name]!.p50 / today[smallest]![name]!.p50).toFixed(2)}x`);
+	const report = `# The directory at scale
+
+\`${command}\` on ${head} (${new Date().toISOString().slice(0, 10)}; ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}). The
+production bundle in workerd (Miniflare), ${ARGS.requests} requests per figure after 5 warm-up ones, timed from
+Node (HTTP routes over loopback; children and an entry by the directory's RPC). Entries loaded through the
+directory's \`upsert\`, the call every community makes; "before" is ${ARGS.before ?? 'not run'}, the code
+before the directory answered from indexes. Rows: read by the directory for one request (today's code
+meters them; GET /admin/directory). The listing "before" also called each listed community's object
+(entries loaded this way have none, so those calls were the cheapest they can be).
+
+${table(today, before)}
+
+p50 at ${largest.toLocaleString('en')} against ${smallest.toLocaleString('en')}, today: ${ratios.join('; ')}.
+`;
+	await mkdir('docs/benchmarks', { recursive: true });
+	await writeFile('docs/benchmarks/scale.md', report);
+	await writeFile(
+		'docs/benchmarks/scale.json',
+		`${JSON.stringify({ command, head, before: ARGS.before, sizes: ARGS.sizes, requests: ARGS.requests, today, previous: before }, null, 1)}\n`,
+	);
+	log('wrote docs/benchmarks/scale.md and scale.json');
+}
+
+await main();
