@@ -44,7 +44,10 @@ export interface CommunityStats {
 	posts: number;
 	members: number;
 	tombstones: number;
-	retentionAlarm: number | null;
+	/** When the object's alarm fires next (retention, the directory, links, a rebuild), or null. */
+	alarm: number | null;
+	/** When the oldest post expires (the alarm fires by then), or null without posts. */
+	retentionDue: number | null;
 	/** When the directory is next told of this community (directory-sync.ts), or null. */
 	directoryDue: number | null;
 }
@@ -283,7 +286,8 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			posts: count('SELECT count(*) AS n FROM posts'),
 			members: count('SELECT count(*) AS n FROM authors WHERE member = 1 AND blocked = 0'), // counted members, as the summary (counts.isCounted)
 			tombstones: count('SELECT count(*) AS n FROM tombstones'),
-			retentionAlarm: this.schemaVersion === null ? null : await this.ctx.storage.getAlarm(),
+			alarm: this.schemaVersion === null ? null : await this.ctx.storage.getAlarm(),
+			retentionDue: this.schemaVersion === null ? null : nextExpiryMs(this.ctx.storage.sql),
 			directoryDue: this.schemaVersion === null ? null : this.directory().dueAt(),
 		};
 	}
@@ -298,12 +302,17 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			this.followUpDue = false;
 			await this.afterCommit(() => this.links.askParent());
 		}
-		// One transaction: the expired posts and the count they leave go together.
-		const { nextExpiryMs: due, postsDeleted } = this.storage.transactionSync(() => {
-			new ReportBook(this.storage).prune(Date.now());
-			return pruneExpired(this.storage.sql, Date.now());
-		});
-		if (postsDeleted > 0) this.directory().changed('counts', Date.now());
+		// Retention, when a post is due to expire (the alarm also wakes for the directory, links and rebuilds);
+		// one transaction: the expired posts and the count they leave go together.
+		let due = nextExpiryMs(this.ctx.storage.sql);
+		if (due !== null && due <= Date.now()) {
+			const pruned = this.storage.transactionSync(() => {
+				new ReportBook(this.storage).prune(Date.now());
+				return pruneExpired(this.storage.sql, Date.now());
+			});
+			due = pruned.nextExpiryMs;
+			if (pruned.postsDeleted > 0) this.directory().changed('counts', Date.now());
+		}
 		await this.directory().pushIfDue(Date.now(), () => this.pushSummary());
 		// Expired posts may take a parent below graduation: its children are told.
 		await this.links.tellChildren();

@@ -57,6 +57,7 @@ export class DirectoryStore {
 	/** A community's entry as it pushed it; a closed one leaves the listing, search and describeFeedGenerator. */
 	put(view: CommunityView, nowMs: number): void {
 		const { members, pending, posts, ...summary } = view;
+		const before = this.sql.exec<{ summary: string; closed: number }>('SELECT summary, closed FROM communities WHERE id = ?', view.id).toArray()[0];
 		this.sql.exec(
 			`INSERT INTO communities (id, summary, closed, updated_ms, parent_id, members, pending, posts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			 ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, closed = excluded.closed, updated_ms = excluded.updated_ms,
@@ -70,9 +71,12 @@ export class DirectoryStore {
 			pending,
 			posts,
 		);
+		// Most pushes only move counts: the words are rewritten only when they or the closed flag changed.
+		const text = searchTextOf(view);
+		if (before && Boolean(before.closed) === view.closed && searchTextOf(JSON.parse(before.summary) as CommunityView) === text) return;
 		const rowid = parseInt(view.id, 16);
 		this.sql.exec('DELETE FROM communities_search WHERE rowid = ?', rowid);
-		if (!view.closed) this.sql.exec('INSERT INTO communities_search (rowid, text) VALUES (?, ?)', rowid, searchTextOf(view));
+		if (!view.closed) this.sql.exec('INSERT INTO communities_search (rowid, text) VALUES (?, ?)', rowid, text);
 	}
 
 	/** One community's entry (closed ones too), or null. */

@@ -1,18 +1,16 @@
 /**
  * The directory at scale, in workerd's SQLite: every public read (listing, search hit and miss, children,
  * featured feeds, one entry) reads the same rows with 200 or 2,000 communities, through the index its
- * query plan names; and a community's config op never waits on the directory or fails with it.
+ * query plan names. (A community's apply never fails with the directory: after-commit.test.ts.)
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
-import { describe, expect, it, vi } from 'vitest';
+import { env, runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
 import type { CommunityDirectory } from '../../src/directory/directory-do';
 import { DirectoryStore } from '../../src/directory/directory-store';
 import { searchQuery } from '../../src/directory/search-query';
-import { directoryObject } from '../../src/objects';
 import type { CommunityView } from '../../src/shared/views';
 import { meteredSql, type SqlMeter } from '../../src/storage/metered-sql';
-import { community, Ingest } from './_support/ingest';
-import { ALICE, config, configUri, membership, newRkey, BOB } from './_support/records';
+import { ALICE, configUri } from './_support/records';
 
 const PARENT = 'aaaa0000';
 
@@ -192,34 +190,4 @@ describe('the directory at scale', () => {
 		} while (cursor);
 		expect(seen).toEqual(expected);
 	});
-});
-
-describe('a community and the directory', () => {
-	it('applies a config op while the directory fails, and the directory hears of it once it answers again', async () => {
-		const id = 'dddd0001';
-		const stub = community(id);
-		// The fault: a directory binding whose every call fails (no real object can be made to fail on demand).
-		const failing = { getByName: () => ({ upsert: () => Promise.reject(new Error('directory unavailable')) }) };
-		const realDirectory = await runInDurableObject(stub, (instance: unknown) => {
-			const object = instance as { env: Env };
-			const real = object.env.COMMUNITY_DIRECTORY;
-			object.env = { ...object.env, COMMUNITY_DIRECTORY: failing as unknown as Env['COMMUNITY_DIRECTORY'] };
-			return real !== undefined;
-		});
-		expect(realDirectory).toBe(true);
-		const ingest = new Ingest();
-		await ingest.deliver(config(ALICE, id, { name: 'Fern Friends' }), membership(BOB, newRkey(), configUri(ALICE, id)));
-		expect(await stub.summary()).toMatchObject({ name: 'Fern Friends', members: 2 });
-		await runDurableObjectAlarm(stub);
-		expect(await directoryObject(env).get(id)).toBeNull();
-
-		await runInDurableObject(stub, (instance: unknown) => {
-			(instance as { env: Env }).env = env;
-		});
-		// The push failed once: the object's alarm tries again PUSH_RETRY_MS[0] later, by itself.
-		await vi.waitFor(async () => expect(await directoryObject(env).get(id)).toMatchObject({ name: 'Fern Friends', members: 2, closed: false }), {
-			timeout: 10_000,
-			interval: 100,
-		});
-	}, 20_000);
 });

@@ -4,7 +4,7 @@
  * community's Durable Object. Only the WebSocket hop is skipped (receiver-jetstream.test.ts covers it).
  */
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import worker from '../../../src/index';
 import type { EarliestClaim } from '../../../src/shared/index-op';
 import { classifyFrame } from '../../../src/receiver/filter';
@@ -63,6 +63,20 @@ export async function deliverBodies(bodies: unknown[]) {
 
 export function community(id: string) {
 	return env.COMMUNITY_FEED.getByName(id);
+}
+
+/**
+ * Waits until the community has told the directory of its last config change (its alarm does, at once:
+ * community/directory-sync.ts), so that no alarm runs in the middle of what a test measures or runs itself.
+ */
+export async function directorySettled(id: string): Promise<void> {
+	await vi.waitFor(
+		async () => {
+			const { directoryDue } = await community(id).stats();
+			expect(directoryDue === null || directoryDue > Date.now() + 1_000).toBe(true);
+		},
+		{ timeout: 5_000, interval: 20 },
+	);
 }
 
 /** Every post in a community's feed, newest first, walking cursors to the end. */
