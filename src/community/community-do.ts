@@ -304,12 +304,11 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		}
 		// Retention, when a post is due to expire (the alarm also wakes for the directory, links and rebuilds);
 		// one transaction: the expired posts and the count they leave go together.
+		// Reports past retention go at every alarm, whatever the posts (outside the metering, as the checks here).
+		new ReportBook(this.ctx.storage).prune(Date.now());
 		let due = nextExpiryMs(this.ctx.storage.sql);
 		if (due !== null && due <= Date.now()) {
-			const pruned = this.storage.transactionSync(() => {
-				new ReportBook(this.storage).prune(Date.now());
-				return pruneExpired(this.storage.sql, Date.now());
-			});
+			const pruned = this.storage.transactionSync(() => pruneExpired(this.storage.sql, Date.now()));
 			due = pruned.nextExpiryMs;
 			if (pruned.postsDeleted > 0) this.directory().changed('counts', Date.now());
 		}
