@@ -7,7 +7,8 @@
  * requests each: the listing's first page and a deep one, a search that matches and one that does not,
  * describeFeedGenerator (all over HTTP, as clients call them), and the children of a parent and one
  * community's entry (the directory's RPC; the HTTP routes also read the community object, which these
- * bulk-loaded entries do not have). Rows read per request come from today's directory's metering
+ * bulk-loaded entries do not have), and a community pushing its entry (a rename; counts only). Rows read
+ * per request come from today's directory's metering
  * (GET /admin/directory); the older code has none. Writes docs/benchmarks/scale.md and scale.json.
  */
 import { execFile } from 'node:child_process';
@@ -77,6 +78,8 @@ type Read = { kind: 'http'; path: string } | { kind: 'rpc'; call: (stub: Directo
 
 function reads(size: number): Record<string, Read> {
 	const middle = entry(Math.floor(size / 2)).id;
+	const third = Math.floor(size / 3);
+	let renames = 0;
 	return {
 		'listing, first page (50)': { kind: 'http', path: '/api/communities?limit=50' },
 		'listing, a deep page (50)': { kind: 'http', path: `/api/communities?limit=50&cursor=${middle}` },
@@ -85,6 +88,9 @@ function reads(size: number): Record<string, Read> {
 		describeFeedGenerator: { kind: 'http', path: '/xrpc/app.bsky.feed.describeFeedGenerator' },
 		'children of a parent': { kind: 'rpc', call: (stub) => stub.childrenOf(PARENT, 200) },
 		"one community's entry": { kind: 'rpc', call: (stub) => stub.get(middle) },
+		// What each config change (and count change) costs the directory: a community pushing its entry.
+		'a community pushes its entry (renamed)': { kind: 'rpc', call: (stub) => stub.upsert({ ...entry(third), name: `Renamed ${renames++}` }) },
+		'a community pushes its entry (counts only)': { kind: 'rpc', call: (stub) => stub.upsert({ ...entry(third), posts: renames++ }) },
 	};
 }
 
