@@ -270,7 +270,9 @@ load generator, workerd (Atrarium and the baselines) and the Node baseline share
 section runs under \`wrangler dev\` but the last (latency on \`npm start\`): runs that started and stopped
 several \`wrangler dev\` instances stopped halfway (see "Why not wrangler dev" below).
 Rebuilding a community from the PDSes and what verified authority adds are measured on their own, by
-\`npm run bench:rebuild\`: [benchmarks/rebuild.md](benchmarks/rebuild.md).
+\`npm run bench:rebuild\`: [benchmarks/rebuild.md](benchmarks/rebuild.md). The directory at 1k, 10k and 100k
+communities, today's code beside the code before it answered from indexes, by \`npm run bench:scale\`:
+[benchmarks/scale.md](benchmarks/scale.md).
 
 ## Setup
 Atrarium runs as the production bundle (\`wrangler deploy --dry-run\`) served by workerd directly

@@ -6,7 +6,7 @@ import type { Context, Hono } from 'hono';
 import { stageStanding } from '../community/links/stages';
 import { readConfig } from '../config';
 import { ApiError, invalidRequest, notFound } from '../errors';
-import { searchQuery } from '../directory/search-query';
+import { searchKey, searchQuery } from '../directory/search-query';
 import { IsolatePages, jsonPage, servedCopy, storedCopy } from '../feed/cache';
 import { feedUriOf } from '../feed/feed-uri';
 import { communityObject, directoryObject } from '../objects';
@@ -24,8 +24,8 @@ type ApiEnv = { Bindings: Env };
 const CONFIRM_WAIT_MS = 8_000;
 /** Children listed for one parent, at most. */
 const MAX_CHILDREN_LISTED = 200;
-/** Listing pages this isolate served lately (feed/cache.ts). */
-const listingPages = new IsolatePages();
+/** Listing pages this isolate served lately (feed/cache.ts), 2 M characters at most: a page can be 500 KB. */
+const listingPages = new IsolatePages(256, 2_000_000);
 
 export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 	app.post('/api/communities', async (c) => {
@@ -74,7 +74,7 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 		const search = searchQuery(c.req.query('q') ?? '');
 		if (!search.ok) throw invalidRequest(search.message);
 		const ttl = readConfig(c.env).feedCacheSeconds;
-		const key = `${readConfig(c.env).serviceOrigin}/api/communities?${new URLSearchParams({ q: search.match ?? '', limit: String(limit), cursor: after ?? '' })}`;
+		const key = `${readConfig(c.env).serviceOrigin}/api/communities?${new URLSearchParams({ q: searchKey(search.match), limit: String(limit), cursor: after ?? '' })}`;
 		if (ttl > 0) {
 			const kept = listingPages.get(key, Date.now());
 			if (kept !== undefined) return jsonPage(kept);

@@ -77,6 +77,8 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	/** This community's links to its parent and children (links/links.ts). */
 	private readonly links: CommunityLinks;
 	private directorySync: DirectorySync | null = null;
+	/** The entry this object last sent the directory (since it started). */
+	private lastPushed: string | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -368,7 +370,13 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	private async pushSummary(): Promise<void> {
 		const reader = new CommunityReader(this.ctx.storage);
 		const summary = reader.summary();
-		if (summary) await directoryObject(this.env).upsert({ ...summary, ...reader.counts() });
+		if (!summary) return;
+		const view = { ...summary, ...reader.counts() };
+		// An entry the directory already has (an apply that moved no count) is not sent again.
+		const sent = JSON.stringify(view);
+		if (sent === this.lastPushed) return;
+		await directoryObject(this.env).upsert(view);
+		this.lastPushed = sent;
 	}
 
 	/** When the directory is told (directory-sync.ts); its table exists once the schema does. */

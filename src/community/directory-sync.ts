@@ -33,17 +33,19 @@ interface SyncRow extends Record<string, SqlStorageValue> {
 export class DirectorySync {
 	/** The stored row as last read or written (this object is its only writer). */
 	private cached: SyncRow | null = null;
-	/** A push under way: a change now must be remembered even if it moves nothing. */
-	private pushing = false;
+	/** The due time of the push under way (null: none). A change during it is due afresh: what is sent may predate it. */
+	private pushingDue: number | null = null;
 
 	constructor(private readonly sql: SqlStorage) {}
 
 	/** Records a change; returns when the push is due (the object's alarm must fire by then). */
 	changed(change: DirectoryChange, nowMs: number): number {
 		const row = this.row();
-		const due = dueAfter(change, row.due_ms, nowMs);
+		// During a push, the due time stored is the push's own (past): this change is due as if none were.
+		const current = this.pushingDue !== null && row.due_ms === this.pushingDue ? null : row.due_ms;
+		const due = dueAfter(change, current, nowMs);
 		// Most applies move nothing (a push already due sooner): no write then.
-		if (due !== row.due_ms || this.pushing) {
+		if (due !== row.due_ms || this.pushingDue !== null) {
 			this.sql.exec('UPDATE directory_sync SET due_ms = ?, version = version + 1', due);
 			this.cached = null;
 		}
@@ -62,7 +64,7 @@ export class DirectorySync {
 	async pushIfDue(nowMs: number, push: () => Promise<void>): Promise<void> {
 		const row = this.row();
 		if (row.due_ms === null || row.due_ms > nowMs) return;
-		this.pushing = true;
+		this.pushingDue = row.due_ms;
 		try {
 			await push();
 			this.sql.exec('UPDATE directory_sync SET due_ms = NULL, failures = 0 WHERE version = ?', row.version);
@@ -70,7 +72,7 @@ export class DirectorySync {
 			console.warn(JSON.stringify({ event: 'directory_push_failed', failures: row.failures + 1, error: String(error) }));
 			this.sql.exec('UPDATE directory_sync SET due_ms = ?, failures = failures + 1', retryAfter(row.failures + 1, Date.now()));
 		} finally {
-			this.pushing = false;
+			this.pushingDue = null;
 			this.cached = null;
 		}
 	}

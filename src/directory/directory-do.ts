@@ -12,9 +12,9 @@ import type { CommunityId } from '../shared/hashtag';
 import type { CommunityView } from '../shared/views';
 import { meteredSql, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations, type Migration } from '../storage/migrations';
-import { DIRECTORY_INDEX_MIGRATION, DirectoryStore, type DirectoryPage } from './directory-store';
+import { DIRECTORY_INDEX_MIGRATION, DirectoryStore, REFRESH_PER_STEP, type DirectoryPage } from './directory-store';
 
-const DIRECTORY_MIGRATIONS: readonly Migration[] = [
+export const DIRECTORY_MIGRATIONS: readonly Migration[] = [
 	{
 		id: 1,
 		description: 'communities',
@@ -83,6 +83,8 @@ export class CommunityDirectory extends DurableObject<Env> {
 		super(ctx, env);
 		applyMigrations(ctx.storage, DIRECTORY_MIGRATIONS);
 		this.store = new DirectoryStore(meteredSql(ctx.storage.sql, this.meter));
+		// Entries from before counts were kept: the alarm asks their communities (refreshStep).
+		if (this.store.refreshBatch() !== null) void ctx.storage.setAlarm(Date.now());
 	}
 
 	/** What the directory holds and the rows its reads and writes touched so far. */
@@ -138,8 +140,29 @@ export class CommunityDirectory extends DurableObject<Env> {
 
 	override async alarm(): Promise<void> {
 		const job = new DirectoryRebuild(this.ctx.storage);
-		const next = await job.step(networkOf(this.env), rebuildHooks(this.env, this.ctx.storage.sql));
-		if (next !== null) await this.ctx.storage.setAlarm(Date.now() + next);
+		const rebuild = await job.step(networkOf(this.env), rebuildHooks(this.env, this.ctx.storage.sql));
+		const refresh = await this.refreshStep();
+		const next = Math.min(rebuild ?? Infinity, refresh ?? Infinity);
+		if (next !== Infinity) await this.ctx.storage.setAlarm(Date.now() + next);
+	}
+
+	/**
+	 * One step of the refresh after migration 4: each community of the batch gives its entry, counts included
+	 * (an empty or closed one keeps what the directory has). Returns ms until the next step, or null when done.
+	 */
+	private async refreshStep(): Promise<number | null> {
+		const ids = this.store.refreshBatch();
+		if (ids === null) return null;
+		const views = await Promise.all(
+			ids.map((id) =>
+				communityObject(this.env, id as CommunityId)
+					.summary()
+					.catch(() => null),
+			),
+		);
+		for (const view of views) if (view) this.store.put(view, Date.now());
+		this.store.refreshed(ids.at(-1), ids.length < REFRESH_PER_STEP);
+		return ids.length < REFRESH_PER_STEP ? null : 1_000;
 	}
 
 	/** The feeds describeFeedGenerator names (directory-store.ts `featuredIds`). */

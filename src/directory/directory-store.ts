@@ -29,13 +29,19 @@ export const DIRECTORY_INDEX_MIGRATION: Migration = {
 		CREATE INDEX communities_featured ON communities (closed, members DESC, posts DESC, id);
 		-- Open communities' words (search-query.ts), rowid = the id as an integer. Contentless: the text is not kept twice.
 		CREATE VIRTUAL TABLE communities_search USING fts5(
-			text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+			text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4 5 6'
 		);
 		INSERT INTO communities_search (rowid, text)
 			SELECT ${rowidOf('id')}, (summary ->> '$.name') || char(10) || coalesce(summary ->> '$.description', '') || char(10) || (summary ->> '$.hashtag')
 			FROM communities WHERE closed = 0;
+		-- The entries from before have no counts: each community is asked for its entry, in id order (directory-do.ts).
+		CREATE TABLE entry_refresh (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), after TEXT NOT NULL);
+		INSERT INTO entry_refresh (singleton, after) SELECT 1, '' WHERE EXISTS (SELECT 1 FROM communities);
 	`,
 };
+
+/** Communities asked for their entry per step of the refresh after migration 4. */
+export const REFRESH_PER_STEP = 50;
 
 export interface DirectoryPage {
 	communities: CommunityView[];
@@ -136,6 +142,22 @@ export class DirectoryStore {
 				JSON.stringify(dids),
 			)
 			.toArray();
+	}
+
+	/** The next ids whose entries predate migration 4 (its refresh), or null when there is none to do. */
+	refreshBatch(): string[] | null {
+		const row = this.sql.exec<{ after: string }>('SELECT after FROM entry_refresh').toArray()[0];
+		if (!row) return null;
+		return this.sql
+			.exec<{ id: string }>('SELECT id FROM communities WHERE id > ? ORDER BY id LIMIT ?', row.after, REFRESH_PER_STEP)
+			.toArray()
+			.map((r) => r.id);
+	}
+
+	/** The refresh has asked every community up to `lastId`; done when that was the last batch. */
+	refreshed(lastId: string | undefined, done: boolean): void {
+		if (done || lastId === undefined) this.sql.exec('DELETE FROM entry_refresh');
+		else this.sql.exec('UPDATE entry_refresh SET after = ?', lastId);
 	}
 
 	/** The owner a community's entry names. */

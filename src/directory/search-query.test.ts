@@ -9,12 +9,14 @@ describe('searchQuery', () => {
 
 	it.each([
 		['owls', '"owls"*'],
-		['Night Owls', '"night"* AND "owls"*'],
+		['Night Owls', '"Night"* AND "Owls"*'],
 		['  night   owls ', '"night"* AND "owls"*'],
 		['#atr_0a1b2c3d', '"atr"* AND "0a1b2c3d"*'],
 		['0a1b', '"0a1b"*'],
-		['owls owls', '"owls"*'],
-		['Café', '"café"*'],
+		['owls Owls', '"Owls"*'],
+		['Café', '"Café"*'],
+		['İstanbul', '"İstanbul"*'],
+		['नमस्ते हिन्दी', '"नमस्ते"* AND "हिन्दी"*'],
 		['北海道 写真', '"北海道"* AND "写真"*'],
 	])('matches %j as word prefixes, all of them: %s', (q, match) => {
 		expect(searchQuery(q)).toEqual({ ok: true, match });
@@ -24,11 +26,12 @@ describe('searchQuery', () => {
 		for (const q of ['owls OR spam', 'owls NOT xx', '"owls"', 'owls*', 'NEAR(owls gardens)', 'name:owls', '^owls', 'owls + gardens', "owls'--"]) {
 			const result = searchQuery(q);
 			expect(result.ok, q).toBe(true);
-			if (result.ok) for (const part of result.match!.split(' AND ')) expect(part, q).toMatch(/^"[\p{L}\p{N}]+"\*$/u);
+			if (result.ok) for (const part of result.match!.split(' AND ')) expect(part, q).toMatch(/^"[\p{L}\p{N}\p{M}]+"\*$/u);
 		}
 	});
 
 	it(`refuses a word shorter than ${MIN_WORD} characters, punctuation alone, more than ${MAX_WORDS} words, or a long q, saying why`, () => {
+		expect(searchQuery('𞤀')).toEqual({ ok: false, message: `each word of q needs at least ${MIN_WORD} letters or digits` });
 		expect(searchQuery('a')).toEqual({ ok: false, message: `each word of q needs at least ${MIN_WORD} letters or digits` });
 		expect(searchQuery('night o')).toEqual({ ok: false, message: `each word of q needs at least ${MIN_WORD} letters or digits` });
 		expect(searchQuery('#!?')).toEqual({ ok: false, message: `q needs a word of at least ${MIN_WORD} letters or digits` });

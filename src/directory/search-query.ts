@@ -18,10 +18,16 @@ export function searchQuery(q: string): SearchQuery {
 	if (words.length === 0) {
 		return q.trim() === '' ? { ok: true, match: null } : { ok: false, message: `q needs a word of at least ${MIN_WORD} letters or digits` };
 	}
-	if (words.some((word) => word.length < MIN_WORD)) return { ok: false, message: `each word of q needs at least ${MIN_WORD} letters or digits` };
+	if (words.some((word) => [...word].length < MIN_WORD)) return { ok: false, message: `each word of q needs at least ${MIN_WORD} letters or digits` };
 	if (words.length > MAX_WORDS) return { ok: false, message: `q has at most ${MAX_WORDS} words` };
 	// Each word quoted (no FTS5 syntax gets through) and matched as a prefix; all must match.
-	return { ok: true, match: [...new Set(words)].map((word) => `"${word}"*`).join(' AND ') };
+	const distinct = [...new Map(words.map((word) => [word.toLowerCase(), word])).values()];
+	return { ok: true, match: distinct.map((word) => `"${word}"*`).join(' AND ') };
+}
+
+/** The same search, whatever the case of `q` (the listing's cache key). */
+export function searchKey(match: string | null): string {
+	return (match ?? '').toLowerCase();
 }
 
 /** What the index keeps for a community: its name, description and hashtag (the tokenizer folds case and accents). */
@@ -30,9 +36,9 @@ export function searchTextOf(community: { name: string; description: string | nu
 }
 
 /**
- * Letters and digits in runs, as the tokenizer (unicode61) cuts them; case and accents are left to it, since
- * a quoted word in a MATCH is tokenized like the text ("Café" finds "cafe").
+ * Letters, digits and their marks in runs, as the tokenizer (unicode61) cuts them; case and accents are left
+ * to it, since a quoted word in a MATCH is tokenized like the text ("Café" finds "cafe", "İstanbul" itself).
  */
 function wordsOf(text: string): string[] {
-	return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+	return text.match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
 }

@@ -42,8 +42,9 @@ export function feedCacheKey(serviceOrigin: string, params: SkeletonParams): str
 export class IsolatePages {
 	private readonly pages: Lru<string, { body: string; expiresAt: number }>;
 
-	constructor(max = 256) {
-		this.pages = new Lru(max);
+	/** At most `max` pages and `maxChars` characters of them (2 bytes each): an isolate has 128 MB in all. */
+	constructor(max = 256, maxChars = 4_000_000) {
+		this.pages = new Lru(max, (page) => page.body.length, maxChars);
 	}
 
 	get(key: string, now: number): string | undefined {

@@ -39,8 +39,8 @@ export function registerFeedRoutes(app: Hono<FeedEnv>): void {
 	app.get('/xrpc/app.bsky.feed.describeFeedGenerator', async (c) => {
 		const config = readConfig(c.env);
 		const operatorDid = requireOperator(config);
-		// The lexicon has no cursor, so the answer is bounded instead: the 1000 open communities with posts this
-		// week and the most members (directory-store.ts; GET /api/communities pages through them all).
+		// The lexicon has no cursor, so the answer is bounded instead: the 1000 open communities with the most
+		// members, then posts (directory-store.ts; GET /api/communities pages through them all).
 		const ids = await directoryObject(c.env).featuredIds(1000);
 		return c.json({ did: config.serviceDid, feeds: ids.map((id) => ({ uri: feedUriOf(operatorDid, id) })) });
 	});

@@ -23,4 +23,18 @@ describe('Lru', () => {
 		lru.clear();
 		expect([lru.get('b'), lru.size]).toEqual([undefined, 0]);
 	});
+
+	it('given a weight, keeps no more than the budget, dropping the least recently used first', () => {
+		const lru = new Lru<string, string>(10, (value) => value.length, 10);
+		lru.set('a', 'xxxx');
+		lru.set('b', 'xxxx');
+		lru.get('a');
+		lru.set('c', 'xxxx');
+		expect([lru.get('a'), lru.get('b'), lru.get('c'), lru.size]).toEqual(['xxxx', undefined, 'xxxx', 2]);
+		lru.set('a', 'x');
+		lru.set('d', 'xxxxx');
+		expect([lru.get('a'), lru.get('c'), lru.get('d'), lru.size]).toEqual(['x', 'xxxx', 'xxxxx', 3]);
+		lru.set('e', 'x'.repeat(11));
+		expect(lru.size).toBe(0);
+	});
 });

@@ -1,8 +1,16 @@
-/** A map that keeps only its `max` most recently used entries (Map iteration order is insertion order). */
+/**
+ * A map that keeps only its `max` most recently used entries (Map iteration order is insertion order), and,
+ * given `weigh`, no more than `maxWeight` in all (bytes, say): the least recently used go first.
+ */
 export class Lru<K, V> {
 	private readonly entries = new Map<K, V>();
+	private weight = 0;
 
-	constructor(private readonly max: number) {}
+	constructor(
+		private readonly max: number,
+		private readonly weigh: (value: V) => number = () => 0,
+		private readonly maxWeight = Infinity,
+	) {}
 
 	get(key: K): V | undefined {
 		const value = this.entries.get(key);
@@ -13,17 +21,22 @@ export class Lru<K, V> {
 	}
 
 	set(key: K, value: V): void {
-		this.entries.delete(key);
+		this.delete(key);
 		this.entries.set(key, value);
-		if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as K);
+		this.weight += this.weigh(value);
+		while (this.entries.size > this.max || this.weight > this.maxWeight) this.delete(this.entries.keys().next().value as K);
 	}
 
 	delete(key: K): void {
+		const value = this.entries.get(key);
+		if (value === undefined) return;
 		this.entries.delete(key);
+		this.weight -= this.weigh(value);
 	}
 
 	clear(): void {
 		this.entries.clear();
+		this.weight = 0;
 	}
 
 	get size(): number {

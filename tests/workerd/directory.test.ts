@@ -6,7 +6,11 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { CommunityDirectory } from '../../src/directory/directory-do';
+import { COUNTS_PUSH_MS, DirectorySync } from '../../src/community/directory-sync';
+import { COMMUNITY_MIGRATIONS } from '../../src/community/migrations';
+import { DIRECTORY_MIGRATIONS } from '../../src/directory/directory-do';
 import { DirectoryStore } from '../../src/directory/directory-store';
+import { applyMigrations } from '../../src/storage/migrations';
 import { searchQuery } from '../../src/directory/search-query';
 import type { CommunityView } from '../../src/shared/views';
 import { meteredSql, type SqlMeter } from '../../src/storage/metered-sql';
@@ -189,5 +193,73 @@ describe('the directory at scale', () => {
 			cursor = page.cursor;
 		} while (cursor);
 		expect(seen).toEqual(expected);
+	});
+});
+
+describe('the directory after migration 4', () => {
+	it('keeps every entry, fills the words, the parents and the search index, ids of 0x80000000 and up included, and asks each community for its counts', async () => {
+		// An empty object's storage (no class migrations of its own have run there) stands in for a directory from before.
+		const scratch = env.COMMUNITY_FEED.getByName('ffff0001');
+		const result = await runInDurableObject(scratch, (_instance, state) => {
+			applyMigrations(state.storage, DIRECTORY_MIGRATIONS.slice(0, 3));
+			const old = (id: string, name: string, options: { closed?: boolean; parent?: string } = {}) =>
+				state.storage.sql.exec(
+					'INSERT INTO communities (id, summary, search, closed, updated_ms) VALUES (?, ?, ?, ?, 0)',
+					id,
+					JSON.stringify({
+						...entry(id, { name, parent: options.parent ? { id: options.parent, linked: true } : null }),
+						members: undefined,
+						pending: undefined,
+						posts: undefined,
+					}),
+					name.toLowerCase(),
+					options.closed ? 1 : 0,
+				);
+			old('00000001', 'Low Ferns');
+			old('80000001', 'High Ferns', { parent: '00000001' });
+			old('ffffffff', 'Top Ferns');
+			old('7fffffff', 'Closed Ferns', { closed: true });
+			applyMigrations(state.storage, DIRECTORY_MIGRATIONS);
+			const store = new DirectoryStore(state.storage.sql);
+			return {
+				listed: store.list({ match: null, limit: 10 }).communities.map((c) => [c.id, c.name, c.members]),
+				found: store.list({ match: match('ferns'), limit: 10 }).communities.map((c) => c.id),
+				after: store.list({ match: match('ferns'), limit: 10, after: '80000001' }).communities.map((c) => c.id),
+				children: store.childrenOf('00000001', 10).map((c) => c.id),
+				refresh: store.refreshBatch(),
+			};
+		});
+		expect(result).toEqual({
+			listed: [
+				['00000001', 'Low Ferns', 0],
+				['80000001', 'High Ferns', 0],
+				['ffffffff', 'Top Ferns', 0],
+			],
+			found: ['00000001', '80000001', 'ffffffff'],
+			after: ['ffffffff'],
+			children: ['80000001'],
+			refresh: ['00000001', '7fffffff', '80000001', 'ffffffff'],
+		});
+	});
+});
+
+describe('a community telling the directory', () => {
+	it("a change during a push is due afresh, not at the push's own (past) time: no push straight after another", async () => {
+		const scratch = env.COMMUNITY_FEED.getByName('ffff0002');
+		const dues = await runInDurableObject(scratch, async (_instance, state) => {
+			applyMigrations(state.storage, COMMUNITY_MIGRATIONS);
+			const sync = new DirectorySync(state.storage.sql);
+			const t0 = 1_000_000;
+			sync.changed('config', t0);
+			let release: () => void = () => {};
+			const pushing = sync.pushIfDue(t0, () => new Promise<void>((resolve) => (release = resolve)));
+			sync.changed('counts', t0 + 10);
+			release();
+			await pushing;
+			const afterPush = sync.dueAt();
+			await sync.pushIfDue(afterPush!, () => Promise.resolve());
+			return { afterPush, afterSecond: sync.dueAt() };
+		});
+		expect(dues).toEqual({ afterPush: 1_000_010 + COUNTS_PUSH_MS, afterSecond: null });
 	});
 });
