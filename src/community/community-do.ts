@@ -294,7 +294,10 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		};
 	}
 
-	/** Retention: drop expired posts, then sleep until the next one expires; and the next step of a rebuild. */
+	/**
+	 * The object's one alarm: the next step of a rebuild, links to retry, retention (drop expired posts), and
+	 * telling the directory (directory-sync.ts); then sleep until the soonest of them is due.
+	 */
 	override async alarm(): Promise<void> {
 		this.alarmAt = null;
 		if (this.schemaVersion === null) return;
@@ -304,10 +307,10 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			this.followUpDue = false;
 			await this.afterCommit(() => this.links.askParent());
 		}
-		// Retention, when a post is due to expire (the alarm also wakes for the directory, links and rebuilds);
-		// one transaction: the expired posts and the count they leave go together.
 		// Reports past retention go at every alarm, whatever the posts (outside the metering, as the checks here).
 		new ReportBook(this.ctx.storage).prune(Date.now());
+		// Retention, when a post is due to expire (the alarm also wakes for the directory, links and rebuilds);
+		// one transaction: the expired posts and the count they leave go together.
 		let due = nextExpiryMs(this.ctx.storage.sql);
 		if (due !== null && due <= Date.now()) {
 			const pruned = this.storage.transactionSync(() => pruneExpired(this.storage.sql, Date.now()));
