@@ -7,7 +7,7 @@ import { stageStanding } from '../community/links/stages';
 import { readConfig } from '../config';
 import { ApiError, invalidRequest, notFound } from '../errors';
 import { searchKey, searchQuery } from '../directory/search-query';
-import { IsolatePages, jsonPage, servedCopy, storedCopy } from '../feed/cache';
+import { cachedAnswer, IsolatePages } from '../feed/cache';
 import { feedUriOf } from '../feed/feed-uri';
 import { communityObject, directoryObject } from '../objects';
 import { configHashtagMatches, isCommunityId, type CommunityId } from '../shared/hashtag';
@@ -73,25 +73,15 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 		if (after !== undefined && !isCommunityId(after)) throw invalidRequest('cursor must be a community id');
 		const search = searchQuery(c.req.query('q') ?? '');
 		if (!search.ok) throw invalidRequest(search.message);
-		const ttl = readConfig(c.env).feedCacheSeconds;
-		const key = `${readConfig(c.env).serviceOrigin}/api/communities?${new URLSearchParams({ q: searchKey(search.match), limit: String(limit), cursor: after ?? '' })}`;
-		if (ttl > 0) {
-			const kept = listingPages.get(key, Date.now());
-			if (kept !== undefined) return jsonPage(kept);
-			const hit = await caches.default.match(key);
-			if (hit) return servedCopy(hit);
-		}
-		const page = await directoryObject(c.env).list({ match: search.match, limit, ...(after ? { after } : {}) });
-		const body = JSON.stringify({
-			communities: page.communities.map((listed) => ({ ...listed, feedUri: feedUri(c, listed.id) })),
-			...(page.cursor ? { cursor: page.cursor } : {}),
+		const config = readConfig(c.env);
+		const key = `${config.serviceOrigin}/api/communities?${new URLSearchParams({ q: searchKey(search.match), limit: String(limit), cursor: after ?? '' })}`;
+		return cachedAnswer(key, config.feedCacheSeconds, listingPages, c.executionCtx, async () => {
+			const page = await directoryObject(c.env).list({ match: search.match, limit, ...(after ? { after } : {}) });
+			return JSON.stringify({
+				communities: page.communities.map((listed) => ({ ...listed, feedUri: feedUri(c, listed.id) })),
+				...(page.cursor ? { cursor: page.cursor } : {}),
+			});
 		});
-		const res = jsonPage(body);
-		if (ttl > 0) {
-			listingPages.set(key, body, ttl, Date.now());
-			c.executionCtx.waitUntil(caches.default.put(key, storedCopy(res, ttl)));
-		}
-		return res;
 	});
 
 	app.get('/api/communities/:id', async (c) => {

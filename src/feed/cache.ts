@@ -77,3 +77,26 @@ export function servedCopy(hit: Response): Response {
 export function jsonPage(body: string): Response {
 	return new Response(body, { headers: { 'Content-Type': 'application/json' } });
 }
+
+/**
+ * A public answer the same for everyone (the directory's listing, describeFeedGenerator): from this
+ * isolate's pages or the Cache API when `ttlSeconds` > 0, else `read` (and kept for the TTL).
+ */
+export async function cachedAnswer(
+	key: string,
+	ttlSeconds: number,
+	pages: IsolatePages,
+	ctx: { waitUntil(promise: Promise<unknown>): void },
+	read: () => Promise<string>,
+): Promise<Response> {
+	if (ttlSeconds <= 0) return jsonPage(await read());
+	const kept = pages.get(key, Date.now());
+	if (kept !== undefined) return jsonPage(kept);
+	const hit = await caches.default.match(key);
+	if (hit) return servedCopy(hit);
+	const body = await read();
+	const page = jsonPage(body);
+	pages.set(key, body, ttlSeconds, Date.now());
+	ctx.waitUntil(caches.default.put(key, storedCopy(page, ttlSeconds)));
+	return page;
+}

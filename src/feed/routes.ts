@@ -12,7 +12,7 @@ import { limitReads } from '../rate-limits';
 import { API_SERVICE_ID, FEED_SERVICE_ID } from '../shared/oauth';
 import { verifyCaller } from '../identity/service-auth';
 import { communityObject, directoryObject } from '../objects';
-import { cacheableFeed, feedCacheKey, IsolatePages, jsonPage, servedCopy, storedCopy } from './cache';
+import { cacheableFeed, cachedAnswer, feedCacheKey, IsolatePages, jsonPage, servedCopy, storedCopy } from './cache';
 import { FeedReadLog } from './read-log';
 import { communityOfFeedUri, feedUriOf } from './feed-uri';
 import { parseSkeletonParams } from './params';
@@ -41,8 +41,10 @@ export function registerFeedRoutes(app: Hono<FeedEnv>): void {
 		const operatorDid = requireOperator(config);
 		// The lexicon has no cursor, so the answer is bounded instead: the 1000 open communities with the most
 		// members, then posts (directory-store.ts; GET /api/communities pages through them all).
-		const ids = await directoryObject(c.env).featuredIds(1000);
-		return c.json({ did: config.serviceDid, feeds: ids.map((id) => ({ uri: feedUriOf(operatorDid, id) })) });
+		return cachedAnswer(`${config.serviceOrigin}/xrpc/app.bsky.feed.describeFeedGenerator`, config.feedCacheSeconds, isolatePages, c.executionCtx, async () => {
+			const ids = await directoryObject(c.env).featuredIds(1000);
+			return JSON.stringify({ did: config.serviceDid, feeds: ids.map((id) => ({ uri: feedUriOf(operatorDid, id) })) });
+		});
 	});
 
 	app.get(`/xrpc/${GET_FEED_SKELETON}`, (c) => withDeadline(getFeedSkeleton(c)));

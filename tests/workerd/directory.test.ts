@@ -3,13 +3,15 @@
  * featured feeds, one entry) reads the same rows with 200 or 2,000 communities, through the index its
  * query plan names. (A community's apply never fails with the directory: after-commit.test.ts.)
  */
-import { env, runInDurableObject } from 'cloudflare:test';
+import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { CommunityDirectory } from '../../src/directory/directory-do';
 import { COUNTS_PUSH_MS, DirectorySync } from '../../src/community/directory-sync';
 import { COMMUNITY_MIGRATIONS } from '../../src/community/migrations';
 import { DIRECTORY_MIGRATIONS } from '../../src/directory/directory-do';
 import { DirectoryStore } from '../../src/directory/directory-store';
+import worker from '../../src/index';
+import { directoryObject } from '../../src/objects';
 import { applyMigrations } from '../../src/storage/migrations';
 import { searchQuery } from '../../src/directory/search-query';
 import type { CommunityView } from '../../src/shared/views';
@@ -261,5 +263,38 @@ describe('a community telling the directory', () => {
 			return { afterPush, afterSecond: sync.dueAt() };
 		});
 		expect(dues).toEqual({ afterPush: 1_000_010 + COUNTS_PUSH_MS, afterSecond: null });
+	});
+});
+
+describe('the listing and describeFeedGenerator, cached like public feed pages', () => {
+	const OPERATOR = 'did:plc:operatoroperatoroperator';
+	async function get(path: string, ttl: string) {
+		const ctx = createExecutionContext();
+		const res = await worker.fetch(
+			new Request<unknown, IncomingRequestCfProperties>(`http://localhost${path}`),
+			{ ...env, OPERATOR_DID: OPERATOR, FEED_CACHE_SECONDS: ttl },
+			ctx,
+		);
+		await waitOnExecutionContext(ctx);
+		expect(res.status, path).toBe(200);
+		return res.text();
+	}
+	const directoryReads = async () => (await directoryObject(env).stats()).metering.rowsRead;
+
+	it('answers the same listing, search or description again within the TTL without reading the directory, and reads it every time without a TTL', async () => {
+		await directoryObject(env).upsert(entry('cccc0001', { name: 'Cached Ferns', members: 3, posts: 2 }));
+		for (const path of ['/api/communities?q=cached&limit=5', '/api/communities?limit=7', '/xrpc/app.bsky.feed.describeFeedGenerator']) {
+			const first = await get(path, '5');
+			expect(first, path).toContain('cccc0001');
+			const reads = await directoryReads();
+			expect(await get(path, '5'), path).toBe(first);
+			expect(await directoryReads(), `${path}: answered from the cache`).toBe(reads);
+			await get(path, '0');
+			expect(await directoryReads(), `${path}: no TTL, read again`).toBeGreaterThan(reads);
+		}
+		// Another search is another page: read from the directory.
+		const reads = await directoryReads();
+		expect(await get('/api/communities?q=ferns&limit=5', '5')).toContain('cccc0001');
+		expect(await directoryReads()).toBeGreaterThan(reads);
 	});
 });
