@@ -16,7 +16,12 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { fork } from 'node:child_process';
 import { bundleWorker, startBundledWorker, type BundledWorker } from '../sandbox/bundled-worker';
+import { freePort } from '../sandbox/ports';
+import { BenchInstance } from './instance';
+import type { Command, Reply } from './jetstream-process';
+import { did } from './synthetic-stream';
 import type { CommunityView } from '../src/shared/views';
 import { percentiles } from './http-load';
 
@@ -36,7 +41,14 @@ function parseArgs(argv: string[]) {
 	const sizes = (value('--sizes') ?? '1000,10000,100000').split(',').map(Number);
 	if (sizes.some((n) => !Number.isSafeInteger(n) || n < 100)) throw new Error('--sizes takes numbers of at least 100, comma separated');
 	const requests = Number(value('--requests') ?? 200);
-	return { sizes: sizes.sort((a, b) => a - b), requests, before: argv.includes('--no-before') ? null : (value('--before') ?? BEFORE_DEFAULT) };
+	const ingest = Number(value('--ingest') ?? 10_000);
+	return {
+		sizes: sizes.sort((a, b) => a - b),
+		requests,
+		before: argv.includes('--no-before') ? null : (value('--before') ?? BEFORE_DEFAULT),
+		/** Communities created through the firehose while the directory holds the largest size (0: skip). */
+		ingest,
+	};
 }
 
 const ARGS = parseArgs(process.argv.slice(2));
@@ -189,6 +201,106 @@ async function runCode(label: string, commit: string | null): Promise<Record<num
 	return results;
 }
 
+interface IngestFigures {
+	preloaded: number;
+	communities: number;
+	events: number;
+	drainSeconds: number;
+	eventsPerSecond: number;
+	configsPerSecond: number;
+	directorySeconds: number;
+	inDirectory: number;
+	dropped: unknown;
+	deadLetters: number;
+}
+
+/**
+ * Config ops through the whole pipeline (synthetic Jetstream -> receiver -> queue -> consumer -> a new
+ * community object each) while the directory already holds `size - ARGS.ingest` entries: the time until
+ * the receiver has handed every event on and each community has applied it, and until the directory lists
+ * every new community (pushed from their alarms). Fewer real communities than the directory holds: each
+ * is a SQLite database of its own, and 100,000 of them would not fit this machine's disk and memory.
+ */
+async function ingestAtScale(size: number): Promise<IngestFigures> {
+	const dir = await mkdtemp(join(tmpdir(), 'atrarium-scale-ingest-'));
+	const bundleDir = join(dir, 'bundle');
+	const child = fork(new URL('./jetstream-process.mjs', import.meta.url).pathname, [], { stdio: 'inherit' });
+	let pending: ((reply: Reply) => void) | null = null;
+	child.on('message', (reply: Reply) => pending?.(reply));
+	const ask = <T extends Reply>(command: Command) =>
+		new Promise<T>((resolve) => {
+			pending = (reply) => resolve(reply as T);
+			child.send(command);
+		});
+	let instance: BenchInstance | null = null;
+	try {
+		const ready = await ask<Extract<Reply, { type: 'ready' }>>({
+			type: 'init',
+			port: await freePort(),
+			seed: 7,
+			communities: ARGS.ingest,
+			membersPerCommunity: 1,
+			randomTagCommunities: ARGS.ingest,
+		});
+		await bundleWorker(bundleDir, '');
+		const preloaded = size - ARGS.ingest;
+		// The directory's other entries first, through its own write path, into the storage the instance then opens.
+		const loader = await startBundledWorker({ bundleDir, persistDir: join(dir, 'ingest'), quiet: true });
+		const namespace = (await loader.mf.getDurableObjectNamespace('COMMUNITY_DIRECTORY')) as unknown as {
+			idFromName(name: string): unknown;
+			get(id: unknown): DirectoryStub;
+		};
+		const stub = namespace.get(namespace.idFromName('main'));
+		let next = 0;
+		await Promise.all(
+			Array.from({ length: LOAD_CONCURRENCY }, async () => {
+				while (next < preloaded) await stub.upsert(entry(next++));
+			}),
+		);
+		await loader.close();
+		log(`ingest: the directory holds ${preloaded} entries; ${ARGS.ingest} communities to create through the firehose`);
+		instance = await BenchInstance.start({
+			dir,
+			name: 'ingest',
+			bundleDir,
+			jetstreamUrl: ready.url,
+			ownerDid: did('owner', 0),
+			communities: ready.communityIds,
+		});
+		await instance.admin('/receiver/start', 'POST');
+		const t0 = Date.now();
+		const setup = await ask<Extract<Reply, { type: 'setup-done' }>>({ type: 'setup' });
+		await instance.drain(setup.events, 1_800_000);
+		const drainSeconds = (Date.now() - t0) / 1000;
+		log(`ingest: ${setup.events} events (${ARGS.ingest} configs) handed on by the receiver in ${drainSeconds.toFixed(1)} s`);
+		let inDirectory = 0;
+		const deadline = Date.now() + 600_000;
+		while (Date.now() < deadline) {
+			inDirectory = (await instance.admin('/directory')).communities - preloaded;
+			if (inDirectory >= ARGS.ingest) break;
+			await new Promise((resolve) => setTimeout(resolve, 500));
+		}
+		const directorySeconds = (Date.now() - t0) / 1000;
+		const status = await instance.status();
+		return {
+			preloaded,
+			communities: ARGS.ingest,
+			events: setup.events,
+			drainSeconds: +drainSeconds.toFixed(1),
+			eventsPerSecond: Math.round(setup.events / directorySeconds),
+			configsPerSecond: Math.round(ARGS.ingest / directorySeconds),
+			directorySeconds: +directorySeconds.toFixed(1),
+			inDirectory,
+			dropped: status.counters.dropped,
+			deadLetters: status.deadLetters,
+		};
+	} finally {
+		await instance?.stop().catch(() => {});
+		child.send({ type: 'exit' });
+		await rm(dir, { recursive: true, force: true });
+	}
+}
+
 function table(today: Record<number, Record<string, Measured>>, before: Record<number, Record<string, Measured>> | null): string {
 	const names = Object.keys(Object.values(today)[0] ?? {});
 	const lines = [
@@ -207,6 +319,7 @@ function table(today: Record<number, Record<string, Measured>>, before: Record<n
 async function main() {
 	const today = await runCode('today', null);
 	const before = ARGS.before ? await runCode('before', ARGS.before) : null;
+	const ingest = ARGS.ingest > 0 ? await ingestAtScale(ARGS.sizes.at(-1)!) : null;
 	const head = (await run('git', ['rev-parse', '--short', 'HEAD'])).stdout.trim();
 	const args = process.argv.slice(2).join(' ');
 	const command = args ? `npm run bench:scale -- ${args}` : 'npm run bench:scale';
@@ -226,7 +339,23 @@ meters them; GET /admin/directory). The listing "before" also called each listed
 ${table(today, before)}
 
 p50 at ${largest.toLocaleString('en')} against ${smallest.toLocaleString('en')}, today: ${ratios.join('; ')}.
-`;
+${
+	ingest
+		? `
+## Ingest while the directory holds ${largest.toLocaleString('en')} communities
+
+${ingest.communities.toLocaleString('en')} communities created through the whole pipeline (a synthetic Jetstream
+sending each one's config and a membership at once, as fast as the receiver reads: ${ingest.events.toLocaleString('en')}
+events) while the directory already held ${ingest.preloaded.toLocaleString('en')} entries. The receiver handed every
+event on in ${ingest.drainSeconds} s; every community had applied its config and membership and the directory listed all
+${ingest.inDirectory.toLocaleString('en')} of them ${ingest.directorySeconds} s after the first event (they push from their
+alarms): **${ingest.configsPerSecond} config ops a second** end to end (${ingest.eventsPerSecond} events a second; each
+config op creates a community object). Receiver drops:
+${JSON.stringify(ingest.dropped)}; dead letters: ${ingest.deadLetters}. (Fewer real communities than the directory
+holds: each is a SQLite database of its own.)
+`
+		: ''
+}`;
 	await mkdir('docs/benchmarks', { recursive: true });
 	await writeFile('docs/benchmarks/scale.md', report);
 	await writeFile(
