@@ -1,5 +1,5 @@
 /**
- * `npm run bench:scale [-- --sizes 1000,10000,100000] [--requests 200] [--before <commit>|--no-before]`:
+ * `npm run bench:scale [-- --sizes 1000,10000,100000] [--requests 200] [--before <commit>|--no-before] [--ingest N]`:
  * the directory at 1k, 10k and 100k communities, today's code beside an older commit's (by default the
  * one before the directory answered from indexes), each as deployed (the bundle of `wrangler deploy
  * --dry-run`, in workerd through Miniflare). Entries go in through the directory's own write path: the
@@ -41,7 +41,9 @@ function parseArgs(argv: string[]) {
 	const sizes = (value('--sizes') ?? '1000,10000,100000').split(',').map(Number);
 	if (sizes.some((n) => !Number.isSafeInteger(n) || n < 100)) throw new Error('--sizes takes numbers of at least 100, comma separated');
 	const requests = Number(value('--requests') ?? 200);
-	const ingest = Number(value('--ingest') ?? 10_000);
+	// Off unless asked: with 10,000 real communities workerd (one process holding them all) stopped answering
+	// here after the receiver had handed every event on; 500 run through (issue 28's notes).
+	const ingest = Number(value('--ingest') ?? 0);
 	return {
 		sizes: sizes.sort((a, b) => a - b),
 		requests,
