@@ -3,7 +3,7 @@
  * directly (sandbox/bundled-worker.ts), with its operator routes wrapped: receiver status, waiting for
  * the receiver to drain, a community's posts, and the counts that set the bill (queue messages, consumer
  * invocations, community object calls). A setting other than the shipped one (the consumer's
- * `max_batch_timeout`, the receiver's flush) is passed to workerd as such; nothing else differs.
+ * `max_batch_timeout`, the receiver's flush, direct delivery off) is passed to workerd as such; nothing else differs.
  *
  * Not `wrangler dev`: a bench that started and stopped several `wrangler dev` instances stopped halfway
  * (its proxy lost workerd mid-request, and wrangler exited failing to log it); docs/benchmarks.md.
@@ -20,6 +20,8 @@ export interface Setting {
 	consumerTimeoutS: number;
 	/** The receiver's RECEIVER_FLUSH_MS. */
 	flushMs: number;
+	/** DIRECT_DELIVERY off: every event through the queue, as before direct delivery (the shipped setting has it on). */
+	queueOnly?: boolean;
 }
 
 /** The shipped setting, as wrangler.jsonc has it. */
@@ -31,8 +33,14 @@ export function shippedSetting(): Setting {
 	return { consumerTimeoutS: Number(timeout[1]), flushMs: Number(flush[1]) };
 }
 
+/** Whether a setting is the one wrangler.jsonc ships. */
+export const isShipped = (setting: Setting, shipped: Setting) =>
+	setting.consumerTimeoutS === shipped.consumerTimeoutS && setting.flushMs === shipped.flushMs && !setting.queueOnly;
+
 export interface CallCounts {
 	enqueued: number;
+	/** Events the receiver handed straight to their communities (receiver/direct-delivery.ts). */
+	delivered: number;
 	queueMessages: number;
 	consumerInvocations: number;
 	communityCalls: number;
@@ -79,6 +87,7 @@ export class BenchInstance {
 				// The synthetic firehose's DIDs are made up: no repo could prove their records.
 				VERIFY_AUTHORITY: 'off',
 				...(options.setting ? { RECEIVER_FLUSH_MS: String(options.setting.flushMs) } : {}),
+				...(options.setting?.queueOnly ? { DIRECT_DELIVERY: 'off' } : {}),
 				...options.vars,
 			},
 		});
@@ -135,7 +144,7 @@ export class BenchInstance {
 		}
 	}
 
-	/** Waits until the receiver has seen `target` events and enqueued everything it passed. */
+	/** Waits until the receiver has seen `target` events and handed on everything it passed. */
 	async drain(target: number, timeoutMs = 120_000): Promise<any> {
 		const deadline = Date.now() + timeoutMs;
 		for (;;) {
@@ -169,18 +178,25 @@ export class BenchInstance {
 		return uris;
 	}
 
-	/** What the bill counts so far: events and queue messages enqueued, consumer invocations, community calls. */
+	/** What the bill counts so far: events enqueued or delivered directly, queue messages, consumer invocations, community calls (direct ones included). */
 	async counts(): Promise<CallCounts> {
 		const s = await this.status();
 		let communityCalls = 0;
 		for (const id of this.communities) communityCalls += (await this.admin(`/communities/${id}`)).applyCalls as number;
-		return { enqueued: s.counters.enqueued, queueMessages: s.counters.queueMessages, consumerInvocations: this.consumerInvocations, communityCalls };
+		return {
+			enqueued: s.counters.enqueued,
+			delivered: s.counters.delivered,
+			queueMessages: s.counters.queueMessages,
+			consumerInvocations: this.consumerInvocations,
+			communityCalls,
+		};
 	}
 }
 
 export function countsBetween(before: CallCounts, after: CallCounts): CallCounts {
 	return {
 		enqueued: after.enqueued - before.enqueued,
+		delivered: after.delivered - before.delivered,
 		queueMessages: after.queueMessages - before.queueMessages,
 		consumerInvocations: after.consumerInvocations - before.consumerInvocations,
 		communityCalls: after.communityCalls - before.communityCalls,

@@ -134,7 +134,9 @@ const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 export async function writeReport(results: any, quick: boolean): Promise<void> {
 	const prefix = quick ? 'quick-' : '';
 	const m = results.metering;
-	const perMessage = (n: number) => n / Math.max(1, m.enqueued);
+	// Events handed on: enqueued, or delivered straight to their community (a run from before direct delivery has no `delivered`).
+	const handedOn = m.enqueued + (m.delivered ?? 0);
+	const perMessage = (n: number) => n / Math.max(1, handedOn);
 	const unit = {
 		rowsWrittenPerMessage: perMessage(m.community.rowsWritten + m.receiver.rowsWritten),
 		rowsReadPerMessage: perMessage(m.community.rowsRead + m.receiver.rowsRead),
@@ -143,7 +145,7 @@ export async function writeReport(results: any, quick: boolean): Promise<void> {
 		storageBytesPerPost: m.storageBytesPerPost,
 		rowsWrittenPerIndexedPost: m.rowsWrittenPerPost,
 		messagesPer1000Events: (1000 * m.queueMessages) / Math.max(1, m.events),
-		queueMessagesPerEvent: m.queueMessages / Math.max(1, m.enqueued),
+		queueMessagesPerEvent: m.queueMessages / Math.max(1, handedOn),
 		rowsWrittenPer1000Events: (1000 * (m.community.rowsWritten + m.receiver.rowsWritten)) / Math.max(1, m.events),
 		queueOpsPer1000Events: (3 * 1000 * m.queueMessages) / Math.max(1, m.events),
 	};
@@ -157,9 +159,19 @@ export async function writeReport(results: any, quick: boolean): Promise<void> {
 	const seed = monthlyCost({ ...unit, ...callsOf(results.idle) });
 	// The same with the feed page cache, at the share of reads it left to the objects under Zipf-like reads.
 	const cached = results.feedCache?.find((c: any) => c.ttlSeconds > 0);
-	const seedCached = cached ? monthlyCost({ ...unit, ...callsOf(results.idle), doCallsPerFeedRequest: cached.doCallsPer1000Reads / 1000 }) : null;
+	const withCache = (run: any) => monthlyCost({ ...unit, ...callsOf(run), doCallsPerFeedRequest: cached.doCallsPer1000Reads / 1000 });
+	const seedCached = cached ? withCache(results.idle) : null;
+	// Every event through the queue, as before direct delivery: the curve's queue-only run of the shipped batching.
+	const queueOnly = results.curve.find(
+		(row: any) =>
+			row.setting.queueOnly &&
+			row.setting.consumerTimeoutS === results.shippedSetting.consumerTimeoutS &&
+			row.setting.flushMs === results.shippedSetting.flushMs,
+	);
+	const seedQueueOnly = queueOnly ? monthlyCost({ ...unit, ...callsOf(queueOnly.idle) }) : null;
+	const seedQueueOnlyCached = queueOnly && cached ? withCache(queueOnly.idle) : null;
 	// The real network: about 2.2 M posts a day; our receiver enqueues only what can matter.
-	const networkEvents = (2.2e6 * 30 * (1000 * m.enqueued)) / Math.max(1, m.events) / 1000;
+	const networkEvents = (2.2e6 * 30 * (1000 * handedOn)) / Math.max(1, m.events) / 1000;
 	const networkScenario = { ...SEED_SCENARIO, queuedEvents: networkEvents };
 	const network = monthlyCost({ ...unit, ...callsOf(results.e2e) }, networkScenario);
 	const networkMessages = networkEvents * results.e2e.queueMessagesPerEvent;
@@ -173,6 +185,8 @@ export async function writeReport(results: any, quick: boolean): Promise<void> {
 		unit: mapValues(unit, (v) => +v.toFixed(3)),
 		seedScenario: seed,
 		seedScenarioWithFeedCache: seedCached,
+		seedScenarioQueueOnly: seedQueueOnly,
+		seedScenarioQueueOnlyWithFeedCache: seedQueueOnlyCached,
 		realNetwork: { queuedEvents: Math.round(networkEvents), queueMessages: Math.round(networkMessages), ...network },
 		prices: PRICES,
 	};
@@ -202,7 +216,7 @@ export async function writeReport(results: any, quick: boolean): Promise<void> {
 			})),
 		),
 	);
-	const settingLabel = (row: any) => `timeout ${row.setting.consumerTimeoutS} s, flush ${row.setting.flushMs} ms`;
+	const settingLabel = (row: any) => `timeout ${row.setting.consumerTimeoutS} s, flush ${row.setting.flushMs} ms${row.setting.queueOnly ? ', queue only' : ''}`;
 	await writeFile(
 		`docs/benchmarks/${prefix}latency.svg`,
 		barChart(
@@ -351,19 +365,24 @@ ${rows(
 From the moment the load generator sends a probe post to the moment it shows in \`getFeedSkeleton\`
 (polled every 10 ms). Each setting runs on a fresh instance: ${results.plan.idleSeconds} s of lone posts
 (4 a second, nothing else on the stream), then ${results.plan.loadedSeconds} s at 2,000 events/s with 20
-probes a second. The calls are counted per enqueued event at 2,000 events/s: queue messages (the
-receiver's counter), consumer invocations (the local queue logs one line per batch it delivers) and
-community object calls (each object counts its \`apply\` calls). A lone post costs one of each in every
-setting. Monthly cost is the whole bill of the cost section below, with the lone-post calls for the
-seed's scenario (its 5 M events a month are 1.9 a second: each arrives alone) and the loaded calls for
-the real network's rate.
+probes a second. The calls are counted per event handed on (enqueued, or delivered straight to its
+community): queue messages (the receiver's counter), consumer invocations (the local queue logs one line
+per batch it delivers) and community object calls (each object counts its \`apply\` calls). With direct
+delivery (\`DIRECT_DELIVERY\`, on where shipped; \`src/receiver/direct-delivery.ts\`) a lone post is one
+community call and nothing else; a flush of more than 8 events, or one a community failed, goes through
+the queue. The rows marked "queue only" send every event through the queue, as before direct delivery:
+a lone post there is a message, an invocation and a call. Monthly cost is the whole bill of the cost
+section below, with the lone-post calls for the seed's scenario (its 5 M events a month are 1.9 a
+second: each arrives alone) and the loaded calls for the real network's rate.
 
 ${rows(results.curve, [
 	['consumer max_batch_timeout', (r) => `${r.setting.consumerTimeoutS} s`],
 	['receiver flush', (r) => `${r.setting.flushMs} ms${r.shipped ? ' **(shipped)**' : ''}`],
+	['path', (r) => (r.setting.queueOnly ? 'queue only' : 'direct + queue')],
 	['lone post p50 / p99', (r) => `${r.idle.p50} / ${r.idle.p99} ms`],
 	['2,000 ev/s p50 / p99', (r) => `${r.loaded.p50} / ${r.loaded.p99} ms`],
 	['probes seen', (r) => `${r.idle.seenWithin5s}/${r.idle.probes}, ${r.loaded.seenWithin5s}/${r.loaded.probes}`],
+	['lone post: messages / calls per event', (r) => `${r.idle.queueMessagesPerEvent} / ${r.idle.communityCallsPerEvent}`],
 	['messages / event', (r) => r.loaded.queueMessagesPerEvent],
 	['invocations / event', (r) => r.loaded.consumerInvocationsPerEvent],
 	['community calls / event', (r) => r.loaded.communityCallsPerEvent],
@@ -521,11 +540,26 @@ ${
 		? `| seed, with the feed page cache (${cached.ttlSeconds} s: ${cached.doCallsPer1000Reads} object calls per 1,000 reads) | $${seedCached.dollars.queues} | $${seedCached.dollars.rowsWritten} | $${seedCached.dollars.rowsRead} | $${seedCached.dollars.doRequests} | $${seedCached.dollars.workerRequests} | $${seedCached.dollars.storage} | $${seedCached.dollars.duration} | **$${seedCached.total}** |
 `
 		: ''
-}| the real network (2.2 M posts/day -> ${Math.round(networkEvents).toLocaleString()} events, ${Math.round(networkMessages).toLocaleString()} messages), 10 M requests | $${network.dollars.queues} | $${network.dollars.rowsWritten} | $${network.dollars.rowsRead} | $${network.dollars.doRequests} | $${network.dollars.workerRequests} | $${network.dollars.storage} | $${network.dollars.duration} | **$${network.total}** |
+}${
+		seedQueueOnly
+			? `| seed, every event through the queue (before direct delivery) | $${seedQueueOnly.dollars.queues} | $${seedQueueOnly.dollars.rowsWritten} | $${seedQueueOnly.dollars.rowsRead} | $${seedQueueOnly.dollars.doRequests} | $${seedQueueOnly.dollars.workerRequests} | $${seedQueueOnly.dollars.storage} | $${seedQueueOnly.dollars.duration} | **$${seedQueueOnly.total}** |
+`
+			: ''
+	}${
+		seedQueueOnlyCached
+			? `| seed, every event through the queue, with the feed page cache | $${seedQueueOnlyCached.dollars.queues} | $${seedQueueOnlyCached.dollars.rowsWritten} | $${seedQueueOnlyCached.dollars.rowsRead} | $${seedQueueOnlyCached.dollars.doRequests} | $${seedQueueOnlyCached.dollars.workerRequests} | $${seedQueueOnlyCached.dollars.storage} | $${seedQueueOnlyCached.dollars.duration} | **$${seedQueueOnlyCached.total}** |
+`
+			: ''
+	}| the real network (2.2 M posts/day -> ${Math.round(networkEvents).toLocaleString()} events, ${Math.round(networkMessages).toLocaleString()} messages), 10 M requests | $${network.dollars.queues} | $${network.dollars.rowsWritten} | $${network.dollars.rowsRead} | $${network.dollars.doRequests} | $${network.dollars.workerRequests} | $${network.dollars.storage} | $${network.dollars.duration} | **$${network.total}** |
 
-What sets the floor is per-request fees, not storage: every lone event is a queue message (three
-operations), a consumer invocation (a Worker request) and a community call (a DO request), and every
-feed read is a Worker request and a DO request. Packing only helps when events arrive together.
+What sets the floor is per-request fees, not storage. With direct delivery a lone event is one community
+call (a DO request, $0.15 per million) and nothing else; through the queue it was also a message (three
+operations at $0.40 per million) and a consumer invocation (a Worker request). What remains: one DO
+request per event per community it goes to (5 M a month in the seed's scenario), and one per
+feed read the page cache does not answer, plus the feed reads themselves as Worker requests (10 M a month,
+all included). Without the page cache every feed read reaches an object: 10 M DO requests, $1.50 of the
+bill, which only the cache (or fewer reads) lowers. Packing helps only when events arrive together,
+which is when the queue takes them.
 
 ## Run to run
 ${
@@ -766,9 +800,6 @@ function targets(r: any, maxOurs: number, maxBare: number, seedTotal: number, un
 	const worstP99 = Math.max(...read16.map((x: any) => x.p99));
 	const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 	const old = r.curve.find((row: any) => row.setting.consumerTimeoutS === 1);
-	const seedQueue = r.cost.seedScenario.dollars.queues;
-	// Messages a month that $0.10 of queue buys: 1 M operations are included, three operations a message.
-	const affordable = (PRICES.queueOpsIncluded + (0.1 / PRICES.queuePerMillionOps) * 1e6) / PRICES.opsPerMessage;
 	return [
 		`- Ingest ceiling (median of ${r.ingest.trials.length} trials) >= 20,000 events/s with zero loss: ${verdict(maxOurs >= 20_000 && r.ingest.zeroLoss)} (${maxOurs.toLocaleString()}); at least 0.95 of the bare reader's in the same trial: ${verdict((r.ingest.ratio.median ?? 0) >= 0.95)} (${r.ingest.ratio.median}, range ${r.ingest.ratio.min}-${r.ingest.ratio.max}).`,
 		`- Jetstream -> getFeedSkeleton, p50 <= 300 ms and p99 <= 1 s, shipped setting: lone posts p50 ${verdict(r.idle.p50 <= 300)} (${r.idle.p50} ms), p99 ${verdict(r.idle.p99 <= 1000)} (${r.idle.p99} ms); at 2,000 events/s p50 ${verdict(r.e2e.p50 <= 300)} (${r.e2e.p50} ms), p99 ${verdict(r.e2e.p99 <= 1000)} (${r.e2e.p99} ms).${old ? ` With the old \`max_batch_timeout\` of 1 s every message waited for the timeout (lone posts p50 ${old.idle.p50} ms, loaded ${old.loaded.p50} ms): the batch timeout, not the work, was the latency.` : ''}`,
@@ -776,11 +807,27 @@ function targets(r: any, maxOurs: number, maxBare: number, seedTotal: number, un
 		`- Reads at concurrency 16, p50 < 5 ms and p99 < 20 ms: p50 ${verdict(worstP50 < 5)} (worst ${worstP50} ms), p99 ${verdict(worstP99 < 20)} (worst ${worstP99} ms). The bare Worker, which does nothing but answer a fixed skeleton, has p50 ${bareP50(r)} ms at concurrency 16 on this machine: the local request path (workerd, two cores shared with the load generator) sets the floor, not the query. Atrarium's throughput is ${throughputRatio(r)} of the bare Worker's (target: at least half). The per-request work inside the Durable Object is one indexed range read of about ${maxRowsRead(r)} rows.`,
 		`- ${directReadTargets(r)}`,
 		`- ${directMisses(r)}`,
-		`- Queue <= $0.10/month for the seed's scenario: ${verdict(seedQueue <= 0.1)} ($${seedQueue}). Under load the receiver packs ${r.e2e.queueMessagesPerEvent} messages per event at 2,000 events/s (${unit.messagesPer1000Events.toFixed(1)} per 1,000 firehose events over the ingest runs), so the real network's queue costs $${r.cost.realNetwork.dollars.queues}. But the seed's 5 M events a month arrive 1.9 a second, about 500 ms apart, and a message cannot wait for the next event and stay sub-second: each lone event is its own message. $0.10 buys about ${Math.round(affordable).toLocaleString()} messages a month, one per ${((30 * 24 * 3600) / affordable).toFixed(1)} s; only a flush that long would meet it, at that much latency. What would meet both: sending lone events straight to their community (one DO request, $0.15 per million, instead of three queue operations at $0.40 per million) and keeping the queue for bursts and retries; we kept one path through the queue for its retries and dead letters.`,
+		`- ${seedTargets(r, unit)}`,
 		`- Rows written per indexed post: ${unit.rowsWrittenPerIndexedPost.toFixed(2)} in the community (post + time index, the minimum for a time-ordered feed, + the counts row that keeps summaries O(1)), plus one route row in the receiver; cursor checkpoints are at most one row per 5 s. Every statement goes through the meter, the route prune included.`,
 		`- Floods: ${floodsVerdict(r)} In the ingest steps: ${r.peakWorkerdRssMb} MB RSS (the heap is not sampled there: the inspector's forced collections would slow the reader it measures). Storage per post under 1 KB: ${verdict(unit.storageBytesPerPost < 1024)} (${unit.storageBytesPerPost} bytes).`,
 		`- The seed's claims: feed generation < 100 ms (ours: p99 ${worstP99} ms at concurrency 16), indexing < 5 s (ours: p99 ${r.e2e.p99} ms at 2,000 events/s), storage read < 10 ms (the whole request p50 ${worstP50} ms), 5,000 msg/s (the receiver sustained ${maxOurs.toLocaleString()} firehose events/s; queue messages are ~${unit.messagesPer1000Events.toFixed(0)} per 1,000 of them).`,
 	].join('\n');
+}
+
+/** The Durable Objects + Queue part of a monthly bill (the seed's own frame): everything but Worker requests. */
+const objectsAndQueue = (cost: any) => +(cost.total - cost.dollars.workerRequests).toFixed(2);
+
+/** Issue 28's goals for the seed's scenario, against the same run with every event through the queue. */
+function seedTargets(r: any, unit: any): string {
+	const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+	const { seedScenario: seed, seedScenarioWithFeedCache: cached, seedScenarioQueueOnly: before, seedScenarioQueueOnlyWithFeedCache: beforeCached } = r.cost;
+	const shipped = cached ?? seed;
+	return [
+		`The seed's scenario (5 M events, 10 M feed reads a month), queue <= $0.20/month: ${verdict(seed.dollars.queues <= 0.2)} ($${seed.dollars.queues}${before ? `; every event through the queue: $${before.dollars.queues}` : ''}).`,
+		`Durable Objects + Queue <= $1.50/month with the shipped feed page cache: ${verdict(objectsAndQueue(shipped) <= 1.5)} ($${objectsAndQueue(shipped)}${beforeCached ? `; every event through the queue: $${objectsAndQueue(beforeCached)}` : ''}); without the cache $${objectsAndQueue(seed)}${before ? ` (queue only: $${objectsAndQueue(before)})` : ''}, of which the feed reads' DO requests are the part the cache removes.`,
+		`Lone post p99 < 100 ms: ${verdict(r.idle.p99 < 100)} (p50 ${r.idle.p50} ms, p99 ${r.idle.p99} ms).`,
+		`Under load the receiver packs ${r.e2e.queueMessagesPerEvent} messages per event at 2,000 events/s (${unit.messagesPer1000Events.toFixed(1)} per 1,000 firehose events over the ingest runs), so the real network's queue costs $${r.cost.realNetwork.dollars.queues}.`,
+	].join(' ');
 }
 
 /** Keeps a full run's headline figures (docs/benchmarks/runs/), so the report can show how they held from run to run. */

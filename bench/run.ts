@@ -15,7 +15,7 @@ import { freePorts } from '../sandbox/ports';
 import { zipfReads } from './feed-cache';
 import { HeapProbe } from './heap';
 import { load, percentiles, type LoadResult } from './http-load';
-import { ADMIN, BenchInstance, countsBetween, shippedSetting, type CallCounts, type Setting } from './instance';
+import { ADMIN, BenchInstance, countsBetween, isShipped, shippedSetting, type CallCounts, type Setting } from './instance';
 import type { Command, Reply } from './jetstream-process';
 import { RESOLUTION, searchCeiling, spread, type IngestStep, type IngestTrial } from './ceiling';
 import { recordRun, writeReport } from './report';
@@ -28,11 +28,12 @@ const KEEP = process.argv.includes('--keep');
 /** The batching settings the curve measures: the consumer's max_batch_timeout and the receiver's flush. */
 const SETTINGS: Setting[] = QUICK
 	? [
-			{ consumerTimeoutS: 1, flushMs: 20 },
+			{ consumerTimeoutS: 0, flushMs: 20, queueOnly: true },
 			{ consumerTimeoutS: 0, flushMs: 20 },
 		]
 	: [
-			{ consumerTimeoutS: 1, flushMs: 20 },
+			{ consumerTimeoutS: 1, flushMs: 20, queueOnly: true },
+			{ consumerTimeoutS: 0, flushMs: 20, queueOnly: true },
 			{ consumerTimeoutS: 0, flushMs: 0 },
 			{ consumerTimeoutS: 0, flushMs: 20 },
 			{ consumerTimeoutS: 0, flushMs: 100 },
@@ -682,17 +683,22 @@ async function main(): Promise<void> {
 				},
 			};
 		};
-		const perEvent = (calls: CallCounts) => ({
-			enqueued: calls.enqueued,
-			queueMessagesPerEvent: +(calls.queueMessages / Math.max(1, calls.enqueued)).toFixed(4),
-			consumerInvocationsPerEvent: +(calls.consumerInvocations / Math.max(1, calls.enqueued)).toFixed(4),
-			communityCallsPerEvent: +(calls.communityCalls / Math.max(1, calls.enqueued)).toFixed(4),
-		});
+		/** Per event handed on (enqueued, or delivered straight to its community). */
+		const perEvent = (calls: CallCounts) => {
+			const handedOn = Math.max(1, calls.enqueued + calls.delivered);
+			return {
+				enqueued: calls.enqueued,
+				delivered: calls.delivered,
+				queueMessagesPerEvent: +(calls.queueMessages / handedOn).toFixed(4),
+				consumerInvocationsPerEvent: +(calls.consumerInvocations / handedOn).toFixed(4),
+				communityCallsPerEvent: +(calls.communityCalls / handedOn).toFixed(4),
+			};
+		};
 		const shipped = shippedSetting();
 		const curve: any[] = [];
 		for (const [i, setting] of PLAN.settings.entries()) {
 			const label = `max_batch_timeout ${setting.consumerTimeoutS} s, flush ${setting.flushMs} ms`;
-			log(`Latency and cost with ${label}${setting.consumerTimeoutS === shipped.consumerTimeoutS && setting.flushMs === shipped.flushMs ? ' (shipped)' : ''}…`);
+			log(`Latency and cost with ${label}${setting.queueOnly ? ', every event through the queue' : ''}${isShipped(setting, shipped) ? ' (shipped)' : ''}…`);
 			const instance = await startInstance(`curve-${i}`, { setting });
 			try {
 				let curveSeen = await setUp(instance);
@@ -701,7 +707,7 @@ async function main(): Promise<void> {
 				const loaded = await probeRun(instance, { type: 'stream', rate: 2_000, seconds: PLAN.loadedSeconds, probeCommunity: 0 }, curveSeen);
 				curve.push({
 					setting,
-					shipped: setting.consumerTimeoutS === shipped.consumerTimeoutS && setting.flushMs === shipped.flushMs,
+					shipped: isShipped(setting, shipped),
 					idle: idle.run,
 					loaded: loaded.run,
 				});
@@ -746,6 +752,7 @@ async function main(): Promise<void> {
 					...floodOutcome({ missing, duplicates }, memory, before, after),
 					queueMessages: after.counters.queueMessages - before.counters.queueMessages,
 					enqueued: after.counters.enqueued - before.counters.enqueued,
+					delivered: after.counters.delivered - before.counters.delivered,
 				};
 			} catch (err) {
 				throw await crashReport(err, instance, sampler);
@@ -847,6 +854,7 @@ async function main(): Promise<void> {
 				community: communityMetering,
 				receiver: receiverStatus.metering,
 				enqueued: receiverStatus.counters.enqueued,
+				delivered: receiverStatus.counters.delivered,
 				queueMessages: receiverStatus.counters.queueMessages,
 				rowsReadPerQuery,
 				pagesFromMemory,

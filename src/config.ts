@@ -38,6 +38,11 @@ export interface Config {
 	 * benchmark's synthetic firehose).
 	 */
 	verifyAuthority: boolean;
+	/**
+	 * Whether the receiver hands a flush of a few events straight to its communities (receiver/direct-delivery.ts)
+	 * rather than through the queue. Off sends everything through the queue (a benchmark compares the two).
+	 */
+	directDelivery: boolean;
 	/** A relay serving com.atproto.sync.listReposByCollection, for rebuilds (rebuild/); null until configured. */
 	relayUrl: URL | null;
 	/**
@@ -64,6 +69,7 @@ export interface RawVars {
 	JETSTREAM_TRANSPORT?: string;
 	FEED_CACHE_SECONDS?: string;
 	VERIFY_AUTHORITY?: string;
+	DIRECT_DELIVERY?: string;
 	RELAY_URL?: string;
 	INGEST_QUIET_ALERT_SECONDS?: string;
 }
@@ -104,6 +110,7 @@ function parseConfig(vars: RawVars): Config {
 	const jetstreamTransport = readTransport(vars.JETSTREAM_TRANSPORT);
 	const feedCacheSeconds = readFeedCacheSeconds(vars.FEED_CACHE_SECONDS);
 	const verifyAuthority = readSwitch('VERIFY_AUTHORITY', vars.VERIFY_AUTHORITY, true);
+	const directDelivery = readSwitch('DIRECT_DELIVERY', vars.DIRECT_DELIVERY, true);
 	const relay = vars.RELAY_URL?.trim() || null;
 	const relayUrl = relay === null ? null : httpUrl('RELAY_URL', relay);
 	const ingestQuietAlertSeconds = readQuietAlertSeconds(vars.INGEST_QUIET_ALERT_SECONDS);
@@ -120,6 +127,7 @@ function parseConfig(vars: RawVars): Config {
 		jetstreamTransport,
 		feedCacheSeconds,
 		verifyAuthority,
+		directDelivery,
 		relayUrl,
 		ingestQuietAlertSeconds,
 	};

@@ -20,8 +20,7 @@ import type { FirehoseMessage } from '../shared/queue-message';
 import type { AccountProver } from '../identity/account-status';
 import type { Prover } from '../identity/record-proof';
 import { checkAuthority, needsProof, PROOFS_PER_BATCH } from './authority';
-import { parseAccountFrame, parseJetstreamFrame } from './parse-event';
-import { routeAccount, routeCommit } from '../shared/route-commit';
+import { routeEvent } from './route-event';
 
 /**
  * Community calls one batch may make. Workers allow 1,000 subrequests per invocation; events past the
@@ -212,31 +211,4 @@ async function sendAgain(env: Env, events: FirehoseMessage[], delaySeconds: numb
 function backoffSeconds(events: readonly FirehoseMessage[]): number {
 	const attempts = Math.max(1, ...events.map((e) => e.attempts ?? 1));
 	return Math.min(60, 2 ** (attempts - 1));
-}
-
-type Routed = { drop: DropReason } | { routes: Map<CommunityId, IndexOp> };
-
-/** The event's ops per community, or why it is dropped. */
-function routeEvent(event: unknown): Routed {
-	const body = event as Partial<FirehoseMessage> | null;
-	if (typeof body !== 'object' || body === null || typeof body.frame !== 'string' || !Array.isArray(body.priorRoutes)) return { drop: 'bad_message' };
-	const parsed = parseJetstreamFrame(body.frame);
-	if (!parsed.ok) {
-		const account = parsed.drop.reason === 'not_commit' ? parseAccountFrame(body.frame) : null;
-		return account ? { routes: routeAccount(account, body.priorRoutes) } : { drop: parsed.drop.reason };
-	}
-	const routing = routeCommit(parsed.event, body.priorRoutes, {
-		via: 'firehose',
-		earliestClaim: validClaim(body.earliestClaim),
-		postRoutes: Array.isArray(body.routes) ? body.routes : null,
-	});
-	if (!routing.ok) return { drop: routing.drop.reason };
-	return { routes: routing.routes };
-}
-
-/** The receiver's earliest-claim hint, if it is well formed (queue bodies are checked like any input). */
-function validClaim(claim: unknown): FirehoseMessage['earliestClaim'] | null {
-	if (typeof claim !== 'object' || claim === null) return null;
-	const { did, timeUs } = claim as Record<string, unknown>;
-	return typeof did === 'string' && Number.isSafeInteger(timeUs) ? { did, timeUs: timeUs as number } : null;
 }

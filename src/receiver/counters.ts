@@ -7,6 +7,11 @@ export interface ReceiverCounters {
 	/** Events enqueued, and the queue messages they were packed into. */
 	enqueued: number;
 	queueMessages: number;
+	/** Events handed straight to their communities (direct-delivery.ts), and the community requests that took them. */
+	delivered: number;
+	deliveryRequests: number;
+	/** Flushes a direct delivery could not finish (a community failed or was slow): they went to the queue. */
+	deliveryFallbacks: number;
 	/** Frames the receiver dropped, by reason: every reason of shared/drop-reasons.ts, even at 0. */
 	dropped: DropCounts;
 	/** Events the queue consumer dropped after parsing (invalid records and the like), by reason, likewise. */
@@ -24,6 +29,9 @@ const emptyCounters = (): ReceiverCounters => ({
 	passed: 0,
 	enqueued: 0,
 	queueMessages: 0,
+	delivered: 0,
+	deliveryRequests: 0,
+	deliveryFallbacks: 0,
 	dropped: noDrops(),
 	processorDropped: noDrops(),
 	reconnects: 0,

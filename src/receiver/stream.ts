@@ -8,9 +8,10 @@
  * the counters, and the operator's controls.
  */
 import { readConfig, type Transport } from '../config';
-import type { DropReason } from '../shared/drop-reasons';
+import { addDrops, type DropReason } from '../shared/drop-reasons';
 import { sendPacked, type FirehoseMessage } from '../shared/queue-message';
 import { reconnectDelayMs } from './backoff';
+import { deliverDirect, planDirect } from './direct-delivery';
 import { classifyFrame } from './filter';
 import { gapOf, type Gap } from './gap';
 import { HANDSHAKE_DEADLINE_MS, openConnection, type JetstreamConnection } from './jetstream-connection';
@@ -312,6 +313,11 @@ export class FirehoseStream {
 	}
 
 	private async send(outbox: Outbox<FirehoseMessage>, batch: Batch<FirehoseMessage>): Promise<void> {
+		if (await this.deliver(batch)) {
+			outbox.sent();
+			if (outbox === this.outbox && outbox.buffered > 0) this.scheduleFlush();
+			return;
+		}
 		try {
 			// One flush is at most MAX_BATCH_BYTES of events: it packs into one sendBatch of a message or two.
 			const events = batch.messages.map((event, i) => ({ event, bytes: batch.sizes[i]! }));
@@ -329,6 +335,24 @@ export class FirehoseStream {
 				this.scheduleReconnect(this.generation);
 			}
 		}
+	}
+
+	/** Hands a few events straight to their communities (direct-delivery.ts); false leaves the flush to the queue. */
+	private async deliver(batch: Batch<FirehoseMessage>): Promise<boolean> {
+		const config = readConfig(this.host.env);
+		const plan = config.directDelivery ? planDirect(batch.messages, config.verifyAuthority) : null;
+		if (!plan) return false;
+		const outcome = await deliverDirect(this.host.env, plan);
+		if (!outcome.delivered) {
+			console.warn(`direct delivery of ${batch.messages.length} events failed (${outcome.reason}); sending them through the queue`);
+			this.host.counters.deliveryFallbacks++;
+			return false;
+		}
+		const counters = this.host.counters;
+		counters.delivered += batch.messages.length;
+		counters.deliveryRequests += plan.work.size;
+		counters.processorDropped = addDrops(counters.processorDropped, plan.drops);
+		return true;
 	}
 
 	private startCheckpointTimer(): void {

@@ -99,4 +99,14 @@ describe('monthlyCost', () => {
 		const cost = monthlyCost({ rowsWrittenPerMessage: 0, rowsReadPerMessage: 0, rowsReadPerRequest: 0, storageBytesPerPost: 0 });
 		expect(cost.dollars.workerRequests).toBeCloseTo(5 * PRICES.perMillionWorkerRequests, 2);
 	});
+
+	it('a lone event delivered straight to its community costs one DO request and nothing on the queue or the consumer', () => {
+		const none = { rowsWrittenPerMessage: 0, rowsReadPerMessage: 0, rowsReadPerRequest: 0, storageBytesPerPost: 0 };
+		const direct = monthlyCost({ ...none, queueMessagesPerEvent: 0, consumerInvocationsPerEvent: 0, communityCallsPerEvent: 1 });
+		const queued = monthlyCost({ ...none, queueMessagesPerEvent: 1, consumerInvocationsPerEvent: 1, communityCallsPerEvent: 1 });
+		expect(direct.dollars.queues).toBe(0);
+		expect(direct.dollars.workerRequests).toBe(0); // the feed reads alone stay within the included 10 M
+		expect(direct.usage.doRequests).toBe(queued.usage.doRequests);
+		expect(queued.total - direct.total).toBeCloseTo(5.6 + 1.5, 2);
+	});
 });

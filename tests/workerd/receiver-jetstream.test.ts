@@ -6,11 +6,12 @@ import { createScheduledController, env, evictDurableObject, runDurableObjectAla
 import { exports } from 'cloudflare:workers';
 import { describe, expect, inject, it, vi } from 'vitest';
 import worker from '../../src/index';
+import { DIRECT_DEADLINE_MS } from '../../src/receiver/direct-delivery';
 import type { ReceiverStatus } from '../../src/receiver/receiver-do';
 import { DROP_REASONS } from '../../src/shared/drop-reasons';
 import type { CommunityId } from '../../src/shared/hashtag';
 import type { FixtureStatus, PublishRequest } from '../support/jetstream-fixture';
-import { feedOf } from './_support/ingest';
+import { community, feedOf } from './_support/ingest';
 import { ALICE, BOB, CAROL, config, configUri, membership, newRkey, post, postUri, remove } from './_support/records';
 
 const control = inject('jetstreamControl');
@@ -63,7 +64,8 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		const status = await receiverStatus();
 		expect(status.counters.dropped.untagged).toBeGreaterThanOrEqual(2);
 		expect(status.counters.dropped.malformed).toBe(1);
-		expect(status.counters.enqueued).toBeGreaterThanOrEqual(4);
+		// Handed on: the lone posts straight to the community, anything flushed with more through the queue.
+		expect(status.counters.enqueued + status.counters.delivered).toBeGreaterThanOrEqual(4);
 		// Both stages count under the one list of reasons, every reason present even at 0.
 		expect(Object.keys(status.counters.dropped)).toEqual(DROP_REASONS.map((d) => d.reason));
 		expect(Object.keys(status.counters.processorDropped)).toEqual(DROP_REASONS.map((d) => d.reason));
@@ -78,6 +80,56 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		// 200 events of about 300 bytes each fit a handful of flushes, each one message.
 		expect(after.queueMessages - before.queueMessages).toBeLessThanOrEqual(20);
 		await waitFor(async () => expect(await feedOf(id)).toEqual(expect.arrayContaining(burst.map((rkey) => postUri(BOB, rkey)))));
+	});
+
+	it('hands a lone post straight to its community: one community request, no queue message', async () => {
+		const before = (await receiverStatus()).counters;
+		const rkey = newRkey();
+		await publish({ events: [post(BOB, rkey, `#atr_${id} alone`)] });
+		await waitFor(async () => expect(await feedOf(id)).toContain(postUri(BOB, rkey)));
+		await waitFor(async () => expect((await receiverStatus()).counters.delivered - before.delivered).toBe(1));
+		const after = (await receiverStatus()).counters;
+		expect(after.deliveryRequests - before.deliveryRequests).toBe(1);
+		expect(after.queueMessages - before.queueMessages).toBe(0);
+		expect(after.enqueued - before.enqueued).toBe(0);
+		expect(after.deliveryFallbacks).toBe(before.deliveryFallbacks);
+	});
+
+	it('a community that fails mid-delivery sends the flush to the queue: the healthy community keeps the post once, the failed one gets it once repaired', async () => {
+		const [healthy, broken] = ['c0000002', 'c0000003'];
+		await publish({ events: [healthy, broken].flatMap((c) => [config(ALICE, c), membership(BOB, newRkey(), configUri(ALICE, c))]) });
+		for (const c of [healthy, broken]) await waitFor(async () => expect(await community(c).memberOf(BOB)).not.toBeNull());
+		// A real fault: the community's posts table is gone, so its apply throws.
+		await runInDurableObject(community(broken), (_instance, state) => state.storage.sql.exec('ALTER TABLE posts RENAME TO posts_broken'));
+		const before = (await receiverStatus()).counters;
+		const rkey = newRkey();
+		await publish({ events: [post(BOB, rkey, `#atr_${healthy} #atr_${broken} both`)] });
+		await waitFor(async () => expect((await receiverStatus()).counters.deliveryFallbacks - before.deliveryFallbacks).toBe(1));
+		const after = (await receiverStatus()).counters;
+		expect(after.enqueued - before.enqueued).toBe(1);
+		expect(after.delivered - before.delivered).toBe(0);
+		// The healthy community applied it directly and again from the queue: once in its feed.
+		await waitFor(async () => expect(await feedOf(healthy)).toEqual([postUri(BOB, rkey)]));
+		await runInDurableObject(community(broken), (_instance, state) => state.storage.sql.exec('ALTER TABLE posts_broken RENAME TO posts'));
+		// The queue's retry (after its backoff) delivers it to the repaired community.
+		await waitFor(async () => expect(await feedOf(broken)).toEqual([postUri(BOB, rkey)]));
+		expect(await feedOf(healthy)).toEqual([postUri(BOB, rkey)]);
+	});
+
+	it(`a community slower than ${DIRECT_DEADLINE_MS} ms sends the flush to the queue rather than hold the stream; the post lands once`, async () => {
+		const slow = 'c0000004';
+		await publish({ events: [config(ALICE, slow), membership(BOB, newRkey(), configUri(ALICE, slow))] });
+		await waitFor(async () => expect(await community(slow).memberOf(BOB)).not.toBeNull());
+		const before = (await receiverStatus()).counters;
+		// The object takes no request for 2.5 s (a long operation of its own), as a busy or slow object would.
+		const busy = runInDurableObject(community(slow), (_instance, state) => state.blockConcurrencyWhile(() => new Promise((r) => setTimeout(r, 2_500))));
+		const rkey = newRkey();
+		await publish({ events: [post(BOB, rkey, `#atr_${slow} patience`)] });
+		await waitFor(async () => expect((await receiverStatus()).counters.deliveryFallbacks - before.deliveryFallbacks).toBe(1));
+		expect((await receiverStatus()).counters.enqueued - before.enqueued).toBe(1);
+		await busy;
+		// The late direct apply and the queued one are the same write: the post is there once.
+		await waitFor(async () => expect(await feedOf(slow)).toEqual([postUri(BOB, rkey)]));
 	});
 
 	it("answers the server's pings, as Jetstream requires of a live subscriber", async () => {

@@ -68,6 +68,9 @@ describe('Durable Object schemas', () => {
 			processorDropped: { ...noDrops(), malformed: 4, not_commit: 1, invalid_record: 3, bad_message: 1 },
 			gaps: 0,
 			pauses: 0,
+			delivered: 0,
+			deliveryRequests: 0,
+			deliveryFallbacks: 0,
 		});
 		expect(gap).toBeNull();
 	});

@@ -1,0 +1,83 @@
+/**
+ * Direct delivery: a flush of a few events (what the network sends in its ordinary seconds, one or two
+ * at a time) goes straight to its community objects, one request per community, instead of through the
+ * queue (three queue operations and a consumer invocation before that same request). The queue keeps
+ * what it is for: bursts (a flush past DIRECT_MAX_EVENTS or DIRECT_MAX_COMMUNITIES), events whose
+ * authority must be proven from a PDS first (the receiver never waits on a PDS), and every flush a direct
+ * delivery could not finish: a community that fails, or answers later than DIRECT_DEADLINE_MS, sends the
+ * whole flush to the queue, whose retries and dead letters take it from there. Applies are idempotent,
+ * so the part that did apply (or a late answer that lands anyway) applying again changes nothing.
+ */
+import { communityObject } from '../objects';
+import { needsProof } from '../processor/authority';
+import { routeEvent } from '../processor/route-event';
+import type { DropReason } from '../shared/drop-reasons';
+import type { CommunityId } from '../shared/hashtag';
+import type { IndexOp } from '../shared/index-op';
+import type { FirehoseMessage } from '../shared/queue-message';
+
+/** A flush of more events than this is a burst: the queue packs it (one message for up to ~200 KB). */
+export const DIRECT_MAX_EVENTS = 8;
+/** Community requests one direct delivery may make; more is a burst too. */
+export const DIRECT_MAX_COMMUNITIES = 4;
+/**
+ * How long the stream waits for a direct delivery before the flush goes to the queue instead. A community
+ * applies a lone post in a few ms; waiting longer would hold every event behind it.
+ */
+export const DIRECT_DEADLINE_MS = 1_000;
+
+export interface DirectPlan {
+	/** Ops per community, in the order their events arrived. */
+	work: Map<CommunityId, IndexOp[]>;
+	/** Events dropped while routing, by reason (counted as the consumer would have counted them). */
+	drops: Partial<Record<DropReason, number>>;
+}
+
+/**
+ * Pure: the community requests that deliver these events directly, or null when they belong on the queue
+ * (too many events or communities, or an op that must be proven first while `verifyAuthority` is on).
+ */
+export function planDirect(events: readonly FirehoseMessage[], verifyAuthority: boolean): DirectPlan | null {
+	if (events.length === 0 || events.length > DIRECT_MAX_EVENTS) return null;
+	const plan: DirectPlan = { work: new Map(), drops: {} };
+	for (const event of events) {
+		// An event the queue sent back (retries, dead-letter replays) is never handed to the receiver again,
+		// but a body that says so belongs with the consumer's attempt counting.
+		if (event.attempts !== undefined || event.proofAttempts !== undefined) return null;
+		const routed = routeEvent(event);
+		if ('drop' in routed) {
+			plan.drops[routed.drop] = (plan.drops[routed.drop] ?? 0) + 1;
+			continue;
+		}
+		for (const [id, op] of routed.routes) {
+			if (verifyAuthority && needsProof(op)) return null;
+			const ops = plan.work.get(id);
+			if (ops) ops.push(op);
+			else plan.work.set(id, [op]);
+		}
+		if (plan.work.size > DIRECT_MAX_COMMUNITIES) return null;
+	}
+	return plan;
+}
+
+export type DirectOutcome = { delivered: true } | { delivered: false; reason: string };
+
+/**
+ * Sends each community its ops, all at once, and waits at most `deadlineMs` for every one to answer.
+ * Never throws: a failure or a late answer is an outcome, and the caller queues the flush.
+ */
+export async function deliverDirect(env: Env, plan: DirectPlan, deadlineMs = DIRECT_DEADLINE_MS): Promise<DirectOutcome> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const late = new Promise<DirectOutcome>((resolve) => {
+		timer = setTimeout(() => resolve({ delivered: false, reason: `no answer within ${deadlineMs} ms` }), deadlineMs);
+	});
+	const applied = Promise.all([...plan.work].map(([id, ops]) => communityObject(env, id).apply(id, ops))).then(
+		(): DirectOutcome => ({ delivered: true }),
+		(err: unknown): DirectOutcome => ({ delivered: false, reason: err instanceof Error ? err.message : String(err) }),
+	);
+	try {
+		return await Promise.race([applied, late]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
