@@ -18,7 +18,10 @@ import type { FirehoseMessage } from '../shared/queue-message';
 
 /** A flush of more events than this is a burst: the queue packs it (one message for up to ~200 KB). */
 export const DIRECT_MAX_EVENTS = 8;
-/** Community requests one direct delivery may make; more is a burst too. */
+/**
+ * Community requests one direct delivery makes at once; more is a burst too. With the Jetstream socket this
+ * stays within the 6 simultaneous outgoing connections Cloudflare allows an invocation.
+ */
 export const DIRECT_MAX_COMMUNITIES = 4;
 /**
  * How long the stream waits for a direct delivery before the flush goes to the queue instead. A community
