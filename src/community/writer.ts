@@ -127,7 +127,7 @@ export class CommunityWriter {
 			status,
 			ref.observedUs,
 		);
-		if (status === 'deleted') {
+		if (!active && status === 'deleted') {
 			for (const row of this.sql.exec<{ uri: string; rev: string }>('SELECT uri, rev FROM memberships WHERE did = ?', ref.did).toArray()) {
 				this.tombstone(row.uri, row.rev);
 			}

@@ -81,6 +81,15 @@ describe('parseAccountFrame', () => {
 		});
 	});
 
+	it('an active account has no status: "active" with "deleted" reads as active, never as a deletion', () => {
+		expect(parseAccountFrame(frame({ active: true, did: DID, seq: 9, status: 'deleted', time: '2026-01-01T00:00:00Z' }))).toEqual({
+			did: DID,
+			timeUs: 1_764_000_000_000_000,
+			active: true,
+			status: null,
+		});
+	});
+
 	it.each([
 		['not a string', 5],
 		['not JSON', '{'],

@@ -64,7 +64,10 @@ export function parseAccountFrame(frame: unknown): AccountEvent | null {
 	if (typeof value.time_us !== 'number' || !Number.isSafeInteger(value.time_us)) return null;
 	const account = value.account;
 	if (!isObject(account) || typeof account.active !== 'boolean' || (account.did !== undefined && account.did !== value.did)) return null;
-	return { did: value.did, timeUs: value.time_us, active: account.active, status: typeof account.status === 'string' ? account.status : null };
+	// A status says why an account is inactive (the protocol's #account event); an active account has none, so
+	// a frame that claims both ("active", "deleted") is read as active, never as a deletion that needs no proof.
+	const status = !account.active && typeof account.status === 'string' ? account.status : null;
+	return { did: value.did, timeUs: value.time_us, active: account.active, status };
 }
 
 function bad(detail: string): ParseResult {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { CommunityId } from '../shared/hashtag';
 import { ALICE, BOB, config, configUri, membership, newRkey, post, postUri, action, remove } from '../../tests/workerd/_support/records';
 import type { FirehoseMessage } from '../shared/queue-message';
-import { DIRECT_MAX_COMMUNITIES, DIRECT_MAX_EVENTS, planDirect } from './direct-delivery';
+import { deliverDirect, DirectCooldown, DIRECT_COOLDOWN_MS, DIRECT_MAX_COMMUNITIES, DIRECT_MAX_EVENTS, planDirect, type DirectPlan } from './direct-delivery';
 
 const A = 'a0000001';
 const B = 'a0000002';
@@ -70,6 +71,28 @@ describe('planDirect', () => {
 		expect(planDirect([lonePost([A]), event(config(ALICE, B))], true)).toBeNull();
 	});
 
+	it('an account taken out waits for its PDS to say so on the queue; one that comes back goes directly', () => {
+		const account = (active: boolean) =>
+			({
+				frame: JSON.stringify({
+					did: BOB,
+					time_us: 42,
+					kind: 'account',
+					account: { active, did: BOB, seq: 1, ...(active ? {} : { status: 'deactivated' }), time: '2026-01-01T00:00:00Z' },
+				}),
+				priorRoutes: [A],
+			}) as FirehoseMessage;
+		expect(planDirect([account(false)], true)).toBeNull();
+		expect(
+			planDirect([account(true)], true)!
+				.work.get(A as never)!
+				.map((op) => op.type),
+		).toEqual(['account.status']);
+		// "active" with a status of "deleted" is an active account (it has no status): it removes nothing.
+		const both = { ...account(true), frame: account(true).frame.replace('"active":true', '"active":true,"status":"deleted"') };
+		expect(planDirect([both], true)!.work.get(A as never)).toEqual([expect.objectContaining({ type: 'account.status', active: true, status: null })]);
+	});
+
 	it('without verification (fake DIDs: the test pool, the benchmark), those go directly too', () => {
 		const plan = planDirect([event(config(ALICE, A)), event(membership(BOB, newRkey(), configUri(ALICE, A)))], false)!;
 		expect(plan.work.get(A as never)!.map((op) => op.type)).toEqual(['config.put', 'membership.put']);
@@ -96,5 +119,97 @@ describe('planDirect', () => {
 
 	it('nothing to deliver is no delivery', () => {
 		expect(planDirect([], true)).toBeNull();
+	});
+});
+
+/**
+ * deliverDirect's contract on faults workerd cannot be made to produce on cue (a stub that throws before
+ * sending, an object that never answers): the env here is a stand-in that says so. The real faults (a
+ * community whose storage is broken, one that takes no request for 2.5 s) are in
+ * tests/workerd/receiver-jetstream.test.ts.
+ */
+describe('deliverDirect', () => {
+	type Apply = (id: string) => Promise<unknown>;
+	const fakeEnv = (apply: Apply) => ({ COMMUNITY_FEED: { getByName: (id: string) => ({ apply: () => apply(id) }) } }) as unknown as Env;
+	const plan = (...communities: string[]): DirectPlan => ({ work: new Map(communities.map((id) => [id as CommunityId, []])), drops: {} });
+
+	it('delivered when every community answers', async () => {
+		const asked: string[] = [];
+		const outcome = await deliverDirect(
+			fakeEnv(async (id) => asked.push(id)),
+			plan(A, B),
+			50,
+		);
+		expect(outcome).toMatchObject({ delivered: true, failing: [], reason: '' });
+		expect(asked.sort()).toEqual([A, B]);
+	});
+
+	it('not delivered when one community fails, naming it and why', async () => {
+		const failB: Apply = async (id) => {
+			if (id === B) throw new Error('no such table: posts');
+		};
+		const outcome = await deliverDirect(fakeEnv(failB), plan(A, B), 50);
+		expect(outcome).toMatchObject({ delivered: false, failing: [B], reason: `${B} failed: no such table: posts` });
+	});
+
+	it('not delivered when a stub throws before it sends anything, and never throws itself', async () => {
+		const env = {
+			COMMUNITY_FEED: {
+				getByName: () => {
+					throw new Error('bad binding');
+				},
+			},
+		} as unknown as Env;
+		const outcome = await deliverDirect(env, plan(A), 50);
+		expect(outcome).toMatchObject({ delivered: false, failing: [A], reason: `${A} failed: bad binding` });
+		await outcome.settled;
+	});
+
+	it('gives up on a community that does not answer by the deadline; `settled` waits for the late answer', async () => {
+		let answer!: () => void;
+		const late = new Promise<void>((resolve) => (answer = resolve));
+		const started = Date.now();
+		const outcome = await deliverDirect(
+			fakeEnv((id) => (id === A ? late : Promise.resolve())),
+			plan(A, B),
+			30,
+		);
+		expect(Date.now() - started).toBeLessThan(1_000);
+		expect(outcome).toMatchObject({ delivered: false, failing: [A], reason: `${A} did not answer within 30 ms` });
+		let settled = false;
+		void outcome.settled.then(() => (settled = true));
+		await new Promise((resolve) => setTimeout(resolve, 10));
+		expect(settled).toBe(false);
+		answer();
+		await outcome.settled;
+	});
+});
+
+describe('DirectCooldown', () => {
+	const [a, b] = [A as CommunityId, B as CommunityId];
+
+	it(`holds a community that failed for ${DIRECT_COOLDOWN_MS / 1000} s, and only that one`, () => {
+		const cooldown = new DirectCooldown();
+		cooldown.cool([a], 1_000);
+		expect(cooldown.holds([a], 1_000 + DIRECT_COOLDOWN_MS - 1)).toBe(true);
+		expect(cooldown.holds([b, a], 2_000)).toBe(true);
+		expect(cooldown.holds([b], 2_000)).toBe(false);
+		expect(cooldown.holds([a], 1_000 + DIRECT_COOLDOWN_MS)).toBe(false);
+	});
+
+	it('a community that fails again is held from its latest failure', () => {
+		const cooldown = new DirectCooldown();
+		cooldown.cool([a], 0);
+		cooldown.cool([a], 20_000);
+		expect(cooldown.holds([a], DIRECT_COOLDOWN_MS + 10_000)).toBe(true);
+	});
+
+	it('stays bounded however many communities fail: the longest cooling are forgotten first', () => {
+		const cooldown = new DirectCooldown();
+		const many = ids(1_500) as CommunityId[];
+		cooldown.cool(many, 0);
+		expect(cooldown.holds([many[0]!], 1)).toBe(false);
+		expect(cooldown.holds([many.at(-1)!], 1)).toBe(true);
+		expect(many.filter((id) => cooldown.holds([id], 1))).toHaveLength(1_000);
 	});
 });

@@ -63,24 +63,79 @@ export function planDirect(events: readonly FirehoseMessage[], verifyAuthority: 
 	return plan;
 }
 
-export type DirectOutcome = { delivered: true } | { delivered: false; reason: string };
+export interface DirectOutcome {
+	delivered: boolean;
+	/** Communities that failed or had not answered by the deadline (empty when delivered), and what each did. */
+	failing: CommunityId[];
+	reason: string;
+	/** Settles once every request has answered, late ones too (never rejects): until then they hold a connection. */
+	settled: Promise<void>;
+}
 
 /**
  * Sends each community its ops, all at once, and waits at most `deadlineMs` for every one to answer.
  * Never throws: a failure or a late answer is an outcome, and the caller queues the flush.
  */
 export async function deliverDirect(env: Env, plan: DirectPlan, deadlineMs = DIRECT_DEADLINE_MS): Promise<DirectOutcome> {
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const late = new Promise<DirectOutcome>((resolve) => {
-		timer = setTimeout(() => resolve({ delivered: false, reason: `no answer within ${deadlineMs} ms` }), deadlineMs);
-	});
-	const applied = Promise.all([...plan.work].map(([id, ops]) => communityObject(env, id).apply(id, ops))).then(
-		(): DirectOutcome => ({ delivered: true }),
-		(err: unknown): DirectOutcome => ({ delivered: false, reason: err instanceof Error ? err.message : String(err) }),
+	const unanswered = new Set(plan.work.keys());
+	const failed = new Map<CommunityId, string>();
+	const calls = [...plan.work].map(([id, ops]) =>
+		// Through a then: a stub that throws at once fails this call, not the delivery's caller.
+		Promise.resolve()
+			.then(() => communityObject(env, id).apply(id, ops))
+			.then(
+				() => undefined,
+				(err: unknown) => void failed.set(id, err instanceof Error ? err.message : String(err)),
+			)
+			.finally(() => unanswered.delete(id)),
 	);
+	const settled = Promise.all(calls).then(() => undefined);
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
 	try {
-		return await Promise.race([applied, late]);
+		await Promise.race([settled, deadline]);
 	} finally {
 		clearTimeout(timer);
+	}
+	const late = [...unanswered];
+	const failing = [...failed.keys(), ...late];
+	const reason = [...[...failed].map(([id, message]) => `${id} failed: ${message}`), ...late.map((id) => `${id} did not answer within ${deadlineMs} ms`)].join(
+		'; ',
+	);
+	return { delivered: failing.length === 0, failing, reason, settled };
+}
+
+/** How long a community that failed or was late takes its events through the queue only. */
+export const DIRECT_COOLDOWN_MS = 30_000;
+const MAX_COOLING = 1_000;
+
+/**
+ * Communities that failed a direct delivery or answered late, for DIRECT_COOLDOWN_MS: a flush that names
+ * one goes to the queue at once, so a slow community costs the stream one deadline, not one per event.
+ * Bounded: past MAX_COOLING the longest cooling are forgotten first. Time is passed in.
+ */
+export class DirectCooldown {
+	private readonly until = new Map<CommunityId, number>();
+
+	cool(ids: Iterable<CommunityId>, now: number): void {
+		for (const id of ids) {
+			this.until.delete(id); // re-inserted last: the map stays in order of cooling
+			this.until.set(id, now + DIRECT_COOLDOWN_MS);
+		}
+		for (const [id, until] of this.until) {
+			if (this.until.size <= MAX_COOLING && until > now) break;
+			this.until.delete(id);
+		}
+	}
+
+	/** Whether any of these communities is cooling. */
+	holds(ids: Iterable<CommunityId>, now: number): boolean {
+		for (const id of ids) {
+			const until = this.until.get(id);
+			if (until === undefined) continue;
+			if (until > now) return true;
+			this.until.delete(id);
+		}
+		return false;
 	}
 }

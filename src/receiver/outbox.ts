@@ -1,7 +1,8 @@
 /**
  * Outbox: batches the receiver's events (at most 1,000 events and ~200 KB per flush, which pack into one
  * sendBatch: see shared/queue-message.ts) and tracks the checkpoint: the newest `time_us` such that every frame up to it
- * was either dropped or enqueued by a sendBatch that resolved. Batches are sent one at a time, in order. Pure.
+ * was either dropped, or handed on by a flush that completed (delivered to its communities or enqueued by
+ * a sendBatch that resolved). Batches are sent one at a time, in order. Pure.
  */
 export const MAX_BATCH_MESSAGES = 1_000;
 export const MAX_BATCH_BYTES = 200_000;

@@ -1,8 +1,8 @@
 /**
  * The receiver's stream: one Jetstream socket (jetstream-connection.ts) and what flows through it. Frames
- * go through the cheap filter (filter.ts) into the outbox (outbox.ts), which sends them to the queue in
- * batches packed within its limits. Over its byte budget it stops reading until the outbox drains;
- * reconnects back off with jitter and rewind a little; the first event of each resume shows whether
+ * go through the cheap filter (filter.ts) into the outbox (outbox.ts), whose flushes go straight to their
+ * communities when they are a few events (direct-delivery.ts), else to the queue packed within its limits.
+ * Over its byte budget it stops reading until the outbox drains; reconnects back off with jitter and rewind a little; the first event of each resume shows whether
  * Jetstream started later than asked (gap.ts); TCP that never upgrades falls back to the WebSocket.
  * The object (receiver-do.ts) keeps what outlives a socket: the running flag, the saved checkpoint,
  * the counters, and the operator's controls.
@@ -11,7 +11,7 @@ import { readConfig, type Transport } from '../config';
 import { addDrops, type DropReason } from '../shared/drop-reasons';
 import { sendPacked, type FirehoseMessage } from '../shared/queue-message';
 import { reconnectDelayMs } from './backoff';
-import { deliverDirect, planDirect } from './direct-delivery';
+import { deliverDirect, DirectCooldown, DIRECT_MAX_COMMUNITIES, planDirect } from './direct-delivery';
 import { classifyFrame } from './filter';
 import { gapOf, type Gap } from './gap';
 import { HANDSHAKE_DEADLINE_MS, openConnection, type JetstreamConnection } from './jetstream-connection';
@@ -82,6 +82,9 @@ export class FirehoseStream {
 	/** Attempts in a row whose upgrade never completed (reset by an open). */
 	private failedOpens = 0;
 	transportFallback: { at: number; from: Transport; reason: string } | null = null;
+	/** Direct-delivery requests not yet answered (late ones too), and the communities that failed or were late. */
+	private directCalls = 0;
+	private readonly cooldown = new DirectCooldown();
 
 	constructor(
 		private readonly host: StreamHost,
@@ -98,12 +101,12 @@ export class FirehoseStream {
 		return this.socket !== null;
 	}
 
-	/** The time_us every event up to which is enqueued (or dropped): where a resume may start. */
+	/** The time_us every event up to which is handed on (delivered, enqueued, or dropped): where a resume may start. */
 	get checkpointUs(): number {
 		return this.outbox.checkpointUs;
 	}
 
-	/** Messages received but not yet enqueued. */
+	/** Messages received but not yet handed on. */
 	get backlog(): number {
 		return this.outbox.buffered + (this.outbox.sending ? 1 : 0);
 	}
@@ -337,22 +340,36 @@ export class FirehoseStream {
 		}
 	}
 
-	/** Hands a few events straight to their communities (direct-delivery.ts); false leaves the flush to the queue. */
+	/**
+	 * Hands a few events straight to their communities (direct-delivery.ts); false leaves the flush to the
+	 * queue. Never throws: the send chain must go on whatever happens here.
+	 */
 	private async deliver(batch: Batch<FirehoseMessage>): Promise<boolean> {
-		const config = readConfig(this.host.env);
-		const plan = config.directDelivery ? planDirect(batch.messages, config.verifyAuthority) : null;
-		if (!plan) return false;
-		const outcome = await deliverDirect(this.host.env, plan);
-		if (!outcome.delivered) {
-			console.warn(`direct delivery of ${batch.messages.length} events failed (${outcome.reason}); sending them through the queue`);
-			this.host.counters.deliveryFallbacks++;
+		try {
+			const env = this.host.env;
+			const config = readConfig(env);
+			const plan = config.directDelivery ? planDirect(batch.messages, config.verifyAuthority) : null;
+			if (!plan) return false;
+			// At most DIRECT_MAX_COMMUNITIES requests open at once, late ones included; none to a community cooling off.
+			if (this.directCalls + plan.work.size > DIRECT_MAX_COMMUNITIES || this.cooldown.holds(plan.work.keys(), Date.now())) return false;
+			const counters = this.host.counters;
+			counters.deliveryRequests += plan.work.size;
+			this.directCalls += plan.work.size;
+			const outcome = await deliverDirect(env, plan);
+			void outcome.settled.then(() => (this.directCalls -= plan.work.size));
+			if (!outcome.delivered) {
+				console.warn(`direct delivery of ${batch.messages.length} events sent to the queue instead: ${outcome.reason}`);
+				this.cooldown.cool(outcome.failing, Date.now());
+				counters.deliveryFallbacks++;
+				return false;
+			}
+			counters.delivered += batch.messages.length;
+			counters.processorDropped = addDrops(counters.processorDropped, plan.drops);
+			return true;
+		} catch (err) {
+			console.error('direct delivery failed unexpectedly; sending the flush to the queue', err);
 			return false;
 		}
-		const counters = this.host.counters;
-		counters.delivered += batch.messages.length;
-		counters.deliveryRequests += plan.work.size;
-		counters.processorDropped = addDrops(counters.processorDropped, plan.drops);
-		return true;
 	}
 
 	private startCheckpointTimer(): void {

@@ -196,6 +196,22 @@ describe('verified authority in the consumer', () => {
 		expect(await feedOf(id)).toEqual([]);
 	});
 
+	it('an account event that says "active" and "deleted" at once removes nobody: an active account has no status', async () => {
+		const id = 'a100000e';
+		const { ingest, repos } = await genuineCommunity(id);
+		const rkey = newRkey();
+		await deliver(ingest, repos, post(BOB, rkey, `hi #atr_${id}`));
+		const forged = {
+			did: BOB,
+			time_us: Date.now() * 1000,
+			kind: 'account' as const,
+			account: { did: BOB, active: true, status: 'deleted', seq: 1, time: new Date().toISOString() },
+		};
+		await deliver(ingest, repos, forged);
+		expect(await community(id).memberOf(BOB)).toMatchObject({ status: 'member' });
+		expect(await feedOf(id)).toEqual([postUri(BOB, rkey)]);
+	});
+
 	it("a post does not wait for the proofs of its batch: a slow PDS holds back only its own author's record", async () => {
 		const id = 'a100000b';
 		const { ingest, repos } = await genuineCommunity(id);

@@ -102,34 +102,54 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		// A real fault: the community's posts table is gone, so its apply throws.
 		await runInDurableObject(community(broken), (_instance, state) => state.storage.sql.exec('ALTER TABLE posts RENAME TO posts_broken'));
 		const before = (await receiverStatus()).counters;
+		const healthyCalls = (await community(healthy).stats()).applyCalls;
 		const rkey = newRkey();
 		await publish({ events: [post(BOB, rkey, `#atr_${healthy} #atr_${broken} both`)] });
 		await waitFor(async () => expect((await receiverStatus()).counters.deliveryFallbacks - before.deliveryFallbacks).toBe(1));
 		const after = (await receiverStatus()).counters;
 		expect(after.enqueued - before.enqueued).toBe(1);
 		expect(after.delivered - before.delivered).toBe(0);
-		// The healthy community applied it directly and again from the queue: once in its feed.
-		await waitFor(async () => expect(await feedOf(healthy)).toEqual([postUri(BOB, rkey)]));
+		expect(after.deliveryRequests - before.deliveryRequests).toBe(2);
+		// The healthy community applied it directly and again from the queue: two applies, one post.
+		await waitFor(async () => expect((await community(healthy).stats()).applyCalls - healthyCalls).toBe(2));
+		expect(await feedOf(healthy)).toEqual([postUri(BOB, rkey)]);
+		expect((await community(healthy).stats()).posts).toBe(1);
+		expect((await community(healthy).summary())!.posts).toBe(1);
+		// Still broken when the queue's first attempt came: only its retry (after the backoff) can deliver it.
 		await runInDurableObject(community(broken), (_instance, state) => state.storage.sql.exec('ALTER TABLE posts_broken RENAME TO posts'));
-		// The queue's retry (after its backoff) delivers it to the repaired community.
 		await waitFor(async () => expect(await feedOf(broken)).toEqual([postUri(BOB, rkey)]));
+		expect((await community(broken).summary())!.posts).toBe(1);
 		expect(await feedOf(healthy)).toEqual([postUri(BOB, rkey)]);
 	});
 
-	it(`a community slower than ${DIRECT_DEADLINE_MS} ms sends the flush to the queue rather than hold the stream; the post lands once`, async () => {
+	it(`a community slower than ${DIRECT_DEADLINE_MS} ms costs the stream one deadline: its flush and, for a while, its next ones go to the queue; each post lands once`, async () => {
 		const slow = 'c0000004';
 		await publish({ events: [config(ALICE, slow), membership(BOB, newRkey(), configUri(ALICE, slow))] });
 		await waitFor(async () => expect(await community(slow).memberOf(BOB)).not.toBeNull());
 		const before = (await receiverStatus()).counters;
 		// The object takes no request for 2.5 s (a long operation of its own), as a busy or slow object would.
-		const busy = runInDurableObject(community(slow), (_instance, state) => state.blockConcurrencyWhile(() => new Promise((r) => setTimeout(r, 2_500))));
-		const rkey = newRkey();
-		await publish({ events: [post(BOB, rkey, `#atr_${slow} patience`)] });
+		let blocking = false;
+		const busy = runInDurableObject(community(slow), (_instance, state) =>
+			state.blockConcurrencyWhile(() => {
+				blocking = true;
+				return new Promise((resolve) => setTimeout(resolve, 2_500));
+			}),
+		);
+		await waitFor(async () => expect(blocking).toBe(true));
+		const [first, second] = [newRkey(), newRkey()];
+		await publish({ events: [post(BOB, first, `#atr_${slow} patience`)] });
 		await waitFor(async () => expect((await receiverStatus()).counters.deliveryFallbacks - before.deliveryFallbacks).toBe(1));
 		expect((await receiverStatus()).counters.enqueued - before.enqueued).toBe(1);
+		// Within its cooldown the next lone post to it goes to the queue at once: no second wait.
+		await publish({ events: [post(BOB, second, `#atr_${slow} patience`)] });
+		await waitFor(async () => expect((await receiverStatus()).counters.enqueued - before.enqueued).toBe(2));
+		const after = (await receiverStatus()).counters;
+		expect(after.deliveryFallbacks - before.deliveryFallbacks).toBe(1);
+		expect(after.deliveryRequests - before.deliveryRequests).toBe(1);
 		await busy;
-		// The late direct apply and the queued one are the same write: the post is there once.
-		await waitFor(async () => expect(await feedOf(slow)).toEqual([postUri(BOB, rkey)]));
+		// The late direct apply and the queued one are the same write: each post is there once.
+		await waitFor(async () => expect(await feedOf(slow)).toEqual([postUri(BOB, second), postUri(BOB, first)]));
+		expect((await community(slow).summary())!.posts).toBe(2);
 	});
 
 	it("answers the server's pings, as Jetstream requires of a live subscriber", async () => {
