@@ -286,7 +286,9 @@ several \`wrangler dev\` instances stopped halfway (see "Why not wrangler dev" b
 Rebuilding a community from the PDSes and what verified authority adds are measured on their own, by
 \`npm run bench:rebuild\`: [benchmarks/rebuild.md](benchmarks/rebuild.md). The directory at 1k, 10k and 100k
 communities, today's code beside the code before it answered from indexes, by \`npm run bench:scale\`:
-[benchmarks/scale.md](benchmarks/scale.md).
+[benchmarks/scale.md](benchmarks/scale.md); new communities created through the whole pipeline while the
+directory holds 100k, by \`npm run bench:scale -- --sizes 100000 --ingest 2000 --ingest-only\`:
+[benchmarks/scale-ingest.md](benchmarks/scale-ingest.md).
 
 ## Setup
 Atrarium runs as the production bundle (\`wrangler deploy --dry-run\`) served by workerd directly
@@ -515,9 +517,9 @@ ${timeBreakdown(results)}
 Measured with the Durable Objects' SQL counters (rows read and written, index rows included) over the
 ingest runs (${m.events.toLocaleString()} events):
 - queue messages per 1,000 firehose events: ${unit.messagesPer1000Events.toFixed(1)} (queue operations: ${unit.queueOpsPer1000Events.toFixed(1)})
-- rows written per 1,000 events: ${unit.rowsWrittenPer1000Events.toFixed(1)}; per queue message: ${unit.rowsWrittenPerMessage.toFixed(2)} (posts, route memory, and the membership and moderation records of the mix, whose derived state is recomputed)
+- rows written per 1,000 events: ${unit.rowsWrittenPer1000Events.toFixed(1)}; per event handed on: ${unit.rowsWrittenPerMessage.toFixed(2)} (posts, route memory, and the membership and moderation records of the mix, whose derived state is recomputed)
 - rows written per indexed post, measured while filling the ${results.plan.bigPosts.toLocaleString()}-post community: ${unit.rowsWrittenPerIndexedPost.toFixed(2)} (the post row, its time index, and the community's counts row, which keeps summaries O(1))
-- rows read per queue message: ${unit.rowsReadPerMessage.toFixed(2)}; per page query (limit 50): ${Object.entries(rowsPerQuery(m))
+- rows read per event handed on: ${unit.rowsReadPerMessage.toFixed(2)}; per page query (limit 50): ${Object.entries(rowsPerQuery(m))
 		.map(([k, v]) => `${k} ${v}`)
 		.join(', ')}${
 		m.pagesFromMemory

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { API_METHODS, MODERATION_ROUTES } from '../../src/api/methods';
-import { TestSandbox, type SandboxUser } from '../support/sandbox';
+import { ADMIN_TOKEN, TestSandbox, type SandboxUser } from '../support/sandbox';
 
 let sandbox: TestSandbox;
 let alice: SandboxUser;
@@ -50,6 +50,12 @@ async function feedOf(id: string): Promise<string[]> {
 	return ((await res.json()) as { feed: { post: string }[] }).feed.map((item) => item.post);
 }
 
+/** The receiver's counters, as an operator reads them. */
+async function receiverCounters(): Promise<{ delivered: number }> {
+	const res = await sandbox.fetch('/admin/receiver', { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+	return ((await res.json()) as { counters: { delivered: number } }).counters;
+}
+
 const eventually = (assertion: () => Promise<void>) => vi.waitFor(assertion, { timeout: 20_000, interval: 200 });
 
 describe("the seed's quickstart", () => {
@@ -59,9 +65,13 @@ describe("the seed's quickstart", () => {
 		expect(await join(bob, configUri)).toBe('member');
 
 		const started = Date.now();
+		const before = await receiverCounters();
 		const { uri } = await bob.agent.post({ text: `first! #atr_${id}`, createdAt: now() });
 		await eventually(async () => expect(await feedOf(id)).toEqual([uri]));
 		console.log(`post visible in getFeedSkeleton ${Date.now() - started} ms after createRecord returned`);
+		// A lone post goes straight to its community in the production bundle too, not through the queue.
+		const after = await receiverCounters();
+		expect(after.delivered - before.delivered).toBeGreaterThanOrEqual(1);
 
 		const hide = await sandbox.putRecord(alice, 'net.atrarium.moderation.action', {
 			action: 'hide_post',
