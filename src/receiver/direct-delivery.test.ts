@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { CommunityId } from '../shared/hashtag';
 import { ALICE, BOB, config, configUri, membership, newRkey, post, postUri, action, remove } from '../../tests/workerd/_support/records';
 import type { FirehoseMessage } from '../shared/queue-message';
-import { deliverDirect, DirectCooldown, DIRECT_COOLDOWN_MS, DIRECT_MAX_COMMUNITIES, DIRECT_MAX_EVENTS, planDirect, type DirectPlan } from './direct-delivery';
+import {
+	deliverDirect,
+	DirectCooldown,
+	DirectSlots,
+	DIRECT_COOLDOWN_MS,
+	DIRECT_MAX_COMMUNITIES,
+	DIRECT_MAX_EVENTS,
+	planDirect,
+	type DirectPlan,
+} from './direct-delivery';
 
 const A = 'a0000001';
 const B = 'a0000002';
@@ -211,5 +220,25 @@ describe('DirectCooldown', () => {
 		expect(cooldown.holds([many[0]!], 1)).toBe(false);
 		expect(cooldown.holds([many.at(-1)!], 1)).toBe(true);
 		expect(many.filter((id) => cooldown.holds([id], 1))).toHaveLength(1_000);
+	});
+});
+
+describe('DirectSlots', () => {
+	it(`at most ${DIRECT_MAX_COMMUNITIES} requests open at once; an answer gives its slots back`, () => {
+		const slots = new DirectSlots();
+		const first = slots.take(3, 0)!;
+		expect(first).not.toBeNull();
+		expect(slots.take(2, 0)).toBeNull();
+		expect(slots.take(1, 0)).not.toBeNull();
+		expect(slots.take(1, 0)).toBeNull();
+		slots.give(first);
+		expect(slots.take(3, 0)).not.toBeNull();
+	});
+
+	it(`a request open for ${DIRECT_COOLDOWN_MS / 1000} s is given up for lost: requests that never answer do not turn direct delivery off`, () => {
+		const slots = new DirectSlots();
+		expect(slots.take(DIRECT_MAX_COMMUNITIES, 0)).not.toBeNull();
+		expect(slots.take(1, DIRECT_COOLDOWN_MS - 1)).toBeNull();
+		expect(slots.take(1, DIRECT_COOLDOWN_MS)).not.toBeNull();
 	});
 });

@@ -139,3 +139,29 @@ export class DirectCooldown {
 		return false;
 	}
 }
+
+/**
+ * The direct requests still open (late ones too), at most DIRECT_MAX_COMMUNITIES at once. A request open
+ * for DIRECT_COOLDOWN_MS is given up for lost and no longer counts, so requests that never answer cannot
+ * turn direct delivery off for good. Time is passed in.
+ */
+export class DirectSlots {
+	private readonly open = new Map<number, { count: number; since: number }>();
+	private lastToken = 0;
+
+	/** Takes `count` slots if that many are free: a token to give them back with, or null. */
+	take(count: number, now: number): number | null {
+		let used = 0;
+		for (const [token, { count: n, since }] of this.open) {
+			if (now - since >= DIRECT_COOLDOWN_MS) this.open.delete(token);
+			else used += n;
+		}
+		if (used + count > DIRECT_MAX_COMMUNITIES) return null;
+		this.open.set(++this.lastToken, { count, since: now });
+		return this.lastToken;
+	}
+
+	give(token: number): void {
+		this.open.delete(token);
+	}
+}

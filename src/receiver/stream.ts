@@ -11,7 +11,7 @@ import { readConfig, type Transport } from '../config';
 import { addDrops, type DropReason } from '../shared/drop-reasons';
 import { sendPacked, type FirehoseMessage } from '../shared/queue-message';
 import { reconnectDelayMs } from './backoff';
-import { deliverDirect, DirectCooldown, DIRECT_MAX_COMMUNITIES, planDirect } from './direct-delivery';
+import { deliverDirect, DirectCooldown, DirectSlots, planDirect } from './direct-delivery';
 import { classifyFrame } from './filter';
 import { gapOf, type Gap } from './gap';
 import { HANDSHAKE_DEADLINE_MS, openConnection, type JetstreamConnection } from './jetstream-connection';
@@ -83,7 +83,7 @@ export class FirehoseStream {
 	private failedOpens = 0;
 	transportFallback: { at: number; from: Transport; reason: string } | null = null;
 	/** Direct-delivery requests not yet answered (late ones too), and the communities that failed or were late. */
-	private directCalls = 0;
+	private readonly slots = new DirectSlots();
 	private readonly cooldown = new DirectCooldown();
 
 	constructor(
@@ -350,13 +350,14 @@ export class FirehoseStream {
 			const config = readConfig(env);
 			const plan = config.directDelivery ? planDirect(batch.messages, config.verifyAuthority) : null;
 			if (!plan) return false;
-			// At most DIRECT_MAX_COMMUNITIES requests open at once, late ones included; none to a community cooling off.
-			if (this.directCalls + plan.work.size > DIRECT_MAX_COMMUNITIES || this.cooldown.holds(plan.work.keys(), Date.now())) return false;
+			// None to a community cooling off; at most DIRECT_MAX_COMMUNITIES requests open at once, late ones included.
+			if (this.cooldown.holds(plan.work.keys(), Date.now())) return false;
+			const slots = this.slots.take(plan.work.size, Date.now());
+			if (slots === null) return false;
 			const counters = this.host.counters;
 			counters.deliveryRequests += plan.work.size;
-			this.directCalls += plan.work.size;
 			const outcome = await deliverDirect(env, plan);
-			void outcome.settled.then(() => (this.directCalls -= plan.work.size));
+			void outcome.settled.then(() => this.slots.give(slots));
 			if (!outcome.delivered) {
 				console.warn(`direct delivery of ${batch.messages.length} events sent to the queue instead: ${outcome.reason}`);
 				this.cooldown.cool(outcome.failing, Date.now());
