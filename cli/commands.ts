@@ -66,7 +66,7 @@ export async function postToCommunity(options: CliOptions, id: string, text: str
 export async function moderate(options: CliOptions, verb: ModerationVerb, id: string, target: string, reason: string | undefined, print: Print) {
 	const client = await login(options);
 	const community = await communityInfo(options, id);
-	const isPost = verb === 'hide' || verb === 'unhide';
+	const isPost = verb === 'hide' || verb === 'unhide' || verb === 'pin' || verb === 'unpin';
 	const targetValue = isPost ? { post: { uri: target, cid: await postCid(options, target) } } : { did: await resolveDid(client.agent, target) };
 	const result = await client.moderate(verb, community, targetValue, reason as ModerationReason | undefined);
 	print(`${result.action} on ${target} in ${community.name}: done.`, result);
@@ -76,7 +76,10 @@ export async function readFeed(options: CliOptions, id: string, limit: number, p
 	const community = await communityInfo(options, id);
 	if (!community.feedUri) throw new Error('The service has no operator DID configured, so it serves no feeds yet');
 	const page = await new AtrariumService(options.service).feedSkeleton(community.feedUri, { limit });
-	const lines = page.feed.length === 0 ? ['(no posts yet)'] : page.feed.map((item: { post: string }) => item.post);
+	const lines =
+		page.feed.length === 0
+			? ['(no posts yet)']
+			: page.feed.map((item: { post: string; reason?: unknown }) => (item.reason ? `${item.post} (pinned)` : item.post));
 	print(`${community.name} (${community.hashtag}):\n${lines.map((l: string) => `  ${l}`).join('\n')}`, page);
 	return page as { feed: { post: string }[]; cursor?: string };
 }

@@ -19,6 +19,8 @@ Commands:
   post <community-id> <text>           post to Bluesky with the community's hashtag
   hide <community-id> <post-uri>       hide a post (owner/moderators)   [--reason <reason>]
   unhide <community-id> <post-uri>
+  pin <community-id> <post-uri>        pin a post on top of the feed (owner/moderators; the 3 newest pins show)
+  unpin <community-id> <post-uri>
   block <community-id> <handle|did>    block a user (owner/moderators)  [--reason <reason>]
   unblock <community-id> <handle|did>
   approve <community-id> <handle|did>  admit a member to an invite-only community
@@ -128,6 +130,8 @@ export async function main(argv: string[]): Promise<number> {
 			return 0;
 		case 'hide':
 		case 'unhide':
+		case 'pin':
+		case 'unpin':
 		case 'block':
 		case 'unblock':
 		case 'approve':

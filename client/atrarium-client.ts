@@ -18,6 +18,12 @@ export type { DashboardConfig, MemberStatus, MemberView, ModerationLogEntry };
 /** A community as the service shows it; `stageStanding` comes with a single community's read. */
 export type Community = Omit<CommunitySummary, 'closed'> & CommunityCounts & { feedUri: string | null; stageStanding?: StageStanding };
 export type ModerationVerb = keyof typeof MODERATION_ROUTES;
+
+/** A page of a feed skeleton; a pinned post carries `reason: { $type: 'app.bsky.feed.defs#skeletonReasonPin' }`. */
+export interface FeedSkeleton {
+	feed: { post: string; reason?: { $type: string } }[];
+	cursor?: string;
+}
 export type ModerationReason = 'spam' | 'harassment' | 'off_topic' | 'misinformation' | 'explicit_content' | 'rule_violation' | 'other';
 export type MembershipResult = { uri: string; communities: { id: string; status: MemberStatus; role: string }[] };
 export type ModerationTarget = { post: { uri: string; cid: string } } | { did: string };
@@ -107,7 +113,7 @@ export class AtrariumService {
 	}
 
 	/** A feed page; `token` is a viewer's service JWT (a members-only feed serves its posts only to members). */
-	feedSkeleton(feedUri: string, options: { cursor?: string; limit?: number } = {}, token?: string): Promise<{ feed: { post: string }[]; cursor?: string }> {
+	feedSkeleton(feedUri: string, options: { cursor?: string; limit?: number } = {}, token?: string): Promise<FeedSkeleton> {
 		return this.get(`/xrpc/app.bsky.feed.getFeedSkeleton?${query({ feed: feedUri, cursor: options.cursor, limit: options.limit })}`, token);
 	}
 
@@ -389,7 +395,7 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 	}
 
 	/** A feed page read as this user (with their service JWT), as the AppView reads it for a signed-in viewer. */
-	async feedSkeleton(feedUri: string, options: { cursor?: string; limit?: number } = {}): Promise<{ feed: { post: string }[]; cursor?: string }> {
+	async feedSkeleton(feedUri: string, options: { cursor?: string; limit?: number } = {}): Promise<FeedSkeleton> {
 		return this.service.feedSkeleton(feedUri, options, await this.serviceToken(GET_FEED_SKELETON));
 	}
 

@@ -14,6 +14,8 @@ export const API_METHODS = {
 	rejectMember: 'net.atrarium.api.rejectMember',
 	acceptChild: 'net.atrarium.api.acceptChild',
 	releaseChild: 'net.atrarium.api.releaseChild',
+	pinPost: 'net.atrarium.api.pinPost',
+	unpinPost: 'net.atrarium.api.unpinPost',
 	reportPost: 'net.atrarium.api.reportPost',
 	listReports: 'net.atrarium.api.listReports',
 	dismissReports: 'net.atrarium.api.dismissReports',
@@ -29,4 +31,6 @@ export const MODERATION_ROUTES = {
 	reject: { action: 'reject_member', lxm: API_METHODS.rejectMember },
 	'accept-child': { action: 'accept_child', lxm: API_METHODS.acceptChild },
 	'release-child': { action: 'release_child', lxm: API_METHODS.releaseChild },
+	pin: { action: 'pin_post', lxm: API_METHODS.pinPost },
+	unpin: { action: 'unpin_post', lxm: API_METHODS.unpinPost },
 } as const;

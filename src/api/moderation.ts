@@ -1,5 +1,5 @@
 /**
- * Moderation: POST /api/moderation/{hide,unhide,block,unblock,approve,reject,accept-child,release-child} { uri } with a
+ * Moderation: POST /api/moderation/{hide,unhide,pin,unpin,block,unblock,approve,reject,accept-child,release-child} { uri } with a
  * moderation action record from the caller's repo. The answer reports what the community's index did
  * (rules.actionVerdict decides; this file only maps the outcome to HTTP): 200 `effective: true` when the
  * action counts, else a 4xx naming why (the record itself stays in the caller's repo, without effect).
@@ -44,7 +44,7 @@ function refuseUnlessCounted(id: string, outcome: OpOutcome): void {
 		throw new ApiError(
 			400,
 			'WrongTargetKind',
-			"hide_post and unhide_post take a post (strongRef), accept_child and release_child another community's config (strongRef); the other actions take a user (#userTarget)",
+			"hide_post, unhide_post, pin_post and unpin_post take a post (strongRef), accept_child and release_child another community's config (strongRef); the other actions take a user (#userTarget)",
 		);
 	if (outcome.reason === 'tombstoned') throw new ApiError(409, 'RecordDeleted', 'A newer delete of this record was already applied');
 	const verdict: ActionVerdict = outcome.verdict ?? { counts: false, reason: 'no_community' };

@@ -1,12 +1,12 @@
 /**
  * Derived state, recomputed from a community's facts with the pure rules (rules.ts) whenever a fact
  * changes: who counts as a member, pending or blocked (`authors`, with the summary's counts moving in
- * the same transaction, counts.ts), which posts are hidden, and which children a parent accepts.
+ * the same transaction, counts.ts), which posts are hidden or pinned, and which children a parent accepts.
  */
 import { communityOfConfigUri } from '../shared/at-uri';
 import { addCounts, authorCountsDelta, authorPostsRange, isCounted, postsBy, storedAuthorState } from './counts';
 import type { CommunityReader } from './reader';
-import { authorState, configUrisOf, currentModerators, isChildAccepted, isHidden, type Binding } from './rules';
+import { authorState, configUrisOf, currentModerators, isChildAccepted, isHidden, pinnedSince, type Binding } from './rules';
 
 export class Derivation {
 	constructor(
@@ -52,7 +52,7 @@ export class Derivation {
 		for (const did of dids) this.recomputeAuthor(did, binding);
 		const targets = this.sql
 			.exec<{ uri: string }>(
-				'SELECT DISTINCT target_uri AS uri FROM actions WHERE target_uri IS NOT NULL UNION SELECT uri FROM hidden_posts UNION SELECT child_uri FROM child_links',
+				'SELECT DISTINCT target_uri AS uri FROM actions WHERE target_uri IS NOT NULL UNION SELECT uri FROM hidden_posts UNION SELECT uri FROM pinned_posts UNION SELECT child_uri FROM child_links',
 			)
 			.toArray();
 		for (const { uri } of targets) this.recomputeTargetOf({ target_uri: uri }, binding);
@@ -96,10 +96,17 @@ export class Derivation {
 	}
 
 	recomputePost(uri: string, binding: Binding | null = this.reader.binding()): void {
-		if (isHidden(this.reader.actionsOn('target_uri', uri), binding)) {
+		const actions = this.reader.actionsOn('target_uri', uri);
+		if (isHidden(actions, binding)) {
 			this.sql.exec('INSERT INTO hidden_posts (uri) VALUES (?) ON CONFLICT DO NOTHING', uri);
 		} else {
 			this.sql.exec('DELETE FROM hidden_posts WHERE uri = ?', uri);
+		}
+		const pinnedUs = pinnedSince(actions, binding);
+		if (pinnedUs !== null) {
+			this.sql.exec('INSERT INTO pinned_posts (uri, pinned_us) VALUES (?, ?) ON CONFLICT (uri) DO UPDATE SET pinned_us = excluded.pinned_us', uri, pinnedUs);
+		} else {
+			this.sql.exec('DELETE FROM pinned_posts WHERE uri = ?', uri);
 		}
 	}
 }

@@ -306,4 +306,12 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 			INSERT INTO directory_sync (singleton, due_ms) VALUES (1, 1);
 		`,
 	},
+	{
+		id: 13,
+		description: 'pinned posts (pin_post/unpin_post), derived like hidden_posts: when the pin in force was observed',
+		sql: `
+			CREATE TABLE pinned_posts (uri TEXT PRIMARY KEY, pinned_us INTEGER NOT NULL) WITHOUT ROWID;
+			CREATE INDEX pinned_by_time ON pinned_posts (pinned_us);
+		`,
+	},
 ];

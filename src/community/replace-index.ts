@@ -26,7 +26,7 @@ import { CommunityWriter } from './writer';
  * - `counts` is zeroed and counted again as the ops apply; `unconfirmed` is cleared (what it held is read again);
  * - `rebuild*`: the job's own.
  */
-const DERIVED_TABLES = ['binding', 'authors', 'hidden_posts', 'child_links'] as const;
+const DERIVED_TABLES = ['binding', 'authors', 'hidden_posts', 'pinned_posts', 'child_links'] as const;
 
 type ActionOp = Extract<IndexOp, { type: 'moderation.put' }>;
 

@@ -8,6 +8,7 @@ import {
 	decidingAction,
 	everStaff,
 	isHidden,
+	pinnedSince,
 	isStaffNow,
 	latestSays,
 	moderatorsAt,
@@ -677,7 +678,13 @@ describe('actionVerdict', () => {
 
 describe('ACTION_PAIRS and pairOf', () => {
 	it('pairs each on action with its off action', () => {
-		expect(ACTION_PAIRS).toEqual({ hide_post: 'unhide_post', block_user: 'unblock_user', approve_member: 'reject_member', accept_child: 'release_child' });
+		expect(ACTION_PAIRS).toEqual({
+			hide_post: 'unhide_post',
+			block_user: 'unblock_user',
+			approve_member: 'reject_member',
+			accept_child: 'release_child',
+			pin_post: 'unpin_post',
+		});
 	});
 
 	it.each([
@@ -689,6 +696,8 @@ describe('ACTION_PAIRS and pairOf', () => {
 		['reject_member', 'approve_member'],
 		['accept_child', 'accept_child'],
 		['release_child', 'accept_child'],
+		['pin_post', 'pin_post'],
+		['unpin_post', 'pin_post'],
 	] as const)('%s belongs to %s', (kind, on) => {
 		expect(pairOf(kind)).toBe(on);
 	});
@@ -1076,6 +1085,35 @@ describe('isHidden', () => {
 	});
 });
 
+describe('pinnedSince', () => {
+	it('is null without a counting pin', () => {
+		expect(pinnedSince([], binding())).toBeNull();
+		expect(pinnedSince([action('hide_post', T + 10)], binding())).toBeNull();
+	});
+
+	it("is the observation time of the pin in force, not the author's date", () => {
+		expect(pinnedSince([action('pin_post', T + 10)], binding())).toBe(T + 10);
+		expect(pinnedSince([action('pin_post', T + 10), action('unpin_post', T + 11)], binding())).toBeNull();
+		expect(pinnedSince([action('pin_post', T + 10), action('unpin_post', T + 11), action('pin_post', T + 12, { authorDid: OWNER })], binding())).toBe(T + 12);
+	});
+
+	it("ignores a stranger's pin, a pin for another config and a closed community's", () => {
+		expect(pinnedSince([action('pin_post', T + 10, { authorDid: STRANGER })], binding())).toBeNull();
+		expect(pinnedSince([action('pin_post', T + 10, { authorDid: OWNER, communityUri: OTHER_CONFIG_URI })], binding())).toBeNull();
+		expect(pinnedSince([action('pin_post', T + 10)], binding({ closed: true }))).toBeNull();
+	});
+
+	it('keeps a pin by a moderator since removed, and ignores their later unpin', () => {
+		expect(pinnedSince([action('pin_post', T + 150)], timeline)).toBe(T + 150);
+		expect(pinnedSince([action('pin_post', T + 150), action('unpin_post', T + 250)], timeline)).toBe(T + 150);
+	});
+
+	it('is independent of hiding: a hidden post stays pinned (the feed leaves it out while hidden)', () => {
+		expect(pinnedSince([action('pin_post', T + 10), action('hide_post', T + 11)], binding())).toBe(T + 10);
+		expect(isHidden([action('pin_post', T + 10), action('hide_post', T + 11)], binding())).toBe(true);
+	});
+});
+
 describe('isChildAccepted', () => {
 	it('says accept while the latest counting accept_child/release_child is an accept', () => {
 		expect(isChildAccepted([action('accept_child', T + 10)], binding())).toBe(true);
@@ -1099,6 +1137,8 @@ describe('targetKindOf', () => {
 		['reject_member', 'user'],
 		['accept_child', 'child'],
 		['release_child', 'child'],
+		['pin_post', 'post'],
+		['unpin_post', 'post'],
 	] as const)('%s takes a %s target', (kind, expected) => {
 		expect(targetKindOf(kind)).toBe(expected);
 	});

@@ -209,6 +209,7 @@ export const ACTION_PAIRS = {
 	block_user: 'unblock_user',
 	approve_member: 'reject_member',
 	accept_child: 'release_child',
+	pin_post: 'unpin_post',
 } as const satisfies Partial<Record<StoredAction['action'], StoredAction['action']>>;
 type OnAction = keyof typeof ACTION_PAIRS;
 
@@ -278,6 +279,15 @@ export function isHidden(actionsOnPost: readonly StoredAction[], binding: Bindin
 	return latestSays(actionsOnPost, 'hide_post', binding);
 }
 
+/**
+ * When a post was pinned: the observation time of the pin in force (the latest counting pin/unpin says
+ * pin), or null when it is not pinned. The feed serves the newest pins first (feed/pins.ts).
+ */
+export function pinnedSince(actionsOnPost: readonly StoredAction[], binding: Binding | null): number | null {
+	const deciding = decidingAction(actionsOnPost, 'pin_post', binding);
+	return deciding?.action === 'pin_post' ? deciding.observedUs : null;
+}
+
 /** Whether the latest counting accept_child/release_child for a child's config says accept. */
 export function isChildAccepted(actionsOnChild: readonly StoredAction[], binding: Binding | null): boolean {
 	return latestSays(actionsOnChild, 'accept_child', binding);
@@ -288,6 +298,6 @@ export function isChildAccepted(actionsOnChild: readonly StoredAction[], binding
  * user actions a user target. Anything else has no effect.
  */
 export function targetKindOf(action: ModerationActionRecord['action']): 'post' | 'child' | 'user' {
-	if (action === 'hide_post' || action === 'unhide_post') return 'post';
+	if (action === 'hide_post' || action === 'unhide_post' || action === 'pin_post' || action === 'unpin_post') return 'post';
 	return action === 'accept_child' || action === 'release_child' ? 'child' : 'user';
 }

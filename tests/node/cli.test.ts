@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADMIN_TOKEN, TestSandbox, type SandboxUser } from '../support/sandbox';
 
 const run = promisify(execFile);
+const PIN = { $type: 'app.bsky.feed.defs#skeletonReasonPin' };
 let sandbox: TestSandbox;
 let alice: SandboxUser;
 let bob: SandboxUser;
@@ -84,13 +85,29 @@ describe('npx atrarium', () => {
 		expect(await feed()).toEqual([postUri]);
 	});
 
+	let welcomeUri: string;
+	it('pin and unpin by the owner lead the feed with the pin reason; a member cannot pin', async () => {
+		const refused = await atrarium(bob, 'pin', id, postUri);
+		expect(refused.code).toBe(1);
+		expect(refused.err).toContain('NotAModerator (403)');
+		welcomeUri = (await atrarium(alice, 'post', id, 'welcome: read the rules')).out.uri;
+		await vi.waitFor(async () => expect(await feed()).toEqual([welcomeUri, postUri]), { timeout: 20_000, interval: 250 });
+		expect((await atrarium(alice, 'pin', id, postUri)).code).toBe(0);
+		expect((await atrarium(null, 'feed', id)).out.feed).toEqual([{ post: postUri, reason: PIN }, { post: welcomeUri }]);
+		expect((await atrarium(alice, 'unpin', id, postUri)).code).toBe(0);
+		expect(await feed()).toEqual([welcomeUri, postUri]);
+		// The welcome stays pinned: the rebuild below must bring the pin back from Alice's repo.
+		expect((await atrarium(alice, 'pin', id, welcomeUri)).code).toBe(0);
+		expect((await atrarium(null, 'feed', id)).out.feed).toEqual([{ post: welcomeUri, reason: PIN }, { post: postUri }]);
+	});
+
 	it("block by handle takes the member's posts out; leave removes membership", async () => {
 		expect((await atrarium(alice, 'block', id, bob.handle, '--reason', 'spam')).code).toBe(0);
-		expect(await feed()).toEqual([]);
+		expect(await feed()).toEqual([welcomeUri]);
 		expect((await atrarium(alice, 'unblock', id, bob.did)).code).toBe(0);
-		expect(await feed()).toEqual([postUri]);
+		expect(await feed()).toEqual([welcomeUri, postUri]);
 		expect((await atrarium(bob, 'leave', id)).code).toBe(0);
-		expect(await feed()).toEqual([]);
+		expect(await feed()).toEqual([welcomeUri]);
 	});
 
 	it("publish-feed puts the app.bsky.feed.generator record in the operator's repo", async () => {
@@ -103,12 +120,13 @@ describe('npx atrarium', () => {
 	});
 
 	it('admin rebuild rebuilds the community from the PDSes with the operator token, printing progress', async () => {
-		const before = await feed();
+		const before = (await atrarium(null, 'feed', id)).out.feed;
+		expect(before).toEqual([{ post: welcomeUri, reason: PIN }]);
 		const rebuilt = await atrarium(null, 'admin', 'rebuild', id, '--admin-token', ADMIN_TOKEN);
 		expect(rebuilt.code).toBe(0);
 		// Bob left above: Alice, the owner, is the one member; Bob's membership record is gone from his repo.
 		expect(rebuilt.out).toMatchObject({ communityId: id, phase: 'done', ownerDid: alice.did, failures: [], result: { members: 1 } });
-		expect(await feed()).toEqual(before);
+		expect((await atrarium(null, 'feed', id)).out.feed).toEqual(before);
 		const noToken = await atrarium(null, 'admin', 'rebuild', id);
 		expect(noToken.code).toBe(1);
 		expect(noToken.err).toContain('--admin-token');

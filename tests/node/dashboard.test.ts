@@ -241,6 +241,29 @@ describe('dashboard', () => {
 		await expectAccessible(bob, 'member view');
 	});
 
+	it("Alice pins Bob's post: it is marked pinned for everyone, and she unpins it", async () => {
+		await alice.goto(communityUrl);
+		const post = postBy(alice, 'bob.test', bobText);
+		await post.getByRole('button', { name: 'Pin to top' }).click();
+		await post.getByText('Pinned by the community').waitFor();
+		// The feed itself serves the pin (its page cache may hold the page a few seconds): a visitor sees it.
+		const visitor = await newPage();
+		await vi.waitFor(
+			async () => {
+				await visitor.goto(communityUrl);
+				await postBy(visitor, 'bob.test', bobText).waitFor();
+				expect(await postBy(visitor, 'bob.test', bobText).getByText('Pinned by the community').count()).toBe(1);
+			},
+			{ timeout: 20_000, interval: 1_000 },
+		);
+		expect(await visitor.getByRole('button', { name: 'Pin to top' }).count()).toBe(0);
+		await expectAccessible(alice, 'feed with a pinned post');
+		await screenshot(alice, ARTIFACTS, '05-pinned');
+		await post.getByRole('button', { name: 'Unpin' }).click();
+		await post.getByRole('button', { name: 'Pin to top' }).waitFor();
+		expect(await post.getByText('Pinned by the community').count()).toBe(0);
+	});
+
 	it("Alice sees Bob's post, hides it with a reason, and it disappears for everyone", async () => {
 		await alice.goto(communityUrl);
 		const post = postBy(alice, 'bob.test', bobText);

@@ -1,6 +1,6 @@
 /**
  * One community's feed page, whole: who may read it (a members-only feed serves members), the page
- * memory, the plain page, and the mixed one (the parent's posts blended in by the config's shares,
+ * memory, the pins that lead a walk (feed-pins.ts), the plain page, and the mixed one (the parent's posts blended in by the config's shares,
  * feed-mix.ts), with their cursors. The object delegates getFeedSkeleton here in one line; feed-rows.ts
  * runs the queries. Before any of this, the Worker's page cache may answer (feed/cache.ts).
  */
@@ -21,9 +21,10 @@ import {
 	type MixRow,
 } from './feed-mix';
 import type { CommunityReader } from '../reader';
+import { isPinCursor, MAX_PINS, pinnedPage, type PIN_REASON } from './feed-pins';
 
 export interface FeedPage {
-	feed: { post: string }[];
+	feed: { post: string; reason?: typeof PIN_REASON }[];
 	cursor?: string;
 }
 
@@ -72,7 +73,7 @@ export class FeedPages {
 		if (!reader) return { ok: false, error: 'UnknownFeed' };
 		// The mix changes only with a write here (the config, or the parent's word on the link).
 		const plan = this.mix === undefined ? (this.mix = reader.links.mixPlan()) : this.mix;
-		if (plan) return this.mixedPage(reader, plan, limit, cursor, reader.feedAccess(viewer));
+		if (plan) return withPins(reader, limit, cursor, reader.feedAccess(viewer), (n, at, pinned) => this.mixedPage(reader, plan, n, at, pinned));
 		const key = `${limit} ${cursor ?? ''}`;
 		const kept = this.pages.get(key);
 		if (kept) {
@@ -81,18 +82,22 @@ export class FeedPages {
 			this.fromMemory++;
 			return kept;
 		}
-		const result = plainPage(reader, limit, cursor, reader.feedAccess(viewer));
+		const result = await withPins(reader, limit, cursor, reader.feedAccess(viewer), async (n, at, pinned) => plainPage(reader, n, at, pinned));
 		if (result.ok && !result.withheld) this.pages.set(key, result);
 		return result;
 	}
 
-	/** This community's own posts and the parent's it serves, blended by the config's shares. */
-	private async mixedPage(reader: CommunityReader, plan: MixPlan, limit: number, cursor: string | undefined, access: Access): Promise<FeedResult> {
-		const refused = refusal(access);
-		if (refused) return refused;
+	/** This community's own posts (but the pins) and the parent's it serves, blended by the config's shares. */
+	private async mixedPage(
+		reader: CommunityReader,
+		plan: MixPlan,
+		limit: number,
+		cursor: string | undefined,
+		pinned: readonly string[],
+	): Promise<FeedPage | null> {
 		const at = mixPositionOf(cursor);
-		if (!at) return { ok: false, error: 'BadCursor' };
-		const own = reader.feed.rows(at.own, limit + 1);
+		if (!at) return null;
+		const own = reader.feed.rows(at.own, limit + 1, pinned);
 		const parentPosts: MixRow[] = [];
 		let scannedTo = at.parent;
 		let parentComplete = false;
@@ -117,33 +122,42 @@ export class FeedPages {
 			page = pageWithoutParent(own, at, limit);
 		}
 		page ??= blendPage({ own, parent: parentPosts, parentComplete, parentScannedTo: scannedTo, at, limit, share: plan.share });
-		return {
-			ok: true,
-			page: { feed: page.posts.map((post) => ({ post: post.uri })), ...(page.next ? { cursor: encodeMixCursor(page.next) } : {}) },
-			...(access === 'members' ? { membersOnly: true as const } : {}),
-		};
+		return { feed: page.posts.map((post) => ({ post: post.uri })), ...(page.next ? { cursor: encodeMixCursor(page.next) } : {}) };
 	}
 }
 
-/** Newest first; hidden posts, blocked authors and non-members excluded; no cursor on the last page. */
-function plainPage(reader: CommunityReader, limit: number, cursor: string | undefined, access: Access): FeedResult {
+/**
+ * A page for a viewer who may read the feed: while a walk is among its pins (no cursor, or a pin cursor)
+ * the pins lead, then `feed` (plain or mixed) serves the rest, the pins left out of it on every page.
+ */
+async function withPins(
+	reader: CommunityReader,
+	limit: number,
+	cursor: string | undefined,
+	access: Access,
+	feed: (limit: number, cursor: string | undefined, pinned: readonly string[]) => Promise<FeedPage | null>,
+): Promise<FeedResult> {
 	const refused = refusal(access);
 	if (refused) return refused;
+	const pins = reader.feed.pins(MAX_PINS);
+	const page =
+		cursor !== undefined && !isPinCursor(cursor)
+			? await feed(limit, cursor, pins)
+			: await pinnedPage(pins, limit, cursor, (room) => feed(room, undefined, pins));
+	if (!page) return { ok: false, error: 'BadCursor' };
+	return { ok: true, page, ...(access === 'members' ? { membersOnly: true as const } : {}) };
+}
+
+/** Newest first; hidden posts, blocked authors, non-members and the pins excluded; no cursor on the last page. */
+function plainPage(reader: CommunityReader, limit: number, cursor: string | undefined, pinned: readonly string[]): FeedPage | null {
 	// A mixed walk's cursor, once the mix has ended: it goes on through this community's own posts.
 	const mixed = cursor !== undefined && isMixCursor(cursor) ? decodeMixCursor(cursor) : undefined;
 	const position = cursor === undefined ? FEED_START : mixed !== undefined ? mixed?.own : decodeCursor(cursor);
-	if (!position) return { ok: false, error: 'BadCursor' };
-	const rows = reader.feed.rows(position, limit + 1);
+	if (!position) return null;
+	const rows = reader.feed.rows(position, limit + 1, pinned);
 	const page = rows.slice(0, limit);
 	const last = page.at(-1);
-	return {
-		ok: true,
-		page: {
-			feed: page.map((row) => ({ post: row.uri })),
-			...(rows.length > limit && last ? { cursor: encodeCursor(last) } : {}),
-		},
-		...(access === 'members' ? { membersOnly: true as const } : {}),
-	};
+	return { feed: page.map((row) => ({ post: row.uri })), ...(rows.length > limit && last ? { cursor: encodeCursor(last) } : {}) };
 }
 
 /** The answer when the viewer may not read the feed: an unknown feed, or the withheld page. */

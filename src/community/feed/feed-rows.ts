@@ -5,8 +5,8 @@ import type { MixRow } from './feed-mix';
 export class FeedRows {
 	constructor(private readonly sql: SqlStorage) {}
 
-	/** The feed's posts after `position`, newest first: members' posts, not hidden. */
-	rows(position: FeedPosition, limit: number): (MixRow & { authorDid: string })[] {
+	/** The feed's posts after `position`, newest first: members' posts, not hidden, not among `pinned` (served first). */
+	rows(position: FeedPosition, limit: number, pinned: readonly string[] = []): (MixRow & { authorDid: string })[] {
 		return this.sql
 			.exec<{ uri: string; indexed_us: number; author_did: string }>(
 				// in_feed: the author is a member and not blocked (derive.ts keeps it), so no row outside the page is read.
@@ -17,10 +17,32 @@ export class FeedRows {
 				 LIMIT ?3`,
 				position.indexedUs,
 				position.uri,
-				limit,
+				// The pins are left out here, not in SQL (a NOT IN there costs the index range): a few more rows cover them.
+				limit + pinned.length,
 			)
 			.toArray()
+			.filter((r) => !pinned.includes(r.uri))
+			.slice(0, limit)
 			.map((r) => ({ uri: r.uri, indexedUs: r.indexed_us, authorDid: r.author_did }));
+	}
+
+	/**
+	 * The pins the feed serves, newest pin first: pinned posts it would serve anyway (a member's, not
+	 * hidden, not blocked, not deleted or expired), at most `max`.
+	 */
+	pins(max: number): string[] {
+		return this.sql
+			.exec<{ uri: string }>(
+				// Pins first, each post looked up by key: never a scan of the posts.
+				`SELECT pp.uri FROM pinned_posts pp
+				 WHERE EXISTS (SELECT 1 FROM posts p WHERE p.uri = pp.uri AND p.in_feed = 1)
+				   AND NOT EXISTS (SELECT 1 FROM hidden_posts h WHERE h.uri = pp.uri)
+				 ORDER BY pp.pinned_us DESC, pp.uri DESC
+				 LIMIT ?`,
+				max,
+			)
+			.toArray()
+			.map((r) => r.uri);
 	}
 
 	/**

@@ -116,11 +116,21 @@ export function membership(did: string, rkey: string, community: string, options
 	});
 }
 
-export type ActionKind = 'hide_post' | 'unhide_post' | 'block_user' | 'unblock_user' | 'approve_member' | 'reject_member' | 'accept_child' | 'release_child';
+export type ActionKind =
+	| 'hide_post'
+	| 'unhide_post'
+	| 'block_user'
+	| 'unblock_user'
+	| 'approve_member'
+	| 'reject_member'
+	| 'accept_child'
+	| 'release_child'
+	| 'pin_post'
+	| 'unpin_post';
 
 export function action(did: string, rkey: string, community: string, kind: ActionKind, target: string, options: { createdAt?: string } = {}) {
 	// Post and child actions take a strong reference (a post, a child community's config).
-	const isPost = kind === 'hide_post' || kind === 'unhide_post' || kind === 'accept_child' || kind === 'release_child';
+	const isPost = !['block_user', 'unblock_user', 'approve_member', 'reject_member'].includes(kind);
 	return commit(did, 'net.atrarium.moderation.action', rkey, 'create', {
 		$type: 'net.atrarium.moderation.action',
 		action: kind,

@@ -21,7 +21,10 @@ export interface PostView {
 	text: string;
 	facets: Facet[];
 	createdAt: string;
+	/** The images of an images or gallery embed (up to 20), alone or beside a quoted record. */
 	images: { thumb: string; fullsize: string; alt: string }[];
+	/** The feed served it as one of the community's pins (skeletonReasonPin). */
+	pinned?: boolean;
 }
 
 export type Hydrator = (uris: string[]) => Promise<PostView[]>;
@@ -32,11 +35,42 @@ export function hydratorFor(config: DashboardConfig): Hydrator {
 	return (uris) => fromAppview(rpc, uris);
 }
 
+interface ImageRecord {
+	image?: BlobRef;
+	alt?: string;
+}
+/** An images embed lists `images` (up to 4); a gallery embed `items` (up to 20). */
+interface MediaRecord {
+	$type?: string;
+	images?: ImageRecord[];
+	items?: ImageRecord[];
+}
+
 interface PostRecord {
 	text?: string;
 	facets?: Facet[];
 	createdAt?: string;
-	embed?: { $type?: string; images?: { image?: BlobRef; alt?: string }[]; media?: { $type?: string; images?: { image?: BlobRef; alt?: string }[] } };
+	embed?: MediaRecord & { media?: MediaRecord };
+}
+
+interface MediaView {
+	$type?: string;
+	images?: { thumb: string; fullsize: string; alt: string }[];
+	items?: { thumbnail: string; fullsize: string; alt: string }[];
+}
+
+/** The images of a post's own media embed, as the record has them. */
+function recordImages(embed: MediaRecord | undefined): ImageRecord[] {
+	if (embed?.$type === 'app.bsky.embed.images') return embed.images ?? [];
+	if (embed?.$type === 'app.bsky.embed.gallery') return embed.items ?? [];
+	return [];
+}
+
+/** The images of a post's media embed, as the AppView's view has them. */
+function viewImages(media: MediaView | undefined): PostView['images'] {
+	if (media?.$type === 'app.bsky.embed.images#view') return (media.images ?? []).map((i) => ({ thumb: i.thumb, fullsize: i.fullsize, alt: i.alt }));
+	if (media?.$type === 'app.bsky.embed.gallery#view') return (media.items ?? []).map((i) => ({ thumb: i.thumbnail, fullsize: i.fullsize, alt: i.alt }));
+	return [];
 }
 
 async function fromPds(plcUrl: string, uris: string[]): Promise<PostView[]> {
@@ -50,7 +84,7 @@ async function fromPds(plcUrl: string, uris: string[]): Promise<PostView[]> {
 			if (!record) return null;
 			const value = record.value as PostRecord;
 			const embed = value.embed?.$type === 'app.bsky.embed.recordWithMedia' ? value.embed.media : value.embed;
-			const images = (embed?.$type === 'app.bsky.embed.images' ? (embed.images ?? []) : []).flatMap((image) => {
+			const images = recordImages(embed).flatMap((image) => {
 				const url = image.image ? blobUrl(author.pds!, ref.did, image.image) : null;
 				return url ? [{ thumb: url, fullsize: url, alt: image.alt ?? '' }] : [];
 			});
@@ -66,13 +100,7 @@ async function fromAppview(rpc: Client, uris: string[]): Promise<PostView[]> {
 		const data = await answer(rpc.get('app.bsky.feed.getPosts', { params: { uris: uris.slice(i, i + 25) as ResourceUri[] } }));
 		for (const post of data.posts) {
 			const record = post.record as PostRecord;
-			const embed = post.embed as
-				| {
-						$type?: string;
-						images?: { thumb: string; fullsize: string; alt: string }[];
-						media?: { $type?: string; images?: { thumb: string; fullsize: string; alt: string }[] };
-				  }
-				| undefined;
+			const embed = post.embed as (MediaView & { media?: MediaView }) | undefined;
 			const media = embed?.$type === 'app.bsky.embed.recordWithMedia#view' ? embed.media : embed;
 			found.set(post.uri, {
 				uri: post.uri,
@@ -81,7 +109,7 @@ async function fromAppview(rpc: Client, uris: string[]): Promise<PostView[]> {
 				text: record.text ?? '',
 				facets: record.facets ?? [],
 				createdAt: record.createdAt ?? post.indexedAt,
-				images: media?.$type === 'app.bsky.embed.images#view' ? (media.images ?? []).map((i) => ({ thumb: i.thumb, fullsize: i.fullsize, alt: i.alt })) : [],
+				images: viewImages(media),
 			});
 		}
 	}

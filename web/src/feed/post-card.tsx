@@ -8,9 +8,10 @@ import type { ReactNode } from 'react';
 export function PostCard({ post, controls }: { post: PostView; controls?: ReactNode }) {
 	const name = post.author.displayName ?? post.author.handle ?? post.author.did;
 	return (
-		<article className="post" aria-label={`Post by ${name}`}>
+		<article className={post.pinned ? 'post pinned' : 'post'} aria-label={`${post.pinned ? 'Pinned post' : 'Post'} by ${name}`}>
 			<Avatar person={post.author} />
 			<div className="post-body">
+				{post.pinned && <p className="pin-label">Pinned by the community</p>}
 				<header className="post-header">
 					{post.author.displayName && <span className="person-name">{post.author.displayName}</span>}
 					<span className="person-handle">{displayHandle(post.author)}</span>
@@ -20,9 +21,9 @@ export function PostCard({ post, controls }: { post: PostView; controls?: ReactN
 				</header>
 				<RichTextView text={post.text} facets={post.facets} />
 				{post.images.length > 0 && (
-					<div className={`post-images post-images-${Math.min(post.images.length, 4)}`}>
-						{post.images.map((image) => (
-							<a key={image.fullsize} href={image.fullsize} target="_blank" rel="noopener noreferrer">
+					<div className={`post-images ${post.images.length === 1 ? 'post-images-1' : post.images.length > 4 ? 'post-images-gallery' : ''}`}>
+						{post.images.map((image, i) => (
+							<a key={`${i} ${image.fullsize}`} href={image.fullsize} target="_blank" rel="noopener noreferrer">
 								<img src={image.thumb} alt={image.alt} loading="lazy" />
 							</a>
 						))}

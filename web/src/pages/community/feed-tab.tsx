@@ -41,7 +41,8 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 			setFeed((f) => ({ ...f, loading: true, error: null }));
 			try {
 				const page = await readPage({ limit: PAGE, ...(cursor ? { cursor } : {}) });
-				const posts = await hydratorFor(config)(page.feed.map((item) => item.post));
+				const pinned = new Set(page.feed.filter((item) => item.reason).map((item) => item.post));
+				const posts = (await hydratorFor(config)(page.feed.map((item) => item.post))).map((post) => (pinned.has(post.uri) ? { ...post, pinned: true } : post));
 				setFeed((f) => ({
 					posts: replace ? posts : [...f.posts, ...posts.filter((p) => !f.posts.some((q) => q.uri === p.uri))],
 					cursor: page.cursor,
@@ -121,6 +122,14 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 						community={community}
 						standing={standing}
 						onRemoved={(author) => setFeed((f) => ({ ...f, posts: f.posts.filter((p) => (author ? p.author.did !== author : p.uri !== post.uri)) }))}
+						onPinned={(pinned) =>
+							// Shown at once; the feed itself serves the change within its cache time (a few seconds).
+							setFeed((f) => {
+								const changed = { ...post, pinned };
+								const others = f.posts.filter((p) => p.uri !== post.uri);
+								return { ...f, posts: pinned ? [changed, ...others] : f.posts.map((p) => (p.uri === post.uri ? changed : p)) };
+							})
+						}
 						onChanged={onChanged}
 					/>
 				))}
@@ -194,12 +203,14 @@ function FeedPost({
 	community,
 	standing,
 	onRemoved,
+	onPinned,
 	onChanged,
 }: {
 	post: PostView;
 	community: Community;
 	standing: Standing;
 	onRemoved: (author?: string) => void;
+	onPinned: (pinned: boolean) => void;
 	onChanged: () => void;
 }) {
 	const user = useUser();
@@ -214,6 +225,19 @@ function FeedPost({
 				<div className="row">
 					<button type="button" onClick={() => setAsking('hide')}>
 						Hide post
+					</button>
+					<button
+						type="button"
+						disabled={action.pending}
+						onClick={() =>
+							void action
+								.run(async () => {
+									await user.client.moderate(post.pinned ? 'unpin' : 'pin', community, { post: { uri: post.uri, cid: post.cid } });
+								})
+								.then((ok) => ok && onPinned(!post.pinned))
+						}
+					>
+						{post.pinned ? 'Unpin' : 'Pin to top'}
 					</button>
 					{post.author.did !== community.ownerDid && (
 						<button type="button" onClick={() => setAsking('block')}>

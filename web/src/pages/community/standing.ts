@@ -36,6 +36,8 @@ const ACTION_WORDS: Record<string, string> = {
 	reject_member: 'rejected',
 	accept_child: 'accepted the child community',
 	release_child: 'released the child community',
+	pin_post: 'pinned a post',
+	unpin_post: 'unpinned a post',
 };
 
 export const actionWords = (action: string) => ACTION_WORDS[action] ?? action;
