@@ -7,7 +7,17 @@
 import type { Agent } from '@atproto/api';
 import { API_METHODS, MODERATION_ROUTES } from '../src/api/methods';
 import { communityIdOfHashtag, communityIdsInText, hashtagOf, isCommunityId, newCommunityId } from '../src/shared/hashtag';
-import type { CommunityCounts, CommunitySummary, DashboardConfig, MemberStatus, MemberView, ModerationLogEntry, ReportedPost } from '../src/shared/views';
+import type {
+	CommunityCounts,
+	CommunitySummary,
+	DashboardConfig,
+	MemberStatus,
+	MemberView,
+	ModeratedPost,
+	ModeratedPostsPage,
+	ModerationLogEntry,
+	ReportedPost,
+} from '../src/shared/views';
 import type { StageStanding } from '../src/community/links/stages';
 import { API_SERVICE_ID, FEED_SERVICE_ID } from '../src/shared/oauth';
 import { detectFacets } from './facets';
@@ -27,7 +37,7 @@ export interface FeedSkeleton {
 export type ModerationReason = 'spam' | 'harassment' | 'off_topic' | 'misinformation' | 'explicit_content' | 'rule_violation' | 'other';
 export type MembershipResult = { uri: string; communities: { id: string; status: MemberStatus; role: string }[] };
 export type ModerationTarget = { post: { uri: string; cid: string } } | { did: string };
-export type { ReportedPost };
+export type { ReportedPost, ModeratedPost, ModeratedPostsPage };
 /** The config's feed mix: own and parent shares, in percent (the feed blends them by their ratio). */
 export type FeedMix = NonNullable<CommunitySummary['feedMix']>;
 /** A community whose config names another as its parent (GET /api/communities/:id/children). */
@@ -388,6 +398,17 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 			headers: { Authorization: `Bearer ${await this.serviceToken(API_METHODS.listReports)}` },
 		});
 		return (await parseResponse<{ reports: ReportedPost[] }>(res)).reports;
+	}
+
+	/** The moderation view (staff only): every post of the index, newest first, with what the feed does with it. */
+	async moderatedPosts(community: Pick<Community, 'id'>, options: { cursor?: string; limit?: number } = {}): Promise<ModeratedPostsPage> {
+		const res = await reach(
+			`${this.service.url}/api/communities/${encodeURIComponent(community.id)}/posts?${query({ cursor: options.cursor, limit: options.limit })}`,
+			{
+				headers: { Authorization: `Bearer ${await this.serviceToken(API_METHODS.listPosts)}` },
+			},
+		);
+		return parseResponse<ModeratedPostsPage>(res);
 	}
 
 	dismissReports(community: Pick<Community, 'id'>, postUri: string): Promise<{ post: string; dismissed: number }> {

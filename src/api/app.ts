@@ -14,6 +14,7 @@ import { registerMembershipRoutes } from './memberships';
 import { registerModerationRoutes } from './moderation';
 import { limitByAddress } from '../rate-limits';
 import { registerReportRoutes } from './reports';
+import { registerModeratedPostRoutes } from './moderated-posts';
 import { isServicePath } from './service-paths';
 
 /**
@@ -49,6 +50,7 @@ export function createApp(): Hono<{ Bindings: Env }> {
 	registerMembershipRoutes(app);
 	registerModerationRoutes(app);
 	registerReportRoutes(app);
+	registerModeratedPostRoutes(app);
 	registerDashboardRoutes(app);
 	registerLexiconRoutes(app);
 	registerAdminRoutes(app);

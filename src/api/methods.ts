@@ -19,6 +19,7 @@ export const API_METHODS = {
 	reportPost: 'net.atrarium.api.reportPost',
 	listReports: 'net.atrarium.api.listReports',
 	dismissReports: 'net.atrarium.api.dismissReports',
+	listPosts: 'net.atrarium.api.listPosts',
 } as const;
 
 /** The moderation routes: /api/moderation/<route> takes a record whose action is <action>. */

@@ -19,6 +19,7 @@ import { communityObject } from '../objects';
 import { parseRecordUri } from '../shared/at-uri';
 import { isCommunityId, type CommunityId } from '../shared/hashtag';
 import { readJsonBody } from './body';
+import { requireStaff } from './staff';
 import { API_METHODS } from './methods';
 import { parseLimit } from './params';
 import { limitReads, limitWrites } from '../rate-limits';
@@ -77,12 +78,12 @@ export function registerReportRoutes(app: Hono<ReportEnv>): void {
 	});
 
 	app.get('/api/communities/:id/reports', async (c) => {
-		const id = await requireStaff(c, API_METHODS.listReports, limitReads);
+		const id = await requireStaff(c, API_METHODS.listReports, limitReads, 'see and dismiss its reports');
 		return c.json({ reports: await communityObject(c.env, id).reportQueue(parseLimit(c.req.query('limit'), 50, 200)) });
 	});
 
 	app.post('/api/communities/:id/reports/dismiss', async (c) => {
-		const id = await requireStaff(c, API_METHODS.dismissReports, limitWrites);
+		const id = await requireStaff(c, API_METHODS.dismissReports, limitWrites, 'see and dismiss its reports');
 		const body = (await readJson(c)) as { post?: unknown } | null;
 		if (typeof body?.post !== 'string' || !parseRecordUri(body.post)) throw invalidRequest('post must be a post at-uri');
 		return c.json({ post: body.post, dismissed: await communityObject(c.env, id).dismissReports(body.post) });
@@ -101,17 +102,6 @@ function answerReport(c: Context<ReportEnv>, id: string, outcome: ReportOutcome)
 		case 'rate_limited':
 			throw new ApiError(429, 'RateLimitExceeded', 'Too many reports in this community in the last hour; try again later');
 	}
-}
-
-/** The community id of the path, once the caller's token shows the owner or a moderator. */
-async function requireStaff(c: Context<ReportEnv>, lxm: string, limit: typeof limitReads): Promise<CommunityId> {
-	const id = c.req.param('id') ?? '';
-	if (!isCommunityId(id)) throw invalidRequest('A community id is 8 lowercase hex digits');
-	const caller = await verifyCaller(c.req.raw, readConfig(c.env), lxm);
-	await limit(c.env, caller);
-	if (!(await communityObject(c.env, id).isStaff(caller)))
-		throw new ApiError(403, 'NotAModerator', `Only the owner and moderators of ${id} can see and dismiss its reports`);
-	return id;
 }
 
 const readJson = (c: Context<ReportEnv>) => readJsonBody(c.req.raw, MAX_BODY_BYTES);

@@ -10,10 +10,11 @@ import { RebuildJob } from '../rebuild/job';
 import { networkOf } from '../rebuild/steps';
 import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
-import type { CommunityView, MemberView, ModerationLogEntry, RebuildStatus, ReportedPost } from '../shared/views';
+import type { CommunityView, MemberView, ModeratedPostsPage, ModerationLogEntry, RebuildStatus, ReportedPost } from '../shared/views';
 import { meteredSql, withOverride, type SqlMeter } from '../storage/metered-sql';
 import { applyMigrations } from '../storage/migrations';
-import type { FeedPosition } from './feed/feed-cursor';
+import { decodeCursor, type FeedPosition } from './feed/feed-cursor';
+import { moderatedPosts } from './moderation-posts';
 import type { MixRow } from './feed/feed-mix';
 import type { ParentSide } from './links/hierarchy';
 import { CommunityLinks } from './links/links';
@@ -264,6 +265,12 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	/** The moderation queue: reported posts, most reported first. */
 	reportQueue(limit: number): ReportedPost[] {
 		return this.schemaVersion === null ? [] : new ReportBook(this.storage).queue(limit);
+	}
+
+	/** The moderation view: every indexed post, newest first, with what the feed does with it (null: a bad cursor). */
+	moderatedPosts(limit: number, cursor: string | undefined): ModeratedPostsPage | null {
+		if (this.schemaVersion === null) return cursor === undefined || decodeCursor(cursor) ? { posts: [] } : null;
+		return moderatedPosts(this.storage.sql, limit, cursor);
 	}
 
 	/** Whether `did` is the owner or a moderator now (who may read and dismiss reports). */

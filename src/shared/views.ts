@@ -132,6 +132,27 @@ export interface RebuildStatus {
 }
 
 /** A post in a community's moderation queue (community/reports.ts): how many members reported it, why, and when last. */
+/**
+ * A post of the community's index as its staff see it (community/moderation-posts.ts): every post indexed,
+ * with what the feed does with it. The dashboard reads its text from the author's PDS, never an AppView.
+ */
+export interface ModeratedPost {
+	uri: string;
+	cid: string;
+	authorDid: string;
+	/** When the service indexed it (ISO). */
+	indexedAt: string;
+	hidden: boolean;
+	pinned: boolean;
+	/** The feed serves it: its author counts (a member, not blocked, active) and it is not hidden. */
+	inFeed: boolean;
+}
+
+export interface ModeratedPostsPage {
+	posts: ModeratedPost[];
+	cursor?: string;
+}
+
 export interface ReportedPost {
 	postUri: string;
 	reports: number;

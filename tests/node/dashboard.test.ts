@@ -291,6 +291,26 @@ describe('dashboard', () => {
 		await expectAccessible(alice, 'moderation log');
 	});
 
+	it("the moderation view lists every post, read from its author's PDS, even when the author blocked the moderator", async () => {
+		// Bob blocks Alice: an AppView would now keep his posts from her; the moderation view does not ask one.
+		const bobAgent = new AtpAgent({ service: `http://localhost:${ports.pds}` });
+		await bobAgent.login({ identifier: 'bob.test', password: 'bob-sandbox-pw' });
+		const aliceDid = (await bobAgent.com.atproto.identity.resolveHandle({ handle: 'alice.test' })).data.did;
+		await bobAgent.app.bsky.graph.block.create({ repo: bobAgent.session!.did }, { subject: aliceDid, createdAt: new Date().toISOString() });
+
+		const reads: string[] = [];
+		alice.on('request', (request) => reads.push(request.url()));
+		await alice.goto(`${communityUrl}/moderation`);
+		const listed = alice.getByRole('region', { name: 'All posts' }).getByRole('article', { name: 'Post by bob.test' }).filter({ hasText: bobText });
+		await listed.waitFor();
+		await listed.getByText('hidden', { exact: true }).waitFor();
+		await listed.getByRole('button', { name: 'Show again' }).waitFor();
+		expect(reads.some((url) => url.includes('/xrpc/com.atproto.repo.getRecord') && url.includes('app.bsky.feed.post'))).toBe(true);
+		expect(reads.filter((url) => url.includes('/xrpc/app.bsky.'))).toEqual([]);
+		await screenshot(alice, ARTIFACTS, '06b-moderation-posts');
+		await expectAccessible(alice, 'moderation view with every post');
+	});
+
 	it('an invite-only request waits until the owner approves it; the owner appoints a moderator', async () => {
 		// Seeded: Bob asked to join Night Owls (invite-only, owned by Alice, moderated by Carol).
 		const owls = ((await (await fetch(`${sandbox.url}/api/communities?q=Owls`)).json()) as { communities: { id: string }[] }).communities[0]!.id;
@@ -508,6 +528,43 @@ describe('dashboard', () => {
 		await alice.reload();
 		await alice.getByRole('heading', { name: 'Members' }).waitFor();
 		expect(await alice.getByText('You own this community').count()).toBe(0);
+	});
+
+	it('a gallery embed (app.bsky.embed.gallery, more than 4 images) shows every image, as an images embed does', async () => {
+		const owner = await sandboxAccount('walker');
+		const client = new AtrariumClient(new AtrariumService(sandbox.url), owner.agent);
+		const { id } = await client.createCommunity({ name: 'Photo Walks', accessType: 'open' });
+		const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+		const { blob } = (await owner.agent.com.atproto.repo.uploadBlob(png, { encoding: 'image/png' })).data;
+		const items = Array.from({ length: 6 }, (_, i) => ({
+			$type: 'app.bsky.embed.gallery#image',
+			image: blob,
+			alt: `stop ${i + 1}`,
+			aspectRatio: { width: 1, height: 1 },
+		}));
+		await owner.agent.com.atproto.repo.createRecord({
+			repo: owner.did,
+			collection: 'app.bsky.feed.post',
+			record: {
+				$type: 'app.bsky.feed.post',
+				text: `six stops #atr_${id}`,
+				createdAt: new Date().toISOString(),
+				embed: { $type: 'app.bsky.embed.gallery', items },
+			},
+			validate: false,
+		});
+		const visitor = await newPage();
+		const shown = postBy(visitor, 'walker.test', 'six stops');
+		await vi.waitFor(
+			async () => {
+				await visitor.goto(`${sandbox.url}/c/${id}`);
+				await shown.waitFor({ timeout: 2_000 });
+			},
+			{ timeout: 20_000, interval: 500 },
+		);
+		expect(await shown.getByRole('img', { name: /^stop \d$/ }).count()).toBe(6);
+		expect(await shown.getByRole('img', { name: 'stop 6' }).count()).toBe(1);
+		await expectAccessible(visitor, 'feed with a gallery');
 	});
 
 	it('explains what went wrong: a wrong password, and an unknown community', async () => {

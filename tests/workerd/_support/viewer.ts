@@ -29,7 +29,9 @@ export async function didWebViewer(host: string, repo?: Map<string, Record<strin
 		verificationMethod: [{ id: `${did}#atproto`, type: 'Multikey', controller: did, publicKeyMultibase: await key.exportPublicKey('multikey') }],
 		...(repo ? { service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: `https://${host}` }] } : {}),
 	};
-	const realFetch = globalThis.fetch;
+	// Viewers made in the same test chain: each serves its own host and hands the rest to the one before.
+	const current = globalThis.fetch;
+	const realFetch: typeof fetch = (vi.isMockFunction(current) ? current.getMockImplementation() : undefined) ?? current;
 	vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
 		const url = new URL(String(input instanceof Request ? input.url : input));
 		if (url.host !== host) return realFetch(input, init);

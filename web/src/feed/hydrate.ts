@@ -1,5 +1,5 @@
 /**
- * A feed skeleton is post URIs; people need posts. Two hydrators: through a Bluesky AppView's public URL
+ * A feed skeleton is post URIs; people need posts. Two ways to read them: through a Bluesky AppView's public URL
  * (app.bsky.feed.getPosts, as a logged-out reader: the dashboard holds no permission to call the AppView
  * as the user, docs/security.md), as in production; or, with no AppView configured (the local sandbox),
  * straight from each author's PDS.
@@ -28,6 +28,14 @@ export interface PostView {
 }
 
 export type Hydrator = (uris: string[]) => Promise<PostView[]>;
+
+/**
+ * Posts read from their authors' PDSes, whatever AppView is configured: what the moderation view uses, so
+ * an author who blocked the moderator (which an AppView honours) cannot hide a post from them.
+ */
+export function pdsHydratorFor(config: DashboardConfig): Hydrator {
+	return (uris) => fromPds(config.plcUrl, uris);
+}
 
 export function hydratorFor(config: DashboardConfig): Hydrator {
 	if (!config.appview) return (uris) => fromPds(config.plcUrl, uris);

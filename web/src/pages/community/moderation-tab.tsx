@@ -7,16 +7,19 @@ import { relativeTime } from '../../feed/time';
 import { useSession, useUser } from '../../session/session';
 import { Link } from '../../router';
 import { ChildrenSection } from './children-section';
+import { CommunityPosts } from './community-posts';
 import { actionWords, childCommunityOf, isStillHidden, reasonLabel } from './standing';
 import { parseRecordUri } from '../../../../src/shared/at-uri';
 
-/** Members' reports, then the moderation log, newest first; hidden posts can be shown again from here. */
+/** Members' reports, every post, then the moderation log, newest first; hidden posts can be shown again from here. */
 export function ModerationTab({ community, onChanged }: { community: Community; onChanged: () => void }) {
 	const { service } = useSession();
+	const user = useUser();
 	const log = useAsync(() => service.moderationLog(community.id), [community.id]);
 	return (
 		<>
 			<Reports community={community} onChanged={() => (log.reload(), onChanged())} />
+			{user && <CommunityPosts community={community} onChanged={() => (log.reload(), onChanged())} />}
 			<ChildrenSection community={community} onChanged={() => (log.reload(), onChanged())} />
 			<ModerationLog community={community} onChanged={onChanged} log={log} />
 		</>
