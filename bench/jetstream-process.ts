@@ -6,7 +6,16 @@ import { JetstreamServer } from '../sandbox/jetstream/server';
 import { SyntheticStream, type TaggedPost } from './synthetic-stream';
 
 export type Command =
-	| { type: 'init'; port: number; seed: number; communities: number; membersPerCommunity: number; randomTagCommunities: number; bufferSize?: number }
+	| {
+			type: 'init';
+			port: number;
+			seed: number;
+			communities: number;
+			membersPerCommunity: number;
+			randomTagCommunities: number;
+			bufferSize?: number;
+			firehoseMix?: boolean;
+	  }
 	| { type: 'setup' }
 	/** Drops the replay buffer (see JetstreamServer.forget). */
 	| { type: 'forget' }

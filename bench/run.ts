@@ -25,6 +25,11 @@ import { did, type TaggedPost } from './synthetic-stream';
 const QUICK = process.argv.includes('--quick');
 /** `--keep`: leave the bench folder (every instance's wrangler log and stored objects) for a post-mortem. */
 const KEEP = process.argv.includes('--keep');
+/**
+ * `--mix firehose`: the stream carries likes, reposts and replies in the network's shares (synthetic-stream.ts,
+ * FIREHOSE_MIX), as the receiver now subscribes to them for the ranked feed; the default is posts only.
+ */
+const FIREHOSE_MIX = process.argv.join(' ').includes('--mix firehose');
 /** The batching settings the curve measures: the consumer's max_batch_timeout and the receiver's flush. */
 const SETTINGS: Setting[] = QUICK
 	? [
@@ -225,7 +230,9 @@ async function main(): Promise<void> {
 		os: `${osType()} ${release()}`,
 		node: process.version,
 	};
-	log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGb} GiB, ${machine.os}, Node ${machine.node}${QUICK ? ' — quick mode' : ''}`);
+	log(
+		`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGb} GiB, ${machine.os}, Node ${machine.node}${QUICK ? ' — quick mode' : ''}${FIREHOSE_MIX ? ' — firehose mix (likes, reposts, replies)' : ''}`,
+	);
 	const dir = await mkdtemp(join(tmpdir(), 'atrarium-bench-'));
 	const [streamPort, nodePort] = (await freePorts(2)) as [number, number];
 	const generator = LoadGenerator.start();
@@ -241,6 +248,7 @@ async function main(): Promise<void> {
 			membersPerCommunity: MEMBERS,
 			randomTagCommunities: COMMUNITIES,
 			bufferSize,
+			firehoseMix: FIREHOSE_MIX,
 		});
 		const ids = ready.communityIds;
 		log(`Load generator: synthetic Jetstream at ${ready.url}`);

@@ -26,7 +26,18 @@ export interface StreamOptions {
 	taggedShare?: number;
 	/** Random tags go to the first this-many communities (the others are filled on purpose). */
 	randomTagCommunities?: number;
+	/**
+	 * The network's mix of what the receiver subscribes to (`npm run bench -- --mix firehose`): of the
+	 * untagged events, FIREHOSE_MIX.likes are likes, .reposts reposts, .replies replies, the rest posts;
+	 * ENGAGED_SHARE of likes, reposts and replies are of a recent tagged post (the ranked feed counts them).
+	 */
+	firehoseMix?: boolean;
 }
+
+/** Shares of likes, reposts and replies among untagged events in the firehose mix (Jetstream's posts/likes/reposts, 2025-26). */
+export const FIREHOSE_MIX = { likes: 0.6, reposts: 0.1, replies: 0.12 } as const;
+/** Of those, the share aimed at a recent tagged post: the ones a community counts. */
+export const ENGAGED_SHARE = 0.02;
 
 export class SyntheticStream {
 	readonly communityIds: string[];
@@ -35,6 +46,8 @@ export class SyntheticStream {
 	private seq = 0;
 	private clockUs: number;
 	private readonly taggedShare: number;
+	/** The last tagged posts made: what a firehose-mix engagement of an indexed post aims at. */
+	private readonly recentTagged: string[] = [];
 
 	constructor(private readonly options: StreamOptions) {
 		this.rng = mulberry32(options.seed);
@@ -91,7 +104,9 @@ export class SyntheticStream {
 			// Valid posts: at most 300 graphemes, hashtag included.
 			const text = `${this.text(80 + Math.floor(this.rng() * 200))} #atr_${this.communityIds[c]}`;
 			const frame = this.post(author, rkey, text);
-			return { frame, tagged: { uri: `at://${author}/app.bsky.feed.post/${rkey}`, community: this.communityIds[c]!, timeUs: this.clockUs } };
+			const uri = `at://${author}/app.bsky.feed.post/${rkey}`;
+			if (this.recentTagged.push(uri) > 100) this.recentTagged.shift();
+			return { frame, tagged: { uri, community: this.communityIds[c]!, timeUs: this.clockUs } };
 		}
 		if (roll < 0.04) return { frame: this.frame(this.commit(did('stranger', Math.floor(this.rng() * 1e6)), 'app.bsky.feed.post', this.rkey())), tagged: null };
 		if (roll < 0.045) {
@@ -126,6 +141,27 @@ export class SyntheticStream {
 				),
 				tagged: null,
 			};
+		}
+		if (this.options.firehoseMix) {
+			const kind = this.rng();
+			if (kind < FIREHOSE_MIX.likes + FIREHOSE_MIX.reposts + FIREHOSE_MIX.replies) {
+				const aimed = this.recentTagged.length > 0 && this.rng() < ENGAGED_SHARE;
+				const subject = aimed
+					? this.recentTagged[Math.floor(this.rng() * this.recentTagged.length)]!
+					: `at://${did('poster', Math.floor(this.rng() * 1e6))}/app.bsky.feed.post/${this.rkey()}`;
+				const actor = did('fan', Math.floor(this.rng() * 1e6));
+				const ref = { cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm', uri: subject };
+				if (kind < FIREHOSE_MIX.likes + FIREHOSE_MIX.reposts) {
+					const collection = kind < FIREHOSE_MIX.likes ? 'app.bsky.feed.like' : 'app.bsky.feed.repost';
+					return {
+						frame: this.frame(this.commit(actor, collection, this.rkey(), { $type: collection, subject: ref, createdAt: new Date().toISOString() })),
+						tagged: null,
+					};
+				}
+				const text = this.text(20 + Math.floor(this.rng() * 200));
+				const record = { $type: 'app.bsky.feed.post', text, langs: ['en'], reply: { root: ref, parent: ref }, createdAt: new Date().toISOString() };
+				return { frame: this.frame(this.commit(actor, 'app.bsky.feed.post', this.rkey(), record)), tagged: null };
+			}
 		}
 		// 100-3000 bytes of text: multi-byte scripts reach 3000 bytes within the 300-grapheme limit.
 		const size = 100 + Math.floor(this.rng() * 2900);

@@ -72,10 +72,11 @@ export async function moderate(options: CliOptions, verb: ModerationVerb, id: st
 	print(`${result.action} on ${target} in ${community.name}: done.`, result);
 }
 
-export async function readFeed(options: CliOptions, id: string, limit: number, print: Print) {
+export async function readFeed(options: CliOptions, id: string, limit: number, print: Print, top = false) {
 	const community = await communityInfo(options, id);
-	if (!community.feedUri) throw new Error('The service has no operator DID configured, so it serves no feeds yet');
-	const page = await new AtrariumService(options.service).feedSkeleton(community.feedUri, { limit });
+	const feedUri = top ? community.topFeedUri : community.feedUri;
+	if (!feedUri) throw new Error('The service has no operator DID configured, so it serves no feeds yet');
+	const page = await new AtrariumService(options.service).feedSkeleton(feedUri, { limit });
 	const lines =
 		page.feed.length === 0
 			? ['(no posts yet)']

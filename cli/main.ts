@@ -25,7 +25,7 @@ Commands:
   unblock <community-id> <handle|did>
   approve <community-id> <handle|did>  admit a member to an invite-only community
   reject <community-id> <handle|did>
-  feed <community-id> [--limit <n>]    the community's feed skeleton
+  feed <community-id> [--limit <n>]    the community's feed skeleton [--top: the ranked feed]
   publish-feed <community-id>          (operator) publish the app.bsky.feed.generator record
   admin rebuild <community-id>         (operator) rebuild the community's index from the authors' repos,
                                        printing progress [--owner <did>] [--fresh: forget observed times]
@@ -66,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
 			description: { type: 'string' },
 			'invite-only': { type: 'boolean' },
 			'members-only-feed': { type: 'boolean' },
+			top: { type: 'boolean' },
 			parent: { type: 'string' },
 			'parent-share': { type: 'string' },
 			moderator: { type: 'string', multiple: true },
@@ -141,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
 			return 0;
 		case 'feed':
 			need(1, 'a community id');
-			await readFeed(options, rest[0]!, Number(values.limit ?? 50), print);
+			await readFeed(options, rest[0]!, Number(values.limit ?? 50), print, values.top === true);
 			return 0;
 		case 'publish-feed':
 			need(1, 'a community id');

@@ -26,7 +26,8 @@ const GET_FEED_SKELETON = 'app.bsky.feed.getFeedSkeleton';
 
 export type { DashboardConfig, MemberStatus, MemberView, ModerationLogEntry };
 /** A community as the service shows it; `stageStanding` comes with a single community's read. */
-export type Community = Omit<CommunitySummary, 'closed'> & CommunityCounts & { feedUri: string | null; stageStanding?: StageStanding };
+export type Community = Omit<CommunitySummary, 'closed'> &
+	CommunityCounts & { feedUri: string | null; topFeedUri?: string | null; stageStanding?: StageStanding };
 export type ModerationVerb = keyof typeof MODERATION_ROUTES;
 
 /** A page of a feed skeleton; a pinned post carries `reason: { $type: 'app.bsky.feed.defs#skeletonReasonPin' }`. */
@@ -374,6 +375,13 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 			createdAt: now(),
 		};
 		const { data } = await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: record.$type, rkey: community.id, record });
+		// The ranked feed (`<id>-top`), published beside it.
+		const top = {
+			...record,
+			displayName: `${community.name.slice(0, 18)} · Top`,
+			description: `${community.hashtag} ranked by likes, reposts and replies over the last 7 days`.slice(0, 300),
+		};
+		await this.agent.com.atproto.repo.putRecord({ repo: this.did, collection: record.$type, rkey: `${community.id}-top`, record: top });
 		return { uri: data.uri, cid: data.cid, serviceDid };
 	}
 

@@ -37,7 +37,7 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 		if (!registered.record) {
 			// The config is gone from the caller's repo: that closes their community, or there is nothing to register.
 			const view = await community.summary();
-			if (view?.ownerDid === registered.caller) return c.json({ ...view, feedUri: feedUri(c, id) });
+			if (view?.ownerDid === registered.caller) return c.json({ ...view, ...feedUris(c, id) });
 			throw new ApiError(404, 'RecordNotFound', `Your repo holds no net.atrarium.community.config/${id}: write the record to your PDS first`);
 		}
 		const current = await community.summary();
@@ -62,7 +62,7 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 		if (view.ownerDid !== registered.caller) {
 			throw new ApiError(409, 'CommunityIdTaken', `Community ${id} already belongs to another owner; pick a new id`);
 		}
-		return c.json({ ...view, feedUri: feedUri(c, id) }, 201);
+		return c.json({ ...view, ...feedUris(c, id) }, 201);
 	});
 
 	// The listing and search: one page of the directory's entries (counts as each community last pushed
@@ -78,7 +78,7 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 		return cachedAnswer(key, config.feedCacheSeconds, listingPages, c.executionCtx, async () => {
 			const page = await directoryObject(c.env).list({ match: search.match, limit, ...(after ? { after } : {}) });
 			return JSON.stringify({
-				communities: page.communities.map((listed) => ({ ...listed, feedUri: feedUri(c, listed.id) })),
+				communities: page.communities.map((listed) => ({ ...listed, ...feedUris(c, listed.id) })),
 				...(page.cursor ? { cursor: page.cursor } : {}),
 			});
 		});
@@ -88,7 +88,7 @@ export function registerCommunityRoutes(app: Hono<ApiEnv>): void {
 		const id = communityIdParam(c);
 		const summary = await communityObject(c.env, id).summary();
 		if (!summary || summary.closed) throw noCommunity(id);
-		return c.json({ ...summary, feedUri: feedUri(c, id), stageStanding: stageStanding(summary.stage, { members: summary.members, posts: summary.posts }) });
+		return c.json({ ...summary, ...feedUris(c, id), stageStanding: stageStanding(summary.stage, { members: summary.members, posts: summary.posts }) });
 	});
 
 	// Communities naming this one as their parent: whether its staff accept each, and whether the link counts.
@@ -140,7 +140,8 @@ function communityIdParam(c: Context<ApiEnv>): CommunityId {
 	return id;
 }
 
-function feedUri(c: Context<ApiEnv>, id: string): string | null {
+/** The community's two feeds (feed/feed-uri.ts): null while the service has no operator to publish them. */
+function feedUris(c: Context<ApiEnv>, id: string): { feedUri: string | null; topFeedUri: string | null } {
 	const operator = readConfig(c.env).operatorDid;
-	return operator ? feedUriOf(operator, id) : null;
+	return operator ? { feedUri: feedUriOf(operator, id), topFeedUri: feedUriOf(operator, id, 'top') } : { feedUri: null, topFeedUri: null };
 }

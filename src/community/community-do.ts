@@ -21,6 +21,8 @@ import { CommunityLinks } from './links/links';
 import { DirectorySync, type DirectoryChange } from './directory-sync';
 import { COMMUNITY_MIGRATIONS } from './migrations';
 import { FeedPages, type FeedResult } from './feed/feed-page';
+import { TopPages } from './feed/top-page';
+import type { FeedKind } from '../feed/feed-uri';
 import { CommunityReader, type MemberPageResult } from './reader';
 import { ReportBook, type Report, type ReportOutcome } from './reports';
 import { nextExpiryMs, pruneExpired } from './expiry';
@@ -40,6 +42,8 @@ export interface CommunityStats {
 	feedReads: number;
 	/** Of those, pages answered from the object's memory (no query: nothing was written since the same page was read). */
 	pagesFromMemory: number;
+	/** Rankings the ranked feed took since the object started (each one read of the week's posts: feed/top-page.ts). */
+	rankingsTaken: number;
 	/** Bytes of SQLite storage, for the cost of retention. */
 	databaseBytes: number;
 	posts: number;
@@ -67,6 +71,8 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	private feedReads = 0;
 	/** Feed pages (feed/feed-page.ts): access, the page memory, plain and mixed pages. */
 	private readonly feed: FeedPages;
+	/** The ranked feed's pages and the rankings walks read (feed/top-page.ts). */
+	private readonly top = new TopPages();
 	/** The object's storage as the index sees it: SQL metered, everything else as is. */
 	private readonly storage: DurableObjectStorage;
 	/** This index's rebuild from the authors' repos (its tables exist once the schema does). */
@@ -250,8 +256,19 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	}
 
 	/** A feed page; `viewer` is the verified DID of the viewer's token, if any (a members-only feed needs a member). */
-	async getFeedSkeleton(_communityId: CommunityId, limit: number, cursor?: string, viewer: string | null = null): Promise<FeedResult> {
+	/** A page of the community's feed: `latest` (pins, then newest first) or `top` (ranked: feed/top-page.ts). */
+	async getFeedSkeleton(
+		_communityId: CommunityId,
+		limit: number,
+		cursor?: string,
+		viewer: string | null = null,
+		kind: FeedKind = 'latest',
+	): Promise<FeedResult> {
 		this.feedReads++;
+		if (kind === 'top') {
+			const reader = this.reader();
+			return reader ? this.top.page(reader, limit, cursor, reader.feedAccess(viewer)) : { ok: false, error: 'UnknownFeed' };
+		}
 		return this.feed.page(this.reader(), limit, cursor, viewer);
 	}
 
@@ -291,6 +308,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			applyCalls: this.applyCalls,
 			feedReads: this.feedReads,
 			pagesFromMemory: this.feed.fromMemory,
+			rankingsTaken: this.top.taken,
 			databaseBytes: this.schemaVersion === null ? 0 : sql.databaseSize,
 			posts: count('SELECT count(*) AS n FROM posts'),
 			members: count('SELECT count(*) AS n FROM authors WHERE member = 1 AND blocked = 0'), // counted members, as the summary (counts.isCounted)

@@ -2,6 +2,7 @@
 import { RETENTION_MS, TOMBSTONE_RETENTION_MS } from '../shared/retention';
 import { removePosts } from './counts';
 import { expireUnconfirmed } from './unconfirmed';
+import { pruneEngagements } from './engagements';
 
 /**
  * Deletes posts, tombstones and held records (unconfirmed.ts) past retention, taking the expired posts off the summary's count (run it
@@ -13,6 +14,7 @@ export function pruneExpired(sql: SqlStorage, now: number): { postsDeleted: numb
 		.toArray()
 		.map((r) => r.author_did);
 	removePosts(sql, authors);
+	pruneEngagements(sql, (now - RETENTION_MS) * 1000);
 	sql.exec('DELETE FROM tombstones WHERE deleted_ms < ?', now - TOMBSTONE_RETENTION_MS);
 	expireUnconfirmed(sql, now);
 	return { postsDeleted: authors.length, nextExpiryMs: nextExpiryMs(sql) };

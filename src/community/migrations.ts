@@ -314,4 +314,24 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 			CREATE INDEX pinned_by_time ON pinned_posts (pinned_us);
 		`,
 	},
+	{
+		id: 14,
+		description: "likes, reposts and replies of the community's posts, for the ranked feed (engagements.ts)",
+		sql: `
+			CREATE TABLE engagements (
+				uri TEXT PRIMARY KEY,
+				rev TEXT NOT NULL,
+				subject_uri TEXT NOT NULL,
+				actor_did TEXT NOT NULL,
+				kind TEXT NOT NULL,
+				observed_us INTEGER NOT NULL
+			) WITHOUT ROWID;
+			CREATE INDEX engagements_by_subject ON engagements (subject_uri, kind, actor_did);
+			CREATE INDEX engagements_by_time ON engagements (observed_us);
+			-- Distinct actors per kind: what the ranking reads (feed/ranking.ts).
+			ALTER TABLE posts ADD COLUMN likes INTEGER NOT NULL DEFAULT 0;
+			ALTER TABLE posts ADD COLUMN reposts INTEGER NOT NULL DEFAULT 0;
+			ALTER TABLE posts ADD COLUMN replies INTEGER NOT NULL DEFAULT 0;
+		`,
+	},
 ];

@@ -26,7 +26,9 @@ export type SkipReason =
 	/** A record that cannot count yet, held in bounded space in case an earlier revision arrives late (unconfirmed.ts). */
 	| 'unconfirmed'
 	/** Through the API: a record that does not count, refused before anything is stored. */
-	| 'not_counted';
+	| 'not_counted'
+	/** An engagement past the bound a post keeps of its kind (engagements.ts). */
+	| 'capped';
 
 export interface OpOutcome {
 	uri: string;

@@ -9,6 +9,7 @@ import type { CommunityId } from '../shared/hashtag';
 import type { IndexOp } from '../shared/index-op';
 import { authorPostsRange } from './counts';
 import { Derivation } from './derive';
+import { recountEngagements } from './engagements';
 import { CommunityReader } from './reader';
 import { clearUnconfirmed } from './unconfirmed';
 import { CommunityWriter } from './writer';
@@ -23,6 +24,7 @@ import { CommunityWriter } from './writer';
  * - `former_owners`, `pending_claims`: handover; a rebuild reads only the current owner's config;
  * - `parent_link`, `parent_blocks`: the parent's word, which it says again only when it changes;
  * - `reports`: the service's own data, in nobody's repo (community/reports.ts);
+ * - `engagements`: likes, reposts and replies live in the engagers' repos, which a rebuild does not read;
  * - `counts` is zeroed and counted again as the ops apply; `unconfirmed` is cleared (what it held is read again);
  * - `rebuild*`: the job's own.
  */
@@ -76,6 +78,8 @@ export function rebuildTarget(storage: DurableObjectStorage): RebuildTarget {
 			writer.apply(journal);
 			// The kept rows, and everyone the restored revisions concern, counted again.
 			new Derivation(sql, new CommunityReader(storage)).recomputeAll();
+			// Likes, reposts and replies are in other people's repos: the rebuild keeps them and counts them again.
+			recountEngagements(sql);
 
 			const counts = new CommunityReader(storage).counts();
 			const count = (query: string) => sql.exec<{ n: number }>(query).one().n;

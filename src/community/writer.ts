@@ -7,11 +7,12 @@
  */
 import { communityOfConfigUri } from '../shared/at-uri';
 import type { CommunityId } from '../shared/hashtag';
-import { isNewerRev, type IndexOp, type RecordRef } from '../shared/index-op';
+import { isNewerRev, type EngagementKind, type IndexOp, type RecordRef } from '../shared/index-op';
 import { RETENTION_MS } from '../shared/retention';
 import { BindingWriter } from './binding-writer';
 import { addCounts, isCounted, NO_CHANGE, removePosts, storedAuthorState } from './counts';
 import { Derivation } from './derive';
+import { addEngagement, engagementRev, removeEngagement } from './engagements';
 import type { ParentLink } from './links/hierarchy';
 import { skipped, stored, type ApplyResult, type OpOutcome } from './outcome';
 import { CommunityReader } from './reader';
@@ -100,10 +101,15 @@ export class CommunityWriter {
 			case 'moderation.delete':
 				return this.deleteRecord('actions', op.ref);
 			case 'post.put':
-				// An edit that took this community's tag out counts as a delete here (a later re-tag can return it).
-				return op.communities.includes(this.communityId) ? this.putPost(op.ref, op.cid, op.createdAt) : this.deleteRecord('posts', op.ref);
+				return this.putPostOp(op);
 			case 'post.delete':
+				// A deleted reply no longer counts for the post it answered.
+				removeEngagement(this.sql, op.ref.uri);
 				return this.deleteRecord('posts', op.ref);
+			case 'engagement.put':
+				return this.putEngagement(op.ref, op.kind, op.subject);
+			case 'engagement.delete':
+				return this.deleteEngagement(op.ref);
 			case 'account.status':
 				return this.putAccount(op.ref, op.active, op.status);
 		}
@@ -256,6 +262,41 @@ export class CommunityWriter {
 	}
 
 	// ---- posts ----
+
+	private putPostOp(op: Extract<IndexOp, { type: 'post.put' }>): OpOutcome {
+		if (op.communities.includes(this.communityId)) {
+			const outcome = this.putPost(op.ref, op.cid, op.createdAt);
+			if (op.replyTo && outcome.result === 'stored') this.putEngagement(op.ref, 'reply', op.replyTo);
+			return outcome;
+		}
+		// A reply routed here for the post it answers, not for a tag: it counts toward that post's rank only.
+		if (op.replyTo && this.sql.exec('SELECT 1 FROM posts WHERE uri = ?', op.ref.uri).toArray().length === 0)
+			return this.putEngagement(op.ref, 'reply', op.replyTo);
+		// An edit that took this community's tag out counts as a delete here (a later re-tag can return it).
+		return this.deleteRecord('posts', op.ref);
+	}
+
+	// ---- engagements (the ranked feed's counts) ----
+
+	private putEngagement(ref: RecordRef, kind: EngagementKind, subject: string): OpOutcome {
+		if (ref.observedUs / 1000 < this.now() - RETENTION_MS) return skipped(ref, 'expired');
+		const storedRev = engagementRev(this.sql, ref.uri);
+		if (storedRev !== null && !isNewerRev(ref.rev, storedRev)) return skipped(ref, 'duplicate');
+		// An unlike the queue delivered before its like: the like stays uncounted.
+		const tombstone = this.sql.exec<{ rev: string }>('SELECT rev FROM tombstones WHERE uri = ?', ref.uri).toArray()[0];
+		if (tombstone && !isNewerRev(ref.rev, tombstone.rev)) return skipped(ref, 'tombstoned');
+		const result = addEngagement(this.sql, { uri: ref.uri, rev: ref.rev, actorDid: ref.did, kind, subject, observedUs: ref.observedUs });
+		if (result === 'not_indexed') return skipped(ref, 'not_indexed');
+		if (result === 'capped') return skipped(ref, 'capped');
+		return stored(ref);
+	}
+
+	private deleteEngagement(ref: RecordRef): OpOutcome {
+		const tombstone = this.sql.exec<{ rev: string }>('SELECT rev FROM tombstones WHERE uri = ?', ref.uri).toArray()[0];
+		if (tombstone && !isNewerRev(ref.rev, tombstone.rev)) return skipped(ref, 'duplicate');
+		this.tombstone(ref.uri, ref.rev);
+		return removeEngagement(this.sql, ref.uri) ? { uri: ref.uri, result: 'deleted' } : skipped(ref, 'not_indexed');
+	}
 
 	private putPost(ref: RecordRef, cid: string, createdAt: string): OpOutcome {
 		// No binding yet is fine: the receiver routes posts only to ids whose config it saw, and the queue

@@ -14,7 +14,7 @@ import { verifyCaller } from '../identity/service-auth';
 import { communityObject, directoryObject } from '../objects';
 import { cacheableFeed, cachedAnswer, feedCacheKey, IsolatePages, jsonPage, servedCopy, storedCopy } from './cache';
 import { FeedReadLog } from './read-log';
-import { communityOfFeedUri, feedUriOf } from './feed-uri';
+import { feedOfUri, feedUriOf } from './feed-uri';
 import { parseSkeletonParams } from './params';
 
 type FeedEnv = { Bindings: Env };
@@ -43,7 +43,9 @@ export function registerFeedRoutes(app: Hono<FeedEnv>): void {
 		// members, then posts (directory-store.ts; GET /api/communities pages through them all).
 		return cachedAnswer(`${config.serviceOrigin}/xrpc/app.bsky.feed.describeFeedGenerator`, config.feedCacheSeconds, isolatePages, c.executionCtx, async () => {
 			const ids = await directoryObject(c.env).featuredIds(1000);
-			return JSON.stringify({ did: config.serviceDid, feeds: ids.map((id) => ({ uri: feedUriOf(operatorDid, id) })) });
+			// Each community's two feeds: its latest posts, and its ranked feed.
+			const feeds = ids.flatMap((id) => [{ uri: feedUriOf(operatorDid, id) }, { uri: feedUriOf(operatorDid, id, 'top') }]);
+			return JSON.stringify({ did: config.serviceDid, feeds });
 		});
 	});
 
@@ -59,8 +61,9 @@ async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
 	const viewer =
 		c.req.header('Authorization') !== undefined ? await verifyCaller(c.req.raw, config, GET_FEED_SKELETON, AbortSignal.timeout(DEADLINE_MS)) : null;
 	if (viewer) await limitReads(c.env, viewer);
-	const id = communityOfFeedUri(feed, requireOperator(config));
-	if (!id) throw new ApiError(400, 'UnknownFeed', `This service does not serve ${feed}`);
+	const named = feedOfUri(feed, requireOperator(config));
+	if (!named) throw new ApiError(400, 'UnknownFeed', `This service does not serve ${feed}`);
+	const { id, kind } = named;
 	const ttl = config.feedCacheSeconds;
 	// The key is built only when there is a cache to look in (the local setting has none).
 	const key = ttl > 0 ? feedCacheKey(config.serviceOrigin, parsed.params) : '';
@@ -70,7 +73,7 @@ async function getFeedSkeleton(c: Context<FeedEnv>): Promise<Response> {
 		const hit = await caches.default.match(key);
 		if (hit) return servedCopy(hit);
 	}
-	const result = await communityObject(c.env, id).getFeedSkeleton(id, limit, cursor, viewer);
+	const result = await communityObject(c.env, id).getFeedSkeleton(id, limit, cursor, viewer, kind);
 	if (!result.ok) {
 		if (result.error === 'UnknownFeed') throw new ApiError(400, 'UnknownFeed', `No community ${id} on this service`);
 		throw invalidRequest('cursor is not one this feed issued');

@@ -564,8 +564,6 @@ describe('classifyFrame: other frames', () => {
 	});
 
 	it.each([
-		['app.bsky.feed.like', { $type: 'app.bsky.feed.like', subject: { uri: POST_URI, cid: CID } }],
-		['app.bsky.feed.repost', { $type: 'app.bsky.feed.repost', subject: { uri: POST_URI, cid: CID } }],
 		['app.bsky.graph.follow', { $type: 'app.bsky.graph.follow', subject: OWNER }],
 		['app.bsky.feed.postgate', { $type: 'app.bsky.feed.postgate', text: '#atr_0123abcd' }],
 		['net.atrariumx.community.config', { name: '#atr_0123abcd' }],
@@ -758,5 +756,57 @@ describe('classifyFrame: the clock', () => {
 		expect(classifyFrame(ahead, routed(), undefined, undefined, now)).toMatchObject({ verdict: 'enqueue', timeUs: now + MAX_FUTURE_US });
 		const far = commitFrame('update', POST, '3kxyz', postRecord('#atr_0123abcd'), now + 100 * MAX_FUTURE_US);
 		expect(classifyFrame(far, routed())).toMatchObject({ verdict: 'enqueue' });
+	});
+});
+
+describe('classifyFrame: likes, reposts and replies (the ranked feed)', () => {
+	const LIKE = 'app.bsky.feed.like';
+	const REPOST = 'app.bsky.feed.repost';
+	const OTHER_POST = `at://${OWNER}/${POST}/3kother`;
+	const ref = (uri: string) => ({ uri, cid: CID });
+
+	it.each([LIKE, REPOST])('enqueues a %s of an indexed post for its communities, and remembers where it went', (collection) => {
+		const prior = lookup({ [POST_URI]: [A, B] });
+		const verdict = expectEnqueue(
+			classifyFrame(commitFrame('create', collection, '3klike', { $type: collection, subject: ref(POST_URI), createdAt: 'x' }), prior),
+		);
+		expect(verdict.message.routes).toEqual([A, B]);
+		expect(verdict.remember).toEqual({ uri: `at://${DID}/${collection}/3klike`, routes: [A, B] });
+	});
+
+	it.each([LIKE, REPOST])('drops a %s of a post no community indexed as unindexed_subject, without parsing it', (collection) => {
+		const prior = lookup({ [POST_URI]: [A] });
+		const frame = commitFrame('create', collection, '3klike', { $type: collection, subject: ref(OTHER_POST), createdAt: 'x' });
+		expect(classifyFrame(frame, prior)).toEqual({ verdict: 'drop', reason: 'unindexed_subject', timeUs: TIME_US });
+		expect(prior.calls).toEqual([OTHER_POST]);
+	});
+
+	it('routes an unlike where its like went, and drops one that went nowhere', () => {
+		const prior = lookup({ [`at://${DID}/${LIKE}/3klike`]: [A] });
+		expect(expectEnqueue(classifyFrame(commitFrame('delete', LIKE, '3klike'), prior)).message.routes).toEqual([A]);
+		expect(classifyFrame(commitFrame('delete', LIKE, '3kother'), prior)).toEqual({ verdict: 'drop', reason: 'unindexed_subject', timeUs: TIME_US });
+	});
+
+	it('never routes by a subject that is not a post, nor by a post named elsewhere in the record', () => {
+		const prior = lookup({ [POST_URI]: [A], [`at://${DID}/net.atrarium.community.config/${A}`]: [A] });
+		const notAPost = commitFrame('create', LIKE, '3klike', { $type: LIKE, subject: ref(`at://${DID}/net.atrarium.community.config/${A}`), createdAt: 'x' });
+		expect(classifyFrame(notAPost, prior)).toMatchObject({ verdict: 'drop', reason: 'unindexed_subject' });
+		// Keys in canonical order put `note` first: the hint finds the indexed post, the parsed subject does not.
+		const decoy = commitFrame('create', LIKE, '3klike', { note: { subject: ref(POST_URI) }, $type: LIKE, subject: ref(OTHER_POST), createdAt: 'x' });
+		expect(classifyFrame(decoy, prior)).toMatchObject({ verdict: 'drop', reason: 'unindexed_subject' });
+	});
+
+	it("sends an untagged reply to its parent's communities; drops one whose parent no community indexed", () => {
+		const prior = lookup({ [POST_URI]: [B] });
+		const replyTo = (parent: string) => postFrame('create', 'agreed', { reply: { root: ref(parent), parent: ref(parent) } });
+		const verdict = expectEnqueue(classifyFrame(replyTo(POST_URI).replace('3kxyz', '3kreply'), prior));
+		expect(verdict.message.routes).toEqual([B]);
+		expect(classifyFrame(replyTo(OTHER_POST).replace('3kxyz', '3kreply'), lookup())).toEqual({ verdict: 'drop', reason: 'untagged', timeUs: TIME_US });
+	});
+
+	it('sends a tagged reply to its tag and to its parent', () => {
+		const prior = lookup({ [POST_URI]: [B] });
+		const frame = commitFrame('create', POST, '3kreply', postRecord('#atr_0123abcd yes', { reply: { root: ref(POST_URI), parent: ref(POST_URI) } }));
+		expect(expectEnqueue(classifyFrame(frame, prior)).message.routes).toEqual([A, B]);
 	});
 });

@@ -1,8 +1,10 @@
 /**
  * The receiver's filter. The cheap stage runs on the raw frame before any JSON.parse and drops post
- * creates that cannot carry a community tag (no `atr_`, any ASCII case), which is nearly all traffic.
- * What survives is parsed and kept only if it can matter: a tagged post, an update or delete of a post
- * routed before, or any net.atrarium.* record. Pure: the route memory is passed in.
+ * creates that cannot carry a community tag (no `atr_`, any ASCII case) unless they reply to a post a
+ * community indexed, and likes and reposts of posts no community indexed: nearly all traffic. What
+ * survives is parsed and kept only if it can matter: a tagged post, a reply, like or repost of an indexed
+ * post (the ranked feed counts them), an update or delete of a record routed before, or any
+ * net.atrarium.* record. Pure: the route memory is passed in.
  */
 import { communityOfConfigUri } from '../shared/at-uri';
 import type { DropReason } from '../shared/drop-reasons';
@@ -35,6 +37,11 @@ export type EarliestClaimOf = (id: CommunityId) => EarliestClaim | null;
 
 const TAG_HINT = /[aA][tT][rR]_/;
 const TIME_US = /"time_us":(\d{1,17})/;
+/** The at-uri a strong reference names, read from the raw record: only a hint for the route lookup (the parsed record decides). */
+const SUBJECT_HINT = /"subject":\{[^{}]*?"uri":"(at:\/\/[^"\\]{1,500})"/;
+const PARENT_HINT = /"parent":\{[^{}]*?"uri":"(at:\/\/[^"\\]{1,500})"/;
+const ENGAGEMENT_HEAD = /"collection":"app\.bsky\.feed\.(?:like|repost)"/;
+const POST_PATH = '/app.bsky.feed.post/';
 
 /** Every community an account's records were routed to (for its account events). */
 export type AccountRoutes = (did: string) => CommunityId[];
@@ -68,8 +75,15 @@ function classify(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: E
 	// head's markers cannot be faked by text either. A frame laid out otherwise is simply parsed.
 	const recordAt = frame.indexOf('"record":');
 	const head = recordAt < 0 ? frame : frame.slice(0, recordAt);
-	if (head.includes('"operation":"create"') && head.includes('"collection":"app.bsky.feed.post"') && !TAG_HINT.test(frame)) {
-		return { verdict: 'drop', reason: 'untagged', timeUs: cheapTimeUs(frame) };
+	const isCreate = head.includes('"operation":"create"');
+	// Routes a reply, like or repost gets from the post it engages (the ranked feed counts it there).
+	let engaged: CommunityId[] = [];
+	if (isCreate && head.includes('"collection":"app.bsky.feed.post"') && !TAG_HINT.test(frame)) {
+		engaged = recordAt < 0 ? [] : routesOfPost(PARENT_HINT.exec(frame.slice(recordAt))?.[1], priorRoutesOf);
+		if (engaged.length === 0) return { verdict: 'drop', reason: 'untagged', timeUs: cheapTimeUs(frame) };
+	} else if (isCreate && ENGAGEMENT_HEAD.test(head)) {
+		engaged = recordAt < 0 ? [] : routesOfPost(SUBJECT_HINT.exec(frame.slice(recordAt))?.[1], priorRoutesOf);
+		if (engaged.length === 0) return { verdict: 'drop', reason: 'unindexed_subject', timeUs: cheapTimeUs(frame) };
 	}
 	let event: unknown;
 	try {
@@ -102,9 +116,15 @@ function classify(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: E
 	if (commit.collection === 'app.bsky.feed.post') {
 		const tagged = isDelete ? [] : communityIdsInPost(commit.record);
 		const claimed = earliestClaimOf ? tagged.filter((id) => earliestClaimOf(id) !== null) : tagged;
+		// A reply also goes where the post it answers is (the hint was read from the raw frame: check it parsed the same).
+		const answered = isDelete ? [] : routesOfPost(replyParentOf(commit.record), priorRoutesOf);
 		// Prior routes first: an edit must reach the communities the post was in, including one it left.
-		routes = union(prior, claimed).slice(0, MAX_ROUTES_PER_RECORD);
+		routes = union(union(prior, claimed), answered).slice(0, MAX_ROUTES_PER_RECORD);
 		if (routes.length === 0) return { verdict: 'drop', reason: tagged.length > 0 ? 'unbound' : 'untagged', timeUs };
+	} else if (commit.collection === 'app.bsky.feed.like' || commit.collection === 'app.bsky.feed.repost') {
+		// A create goes where its subject is; a delete (no record) where the create went.
+		routes = isDelete ? prior : union(prior, routesOfPost(subjectOf(commit.record), priorRoutesOf)).slice(0, MAX_ROUTES_PER_RECORD);
+		if (routes.length === 0) return { verdict: 'drop', reason: 'unindexed_subject', timeUs };
 	} else if (commit.collection.startsWith('net.atrarium.')) {
 		// Never dropped here: the processor validates them, and deletes need no route to be counted.
 		routes = isDelete ? prior : union(prior, communitiesNamedBy(commit.collection, commit.rkey, commit.record));
@@ -116,8 +136,8 @@ function classify(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: E
 	// so a community can refuse a later claim that the unordered queue delivers first.
 	let claim: ({ id: CommunityId } & EarliestClaim) | null = null;
 	const message: FirehoseMessage = { frame, priorRoutes: prior };
-	// A post goes where the receiver decided (the consumer does not repeat the claim lookup).
-	if (commit.collection === 'app.bsky.feed.post') message.routes = routes;
+	// A post, like or repost goes where the receiver decided (the consumer does not repeat the lookups).
+	if (commit.collection.startsWith('app.bsky.feed.')) message.routes = routes;
 	if (commit.collection === 'net.atrarium.community.config' && isCommunityId(commit.rkey)) {
 		const known = earliestClaimOf?.(commit.rkey) ?? null;
 		claim = { id: commit.rkey, did: event.did, timeUs };
@@ -127,6 +147,21 @@ function classify(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: E
 	if (bytes > MAX_MESSAGE_BYTES) return { verdict: 'drop', reason: 'oversized', timeUs };
 	const grew = routes.length > prior.length;
 	return { verdict: 'enqueue', message, bytes, timeUs, remember: grew && !isDelete ? { uri, routes } : null, claim };
+}
+
+/** The communities a post was routed to (only a post's at-uri: a hint may name anything). */
+function routesOfPost(uri: string | undefined, priorRoutesOf: PriorRoutes): CommunityId[] {
+	return uri && uri.includes(POST_PATH) ? priorRoutesOf(uri) : [];
+}
+
+function replyParentOf(record: unknown): string | undefined {
+	if (!isObject(record) || !isObject(record.reply) || !isObject(record.reply.parent)) return undefined;
+	return typeof record.reply.parent.uri === 'string' ? record.reply.parent.uri : undefined;
+}
+
+function subjectOf(record: unknown): string | undefined {
+	if (!isObject(record) || !isObject(record.subject)) return undefined;
+	return typeof record.subject.uri === 'string' ? record.subject.uri : undefined;
 }
 
 function communitiesNamedBy(collection: string, rkey: string, record: unknown): CommunityId[] {

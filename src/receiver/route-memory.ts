@@ -1,8 +1,8 @@
 /**
  * The receiver's route memory, in its SQLite: per at-uri, the communities a record was routed to (so a
  * later update or delete, which may carry no tag or no record, reaches them); per community id, the
- * earliest config claim seen (so a later claim is refused even when the queue delivers it first). Post
- * routes age out after 8 days; the rest are kept (a membership's delete may come much later).
+ * earliest config claim seen (so a later claim is refused even when the queue delivers it first). Routes
+ * of posts, likes and reposts age out after 8 days; the rest are kept (a membership's delete may come much later).
  */
 import type { EarliestClaim } from '../shared/index-op';
 import { isCommunityId, type CommunityId } from '../shared/hashtag';
@@ -27,7 +27,8 @@ export class RouteMemory {
 			uri,
 			routes.join(','),
 			this.now(),
-			uri.includes('/app.bsky.feed.post/') ? 1 : 0,
+			// Posts, likes and reposts age out (column `post`: "ages out"); net.atrarium.* records are kept.
+			uri.includes('/app.bsky.feed.') ? 1 : 0,
 		);
 	}
 

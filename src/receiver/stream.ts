@@ -19,7 +19,8 @@ import { Outbox, type Batch } from './outbox';
 import type { ReceiverCounters } from './counters';
 import type { RouteMemory } from './route-memory';
 
-const WANTED_COLLECTIONS = ['app.bsky.feed.post', 'net.atrarium.*'];
+/** Likes and reposts for the ranked feed: the filter keeps only those of indexed posts (filter.ts). */
+const WANTED_COLLECTIONS = ['app.bsky.feed.post', 'app.bsky.feed.like', 'app.bsky.feed.repost', 'net.atrarium.*'];
 /**
  * Resume this far before the checkpoint: duplicates are harmless downstream, gaps are not. Jetstream's
  * time_us runs at most tens of ms backwards, so a second catches every straggler; and a step back over

@@ -18,6 +18,10 @@ export const DROP_REASONS = [
 		meaning:
 			"an event stamped more than a minute past the receiver's clock: forged or broken upstream; its time would outrank every later event and move the checkpoint into the future",
 	},
+	{
+		reason: 'unindexed_subject',
+		meaning: 'a like, repost or reply of a post no community indexed (nearly all of them): the ranked feed counts only its own posts',
+	},
 	{ reason: 'bad_community_uri', meaning: "a membership or moderation action whose `community` is not a config's at-uri" },
 	{
 		reason: 'unproven_record',

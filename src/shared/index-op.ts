@@ -11,6 +11,9 @@ export interface EarliestClaim {
 	timeUs: number;
 }
 
+/** What the ranked feed counts (community/engagements.ts): a reply is a post with `reply.parent`. */
+export type EngagementKind = 'like' | 'repost' | 'reply';
+
 /** Which record, in which repo, at which repo revision (a TID: later revisions sort higher). */
 export interface RecordRef {
 	uri: string;
@@ -32,7 +35,8 @@ export function isNewerRev(incoming: string, existing: string): boolean {
 }
 
 export type IndexOp =
-	| { type: 'post.put'; ref: RecordRef; cid: string; createdAt: string; communities: CommunityId[] }
+	/** `replyTo`: the post it replies to (a reply counts toward that post's rank, engagements.ts). */
+	| { type: 'post.put'; ref: RecordRef; cid: string; createdAt: string; communities: CommunityId[]; replyTo?: string }
 	| { type: 'post.delete'; ref: RecordRef }
 	| { type: 'config.put'; ref: RecordRef; cid: string; record: CommunityConfigRecord; earliestClaim: EarliestClaim | null }
 	| { type: 'config.delete'; ref: RecordRef; earliestClaim: EarliestClaim | null }
@@ -40,5 +44,8 @@ export type IndexOp =
 	| { type: 'membership.delete'; ref: RecordRef }
 	| { type: 'moderation.put'; ref: RecordRef; cid: string; record: ModerationActionRecord }
 	| { type: 'moderation.delete'; ref: RecordRef }
+	/** A like or repost of a post the community indexed (`subject`), by `ref.did`: counted for the ranked feed. */
+	| { type: 'engagement.put'; ref: RecordRef; kind: EngagementKind; subject: string }
+	| { type: 'engagement.delete'; ref: RecordRef }
 	/** A Jetstream account event: `ref.uri` is `at://<did>`. */
 	| { type: 'account.status'; ref: RecordRef; active: boolean; status: string | null };

@@ -254,7 +254,7 @@ describe('routeCommit: memberships and moderation actions', () => {
 });
 
 describe('routeCommit: other collections', () => {
-	it.each(['net.atrarium.foo', 'net.atrarium.community.other', 'app.bsky.feed.like', 'app.bsky.feed.postgate'])(
+	it.each(['net.atrarium.foo', 'net.atrarium.community.other', 'app.bsky.graph.follow', 'app.bsky.feed.postgate'])(
 		'drops %s as unwanted_collection',
 		(collection) => {
 			expect(routeCommit(event('create', collection, '3krecord', { $type: collection, community: configUri(A) }), [A])).toEqual({
@@ -458,5 +458,40 @@ describe('routeCommit: the receiver’s post routes', () => {
 			ok: false,
 			drop: { reason: 'invalid_record', collection: POST },
 		});
+	});
+});
+
+describe('routeCommit: likes, reposts and replies (the ranked feed)', () => {
+	const LIKE = 'app.bsky.feed.like';
+	const SUBJECT = `at://${OWNER}/${POST}/3ksubject`;
+	const like = (collection = LIKE) => ({ $type: collection, subject: { uri: SUBJECT, cid: CID }, createdAt: NOW });
+
+	it.each([
+		['app.bsky.feed.like', 'like'],
+		['app.bsky.feed.repost', 'repost'],
+	] as const)('sends a %s to the communities the receiver named, as an engagement of its subject', (collection, kind) => {
+		const routes = routesOf(routeCommit(event('create', collection, '3klike', like(collection)), [], { via: 'firehose', postRoutes: [A, B] }));
+		expect([...routes.keys()]).toEqual([A, B]);
+		expect(routes.get(A)).toEqual({ type: 'engagement.put', ref: refOf(collection, '3klike'), kind, subject: SUBJECT });
+	});
+
+	it('sends an unlike where the like went', () => {
+		const routes = routesOf(routeCommit(event('delete', LIKE, '3klike'), [B]));
+		expect(routes.get(B)).toEqual({ type: 'engagement.delete', ref: refOf(LIKE, '3klike') });
+	});
+
+	it('drops a like that fails its lexicon', () => {
+		expect(
+			routeCommit(event('create', LIKE, '3klike', { $type: LIKE, subject: 'nope', createdAt: NOW }), [], { via: 'firehose', postRoutes: [A] }),
+		).toMatchObject({
+			ok: false,
+			drop: { reason: 'invalid_record', collection: LIKE },
+		});
+	});
+
+	it('marks a reply with the post it answers', () => {
+		const record = post('agreed', { reply: { root: { uri: SUBJECT, cid: CID }, parent: { uri: SUBJECT, cid: CID } } });
+		const routes = routesOf(routeCommit(event('create', POST, '3kreply', record), [], { via: 'firehose', postRoutes: [B] }));
+		expect(routes.get(B)).toEqual({ type: 'post.put', ref: refOf(POST, '3kreply'), cid: CID, createdAt: NOW, communities: [], replyTo: SUBJECT });
 	});
 });

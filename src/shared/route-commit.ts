@@ -3,12 +3,14 @@
  * for the firehose (processor/consumer.ts) and the API (api/register-record.ts). Validates records
  * (lexicons for net.atrarium.*, the post lexicon for posts). Pure; never throws.
  */
+import { mainSchema as likeSchema } from '@atcute/bluesky/types/app/feed/like';
 import { mainSchema as postSchema } from '@atcute/bluesky/types/app/feed/post';
+import { mainSchema as repostSchema } from '@atcute/bluesky/types/app/feed/repost';
 import { safeParse } from '@atcute/lexicons/validations';
 import { isAtrariumCollection, onlyStricterThanProtocol, validateRecord } from '../lexicon/validate';
 import { atUri, communityOfConfigUri } from './at-uri';
 import { communityIdsInPost, isCommunityId, MAX_ROUTES_PER_RECORD, type CommunityId } from './hashtag';
-import type { EarliestClaim, IndexOp, RecordRef } from './index-op';
+import type { EarliestClaim, EngagementKind, IndexOp, RecordRef } from './index-op';
 
 /** One Jetstream commit, parsed (processor/parse-event.ts) or read from a PDS (api/register-record.ts). */
 export interface CommitEvent {
@@ -40,13 +42,21 @@ export type RoutingDrop =
 export type Routing = { ok: true; routes: Map<CommunityId, IndexOp> } | { ok: false; drop: RoutingDrop };
 
 const POST = 'app.bsky.feed.post';
+/** The engagements the ranked feed counts besides replies, by collection (community/engagements.ts). */
+export const ENGAGEMENT_COLLECTIONS: Readonly<Record<string, { kind: EngagementKind; schema: typeof likeSchema | typeof repostSchema }>> = {
+	'app.bsky.feed.like': { kind: 'like', schema: likeSchema },
+	'app.bsky.feed.repost': { kind: 'repost', schema: repostSchema },
+};
 
 /** How the commit reached us: from the firehose (with the receiver's routing hints), or an API call. */
 export interface CommitSource {
 	via: 'firehose' | 'api';
 	/** The receiver's earliest known claim on a config's id. */
 	earliestClaim?: EarliestClaim | null;
-	/** The communities the receiver routed a post to; without it, every tagged id plus prior routes. */
+	/**
+	 * The communities the receiver routed a post (or a like or repost, by its subject) to; without it, a
+	 * post goes to every tagged id plus prior routes.
+	 */
 	postRoutes?: readonly CommunityId[] | null;
 }
 
@@ -77,7 +87,29 @@ export function routeCommit(event: CommitEvent, priorRoutes: readonly CommunityI
 		// Every community it is tagged for, plus those an earlier version was in (an edit may drop a tag).
 		const communities = communityIdsInPost(event.record);
 		const targets = source.postRoutes ? source.postRoutes.filter(isCommunityId) : [...communities, ...prior];
-		sendTo([...new Set(targets)].slice(0, MAX_ROUTES_PER_RECORD), { type: 'post.put', ref, cid: event.cid!, createdAt, communities });
+		const replyTo = post.ok ? post.value.reply?.parent.uri : undefined;
+		sendTo([...new Set(targets)].slice(0, MAX_ROUTES_PER_RECORD), {
+			type: 'post.put',
+			ref,
+			cid: event.cid!,
+			createdAt,
+			communities,
+			...(replyTo ? { replyTo } : {}),
+		});
+		return { ok: true, routes };
+	}
+
+	const engagement = ENGAGEMENT_COLLECTIONS[event.collection];
+	if (engagement) {
+		// Where the receiver sent it: the communities of its subject (a create), or of the record (a delete).
+		const targets = [...new Set(event.operation === 'delete' ? prior : (source.postRoutes ?? prior).filter(isCommunityId))].slice(0, MAX_ROUTES_PER_RECORD);
+		if (event.operation === 'delete') {
+			sendTo(targets, { type: 'engagement.delete', ref });
+			return { ok: true, routes };
+		}
+		const record = safeParse(engagement.schema, event.record);
+		if (!record.ok) return invalid(event.collection, record.message);
+		sendTo(targets, { type: 'engagement.put', ref, kind: engagement.kind, subject: record.value.subject.uri });
 		return { ok: true, routes };
 	}
 

@@ -72,6 +72,7 @@ describe('npx atrarium', () => {
 		const stored = await bob.agent.com.atproto.repo.getRecord({ repo: bob.did, collection: 'app.bsky.feed.post', rkey: postUri.split('/').at(-1)! });
 		expect((stored.data.value as { text: string }).text).toBe(`hello from the terminal #atr_${id}`);
 		await vi.waitFor(async () => expect(await feed()).toEqual([postUri]), { timeout: 20_000, interval: 250 });
+		expect((await atrarium(null, 'feed', id, '--top')).out.feed).toEqual([{ post: postUri }]);
 	});
 
 	it('hide and unhide by the owner; a member cannot hide', async () => {

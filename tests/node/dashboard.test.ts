@@ -565,6 +565,14 @@ describe('dashboard', () => {
 		expect(await shown.getByRole('img', { name: /^stop \d$/ }).count()).toBe(6);
 		expect(await shown.getByRole('img', { name: 'stop 6' }).count()).toBe(1);
 		await expectAccessible(visitor, 'feed with a gallery');
+		// The ranked feed, one click away: the same post, read from the community's Top feed.
+		const asked: string[] = [];
+		visitor.on('request', (request) => asked.push(request.url()));
+		await visitor.getByRole('button', { name: 'Top', exact: true }).click();
+		await visitor.getByText('Ranked by likes, reposts and replies').waitFor();
+		await shown.waitFor();
+		expect(await visitor.getByRole('button', { name: 'Top', exact: true }).getAttribute('aria-pressed')).toBe('true');
+		expect(asked.some((url) => url.includes('getFeedSkeleton') && url.includes(encodeURIComponent(`/${id}-top`)))).toBe(true);
 	});
 
 	it('explains what went wrong: a wrong password, and an unknown community', async () => {

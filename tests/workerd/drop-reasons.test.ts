@@ -26,11 +26,24 @@ const event = (frame: unknown) => ({ frame, priorRoutes: [] });
 const json = (value: unknown) => JSON.stringify(value);
 
 const identity = json({ did: BOB, time_us: 1, kind: 'identity', identity: { did: BOB, seq: 1, time: '2026-01-01T00:00:00Z' } });
+const follow = json({
+	did: BOB,
+	time_us: 1,
+	kind: 'commit',
+	commit: { rev: '3kabcdefghij2', operation: 'create', collection: 'app.bsky.graph.follow', rkey: '3kabc', record: {}, cid: 'x' },
+});
 const like = json({
 	did: BOB,
 	time_us: 1,
 	kind: 'commit',
-	commit: { rev: '3kabcdefghij2', operation: 'create', collection: 'app.bsky.feed.like', rkey: '3kabc', record: {}, cid: 'x' },
+	commit: {
+		rev: '3kabcdefghij2',
+		operation: 'create',
+		collection: 'app.bsky.feed.like',
+		rkey: '3kabc',
+		record: { $type: 'app.bsky.feed.like', subject: { cid: 'x', uri: `at://${ALICE}/app.bsky.feed.post/3kabc` } },
+		cid: 'x',
+	},
 });
 
 describe('the shared drop reasons', () => {
@@ -49,19 +62,20 @@ describe('the shared drop reasons', () => {
 			'{"did":"did:plc:x","time_us":',
 			json(post(BOB, '3kabcdefghij2', `#atr_${A} ${'x'.repeat(130_000)}`)),
 			identity,
-			like,
+			follow,
 			json({ ...post(BOB, '3kabcdefghij2', `#atr_${A}`), time_us: (Date.now() + 3_600_000) * 1000 }),
+			like,
 		].map(receiverDrop);
 		const processor = processorDrops(
 			'not an event',
 			event('{"did":'),
 			event(identity),
-			event(like),
+			event(follow),
 			event(json(post(BOB, '3kabcdefghij2', `#atr_${A}`)).replace('"createdAt"', '"createdAtt"')),
 			event(json(config(ALICE, 'nothex'))),
 			event(json(membership(BOB, '3kabcdefghij2', configUri(ALICE, 'self')))),
 		);
-		expect(receiver).toEqual(['untagged', 'unbound', 'malformed', 'oversized', 'not_commit', 'unwanted_collection', 'future_time']);
+		expect(receiver).toEqual(['untagged', 'unbound', 'malformed', 'oversized', 'not_commit', 'unwanted_collection', 'future_time', 'unindexed_subject']);
 		expect(processor).toEqual({ bad_message: 1, malformed: 1, not_commit: 1, unwanted_collection: 1, invalid_record: 1, bad_rkey: 1, bad_community_uri: 1 });
 		// Counted after the plan, once proofs are in (tests/workerd/authority.test.ts counts it).
 		const afterProofs = 'unproven_record';
@@ -69,7 +83,7 @@ describe('the shared drop reasons', () => {
 	});
 
 	it('give the same case the same name in both stages', () => {
-		for (const frame of ['{"did":', '{"did":"did:plc:x"}', identity, like]) {
+		for (const frame of ['{"did":', '{"did":"did:plc:x"}', identity, follow]) {
 			expect(Object.keys(processorDrops(event(frame)))).toEqual([receiverDrop(frame)]);
 		}
 	});

@@ -48,7 +48,7 @@ describe('FirehoseReceiver against a Jetstream server', () => {
 		await waitFor(async () => expect((await receiverStatus()).connected).toBe(true));
 		const url = new URL((await jetstreamStatus()).subscriptions.at(-1)!);
 		expect(Number(url.searchParams.get('cursor'))).toBe(started.cursor! - REWIND_US);
-		expect(url.searchParams.getAll('wantedCollections')).toEqual(['app.bsky.feed.post', 'net.atrarium.*']);
+		expect(url.searchParams.getAll('wantedCollections')).toEqual(['app.bsky.feed.post', 'app.bsky.feed.like', 'app.bsky.feed.repost', 'net.atrarium.*']);
 	});
 
 	it('indexes tagged posts, filters the rest, and counts a malformed frame without losing its neighbours', async () => {

@@ -161,7 +161,7 @@ function plainPage(reader: CommunityReader, limit: number, cursor: string | unde
 }
 
 /** The answer when the viewer may not read the feed: an unknown feed, or the withheld page. */
-function refusal(access: Access): FeedResult | null {
+export function refusal(access: Access): FeedResult | null {
 	if (access === 'unknown') return { ok: false, error: 'UnknownFeed' };
 	if (access === 'withheld') return WITHHELD_PAGE;
 	return null;

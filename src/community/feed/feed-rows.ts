@@ -1,6 +1,7 @@
 /** The feed's queries: its posts in order, a parent's posts lent to its children, and which of those a child serves. */
 import type { FeedPosition } from './feed-cursor';
 import type { MixRow } from './feed-mix';
+import type { RankedRow } from './ranking';
 
 export class FeedRows {
 	constructor(private readonly sql: SqlStorage) {}
@@ -43,6 +44,33 @@ export class FeedRows {
 			)
 			.toArray()
 			.map((r) => r.uri);
+	}
+
+	/** What the ranked feed ranks (ranking.ts): every post the feed serves, with its counts. One read of the week's posts. */
+	rankable(): RankedRow[] {
+		return this.sql
+			.exec<{ uri: string; indexed_us: number; likes: number; reposts: number; replies: number }>(
+				`SELECT p.uri, p.indexed_us, p.likes, p.reposts, p.replies FROM posts p
+				 WHERE p.in_feed = 1 AND NOT EXISTS (SELECT 1 FROM hidden_posts h WHERE h.uri = p.uri)`,
+			)
+			.toArray()
+			.map((r) => ({ uri: r.uri, indexedUs: r.indexed_us, likes: r.likes, reposts: r.reposts, replies: r.replies }));
+	}
+
+	/** Of `uris`, in their order, those the feed serves now (not hidden, not deleted, author counted): point lookups. */
+	stillServed(uris: readonly string[]): string[] {
+		if (uris.length === 0) return [];
+		const served = new Set(
+			this.sql
+				.exec<{ uri: string }>(
+					`SELECT p.uri FROM posts p WHERE p.uri IN (SELECT value FROM json_each(?)) AND p.in_feed = 1
+					   AND NOT EXISTS (SELECT 1 FROM hidden_posts h WHERE h.uri = p.uri)`,
+					JSON.stringify(uris),
+				)
+				.toArray()
+				.map((r) => r.uri),
+		);
+		return uris.filter((uri) => served.has(uri));
 	}
 
 	/**

@@ -68,6 +68,23 @@ export function post(did: string, rkey: string, text: string, options: { operati
 	return commit(did, 'app.bsky.feed.post', rkey, options.operation ?? 'create', record, options.timeUs);
 }
 
+/** A reply to `parent` (untagged unless the text carries a tag). */
+export function reply(did: string, rkey: string, text: string, parent: string) {
+	const ref = { uri: parent, cid: CID };
+	return commit(did, 'app.bsky.feed.post', rkey, 'create', {
+		$type: 'app.bsky.feed.post',
+		text,
+		createdAt: new Date().toISOString(),
+		reply: { root: ref, parent: ref },
+	});
+}
+
+/** A like or a repost of `subject`. */
+export function engage(did: string, kind: 'like' | 'repost', rkey: string, subject: string) {
+	const collection = `app.bsky.feed.${kind}`;
+	return commit(did, collection, rkey, 'create', { $type: collection, subject: { cid: CID, uri: subject }, createdAt: new Date().toISOString() });
+}
+
 export function config(
 	owner: string,
 	id: string,

@@ -20,23 +20,25 @@ interface FeedState {
 	done: boolean;
 }
 
-/** The community's feed: newest first, hydrated, more pages as the reader scrolls. */
+/** The community's feed: newest first (or ranked: Top), hydrated, more pages as the reader scrolls. */
 export function FeedTab({ community, standing, onChanged }: { community: Community; standing: Standing; onChanged: () => void }) {
 	const { service, config } = useSession();
 	const user = useUser();
 	const [feed, setFeed] = useState<FeedState>({ posts: [], cursor: undefined, loading: true, error: null, done: false });
+	const [order, setOrder] = useState<'latest' | 'top'>('latest');
+	const feedUri = order === 'top' && community.topFeedUri ? community.topFeedUri : community.feedUri;
 	const loadingRef = useRef(false);
 	const sentinel = useRef<HTMLDivElement>(null);
 	// A members-only feed serves its posts only to members: read it as the signed-in user, with their service JWT.
 	const readPage = useCallback(
 		(options: { cursor?: string; limit: number }) =>
-			community.feedReaders === 'members' && user ? user.client.feedSkeleton(community.feedUri!, options) : service.feedSkeleton(community.feedUri!, options),
-		[community.feedReaders, community.feedUri, service, user],
+			community.feedReaders === 'members' && user ? user.client.feedSkeleton(feedUri!, options) : service.feedSkeleton(feedUri!, options),
+		[community.feedReaders, feedUri, service, user],
 	);
 
 	const loadPage = useCallback(
 		async (cursor: string | undefined, replace: boolean) => {
-			if (!config || !community.feedUri || loadingRef.current) return;
+			if (!config || !feedUri || loadingRef.current) return;
 			loadingRef.current = true;
 			setFeed((f) => ({ ...f, loading: true, error: null }));
 			try {
@@ -56,7 +58,7 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 				loadingRef.current = false;
 			}
 		},
-		[config, community.feedUri, readPage],
+		[config, feedUri, readPage],
 	);
 
 	useEffect(() => {
@@ -105,6 +107,17 @@ export function FeedTab({ community, standing, onChanged }: { community: Communi
 				</Notice>
 			) : (
 				!user && <Notice kind="info">Sign in and join to post here. Anyone can read the feed.</Notice>
+			)}
+			{community.topFeedUri && (
+				<div className="row" role="group" aria-label="Order of the feed">
+					<button type="button" aria-pressed={order === 'latest'} onClick={() => setOrder('latest')}>
+						Latest
+					</button>
+					<button type="button" aria-pressed={order === 'top'} onClick={() => setOrder('top')}>
+						Top
+					</button>
+					{order === 'top' && <span className="hint">Ranked by likes, reposts and replies, newer posts first among equals.</span>}
+				</div>
 			)}
 			{feed.error && (
 				<Notice kind="error">

@@ -1,0 +1,67 @@
+/**
+ * The ranked feed's pages (`top`, ranking.ts): a walk reads one ranking of the community's posts, taken
+ * when its first page was served and kept in the object's memory, so pages never skip or repeat a post
+ * while scores move. First pages within SNAPSHOT_REUSE_MS share a ranking (the cost of ranking is one
+ * read of the week's posts). A ranking the object no longer holds (it restarted) is taken again as of the
+ * same time, with the counts as they are now. Hidden posts and blocked authors' are left out as each page
+ * is served, whenever the ranking was taken.
+ */
+import { Lru } from '../../shared/lru';
+import type { CommunityReader } from '../reader';
+import { refusal, type FeedResult } from './feed-page';
+import { decodeTopCursor, encodeTopCursor, rank } from './ranking';
+
+/** How long a ranking serves new walks before the next first page takes a new one. */
+export const SNAPSHOT_REUSE_MS = 30_000;
+
+export class TopPages {
+	/** Rankings by the time they were taken (ms): the walks under way read them. */
+	private readonly rankings = new Lru<number, readonly string[]>(16);
+	private newest: number | null = null;
+	/** Rankings taken (each one read of the week's posts), for the object's stats. */
+	taken = 0;
+
+	constructor(private readonly now: () => number = Date.now) {}
+
+	page(reader: CommunityReader, limit: number, cursor: string | undefined, access: ReturnType<CommunityReader['feedAccess']>): FeedResult {
+		const refused = refusal(access);
+		if (refused) return refused;
+		const position = cursor === undefined ? { snapshot: this.currentSnapshot(reader), offset: 0 } : decodeTopCursor(cursor);
+		if (!position) return { ok: false, error: 'BadCursor' };
+		const ranking = this.rankingAt(reader, position.snapshot);
+		const end = position.offset + limit;
+		const served = reader.feed.stillServed(ranking.slice(position.offset, end));
+		return {
+			ok: true,
+			page: {
+				feed: served.map((post) => ({ post })),
+				...(end < ranking.length ? { cursor: encodeTopCursor({ snapshot: position.snapshot, offset: end }) } : {}),
+			},
+			...(access === 'members' ? { membersOnly: true as const } : {}),
+		};
+	}
+
+	/** The ranking new walks start on: the newest, unless it is older than SNAPSHOT_REUSE_MS. */
+	private currentSnapshot(reader: CommunityReader): number {
+		const now = this.now();
+		if (this.newest !== null && now - this.newest < SNAPSHOT_REUSE_MS && this.rankings.get(this.newest)) return this.newest;
+		// Two rankings never share a time (a cursor names one by it).
+		const at = this.newest !== null && now <= this.newest ? this.newest + 1 : now;
+		this.rankings.set(at, this.take(reader, at));
+		this.newest = at;
+		return at;
+	}
+
+	private rankingAt(reader: CommunityReader, at: number): readonly string[] {
+		const kept = this.rankings.get(at);
+		if (kept) return kept;
+		const ranking = this.take(reader, at);
+		this.rankings.set(at, ranking);
+		return ranking;
+	}
+
+	private take(reader: CommunityReader, atMs: number): readonly string[] {
+		this.taken++;
+		return rank(reader.feed.rankable(), atMs * 1000);
+	}
+}
