@@ -585,6 +585,18 @@ async function main(): Promise<void> {
 			deepCursors.set(index, deep);
 			await measure('atrarium', label, 'first', worker.skeletonUrl(feedUri(id)), id);
 			await measure('atrarium', label, 'deep', worker.skeletonUrl(feedUri(id), { cursor: deep }), id);
+			// The ranked feed of the same posts: a first page (one ranking, a read of every post, serves the
+			// walks that start within 30 s) and a page two pages of 100 into a walk (read from that ranking).
+			const topUri = `${feedUri(id)}-top`;
+			let topCursor: string | undefined;
+			for (let page = 0; page < 2; page++) {
+				const read = (await (await fetch(worker.skeletonUrl(topUri, { limit: '100', ...(topCursor ? { cursor: topCursor } : {}) }))).json()) as {
+					cursor?: string;
+				};
+				topCursor = read.cursor;
+			}
+			await measure('atrarium top', label, 'top first', worker.skeletonUrl(topUri), id);
+			if (topCursor) await measure('atrarium top', label, 'top deep', worker.skeletonUrl(topUri, { cursor: topCursor }), id);
 			// The same rows and the same query in Node + SQLite.
 			await new Promise<void>((resolve) => {
 				nodeBaseline.once('message', () => resolve());
