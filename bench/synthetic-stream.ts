@@ -36,8 +36,8 @@ export interface StreamOptions {
 
 /** Shares of likes, reposts and replies among untagged events in the firehose mix (Jetstream's posts/likes/reposts, 2025-26). */
 export const FIREHOSE_MIX = { likes: 0.6, reposts: 0.1, replies: 0.12 } as const;
-/** Of those, the share aimed at a recent tagged post: the ones a community counts. */
-export const ENGAGED_SHARE = 0.02;
+/** Of those, the share aimed at a recent tagged post (the ones a community counts): the tagged share of posts, so tagged posts draw engagement like any other. */
+export const ENGAGED_SHARE = 0.01;
 
 export class SyntheticStream {
 	readonly communityIds: string[];

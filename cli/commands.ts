@@ -22,11 +22,13 @@ export interface CreateCommunityArgs {
 	/** A parent community's id, and the share of its posts (percent) mixed into the feed while the link counts. */
 	parent?: string;
 	parentShare?: number;
+	/** Labelers the community trusts, and the label values each withholds. */
+	labelers?: { did: string; withhold: string[] }[];
 }
 
 export async function createCommunity(options: CliOptions, args: CreateCommunityArgs, print: Print) {
 	const client = await login(options);
-	const community = await client.createCommunity({
+	const created = await client.createCommunity({
 		name: args.name,
 		...(args.description ? { description: args.description } : {}),
 		accessType: args.access,
@@ -34,6 +36,7 @@ export async function createCommunity(options: CliOptions, args: CreateCommunity
 		...(args.membersOnlyFeed ? { feedReaders: 'members' as const } : {}),
 		...(args.parent ? { parent: args.parent, ...(args.parentShare ? { feedMix: { own: 100 - args.parentShare, parent: args.parentShare } } : {}) } : {}),
 	});
+	const community = args.labelers?.length ? await client.updateCommunity(created.id, { labelers: args.labelers }) : created;
 	print(
 		`Created community ${community.name} (${community.id})\n  hashtag: ${community.hashtag}\n  feed:    ${community.feedUri ?? '(no operator configured)'}`,
 		community,

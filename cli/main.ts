@@ -12,6 +12,7 @@ const USAGE = `Usage: atrarium <command> [options]
 Commands:
   create-community --name <name> [--description <text>] [--invite-only] [--moderator <did>]...
                    [--members-only-feed: serve the feed to members only; the posts stay public on Bluesky]
+                   [--labeler <did>=<value>[,<value>]: withhold posts and accounts that labeler labels so]...
                    [--parent <community-id> [--parent-share <percent>]: name a parent community, and mix
                     that share of its posts into the feed once its staff accept the link]
   join <community-id>                  join (or ask to join) a community
@@ -45,6 +46,15 @@ Options (or environment variables):
 Reasons: spam, harassment, off_topic, misinformation, explicit_content, rule_violation, other`;
 
 /** A share in percent: a whole number from 0 to 100 (none given: 0, the parent's posts are not mixed in). */
+/** `--labeler <did>=<value>,<value>`: a labeler the community trusts and the label values it withholds. */
+function parseLabeler(value: string): { did: string; withhold: string[] } {
+	const [did, values] = value.split('=', 2);
+	const withhold = (values ?? '').split(',').filter((v) => v.length > 0);
+	if (!did?.startsWith('did:') || withhold.length === 0)
+		throw new Error(`--labeler is <did>=<value>[,<value>...], such as did:plc:xyz=spam,porn, not ${JSON.stringify(value)}`);
+	return { did, withhold };
+}
+
 function parseShare(value: string | undefined): number {
 	if (value === undefined) return 0;
 	const share = Number(value);
@@ -70,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
 			parent: { type: 'string' },
 			'parent-share': { type: 'string' },
 			moderator: { type: 'string', multiple: true },
+			labeler: { type: 'string', multiple: true },
 			reason: { type: 'string' },
 			limit: { type: 'string' },
 			owner: { type: 'string' },
@@ -113,6 +124,7 @@ export async function main(argv: string[]): Promise<number> {
 					moderators: values.moderator ?? [],
 					membersOnlyFeed: values['members-only-feed'] ?? false,
 					...(values.parent ? { parent: values.parent, parentShare: parseShare(values['parent-share']) } : {}),
+					...(values.labeler ? { labelers: values.labeler.map(parseLabeler) } : {}),
 				},
 				print,
 			);

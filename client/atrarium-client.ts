@@ -226,6 +226,8 @@ export class AtrariumClient<A extends PdsAgent = Agent> {
 			parent?: string | null;
 			feedMix?: FeedMix | null;
 			successor?: string | null;
+			/** Labelers the community trusts and the label values each withholds (docs/communities.md, "Labelers"). */
+			labelers?: { did: string; withhold: string[] }[] | null;
 		},
 	): Promise<Community> {
 		if (changes.parent) checkParent(changes.parent, id);

@@ -24,6 +24,8 @@ export interface Network {
 	pdsUrl: string;
 	/** The Bluesky AppView, when the sandbox runs one (`npm start -- --appview`). */
 	appview: { url: string; did: string } | null;
+	/** Bluesky's labeler service (Ozone), which runs with the AppView: a labeler a community can name. */
+	labeler: { url: string; did: string; adminPassword: string } | null;
 	save(): Promise<void>;
 	close(): Promise<void>;
 }
@@ -40,6 +42,7 @@ interface MockPlcDatabase {
 export class SandboxNetwork implements Network {
 	private savedJson = '';
 	readonly appview = null;
+	readonly labeler = null;
 
 	private constructor(
 		readonly network: TestNetworkNoAppView,
@@ -139,6 +142,11 @@ export class AppviewNetwork implements Network {
 
 	get pdsUrl(): string {
 		return this.network.pds.url;
+	}
+
+	get labeler(): { url: string; did: string; adminPassword: string } {
+		// dev-env's Ozone takes the admin password with HTTP basic auth (user `admin`) for moderation events.
+		return { url: this.network.ozone.url, did: this.network.ozone.ctx.cfg.service.did, adminPassword: 'admin-pass' };
 	}
 
 	get appview(): { url: string; did: string } {

@@ -232,7 +232,7 @@ Atrarium is running.
   Dashboard (open in a browser)  ${workerUrl}/
   Worker (API + feed generator)  ${workerUrl}
   Feed generator DID document    ${workerUrl}/.well-known/did.json
-  PDS                            ${network.pdsUrl}${network.appview ? `\n  AppView (Bluesky, reference)   ${network.appview.url}  ${network.appview.did}` : ''}
+  PDS                            ${network.pdsUrl}${network.appview ? `\n  AppView (Bluesky, reference)   ${network.appview.url}  ${network.appview.did}` : ''}${network.labeler ? `\n  Labeler (Ozone)                ${network.labeler.url}  ${network.labeler.did}` : ''}
   PLC directory                  ${network.plcUrl}
   Jetstream (local bridge)       ${jetstreamUrl}
   Operator token (/admin)        ${settings.adminToken}
@@ -248,8 +248,24 @@ Try it (see docs/walkthrough.md):
   export ATRARIUM_SERVICE=${workerUrl} ATRARIUM_PDS=${network.pdsUrl} ATRARIUM_PLC=${network.plcUrl}
   npx atrarium feed ${garden?.id}
   ATRARIUM_HANDLE=${bob.handle} ATRARIUM_PASSWORD=${bob.password} npx atrarium post ${garden?.id} "hello from the sandbox"
-
+${network.labeler ? labelHowTo(network.labeler) : ''}
 Press Ctrl-C to stop everything.`);
+}
+
+/** How to label a post with the sandbox's Ozone, for a community whose config names it (docs/communities.md, "Labelers"). */
+function labelHowTo(labeler: { url: string; did: string; adminPassword: string }): string {
+	const event = {
+		event: { $type: 'tools.ozone.moderation.defs#modEventLabel', createLabelVals: ['spam'], negateLabelVals: [] },
+		subject: { $type: 'com.atproto.repo.strongRef', uri: '<post at-uri>', cid: '<post cid>' },
+		createdBy: labeler.did,
+	};
+	return `
+Label a post with Ozone (a community withholds it if its config names ${labeler.did} and "spam";
+negateLabelVals takes the label off again):
+  curl -u admin:${labeler.adminPassword} -H 'content-type: application/json' \\
+    -d '${JSON.stringify(event)}' \\
+    ${labeler.url}/xrpc/tools.ozone.moderation.emitEvent
+`;
 }
 
 void main();

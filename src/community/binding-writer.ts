@@ -157,7 +157,7 @@ export class BindingWriter {
 
 	private writeContent(record: CommunityConfigRecord, cid: string | null): void {
 		this.sql.exec(
-			`UPDATE binding SET config_cid = ?, name = ?, description = ?, hashtag = ?, stage = ?, access_type = ?, feed_mix = ?, created_at = ?, feed_readers = ?, parent_id = ?, successor_did = ?`,
+			`UPDATE binding SET config_cid = ?, name = ?, description = ?, hashtag = ?, stage = ?, access_type = ?, feed_mix = ?, created_at = ?, feed_readers = ?, parent_id = ?, successor_did = ?, labelers = ?`,
 			cid,
 			record.name,
 			record.description ?? null,
@@ -170,6 +170,7 @@ export class BindingWriter {
 			// A community cannot be its own parent.
 			record.parent && isCommunityId(record.parent) && record.parent !== this.communityId ? record.parent : null,
 			record.successor ?? null,
+			record.labelers?.length ? JSON.stringify(record.labelers) : null,
 		);
 	}
 

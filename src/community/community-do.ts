@@ -30,6 +30,11 @@ import { isStaffNow } from './rules';
 import { rebuildTarget } from './replace-index';
 import { needsStorage, skippedInEmpty, type ApplyResult } from './outcome';
 import { CommunityWriter } from './writer';
+import { Derivation } from './derive';
+import { expiredBetween, forgetLabelers, labelerRead, nextLabelerRead, readDone, storeLabels } from './labels';
+import { readLabels } from '../labels/query-labels';
+import { didResolverFor } from '../identity/did-resolver';
+import { readConfig } from '../config';
 
 export interface CommunityStats {
 	/** Null for an object that has never stored anything. */
@@ -84,6 +89,8 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	/** This community's links to its parent and children (links/links.ts). */
 	private readonly links: CommunityLinks;
 	private directorySync: DirectorySync | null = null;
+	/** Until when label expiries have been applied (labels.ts); from the start after a restart (at most MAX_PER_LABELER rows). */
+	private labelsCheckedMs = 0;
 	/** The entry this object last sent the directory (since it started). */
 	private lastPushed: string | null = null;
 
@@ -118,6 +125,8 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		}
 		if (result.postIndexed) await this.ensureRetentionAlarm();
 		if (result.bindingChanged) this.wakeBindingWaiters();
+		// A config naming labelers (or no longer naming some): the alarm reads them, or forgets their labels.
+		if (result.bindingChanged && this.hasLabelWork()) await this.wakeBy(Date.now());
 		// The directory hears of it from the alarm, on its own schedule (directory-sync.ts): no apply waits on
 		// it. Every config op makes the entry due, changed or not: a redelivery repairs what a push missed.
 		const configOp = ops.some((op) => op.type === 'config.put' || op.type === 'config.delete');
@@ -343,6 +352,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			if (pruned.postsDeleted > 0) this.directory().changed('counts', Date.now());
 		}
 		await this.directory().pushIfDue(Date.now(), () => this.pushSummary());
+		const labelsDue = await this.readLabelers();
 		// Expired posts may take a parent below graduation: its children are told.
 		await this.links.tellChildren();
 		const followUp = this.followUpDue ? Date.now() + FOLLOW_UP_RETRY_MS : Infinity;
@@ -352,8 +362,68 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 			this.links.retryAtMs() ?? Infinity,
 			followUp,
 			this.directory().dueAt() ?? Infinity,
+			labelsDue ?? Infinity,
 		);
 		if (soonest !== Infinity) await this.wakeBy(soonest);
+	}
+
+	/**
+	 * Reads each labeler the config names whose read is due (labels/query-labels.ts), keeps the labels that
+	 * concern the community (labels.ts) and decides again what they label; labels that expired since the
+	 * last alarm likewise. A labeler that fails is backed off; it never holds up the others or any apply.
+	 * Returns when the next read or expiry is due. Writes go through the metered storage, so the page
+	 * memory sees them.
+	 */
+	private async readLabelers(): Promise<number | null> {
+		const sql = this.storage.sql;
+		const reader = new CommunityReader(this.storage);
+		const binding = reader.binding();
+		const policies = binding && !binding.closed ? (binding.labelers ?? []) : [];
+		const derive = new Derivation(sql, reader);
+		const now = Date.now();
+		this.storage.transactionSync(() => {
+			const touched = [
+				...forgetLabelers(
+					sql,
+					policies.map((policy) => policy.did),
+				),
+				...expiredBetween(sql, this.labelsCheckedMs, now),
+			];
+			for (const subject of new Set(touched)) derive.recomputeLabeled(subject, binding);
+		});
+		this.labelsCheckedMs = now;
+		const resolver = didResolverFor(readConfig(this.env).plcUrl);
+		for (const policy of policies) {
+			const state = labelerRead(sql, policy.did);
+			if (state.dueMs > now) continue;
+			try {
+				const page = await readLabels(policy.did, state.cursor, resolver);
+				this.storage.transactionSync(() => {
+					for (const subject of storeLabels(sql, policy, page.labels)) derive.recomputeLabeled(subject, binding);
+					readDone(sql, policy.did, page, Date.now());
+				});
+				if (page.rejected > 0) console.warn(JSON.stringify({ event: 'labels_rejected', labeler: policy.did, rejected: page.rejected }));
+			} catch (error) {
+				readDone(sql, policy.did, { failed: true }, Date.now());
+				console.warn(JSON.stringify({ event: 'labeler_unreadable', labeler: policy.did, error: String(error) }));
+			}
+		}
+		const nextExpiry = sql.exec<{ t: number | null }>('SELECT min(exp_ms) AS t FROM labels WHERE exp_ms > ?', now).one().t;
+		const nextRead = nextLabelerRead(
+			sql,
+			policies.map((policy) => policy.did),
+		);
+		const soonest = Math.min(nextExpiry ?? Infinity, nextRead ?? Infinity);
+		return soonest === Infinity ? null : soonest;
+	}
+
+	/** Whether the alarm has labels to read or forget (a config naming labelers, or labels kept from one). */
+	private hasLabelWork(): boolean {
+		const sql = this.ctx.storage.sql;
+		return (
+			!!sql.exec<{ labelers: string | null }>('SELECT labelers FROM binding').toArray()[0]?.labelers ||
+			sql.exec('SELECT 1 FROM labels LIMIT 1').toArray().length > 0
+		);
 	}
 
 	/** One step of a rebuild under way: ms until the next, or null when there is none (finished, failed or not rebuilding). */

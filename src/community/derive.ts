@@ -6,13 +6,25 @@
 import { communityOfConfigUri } from '../shared/at-uri';
 import { addCounts, authorCountsDelta, authorPostsRange, isCounted, postsBy, storedAuthorState } from './counts';
 import type { CommunityReader } from './reader';
+import { isWithheld } from '../labels/label-rules';
+import { labelsOn } from './labels';
 import { authorState, configUrisOf, currentModerators, isChildAccepted, isHidden, pinnedSince, type Binding } from './rules';
 
 export class Derivation {
 	constructor(
 		private readonly sql: SqlStorage,
 		private readonly reader: CommunityReader,
+		private readonly now: () => number = Date.now,
 	) {}
+
+	/** A subject whose labels changed: a post (its at-uri) or an account (its DID). */
+	recomputeLabeled(subject: string, binding: Binding | null = this.reader.binding()): void {
+		if (subject.startsWith('did:')) {
+			const known =
+				this.sql.exec('SELECT 1 FROM authors WHERE did = ?1 UNION ALL SELECT 1 FROM memberships WHERE did = ?1 LIMIT 1', subject).toArray().length > 0;
+			if (known) this.recomputeAuthor(subject, binding);
+		} else if (this.sql.exec('SELECT 1 FROM posts WHERE uri = ?', subject).toArray().length > 0) this.recomputePost(subject, binding);
+	}
 
 	/** The post, child config or user an action targets, after the action changed. */
 	recomputeTargetOf(row: Record<string, SqlStorageValue>, binding: Binding | null = this.reader.binding()): void {
@@ -52,7 +64,8 @@ export class Derivation {
 		for (const did of dids) this.recomputeAuthor(did, binding);
 		const targets = this.sql
 			.exec<{ uri: string }>(
-				'SELECT DISTINCT target_uri AS uri FROM actions WHERE target_uri IS NOT NULL UNION SELECT uri FROM hidden_posts UNION SELECT uri FROM pinned_posts UNION SELECT child_uri FROM child_links',
+				`SELECT DISTINCT target_uri AS uri FROM actions WHERE target_uri IS NOT NULL UNION SELECT uri FROM hidden_posts
+				 UNION SELECT uri FROM pinned_posts UNION SELECT uri FROM labels WHERE uri LIKE 'at://%' UNION SELECT child_uri FROM child_links`,
 			)
 			.toArray();
 		for (const { uri } of targets) this.recomputeTargetOf({ target_uri: uri }, binding);
@@ -70,8 +83,12 @@ export class Derivation {
 				)
 				.toArray().length > 0;
 		const accountInactive = this.sql.exec('SELECT 1 FROM accounts WHERE did = ? AND active = 0', did).toArray().length > 0;
+		const withheldByLabel = isWithheld(labelsOn(this.sql, did), binding?.labelers ?? [], this.now());
 		const blockedInParent = this.sql.exec('SELECT 1 FROM parent_blocks WHERE did = ?', did).toArray().length > 0 && this.reader.links.parentLinkCounts();
-		const state = authorState({ did, hasActiveMembership, actions: this.reader.actionsOn('target_did', did), accountInactive, blockedInParent }, binding);
+		const state = authorState(
+			{ did, hasActiveMembership, actions: this.reader.actionsOn('target_did', did), accountInactive, blockedInParent, withheldByLabel },
+			binding,
+		);
 		const before = storedAuthorState(this.sql, did);
 		// Nobody yet and nobody now (the target of an action that does not count, say): no row.
 		if (!before && !state.member && !state.pending && !state.blocked) return;
@@ -97,7 +114,8 @@ export class Derivation {
 
 	recomputePost(uri: string, binding: Binding | null = this.reader.binding()): void {
 		const actions = this.reader.actionsOn('target_uri', uri);
-		if (isHidden(actions, binding)) {
+		// Hidden by a moderator, or withheld by a label from a labeler the config names.
+		if (isHidden(actions, binding) || isWithheld(labelsOn(this.sql, uri), binding?.labelers ?? [], this.now())) {
 			this.sql.exec('INSERT INTO hidden_posts (uri) VALUES (?) ON CONFLICT DO NOTHING', uri);
 		} else {
 			this.sql.exec('DELETE FROM hidden_posts WHERE uri = ?', uri);

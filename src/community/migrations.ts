@@ -334,4 +334,29 @@ export const COMMUNITY_MIGRATIONS: readonly Migration[] = [
 			ALTER TABLE posts ADD COLUMN replies INTEGER NOT NULL DEFAULT 0;
 		`,
 	},
+	{
+		id: 15,
+		description: 'labelers the config names, the labels they apply that it withholds, and where each read stands (labels.ts)',
+		sql: `
+			ALTER TABLE binding ADD COLUMN labelers TEXT;
+			CREATE TABLE labels (
+				uri TEXT NOT NULL,
+				src TEXT NOT NULL,
+				val TEXT NOT NULL,
+				neg INTEGER NOT NULL,
+				cts TEXT NOT NULL,
+				exp_ms INTEGER,
+				PRIMARY KEY (uri, src, val)
+			) WITHOUT ROWID;
+			CREATE INDEX labels_by_src ON labels (src);
+			CREATE INDEX labels_by_exp ON labels (exp_ms) WHERE exp_ms IS NOT NULL;
+			CREATE TABLE labeler_reads (
+				src TEXT PRIMARY KEY,
+				cursor TEXT,
+				due_ms INTEGER NOT NULL DEFAULT 0,
+				failures INTEGER NOT NULL DEFAULT 0,
+				rejected INTEGER NOT NULL DEFAULT 0
+			);
+		`,
+	},
 ];

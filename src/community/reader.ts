@@ -3,6 +3,7 @@
  * (feed/feed-page.ts, its queries in feed/feed-rows.ts), the API and the directory. It decides nothing itself: roles and whether an action
  * counts come from rules.ts.
  */
+import type { LabelerPolicy } from '../labels/label-rules';
 import type { CommunityCounts, CommunitySummary, MemberStatus, MemberView, ModerationLogEntry } from '../shared/views';
 import { readCounts } from './counts';
 import { FeedRows } from './feed/feed-rows';
@@ -36,6 +37,7 @@ interface BindingRow extends Record<string, SqlStorageValue> {
 	parent_id: string | null;
 	successor_did: string | null;
 	config_cid: string | null;
+	labelers: string | null;
 }
 
 interface ActionRow extends Record<string, SqlStorageValue> {
@@ -96,7 +98,7 @@ export class CommunityReader {
 	private bindingRow(): BindingRow | undefined {
 		return this.sql
 			.exec<BindingRow>(
-				'SELECT community_id, owner_did, config_uri, config_rev, bound_us, deleted, name, description, hashtag, stage, access_type, created_at, feed_readers, feed_mix, parent_id, successor_did, config_cid FROM binding',
+				'SELECT community_id, owner_did, config_uri, config_rev, bound_us, deleted, name, description, hashtag, stage, access_type, created_at, feed_readers, feed_mix, parent_id, successor_did, config_cid, labelers FROM binding',
 			)
 			.toArray()[0];
 	}
@@ -133,6 +135,7 @@ export class CommunityReader {
 			accessType: row.access_type === 'invite-only' ? 'invite-only' : 'open',
 			revisions,
 			formerOwners,
+			labelers: row.labelers ? (JSON.parse(row.labelers) as LabelerPolicy[]) : [],
 		};
 	}
 
@@ -156,6 +159,7 @@ export class CommunityReader {
 			createdAt: row.created_at ?? new Date(Math.floor(binding.boundUs / 1000)).toISOString(),
 			closed: binding.closed,
 			feedMix: mixOf(row.feed_mix),
+			labelers: (binding.labelers ?? []).map((policy) => ({ did: policy.did, withhold: [...policy.withhold] })),
 			parent: row.parent_id ? { id: row.parent_id, linked: this.links.parentLinkCounts() } : null,
 			successor: row.deleted === 0 ? row.successor_did : null,
 			configCid: row.config_cid,

@@ -7,6 +7,7 @@
  */
 import type { ModerationActionRecord } from '../lexicon/validate';
 import { isNewerRev, type EarliestClaim } from '../shared/index-op';
+import type { LabelerPolicy } from '../labels/label-rules';
 
 /** One revision of an owner's config as the service observed it: who the moderators were from then on. */
 export interface ConfigRevision {
@@ -41,6 +42,8 @@ export interface Binding {
 	revisions: readonly ConfigRevision[];
 	/** Owners before the current one, oldest first (handover). */
 	formerOwners?: readonly FormerOwner[];
+	/** The labelers the config names, and the values each withholds (labels/label-rules.ts). */
+	labelers?: readonly LabelerPolicy[];
 }
 
 /** The earliest config claim for an id that the receiver had seen when it passed a frame on (firehose order). */
@@ -250,6 +253,8 @@ export interface AuthorFacts {
 	accountInactive?: boolean;
 	/** Blocked in the parent community while the link counts (links/hierarchy.ts): a parent's block holds in its children. */
 	blockedInParent?: boolean;
+	/** A labeler the config names labels the account with a value it withholds (labels/label-rules.ts). */
+	withheldByLabel?: boolean;
 }
 
 export interface AuthorState {
@@ -265,7 +270,7 @@ export function authorState(facts: AuthorFacts, binding: Binding | null): Author
 	const staff = isStaffNow(facts.did, binding);
 	const approved = binding.accessType === 'open' || latestSays(facts.actions, 'approve_member', binding);
 	// The owner is never blocked in their own community, by its staff or by a parent's (the parent can release the child).
-	const blocked = facts.did !== binding.ownerDid && (latestSays(facts.actions, 'block_user', binding) || !!facts.blockedInParent);
+	const blocked = facts.did !== binding.ownerDid && (latestSays(facts.actions, 'block_user', binding) || !!facts.blockedInParent || !!facts.withheldByLabel);
 	if (facts.accountInactive) return { member: false, pending: false, blocked };
 	return {
 		member: staff || (facts.hasActiveMembership && approved),

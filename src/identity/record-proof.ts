@@ -142,7 +142,8 @@ async function proveAbsent(car: Uint8Array, ref: RecordUri, key: PublicKey): Pro
 	}
 }
 
-async function publicKeyOf(material: { type: string; publicKeyMultibase: string }): Promise<PublicKey> {
+/** A DID document key (multikey or legacy form) as a key that verifies signatures. */
+export async function publicKeyOf(material: { type: string; publicKeyMultibase: string }): Promise<PublicKey> {
 	const found = getPublicKeyFromDidController(material);
 	return found.type === 'p256' ? P256PublicKey.importRaw(found.publicKeyBytes) : Secp256k1PublicKey.importRaw(found.publicKeyBytes);
 }

@@ -38,8 +38,8 @@ export type EarliestClaimOf = (id: CommunityId) => EarliestClaim | null;
 const TAG_HINT = /[aA][tT][rR]_/;
 const TIME_US = /"time_us":(\d{1,17})/;
 /** The at-uri a strong reference names, read from the raw record: only a hint for the route lookup (the parsed record decides). */
-const SUBJECT_HINT = /"subject":\{[^{}]*?"uri":"(at:\/\/[^"\\]{1,500})"/;
-const PARENT_HINT = /"parent":\{[^{}]*?"uri":"(at:\/\/[^"\\]{1,500})"/;
+const SUBJECT_HINT = /"subject":\{[^{}]*?"uri":"(at:\/\/[^"\\]{1,500})"/g;
+const PARENT_HINT = /"parent":\{[^{}]*?"uri":"(at:\/\/[^"\\]{1,500})"/g;
 const ENGAGEMENT_HEAD = /"collection":"app\.bsky\.feed\.(?:like|repost)"/;
 const POST_PATH = '/app.bsky.feed.post/';
 
@@ -63,13 +63,20 @@ export function classifyFrame(
 	earliestClaimOf?: EarliestClaimOf,
 	accountRoutesOf?: AccountRoutes,
 	nowUs?: number,
+	postRoutesOf: PriorRoutes = priorRoutesOf,
 ): FrameVerdict {
-	const verdict = classify(frame, priorRoutesOf, earliestClaimOf, accountRoutesOf);
+	const verdict = classify(frame, priorRoutesOf, earliestClaimOf, accountRoutesOf, postRoutesOf);
 	if (nowUs === undefined || verdict.timeUs === null || verdict.timeUs <= nowUs + MAX_FUTURE_US) return verdict;
 	return { verdict: 'drop', reason: verdict.verdict === 'drop' ? verdict.reason : 'future_time', timeUs: null };
 }
 
-function classify(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: EarliestClaimOf, accountRoutesOf?: AccountRoutes): FrameVerdict {
+function classify(
+	frame: string,
+	priorRoutesOf: PriorRoutes,
+	earliestClaimOf: EarliestClaimOf | undefined,
+	accountRoutesOf: AccountRoutes | undefined,
+	postRoutesOf: PriorRoutes,
+): FrameVerdict {
 	// Cheap stage. Jetstream writes `operation` and `collection` before `record`; only that head is
 	// trusted, since a record may carry fields of any name. Quotes inside strings are escaped, so the
 	// head's markers cannot be faked by text either. A frame laid out otherwise is simply parsed.
@@ -79,10 +86,10 @@ function classify(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: E
 	// Routes a reply, like or repost gets from the post it engages (the ranked feed counts it there).
 	let engaged: CommunityId[] = [];
 	if (isCreate && head.includes('"collection":"app.bsky.feed.post"') && !TAG_HINT.test(frame)) {
-		engaged = recordAt < 0 ? [] : routesOfPost(PARENT_HINT.exec(frame.slice(recordAt))?.[1], priorRoutesOf);
+		engaged = recordAt < 0 ? [] : routesOfPost(hintAt(PARENT_HINT, frame, recordAt), postRoutesOf);
 		if (engaged.length === 0) return { verdict: 'drop', reason: 'untagged', timeUs: cheapTimeUs(frame) };
 	} else if (isCreate && ENGAGEMENT_HEAD.test(head)) {
-		engaged = recordAt < 0 ? [] : routesOfPost(SUBJECT_HINT.exec(frame.slice(recordAt))?.[1], priorRoutesOf);
+		engaged = recordAt < 0 ? [] : routesOfPost(hintAt(SUBJECT_HINT, frame, recordAt), postRoutesOf);
 		if (engaged.length === 0) return { verdict: 'drop', reason: 'unindexed_subject', timeUs: cheapTimeUs(frame) };
 	}
 	let event: unknown;
@@ -117,13 +124,13 @@ function classify(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: E
 		const tagged = isDelete ? [] : communityIdsInPost(commit.record);
 		const claimed = earliestClaimOf ? tagged.filter((id) => earliestClaimOf(id) !== null) : tagged;
 		// A reply also goes where the post it answers is (the hint was read from the raw frame: check it parsed the same).
-		const answered = isDelete ? [] : routesOfPost(replyParentOf(commit.record), priorRoutesOf);
+		const answered = isDelete ? [] : routesOfPost(replyParentOf(commit.record), postRoutesOf);
 		// Prior routes first: an edit must reach the communities the post was in, including one it left.
 		routes = union(union(prior, claimed), answered).slice(0, MAX_ROUTES_PER_RECORD);
 		if (routes.length === 0) return { verdict: 'drop', reason: tagged.length > 0 ? 'unbound' : 'untagged', timeUs };
 	} else if (commit.collection === 'app.bsky.feed.like' || commit.collection === 'app.bsky.feed.repost') {
 		// A create goes where its subject is; a delete (no record) where the create went.
-		routes = isDelete ? prior : union(prior, routesOfPost(subjectOf(commit.record), priorRoutesOf)).slice(0, MAX_ROUTES_PER_RECORD);
+		routes = isDelete ? prior : union(prior, routesOfPost(subjectOf(commit.record), postRoutesOf)).slice(0, MAX_ROUTES_PER_RECORD);
 		if (routes.length === 0) return { verdict: 'drop', reason: 'unindexed_subject', timeUs };
 	} else if (commit.collection.startsWith('net.atrarium.')) {
 		// Never dropped here: the processor validates them, and deletes need no route to be counted.
@@ -147,6 +154,12 @@ function classify(frame: string, priorRoutesOf: PriorRoutes, earliestClaimOf?: E
 	if (bytes > MAX_MESSAGE_BYTES) return { verdict: 'drop', reason: 'oversized', timeUs };
 	const grew = routes.length > prior.length;
 	return { verdict: 'enqueue', message, bytes, timeUs, remember: grew && !isDelete ? { uri, routes } : null, claim };
+}
+
+/** The first match of a (global) hint pattern at or after `from`, without copying the frame. */
+function hintAt(pattern: RegExp, frame: string, from: number): string | undefined {
+	pattern.lastIndex = from;
+	return pattern.exec(frame)?.[1];
 }
 
 /** The communities a post was routed to (only a post's at-uri: a hint may name anything). */

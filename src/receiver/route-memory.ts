@@ -8,8 +8,18 @@ import type { EarliestClaim } from '../shared/index-op';
 import { isCommunityId, type CommunityId } from '../shared/hashtag';
 
 const POST_ROUTE_RETENTION_MS = 8 * 24 * 60 * 60 * 1000;
+/** Post at-uris held in memory to answer "was this post routed?" without SQLite: beyond this, every question asks SQLite. */
+export const MAX_POSTS_IN_MEMORY = 100_000;
+const POST_PATH = '/app.bsky.feed.post/';
 
 export class RouteMemory {
+	/**
+	 * Every routed post's at-uri while they number at most MAX_POSTS_IN_MEMORY (null: not loaded yet, or too
+	 * many): likes, reposts and replies, most of the firehose, are nearly all of posts never routed, and
+	 * this answers them without a SQLite read each (filter.ts).
+	 */
+	private routedPosts: Set<string> | null | undefined = undefined;
+
 	/** `sql` is the metered SQL of the receiver: every statement here is counted. */
 	constructor(
 		private readonly sql: SqlStorage,
@@ -21,7 +31,30 @@ export class RouteMemory {
 		return row ? row.communities.split(',').filter(isCommunityId) : [];
 	}
 
+	/** The communities a post was routed to, for a like, repost or reply of it: most are of posts never routed, answered from memory. */
+	routesOfPost(uri: string): CommunityId[] {
+		const known = this.postsInMemory();
+		return known && !known.has(uri) ? [] : this.routesOf(uri);
+	}
+
+	private postsInMemory(): Set<string> | null {
+		if (this.routedPosts !== undefined) return this.routedPosts;
+		const rows = this.sql
+			.exec<{ uri: string }>("SELECT uri FROM routes WHERE post = 1 AND uri LIKE '%/app.bsky.feed.post/%' LIMIT ?", MAX_POSTS_IN_MEMORY + 1)
+			.toArray();
+		this.routedPosts = rows.length > MAX_POSTS_IN_MEMORY ? null : new Set(rows.map((row) => row.uri));
+		return this.routedPosts;
+	}
+
 	remember(uri: string, routes: readonly CommunityId[]): void {
+		if (uri.includes(POST_PATH)) {
+			const known = this.postsInMemory();
+			if (known) {
+				known.add(uri);
+				// Too many to hold: SQLite answers from now on.
+				if (known.size > MAX_POSTS_IN_MEMORY) this.routedPosts = null;
+			}
+		}
 		this.sql.exec(
 			'INSERT INTO routes (uri, communities, seen_ms, post) VALUES (?, ?, ?, ?) ON CONFLICT (uri) DO UPDATE SET communities = excluded.communities, seen_ms = excluded.seen_ms',
 			uri,

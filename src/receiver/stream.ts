@@ -245,6 +245,7 @@ export class FirehoseStream {
 			(id) => this.host.routes.earliestClaim(id),
 			(did) => this.host.routes.accountRoutes(did),
 			this.lastFrameAt * 1000,
+			(uri) => this.host.routes.routesOfPost(uri),
 		);
 		if (this.askedUs !== null && verdict.timeUs !== null) this.resumedAt(this.askedUs, verdict.timeUs);
 		if (verdict.verdict === 'drop') {

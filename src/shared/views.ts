@@ -18,6 +18,8 @@ export interface CommunitySummary {
 	closed: boolean;
 	/** The config's feed mix (own and parent shares, percent); null: the feed is the community's own posts. */
 	feedMix: { own: number; parent: number } | null;
+	/** Labelers the config names and the label values each withholds (docs/communities.md, "Labelers"). */
+	labelers?: { did: string; withhold: string[] }[];
 	/** The parent the config names, and whether the link counts now (accepted by the parent's staff, parent graduated). */
 	parent: { id: string; linked: boolean } | null;
 	/** Whom the owner's config names to take the community over (their config for this id then binds it); null for nobody. */

@@ -24,6 +24,7 @@ let appview: { url: string; did: string };
 let pdsUrl: string;
 let feedUri: string;
 let communityId: string;
+let labeler: { url: string; did: string };
 
 beforeAll(async () => {
 	dir = await mkdtemp(join(tmpdir(), 'atrarium-appview-'));
@@ -34,6 +35,8 @@ beforeAll(async () => {
 	pdsUrl = /PDS\s+(http:\/\/\S+)/.exec(output)![1]!;
 	feedUri = /Sandbox Gardeners.*?(at:\/\/\S+)/.exec(output)![1]!;
 	communityId = feedUri.split('/').at(-1)!;
+	const labelerLine = /Labeler \(Ozone\)\s+(http:\/\/\S+)\s+(did:\S+)/.exec(output)!;
+	labeler = { url: labelerLine[1]!, did: labelerLine[2]! };
 }, 240_000);
 
 afterAll(async () => {
@@ -128,6 +131,35 @@ describe('the Bluesky AppView', () => {
 			expect(item.post.viewer).toBeDefined();
 		}
 		expect(viaPds.posts.map((item) => (item.post.record as { text: string }).text)).toContain('AppView post 5 #atr_' + communityId);
+	});
+
+	it("a community naming the sandbox's Ozone withholds the post Ozone labels, until Ozone negates the label", async () => {
+		const service = new AtrariumService(sandbox.url);
+		const alice = new AtrariumClient(service, await login('alice.test'));
+		const created = await alice.createCommunity({ name: 'Labeled Garden', accessType: 'open' });
+		const community = await alice.updateCommunity(created.id, { labelers: [{ did: labeler.did, withhold: ['spam'] }] });
+		expect(community.labelers).toEqual([{ did: labeler.did, withhold: ['spam'] }]);
+		const kept = await alice.post(community, 'a fine post');
+		const spam = await alice.post(community, 'buy now');
+		const feed = () => service.feedSkeleton(community.feedUri!, { limit: 10 }).then((page) => page.feed.map((item) => item.post));
+		await eventually(feed, (uris) => uris.length === 2, 'both posts in the feed');
+		// What a moderator does in Ozone: a label event on the post (Ozone signs the label with its #atproto_label key).
+		const label = async (create: string[], negate: string[]) => {
+			const res = await fetch(`${labeler.url}/xrpc/tools.ozone.moderation.emitEvent`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('admin:admin-pass').toString('base64')}` },
+				body: JSON.stringify({
+					event: { $type: 'tools.ozone.moderation.defs#modEventLabel', createLabelVals: create, negateLabelVals: negate },
+					subject: { $type: 'com.atproto.repo.strongRef', uri: spam.uri, cid: spam.cid },
+					createdBy: labeler.did,
+				}),
+			});
+			expect(res.status, await res.clone().text()).toBe(200);
+		};
+		await label(['spam'], []);
+		expect(await eventually(feed, (uris) => uris.length === 1, 'the label to withhold the post')).toEqual([kept.uri]);
+		await label([], ['spam']);
+		expect(await eventually(feed, (uris) => uris.length === 2, 'the negation to bring it back')).toEqual([spam.uri, kept.uri]);
 	});
 
 	it("the viewer's service JWT reached the feed generator and verified there", async () => {

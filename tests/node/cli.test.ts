@@ -64,6 +64,15 @@ describe('npx atrarium', () => {
 		expect(refused.err).toContain('--parent-share is a whole percentage from 0 to 100');
 	});
 
+	it('create-community --labeler names labelers and the values they withhold; a malformed one is refused', async () => {
+		const named = await atrarium(alice, 'create-community', '--name', 'Terminal Labels', '--labeler', `${alice.did}=spam,scam`);
+		expect(named.code).toBe(0);
+		expect(named.out.labelers).toEqual([{ did: alice.did, withhold: ['spam', 'scam'] }]);
+		const refused = await atrarium(alice, 'create-community', '--name', 'Bad labeler', '--labeler', 'spam');
+		expect(refused.code).toBe(1);
+		expect(refused.err).toContain('--labeler is <did>=<value>');
+	});
+
 	it('join, post, and the post is in the feed', async () => {
 		const joined = await atrarium(bob, 'join', id);
 		expect(joined.out.communities).toEqual([{ id, status: 'member', role: 'member' }]);

@@ -149,6 +149,22 @@ describe('the ranked feed', () => {
 		expect(await topOf(id, 2, 'top1.x.2').catch((error: Error) => error.message)).toBe('BadCursor');
 	});
 
+	it('takes at most one ranking per 30 s, whatever cursors it is sent: a made-up or lost ranking goes on in the current one', async () => {
+		const id = 'e3000008';
+		const { uris } = await withPosts(id, 3);
+		const first = await topOf(id, 1);
+		const taken = (await community(id).stats()).rankingsTaken;
+		for (const made of ['top1.1.0', 'top1.99999999.1', `top1.${Date.now() + 60_000}.2`, 'top1.0.300']) {
+			const page = await topOf(id, 1, made);
+			expect(page.feed.length).toBeLessThanOrEqual(1);
+		}
+		expect((await community(id).stats()).rankingsTaken).toBe(taken);
+		// A lost ranking's walk continues in the current one from its offset: the second and third posts.
+		const rest = await topOf(id, 2, 'top1.1.1');
+		expect([...first.feed, ...rest.feed].map((item) => item.post).sort()).toEqual([...uris].sort());
+		expect(rest.cursor).toBeUndefined();
+	});
+
 	it('getFeedSkeleton serves <id>-top; describeFeedGenerator lists both feeds of a community', async () => {
 		const id = 'e3000007';
 		const operator = 'did:plc:operatoroperatoroperator';

@@ -2,9 +2,10 @@
  * The ranked feed's pages (`top`, ranking.ts): a walk reads one ranking of the community's posts, taken
  * when its first page was served and kept in the object's memory, so pages never skip or repeat a post
  * while scores move. First pages within SNAPSHOT_REUSE_MS share a ranking (the cost of ranking is one
- * read of the week's posts). A ranking the object no longer holds (it restarted) is taken again as of the
- * same time, with the counts as they are now. Hidden posts and blocked authors' are left out as each page
- * is served, whenever the ranking was taken.
+ * read of the week's posts), and so does a walk whose ranking the object no longer holds (it restarted,
+ * or the cursor is old or made up): it goes on in the current ranking from the same offset. So no cursor
+ * costs more than a page: a ranking is taken at most once per SNAPSHOT_REUSE_MS, whatever is asked.
+ * Hidden posts and blocked authors' are left out as each page is served, whenever the ranking was taken.
  */
 import { Lru } from '../../shared/lru';
 import type { CommunityReader } from '../reader';
@@ -28,14 +29,16 @@ export class TopPages {
 		if (refused) return refused;
 		const position = cursor === undefined ? { snapshot: this.currentSnapshot(reader), offset: 0 } : decodeTopCursor(cursor);
 		if (!position) return { ok: false, error: 'BadCursor' };
-		const ranking = this.rankingAt(reader, position.snapshot);
+		const held = this.rankings.get(position.snapshot);
+		const snapshot = held ? position.snapshot : this.currentSnapshot(reader);
+		const ranking = held ?? this.rankings.get(snapshot)!;
 		const end = position.offset + limit;
 		const served = reader.feed.stillServed(ranking.slice(position.offset, end));
 		return {
 			ok: true,
 			page: {
 				feed: served.map((post) => ({ post })),
-				...(end < ranking.length ? { cursor: encodeTopCursor({ snapshot: position.snapshot, offset: end }) } : {}),
+				...(end < ranking.length ? { cursor: encodeTopCursor({ snapshot, offset: end }) } : {}),
 			},
 			...(access === 'members' ? { membersOnly: true as const } : {}),
 		};
@@ -50,14 +53,6 @@ export class TopPages {
 		this.rankings.set(at, this.take(reader, at));
 		this.newest = at;
 		return at;
-	}
-
-	private rankingAt(reader: CommunityReader, at: number): readonly string[] {
-		const kept = this.rankings.get(at);
-		if (kept) return kept;
-		const ranking = this.take(reader, at);
-		this.rankings.set(at, ranking);
-		return ranking;
 	}
 
 	private take(reader: CommunityReader, atMs: number): readonly string[] {

@@ -99,6 +99,7 @@ export function config(
 		parent?: string;
 		feedMix?: { own: number; parent: number; global?: number };
 		successor?: string;
+		labelers?: { did: string; withhold: string[] }[];
 	} = {},
 ) {
 	return commit(
@@ -117,6 +118,7 @@ export function config(
 			...(options.parent ? { parent: options.parent } : {}),
 			...(options.feedMix ? { feedMix: options.feedMix } : {}),
 			...(options.successor ? { successor: options.successor } : {}),
+			...(options.labelers ? { labelers: options.labelers } : {}),
 			createdAt: new Date().toISOString(),
 		},
 		options.timeUs,
