@@ -77,7 +77,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 	/** Feed pages (feed/feed-page.ts): access, the page memory, plain and mixed pages. */
 	private readonly feed: FeedPages;
 	/** The ranked feed's pages and the rankings walks read (feed/top-page.ts). */
-	private readonly top = new TopPages();
+	private readonly top: TopPages;
 	/** The object's storage as the index sees it: SQL metered, everything else as is. */
 	private readonly storage: DurableObjectStorage;
 	/** This index's rebuild from the authors' repos (its tables exist once the schema does). */
@@ -102,6 +102,7 @@ export class CommunityFeedGenerator extends DurableObject<Env> {
 		this.storage = withOverride(ctx.storage, 'sql', meteredSql(ctx.storage.sql, this.meter));
 		this.rebuild = new RebuildJob(this.storage, rebuildTarget(this.storage));
 		this.feed = new FeedPages(env, this.meter);
+		this.top = new TopPages(this.meter);
 		this.links = new CommunityLinks({
 			env,
 			storage: this.storage,

@@ -20,12 +20,13 @@ export function pruneExpired(sql: SqlStorage, now: number): { postsDeleted: numb
 	return { postsDeleted: authors.length, nextExpiryMs: nextExpiryMs(sql) };
 }
 
-/** When the oldest stored post expires, or null if there are none. */
+/** When the oldest stored post (or engagement of one, which may outlive its post) expires, or null if there are none. */
 export function nextExpiryMs(sql: SqlStorage): number | null {
-	// Per value of in_feed, the first column of posts_by_time: two index lookups, not a scan.
+	// Per value of in_feed, the first column of posts_by_time, and engagements_by_time: three index lookups, not a scan.
 	const oldest = sql
 		.exec<{ t: number | null }>(
-			'SELECT min(t) AS t FROM (SELECT min(indexed_us) AS t FROM posts WHERE in_feed = 0 UNION ALL SELECT min(indexed_us) FROM posts WHERE in_feed = 1)',
+			`SELECT min(t) AS t FROM (SELECT min(indexed_us) AS t FROM posts WHERE in_feed = 0 UNION ALL SELECT min(indexed_us) FROM posts WHERE in_feed = 1
+			 UNION ALL SELECT min(observed_us) FROM engagements)`,
 		)
 		.one().t;
 	return oldest === null ? null : Math.floor(oldest / 1000) + RETENTION_MS;

@@ -103,8 +103,8 @@ export class CommunityWriter {
 			case 'post.put':
 				return this.putPostOp(op);
 			case 'post.delete':
-				// A deleted reply no longer counts for the post it answered.
-				removeEngagement(this.sql, op.ref.uri);
+				// A deleted reply no longer counts for the post it answered (a stale delete takes nothing newer).
+				removeEngagement(this.sql, op.ref.uri, op.ref.rev);
 				return this.deleteRecord('posts', op.ref);
 			case 'engagement.put':
 				return this.putEngagement(op.ref, op.kind, op.subject);
@@ -269,9 +269,13 @@ export class CommunityWriter {
 			if (op.replyTo && outcome.result === 'stored') this.putEngagement(op.ref, 'reply', op.replyTo);
 			return outcome;
 		}
-		// A reply routed here for the post it answers, not for a tag: it counts toward that post's rank only.
-		if (op.replyTo && this.sql.exec('SELECT 1 FROM posts WHERE uri = ?', op.ref.uri).toArray().length === 0)
-			return this.putEngagement(op.ref, 'reply', op.replyTo);
+		// A reply routed here for the post it answers, not for a tag: it counts toward that post's rank only,
+		// and, as any untagged version, keeps an older tagged version from coming back (the tombstone).
+		if (op.replyTo && this.sql.exec('SELECT 1 FROM posts WHERE uri = ?', op.ref.uri).toArray().length === 0) {
+			const counted = this.putEngagement(op.ref, 'reply', op.replyTo);
+			this.deleteRecord('posts', op.ref);
+			return counted;
+		}
 		// An edit that took this community's tag out counts as a delete here (a later re-tag can return it).
 		return this.deleteRecord('posts', op.ref);
 	}
@@ -288,6 +292,7 @@ export class CommunityWriter {
 		const result = addEngagement(this.sql, { uri: ref.uri, rev: ref.rev, actorDid: ref.did, kind, subject, observedUs: ref.observedUs });
 		if (result === 'not_indexed') return skipped(ref, 'not_indexed');
 		if (result === 'capped') return skipped(ref, 'capped');
+		if (result === 'not_counted') return skipped(ref, 'not_counted');
 		return stored(ref);
 	}
 
@@ -295,7 +300,7 @@ export class CommunityWriter {
 		const tombstone = this.sql.exec<{ rev: string }>('SELECT rev FROM tombstones WHERE uri = ?', ref.uri).toArray()[0];
 		if (tombstone && !isNewerRev(ref.rev, tombstone.rev)) return skipped(ref, 'duplicate');
 		this.tombstone(ref.uri, ref.rev);
-		return removeEngagement(this.sql, ref.uri) ? { uri: ref.uri, result: 'deleted' } : skipped(ref, 'not_indexed');
+		return removeEngagement(this.sql, ref.uri, ref.rev) ? { uri: ref.uri, result: 'deleted' } : skipped(ref, 'not_indexed');
 	}
 
 	private putPost(ref: RecordRef, cid: string, createdAt: string): OpOutcome {

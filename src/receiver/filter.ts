@@ -21,7 +21,8 @@ export type FrameVerdict =
 			message: FirehoseMessage;
 			bytes: number;
 			timeUs: number;
-			remember: { uri: string; routes: CommunityId[] } | null;
+			/** `engagementOnly`: an untagged reply routed only for the post it answers (never itself a post of a community). */
+			remember: { uri: string; routes: CommunityId[]; engagementOnly?: true } | null;
 			/** A config frame's claim on its id, for the receiver's claim memory (it keeps the earliest). */
 			claim: ({ id: CommunityId } & EarliestClaim) | null;
 	  };
@@ -120,6 +121,7 @@ function classify(
 	const isDelete = commit.operation === 'delete';
 
 	let routes: CommunityId[];
+	let engagementOnly = false;
 	if (commit.collection === 'app.bsky.feed.post') {
 		const tagged = isDelete ? [] : communityIdsInPost(commit.record);
 		const claimed = earliestClaimOf ? tagged.filter((id) => earliestClaimOf(id) !== null) : tagged;
@@ -127,6 +129,7 @@ function classify(
 		const answered = isDelete ? [] : routesOfPost(replyParentOf(commit.record), postRoutesOf);
 		// Prior routes first: an edit must reach the communities the post was in, including one it left.
 		routes = union(union(prior, claimed), answered).slice(0, MAX_ROUTES_PER_RECORD);
+		engagementOnly = prior.length === 0 && claimed.length === 0;
 		if (routes.length === 0) return { verdict: 'drop', reason: tagged.length > 0 ? 'unbound' : 'untagged', timeUs };
 	} else if (commit.collection === 'app.bsky.feed.like' || commit.collection === 'app.bsky.feed.repost') {
 		// A create goes where its subject is; a delete (no record) where the create went.
@@ -153,7 +156,8 @@ function classify(
 	const bytes = utf8Length(JSON.stringify(message));
 	if (bytes > MAX_MESSAGE_BYTES) return { verdict: 'drop', reason: 'oversized', timeUs };
 	const grew = routes.length > prior.length;
-	return { verdict: 'enqueue', message, bytes, timeUs, remember: grew && !isDelete ? { uri, routes } : null, claim };
+	const remember = grew && !isDelete ? { uri, routes, ...(engagementOnly ? { engagementOnly: true as const } : {}) } : null;
+	return { verdict: 'enqueue', message, bytes, timeUs, remember, claim };
 }
 
 /** The first match of a (global) hint pattern at or after `from`, without copying the frame. */

@@ -34,7 +34,10 @@ export class RouteMemory {
 	/** The communities a post was routed to, for a like, repost or reply of it: most are of posts never routed, answered from memory. */
 	routesOfPost(uri: string): CommunityId[] {
 		const known = this.postsInMemory();
-		return known && !known.has(uri) ? [] : this.routesOf(uri);
+		if (known && !known.has(uri)) return [];
+		// Only a post of a community (post = 1): a reply routed only for the post it answers is not one.
+		const row = this.sql.exec<{ communities: string }>('SELECT communities FROM routes WHERE uri = ? AND post = 1', uri).toArray()[0];
+		return row ? row.communities.split(',').filter(isCommunityId) : [];
 	}
 
 	private postsInMemory(): Set<string> | null {
@@ -46,8 +49,8 @@ export class RouteMemory {
 		return this.routedPosts;
 	}
 
-	remember(uri: string, routes: readonly CommunityId[]): void {
-		if (uri.includes(POST_PATH)) {
+	remember(uri: string, routes: readonly CommunityId[], engagementOnly = false): void {
+		if (uri.includes(POST_PATH) && !engagementOnly) {
 			const known = this.postsInMemory();
 			if (known) {
 				known.add(uri);
@@ -56,12 +59,13 @@ export class RouteMemory {
 			}
 		}
 		this.sql.exec(
-			'INSERT INTO routes (uri, communities, seen_ms, post) VALUES (?, ?, ?, ?) ON CONFLICT (uri) DO UPDATE SET communities = excluded.communities, seen_ms = excluded.seen_ms',
+			'INSERT INTO routes (uri, communities, seen_ms, post) VALUES (?, ?, ?, ?) ON CONFLICT (uri) DO UPDATE SET communities = excluded.communities, seen_ms = excluded.seen_ms, post = excluded.post',
 			uri,
 			routes.join(','),
 			this.now(),
-			// Posts, likes and reposts age out (column `post`: "ages out"); net.atrarium.* records are kept.
-			uri.includes('/app.bsky.feed.') ? 1 : 0,
+			// Posts, likes and reposts age out (column `post`: 1 ages out; 2 ages out and is a reply routed only for
+			// the post it answers, which likes, reposts and replies of it never follow); net.atrarium.* records are kept.
+			engagementOnly ? 2 : uri.includes('/app.bsky.feed.') ? 1 : 0,
 		);
 	}
 
@@ -89,7 +93,7 @@ export class RouteMemory {
 
 	/** Ages out post routes: an index range (routes_posts_by_seen). */
 	prune(): void {
-		this.sql.exec('DELETE FROM routes WHERE post = 1 AND seen_ms < ?', this.now() - POST_ROUTE_RETENTION_MS);
+		this.sql.exec('DELETE FROM routes WHERE post IN (1, 2) AND seen_ms < ?', this.now() - POST_ROUTE_RETENTION_MS);
 	}
 
 	count(): number {

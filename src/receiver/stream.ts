@@ -253,7 +253,7 @@ export class FirehoseStream {
 			return undefined;
 		}
 		this.host.counters.passed++;
-		if (verdict.remember) this.host.routes.remember(verdict.remember.uri, verdict.remember.routes);
+		if (verdict.remember) this.host.routes.remember(verdict.remember.uri, verdict.remember.routes, verdict.remember.engagementOnly);
 		if (verdict.claim) this.host.routes.rememberClaim(verdict.claim);
 		this.outbox.add(verdict.message, verdict.bytes, verdict.timeUs);
 		this.scheduleFlush();

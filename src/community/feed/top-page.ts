@@ -8,6 +8,7 @@
  * Hidden posts and blocked authors' are left out as each page is served, whenever the ranking was taken.
  */
 import { Lru } from '../../shared/lru';
+import type { SqlMeter } from '../../storage/metered-sql';
 import type { CommunityReader } from '../reader';
 import { refusal, type FeedResult } from './feed-page';
 import { decodeTopCursor, encodeTopCursor, rank } from './ranking';
@@ -21,12 +22,33 @@ export class TopPages {
 	private newest: number | null = null;
 	/** Rankings taken (each one read of the week's posts), for the object's stats. */
 	taken = 0;
+	/** Pages as last served, until the index next writes a row (as the plain feed's page memory, feed-page.ts). */
+	private readonly pages = new Lru<string, FeedResult>(32);
+	private pagesAsOfWrites = -1;
 
-	constructor(private readonly now: () => number = Date.now) {}
+	constructor(
+		/** The object's SQL meter: its written rows say when a kept page may be stale (a hide, a block, a deleted post). */
+		private readonly meter: SqlMeter,
+		private readonly now: () => number = Date.now,
+	) {}
 
 	page(reader: CommunityReader, limit: number, cursor: string | undefined, access: ReturnType<CommunityReader['feedAccess']>): FeedResult {
 		const refused = refusal(access);
 		if (refused) return refused;
+		if (this.meter.rowsWritten !== this.pagesAsOfWrites) {
+			this.pages.clear();
+			this.pagesAsOfWrites = this.meter.rowsWritten;
+		}
+		// A first page is kept under its ranking: a new ranking is a new page.
+		const key = cursor === undefined ? `${limit} first ${this.currentSnapshot(reader)}` : `${limit} ${cursor}`;
+		const kept = this.pages.get(key);
+		if (kept) return access === 'members' && kept.ok ? { ...kept, membersOnly: true } : kept;
+		const result = this.serve(reader, limit, cursor, access);
+		if (result.ok) this.pages.set(key, { ok: true, page: result.page });
+		return result;
+	}
+
+	private serve(reader: CommunityReader, limit: number, cursor: string | undefined, access: ReturnType<CommunityReader['feedAccess']>): FeedResult {
 		const position = cursor === undefined ? { snapshot: this.currentSnapshot(reader), offset: 0 } : decodeTopCursor(cursor);
 		if (!position) return { ok: false, error: 'BadCursor' };
 		const held = this.rankings.get(position.snapshot);

@@ -16,6 +16,8 @@ let messageSeq = 0;
 
 export class Ingest {
 	private readonly routes = new Map<string, CommunityId[]>();
+	/** Replies routed only for the post they answer: not posts of a community (route-memory.ts, `post = 2`). */
+	private readonly engagementOnly = new Set<string>();
 	private readonly claims = new Map<CommunityId, EarliestClaim>();
 
 	/** Sends the events as one queue batch, one event per message; returns what the consumer acked and retried. */
@@ -38,9 +40,15 @@ export class Ingest {
 				(uri) => this.routes.get(uri) ?? [],
 				(id) => this.claims.get(id) ?? null,
 				(did) => [...new Set([...this.routes].filter(([uri]) => uri.startsWith(`at://${did}/`)).flatMap(([, routes]) => routes))],
+				undefined,
+				(uri) => (this.engagementOnly.has(uri) ? [] : (this.routes.get(uri) ?? [])),
 			);
 			if (verdict.verdict === 'drop') continue;
-			if (verdict.remember) this.routes.set(verdict.remember.uri, verdict.remember.routes);
+			if (verdict.remember) {
+				this.routes.set(verdict.remember.uri, verdict.remember.routes);
+				if (verdict.remember.engagementOnly) this.engagementOnly.add(verdict.remember.uri);
+				else this.engagementOnly.delete(verdict.remember.uri);
+			}
 			const claim = verdict.claim;
 			const known = claim ? this.claims.get(claim.id) : undefined;
 			if (claim && (!known || claim.timeUs < known.timeUs)) this.claims.set(claim.id, { did: claim.did, timeUs: claim.timeUs });
