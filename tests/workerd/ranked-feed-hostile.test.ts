@@ -7,32 +7,12 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { addEngagement, MAX_PER_ACTOR } from '../../src/community/engagements';
-import type { CommunityFeedGenerator } from '../../src/community/community-do';
 import { classifyFrame } from '../../src/receiver/filter';
 import type { CommunityId } from '../../src/shared/hashtag';
-import { community, feedOf, Ingest } from './_support/ingest';
+import { feedOf } from './_support/ingest';
+import { countsOf, stub, withPosts } from './_support/engagement';
 import type { JetstreamEvent } from '../../sandbox/jetstream/server';
-import { action, ALICE, BOB, CAROL, config, configUri, DAVE, engage, MALLORY, membership, newRkey, post, postUri, remove, reply } from './_support/records';
-
-async function withPosts(id: string, n: number) {
-	const ingest = new Ingest();
-	await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)));
-	const uris: string[] = [];
-	for (let i = 0; i < n; i++) {
-		const rkey = newRkey();
-		await ingest.deliver(post(BOB, rkey, `post ${i} #atr_${id}`));
-		uris.push(postUri(BOB, rkey));
-	}
-	return { ingest, uris };
-}
-
-const stub = (id: string) => community(id) as unknown as DurableObjectStub<CommunityFeedGenerator>;
-
-async function countsOf(id: string, uri: string) {
-	return runInDurableObject(stub(id), async (_, state) =>
-		state.storage.sql.exec<{ likes: number; reposts: number; replies: number }>('SELECT likes, reposts, replies FROM posts WHERE uri = ?', uri).one(),
-	);
-}
+import { action, ALICE, BOB, CAROL, configUri, DAVE, engage, MALLORY, newRkey, postUri, remove, reply } from './_support/records';
 
 /** The same record, rewritten (putRecord) with a newer rev. */
 function asUpdate(event: JetstreamEvent): JetstreamEvent {

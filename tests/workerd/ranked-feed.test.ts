@@ -4,35 +4,15 @@
  * deleted replies take theirs away, even when the queue delivers them first; a walk of `top` reads one
  * ranking, so scores that change while it scrolls never skip or repeat a post.
  */
-import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { MAX_PER_POST } from '../../src/community/engagements';
-import type { CommunityFeedGenerator } from '../../src/community/community-do';
 import worker from '../../src/index';
 import { classifyFrame } from '../../src/receiver/filter';
 import type { CommunityId } from '../../src/shared/hashtag';
-import { community, directorySettled, Ingest } from './_support/ingest';
-import { action, ALICE, BOB, CAROL, config, configUri, DAVE, engage, MALLORY, membership, newRkey, post, postUri, remove, reply } from './_support/records';
-
-/** Alice's community, Bob a member with `n` posts (oldest first). */
-async function withPosts(id: string, n: number) {
-	const ingest = new Ingest();
-	await ingest.deliver(config(ALICE, id), membership(BOB, newRkey(), configUri(ALICE, id)));
-	const uris: string[] = [];
-	for (let i = 0; i < n; i++) {
-		const rkey = newRkey();
-		await ingest.deliver(post(BOB, rkey, `post ${i} #atr_${id}`));
-		uris.push(postUri(BOB, rkey));
-	}
-	return { ingest, uris };
-}
-
-/** The counts the object keeps for a post. */
-async function countsOf(id: string, uri: string) {
-	return runInDurableObject(community(id) as unknown as DurableObjectStub<CommunityFeedGenerator>, async (_, state) =>
-		state.storage.sql.exec<{ likes: number; reposts: number; replies: number }>('SELECT likes, reposts, replies FROM posts WHERE uri = ?', uri).one(),
-	);
-}
+import { community, directorySettled } from './_support/ingest';
+import { countsOf, withPosts } from './_support/engagement';
+import { action, ALICE, CAROL, configUri, DAVE, engage, MALLORY, membership, newRkey, post, postUri, remove, reply } from './_support/records';
 
 async function topOf(id: string, limit = 50, cursor?: string) {
 	const result = await community(id).getFeedSkeleton(id as CommunityId, limit, cursor, null, 'top');
