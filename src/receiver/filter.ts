@@ -84,14 +84,13 @@ function classify(
 	const recordAt = frame.indexOf('"record":');
 	const head = recordAt < 0 ? frame : frame.slice(0, recordAt);
 	const isCreate = head.includes('"operation":"create"');
-	// Routes a reply, like or repost gets from the post it engages (the ranked feed counts it there).
-	let engaged: CommunityId[] = [];
-	if (isCreate && head.includes('"collection":"app.bsky.feed.post"') && !TAG_HINT.test(frame)) {
-		engaged = recordAt < 0 ? [] : routesOfPost(hintAt(PARENT_HINT, frame, recordAt), postRoutesOf);
-		if (engaged.length === 0) return { verdict: 'drop', reason: 'untagged', timeUs: cheapTimeUs(frame) };
-	} else if (isCreate && ENGAGEMENT_HEAD.test(head)) {
-		engaged = recordAt < 0 ? [] : routesOfPost(hintAt(SUBJECT_HINT, frame, recordAt), postRoutesOf);
-		if (engaged.length === 0) return { verdict: 'drop', reason: 'unindexed_subject', timeUs: cheapTimeUs(frame) };
+	// Whether the post a reply, like or repost engages was routed (the ranked feed counts it there).
+	const engagesRouted = (hint: RegExp) => recordAt >= 0 && routesOfPost(hintAt(hint, frame, recordAt), postRoutesOf).length > 0;
+	if (isCreate && head.includes('"collection":"app.bsky.feed.post"') && !TAG_HINT.test(frame) && !engagesRouted(PARENT_HINT)) {
+		return { verdict: 'drop', reason: 'untagged', timeUs: cheapTimeUs(frame) };
+	}
+	if (isCreate && ENGAGEMENT_HEAD.test(head) && !engagesRouted(SUBJECT_HINT)) {
+		return { verdict: 'drop', reason: 'unindexed_subject', timeUs: cheapTimeUs(frame) };
 	}
 	let event: unknown;
 	try {
